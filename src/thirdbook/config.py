@@ -1,0 +1,151 @@
+"""`thirdbook.toml`: the one configuration file, validated by pydantic.
+
+A bad file is reported with the exact key that is wrong and why; nothing starts on a config
+that does not validate.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SourceFormat = Literal["thirdbook"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Section):
+    """A watched source: paths or globs of log files in one format."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
+    paths: list[str] = Field(min_length=1)
+    format: SourceFormat = "thirdbook"
+
+
+class StoreConfig(_Section):
+    """Where the store lives (default: `thirdbook.db` in the data directory)."""
+
+    path: Path | None = None
+    busy_timeout_ms: int = Field(default=10_000, ge=100)
+
+
+class IngestConfig(_Section):
+    """How the tailer reads."""
+
+    max_line_bytes: int = Field(default=1 << 20, ge=1024)
+    batch_lines: int = Field(default=5000, ge=1, le=100_000)
+    read_chunk_bytes: int = Field(default=1 << 20, ge=4096)
+    debounce_ms: int = Field(default=150, ge=10, le=5000)
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    release_after_s: float = Field(default=2.0, ge=0)
+    lease_ttl_s: float = Field(default=5.0, gt=0.5)
+
+
+class DemoConfig(_Section):
+    """The built-in demo estate."""
+
+    seed: int = 7
+    speed: float = Field(default=5.0, gt=0, le=10_000)
+    requests_per_second: float = Field(default=4.0, gt=0, le=10_000)
+
+
+class Settings(_Section):
+    """Everything `thirdbook.toml` can say."""
+
+    store: StoreConfig = StoreConfig()
+    ingest: IngestConfig = IngestConfig()
+    sources: list[SourceConfig] = Field(default_factory=list)
+    demo: DemoConfig = DemoConfig()
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the file, key and reason."""
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
+        else:
+            parts.append(item)
+    return ".".join(parts) or "(top level)"
+
+
+def parse_settings(text: str, origin: str = "thirdbook.toml") -> Settings:
+    """Settings from TOML text; raises `ConfigError` naming each bad key."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: not valid TOML: {exc}") from exc
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{origin}: {exc.error_count()} problem(s):"]
+        for err in exc.errors():
+            lines.append(f"  {_location(err['loc'])}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
+    names = [s.name for s in settings.sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{origin}: sources: duplicate name(s): {', '.join(duplicates)}")
+    return settings
+
+
+def load_settings(path: Path) -> Settings:
+    """Settings from a file; a missing file means the defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    return parse_settings(text, str(path))
+
+
+EXAMPLE_CONFIG = """\
+# thirdbook.toml: the console's configuration.
+# Default location: $XDG_CONFIG_HOME/thirdbook/thirdbook.toml (override: --config or
+# THIRDBOOK_CONFIG). Every key is optional; the values shown are the defaults.
+
+[store]
+# The SQLite store. Default: thirdbook.db in the data directory
+# ($XDG_DATA_HOME/thirdbook, override: --data-dir or THIRDBOOK_DATA_DIR).
+# It must be on a local disk: a network filesystem is refused (WAL needs one host).
+# path = "/var/lib/thirdbook/thirdbook.db"
+busy_timeout_ms = 10000
+
+[ingest]
+# A line longer than this is rejected with its reason (the first bytes are kept).
+max_line_bytes = 1048576
+# Rows committed per transaction, together with the new file offset.
+batch_lines = 5000
+read_chunk_bytes = 1048576
+# File-watch debounce, and the periodic stat that backs the watcher up.
+debounce_ms = 150
+poll_interval_s = 1.0
+# A file renamed out of the watched paths or deleted is read to its end, then released
+# once it has not grown for this long.
+release_after_s = 2.0
+# Exactly one process ingests a store; another takes over once the holder's heartbeat
+# is this old.
+lease_ttl_s = 5.0
+
+# Watched sources: paths or globs, each with a format ("thirdbook" JSON lines, v1).
+[[sources]]
+name = "serving"
+paths = ["/var/log/ai-serving/*.jsonl"]
+format = "thirdbook"
+
+[demo]
+seed = 7
+# Demo seconds per real second.
+speed = 5.0
+# Credit decisions per demo second.
+requests_per_second = 4.0
+"""

@@ -1,0 +1,141 @@
+"""The demo serving layer's view of its control files: read on every request.
+
+A request asks for the current kill switch and registry. The files are stat'ed each time and
+parsed again only when they changed. A file that is missing or does not validate leaves the
+last good version in force, as a flagd provider does, and is reported once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
+from thirdbook.domain.control import (
+    FlagdFile,
+    RegisteredModel,
+    RegisteredVersion,
+    Registry,
+    route_for,
+    routing_flags,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+FLAG_FILE = "killswitch.flagd.json"
+REGISTRY_FILE = "registry.json"
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Write JSON through a temp file in the same directory, fsync, rename, fsync the dir."""
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def initial_registry() -> Registry:
+    """The demo registry: v6 known good and serving, v7 registered for the deploy."""
+    return Registry(
+        models={
+            MODEL: RegisteredModel(
+                versions={
+                    "v6": RegisteredVersion(
+                        weights_hash=WEIGHTS["v6"],
+                        known_good=True,
+                        registered="2026-08-14T09:12:00+00:00",
+                    ),
+                    "v7": RegisteredVersion(
+                        weights_hash=WEIGHTS["v7"],
+                        known_good=False,
+                        registered="2026-11-20T16:40:00+00:00",
+                        note="retrained on Q3 applications",
+                    ),
+                },
+                aliases={"serving": "v6"},
+            )
+        }
+    )
+
+
+def write_initial_control(control: Path) -> None:
+    """Lay down the kill switch (routing to the model) and the registry."""
+    control.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(
+        control / FLAG_FILE, routing_flags(MODEL).model_dump(by_alias=True, mode="json")
+    )
+    write_json_atomically(
+        control / REGISTRY_FILE, initial_registry().model_dump(mode="json", exclude_none=True)
+    )
+
+
+class _Watched(Generic[M]):
+    """A JSON file parsed into a model, again only when its stat changes."""
+
+    def __init__(self, path: Path, model: type[M]) -> None:
+        self.path = path
+        self.model = model
+        self.value: M | None = None
+        self.problem: str | None = None
+        self._stamp: tuple[int, int, int] | None = None
+
+    def current(self) -> M | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            self.problem = f"{self.path.name} is missing; keeping the last good version"
+            return self.value
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self.value = self.model.model_validate_json(self.path.read_bytes())
+                self.problem = None
+            except (OSError, ValidationError) as exc:
+                self.problem = (
+                    f"{self.path.name} is not valid ({exc.__class__.__name__}); "
+                    "keeping the last good version"
+                )
+        return self.value
+
+
+class ControlFiles:
+    """The kill switch and registry as the serving layer sees them, request by request."""
+
+    def __init__(self, control: Path) -> None:
+        self.flags = _Watched(control / FLAG_FILE, FlagdFile)
+        self.registry = _Watched(control / REGISTRY_FILE, Registry)
+
+    def serving(self) -> Serving:
+        """The route and the served version now."""
+        route = route_for(self.flags.current(), MODEL)
+        registry = self.registry.current()
+        served = registry.serving(MODEL) if registry else None
+        if served is None:
+            return Serving(route, "v6", WEIGHTS["v6"])
+        version, entry = served
+        return Serving(route, version, entry.weights_hash)
+
+    def set_serving_alias(self, model: str, version: str) -> None:
+        """Move the `serving` alias (the demo's deploy pipeline does this)."""
+        registry = self.registry.current() or initial_registry()
+        data = registry.model_dump(mode="json", exclude_none=True)
+        data["models"][model]["aliases"]["serving"] = version
+        write_json_atomically(self.registry.path, data)

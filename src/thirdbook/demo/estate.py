@@ -1,0 +1,345 @@
+"""A small AI estate, simulated: a credit-decision model, a support agent, their signals.
+
+The script, in demo seconds (the speed factor maps real time onto it):
+
+- 0: `credit-scorer` v6 (known good) serves credit decisions; the support agent works
+  within its lane; metrics arrive every 10 s.
+- 30: v7 is deployed (a change event; the registry's `serving` alias moves to v7). v7 declines
+  too many good applicants: its accuracy falls out of band (drift) and wrong-decline reports
+  pile up (a feedback pattern).
+- 75: a logging fault writes one decision without its prompt or weights hash.
+- 120: the support agent refunds 2,500 GBP, far outside its lane; 140: it closes an account.
+- 150: the regulator asks about the decision logged at 75 (an unexplainable decision).
+
+Everything is drawn from one seeded generator, so a seed and a sequence of control-file
+states give the same events every time. What is served follows the kill switch and the
+registry as they stand at each request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+MODEL = "credit-scorer"
+AGENT = "support-agent"
+METRIC_WINDOW_S = 10.0
+DEPLOY_AT = 30.0
+GLITCH_AT = 75.0
+REFUND_AT = 120.0
+CLOSE_AT = 140.0
+INQUIRY_AT = 150.0
+
+WEIGHTS = {
+    "v6": "sha256:" + hashlib.sha256(b"credit-scorer v6 weights").hexdigest(),
+    "v7": "sha256:" + hashlib.sha256(b"credit-scorer v7 weights").hexdigest(),
+}
+ACCURACY = {"v6": 0.93, "v7": 0.74}
+"""How often each version's decision is right; v7's mistakes are mostly wrong declines."""
+
+SYSTEM_PROMPT = (
+    "You assess consumer credit applications under lending policy CR-7. Decide approve or "
+    "decline and give the main reason in one sentence. Never use protected characteristics."
+)
+POLICY_DOC = ("policy-cr7", "sha256:" + hashlib.sha256(b"policy CR-7 text").hexdigest())
+AGENT_LANE_TOOLS = ("lookup_account", "send_email", "issue_refund")
+
+Stream = str
+"""Which log an event goes to: 'serving', 'signals', 'agent' or 'changes'."""
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What the control files say at one moment: the route and the served version."""
+
+    route: str
+    version: str
+    weights_hash: str
+
+
+@dataclass(order=True)
+class _Due:
+    at: float
+    seq: int
+    what: str = field(compare=False)
+    data: dict[str, Any] = field(compare=False, default_factory=dict)
+
+
+class Estate:
+    """Produces the estate's events in demo-time order."""
+
+    def __init__(
+        self,
+        seed: int,
+        start: datetime,
+        requests_per_second: float,
+        deploy: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self._deploy = deploy
+        self.start = start
+        self.interval = 1.0 / requests_per_second
+        self._queue: list[_Due] = []
+        self._seq = 0
+        self._requests = 0
+        self._window: dict[str, list[tuple[bool, bool]]] = {}
+        self._glitched_request: str | None = None
+        self.deployed_v7 = False
+        for at, what in (
+            (0.0, "request"),
+            (METRIC_WINDOW_S, "metrics"),
+            (2.0, "agent"),
+            (DEPLOY_AT, "deploy"),
+            (GLITCH_AT, "glitch"),
+            (REFUND_AT, "refund"),
+            (CLOSE_AT, "close"),
+            (INQUIRY_AT, "inquiry"),
+        ):
+            self._schedule(at, what)
+
+    def _schedule(self, at: float, what: str, **data: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, _Due(at, self._seq, what, data))
+
+    def _ts(self, at: float) -> str:
+        return (self.start + timedelta(seconds=at)).isoformat(timespec="microseconds")
+
+    def run_until(
+        self, demo_s: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        """Every event due up to `demo_s`, in order; `serving` is asked at each request."""
+        out: list[tuple[Stream, dict[str, Any]]] = []
+        while self._queue and self._queue[0].at <= demo_s:
+            due = heapq.heappop(self._queue)
+            handler = getattr(self, f"_on_{due.what}")
+            out.extend(handler(due.at, serving, **due.data))
+        return out
+
+    # -- what happens ----------------------------------------------------------------------
+
+    def _on_request(
+        self, at: float, serving: Callable[[], Serving], glitch: bool = False
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        if not glitch:
+            self._schedule(at + self.interval, "request")
+        self._requests += 1
+        rng = self.rng
+        now = serving()
+        request_id = f"req-{self._requests:07d}-{rng.getrandbits(32):08x}"
+        subject = f"applicant-{100000 + rng.randrange(900000)}"
+        income = rng.randrange(18, 140) * 1000
+        amount = rng.randrange(1, 40) * 500
+        creditworthy = rng.random() < 0.7
+        record: dict[str, Any] = {
+            "v": 1,
+            "kind": "inference",
+            "ts": self._ts(at),
+            "request_id": request_id,
+            "subject": subject,
+            "route": now.route,
+        }
+        prompt = {
+            "template_id": "credit-decision",
+            "template_version": "12",
+            "system": SYSTEM_PROMPT,
+            "user": f"Applicant income {income} GBP; requested {amount} GBP over 36 months; "
+            f"existing credit lines {rng.randrange(0, 6)}.",
+            "retrieved": [{"id": POLICY_DOC[0], "content_hash": POLICY_DOC[1]}],
+            "tool_outputs": [
+                {
+                    "tool": "bureau_lookup",
+                    "output": f"score={rng.randrange(380, 820)} "
+                    f"delinquencies={rng.randrange(0, 3)}",
+                }
+            ],
+        }
+        if now.route == "model":
+            right = rng.random() < ACCURACY.get(now.version, 0.9)
+            approve = creditworthy if right else (not creditworthy and now.version == "v6")
+            if (now.version != "v6" and not right) or glitch:
+                approve = False  # v7's errors are declines of good applicants
+            decision = "approve" if approve else "decline"
+            record["model"] = {
+                "name": MODEL,
+                "version": now.version,
+                "weights_hash": now.weights_hash,
+            }
+            record["prompt"] = prompt
+            record["response"] = {
+                "decision": decision,
+                "score": round(rng.uniform(0.55, 0.95) if approve else rng.uniform(0.05, 0.45), 3),
+                "text": (
+                    "Approved: affordability within policy."
+                    if approve
+                    else "Declined: affordability below the policy threshold."
+                ),
+            }
+            record["latency_ms"] = round(rng.uniform(40, 160), 1)
+            self._window.setdefault(now.version, []).append((right, approve))
+            if not approve and creditworthy:
+                chance = 0.35 if now.version != "v6" else 0.02
+                if rng.random() < chance:
+                    self._schedule(
+                        at + rng.uniform(3, 15), "feedback", request_id=request_id, subject=subject
+                    )
+        else:
+            decision = {
+                "human": "referred",
+                "fallback": "approve" if income > 40000 else "referred",
+                "refused": "refused",
+            }[now.route]
+            record["prompt"] = prompt if now.route != "refused" else None
+            record["response"] = {"decision": decision, "text": f"Served by the {now.route} path."}
+            record["latency_ms"] = round(rng.uniform(2, 9), 1)
+        record["action"] = {
+            "type": "send_letter",
+            "target": subject,
+            "detail": f"{decision} letter",
+        }
+        if glitch:
+            # A logging fault: the prompt and the weights hash never reached the log.
+            record.pop("prompt", None)
+            if "model" in record:
+                record["model"].pop("weights_hash", None)
+            self._glitched_request = request_id
+        return [("serving", record)]
+
+    def _on_glitch(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        return self._on_request(at, serving, glitch=True)
+
+    def _on_metrics(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        self._schedule(at + METRIC_WINDOW_S, "metrics")
+        out: list[tuple[Stream, dict[str, Any]]] = []
+        for version in sorted(self._window):
+            results = self._window[version]
+            if not results:
+                continue
+            accuracy = sum(r for r, _ in results) / len(results)
+            approvals = sum(a for _, a in results) / len(results)
+            model = {"name": MODEL, "version": version, "weights_hash": WEIGHTS.get(version)}
+            for metric, value in (("accuracy", accuracy), ("approval_rate", approvals)):
+                out.append(
+                    (
+                        "signals",
+                        {
+                            "v": 1,
+                            "kind": "metric",
+                            "ts": self._ts(at),
+                            "model": model,
+                            "metric": metric,
+                            "value": round(value, 4),
+                            "window_start": self._ts(at - METRIC_WINDOW_S),
+                            "window_end": self._ts(at),
+                        },
+                    )
+                )
+        self._window = {}
+        return out
+
+    def _on_feedback(
+        self, at: float, serving: Callable[[], Serving], request_id: str, subject: str
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        return [
+            (
+                "signals",
+                {
+                    "v": 1,
+                    "kind": "feedback",
+                    "ts": self._ts(at),
+                    "target": MODEL,
+                    "category": "wrong_decline",
+                    "request_id": request_id,
+                    "subject": subject,
+                    "reporter": "customer-support",
+                    "text": "Applicant meets policy CR-7 affordability but was declined.",
+                },
+            )
+        ]
+
+    def _agent_action(
+        self, at: float, tool: str, target: str, amount: float | None, outcome: str
+    ) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "v": 1,
+            "kind": "agent_action",
+            "ts": self._ts(at),
+            "agent": AGENT,
+            "tool": tool,
+            "target": target,
+            "request_id": f"chat-{self.rng.getrandbits(32):08x}",
+            "outcome": outcome,
+        }
+        if amount is not None:
+            record["amount"] = amount
+            record["currency"] = "GBP"
+        return record
+
+    def _on_agent(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        self._schedule(at + 5.0, "agent")
+        rng = self.rng
+        tool = rng.choice(AGENT_LANE_TOOLS)
+        account = f"acct-{rng.randrange(10000, 99999)}"
+        amount = round(rng.uniform(5, 80), 2) if tool == "issue_refund" else None
+        return [("agent", self._agent_action(at, tool, account, amount, "ok"))]
+
+    def _on_refund(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        return [("agent", self._agent_action(at, "issue_refund", "acct-77102", 2500.0, "ok"))]
+
+    def _on_close(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        return [("agent", self._agent_action(at, "close_account", "acct-77102", None, "ok"))]
+
+    def _on_deploy(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        self.deployed_v7 = True
+        if self._deploy is not None:
+            self._deploy(MODEL, "v7")
+        return [
+            (
+                "changes",
+                {
+                    "v": 1,
+                    "kind": "change",
+                    "ts": self._ts(at),
+                    "change_type": "deploy",
+                    "model": {"name": MODEL, "version": "v7", "weights_hash": WEIGHTS["v7"]},
+                    "description": "credit-scorer v7 (retrained on Q3 data) to 100% of traffic",
+                    "actor": "ci-deploy",
+                },
+            )
+        ]
+
+    def _on_inquiry(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        return [
+            (
+                "signals",
+                {
+                    "v": 1,
+                    "kind": "inquiry",
+                    "ts": self._ts(at),
+                    "inquiry_id": "INQ-2026-0419",
+                    "source": "regulator",
+                    "request_id": self._glitched_request,
+                    "question": "Why did your system decline this application? Provide the model "
+                    "version, the inputs considered and the reasons given.",
+                    "due": self._ts(at + 86400),
+                },
+            )
+        ]

@@ -1,0 +1,105 @@
+"""The demo serving layer: runs the simulated estate in (scaled) real time, writing its logs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from thirdbook.config import SourceConfig
+from thirdbook.demo.control_files import ControlFiles, write_initial_control
+from thirdbook.demo.estate import Estate
+
+STREAMS = ("serving", "signals", "agent", "changes")
+TICK_S = 0.1
+
+
+class DemoServingLayer:
+    """Writes the estate's events into `logs/`, obeying the files in `control/`."""
+
+    def __init__(
+        self,
+        demo_dir: Path,
+        *,
+        seed: int = 7,
+        speed: float = 20.0,
+        requests_per_second: float = 4.0,
+        start: datetime | None = None,
+    ) -> None:
+        self.demo_dir = demo_dir
+        self.logs = demo_dir / "logs"
+        self.control_dir = demo_dir / "control"
+        self.speed = speed
+        self.control = ControlFiles(self.control_dir)
+        self.start = start or datetime.now(UTC)
+        self.estate = Estate(
+            seed, self.start, requests_per_second, deploy=self.control.set_serving_alias
+        )
+        self.demo_seconds = 0.0
+        self.lines_written = 0
+        self._files: dict[str, IO[bytes]] = {}
+
+    @property
+    def store_path(self) -> Path:
+        """The demo's own store, kept apart from any real one."""
+        return self.demo_dir / "thirdbook.db"
+
+    def sources(self) -> list[SourceConfig]:
+        """The watched source that covers the demo's logs."""
+        return [SourceConfig(name="demo", paths=[str(self.logs / "*.jsonl")])]
+
+    def reset(self) -> None:
+        """Start from nothing: no logs, no store, fresh control files."""
+        for name in ("logs", "control"):
+            shutil.rmtree(self.demo_dir / name, ignore_errors=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.store_path}{suffix}").unlink(missing_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        write_initial_control(self.control_dir)
+
+    def _file(self, stream: str) -> IO[bytes]:
+        handle = self._files.get(stream)
+        if handle is None:
+            handle = open(self.logs / f"{stream}.jsonl", "ab")  # noqa: SIM115
+            self._files[stream] = handle
+        return handle
+
+    def advance_to(self, demo_seconds: float) -> int:
+        """Write every event due up to `demo_seconds`; returns how many lines."""
+        events = self.estate.run_until(demo_seconds, self.control.serving)
+        touched: set[str] = set()
+        for stream, record in events:
+            self._file(stream).write(orjson.dumps(record) + b"\n")
+            touched.add(stream)
+        for stream in touched:
+            self._files[stream].flush()
+        self.demo_seconds = demo_seconds
+        self.lines_written += len(events)
+        return len(events)
+
+    async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
+        """Run in real time scaled by the speed factor until stopped (or for `duration_s`)."""
+        began = time.monotonic() - self.demo_seconds / self.speed
+        try:
+            while not stop.is_set():
+                elapsed = time.monotonic() - began
+                if duration_s is not None and elapsed >= duration_s:
+                    self.advance_to(duration_s * self.speed)
+                    break
+                self.advance_to(elapsed * self.speed)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=TICK_S)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the log files."""
+        for handle in self._files.values():
+            handle.close()
+        self._files.clear()

@@ -1,0 +1,197 @@
+"""The thirdbook event format, v1: one JSON object per line, `kind` says which.
+
+An inference record carries the four things on tape (model version with weights hash, the
+prompt as sent, the response, the downstream action). Any of them may be absent in a record
+that is still well formed: a missing one is what makes a decision unexplainable, and that is
+for triggers to judge, not for ingest to refuse.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+SCHEMA_VERSION = 1
+
+EventKind = Literal["inference", "metric", "feedback", "agent_action", "change", "inquiry"]
+EVENT_KINDS: tuple[str, ...] = (
+    "inference",
+    "metric",
+    "feedback",
+    "agent_action",
+    "change",
+    "inquiry",
+)
+
+Route = Literal["model", "human", "fallback", "refused"]
+
+
+class _Part(BaseModel):
+    """A nested part of an event; unknown keys are ignored (the raw line keeps them)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ModelRef(_Part):
+    """The exact model version: the weights hash, not just a name, identifies it."""
+
+    name: str
+    version: str
+    weights_hash: str | None = None
+
+
+class RetrievedDocument(_Part):
+    """A document retrieved into the prompt's context."""
+
+    id: str
+    content_hash: str | None = None
+    text: str | None = None
+
+
+class ToolOutput(_Part):
+    """The output of a tool call that was fed back into the prompt."""
+
+    tool: str
+    output: str | None = None
+    output_hash: str | None = None
+
+
+class Prompt(_Part):
+    """The prompt as sent to the model."""
+
+    template_id: str | None = None
+    template_version: str | None = None
+    system: str | None = None
+    user: str | None = None
+    retrieved: list[RetrievedDocument] = Field(default_factory=list)
+    tool_outputs: list[ToolOutput] = Field(default_factory=list)
+
+
+class Response(_Part):
+    """What the model (or the fallback) answered."""
+
+    text: str | None = None
+    decision: str | None = None
+    score: float | None = None
+
+
+class DownstreamAction(_Part):
+    """What the system did with the response."""
+
+    type: str
+    target: str | None = None
+    detail: str | None = None
+
+
+class _Event(BaseModel):
+    """Fields every event has."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: Literal[1] = 1
+    ts: AwareDatetime
+    event_id: str | None = None
+
+
+class InferenceEvent(_Event):
+    """One decision or answer served, with the four things on tape."""
+
+    kind: Literal["inference"]
+    request_id: str
+    subject: str | None = None
+    route: Route = "model"
+    model: ModelRef | None = None
+    prompt: Prompt | None = None
+    response: Response | None = None
+    action: DownstreamAction | None = None
+    latency_ms: float | None = Field(default=None, ge=0)
+
+
+class MetricEvent(_Event):
+    """One window of a behavioural metric for a model version."""
+
+    kind: Literal["metric"]
+    model: ModelRef
+    metric: str
+    value: float
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+
+
+class FeedbackEvent(_Event):
+    """A user's report that the system did something wrong."""
+
+    kind: Literal["feedback"]
+    target: str = Field(description="The model or agent the report is against.")
+    category: str
+    request_id: str | None = None
+    subject: str | None = None
+    reporter: str | None = None
+    text: str | None = None
+
+
+class AgentActionEvent(_Event):
+    """An action an autonomous agent took on the world."""
+
+    kind: Literal["agent_action"]
+    agent: str
+    tool: str
+    target: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+    request_id: str | None = None
+    subject: str | None = None
+    outcome: str | None = None
+
+
+class ChangeEvent(_Event):
+    """A change to the estate: a deploy, a prompt edit, a config change, a rollback."""
+
+    kind: Literal["change"]
+    change_type: str
+    model: ModelRef | None = None
+    description: str | None = None
+    actor: str | None = None
+
+
+class InquiryEvent(_Event):
+    """A question from outside (a regulator, a customer) about a decision."""
+
+    kind: Literal["inquiry"]
+    inquiry_id: str
+    source: str
+    request_id: str | None = None
+    subject: str | None = None
+    question: str | None = None
+    due: AwareDatetime | None = None
+
+
+Event = Annotated[
+    InferenceEvent | MetricEvent | FeedbackEvent | AgentActionEvent | ChangeEvent | InquiryEvent,
+    Field(discriminator="kind"),
+]
+"""Any v1 event, told apart by its `kind`."""
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_json_schema() -> dict[str, object]:
+    """The JSON Schema of the v1 event format, generated from the models."""
+    schema = EVENT_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://thirdbook.dev/schema/events/v{SCHEMA_VERSION}.json"
+    schema["title"] = f"thirdbook event v{SCHEMA_VERSION}"
+    return schema
+
+
+def model_of(event: Event) -> tuple[str | None, str | None, str | None]:
+    """The (name, version, weights hash) an event is about, as far as it says."""
+    if isinstance(event, AgentActionEvent):
+        return event.agent, None, None
+    if isinstance(event, FeedbackEvent):
+        return event.target, None, None
+    model = getattr(event, "model", None)
+    if model is None:
+        return None, None, None
+    return model.name, model.version, model.weights_hash

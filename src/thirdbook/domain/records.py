@@ -1,0 +1,137 @@
+"""What the store holds and hands back: stored events, rejects, tracked files, the lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+FileState = Literal["active", "released", "truncated", "gone"]
+
+
+def to_us(ts: datetime) -> int:
+    """Microseconds since the epoch (UTC), exactly: the store's sortable time."""
+    if ts.tzinfo is not None and ts.year > 1970:
+        # The fast path (ingest calls this for every line): whole seconds from the C
+        # timestamp, which a double holds exactly for centuries, plus the microseconds.
+        return int(ts.timestamp()) * 1_000_000 + ts.microsecond
+    return (ts - EPOCH) // timedelta(microseconds=1)
+
+
+def from_us(us: int) -> datetime:
+    """The aware UTC datetime for microseconds since the epoch."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StoredEvent(_Record):
+    """An event in the store: its indexed columns and the raw line, verbatim."""
+
+    id: int
+    ts: datetime
+    kind: str
+    request_id: str | None
+    subject: str | None
+    model_name: str | None
+    model_version: str | None
+    weights_hash: str | None
+    route: str | None
+    source: str
+    path: str
+    byte_offset: int
+    raw: bytes
+
+
+class Reject(_Record):
+    """A line that could not be ingested, kept with where it came from and why."""
+
+    id: int
+    source: str
+    path: str
+    byte_offset: int
+    length: int
+    reason: str
+    raw: bytes
+    raw_complete: bool = Field(description="False when only the first bytes were kept.")
+    ingested: datetime
+
+
+class TrackedFile(_Record):
+    """A file being (or once) tailed, with its committed checkpoint."""
+
+    id: int
+    source: str
+    path: str
+    dev: int
+    ino: int
+    generation: int
+    head_len: int
+    head_hash: str
+    offset: int
+    tail_hash: str
+    size_seen: int
+    lines: int
+    rejects: int
+    state: FileState
+
+
+class IngestNote(_Record):
+    """Something ingest noticed that a person should know: a truncation, a gap, a pause."""
+
+    id: int
+    ts: datetime
+    file_id: int | None
+    kind: str
+    detail: str
+
+
+class Lease(_Record):
+    """Who holds the right to ingest this store, and when they last said so."""
+
+    name: str
+    holder: str
+    host: str
+    pid: int
+    user: str
+    acquired: datetime
+    heartbeat: datetime
+
+
+class IngestProgress(_Record):
+    """The ingester's own figures, written with each batch."""
+
+    events_total: int
+    rejects_total: int
+    backlog_bytes: int
+    last_event_ts: datetime | None
+    updated: datetime
+    paused_reason: str | None
+    caught_up: datetime | None = None
+
+
+class EventFilter(_Record):
+    """What `events` can be narrowed by."""
+
+    kind: str | None = None
+    model: str | None = None
+    model_version: str | None = None
+    request_id: str | None = None
+    subject: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(_Record, Generic[T]):
+    """One page of a keyset-paginated list; `next_key` fetches the next, if there is one."""
+
+    items: list[T]
+    next_key: int | None

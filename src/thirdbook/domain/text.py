@@ -1,0 +1,42 @@
+"""Making untrusted text safe to show: every control character becomes a visible escape.
+
+Anything from a log, a prompt, a model response or a file name passes through `visible()`
+before it reaches a terminal. The terminal must never receive ESC, C1 controls, BEL, BS, CR,
+DEL, NUL or a bidi override from data: they could retitle the window, write the clipboard,
+clear the screen or reorder what the commander reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
+_NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, limit: int | None = None) -> str:
+    """`text` with every control, bidi and separator character shown as an escape.
+
+    With `limit`, the result is cut to about that many characters and ends with `…` and the
+    size of what was cut.
+    """
+    cut = ""
+    if limit is not None and len(text) > limit:
+        cut = f"…(+{len(text) - limit} chars)"
+        text = text[:limit]
+    return _UNSAFE.sub(_escape, text) + cut
+
+
+def visible_bytes(data: bytes, limit: int | None = None) -> str:
+    """Raw bytes made visible: invalid UTF-8 shown as `\\xNN` escapes."""
+    return visible(data.decode("utf-8", errors="backslashreplace"), limit)

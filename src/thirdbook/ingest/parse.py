@@ -1,0 +1,111 @@
+"""Turn complete lines of the thirdbook v1 format into store rows, or rejects with a reason.
+
+Nothing is dropped: every line becomes either an event row (raw bytes kept verbatim) or a
+reject row (raw bytes, or their first bytes when the line is over the size limit).
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from thirdbook.domain.events import EVENT_ADAPTER, EVENT_KINDS, InferenceEvent, model_of
+from thirdbook.domain.records import to_us
+from thirdbook.store.ingest_state import EventTuple, RejectTuple
+
+BOM = b"\xef\xbb\xbf"
+REJECT_KEEP_BYTES = 64 * 1024
+"""How much of an over-long line a reject keeps (the source file has the rest)."""
+
+
+def _shape_reason(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return f"invalid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
+    if any(e["type"] == "json_type" for e in errors) or (
+        errors and errors[0]["type"] == "model_attributes_type"
+    ):
+        return "wrong shape: a line must be a JSON object"
+    parts = []
+    for err in errors[:3]:
+        loc = err["loc"]
+        if err["type"] != "union_tag_invalid" and loc and loc[0] in EVENT_KINDS:
+            loc = loc[1:]  # the union's tag: the kind is already known
+        where = ".".join(str(p) for p in loc) or "(line)"
+        parts.append(f"{where}: {err['msg']}")
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "wrong shape: " + "; ".join(parts) + more
+
+
+def diagnose(line: bytes) -> str | None:
+    """Why a line cannot be an event before JSON is even tried, or None."""
+    if not line.strip():
+        return "empty line"
+    nul = line.find(b"\x00")
+    if nul >= 0:
+        return f"contains a NUL byte at byte {nul}"
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
+    return None
+
+
+def parse_lines(
+    data: bytes,
+    base_offset: int,
+    file_id: int,
+    ingested_us: int,
+    max_line_bytes: int,
+) -> tuple[list[EventTuple], list[RejectTuple]]:
+    """Parse `data`, a run of complete lines (each ending in b"\\n") starting at `base_offset`."""
+    events: list[EventTuple] = []
+    rejects: list[RejectTuple] = []
+    validate = EVENT_ADAPTER.validate_json
+    offset = base_offset
+    lines = data.split(b"\n")
+    lines.pop()  # the empty string after the last newline
+    for line in lines:
+        start = offset
+        offset += len(line) + 1
+        if len(line) > max_line_bytes:
+            rejects.append(
+                (
+                    file_id,
+                    start,
+                    len(line),
+                    f"line of {len(line)} bytes exceeds the limit of {max_line_bytes} bytes; "
+                    f"the first {REJECT_KEEP_BYTES} bytes are kept",
+                    line[:REJECT_KEEP_BYTES],
+                    0,
+                    ingested_us,
+                )
+            )
+            continue
+        reason = diagnose(line)
+        if reason is None:
+            body = line[3:] if start == 0 and line.startswith(BOM) else line
+            try:
+                event = validate(body)
+            except ValidationError as exc:
+                reason = _shape_reason(exc)
+            else:
+                name, version, weights = model_of(event)
+                events.append(
+                    (
+                        to_us(event.ts),
+                        event.kind,
+                        getattr(event, "request_id", None),
+                        getattr(event, "subject", None),
+                        name,
+                        version,
+                        weights,
+                        event.route if isinstance(event, InferenceEvent) else None,
+                        file_id,
+                        start,
+                        ingested_us,
+                        line,
+                    )
+                )
+                continue
+        rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
+    return events, rejects

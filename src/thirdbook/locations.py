@@ -1,0 +1,57 @@
+"""Every path thirdbook uses, from one place.
+
+The data directory holds the store and the demo; the config directory holds `thirdbook.toml`.
+Both follow XDG (through platformdirs) and can be overridden: `--data-dir` or
+`THIRDBOOK_DATA_DIR`, `--config` or `THIRDBOOK_CONFIG`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path
+
+APP_NAME = "thirdbook"
+DATA_DIR_ENV = "THIRDBOOK_DATA_DIR"
+CONFIG_ENV = "THIRDBOOK_CONFIG"
+
+
+def data_dir(override: Path | None = None) -> Path:
+    """The data directory: the override, else `$THIRDBOOK_DATA_DIR`, else the XDG data dir."""
+    if override is not None:
+        return override.expanduser()
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    return user_data_path(APP_NAME)
+
+
+def config_file(override: Path | None = None) -> Path:
+    """The config file: the override, else `$THIRDBOOK_CONFIG`, else the XDG config dir's."""
+    if override is not None:
+        return override.expanduser()
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return user_config_path(APP_NAME) / "thirdbook.toml"
+
+
+def store_file(data: Path) -> Path:
+    """The SQLite store inside a data directory."""
+    return data / "thirdbook.db"
+
+
+def demo_dir(data: Path) -> Path:
+    """Where the demo estate lives inside a data directory."""
+    return data / "demo"
+
+
+def demo_logs_dir(data: Path) -> Path:
+    """Where the demo's serving layer writes its logs."""
+    return demo_dir(data) / "logs"
+
+
+def demo_control_dir(data: Path) -> Path:
+    """Where the demo's serving layer reads its kill switch and model registry."""
+    return demo_dir(data) / "control"

@@ -1,0 +1,1 @@
+"""The one API over everything else, called by the TUI, the CLI and the tests alike."""

@@ -1,0 +1,138 @@
+"""The console service: the store, its ingester and its health, behind one object."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from thirdbook.config import Settings, SourceConfig
+from thirdbook.domain.records import (
+    EventFilter,
+    IngestNote,
+    Lease,
+    Page,
+    Reject,
+    StoredEvent,
+    from_us,
+)
+from thirdbook.ingest.ingester import Ingester
+from thirdbook.store import Store
+from thirdbook.store.leases import process_alive
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the ingest health line shows."""
+
+    events_total: int
+    events_per_s: float
+    rejects_total: int
+    backlog_bytes: int
+    lag_s: float | None
+    files_active: int
+    lease: Lease | None
+    lease_live: bool
+    ingesting_here: bool
+    paused_reason: str | None
+    gaps: int
+    truncations: int
+
+
+class Console:
+    """One process's view of a store: reads for everyone, ingest for the lease holder."""
+
+    def __init__(self, store: Store, settings: Settings, sources: list[SourceConfig]) -> None:
+        self.store = store
+        self.settings = settings
+        self.sources = sources
+        self.ingester = Ingester(store, sources, settings.ingest)
+        self._rate: deque[tuple[float, int]] = deque(maxlen=20)
+
+    @classmethod
+    async def open(
+        cls, store_path: Path, settings: Settings, sources: list[SourceConfig] | None = None
+    ) -> Console:
+        """Open the store (refusing network filesystems) for the given sources."""
+        store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
+        return cls(store, settings, settings.sources if sources is None else sources)
+
+    async def close(self) -> None:
+        """Give up the lease (if held) and close the store."""
+        await self.ingester.release()
+        await self.store.close()
+
+    async def run_ingest(self, stop: asyncio.Event, *, once: bool = False) -> None:
+        """Ingest the sources while this process holds the lease (see `Ingester.run`)."""
+        await self.ingester.run(stop, once=once)
+
+    async def events(
+        self, where: EventFilter | None = None, *, before_id: int | None = None, limit: int = 50
+    ) -> Page[StoredEvent]:
+        """One page of events, newest first."""
+        return await self.store.events.page(where, before_id=before_id, limit=limit)
+
+    async def rejects(self, *, before_id: int | None = None, limit: int = 50) -> Page[Reject]:
+        """One page of rejected lines, newest first."""
+        return await self.store.events.rejects_page(before_id=before_id, limit=limit)
+
+    async def notes(self, kinds: list[str] | None = None, limit: int = 50) -> list[IngestNote]:
+        """What ingest noticed: truncations, gaps, rotations, pauses."""
+        return await self.store.ingest.notes(kinds=kinds, limit=limit)
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection commits: cheap to poll."""
+        return await self.store.data_version()
+
+    async def health(self) -> Health:
+        """The figures for the health line."""
+        total = await self.store.events.count()
+        now = time.monotonic()
+        self._rate.append((now, total))
+        first_t, first_n = self._rate[0]
+        rate = (total - first_n) / (now - first_t) if now - first_t > 0.2 else 0.0
+        progress = await self.store.ingest.progress()
+        lease = await self.store.leases.current()
+        here = self.ingester.status.holding_lease
+        live = lease is not None and (
+            here or (time.time() - lease.heartbeat.timestamp()) < self.settings.ingest.lease_ttl_s
+        )
+        if lease is not None and not here and live:
+            live = process_alive(lease.pid) if lease.host == _hostname() else live
+        notes = await self.store.ingest.notes(kinds=["gap", "truncated"], limit=1000)
+        caught_up: datetime | None
+        if here:
+            status = self.ingester.status
+            paused, backlog = status.paused_reason, status.backlog_bytes
+            caught_up = None if status.caught_up_us is None else from_us(status.caught_up_us)
+        else:
+            paused = progress.paused_reason if progress else None
+            backlog = progress.backlog_bytes if progress else 0
+            caught_up = progress.caught_up if progress else None
+        # Lag: how long ingest has been behind the files (0 when it has read all there is).
+        lag = None
+        if caught_up is not None:
+            lag = 0.0 if backlog == 0 else (datetime.now(UTC) - caught_up).total_seconds()
+        return Health(
+            events_total=total,
+            events_per_s=rate,
+            rejects_total=await self.store.events.reject_count(),
+            backlog_bytes=backlog,
+            lag_s=lag,
+            files_active=len(await self.store.ingest.files("active")),
+            lease=lease,
+            lease_live=live,
+            ingesting_here=here,
+            paused_reason=paused,
+            gaps=sum(1 for n in notes if n.kind == "gap"),
+            truncations=sum(1 for n in notes if n.kind == "truncated"),
+        )
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname()

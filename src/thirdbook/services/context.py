@@ -1,0 +1,41 @@
+"""Where things are for one invocation: the settings, the data directory, the store path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from thirdbook import locations
+from thirdbook.config import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Context:
+    """The resolved settings and paths that every command starts from."""
+
+    settings: Settings
+    data_dir: Path
+    config_path: Path
+    demo: bool = False
+
+    @classmethod
+    def load(
+        cls, data_dir: Path | None = None, config: Path | None = None, *, demo: bool = False
+    ) -> Context:
+        """Resolve paths (flags, then environment, then XDG) and load the config file."""
+        config_path = locations.config_file(config)
+        return cls(load_settings(config_path), locations.data_dir(data_dir), config_path, demo)
+
+    @property
+    def store_path(self) -> Path:
+        """The demo's store with `--demo`; else the configured one, else the data dir's."""
+        if self.demo:
+            return self.demo_dir / "thirdbook.db"
+        if self.settings.store.path is not None:
+            return self.settings.store.path.expanduser()
+        return locations.store_file(self.data_dir)
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where `thirdbook demo` keeps its estate, logs and store."""
+        return locations.demo_dir(self.data_dir)

@@ -1,0 +1,198 @@
+"""The store: one aiosqlite connection per process role, WAL, and disciplined writes.
+
+Every write transaction starts with `BEGIN IMMEDIATE`: under WAL a deferred transaction that
+reads and then writes fails at once with "database is locked" whatever the busy timeout, so
+we take the write lock first and let the busy timeout queue us behind other writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from thirdbook.store.filesystem import network_filesystem
+from thirdbook.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message says why."""
+
+
+class NetworkFilesystemError(StoreError):
+    """The store path is on a network filesystem, where WAL is unsafe."""
+
+
+class StoreBusyError(StoreError):
+    """Another process kept the write lock for longer than we are willing to wait."""
+
+
+BUSY_GIVE_UP_S = 120.0
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class Store:
+    """An open store. Use `await Store.open(path)`; close with `await store.close()`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        # One write transaction at a time on this connection, whichever task asks.
+        self._write_lock = asyncio.Lock()
+        from thirdbook.store.events import EventQueries
+        from thirdbook.store.ingest_state import IngestState
+        from thirdbook.store.leases import Leases
+
+        self.events = EventQueries(self)
+        self.ingest = IngestState(self)
+        self.leases = Leases(self)
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        busy_timeout_ms: int = 10_000,
+        cache_mb: int = 16,
+        mountinfo: str | None = None,
+    ) -> Store:
+        """Open (creating if needed) and migrate the store at `path`."""
+        fstype = network_filesystem(path.parent, mountinfo)
+        if fstype is not None:
+            raise NetworkFilesystemError(
+                f"refusing to open the store {path}: it is on a network filesystem ({fstype}). "
+                "SQLite's write-ahead log needs every process on one host; put the store on a "
+                "local disk (--data-dir or [store] path)."
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store's directory {path.parent}: {exc}") from exc
+        try:
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, timeout=busy_timeout_ms / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        store = cls(conn, path)
+        try:
+            await store._configure(busy_timeout_ms, cache_mb)
+            await store._migrate()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(f"cannot use the store {path}: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _configure(self, busy_timeout_ms: int, cache_mb: int) -> None:
+        await self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = await self._scalar("PRAGMA journal_mode = WAL")
+        if str(mode).lower() != "wal":
+            raise StoreError(f"the store {self.path} cannot use write-ahead logging ({mode})")
+        await self.conn.execute("PRAGMA synchronous = NORMAL")
+        await self.conn.execute("PRAGMA foreign_keys = ON")
+        await self.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+        # Keep the WAL from staying large after a checkpoint has emptied it.
+        await self.conn.execute("PRAGMA journal_size_limit = 67108864")
+
+    async def _migrate(self) -> None:
+        async with self.write():
+            version = int(await self._scalar("PRAGMA user_version") or 0)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the store {self.path} has schema version {version}, newer than this "
+                    f"thirdbook understands ({SCHEMA_VERSION}); upgrade thirdbook"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        await self.conn.execute(statement)
+                await self.conn.execute(f"PRAGMA user_version = {number + 1}")
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self.conn.close()
+
+    async def _scalar(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        async with self.conn.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    async def fetchall(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Run a read and return every row (the read transaction ends here)."""
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
+        """Run a read and return the first row, if any."""
+        async with self.conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on error."""
+        async with self._write_lock:
+            await self._begin_immediate()
+            try:
+                yield self.conn
+            except BaseException:
+                await self._rollback()
+                raise
+            try:
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _begin_immediate(self) -> None:
+        # The busy timeout already waits; past it, keep waiting (with a clear error at the
+        # end) rather than showing anyone "database is locked".
+        deadline = time.monotonic() + BUSY_GIVE_UP_S
+        while True:
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() > deadline:
+                    if _is_locked(exc):
+                        raise StoreBusyError(
+                            f"the store {self.path} has been busy for {BUSY_GIVE_UP_S:.0f} s; "
+                            "another process holds its write lock"
+                        ) from exc
+                    raise
+                await asyncio.sleep(0.05)
+
+    async def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self.conn.execute("ROLLBACK")
+
+    async def data_version(self) -> int:
+        """SQLite's data version: it changes when another connection commits."""
+        return int(await self._scalar("PRAGMA data_version") or 0)
+
+    async def integrity_check(self) -> str:
+        """`PRAGMA integrity_check`: "ok" or the problems found."""
+        rows = await self.fetchall("PRAGMA integrity_check")
+        return "\n".join(str(r[0]) for r in rows)
+
+    async def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """Checkpoint the WAL; returns (busy, log pages, checkpointed pages)."""
+        if mode not in {"PASSIVE", "FULL", "RESTART", "TRUNCATE"}:
+            raise ValueError(mode)
+        row = await self.fetchone(f"PRAGMA wal_checkpoint({mode})")
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])

@@ -1,0 +1,128 @@
+"""Reading events and rejects back, one keyset page at a time (never OFFSET)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from thirdbook.domain.records import (
+    EventFilter,
+    Page,
+    Reject,
+    StoredEvent,
+    from_us,
+    to_us,
+)
+
+if TYPE_CHECKING:
+    from thirdbook.store.database import Store
+
+_EVENT_COLUMNS = (
+    "e.id, e.ts_us, e.kind, e.request_id, e.subject, e.model_name, e.model_version, "
+    "e.weights_hash, e.route, f.source, f.path, e.byte_offset, e.raw"
+)
+
+
+def _event(row: sqlite3.Row) -> StoredEvent:
+    return StoredEvent(
+        id=row[0],
+        ts=from_us(row[1]),
+        kind=row[2],
+        request_id=row[3],
+        subject=row[4],
+        model_name=row[5],
+        model_version=row[6],
+        weights_hash=row[7],
+        route=row[8],
+        source=row[9],
+        path=row[10],
+        byte_offset=row[11],
+        raw=bytes(row[12]),
+    )
+
+
+class EventQueries:
+    """Events and rejects, newest first, paged by id."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def page(
+        self, where: EventFilter | None = None, *, before_id: int | None = None, limit: int = 50
+    ) -> Page[StoredEvent]:
+        """Newest events first; pass the previous page's `next_key` as `before_id`."""
+        where = where or EventFilter()
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (
+            ("e.kind", where.kind),
+            ("e.model_name", where.model),
+            ("e.model_version", where.model_version),
+            ("e.request_id", where.request_id),
+            ("e.subject", where.subject),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if where.since is not None:
+            clauses.append("e.ts_us >= ?")
+            params.append(to_us(where.since))
+        if where.until is not None:
+            clauses.append("e.ts_us < ?")
+            params.append(to_us(where.until))
+        if before_id is not None:
+            clauses.append("e.id < ?")
+            params.append(before_id)
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY e.id DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = await self._store.fetchall(sql, tuple(params))
+        items = [_event(r) for r in rows[:limit]]
+        next_key = items[-1].id if len(rows) > limit else None
+        return Page[StoredEvent](items=items, next_key=next_key)
+
+    async def count(self) -> int:
+        """How many events the store holds (the largest id: cheap and exact while
+        events are never deleted)."""
+        row = await self._store.fetchone("SELECT max(id) FROM events")
+        return int(row[0] or 0) if row else 0
+
+    async def latest_id(self) -> int:
+        """The newest event's id (0 when there is none)."""
+        return await self.count()
+
+    async def rejects_page(self, *, before_id: int | None = None, limit: int = 50) -> Page[Reject]:
+        """Newest rejects first."""
+        sql = (
+            "SELECT r.id, f.source, f.path, r.byte_offset, r.length, r.reason, r.raw, "
+            "r.raw_complete, r.ingested_us FROM rejects r JOIN files f ON f.id = r.file_id"
+        )
+        params: list[object] = []
+        if before_id is not None:
+            sql += " WHERE r.id < ?"
+            params.append(before_id)
+        sql += " ORDER BY r.id DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = await self._store.fetchall(sql, tuple(params))
+        items = [
+            Reject(
+                id=r[0],
+                source=r[1],
+                path=r[2],
+                byte_offset=r[3],
+                length=r[4],
+                reason=r[5],
+                raw=bytes(r[6]),
+                raw_complete=bool(r[7]),
+                ingested=from_us(r[8]),
+            )
+            for r in rows[:limit]
+        ]
+        return Page[Reject](items=items, next_key=items[-1].id if len(rows) > limit else None)
+
+    async def reject_count(self) -> int:
+        """How many rejects the store holds."""
+        row = await self._store.fetchone("SELECT max(id) FROM rejects")
+        return int(row[0] or 0) if row else 0

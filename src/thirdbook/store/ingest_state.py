@@ -1,0 +1,297 @@
+"""Tracked files, their checkpoints, and the one transaction that moves them.
+
+`commit_batch` inserts a batch's events and rejects and moves the file's offset in a single
+`BEGIN IMMEDIATE` transaction, after checking that this process still holds the ingest lease:
+a crash at any point leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, from_us
+
+if TYPE_CHECKING:
+    from thirdbook.store.database import Store
+
+INGEST_LEASE = "ingest"
+
+EventTuple = tuple[
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    int,
+    int,
+    bytes,
+]
+"""(ts_us, kind, request_id, subject, model_name, model_version, weights_hash, route,
+file_id, byte_offset, ingested_us, raw): one events row, as ingest builds it."""
+
+RejectTuple = tuple[int, int, int, str, bytes, int, int]
+"""(file_id, byte_offset, length, reason, raw, raw_complete, ingested_us)."""
+
+_INSERT_EVENT = (
+    "INSERT INTO events (ts_us, kind, request_id, subject, model_name, model_version, "
+    "weights_hash, route, file_id, byte_offset, ingested_us, raw) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_REJECT = (
+    "INSERT INTO rejects (file_id, byte_offset, length, reason, raw, raw_complete, ingested_us) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_FILE_COLUMNS = (
+    "id, source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash, "
+    "size_seen, lines, rejects, state"
+)
+
+
+class LeaseLostError(Exception):
+    """This process no longer holds the ingest lease; it must stop ingesting."""
+
+
+def now_us() -> int:
+    """The wall clock in microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def _file(row: sqlite3.Row) -> TrackedFile:
+    return TrackedFile(
+        id=row[0],
+        source=row[1],
+        path=row[2],
+        dev=row[3],
+        ino=row[4],
+        generation=row[5],
+        head_len=row[6],
+        head_hash=row[7],
+        offset=row[8],
+        tail_hash=row[9],
+        size_seen=row[10],
+        lines=row[11],
+        rejects=row[12],
+        state=row[13],
+    )
+
+
+class IngestState:
+    """Checkpoints and ingest bookkeeping."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def _check_lease(self, holder: str, at_us: int) -> None:
+        cursor = await self._store.conn.execute(
+            "UPDATE leases SET heartbeat_us = ? WHERE name = ? AND holder = ?",
+            (at_us, INGEST_LEASE, holder),
+        )
+        if cursor.rowcount != 1:
+            raise LeaseLostError("another process has taken over ingest")
+
+    async def files(self, state: str | None = "active") -> list[TrackedFile]:
+        """Tracked files, optionally only those in one state."""
+        if state is None:
+            rows = await self._store.fetchall(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY id")
+        else:
+            rows = await self._store.fetchall(
+                f"SELECT {_FILE_COLUMNS} FROM files WHERE state = ? ORDER BY id", (state,)
+            )
+        return [_file(r) for r in rows]
+
+    async def file(self, file_id: int) -> TrackedFile | None:
+        """One tracked file by id."""
+        row = await self._store.fetchone(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE id = ?", (file_id,)
+        )
+        return None if row is None else _file(row)
+
+    async def add_file(
+        self,
+        holder: str,
+        *,
+        source: str,
+        path: str,
+        dev: int,
+        ino: int,
+        head_len: int,
+        head_hash: str,
+        generation: int = 0,
+        supersedes: int | None = None,
+        note: tuple[str, str] | None = None,
+    ) -> TrackedFile:
+        """Start tracking a file from offset 0 (optionally retiring the row it replaces)."""
+        at = now_us()
+        async with self._store.write() as conn:
+            await self._check_lease(holder, at)
+            if supersedes is not None:
+                await conn.execute(
+                    "UPDATE files SET state = 'truncated', updated_us = ? WHERE id = ?",
+                    (at, supersedes),
+                )
+            cursor = await conn.execute(
+                "INSERT INTO files (source, path, dev, ino, generation, head_len, head_hash, "
+                "first_seen_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, path, dev, ino, generation, head_len, head_hash, at, at),
+            )
+            file_id = int(cursor.lastrowid or 0)
+            if note is not None:
+                await conn.execute(
+                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+                    (at, file_id, note[0], note[1]),
+                )
+        tracked = await self.file(file_id)
+        assert tracked is not None
+        return tracked
+
+    async def commit_batch(
+        self,
+        holder: str,
+        *,
+        file_id: int,
+        events: Sequence[EventTuple],
+        rejects: Sequence[RejectTuple],
+        offset: int,
+        tail_hash: str,
+        head_len: int,
+        head_hash: str,
+        size_seen: int,
+        path: str,
+    ) -> None:
+        """Store a batch and move the file's checkpoint to `offset`, all or nothing."""
+        at = now_us()
+        async with self._store.write() as conn:
+            await self._check_lease(holder, at)
+            if events:
+                await conn.executemany(_INSERT_EVENT, events)
+            if rejects:
+                await conn.executemany(_INSERT_REJECT, rejects)
+            await conn.execute(
+                "UPDATE files SET offset = ?, tail_hash = ?, head_len = ?, head_hash = ?, "
+                "size_seen = ?, path = ?, lines = lines + ?, rejects = rejects + ?, "
+                "updated_us = ? WHERE id = ?",
+                (
+                    offset,
+                    tail_hash,
+                    head_len,
+                    head_hash,
+                    size_seen,
+                    path,
+                    len(events),
+                    len(rejects),
+                    at,
+                    file_id,
+                ),
+            )
+
+    async def set_state(
+        self, holder: str, file_id: int, state: str, note: tuple[str, str] | None = None
+    ) -> None:
+        """Move a file to another state, with a note saying why."""
+        at = now_us()
+        async with self._store.write() as conn:
+            await self._check_lease(holder, at)
+            await conn.execute(
+                "UPDATE files SET state = ?, updated_us = ? WHERE id = ?", (state, at, file_id)
+            )
+            if note is not None:
+                await conn.execute(
+                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+                    (at, file_id, note[0], note[1]),
+                )
+
+    async def update_path(self, holder: str, file_id: int, path: str, note: str) -> None:
+        """Record that a tracked file now has another name (a rename rotation)."""
+        at = now_us()
+        async with self._store.write() as conn:
+            await self._check_lease(holder, at)
+            await conn.execute(
+                "UPDATE files SET path = ?, updated_us = ? WHERE id = ?", (path, at, file_id)
+            )
+            await conn.execute(
+                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+                (at, file_id, "rotated", note),
+            )
+
+    async def add_note(self, file_id: int | None, kind: str, detail: str) -> None:
+        """Record something ingest noticed (no lease needed: a pause is worth noting)."""
+        async with self._store.write() as conn:
+            await conn.execute(
+                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+                (now_us(), file_id, kind, detail),
+            )
+
+    async def notes(
+        self, *, kinds: Sequence[str] | None = None, limit: int = 50
+    ) -> list[IngestNote]:
+        """The newest ingest notes, optionally of some kinds only."""
+        sql = "SELECT id, ts_us, file_id, kind, detail FROM ingest_notes"
+        params: tuple[object, ...] = ()
+        if kinds:
+            sql += f" WHERE kind IN ({', '.join('?' for _ in kinds)})"
+            params = tuple(kinds)
+        sql += " ORDER BY id DESC LIMIT ?"
+        rows = await self._store.fetchall(sql, (*params, limit))
+        return [
+            IngestNote(id=r[0], ts=from_us(r[1]), file_id=r[2], kind=r[3], detail=r[4])
+            for r in rows
+        ]
+
+    async def save_progress(
+        self,
+        *,
+        events_total: int,
+        rejects_total: int,
+        backlog_bytes: int,
+        last_event_ts_us: int | None,
+        caught_up_us: int | None,
+        paused_reason: str | None,
+    ) -> None:
+        """Publish the ingester's figures for the consoles' health line."""
+        async with self._store.write() as conn:
+            await conn.execute(
+                "INSERT INTO ingest_progress (name, events_total, rejects_total, backlog_bytes, "
+                "last_event_ts_us, caught_up_us, updated_us, paused_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET events_total = excluded.events_total, "
+                "rejects_total = excluded.rejects_total, backlog_bytes = excluded.backlog_bytes, "
+                "last_event_ts_us = excluded.last_event_ts_us, "
+                "caught_up_us = excluded.caught_up_us, updated_us = excluded.updated_us, "
+                "paused_reason = excluded.paused_reason",
+                (
+                    INGEST_LEASE,
+                    events_total,
+                    rejects_total,
+                    backlog_bytes,
+                    last_event_ts_us,
+                    caught_up_us,
+                    now_us(),
+                    paused_reason,
+                ),
+            )
+
+    async def progress(self) -> IngestProgress | None:
+        """The ingester's last published figures."""
+        row = await self._store.fetchone(
+            "SELECT events_total, rejects_total, backlog_bytes, last_event_ts_us, updated_us, "
+            "paused_reason, caught_up_us FROM ingest_progress WHERE name = ?",
+            (INGEST_LEASE,),
+        )
+        if row is None:
+            return None
+        return IngestProgress(
+            events_total=row[0],
+            rejects_total=row[1],
+            backlog_bytes=row[2],
+            last_event_ts=None if row[3] is None else from_us(row[3]),
+            updated=from_us(row[4]),
+            paused_reason=row[5],
+            caught_up=None if row[6] is None else from_us(row[6]),
+        )

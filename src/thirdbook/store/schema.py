@@ -1,0 +1,97 @@
+"""Numbered migrations. `PRAGMA user_version` says how many have been applied.
+
+A migration is never edited once released: a change to the schema is a new entry.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: files with checkpoints, events, rejects, ingest notes, the ingest lease.
+    """
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        path TEXT NOT NULL,
+        dev INTEGER NOT NULL,
+        ino INTEGER NOT NULL,
+        generation INTEGER NOT NULL DEFAULT 0,
+        head_len INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        offset INTEGER NOT NULL DEFAULT 0,
+        tail_hash TEXT NOT NULL DEFAULT '',
+        size_seen INTEGER NOT NULL DEFAULT 0,
+        lines INTEGER NOT NULL DEFAULT 0,
+        rejects INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'active'
+            CHECK (state IN ('active', 'released', 'truncated', 'gone')),
+        first_seen_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE INDEX files_by_inode ON files(dev, ino) WHERE state = 'active';
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ts_us INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        request_id TEXT,
+        subject TEXT,
+        model_name TEXT,
+        model_version TEXT,
+        weights_hash TEXT,
+        route TEXT,
+        file_id INTEGER NOT NULL,
+        byte_offset INTEGER NOT NULL,
+        ingested_us INTEGER NOT NULL,
+        raw BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX events_by_position ON events(file_id, byte_offset);
+    CREATE INDEX events_by_time ON events(ts_us);
+    CREATE INDEX events_by_request ON events(request_id) WHERE request_id IS NOT NULL;
+    CREATE INDEX events_by_subject ON events(subject) WHERE subject IS NOT NULL;
+    CREATE INDEX events_by_model ON events(model_name, model_version, ts_us)
+        WHERE model_name IS NOT NULL;
+
+    CREATE TABLE rejects (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL,
+        byte_offset INTEGER NOT NULL,
+        length INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        raw_complete INTEGER NOT NULL,
+        ingested_us INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX rejects_by_position ON rejects(file_id, byte_offset);
+
+    CREATE TABLE ingest_notes (
+        id INTEGER PRIMARY KEY,
+        ts_us INTEGER NOT NULL,
+        file_id INTEGER,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        acquired_us INTEGER NOT NULL,
+        heartbeat_us INTEGER NOT NULL
+    );
+
+    CREATE TABLE ingest_progress (
+        name TEXT PRIMARY KEY,
+        events_total INTEGER NOT NULL,
+        rejects_total INTEGER NOT NULL,
+        backlog_bytes INTEGER NOT NULL,
+        last_event_ts_us INTEGER,
+        caught_up_us INTEGER,
+        updated_us INTEGER NOT NULL,
+        paused_reason TEXT
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

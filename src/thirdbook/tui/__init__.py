@@ -1,0 +1,2 @@
+"""The Textual console: a thin layer over `thirdbook.services`. The only package that
+imports Textual."""

@@ -1,0 +1,203 @@
+"""The console app: live events, one page at a time, and the ingest health line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from thirdbook.config import Settings, SourceConfig
+from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.records import StoredEvent
+from thirdbook.services.console import Console
+from thirdbook.tui.safe_text import safe, safe_bytes
+from thirdbook.tui.widgets.event_table import EventTable
+from thirdbook.tui.widgets.health_line import HealthLine
+
+PAGE_SIZE = 100
+POLL_S = 0.25
+
+ConsoleFactory = Callable[[], Awaitable[Console]]
+
+
+class ThirdbookApp(App[None]):
+    """The thirdbook console."""
+
+    TITLE = "thirdbook"
+    CSS = """
+    #page-title { height: 1; padding: 0 1; background: $boost; }
+    EventTable { height: 1fr; }
+    #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
+    #detail.hidden { display: none; }
+    """
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+        Binding("right_square_bracket,pagedown", "older", "Older", id="older"),
+        Binding("left_square_bracket,pageup", "newer", "Newer", id="newer"),
+        Binding("g", "live", "Live", id="live"),
+        Binding("r", "toggle_detail", "Raw line", id="detail"),
+    ]
+
+    def __init__(
+        self,
+        open_console: ConsoleFactory,
+        *,
+        ingest: bool = True,
+        demo: DemoServingLayer | None = None,
+        subtitle: str = "",
+    ) -> None:
+        super().__init__()
+        self._open_console = open_console
+        self._ingest_enabled = ingest
+        self._demo = demo
+        self.console_service: Console | None = None
+        self.stop = asyncio.Event()
+        self.sub_title = subtitle
+        self._pages: list[int | None] = [None]  # the keyset cursor of each page shown
+        self._data_version = -1
+        self._events: dict[int, StoredEvent] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static(id="page-title")
+            yield EventTable(id="events")
+            yield Static(id="detail", classes="hidden")
+        yield HealthLine(id="health")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.console_service = await self._open_console()
+        if self._demo is not None:
+            self.run_demo()
+        if self._ingest_enabled:
+            self.run_ingest()
+        await self.poll()
+
+    async def on_unmount(self) -> None:
+        self.stop.set()
+        if self.console_service is not None:
+            with contextlib.suppress(Exception):
+                await self.console_service.close()
+
+    @work(exclusive=True, group="ingest")
+    async def run_ingest(self) -> None:
+        """Ingest while this console holds the lease (otherwise only read)."""
+        assert self.console_service is not None
+        await self.console_service.run_ingest(self.stop)
+
+    @work(exclusive=True, group="demo")
+    async def run_demo(self) -> None:
+        """The demo's simulated serving layer, writing its logs."""
+        assert self._demo is not None
+        await self._demo.run(self.stop)
+
+    async def poll(self) -> None:
+        """Refresh the health line, and the page when the store changed; then reschedule."""
+        svc = self.console_service
+        if svc is None or self.stop.is_set():
+            return
+        try:
+            self.query_one(HealthLine).show(await svc.health())
+            version = await svc.data_version()
+            if version != self._data_version or svc.ingester.status.holding_lease:
+                self._data_version = version
+                await self.show_page()
+        finally:
+            if not self.stop.is_set():
+                self.set_timer(POLL_S, self.poll)
+
+    async def show_page(self) -> None:
+        """Fetch the current page from the store and show it."""
+        assert self.console_service is not None
+        page = await self.console_service.events(before_id=self._pages[-1], limit=PAGE_SIZE)
+        self._events = {e.id: e for e in page.items}
+        self.query_one(EventTable).show_page(page.items)
+        number = len(self._pages)
+        live = "live, newest first" if number == 1 else f"page {number}, older events"
+        more = "" if page.next_key is None else "  ] older"
+        self.query_one("#page-title", Static).update(Text(f"Events — {live}{more}"))
+        if len(self._pages) == 1 or page.next_key is not None:
+            self._next_key = page.next_key
+        self._update_detail()
+
+    async def action_older(self) -> None:
+        """One page back in time."""
+        if getattr(self, "_next_key", None) is not None:
+            self._pages.append(self._next_key)
+            await self.show_page()
+
+    async def action_newer(self) -> None:
+        """One page forward in time."""
+        if len(self._pages) > 1:
+            self._pages.pop()
+            await self.show_page()
+
+    async def action_live(self) -> None:
+        """Back to the newest events."""
+        self._pages = [None]
+        await self.show_page()
+        self.query_one(EventTable).move_cursor(row=0)
+
+    def action_cursor_down(self) -> None:
+        self.query_one(EventTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(EventTable).action_cursor_up()
+
+    def action_toggle_detail(self) -> None:
+        """Show or hide the raw line of the selected event."""
+        self.query_one("#detail").toggle_class("hidden")
+        self._update_detail()
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._update_detail()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_toggle_detail()
+
+    def _update_detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        if detail.has_class("hidden"):
+            return
+        event_id = self.query_one(EventTable).selected_id()
+        event = self._events.get(event_id) if event_id is not None else None
+        if event is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append_text(safe(f"{event.path}@{event.byte_offset}", 120, style="dim"))
+        text.append("\n")
+        text.append_text(safe_bytes(event.raw, 4000))
+        detail.update(text)
+
+
+def run_console(
+    store_path: Path, settings: Settings, sources: list[SourceConfig], *, ingest: bool = True
+) -> None:
+    """Open the console on a store (the CLI's default command)."""
+
+    async def open_console() -> Console:
+        return await Console.open(store_path, settings, sources)
+
+    ThirdbookApp(open_console, ingest=ingest, subtitle=str(store_path)).run()
+
+
+def run_demo_console(session: object) -> None:
+    """Open the console on the demo: the simulated estate runs inside the app."""
+    from thirdbook.services.demo import DemoSession
+
+    assert isinstance(session, DemoSession)
+    ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo").run()
