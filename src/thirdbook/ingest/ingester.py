@@ -303,6 +303,8 @@ class Ingester:
                 self._problem(f"{tail.path}: read failed: {exc}")
                 return stored
             if batch.empty:
+                if batch.bytes_read:
+                    continue  # inside an over-long line: keep skipping to its end
                 return stored
             tail.last_growth = time.monotonic()
             events, rejects = await asyncio.to_thread(

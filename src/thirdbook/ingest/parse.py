@@ -21,8 +21,16 @@ def _shape_reason(exc: ValidationError) -> str:
     errors = exc.errors(include_url=False, include_input=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return f"invalid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
-    if any(e["type"] == "json_type" for e in errors) or (
-        errors and errors[0]["type"] == "model_attributes_type"
+    if (
+        errors
+        and not errors[0]["loc"]
+        and errors[0]["type"]
+        in {
+            "dict_type",
+            "model_attributes_type",
+            "json_type",
+            "model_type",
+        }
     ):
         return "wrong shape: a line must be a JSON object"
     parts = []

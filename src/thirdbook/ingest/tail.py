@@ -82,6 +82,7 @@ class Batch:
     segments: list[tuple[int, bytes]]
     long_lines: list[LongLine]
     end: int
+    bytes_read: int = 0
 
     @property
     def empty(self) -> bool:
@@ -215,4 +216,4 @@ class Tail:
                     line_start, bytes(self.carry[:REJECT_KEEP_BYTES]), len(self.carry)
                 )
                 self.carry = bytearray()
-        return Batch(start=self.offset, segments=segments, long_lines=long_lines, end=end)
+        return Batch(self.offset, segments, long_lines, end, bytes_read=read)
