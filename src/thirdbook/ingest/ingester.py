@@ -178,11 +178,14 @@ class Ingester:
             stored += await self._drain(tail)
         await self._release_finished()
         self.status.files = len(self.tails)
-        self.status.backlog_bytes = sum(t.backlog() for t in self.tails.values())
+        self._measure_backlog()
         self.status.last_pass = time.monotonic()
+        return stored
+
+    def _measure_backlog(self) -> None:
+        self.status.backlog_bytes = sum(t.backlog() for t in self.tails.values())
         if self.status.backlog_bytes == 0 or self.status.caught_up_us is None:
             self.status.caught_up_us = now_us()
-        return stored
 
     async def _open(self, candidate: Candidate) -> Tail | None:
         try:
@@ -312,6 +315,9 @@ class Ingester:
             )
             await self._commit(tail, batch, events, rejects)
             stored += len(events)
+            if time.monotonic() - self._last_progress >= 0.5:
+                self._measure_backlog()  # a long catch-up still shows its lag
+                await self.publish_progress()
 
     async def _commit(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 NETWORK_FILESYSTEMS = frozenset(
@@ -36,7 +37,7 @@ def _unescape(field: str) -> str:
     # mountinfo escapes space, tab, newline and backslash as octal.
     out, i = [], 0
     while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) + 1 and field[i + 1 : i + 4].isdigit():
+        if field[i] == "\\" and field[i + 1 : i + 4].isdigit() and len(field[i + 1 : i + 4]) == 3:
             out.append(chr(int(field[i + 1 : i + 4], 8)))
             i += 4
         else:
@@ -70,10 +71,7 @@ def filesystem_type(path: Path, mountinfo: str | None = None) -> str | None:
 
 def network_filesystem(path: Path, mountinfo: str | None = None) -> str | None:
     """The network filesystem type holding `path`, or None when it is local."""
-    existing = path.resolve()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    fstype = filesystem_type(existing, mountinfo)
+    fstype = filesystem_type(Path(os.path.realpath(path)), mountinfo)
     if fstype is None:
         return None
     if fstype in NETWORK_FILESYSTEMS or fstype.startswith(("nfs", "fuse.sshfs")):
