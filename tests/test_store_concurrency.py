@@ -126,9 +126,10 @@ async def test_wal_stays_bounded_while_a_console_reads_during_ingest(
     done.set()
     await reader
     await reader_store.close()
-    assert len(await stored_request_ids(store)) == 120_000
+    # Large enough for the pipelined path (parsing in a worker process): still in order.
+    assert await stored_request_ids(store) == [f"req-{i:08d}" for i in range(120_000)]
     assert log.stat().st_size > 60 * 1024 * 1024
-    assert max(sizes) < 40 * 1024 * 1024, f"WAL grew to {max(sizes)} bytes"
+    assert max(sizes) < 64 * 1024 * 1024, f"WAL grew to {max(sizes)} bytes"
 
 
 async def test_disk_full_pauses_ingest_then_resumes_without_loss(

@@ -38,7 +38,7 @@ class IngestConfig(_Section):
     """How the tailer reads."""
 
     max_line_bytes: int = Field(default=1 << 20, ge=1024)
-    batch_lines: int = Field(default=5000, ge=1, le=100_000)
+    batch_lines: int = Field(default=10_000, ge=1, le=100_000)
     read_chunk_bytes: int = Field(default=1 << 20, ge=4096)
     debounce_ms: int = Field(default=150, ge=10, le=5000)
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
@@ -124,7 +124,7 @@ busy_timeout_ms = 10000
 # A line longer than this is rejected with its reason (the first bytes are kept).
 max_line_bytes = 1048576
 # Rows committed per transaction, together with the new file offset.
-batch_lines = 5000
+batch_lines = 10000
 read_chunk_bytes = 1048576
 # File-watch debounce, and the periodic stat that backs the watcher up.
 debounce_ms = 150

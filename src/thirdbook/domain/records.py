@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
@@ -19,6 +20,14 @@ def to_us(ts: datetime) -> int:
         # timestamp, which a double holds exactly for centuries, plus the microseconds.
         return int(ts.timestamp()) * 1_000_000 + ts.microsecond
     return (ts - EPOCH) // timedelta(microseconds=1)
+
+
+def lookup_key(text: str | None) -> int | None:
+    """The 64-bit key a random identifier (request id, subject) is indexed under."""
+    if text is None:
+        return None
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def from_us(us: int) -> datetime:

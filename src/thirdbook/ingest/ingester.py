@@ -13,17 +13,22 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import multiprocessing
 import os
+import pickle
 import secrets
 import socket
 import sqlite3
 import time
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from thirdbook.config import IngestConfig, SourceConfig
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.discovery import Candidate, discover, find_by_identity, watch_roots
-from thirdbook.ingest.parse import REJECT_KEEP_BYTES, parse_lines
+from thirdbook.ingest.parse import REJECT_KEEP_BYTES, parse_batch, parse_batch_packed
 from thirdbook.ingest.tail import (
     TAIL_BYTES,
     Batch,
@@ -34,9 +39,22 @@ from thirdbook.ingest.tail import (
     tail_fingerprint,
 )
 from thirdbook.store import LeaseLostError, Store, StoreError
-from thirdbook.store.ingest_state import EventTuple, RejectTuple, now_us
+from thirdbook.store.checkpointer import WalCheckpointer
+from thirdbook.store.ingest_state import (
+    CheckpointMovedError,
+    EventTuple,
+    RejectTuple,
+    now_us,
+)
 
 log = logging.getLogger(__name__)
+
+PARALLEL_BACKLOG = 8 << 20
+"""Past this many unread bytes in a file, parsing moves to a worker process and overlaps
+the commits (a backfill); below it, parsing in a thread costs less than the hand-off."""
+PIPELINE_DEPTH = 3
+WAL_BOUND = 32 << 20
+"""Past this, the ingester checkpoints between commits itself, so the WAL stays bounded."""
 
 
 class IngestPausedError(Exception):
@@ -57,33 +75,6 @@ class IngestStatus:
     caught_up_us: int | None = None
     last_pass: float = 0.0
     problems: list[str] = field(default_factory=list)
-
-
-def parse_batch(
-    batch: Batch, file_id: int, max_line_bytes: int
-) -> tuple[list[EventTuple], list[RejectTuple]]:
-    """Parse a batch's lines; over-long lines become rejects that keep their first bytes."""
-    at = now_us()
-    events: list[EventTuple] = []
-    rejects: list[RejectTuple] = []
-    for offset, data in batch.segments:
-        seg_events, seg_rejects = parse_lines(data, offset, file_id, at, max_line_bytes)
-        events.extend(seg_events)
-        rejects.extend(seg_rejects)
-    for long in batch.long_lines:
-        rejects.append(
-            (
-                file_id,
-                long.offset,
-                long.length,
-                f"line of {long.length} bytes exceeds the limit of {max_line_bytes} bytes; "
-                f"the first {len(long.prefix)} bytes are kept",
-                long.prefix,
-                0,
-                at,
-            )
-        )
-    return events, rejects
 
 
 class Ingester:
@@ -107,6 +98,9 @@ class Ingester:
         self._known: dict[tuple[int, int], list[TrackedFile]] | None = None
         self._unopenable: set[str] = set()
         self._last_progress = 0.0
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_broken = False
+        self._checkpointer: WalCheckpointer | None = None
 
     # -- the lease -------------------------------------------------------------------------
 
@@ -126,8 +120,15 @@ class Ingester:
                 await self.store.leases.release(self.holder)
         self.status.holding_lease = False
 
+    def close_parser(self) -> None:
+        """Stop the parsing worker process, if one runs."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
     def close_files(self) -> None:
-        """Close every open descriptor (the checkpoints are in the store)."""
+        """Close every open descriptor (the checkpoints are in the store) and the parser."""
+        self.close_parser()
         for tail in self.tails.values():
             with contextlib.suppress(OSError):
                 os.close(tail.fd)
@@ -287,6 +288,16 @@ class Ingester:
             await self._retire(row, "the file was rotated away or deleted while ingest was stopped")
 
     async def _drain(self, tail: Tail) -> int:
+        if tail.backlog() > PARALLEL_BACKLOG and not self._pool_broken:
+            try:
+                return await self._drain_pipelined(tail)
+            except BrokenProcessPool as exc:
+                # The worker could not start or died: parse here instead, nothing is lost
+                # (nothing past the committed offset was kept).
+                self._pool_broken = True
+                self.close_parser()
+                tail.rewind()
+                self._problem(f"parallel parsing is off: {exc}")
         stored = 0
         settings = self.settings
         while True:
@@ -319,6 +330,61 @@ class Ingester:
                 self._measure_backlog()  # a long catch-up still shows its lag
                 await self.publish_progress()
 
+    def _parser(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return self._pool
+
+    async def _drain_pipelined(self, tail: Tail) -> int:
+        """Read ahead and parse in a worker process while earlier batches commit, in order.
+
+        Batches commit strictly in file order; when a commit fails, `_commit` rewinds the
+        tail to the committed offset and the batches still in flight are dropped.
+        """
+        loop = asyncio.get_running_loop()
+        settings = self.settings
+        inflight: deque[tuple[Batch, asyncio.Future[bytes]]]
+        inflight = deque()
+        stored = 0
+        try:
+            while True:
+                if not inflight:
+                    why = tail.replaced_or_truncated()
+                    if why is not None:
+                        await self._new_generation(tail, why)
+                while len(inflight) < PIPELINE_DEPTH:
+                    batch = tail.read_batch(
+                        settings.batch_lines, settings.read_chunk_bytes, settings.max_line_bytes
+                    )
+                    if batch.empty:
+                        if batch.bytes_read:
+                            continue
+                        break
+                    future = loop.run_in_executor(
+                        self._parser(),
+                        parse_batch_packed,
+                        batch,
+                        tail.file_id,
+                        settings.max_line_bytes,
+                    )
+                    inflight.append((batch, future))
+                if not inflight:
+                    return stored
+                batch, future = inflight.popleft()
+                # Unpacked here, between commits: unpickling in the pool's thread while the
+                # store inserts would fight it for the GIL on every row.
+                events, rejects = pickle.loads(await future)
+                tail.last_growth = time.monotonic()
+                await self._commit(tail, batch, events, rejects)
+                stored += len(events)
+                if time.monotonic() - self._last_progress >= 0.5:
+                    self._measure_backlog()
+                    await self.publish_progress()
+        finally:
+            for _, future in inflight:
+                future.cancel()
+
     async def _commit(
         self,
         tail: Tail,
@@ -338,6 +404,7 @@ class Ingester:
                 file_id=tail.file_id,
                 events=events,
                 rejects=rejects,
+                start=batch.start,
                 offset=batch.end,
                 tail_hash=tail_hash,
                 head_len=tail.head_len,
@@ -345,7 +412,7 @@ class Ingester:
                 size_seen=max(tail.last_size, batch.end),
                 path=tail.path,
             )
-        except LeaseLostError:
+        except (LeaseLostError, CheckpointMovedError):
             tail.rewind()
             raise
         except (sqlite3.Error, StoreError) as exc:
@@ -355,6 +422,11 @@ class Ingester:
             tail.rewind()
             raise
         tail.committed(batch)
+        if self._checkpointer is not None and self._checkpointer.wal_bytes() > WAL_BOUND:
+            # A background checkpoint cannot finish while commits keep coming; one here,
+            # between commits, does, and the next commit starts the WAL again from its head.
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                await self.store.checkpoint("PASSIVE")
         self.status.events_total += len(events)
         self.status.rejects_total += len(rejects)
         if events:
@@ -453,6 +525,10 @@ class Ingester:
         """
         wake = asyncio.Event()
         watcher = asyncio.create_task(self._watch(wake, stop))
+        checkpoints_stop = asyncio.Event()
+        self._checkpointer = WalCheckpointer(self.store.path)
+        checkpointer = asyncio.create_task(self._checkpointer.run(checkpoints_stop))
+        await self.store.set_autocheckpoint(0)
         backoff = 0.5
         try:
             while not stop.is_set():
@@ -471,6 +547,10 @@ class Ingester:
                     self.close_files()
                     self.status.holding_lease = False
                     self._problem("another process has taken over ingest")
+                    continue
+                except CheckpointMovedError as exc:
+                    self.close_files()  # start again from the checkpoints in the store
+                    self._problem(str(exc))
                     continue
                 except IngestPausedError as exc:
                     if self.status.paused_reason is None:
@@ -498,6 +578,11 @@ class Ingester:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
+            checkpoints_stop.set()
+            with contextlib.suppress(Exception):
+                await checkpointer
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                await self.store.set_autocheckpoint(1000)
             await self.publish_progress(force=True)
 
     async def _watch(self, wake: asyncio.Event, stop: asyncio.Event) -> None:

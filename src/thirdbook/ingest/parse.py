@@ -6,11 +6,17 @@ reject row (raw bytes, or their first bytes when the line is over the size limit
 
 from __future__ import annotations
 
+import pickle
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
 
 from thirdbook.domain.events import EVENT_ADAPTER, EVENT_KINDS, InferenceEvent, model_of
-from thirdbook.domain.records import to_us
-from thirdbook.store.ingest_state import EventTuple, RejectTuple
+from thirdbook.domain.records import lookup_key, to_us
+from thirdbook.store.ingest_state import EventTuple, RejectTuple, now_us
+
+if TYPE_CHECKING:
+    from thirdbook.ingest.tail import Batch
 
 BOM = b"\xef\xbb\xbf"
 REJECT_KEEP_BYTES = 64 * 1024
@@ -98,12 +104,16 @@ def parse_lines(
                 reason = _shape_reason(exc)
             else:
                 name, version, weights = model_of(event)
+                request_id = getattr(event, "request_id", None)
+                subject = getattr(event, "subject", None)
                 events.append(
                     (
                         to_us(event.ts),
                         event.kind,
-                        getattr(event, "request_id", None),
-                        getattr(event, "subject", None),
+                        request_id,
+                        lookup_key(request_id),
+                        subject,
+                        lookup_key(subject),
                         name,
                         version,
                         weights,
@@ -117,3 +127,35 @@ def parse_lines(
                 continue
         rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
     return events, rejects
+
+
+def parse_batch(
+    batch: Batch, file_id: int, max_line_bytes: int
+) -> tuple[list[EventTuple], list[RejectTuple]]:
+    """Parse a batch's lines; over-long lines become rejects that keep their first bytes."""
+    at = now_us()
+    events: list[EventTuple] = []
+    rejects: list[RejectTuple] = []
+    for offset, data in batch.segments:
+        seg_events, seg_rejects = parse_lines(data, offset, file_id, at, max_line_bytes)
+        events.extend(seg_events)
+        rejects.extend(seg_rejects)
+    for long in batch.long_lines:
+        rejects.append(
+            (
+                file_id,
+                long.offset,
+                long.length,
+                f"line of {long.length} bytes exceeds the limit of {max_line_bytes} bytes; "
+                f"the first {len(long.prefix)} bytes are kept",
+                long.prefix,
+                0,
+                at,
+            )
+        )
+    return events, rejects
+
+
+def parse_batch_packed(batch: Batch, file_id: int, max_line_bytes: int) -> bytes:
+    """`parse_batch` for a worker process: the result pickled once, as one bytes object."""
+    return pickle.dumps(parse_batch(batch, file_id, max_line_bytes), pickle.HIGHEST_PROTOCOL)

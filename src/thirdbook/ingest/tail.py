@@ -110,6 +110,7 @@ class Tail:
     head_len: int
     head_hash: str
     read_pos: int = -1
+    read_end: int = -1
     carry: bytearray = field(default_factory=bytearray)
     skip: _Skip | None = None
     last_size: int = -1
@@ -120,6 +121,8 @@ class Tail:
     def __post_init__(self) -> None:
         if self.read_pos < 0:
             self.read_pos = self.offset
+        if self.read_end < 0:
+            self.read_end = self.offset
 
     @property
     def key(self) -> tuple[int, int]:
@@ -129,6 +132,7 @@ class Tail:
     def rewind(self) -> None:
         """Forget everything read past the committed offset (after a failed commit)."""
         self.read_pos = self.offset
+        self.read_end = self.offset
         self.carry = bytearray()
         self.skip = None
 
@@ -169,17 +173,16 @@ class Tail:
             self.head_len, self.head_hash = head_fingerprint(self.fd)
 
     def read_batch(self, max_lines: int, chunk_bytes: int, max_line_bytes: int) -> Batch:
-        """Read complete lines from the committed position on, up to about `max_lines`.
+        """Read the next complete lines (after those already handed out), up to about `max_lines`.
 
         Memory stays bounded: a partial line is held back only up to `max_line_bytes`;
         past that its first bytes are kept and the rest is skipped until its newline.
         """
-        if self.skip is None and self.read_pos != self.offset + len(self.carry):
+        if self.skip is None and self.read_pos != self.read_end + len(self.carry):
             self.rewind()
         segments: list[tuple[int, bytes]] = []
         long_lines: list[LongLine] = []
-        line_start = self.offset
-        end = self.offset
+        start = line_start = end = self.read_end
         lines = 0
         budget = max(chunk_bytes * 4, chunk_bytes)
         read = 0
@@ -216,4 +219,5 @@ class Tail:
                     line_start, bytes(self.carry[:REJECT_KEEP_BYTES]), len(self.carry)
                 )
                 self.carry = bytearray()
-        return Batch(self.offset, segments, long_lines, end, bytes_read=read)
+        self.read_end = end
+        return Batch(start, segments, long_lines, end, bytes_read=read)

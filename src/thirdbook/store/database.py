@@ -180,6 +180,10 @@ class Store:
             with contextlib.suppress(sqlite3.Error):
                 await self.conn.execute("ROLLBACK")
 
+    async def set_autocheckpoint(self, pages: int) -> None:
+        """SQLite's automatic WAL checkpoint on this connection (0: off)."""
+        await self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
     async def data_version(self) -> int:
         """SQLite's data version: it changes when another connection commits."""
         return int(await self._scalar("PRAGMA data_version") or 0)

@@ -11,6 +11,7 @@ from thirdbook.domain.records import (
     Reject,
     StoredEvent,
     from_us,
+    lookup_key,
     to_us,
 )
 
@@ -54,6 +55,12 @@ class EventQueries:
         where = where or EventFilter()
         clauses: list[str] = []
         params: list[object] = []
+        if where.request_id is not None:
+            clauses.append("e.request_key = ?")
+            params.append(lookup_key(where.request_id))
+        if where.subject is not None:
+            clauses.append("e.subject_key = ?")
+            params.append(lookup_key(where.subject))
         for column, value in (
             ("e.kind", where.kind),
             ("e.model_name", where.model),

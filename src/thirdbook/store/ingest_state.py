@@ -20,29 +20,19 @@ if TYPE_CHECKING:
 INGEST_LEASE = "ingest"
 
 EventTuple = tuple[
-    int,
-    str,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    str | None,
-    int,
-    int,
-    int,
-    bytes,
-]
-"""(ts_us, kind, request_id, subject, model_name, model_version, weights_hash, route,
-file_id, byte_offset, ingested_us, raw): one events row, as ingest builds it."""
+    int, str, str | None, int | None, str | None, int | None, str | None, str | None,
+    str | None, str | None, int, int, int, bytes,
+]  # fmt: skip
+"""(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
+weights_hash, route, file_id, byte_offset, ingested_us, raw): one events row."""
 
 RejectTuple = tuple[int, int, int, str, bytes, int, int]
 """(file_id, byte_offset, length, reason, raw, raw_complete, ingested_us)."""
 
 _INSERT_EVENT = (
-    "INSERT INTO events (ts_us, kind, request_id, subject, model_name, model_version, "
-    "weights_hash, route, file_id, byte_offset, ingested_us, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
+    "model_name, model_version, weights_hash, route, file_id, byte_offset, ingested_us, raw) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_REJECT = (
     "INSERT INTO rejects (file_id, byte_offset, length, reason, raw, raw_complete, ingested_us) "
@@ -56,6 +46,10 @@ _FILE_COLUMNS = (
 
 class LeaseLostError(Exception):
     """This process no longer holds the ingest lease; it must stop ingesting."""
+
+
+class CheckpointMovedError(Exception):
+    """A batch did not start at the committed offset: committing it would repeat or skip."""
 
 
 def now_us() -> int:
@@ -158,6 +152,7 @@ class IngestState:
         file_id: int,
         events: Sequence[EventTuple],
         rejects: Sequence[RejectTuple],
+        start: int,
         offset: int,
         tail_hash: str,
         head_len: int,
@@ -165,31 +160,28 @@ class IngestState:
         size_seen: int,
         path: str,
     ) -> None:
-        """Store a batch and move the file's checkpoint to `offset`, all or nothing."""
+        """Store a batch and move the file's checkpoint from `start` to `offset`, all or
+        nothing. The move is a compare-and-swap: a batch that does not begin exactly at the
+        committed offset is refused, so no line can be stored twice or skipped."""
         at = now_us()
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
+            cursor = await conn.execute(
+                "UPDATE files SET offset = ?, tail_hash = ?, head_len = ?, head_hash = ?, "
+                "size_seen = ?, path = ?, lines = lines + ?, rejects = rejects + ?, "
+                "updated_us = ? WHERE id = ? AND offset = ?",
+                (offset, tail_hash, head_len, head_hash, size_seen, path,
+                 len(events), len(rejects), at, file_id, start),
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                raise CheckpointMovedError(
+                    f"file {file_id}: a batch starting at byte {start} is not at the "
+                    "committed offset"
+                )
             if events:
                 await conn.executemany(_INSERT_EVENT, events)
             if rejects:
                 await conn.executemany(_INSERT_REJECT, rejects)
-            await conn.execute(
-                "UPDATE files SET offset = ?, tail_hash = ?, head_len = ?, head_hash = ?, "
-                "size_seen = ?, path = ?, lines = lines + ?, rejects = rejects + ?, "
-                "updated_us = ? WHERE id = ?",
-                (
-                    offset,
-                    tail_hash,
-                    head_len,
-                    head_hash,
-                    size_seen,
-                    path,
-                    len(events),
-                    len(rejects),
-                    at,
-                    file_id,
-                ),
-            )
 
     async def set_state(
         self, holder: str, file_id: int, state: str, note: tuple[str, str] | None = None
