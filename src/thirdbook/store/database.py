@@ -64,7 +64,7 @@ class Store:
         path: Path,
         *,
         busy_timeout_ms: int = 10_000,
-        cache_mb: int = 16,
+        cache_mb: int = 64,
         mountinfo: str | None = None,
     ) -> Store:
         """Open (creating if needed) and migrate the store at `path`."""

@@ -1,0 +1,167 @@
+"""The first console screen, driven as a person would: keys in, screen out."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FAST, event_line, ingest_once, source
+from thirdbook.config import Settings
+from thirdbook.ingest.ingester import Ingester
+from thirdbook.services.console import Console
+from thirdbook.store import Store
+from thirdbook.tui.app import PAGE_SIZE, ThirdbookApp
+from thirdbook.tui.widgets.event_table import EventTable
+from thirdbook.tui.widgets.health_line import HealthLine
+
+HOSTILE = b'"applicant-\\u001b]52;c;aGk=\\u0007 [bold red]x[/] \\u202e"'
+
+
+@pytest.fixture
+async def store_path(tmp_path: Path) -> Path:
+    """A store holding 250 events (one with a hostile subject) and one reject."""
+    path = tmp_path / "console" / "thirdbook.db"
+    store = await Store.open(path)
+    log = tmp_path / "serving.jsonl"
+    lines = [event_line(i) for i in range(250)]
+    lines[200] = lines[200].replace(b'"applicant-6"', HOSTILE)
+    log.write_bytes(b"".join(lines) + b"not json\n")
+    await ingest_once(store, source(log))
+    await store.close()
+    return path
+
+
+def make_app(store_path: Path, *, ingest: bool = False) -> ThirdbookApp:
+    async def open_console() -> Console:
+        return await Console.open(store_path, Settings(), [])
+
+    return ThirdbookApp(open_console, ingest=ingest, subtitle="test")
+
+
+async def settle(pilot: object, app: ThirdbookApp) -> None:
+    for _ in range(50):
+        await pilot.pause()  # type: ignore[attr-defined]
+        if app.query_one(EventTable).row_count:
+            return
+        await asyncio.sleep(0.02)
+
+
+def first_request(app: ThirdbookApp) -> str:
+    table = app.query_one(EventTable)
+    return str(table.get_row_at(0)[5].plain)
+
+
+async def test_live_page_shows_one_page_newest_first(store_path: Path) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        table = app.query_one(EventTable)
+        assert table.row_count == PAGE_SIZE  # one page, never all 250
+        assert first_request(app) == "req-00000249"
+        assert str(table.get_row_at(PAGE_SIZE - 1)[5].plain) == "req-00000150"
+
+
+async def test_paging_older_and_back_to_live(store_path: Path) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert first_request(app) == "req-00000149"
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert first_request(app) == "req-00000049"
+        assert app.query_one(EventTable).row_count == 50
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert first_request(app) == "req-00000149"
+        await pilot.press("g")
+        await pilot.pause()
+        assert first_request(app) == "req-00000249"
+
+
+async def test_raw_line_is_shown_with_controls_visible_and_markup_inert(
+    store_path: Path,
+) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        for _ in range(49):  # row 49 of the live page is request 200
+            await pilot.press("j")
+        await pilot.press("r")
+        await pilot.pause()
+        detail = str(app.query_one("#detail").render())
+        assert "req-00000200" in detail
+        # The raw line is shown verbatim: its JSON escapes stay text, its markup stays text.
+        assert "\\u001b]52;c;aGk=\\u0007 [bold red]x[/] \\u202e" in detail
+        subject = app.query_one(EventTable).get_row_at(49)[6]
+        # The decoded subject holds a real ESC, BEL and bidi override: shown as escapes.
+        assert subject.plain.startswith("applicant-\\e]52;c;aGk=\\x07 [bold red]x[/] \\u202e")
+        assert not subject.spans  # no style came from the data
+
+
+async def test_health_line_shows_counts_and_who_ingests(store_path: Path) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        text = str(app.query_one(HealthLine).render())
+        assert "events 250" in text
+        assert "rejects 1" in text
+        assert "nobody is ingesting" in text
+
+
+async def test_another_process_events_appear_within_a_second(
+    store_path: Path, tmp_path: Path
+) -> None:
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        writer = await Store.open(store_path)
+        log = tmp_path / "more.jsonl"
+        log.write_bytes(event_line(5000))
+        ingester = Ingester(writer, source(log), FAST)
+        await ingester.run(asyncio.Event(), once=True)
+        await ingester.release()
+        await writer.close()
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while first_request(app) != "req-00005000":
+            assert loop.time() - began < 1.0, "the new event did not show within a second"
+            await pilot.pause(0.05)
+
+
+async def test_console_that_ingests_says_so(store_path: Path, tmp_path: Path) -> None:
+    log = tmp_path / "live.jsonl"
+    log.write_bytes(event_line(7000))
+
+    async def open_console() -> Console:
+        return await Console.open(store_path, Settings(), source(log))
+
+    app = ThirdbookApp(open_console, ingest=True, subtitle="test")
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if first_request(app) == "req-00007000":
+                break
+        assert first_request(app) == "req-00007000"
+        assert "ingesting here" in str(app.query_one(HealthLine).render())
+
+
+def test_main_screen_80x24(snap_compare: object, store_path: Path) -> None:
+    app = make_app(store_path)
+
+    async def ready(pilot: object) -> None:
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)  # type: ignore[operator]
+
+
+def test_main_screen_200x50(snap_compare: object, store_path: Path) -> None:
+    app = make_app(store_path)
+
+    async def ready(pilot: object) -> None:
+        await settle(pilot, app)
+
+    assert snap_compare(app, terminal_size=(200, 50), run_before=ready)  # type: ignore[operator]
