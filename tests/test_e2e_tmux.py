@@ -64,8 +64,8 @@ class Terminal:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-@pytest.fixture
-def demo_terminal(tmp_path: Path) -> Iterator[Terminal]:
+@pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def demo_terminal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Terminal]:
     env = {
         "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
         "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
@@ -88,7 +88,8 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     assert "credit-scorer" in screen
     screen = demo_terminal.wait_for("ingesting here")
     assert "events " in screen and "rejects 0" in screen
-    assert first_seen < 10, f"events took {first_seen:.1f} s to appear"
+    # Within 2 s of the console starting (Python's own start-up comes on top).
+    assert first_seen < 3.5, f"events took {first_seen:.1f} s to appear"
     demo_terminal.wait_for("] older", timeout=20)  # more than one page by now
     demo_terminal.press("]")
     demo_terminal.wait_for("page 2, older events")

@@ -126,8 +126,11 @@ async def test_wal_stays_bounded_while_a_console_reads_during_ingest(
     done.set()
     await reader
     await reader_store.close()
-    # Large enough for the pipelined path (parsing in a worker process): still in order.
+    # Large enough for a bulk load (parsing in worker processes, indexes dropped and built
+    # again after): still every line once, in order, with every index back.
     assert await stored_request_ids(store) == [f"req-{i:08d}" for i in range(120_000)]
+    assert await store.missing_event_indexes() == []
+    assert [n.kind for n in await store.ingest.notes(kinds=["indexes"])] == ["indexes"]
     assert log.stat().st_size > 60 * 1024 * 1024
     assert max(sizes) < 64 * 1024 * 1024, f"WAL grew to {max(sizes)} bytes"
 

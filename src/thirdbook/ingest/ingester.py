@@ -53,6 +53,14 @@ PARALLEL_BACKLOG = 8 << 20
 """Past this many unread bytes in a file, parsing moves to a worker process and overlaps
 the commits (a backfill); below it, parsing in a thread costs less than the hand-off."""
 PIPELINE_DEPTH = 3
+PARSE_WORKERS = 2
+BULK_BACKLOG = 64 << 20
+"""A backlog over this (and over the store's own size) is bulk-loaded: the events indexes
+are dropped, the rows go in, and the indexes are built again by one sort each."""
+BACKFILL_BATCH_LINES = 50_000
+BACKFILL_BATCH_BYTES = 64 << 20
+"""A backfill commits in larger transactions: each one rewrites the index pages it touches,
+and a random-key index is touched nearly everywhere, so fewer, larger commits write far less."""
 WAL_BOUND = 32 << 20
 """Past this, the ingester checkpoints between commits itself, so the WAL stays bounded."""
 
@@ -100,6 +108,7 @@ class Ingester:
         self._last_progress = 0.0
         self._pool: ProcessPoolExecutor | None = None
         self._pool_broken = False
+        self._bulk = False
         self._checkpointer: WalCheckpointer | None = None
 
     # -- the lease -------------------------------------------------------------------------
@@ -174,9 +183,18 @@ class Ingester:
         for key, tail in self.tails.items():
             if key not in found and tail.orphan_since is None:
                 tail.orphan_since = now
+        bulk = await self._bulk_load_wanted()
         stored = 0
-        for tail in sorted(self.tails.values(), key=lambda t: t.file_id):
-            stored += await self._drain(tail)
+        try:
+            if bulk:
+                await self.store.drop_event_indexes()
+                self._bulk = True
+            for tail in sorted(self.tails.values(), key=lambda t: t.file_id):
+                stored += await self._drain(tail)
+        finally:
+            self._bulk = False
+            if bulk or first_pass:
+                await self._build_indexes(bulk)
         await self._release_finished()
         self.status.files = len(self.tails)
         self._measure_backlog()
@@ -187,6 +205,22 @@ class Ingester:
         self.status.backlog_bytes = sum(t.backlog() for t in self.tails.values())
         if self.status.backlog_bytes == 0 or self.status.caught_up_us is None:
             self.status.caught_up_us = now_us()
+
+    async def _bulk_load_wanted(self) -> bool:
+        """A backlog larger than the store itself loads faster without the indexes."""
+        backlog = sum(t.backlog() for t in self.tails.values())
+        return backlog > BULK_BACKLOG and backlog > await self.store.size_bytes()
+
+    async def _build_indexes(self, bulk: bool) -> None:
+        began = time.monotonic()
+        built = await self.store.build_event_indexes()
+        if built:
+            why = "after a bulk load" if bulk else "left missing by an interrupted bulk load"
+            await self.store.ingest.add_note(
+                None,
+                "indexes",
+                f"built {', '.join(built)} {why} in {time.monotonic() - began:.1f} s",
+            )
 
     async def _open(self, candidate: Candidate) -> Tail | None:
         try:
@@ -333,7 +367,7 @@ class Ingester:
     def _parser(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=PARSE_WORKERS, mp_context=context)
         return self._pool
 
     async def _drain_pipelined(self, tail: Tail) -> int:
@@ -353,9 +387,15 @@ class Ingester:
                     why = tail.replaced_or_truncated()
                     if why is not None:
                         await self._new_generation(tail, why)
-                while len(inflight) < PIPELINE_DEPTH:
+                # Without indexes, small batches keep both cores busy; with them, large
+                # batches rewrite each index page fewer times.
+                lines = settings.batch_lines if self._bulk else BACKFILL_BATCH_LINES
+                while len(inflight) < (PIPELINE_DEPTH + 2 if self._bulk else PIPELINE_DEPTH):
                     batch = tail.read_batch(
-                        settings.batch_lines, settings.read_chunk_bytes, settings.max_line_bytes
+                        lines,
+                        settings.read_chunk_bytes,
+                        settings.max_line_bytes,
+                        BACKFILL_BATCH_BYTES,
                     )
                     if batch.empty:
                         if batch.bytes_read:

@@ -172,7 +172,9 @@ class Tail:
         if self.head_len < HEAD_BYTES:
             self.head_len, self.head_hash = head_fingerprint(self.fd)
 
-    def read_batch(self, max_lines: int, chunk_bytes: int, max_line_bytes: int) -> Batch:
+    def read_batch(
+        self, max_lines: int, chunk_bytes: int, max_line_bytes: int, max_bytes: int = 16 << 20
+    ) -> Batch:
         """Read the next complete lines (after those already handed out), up to about `max_lines`.
 
         Memory stays bounded: a partial line is held back only up to `max_line_bytes`;
@@ -184,7 +186,7 @@ class Tail:
         long_lines: list[LongLine] = []
         start = line_start = end = self.read_end
         lines = 0
-        budget = max(chunk_bytes * 4, chunk_bytes)
+        budget = max(max_bytes, chunk_bytes)
         read = 0
         while lines < max_lines and read < budget:
             data = os.pread(self.fd, chunk_bytes, self.read_pos)

@@ -19,7 +19,7 @@ from typing import Any
 import aiosqlite
 
 from thirdbook.store.filesystem import network_filesystem
-from thirdbook.store.schema import MIGRATIONS, SCHEMA_VERSION
+from thirdbook.store.schema import EVENT_INDEXES, MIGRATIONS, SCHEMA_VERSION, create_index_sql
 
 
 class StoreError(Exception):
@@ -179,6 +179,35 @@ class Store:
         if self.conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 await self.conn.execute("ROLLBACK")
+
+    async def missing_event_indexes(self) -> list[str]:
+        """Secondary indexes of the events table that do not exist now."""
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'"
+        )
+        present = {row[0] for row in rows}
+        return [name for name in EVENT_INDEXES if name not in present]
+
+    async def drop_event_indexes(self) -> None:
+        """Drop the events table's secondary indexes (before a bulk load)."""
+        async with self.write() as conn:
+            for name in EVENT_INDEXES:
+                await conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+    async def build_event_indexes(self) -> list[str]:
+        """Build whichever secondary indexes are missing; returns their names."""
+        missing = await self.missing_event_indexes()
+        for name in missing:
+            async with self.write() as conn:
+                await conn.execute(create_index_sql(name))
+        return missing
+
+    async def size_bytes(self) -> int:
+        """The database file's size in pages times the page size."""
+        row = await self.fetchone(
+            "SELECT page_count * page_size FROM pragma_page_count, pragma_page_size"
+        )
+        return int(row[0]) if row else 0
 
     async def set_autocheckpoint(self, pages: int) -> None:
         """SQLite's automatic WAL checkpoint on this connection (0: off)."""

@@ -5,6 +5,25 @@ A migration is never edited once released: a change to the schema is a new entry
 
 from __future__ import annotations
 
+EVENT_INDEXES: dict[str, str] = {
+    "events_by_time": "ON events(ts_us)",
+    # Request ids and subjects are random keys: their indexes hold a 64-bit hash of the text
+    # (queries check the text too), far cheaper to maintain row by row. There is no index on
+    # (file_id, byte_offset): the checkpoint's compare-and-swap makes a repeat impossible.
+    "events_by_request": "ON events(request_key) WHERE request_key IS NOT NULL",
+    "events_by_subject": "ON events(subject_key) WHERE subject_key IS NOT NULL",
+    "events_by_model": "ON events(model_name, model_version, ts_us) WHERE model_name IS NOT NULL",
+}
+"""The events table's secondary indexes. A bulk load drops them and builds them again after
+(sorting once is far cheaper than a million random inserts); opening the store for ingest
+builds any that a crash in the middle of a bulk load left missing."""
+
+
+def create_index_sql(name: str) -> str:
+    """The statement that builds one of the events indexes (if it is missing)."""
+    return f"CREATE INDEX IF NOT EXISTS {name} {EVENT_INDEXES[name]}"
+
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: files with checkpoints, events, rejects, ingest notes, the ingest lease.
     """
@@ -46,14 +65,7 @@ MIGRATIONS: tuple[str, ...] = (
         ingested_us INTEGER NOT NULL,
         raw BLOB NOT NULL
     );
-    -- Request ids and subjects are random keys: their indexes hold a 64-bit hash of the text
-    -- (queries check the text too), which is far cheaper to maintain row by row. No index on
-    -- (file_id, byte_offset): the checkpoint's compare-and-swap makes a repeat impossible.
-    CREATE INDEX events_by_time ON events(ts_us);
-    CREATE INDEX events_by_request ON events(request_key) WHERE request_key IS NOT NULL;
-    CREATE INDEX events_by_subject ON events(subject_key) WHERE subject_key IS NOT NULL;
-    CREATE INDEX events_by_model ON events(model_name, model_version, ts_us)
-        WHERE model_name IS NOT NULL;
+    {event_indexes};
 
     CREATE TABLE rejects (
         id INTEGER PRIMARY KEY,
@@ -95,7 +107,7 @@ MIGRATIONS: tuple[str, ...] = (
         updated_us INTEGER NOT NULL,
         paused_reason TEXT
     );
-    """,
+    """.replace("{event_indexes}", ";\n    ".join(create_index_sql(n) for n in EVENT_INDEXES)),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
