@@ -311,8 +311,9 @@ async def test_ten_megabyte_line_is_rejected_with_bounded_memory(
 
 async def test_bad_bytes_are_kept_verbatim_with_reasons(store: Store, tmp_path: Path) -> None:
     bad = {
-        "invalid utf-8": b'{"v":1,"kind":"metric","x":"\xff\xfe"}\n',
-        "nul": b'{"v":1,"kind":"me\x00tric"}\n',
+        # Otherwise valid events: only the bad bytes are wrong with them.
+        "invalid utf-8": event_line(4).replace(b"applicant-4", b"applicant-\xff\xfe"),
+        "nul": event_line(5).replace(b"applicant-5", b"appli\x00cant"),
         "invalid json": b'{"v":1,"kind":\n',
         "deep": b"[" * 5000 + b"]" * 5000 + b"\n",
         "not an object": b"[1, 2, 3]\n",

@@ -95,36 +95,35 @@ def parse_lines(
                 )
             )
             continue
-        reason = diagnose(line)
-        if reason is None:
-            body = line[3:] if start == 0 and line.startswith(BOM) else line
-            try:
-                event = validate(body)
-            except ValidationError as exc:
-                reason = _shape_reason(exc)
-            else:
-                name, version, weights = model_of(event)
-                request_id = getattr(event, "request_id", None)
-                subject = getattr(event, "subject", None)
-                events.append(
-                    (
-                        to_us(event.ts),
-                        event.kind,
-                        request_id,
-                        lookup_key(request_id),
-                        subject,
-                        lookup_key(subject),
-                        name,
-                        version,
-                        weights,
-                        event.route if isinstance(event, InferenceEvent) else None,
-                        file_id,
-                        start,
-                        ingested_us,
-                        line,
-                    )
+        body = line[3:] if start == 0 and line.startswith(BOM) else line
+        try:
+            event = validate(body)
+        except ValidationError as exc:
+            # Only a line that failed gets the closer look (it costs every line otherwise).
+            reason = diagnose(line) or _shape_reason(exc)
+        else:
+            name, version, weights = model_of(event)
+            request_id = getattr(event, "request_id", None)
+            subject = getattr(event, "subject", None)
+            events.append(
+                (
+                    to_us(event.ts),
+                    event.kind,
+                    request_id,
+                    lookup_key(request_id),
+                    subject,
+                    lookup_key(subject),
+                    name,
+                    version,
+                    weights,
+                    event.route if isinstance(event, InferenceEvent) else None,
+                    file_id,
+                    start,
+                    ingested_us,
+                    line,
                 )
-                continue
+            )
+            continue
         rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
     return events, rejects
 
