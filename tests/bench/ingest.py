@@ -5,8 +5,9 @@
 Prints, from one run on one generated file of realistic inference records (~700 bytes each):
 1. the raw SQLite limit: stdlib `executemany`, batches of 10,000 pre-parsed tuples, the same
    columns, no index, the same pragmas (WAL, synchronous=NORMAL);
-2. thirdbook's end-to-end ingest of the same file into a fresh store with all its indexes
-   (read, validate every line against the v1 models, insert, checkpoint in one transaction);
+2. thirdbook's end-to-end ingest of the same file into a fresh store, ending with all its
+   indexes built (read, validate every line against the v1 models, insert, move the
+   checkpoint in the same transaction; a backlog this large is bulk-loaded);
 3. the ratio (target: at least 0.5);
 4. a cold start on that file: `thirdbook ingest --once` then `thirdbook events --request-id`
    for one request, as separate processes, beside lnav's load-and-search of the same file
@@ -249,8 +250,8 @@ def main() -> None:
     ours, count = asyncio.run(thirdbook_ingest(log, work / "thirdbook.db"))
     assert count == args.lines, f"stored {count} of {args.lines}"
     print(
-        f"thirdbook   {ours:,.0f} rows/s  (end to end: read, validate, insert with "
-        "5 indexes, checkpoint per batch)"
+        f"thirdbook   {ours:,.0f} rows/s  (end to end: read, validate every line, insert, "
+        "all 4 indexes built, checkpoint per batch)"
     )
     print(f"ratio       {ours / raw:.2f}  (target >= 0.50)")
     seconds, found = cold_start(log, work, request_id)
