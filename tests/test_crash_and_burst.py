@@ -225,3 +225,42 @@ async def test_burst_with_rotation_loses_nothing_and_shows_lag(
     assert len(got) == burst.written == 200_000
     assert len(set(got)) == len(got)
     assert max(backlogs) > 0 and max(lags) > 0, "ingest lag was never shown"
+
+
+async def test_watch_ingests_configured_sources_until_sigterm(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "serving.jsonl"
+    log.write_bytes(b"".join(event_line(i) for i in range(5)))
+    config = tmp_path / "thirdbook.toml"
+    config.write_text(FAST_CONFIG + f'\n[[sources]]\nname = "serving"\npaths = ["{log}"]\n')
+    process = subprocess.Popen(
+        [sys.executable, "-m", "thirdbook.cli", "--data-dir", str(data_dir), "watch"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await wait_until(lambda: _count(data_dir, 5))
+        with log.open("ab") as writer:
+            writer.write(event_line(5))
+        await wait_until(lambda: _count(data_dir, 6))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    assert process.stderr is not None
+    assert b"6 events, 0 rejects" in process.stderr.read()
+    store = await Store.open(data_dir / "thirdbook.db")
+    try:
+        assert await store.leases.current() is None  # released on the way out
+    finally:
+        await store.close()
+
+
+def test_watch_without_sources_says_what_to_do(data_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "thirdbook.cli", "--data-dir", str(data_dir), "watch"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "no sources are configured" in result.stderr
+    assert "config --example" in result.stderr
