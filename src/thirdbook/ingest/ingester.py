@@ -621,9 +621,10 @@ class Ingester:
             checkpoints_stop.set()
             with contextlib.suppress(Exception):
                 await checkpointer
-            with contextlib.suppress(sqlite3.Error, StoreError):
+            # Best effort on the way out: the store may already be failing or closed.
+            with contextlib.suppress(Exception):
                 await self.store.set_autocheckpoint(1000)
-            await self.publish_progress(force=True)
+                await self.publish_progress(force=True)
 
     async def _watch(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
         roots, recursive = watch_roots(self.sources)

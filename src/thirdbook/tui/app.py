@@ -66,6 +66,7 @@ class ThirdbookApp(App[None]):
         self._pages: list[int | None] = [None]  # the keyset cursor of each page shown
         self._data_version = -1
         self._events: dict[int, StoredEvent] = {}
+        self._shut_down = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -84,8 +85,24 @@ class ThirdbookApp(App[None]):
             self.run_ingest()
         await self.poll()
 
+    async def action_quit(self) -> None:
+        """Stop ingest and the demo, release the lease and close the store, then exit."""
+        await self.shut_down_services()
+        self.exit()
+
     async def on_unmount(self) -> None:
+        await self.shut_down_services()
+
+    async def shut_down_services(self) -> None:
+        """In order: stop the workers, wait for them, then close the store they use."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.stop.set()
+        for worker in list(self.workers):
+            if worker.group in {"ingest", "demo"} and not worker.is_finished:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker.wait(), timeout=5)
         if self.console_service is not None:
             with contextlib.suppress(Exception):
                 await self.console_service.close()
