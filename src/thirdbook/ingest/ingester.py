@@ -278,20 +278,18 @@ class Ingester:
         return _tail_from(tracked, fd, candidate.path)
 
     async def _retire(self, row: TrackedFile, why: str) -> None:
-        """A file we had not finished is gone: record the gap, never silently."""
+        """A file we may not have finished is gone: record the gap, never silently."""
         if row.offset < row.size_seen:
-            kind = "gap"
             detail = (
                 f"{row.path}: {why}; bytes {row.offset}..{row.size_seen} (and anything "
                 "written later) were never read"
             )
         else:
-            kind = "gone"
             detail = (
-                f"{row.path}: {why}; read to byte {row.offset}, anything written after "
-                "ingest stopped could not be read"
+                f"{row.path}: {why}; read to byte {row.offset}; anything written to it "
+                "after that could not be read"
             )
-        await self.store.ingest.set_state(self.holder, row.id, "gone", (kind, detail))
+        await self.store.ingest.set_state(self.holder, row.id, "gone", ("gap", detail))
 
     async def _resume_rotated_while_stopped(self) -> None:
         """Finish files renamed away while we were stopped; record the ones that are gone."""

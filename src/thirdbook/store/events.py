@@ -53,33 +53,21 @@ class EventQueries:
     ) -> Page[StoredEvent]:
         """Newest events first; pass the previous page's `next_key` as `before_id`."""
         where = where or EventFilter()
-        clauses: list[str] = []
-        params: list[object] = []
-        if where.request_id is not None:
-            clauses.append("e.request_key = ?")
-            params.append(lookup_key(where.request_id))
-        if where.subject is not None:
-            clauses.append("e.subject_key = ?")
-            params.append(lookup_key(where.subject))
-        for column, value in (
-            ("e.kind", where.kind),
-            ("e.model_name", where.model),
-            ("e.model_version", where.model_version),
-            ("e.request_id", where.request_id),
-            ("e.subject", where.subject),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if where.since is not None:
-            clauses.append("e.ts_us >= ?")
-            params.append(to_us(where.since))
-        if where.until is not None:
-            clauses.append("e.ts_us < ?")
-            params.append(to_us(where.until))
-        if before_id is not None:
-            clauses.append("e.id < ?")
-            params.append(before_id)
+        # Random identifiers are found through their hashed key, then matched exactly.
+        conditions: list[tuple[str, object]] = [
+            ("e.request_key = ?", lookup_key(where.request_id)),
+            ("e.request_id = ?", where.request_id),
+            ("e.subject_key = ?", lookup_key(where.subject)),
+            ("e.subject = ?", where.subject),
+            ("e.kind = ?", where.kind),
+            ("e.model_name = ?", where.model),
+            ("e.model_version = ?", where.model_version),
+            ("e.ts_us >= ?", None if where.since is None else to_us(where.since)),
+            ("e.ts_us < ?", None if where.until is None else to_us(where.until)),
+            ("e.id < ?", before_id),
+        ]
+        clauses = [clause for clause, value in conditions if value is not None]
+        params: list[object] = [value for _, value in conditions if value is not None]
         sql = f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
