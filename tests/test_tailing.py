@@ -372,3 +372,23 @@ async def test_source_name_and_offset_are_recorded_with_rejects(
         len(event_line(0)),
     )
     assert reject.raw == b"nope" and reject.raw_complete
+
+
+async def test_copytruncate_copy_inside_the_glob_is_not_read_twice(
+    store: Store, live: Ingester, tmp_path: Path
+) -> None:
+    log = tmp_path / "logs" / "a.log"
+    writer = log.open("ab", buffering=0)
+    writer.write(b"".join(event_line(i) for i in range(30)))
+    await live.ingest_available()
+    writer.write(b"".join(event_line(i) for i in range(30, 40)))  # not read yet
+    shutil.copy(log, tmp_path / "logs" / "a.log.1")  # matched by a.log* too
+    os.truncate(log, 0)
+    writer.write(b"".join(event_line(i) for i in range(40, 45)))
+    writer.close()
+    for _ in range(3):
+        await live.ingest_available()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(45)) and len(got) == 45  # each line once
+    [copy] = await store.ingest.notes(kinds=["copy"])
+    assert "a.log.1 is the copy of" in copy.detail

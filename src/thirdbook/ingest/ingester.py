@@ -160,6 +160,12 @@ class Ingester:
             first_pass = True
         else:
             first_pass = False
+        # Truncations first: a copytruncate's copy, found below, continues the truncated file.
+        for followed in list(self.tails.values()):
+            with contextlib.suppress(OSError):
+                why = followed.replaced_or_truncated()
+                if why is not None:
+                    await self._new_generation(followed, why)
         found = discover(self.sources)
         for key, candidate in found.items():
             tail = self.tails.get(key)
@@ -263,6 +269,14 @@ class Ingester:
                 )
             else:
                 await self._retire(row, "its inode now belongs to another file")
+        continues = None if rows else await self._copied_from(fd, st.st_size)
+        if continues is not None:
+            note = (
+                "copy",
+                f"{candidate.path} is the copy of {continues.path} taken before it "
+                f"was truncated; reading it from byte {continues.offset}, where ingest of "
+                "the original had got to",
+            )
         tracked = await self.store.ingest.add_file(
             self.holder,
             source=candidate.source,
@@ -273,9 +287,18 @@ class Ingester:
             head_hash=head_hash,
             generation=generation,
             supersedes=supersedes,
+            continues=continues,
             note=note,
         )
         return _tail_from(tracked, fd, candidate.path)
+
+    async def _copied_from(self, fd: int, size: int) -> TrackedFile | None:
+        """The truncated file this new file is a copy of (copytruncate), if any: its first
+        bytes and the bytes before that file's checkpoint are the same."""
+        for row in reversed(await self.store.ingest.files("truncated", newest=20)):
+            if row.offset > 0 and _resume_verdict(fd, size, row) == "resume":
+                return row
+        return None
 
     async def _retire(self, row: TrackedFile, why: str) -> None:
         """A file we may not have finished is gone: record the gap, never silently."""

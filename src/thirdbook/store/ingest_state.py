@@ -90,15 +90,14 @@ class IngestState:
         if cursor.rowcount != 1:
             raise LeaseLostError("another process has taken over ingest")
 
-    async def files(self, state: str | None = "active") -> list[TrackedFile]:
-        """Tracked files, optionally only those in one state."""
-        if state is None:
-            rows = await self._store.fetchall(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY id")
-        else:
-            rows = await self._store.fetchall(
-                f"SELECT {_FILE_COLUMNS} FROM files WHERE state = ? ORDER BY id", (state,)
-            )
-        return [_file(r) for r in rows]
+    async def files(self, state: str | None = "active", *, newest: int = -1) -> list[TrackedFile]:
+        """Tracked files, optionally only those in one state (and only the newest few)."""
+        where, params = ("", ()) if state is None else (" WHERE state = ?", (state,))
+        rows = await self._store.fetchall(
+            f"SELECT {_FILE_COLUMNS} FROM files{where} ORDER BY id DESC LIMIT ?",
+            (*params, newest),
+        )
+        return [_file(r) for r in reversed(rows)]
 
     async def file(self, file_id: int) -> TrackedFile | None:
         """One tracked file by id."""
@@ -119,10 +118,14 @@ class IngestState:
         head_hash: str,
         generation: int = 0,
         supersedes: int | None = None,
+        continues: TrackedFile | None = None,
         note: tuple[str, str] | None = None,
     ) -> TrackedFile:
-        """Start tracking a file from offset 0 (optionally retiring the row it replaces)."""
+        """Start tracking a file: from offset 0, retiring the row it replaces (`supersedes`),
+        or from where a truncated file's row stopped when this file is its copy
+        (`continues`)."""
         at = now_us()
+        offset, tail_hash = (continues.offset, continues.tail_hash) if continues else (0, "")
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             if supersedes is not None:
@@ -130,11 +133,18 @@ class IngestState:
                     "UPDATE files SET state = 'truncated', updated_us = ? WHERE id = ?",
                     (at, supersedes),
                 )
+            if continues is not None:
+                await conn.execute(
+                    "UPDATE files SET state = 'released', updated_us = ? WHERE id = ?",
+                    (at, continues.id),
+                )
             cursor = await conn.execute(
                 "INSERT INTO files (source, path, dev, ino, generation, head_len, head_hash, "
-                "first_seen_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (source, path, dev, ino, generation, head_len, head_hash, at, at),
-            )
+                "offset, tail_hash, size_seen, first_seen_us, updated_us) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash,
+                 offset, at, at),
+            )  # fmt: skip
             file_id = int(cursor.lastrowid or 0)
             if note is not None:
                 await conn.execute(
