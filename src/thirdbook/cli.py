@@ -188,7 +188,7 @@ def watch(ctx: click.Context) -> None:
 
 
 def _ingest(context: Context, sources: list[SourceConfig], once: bool) -> None:
-    from thirdbook.ingest.ingester import LeaseHeldError
+    from thirdbook.ingest.errors import LeaseHeldError
 
     async def go(stop: asyncio.Event) -> Health:
         svc = await Console.open(context.store_path, context.settings, sources)

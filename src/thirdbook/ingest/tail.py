@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass, field
 
+from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.parse import REJECT_KEEP_BYTES
 
 HEAD_BYTES = 1024
@@ -223,3 +225,33 @@ class Tail:
                 self.carry = bytearray()
         self.read_end = end
         return Batch(start, segments, long_lines, end, bytes_read=read)
+
+
+def resume_verdict(fd: int, size: int, row: TrackedFile) -> str:
+    """'resume' if this open file is the one the checkpoint describes, 'truncated' if it is
+    that file cut short, 'different' otherwise."""
+    head = read_at(fd, row.head_len, 0)
+    if len(head) < row.head_len or digest(head) != row.head_hash:
+        return "truncated" if size < row.head_len else "different"
+    if size < row.offset:
+        return "truncated"
+    if tail_fingerprint(fd, row.offset) != row.tail_hash:
+        return "different"
+    return "resume"
+
+
+def tail_from(row: TrackedFile, fd: int, path: str) -> Tail:
+    st = os.fstat(fd)
+    return Tail(
+        file_id=row.id,
+        source=row.source,
+        path=path,
+        fd=fd,
+        dev=st.st_dev,
+        ino=st.st_ino,
+        generation=row.generation,
+        offset=row.offset,
+        head_len=row.head_len,
+        head_hash=row.head_hash,
+        last_growth=time.monotonic(),
+    )
