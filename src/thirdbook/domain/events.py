@@ -195,3 +195,22 @@ def model_of(event: Event) -> tuple[str | None, str | None, str | None]:
     if model is None:
         return None, None, None
     return model.name, model.version, model.weights_hash
+
+
+ON_TAPE = ("model version and weights hash", "prompt as sent", "response", "downstream action")
+"""The four things every decision record must carry to be explainable."""
+
+
+def missing_on_tape(decision: InferenceEvent) -> list[str]:
+    """Which of the four things on tape a decision record lacks (empty: explainable)."""
+    missing = []
+    if decision.model is None or not decision.model.weights_hash:
+        missing.append(ON_TAPE[0])
+    prompt = decision.prompt
+    if prompt is None or not (prompt.system or prompt.user or prompt.template_id):
+        missing.append(ON_TAPE[1])
+    if decision.response is None:
+        missing.append(ON_TAPE[2])
+    if decision.action is None:
+        missing.append(ON_TAPE[3])
+    return missing

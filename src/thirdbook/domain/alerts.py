@@ -1,0 +1,23 @@
+"""What a trigger says when it fires."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+TriggerKind = Literal["drift", "feedback", "unexplainable", "agent_lane"]
+
+
+class Firing(BaseModel):
+    """A rule fired for a key (a model version, an agent, a subject) because of some events."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    kind: TriggerKind
+    key: str
+    event_ids: tuple[int, ...]
+    at: datetime
+    summary: str

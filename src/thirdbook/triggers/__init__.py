@@ -1,0 +1,1 @@
+"""Trigger rules and their incremental evaluation (no I/O)."""
