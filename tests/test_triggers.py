@@ -121,8 +121,10 @@ def test_one_complaint_of_another_category_is_noise() -> None:
         assert engine.observe(report(n, category="slow_answer"), n) == []
 
 
-LANES = TriggerSettings(lanes=[AgentLane(agent="support-agent", tools=["issue_refund", "send_email"],
-                                         targets=["acct-*"], max_amount=100)])  # fmt: skip
+LANES = TriggerSettings(
+    lanes=[AgentLane(agent="support-agent", tools=["issue_refund", "send_email"],
+                     targets=["acct-*"], max_amount=100)]
+)  # fmt: skip
 
 
 def action(**kwargs: Any) -> AgentActionEvent:
