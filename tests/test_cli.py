@@ -89,17 +89,21 @@ def test_since_rejects_nonsense() -> None:
 
 
 def test_demo_headless_leaves_store_and_logs(tmp_path: Path) -> None:
-    code, text = run("demo", "--headless", "--duration", "3", "--speed", "60")
+    code, text = run("demo", "--headless", "--duration", "4", "--speed", "60")
     assert code == 0, text
     summary = json.loads(text)
     assert summary["events"] == summary["lines_written"] > 500
     assert all(summary["by_kind"][k] > 0 for k in summary["by_kind"])
     assert summary["rejects"] == 0
+    # The demo's shipped rules see all four trigger situations.
+    assert set(summary["alerts"]) == {"drift", "feedback", "unexplainable", "agent_lane"}
     assert Path(summary["store"]).exists() and Path(summary["logs"]).is_dir()
     code, text = run("--demo", "events", "--kind", "inquiry", "--json")
     assert json.loads(text)["event"]["source"] == "regulator"
     code, text = run("--demo", "status")
     assert "events" in text and "nobody holds the ingest lease" in text
+    code, text = run("--demo", "alerts")
+    assert "unexplainable" in text and "lacks the model version and weights hash" in text
 
 
 def test_ingest_refuses_while_another_process_ingests(tmp_path: Path) -> None:

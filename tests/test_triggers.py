@@ -18,14 +18,14 @@ from thirdbook.domain.events import (
     InquiryEvent,
     MetricEvent,
 )
-from thirdbook.triggers.engine import TriggerEngine
-from thirdbook.triggers.rules import (
+from thirdbook.domain.rules import (
     DEMO_TRIGGERS,
     AgentLane,
     DriftRule,
     FeedbackRule,
     TriggerSettings,
 )
+from thirdbook.triggers.engine import TriggerEngine
 
 T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 

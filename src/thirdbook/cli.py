@@ -380,6 +380,35 @@ def status(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--status", type=click.Choice(["open", "dismissed", "attached", "declared"]))
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List alerts the triggers raised, newest first."""
+    context = _context(ctx)
+
+    async def go(stop: asyncio.Event) -> list[Any]:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            return list((await svc.alerts(status=status, limit=limit)).items)
+        finally:
+            await svc.close()
+
+    found = _run(go)
+    for alert in found:
+        if as_json:
+            click.echo(alert.model_dump_json())
+        else:
+            click.echo(
+                f"#{alert.id} {alert.status:<9} {alert.kind:<13} "
+                f"{visible(alert.summary, 200)} (x{alert.fired})"
+            )
+    if not found:
+        click.echo("no alerts", err=True)
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of the thirdbook event format (v1)."""
     click.echo(json.dumps(event_json_schema(), indent=2))

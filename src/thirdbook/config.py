@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from thirdbook.domain.rules import TriggerSettings
+
 SourceFormat = Literal["thirdbook"]
 
 
@@ -60,6 +62,7 @@ class Settings(_Section):
     store: StoreConfig = StoreConfig()
     ingest: IngestConfig = IngestConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
+    triggers: TriggerSettings = TriggerSettings()
     demo: DemoConfig = DemoConfig()
 
 
@@ -141,6 +144,34 @@ lease_ttl_s = 5.0
 name = "serving"
 paths = ["/var/log/ai-serving/*.jsonl"]
 format = "thirdbook"
+
+# Triggers: bands, patterns and lanes are declared, never guessed.
+# A metric of a model (version) outside its band for N consecutive windows:
+[[triggers.drift]]
+name = "credit-scorer accuracy"
+model = "credit-scorer"
+metric = "accuracy"
+low = 0.85
+consecutive = 3
+
+# At least `count` reports of one category against one model or agent within a window:
+[[triggers.feedback]]
+name = "wrong declines"
+category = "wrong_decline"
+count = 5
+window_s = 600
+
+# What an autonomous agent may do; anything else is an alert on its first occurrence:
+[[triggers.lanes]]
+agent = "support-agent"
+tools = ["lookup_account", "send_email", "issue_refund"]
+targets = ["acct-*"]
+max_amount = 100
+
+# An inquiry about a decision whose record is missing, or lacks any of the four things on
+# tape (model version with weights hash, prompt as sent, response, downstream action):
+[triggers]
+unexplainable = true
 
 [demo]
 seed = 7

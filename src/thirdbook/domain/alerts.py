@@ -21,3 +21,23 @@ class Firing(BaseModel):
     event_ids: tuple[int, ...]
     at: datetime
     summary: str
+
+
+AlertStatus = Literal["open", "dismissed", "attached", "declared"]
+
+
+class Alert(BaseModel):
+    """A firing as the console shows it: one per rule and key while it is open."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    rule: str
+    kind: TriggerKind
+    key: str
+    status: AlertStatus
+    summary: str
+    fired: int
+    event_ids: tuple[int, ...]
+    first_at: datetime
+    last_at: datetime

@@ -18,6 +18,7 @@ import secrets
 import socket
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -96,6 +97,8 @@ class Ingester:
         self._unopenable: set[str] = set()
         self.last_progress = 0.0
         self.parsers = ParsePool()
+        self.on_commit: Callable[[list[tuple[int, str, bytes]]], Awaitable[None]] | None = None
+        """Called with (event id, kind, raw line) for each batch once it is committed."""
         self.bulk = False
         self.checkpointer: WalCheckpointer | None = None
 
@@ -253,7 +256,7 @@ class Ingester:
         else:
             tail_hash = tail_fingerprint(tail.fd, batch.end)
         try:
-            await self.store.ingest.commit_batch(
+            first_id = await self.store.ingest.commit_batch(
                 self.holder,
                 file_id=tail.file_id,
                 events=events,
@@ -276,6 +279,12 @@ class Ingester:
             tail.rewind()
             raise
         tail.committed(batch)
+        if self.on_commit is not None and events:
+            committed = [(first_id + n, row[1], row[-1]) for n, row in enumerate(events)]
+            try:
+                await self.on_commit(committed)
+            except Exception as exc:  # a trigger fault must never stop ingest
+                self.note_problem(f"evaluating triggers failed: {exc!r}")
         if self.checkpointer is not None and self.checkpointer.wal_bytes() > WAL_BOUND:
             # A background checkpoint cannot finish while commits keep coming; one here,
             # between commits, does, and the next commit starts the WAL again from its head.

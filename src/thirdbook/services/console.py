@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from thirdbook.config import Settings, SourceConfig
+from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import (
     EventFilter,
     IngestNote,
@@ -19,7 +20,9 @@ from thirdbook.domain.records import (
     StoredEvent,
     from_us,
 )
+from thirdbook.domain.rules import TriggerSettings
 from thirdbook.ingest.ingester import Ingester
+from thirdbook.services.alerting import Alerting
 from thirdbook.store import Store
 from thirdbook.store.leases import process_alive
 
@@ -45,20 +48,38 @@ class Health:
 class Console:
     """One process's view of a store: reads for everyone, ingest for the lease holder."""
 
-    def __init__(self, store: Store, settings: Settings, sources: list[SourceConfig]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        sources: list[SourceConfig],
+        triggers: TriggerSettings | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.sources = sources
         self.ingester = Ingester(store, sources, settings.ingest)
+        self.alerting = Alerting(store, settings.triggers if triggers is None else triggers)
+        self.ingester.on_commit = self.alerting.on_commit
         self._rate: deque[tuple[float, int]] = deque(maxlen=20)
 
     @classmethod
     async def open(
-        cls, store_path: Path, settings: Settings, sources: list[SourceConfig] | None = None
+        cls,
+        store_path: Path,
+        settings: Settings,
+        sources: list[SourceConfig] | None = None,
+        triggers: TriggerSettings | None = None,
     ) -> Console:
-        """Open the store (refusing network filesystems) for the given sources."""
+        """Open the store (refusing network filesystems) for the given sources and rules."""
         store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
-        return cls(store, settings, settings.sources if sources is None else sources)
+        return cls(store, settings, settings.sources if sources is None else sources, triggers)
+
+    async def alerts(
+        self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
+    ) -> Page[Alert]:
+        """One page of alerts, newest first."""
+        return await self.store.alerts.page(status=status, before_id=before_id, limit=limit)
 
     async def close(self) -> None:
         """Give up the lease (if held) and close the store."""

@@ -10,6 +10,7 @@ from thirdbook.config import Settings, SourceConfig
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
+from thirdbook.domain.rules import DEMO_TRIGGERS
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 
@@ -45,7 +46,10 @@ class DemoSession:
 
     async def open_console(self) -> Console:
         """The console service over the demo's own store."""
-        return await Console.open(self.layer.store_path, self.settings, self.sources)
+        triggers = self.settings.triggers
+        if not (triggers.drift or triggers.feedback or triggers.lanes):
+            triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
+        return await Console.open(self.layer.store_path, self.settings, self.sources, triggers)
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""
@@ -61,6 +65,7 @@ class DemoSession:
             for kind in EVENT_KINDS:
                 counts[kind] = await _count(console, kind)
             health = await console.health()
+            alerts = (await console.alerts(limit=1000)).items
             return {
                 "store": str(self.layer.store_path),
                 "logs": str(self.layer.logs),
@@ -69,6 +74,7 @@ class DemoSession:
                 "events": health.events_total,
                 "rejects": health.rejects_total,
                 "by_kind": counts,
+                "alerts": {a.kind: sum(1 for b in alerts if b.kind == a.kind) for a in alerts},
             }
         finally:
             ingest_stop.set()

@@ -50,6 +50,7 @@ class Store:
         self.path = path
         # One write transaction at a time on this connection, whichever task asks.
         self._write_lock = asyncio.Lock()
+        from thirdbook.store.alerts import Alerts
         from thirdbook.store.events import EventQueries
         from thirdbook.store.ingest_state import IngestState
         from thirdbook.store.leases import Leases
@@ -57,6 +58,7 @@ class Store:
         self.events = EventQueries(self)
         self.ingest = IngestState(self)
         self.leases = Leases(self)
+        self.alerts = Alerts(self)
 
     @classmethod
     async def open(

@@ -169,10 +169,11 @@ class IngestState:
         head_hash: str,
         size_seen: int,
         path: str,
-    ) -> None:
+    ) -> int:
         """Store a batch and move the file's checkpoint from `start` to `offset`, all or
         nothing. The move is a compare-and-swap: a batch that does not begin exactly at the
-        committed offset is refused, so no line can be stored twice or skipped."""
+        committed offset is refused, so no line can be stored twice or skipped. Returns the
+        first new event's id (the rest follow it, in order)."""
         at = now_us()
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
@@ -188,10 +189,16 @@ class IngestState:
                     f"file {file_id}: a batch starting at byte {start} is not at the "
                     "committed offset"
                 )
+            first_id = 0
             if events:
+                # Ids are max + 1 onwards: consecutive, as nobody else writes in between.
+                async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events") as cur:
+                    row = await cur.fetchone()
+                first_id = int(row[0]) if row else 0
                 await conn.executemany(_INSERT_EVENT, events)
             if rejects:
                 await conn.executemany(_INSERT_REJECT, rejects)
+        return first_id
 
     async def set_state(
         self, holder: str, file_id: int, state: str, note: tuple[str, str] | None = None

@@ -108,6 +108,26 @@ MIGRATIONS: tuple[str, ...] = (
         paused_reason TEXT
     );
     """.replace("{event_indexes}", ";\n    ".join(create_index_sql(n) for n in EVENT_INDEXES)),
+    # 2: alerts. While an alert is open, the same rule and key update it instead of adding one.
+    """
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open'
+            CHECK (status IN ('open', 'dismissed', 'attached', 'declared')),
+        summary TEXT NOT NULL,
+        fired INTEGER NOT NULL DEFAULT 1,
+        event_ids TEXT NOT NULL,
+        first_at_us INTEGER NOT NULL,
+        last_at_us INTEGER NOT NULL,
+        created_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX alerts_open_once ON alerts(rule, key) WHERE status = 'open';
+    CREATE INDEX alerts_by_status ON alerts(status, id)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

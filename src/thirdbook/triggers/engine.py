@@ -23,7 +23,7 @@ from thirdbook.domain.events import (
     MetricEvent,
     missing_on_tape,
 )
-from thirdbook.triggers.rules import AgentLane, DriftRule, FeedbackRule, TriggerSettings
+from thirdbook.domain.rules import AgentLane, DriftRule, FeedbackRule, TriggerSettings
 
 
 @dataclass

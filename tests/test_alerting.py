@@ -1,0 +1,72 @@
+"""Triggers wired to ingest: alerts raised once per rule and key, updated while open."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.helpers import FAST, event_line
+from thirdbook.config import Settings, SourceConfig
+from thirdbook.domain.rules import DriftRule, TriggerSettings
+from thirdbook.services.console import Console
+from thirdbook.store import Store
+
+T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+RULES = TriggerSettings(drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy",
+                                         low=0.85, consecutive=3)])  # fmt: skip
+SETTINGS = Settings(ingest=FAST)
+
+
+def window(n: int, value: float) -> bytes:
+    end = T0 + timedelta(seconds=10 * n)
+    return json.dumps({
+        "v": 1, "kind": "metric", "ts": end.isoformat(), "window_end": end.isoformat(),
+        "model": {"name": "credit-scorer", "version": "v7"}, "metric": "accuracy",
+        "value": value,
+    }).encode() + b"\n"  # fmt: skip
+
+
+async def ingest(store: Store, log: Path) -> Console:
+    """One console process ingesting `log` to its end, with the drift rule."""
+    console = Console(store, SETTINGS, [SourceConfig(name="t", paths=[str(log)])], RULES)
+    await console.run_ingest(asyncio.Event(), once=True)
+    await console.ingester.release()
+    return console
+
+
+async def test_an_open_alert_is_updated_not_duplicated(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "metrics.jsonl"
+    log.write_bytes(b"".join(window(n, 0.7) for n in range(1, 6)) + event_line(1))
+    console = await ingest(store, log)
+    [alert] = (await console.alerts()).items
+    assert (alert.kind, alert.key, alert.status) == ("drift", "credit-scorer v7", "open")
+    assert alert.fired == 3  # windows 3, 4 and 5 each completed a run of three
+    ids = await store.fetchall("SELECT id FROM events WHERE kind = 'metric' ORDER BY id")
+    assert alert.event_ids == tuple(row[0] for row in ids)
+
+
+async def test_trigger_state_survives_a_restart(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "metrics.jsonl"
+    log.write_bytes(window(1, 0.7) + window(2, 0.7))
+    first = await ingest(store, log)
+    assert (await first.alerts()).items == []
+    with log.open("ab") as writer:
+        writer.write(window(3, 0.7))
+    second = await ingest(store, log)  # a new process: it relearns windows 1 and 2
+    [alert] = (await second.alerts()).items
+    assert alert.fired == 1 and len(alert.event_ids) == 3
+
+
+async def test_inquiry_about_an_unknown_request_raises_an_alert(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "signals.jsonl"
+    inquiry = {"v": 1, "kind": "inquiry", "ts": T0.isoformat(), "inquiry_id": "INQ-9",
+               "source": "regulator", "request_id": "req-missing"}  # fmt: skip
+    log.write_bytes(event_line(1) + json.dumps(inquiry).encode() + b"\n")
+    console = await ingest(store, log)
+    [alert] = (await console.alerts()).items
+    assert alert.kind == "unexplainable"
+    assert "no decision record for req-missing" in alert.summary
