@@ -16,13 +16,16 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import StoredEvent
 from thirdbook.services.console import Console
 from thirdbook.tui.safe_text import safe, safe_bytes
+from thirdbook.tui.widgets.alert_table import AlertTable
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.health_line import HealthLine
 
 PAGE_SIZE = 100
+ALERT_ROWS = 50
 POLL_S = 0.25
 
 ConsoleFactory = Callable[[], Awaitable[Console]]
@@ -33,7 +36,8 @@ class ThirdbookApp(App[None]):
 
     TITLE = "thirdbook"
     CSS = """
-    #page-title { height: 1; padding: 0 1; background: $boost; }
+    #page-title, #alerts-title { height: 1; padding: 0 1; background: $boost; }
+    AlertTable { height: auto; max-height: 7; }
     EventTable { height: 1fr; }
     #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
     #detail.hidden { display: none; }
@@ -67,10 +71,13 @@ class ThirdbookApp(App[None]):
         self._data_version = -1
         self._events: dict[int, StoredEvent] = {}
         self._shut_down = False
+        self._alerts: dict[int, Alert] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
+            yield Static(Text("Live triggers"), id="alerts-title")
+            yield AlertTable(id="alerts")
             yield Static(id="page-title")
             yield EventTable(id="events")
             yield Static(id="detail", classes="hidden")
@@ -129,10 +136,21 @@ class ThirdbookApp(App[None]):
             version = await svc.data_version()
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version
+                await self.show_alerts()
                 await self.show_page()
         finally:
             if not self.stop.is_set():
                 self.set_timer(POLL_S, self.poll)
+
+    async def show_alerts(self) -> None:
+        """The newest alerts, with a count of the open ones."""
+        assert self.console_service is not None
+        page = await self.console_service.alerts(limit=ALERT_ROWS)
+        self._alerts = {a.id: a for a in page.items}
+        self.query_one(AlertTable).show_alerts(page.items)
+        open_count = sum(1 for a in page.items if a.status == "open")
+        title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
+        self.query_one("#alerts-title", Static).update(Text(title))
 
     async def show_page(self) -> None:
         """Fetch the current page from the store and show it."""
@@ -166,11 +184,17 @@ class ThirdbookApp(App[None]):
         await self.show_page()
         self.query_one(EventTable).move_cursor(row=0)
 
+    def _focused_table(self) -> DataTable[Text]:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable) else self.query_one(EventTable)
+
     def action_cursor_down(self) -> None:
-        self.query_one(EventTable).action_cursor_down()
+        """Down in the focused table (tab moves between the alerts and the events)."""
+        self._focused_table().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.query_one(EventTable).action_cursor_up()
+        """Up in the focused table."""
+        self._focused_table().action_cursor_up()
 
     def action_toggle_detail(self) -> None:
         """Show or hide the raw line of the selected event."""
@@ -189,6 +213,15 @@ class ThirdbookApp(App[None]):
         detail = self.query_one("#detail", Static)
         if detail.has_class("hidden"):
             return
+        if isinstance(self.focused, AlertTable):
+            alert = self._alerts.get(self.focused.selected_id() or -1)
+            if alert is not None:
+                events = ", ".join(map(str, alert.event_ids[-12:]))
+                heading = f"#{alert.id} {alert.rule} · first {alert.first_at:%H:%M:%S} · "
+                text = Text(f"{heading}events {events}\n", style="dim")
+                text.append_text(safe(alert.summary, 2000))
+                detail.update(text)
+                return
         event_id = self.query_one(EventTable).selected_id()
         event = self._events.get(event_id) if event_id is not None else None
         if event is None:
