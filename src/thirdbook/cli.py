@@ -4,70 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import signal
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from thirdbook import __version__
-from thirdbook.config import EXAMPLE_CONFIG, ConfigError, SourceConfig
+from thirdbook.cli_common import context_of as _context
+from thirdbook.cli_common import parse_since
+from thirdbook.cli_common import run_async as _run
+from thirdbook.cli_triage import register_triage_commands
+from thirdbook.config import EXAMPLE_CONFIG, SourceConfig
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.domain.text import visible, visible_bytes
 from thirdbook.services.console import Console, Health
 from thirdbook.services.context import Context
-from thirdbook.store import StoreError
-
-T = TypeVar("T")
-
-
-def _run(coro_fn: Callable[[asyncio.Event], Awaitable[T]]) -> T:
-    """Run an async command; SIGINT/SIGTERM set its stop event so it finishes cleanly."""
-
-    async def main() -> T:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        return await coro_fn(stop)
-
-    try:
-        return asyncio.run(main())
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _context(ctx: click.Context) -> Context:
-    obj: dict[str, Any] = ctx.ensure_object(dict)
-    try:
-        return Context.load(obj.get("data_dir"), obj.get("config"), demo=bool(obj.get("demo")))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-
-
-def parse_since(text: str) -> datetime:
-    """`15m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time (UTC when it has no zone)."""
-    match = _RELATIVE.match(text.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: float(match.group(1))})
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration like 15m, 2h, 1d nor an ISO 8601 time"
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @click.group(invoke_without_command=True)
@@ -431,6 +384,9 @@ def config(ctx: click.Context, example: bool, check: bool) -> None:
     click.echo(f"sources      {len(context.settings.sources)}")
     if check:
         click.echo("ok")
+
+
+register_triage_commands(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

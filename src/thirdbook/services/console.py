@@ -11,6 +11,7 @@ from pathlib import Path
 
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
+from thirdbook.domain.incidents import Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import (
     EventFilter,
     IngestNote,
@@ -23,7 +24,9 @@ from thirdbook.domain.records import (
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.alerting import Alerting
+from thirdbook.services.identity import current_actor
 from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
 from thirdbook.store.leases import process_alive
 
 
@@ -54,8 +57,11 @@ class Console:
         settings: Settings,
         sources: list[SourceConfig],
         triggers: TriggerSettings | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
         self.store = store
+        self.read_only = read_only
         self.settings = settings
         self.sources = sources
         self.ingester = Ingester(store, sources, settings.ingest)
@@ -89,6 +95,48 @@ class Console:
     async def run_ingest(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Ingest the sources while this process holds the lease (see `Ingester.run`)."""
         await self.ingester.run(stop, once=once)
+
+    # -- triage ------------------------------------------------------------------------------
+
+    def _acting(self) -> Actor:
+        if self.read_only:
+            raise TriageRefusedError("this console is read-only: it can look but not act")
+        return current_actor()
+
+    async def declare(
+        self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
+    ) -> Incident:
+        """Declare an incident from open alerts, as the OS user of this process."""
+        return await self.store.incidents.declare(
+            alert_ids, title=title, severity=severity, blast_radius=blast_radius,
+            actor=self._acting(),
+        )  # fmt: skip
+
+    async def attach(self, alert_id: int, incident_id: int) -> None:
+        """Attach an open alert to an open incident."""
+        await self.store.incidents.attach(alert_id, incident_id, self._acting())
+
+    async def dismiss(self, alert_id: int, reason: str) -> None:
+        """Dismiss an open alert with a reason."""
+        await self.store.incidents.dismiss(alert_id, reason, self._acting())
+
+    async def set_severity(self, incident_id: int, severity: str) -> None:
+        """Change an incident's severity."""
+        await self.store.incidents.set_severity(incident_id, severity, self._acting())
+
+    async def incidents(self, limit: int = 50) -> list[Incident]:
+        """The newest incidents."""
+        return await self.store.incidents.newest(limit)
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        """An incident's timeline, oldest first."""
+        if await self.store.incidents.get(incident_id) is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        return await self.store.incidents.timeline(incident_id)
+
+    async def precision(self) -> list[RulePrecision]:
+        """Each rule's precision: declared (or attached) over fired."""
+        return await self.store.incidents.precision()
 
     async def events(
         self, where: EventFilter | None = None, *, before_id: int | None = None, limit: int = 50

@@ -52,6 +52,7 @@ class Store:
         self._write_lock = asyncio.Lock()
         from thirdbook.store.alerts import Alerts
         from thirdbook.store.events import EventQueries
+        from thirdbook.store.incidents import Incidents
         from thirdbook.store.ingest_state import IngestState
         from thirdbook.store.leases import Leases
 
@@ -59,6 +60,7 @@ class Store:
         self.ingest = IngestState(self)
         self.leases = Leases(self)
         self.alerts = Alerts(self)
+        self.incidents = Incidents(self)
 
     @classmethod
     async def open(

@@ -128,6 +128,34 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX alerts_open_once ON alerts(rule, key) WHERE status = 'open';
     CREATE INDEX alerts_by_status ON alerts(status, id)
     """,
+    # 3: triage and incidents, with the timeline of who did what.
+    """
+    ALTER TABLE alerts ADD COLUMN incident_id INTEGER;
+    ALTER TABLE alerts ADD COLUMN triage_reason TEXT;
+    ALTER TABLE alerts ADD COLUMN triaged_by TEXT;
+    ALTER TABLE alerts ADD COLUMN triaged_us INTEGER;
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL CHECK (severity IN ('SEV1', 'SEV2', 'SEV3', 'SEV4')),
+        blast_radius TEXT NOT NULL CHECK (blast_radius IN ('high', 'medium')),
+        phase TEXT NOT NULL DEFAULT 'detected',
+        commander TEXT NOT NULL,
+        declared_us INTEGER NOT NULL,
+        updated_us INTEGER NOT NULL
+    );
+    CREATE TABLE timeline (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at_us INTEGER NOT NULL,
+        user TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX timeline_by_incident ON timeline(incident_id, id)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

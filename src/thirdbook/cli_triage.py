@@ -1,0 +1,127 @@
+"""Headless triage: declare, attach, dismiss, severity, incidents, timeline, precision."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from thirdbook.cli_common import context_of, run_async
+from thirdbook.domain.incidents import SEVERITIES
+from thirdbook.domain.text import visible
+from thirdbook.services.console import Console
+from thirdbook.store.incidents import TriageRefusedError
+
+T = TypeVar("T")
+
+
+def _with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -> T:
+    """Run `work` on a console service over the configured store; refusals exit 1."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> T:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            return await work(svc)
+        finally:
+            await svc.close()
+
+    try:
+        return run_async(go)
+    except TriageRefusedError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+
+
+@click.command()
+@click.argument("alert_ids", nargs=-1, type=int, required=True)
+@click.option("--title", required=True, help="What is happening, in a line.")
+@click.option("--severity", type=click.Choice(SEVERITIES), required=True)
+@click.option("--blast-radius", type=click.Choice(["high", "medium"]), required=True,
+              help="high: money moved, data leaked, many users, irreversible; "
+                   "medium: reversible.")  # fmt: skip
+@click.pass_context
+def declare(ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity: str,
+            blast_radius: str) -> None:  # fmt: skip
+    """Declare an incident from open ALERT_IDS."""
+    incident = _with_console(ctx, lambda svc: svc.declare(
+        list(alert_ids), title=title, severity=severity, blast_radius=blast_radius))  # fmt: skip
+    click.echo(f"declared incident #{incident.id} {incident.severity}: {visible(incident.title)}"
+               f" (recommended containment: {incident.recommended_containment})")  # fmt: skip
+
+
+@click.command()
+@click.argument("alert_id", type=int)
+@click.option("--reason", required=True, help="Why this is not an incident.")
+@click.pass_context
+def dismiss(ctx: click.Context, alert_id: int, reason: str) -> None:
+    """Dismiss an open alert, with the reason."""
+    _with_console(ctx, lambda svc: svc.dismiss(alert_id, reason))
+    click.echo(f"dismissed alert #{alert_id}")
+
+
+@click.command()
+@click.argument("alert_id", type=int)
+@click.argument("incident_id", type=int)
+@click.pass_context
+def attach(ctx: click.Context, alert_id: int, incident_id: int) -> None:
+    """Attach an open alert to an incident."""
+    _with_console(ctx, lambda svc: svc.attach(alert_id, incident_id))
+    click.echo(f"attached alert #{alert_id} to incident #{incident_id}")
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.argument("severity", type=click.Choice(SEVERITIES))
+@click.pass_context
+def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
+    """Change an incident's severity."""
+    _with_console(ctx, lambda svc: svc.set_severity(incident_id, severity))
+    click.echo(f"incident #{incident_id} is now {severity}")
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_context
+def incidents(ctx: click.Context, limit: int) -> None:
+    """List incidents, newest first."""
+    found = _with_console(ctx, lambda svc: svc.incidents(limit))
+    for incident in found:
+        click.echo(f"#{incident.id} {incident.severity} {incident.phase:<13} "
+                   f"{incident.declared_at:%Y-%m-%d %H:%M:%S}Z  {visible(incident.title, 120)}"
+                   f"  (commander {visible(incident.commander)}, alerts "
+                   f"{', '.join(f'#{a}' for a in incident.alert_ids)})")  # fmt: skip
+    if not found:
+        click.echo("no incidents", err=True)
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.pass_context
+def timeline(ctx: click.Context, incident_id: int) -> None:
+    """An incident's timeline: every change, with who and when."""
+    for entry in _with_console(ctx, lambda svc: svc.timeline(incident_id)):
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
+                   f"{entry.kind:<9} {visible(entry.detail, 300)}")  # fmt: skip
+
+
+@click.command()
+@click.pass_context
+def precision(ctx: click.Context) -> None:
+    """Each rule's precision (declared / fired): the evidence for calibrating thresholds."""
+    rows: list[Any] = _with_console(ctx, lambda svc: svc.precision())
+    for row in rows:
+        value = "-" if row.precision is None else f"{row.precision:.0%}"
+        click.echo(
+            f"{visible(row.rule):<30} fired {row.fired:>4}  declared {row.declared:>4}  "
+            f"dismissed {row.dismissed:>4}  open {row.open:>4}  precision {value}"
+        )
+    if not rows:
+        click.echo("no alerts yet", err=True)
+
+
+def register_triage_commands(group: click.Group) -> None:
+    """Add the triage commands to the `thirdbook` group."""
+    for command in (declare, dismiss, attach, severity, incidents, timeline, precision):
+        group.add_command(command)

@@ -1,0 +1,76 @@
+"""Incidents, who acted, and the timeline that records every change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
+BlastRadius = Literal["high", "medium"]
+Phase = Literal["detected", "contained", "investigating", "recovering", "reviewing", "closed"]
+SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
+
+
+class Actor(BaseModel):
+    """Who did something, as the operating system says: never a typed-in name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str
+    uid: int
+    origin: str = Field(description="The SSH client address and port, or 'local'.")
+
+    def __str__(self) -> str:
+        return f"{self.user} (uid {self.uid}, {self.origin})"
+
+
+class Incident(BaseModel):
+    """A declared incident."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    title: str
+    severity: Severity
+    blast_radius: BlastRadius
+    phase: Phase
+    commander: str
+    declared_at: datetime
+    alert_ids: tuple[int, ...]
+
+    @property
+    def recommended_containment(self) -> str:
+        """High blast radius: the kill switch. Medium and reversible: roll back."""
+        return "kill switch" if self.blast_radius == "high" else "rollback"
+
+
+class TimelineEntry(BaseModel):
+    """One change or action on an incident, with who and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    incident_id: int
+    at: datetime
+    actor: Actor
+    kind: str
+    detail: str
+
+
+class RulePrecision(BaseModel):
+    """How often a rule's alerts turned out to be real: declared (or attached) / fired."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    fired: int
+    declared: int
+    dismissed: int
+    open: int
+
+    @property
+    def precision(self) -> float | None:
+        """Declared (or attached) over fired; None before the rule has fired."""
+        return None if self.fired == 0 else self.declared / self.fired

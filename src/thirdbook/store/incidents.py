@@ -1,0 +1,182 @@
+"""Triage and incidents: declare, attach, dismiss, change severity; every step on the timeline.
+
+Each operation checks the state it changes inside its own `BEGIN IMMEDIATE` transaction, so
+two responders triaging one alert at once end with one winner and a clear refusal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from thirdbook.domain.incidents import Actor, Incident, RulePrecision, TimelineEntry
+from thirdbook.domain.records import from_us
+from thirdbook.store.ingest_state import now_us
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+    from thirdbook.store.database import Store
+
+
+class TriageRefusedError(Exception):
+    """The action cannot be done as asked; the message says why."""
+
+
+_INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us"
+
+
+async def _timeline(
+    conn: aiosqlite.Connection, incident_id: int, actor: Actor, kind: str, detail: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO timeline (incident_id, at_us, user, uid, origin, kind, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (incident_id, now_us(), actor.user, actor.uid, actor.origin, kind, detail),
+    )
+
+
+async def _open_alert(conn: aiosqlite.Connection, alert_id: int) -> tuple[str, str]:
+    async with conn.execute("SELECT status, summary FROM alerts WHERE id = ?", (alert_id,)) as c:
+        row = await c.fetchone()
+    if row is None:
+        raise TriageRefusedError(f"there is no alert #{alert_id}")
+    if row[0] != "open":
+        raise TriageRefusedError(f"alert #{alert_id} is already {row[0]}")
+    return str(row[0]), str(row[1])
+
+
+class Incidents:
+    """Incidents, their alerts and their timeline."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def declare(
+        self,
+        alert_ids: list[int],
+        *,
+        title: str,
+        severity: str,
+        blast_radius: str,
+        actor: Actor,
+    ) -> Incident:
+        """Declare an incident from open alerts (at least one)."""
+        if not title.strip():
+            raise TriageRefusedError("an incident needs a title")
+        if not alert_ids:
+            raise TriageRefusedError("an incident is declared from at least one alert")
+        at = now_us()
+        async with self._store.write() as conn:
+            summaries = [(await _open_alert(conn, a))[1] for a in alert_ids]
+            cursor = await conn.execute(
+                "INSERT INTO incidents (title, severity, blast_radius, commander, declared_us, "
+                "updated_us) VALUES (?, ?, ?, ?, ?, ?)",
+                (title.strip(), severity, blast_radius, actor.user, at, at),
+            )
+            incident_id = int(cursor.lastrowid or 0)
+            recommended = "kill switch" if blast_radius == "high" else "rollback"
+            await _timeline(conn, incident_id, actor, "declared",
+                            f"{severity}, blast radius {blast_radius} (recommended: "
+                            f"{recommended}): {title.strip()}")  # fmt: skip
+            for alert_id, summary in zip(alert_ids, summaries, strict=True):
+                await conn.execute(
+                    "UPDATE alerts SET status = 'declared', incident_id = ?, triaged_by = ?, "
+                    "triaged_us = ? WHERE id = ?",
+                    (incident_id, actor.user, at, alert_id),
+                )
+                await _timeline(conn, incident_id, actor, "alert", f"#{alert_id}: {summary}")
+        found = await self.get(incident_id)
+        assert found is not None
+        return found
+
+    async def attach(self, alert_id: int, incident_id: int, actor: Actor) -> None:
+        """Attach an open alert to an incident that is not closed."""
+        at = now_us()
+        async with self._store.write() as conn:
+            _, summary = await _open_alert(conn, alert_id)
+            async with conn.execute("SELECT phase FROM incidents WHERE id = ?",
+                                    (incident_id,)) as c:  # fmt: skip
+                row = await c.fetchone()
+            if row is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            if row[0] == "closed":
+                raise TriageRefusedError(f"incident #{incident_id} is closed")
+            await conn.execute(
+                "UPDATE alerts SET status = 'attached', incident_id = ?, triaged_by = ?, "
+                "triaged_us = ? WHERE id = ?",
+                (incident_id, actor.user, at, alert_id),
+            )
+            await _timeline(conn, incident_id, actor, "alert", f"#{alert_id} attached: {summary}")
+
+    async def dismiss(self, alert_id: int, reason: str, actor: Actor) -> None:
+        """Dismiss an open alert; the reason is the evidence for calibrating the rule."""
+        if not reason.strip():
+            raise TriageRefusedError("dismissing an alert needs a reason")
+        async with self._store.write() as conn:
+            await _open_alert(conn, alert_id)
+            await conn.execute(
+                "UPDATE alerts SET status = 'dismissed', triage_reason = ?, triaged_by = ?, "
+                "triaged_us = ? WHERE id = ?",
+                (reason.strip(), actor.user, now_us(), alert_id),
+            )
+
+    async def set_severity(self, incident_id: int, severity: str, actor: Actor) -> None:
+        """Change an incident's severity; the change goes on the timeline."""
+        async with self._store.write() as conn:
+            async with conn.execute("SELECT severity FROM incidents WHERE id = ?",
+                                    (incident_id,)) as c:  # fmt: skip
+                row = await c.fetchone()
+            if row is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            if row[0] == severity:
+                raise TriageRefusedError(f"incident #{incident_id} is already {severity}")
+            await conn.execute("UPDATE incidents SET severity = ?, updated_us = ? WHERE id = ?",
+                               (severity, now_us(), incident_id))  # fmt: skip
+            await _timeline(conn, incident_id, actor, "severity", f"{row[0]} → {severity}")
+
+    async def get(self, incident_id: int) -> Incident | None:
+        """One incident with its alerts."""
+        row = await self._store.fetchone(
+            f"SELECT {_INCIDENT} FROM incidents WHERE id = ?", (incident_id,)
+        )
+        return None if row is None else await self._incident(row)
+
+    async def newest(self, limit: int = 50) -> list[Incident]:
+        """The newest incidents."""
+        rows = await self._store.fetchall(
+            f"SELECT {_INCIDENT} FROM incidents ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [await self._incident(row) for row in rows]
+
+    async def _incident(self, row: sqlite3.Row) -> Incident:
+        alerts = await self._store.fetchall(
+            "SELECT id FROM alerts WHERE incident_id = ? ORDER BY id", (row[0],)
+        )
+        return Incident(
+            id=row[0], title=row[1], severity=row[2], blast_radius=row[3], phase=row[4],
+            commander=row[5], declared_at=from_us(row[6]), alert_ids=tuple(a[0] for a in alerts),
+        )  # fmt: skip
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        """Everything that happened to an incident, oldest first."""
+        rows = await self._store.fetchall(
+            "SELECT id, incident_id, at_us, user, uid, origin, kind, detail FROM timeline "
+            "WHERE incident_id = ? ORDER BY id",
+            (incident_id,),
+        )
+        return [
+            TimelineEntry(id=r[0], incident_id=r[1], at=from_us(r[2]),
+                          actor=Actor(user=r[3], uid=r[4], origin=r[5]), kind=r[6], detail=r[7])
+            for r in rows
+        ]  # fmt: skip
+
+    async def precision(self) -> list[RulePrecision]:
+        """Per rule: alerts fired, declared or attached, dismissed, still open."""
+        rows = await self._store.fetchall(
+            "SELECT rule, count(*), sum(status IN ('declared', 'attached')), "
+            "sum(status = 'dismissed'), sum(status = 'open') FROM alerts GROUP BY rule "
+            "ORDER BY rule"
+        )
+        return [RulePrecision(rule=r[0], fired=r[1], declared=r[2], dismissed=r[3], open=r[4])
+                for r in rows]  # fmt: skip

@@ -1,0 +1,118 @@
+"""Triage from the command line and the service: declare, attach, dismiss, severity."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from thirdbook.cli import main
+from thirdbook.config import Settings
+from thirdbook.domain.alerts import Firing
+from thirdbook.services.console import Console
+from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
+
+AT = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+
+
+async def fire(store: Store, rule: str, key: str = "credit-scorer v7") -> int:
+    firing = Firing(rule=rule, kind="drift", key=key, event_ids=(1,), at=AT, summary=f"{rule}!")
+    return (await store.alerts.record(firing)).id
+
+
+async def test_declare_records_who_from_the_os(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", "203.0.113.9 52144 10.0.0.5 22")
+    monkeypatch.setenv("USER", "somebody-typed-this")  # never believed
+    alert = await fire(store, "acc")
+    console = Console(store, Settings(), [])
+    incident = await console.declare([alert], title="v7 declines", severity="SEV2",
+                                     blast_radius="high")  # fmt: skip
+    assert incident.recommended_containment == "kill switch"
+    assert incident.alert_ids == (alert,)
+    [declared, attached] = await console.timeline(incident.id)
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert declared.actor.user == me and declared.actor.uid == os.getuid()
+    assert declared.actor.origin == "ssh from 203.0.113.9:52144"
+    assert declared.kind == "declared" and "SEV2" in declared.detail
+    assert attached.detail == f"#{alert}: acc!"
+    [a] = (await console.alerts()).items
+    assert a.status == "declared"
+
+
+async def test_dismiss_needs_a_reason_and_counts_against_precision(store: Store) -> None:
+    console = Console(store, Settings(), [])
+    first, second = await fire(store, "acc", "v7"), await fire(store, "acc", "v8")
+    with pytest.raises(TriageRefusedError, match="needs a reason"):
+        await console.dismiss(first, "   ")
+    await console.dismiss(first, "known noisy window after the deploy")
+    await console.declare([second], title="t", severity="SEV3", blast_radius="medium")
+    [rule] = await console.precision()
+    assert (rule.fired, rule.declared, rule.dismissed, rule.open) == (2, 1, 1, 0)
+    assert rule.precision == 0.5
+
+
+async def test_two_responders_triaging_one_alert_get_one_winner(
+    store: Store, tmp_path: Path
+) -> None:
+    alert = await fire(store, "acc")
+    other = await Store.open(store.path)
+    try:
+        results = await asyncio.gather(
+            Console(store, Settings(), []).dismiss(alert, "noise"),
+            Console(other, Settings(), []).declare(
+                [alert], title="real", severity="SEV1", blast_radius="high"
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await other.close()
+    refused = [r for r in results if isinstance(r, TriageRefusedError)]
+    assert len(refused) == 1 and "already" in str(refused[0])
+
+
+async def test_read_only_console_refuses_to_act(store: Store) -> None:
+    alert = await fire(store, "acc")
+    console = Console(store, Settings(), [], read_only=True)
+    with pytest.raises(TriageRefusedError, match="read-only"):
+        await console.dismiss(alert, "noise")
+    assert (await console.alerts()).items[0].status == "open"
+
+
+async def test_attach_and_severity_go_on_the_timeline(store: Store) -> None:
+    console = Console(store, Settings(), [])
+    first, second = await fire(store, "acc"), await fire(store, "reports", "credit-scorer")
+    incident = await console.declare([first], title="t", severity="SEV3", blast_radius="medium")
+    await console.attach(second, incident.id)
+    await console.set_severity(incident.id, "SEV1")
+    with pytest.raises(TriageRefusedError, match="already SEV1"):
+        await console.set_severity(incident.id, "SEV1")
+    kinds = [(e.kind, e.detail) for e in await console.timeline(incident.id)]
+    assert kinds[-2:] == [("alert", f"#{second} attached: reports!"), ("severity", "SEV3 → SEV1")]
+    with pytest.raises(TriageRefusedError, match="no incident #99"):
+        await console.attach(await fire(store, "third"), 99)
+
+
+def test_cli_declare_and_timeline(tmp_path: Path) -> None:
+    async def seed() -> None:
+        store = await Store.open(tmp_path / "data" / "thirdbook.db")
+        await fire(store, "acc")
+        await store.close()
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    result = runner.invoke(main, ["declare", "1", "--title", "v7 declines",
+                                  "--severity", "SEV2", "--blast-radius", "medium"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "declared incident #1 SEV2" in result.output and "rollback" in result.output
+    result = runner.invoke(main, ["timeline", "1"])
+    assert "declared" in result.output and "local" in result.output
+    result = runner.invoke(main, ["dismiss", "1", "--reason", "late"])
+    assert result.exit_code == 1 and "refused: alert #1 is already declared" in result.output
