@@ -198,3 +198,90 @@ async def test_alerts_panel_shows_a_firing_and_its_detail(store_path: Path, tmp_
         await pilot.pause()
         detail = str(app.query_one("#detail").render())
         assert "amount 2500 is over its limit of 100" in detail
+
+
+def _lane_app(store_path: Path, log: Path, *, read_only: bool = False) -> ThirdbookApp:
+    from thirdbook.domain.rules import AgentLane, TriggerSettings
+
+    log.write_bytes(
+        b'{"v":1,"kind":"agent_action","ts":"2026-11-27T10:00:00+00:00",'
+        b'"agent":"support-agent","tool":"issue_refund","target":"acct-1","amount":2500}\n'
+    )
+    rules = TriggerSettings(lanes=[AgentLane(agent="support-agent", tools=["issue_refund"],
+                                             max_amount=100)])  # fmt: skip
+
+    async def open_console() -> Console:
+        return await Console.open(store_path, Settings(), source(log), rules, read_only=read_only)
+
+    return ThirdbookApp(open_console, ingest=not read_only, subtitle="test")
+
+
+async def _wait_for_alert(pilot: object, app: ThirdbookApp) -> None:
+    from thirdbook.tui.widgets.alert_table import AlertTable
+
+    for _ in range(100):
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+        if app.query_one(AlertTable).row_count:
+            return
+    raise AssertionError("no alert appeared")
+
+
+async def test_declare_from_the_keyboard_shows_the_incident_banner(
+    store_path: Path, tmp_path: Path
+) -> None:
+    app = _lane_app(store_path, tmp_path / "agent.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait_for_alert(pilot, app)
+        await pilot.press("d")
+        await pilot.pause()
+        title = app.screen.query_one("#title")
+        title.value = "Agent refunded 2,500 GBP"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            banner = str(app.query_one("#incident").render())
+            if "INCIDENT" in banner:
+                break
+        assert "INCIDENT #1 SEV1" in banner  # an agent out of its lane: SEV1 by default
+        assert "Agent refunded 2,500 GBP" in banner
+        assert app.console_service is not None
+        [incident] = await app.console_service.incidents()
+        assert incident.blast_radius == "high"
+        assert incident.recommended_containment == "kill switch"
+
+
+async def test_dismiss_needs_a_reason_in_the_dialog_too(store_path: Path, tmp_path: Path) -> None:
+    app = _lane_app(store_path, tmp_path / "agent.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait_for_alert(pilot, app)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("enter")  # no reason
+        await pilot.pause()
+        assert "A reason is needed" in str(app.screen.query_one("#error").render())
+        await pilot.press(*"refund approved by finance")
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            assert app.console_service is not None
+            alerts = (await app.console_service.alerts()).items
+            if alerts and alerts[0].status == "dismissed":
+                break
+        assert alerts[0].status == "dismissed"
+
+
+async def test_read_only_console_refuses_to_triage(store_path: Path, tmp_path: Path) -> None:
+    live = _lane_app(store_path, tmp_path / "agent.jsonl")
+    async with live.run_test(size=(80, 24)) as pilot:  # something to look at
+        await _wait_for_alert(pilot, live)
+    app = _lane_app(store_path, tmp_path / "agent.jsonl", read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait_for_alert(pilot, app)
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press(*"noise", "enter")
+        await pilot.pause(0.1)
+        assert app.console_service is not None
+        assert (await app.console_service.alerts()).items[0].status == "open"
+        messages = [n.message for n in app._notifications]
+        assert any("read-only" in m for m in messages)

@@ -95,5 +95,12 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.wait_for("page 2, older events")
     demo_terminal.press("g")
     demo_terminal.wait_for("live, newest first")
+    # The drift alert fires; declare an incident from the keyboard and read the banner.
+    demo_terminal.wait_for("drift", timeout=40)
+    demo_terminal.press("d")
+    demo_terminal.wait_for("Declare an incident from alert")
+    demo_terminal.press("Enter")  # the title is prefilled with the alert's summary
+    screen = demo_terminal.wait_for("INCIDENT #1")
+    assert "No active incident" not in screen
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")

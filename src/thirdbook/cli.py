@@ -62,9 +62,7 @@ def console(ctx: click.Context, read_only: bool) -> None:
     context = _context(ctx)
     from thirdbook.tui.app import run_console
 
-    run_console(
-        context.store_path, context.settings, context.settings.sources, ingest=not read_only
-    )
+    run_console(context.store_path, context.settings, context.settings.sources, read_only=read_only)
 
 
 @main.command()

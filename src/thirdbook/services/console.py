@@ -76,10 +76,13 @@ class Console:
         settings: Settings,
         sources: list[SourceConfig] | None = None,
         triggers: TriggerSettings | None = None,
+        *,
+        read_only: bool = False,
     ) -> Console:
         """Open the store (refusing network filesystems) for the given sources and rules."""
         store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
-        return cls(store, settings, settings.sources if sources is None else sources, triggers)
+        chosen = settings.sources if sources is None else sources
+        return cls(store, settings, chosen, triggers, read_only=read_only)
 
     async def alerts(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 50

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.text import Text
@@ -19,6 +20,8 @@ from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import StoredEvent
 from thirdbook.services.console import Console
+from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.tui.dialogs.triage import DeclareDialog, DismissDialog
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.widgets.alert_table import AlertTable
 from thirdbook.tui.widgets.event_table import EventTable
@@ -37,6 +40,8 @@ class ThirdbookApp(App[None]):
     TITLE = "thirdbook"
     CSS = """
     #page-title, #alerts-title { height: 1; padding: 0 1; background: $boost; }
+    #incident { height: 1; padding: 0 1; background: $error 30%; text-style: bold; }
+    #incident.quiet { background: $panel; text-style: none; }
     AlertTable { height: auto; max-height: 7; }
     EventTable { height: 1fr; }
     #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
@@ -50,6 +55,8 @@ class ThirdbookApp(App[None]):
         Binding("left_square_bracket,pageup", "newer", "Newer", id="newer"),
         Binding("g", "live", "Live", id="live"),
         Binding("r", "toggle_detail", "Raw line", id="detail"),
+        Binding("d", "declare", "Declare", id="declare"),
+        Binding("x", "dismiss_alert", "Dismiss", id="dismiss"),
     ]
 
     def __init__(
@@ -76,6 +83,7 @@ class ThirdbookApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
+            yield Static(Text("No active incident"), id="incident", classes="quiet")
             yield Static(Text("Live triggers"), id="alerts-title")
             yield AlertTable(id="alerts")
             yield Static(id="page-title")
@@ -137,6 +145,7 @@ class ThirdbookApp(App[None]):
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version
                 await self.show_alerts()
+                await self.show_incident()
                 await self.show_page()
         finally:
             if not self.stop.is_set():
@@ -151,6 +160,75 @@ class ThirdbookApp(App[None]):
         open_count = sum(1 for a in page.items if a.status == "open")
         title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
         self.query_one("#alerts-title", Static).update(Text(title))
+
+    async def show_incident(self) -> None:
+        """The banner: the newest incident that is not closed, with its elapsed time."""
+        assert self.console_service is not None
+        banner = self.query_one("#incident", Static)
+        active = [i for i in await self.console_service.incidents(limit=10) if i.phase != "closed"]
+        if not active:
+            banner.update(Text("No active incident"))
+            banner.add_class("quiet")
+            return
+        incident = active[0]
+        elapsed = datetime.now(UTC) - incident.declared_at
+        minutes, seconds = divmod(int(elapsed.total_seconds()), 60)
+        text = Text(f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
+                    f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d} · ")  # fmt: skip
+        text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
+        banner.update(text)
+        banner.remove_class("quiet")
+
+    def _selected_alert(self) -> Alert | None:
+        alert = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
+        if alert is None or alert.status != "open":
+            self.notify("Select an open alert in Live triggers first (tab, then j/k).",
+                        severity="warning")  # fmt: skip
+            return None
+        return alert
+
+    @work(exclusive=True, group="triage")
+    async def action_declare(self) -> None:
+        """Declare an incident from the selected alert."""
+        alert = self._selected_alert()
+        if alert is None or self.console_service is None:
+            return
+        choice = await self.push_screen_wait(DeclareDialog(alert))
+        if choice is None:
+            return
+        try:
+            incident = await self.console_service.declare(
+                [alert.id], title=choice.title, severity=choice.severity,
+                blast_radius=choice.blast_radius,
+            )  # fmt: skip
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error")
+            return
+        self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
+                    f"containment: {incident.recommended_containment}")  # fmt: skip
+        await self.refresh_now()
+
+    @work(exclusive=True, group="triage")
+    async def action_dismiss_alert(self) -> None:
+        """Dismiss the selected alert, with a reason."""
+        alert = self._selected_alert()
+        if alert is None or self.console_service is None:
+            return
+        reason = await self.push_screen_wait(DismissDialog(alert))
+        if reason is None:
+            return
+        try:
+            await self.console_service.dismiss(alert.id, reason)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error")
+            return
+        self.notify(f"Dismissed alert #{alert.id}")
+        await self.refresh_now()
+
+    async def refresh_now(self) -> None:
+        """Show the store as it is now (after this console acted)."""
+        await self.show_alerts()
+        await self.show_incident()
 
     async def show_page(self) -> None:
         """Fetch the current page from the store and show it."""
@@ -235,14 +313,15 @@ class ThirdbookApp(App[None]):
 
 
 def run_console(
-    store_path: Path, settings: Settings, sources: list[SourceConfig], *, ingest: bool = True
+    store_path: Path, settings: Settings, sources: list[SourceConfig], *, read_only: bool = False
 ) -> None:
-    """Open the console on a store (the CLI's default command)."""
+    """Open the console on a store (the CLI's default command); read-only looks, never acts."""
 
     async def open_console() -> Console:
-        return await Console.open(store_path, settings, sources)
+        return await Console.open(store_path, settings, sources, read_only=read_only)
 
-    ThirdbookApp(open_console, ingest=ingest, subtitle=str(store_path)).run()
+    subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
+    ThirdbookApp(open_console, ingest=not read_only, subtitle=subtitle).run()
 
 
 def run_demo_console(session: object) -> None:
