@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,28 @@ async def test_read_only_console_refuses_to_triage(store_path: Path, tmp_path: P
         assert (await app.console_service.alerts()).items[0].status == "open"
         messages = [n.message for n in app._notifications]
         assert any("read-only" in m for m in messages)
+
+
+async def test_overdue_action_items_stand_out(store_path: Path) -> None:
+    from datetime import date
+
+    from thirdbook.domain.alerts import Firing
+
+    store = await Store.open(store_path)
+    alert = await store.alerts.record(Firing(
+        rule="acc", kind="drift", key="v7", event_ids=(1,),
+        at=datetime(2026, 11, 27, tzinfo=UTC), summary="s",
+    ))  # fmt: skip
+    console = Console(store, Settings(), [])
+    incident = await console.declare([alert.id], title="t", severity="SEV2",
+                                     blast_radius="medium")  # fmt: skip
+    await console.add_action_item(incident.id, title="tighten the band", owner="alice",
+                                  due=date(2020, 1, 1))  # fmt: skip
+    await store.close()
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        line = app.query_one("#actions").render()
+        assert "Action items: 1 open · 1 OVERDUE" in str(line)
+        assert "alice: tighten the band" in str(line)
+        assert "INCIDENT #1 SEV2" in str(app.query_one("#incident").render())

@@ -116,3 +116,56 @@ def test_cli_declare_and_timeline(tmp_path: Path) -> None:
     assert "declared" in result.output and "local" in result.output
     result = runner.invoke(main, ["dismiss", "1", "--reason", "late"])
     assert result.exit_code == 1 and "refused: alert #1 is already declared" in result.output
+
+
+async def test_action_item_needs_one_owner_and_a_due_date(store: Store) -> None:
+    from datetime import date
+
+    console = Console(store, Settings(), [])
+    incident = await console.declare([await fire(store, "acc")], title="t", severity="SEV2",
+                                     blast_radius="medium")  # fmt: skip
+    for owner, due, why in [
+        ("", date(2026, 12, 1), "needs an owner"),
+        ("alice, bob", date(2026, 12, 1), "exactly one owner"),
+        ("alice and bob", date(2026, 12, 1), "exactly one owner"),
+        ("alice", None, "needs a due date"),
+    ]:
+        with pytest.raises(TriageRefusedError, match=why):
+            await console.add_action_item(incident.id, title="fix", owner=owner, due=due)
+    late = await console.add_action_item(incident.id, title="band for v8", owner="alice",
+                                         due=date(2026, 11, 20))  # fmt: skip
+    soon = await console.add_action_item(incident.id, title="runbook edit", owner="bob",
+                                         due=date(2026, 12, 20))  # fmt: skip
+    today = date(2026, 11, 27)
+    assert [i.id for i in await console.action_items(overdue=True, today=today)] == [late.id]
+    with pytest.raises(TriageRefusedError, match="needs a resolution"):
+        await console.close_action_item(late.id, " ")
+    closed = await console.close_action_item(late.id, "band tightened to 0.88")
+    assert closed.status == "done" and not closed.overdue(today)
+    assert await console.action_items(overdue=True, today=today) == []
+    assert [i.id for i in await console.action_items()] == [late.id, soon.id]
+    entries = [e.detail for e in await console.timeline(incident.id) if e.kind == "action"]
+    assert entries[-1] == f"action item #{late.id} done: band tightened to 0.88"
+
+
+def test_cli_action_items(tmp_path: Path) -> None:
+    async def seed() -> None:
+        store = await Store.open(tmp_path / "data" / "thirdbook.db")
+        console = Console(store, Settings(), [])
+        await console.declare([await fire(store, "acc")], title="t", severity="SEV2",
+                              blast_radius="medium")  # fmt: skip
+        await store.close()
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    result = runner.invoke(main, ["action-items", "add", "1", "--title", "retrain audit",
+                                  "--owner", "alice", "--due", "2020-01-01"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["action-items", "--overdue"])
+    assert "OVERDUE" in result.output and "retrain audit" in result.output
+    result = runner.invoke(main, ["action-items", "add", "1", "--title", "x", "--owner", "a;b",
+                                  "--due", "2030-01-01"])  # fmt: skip
+    assert result.exit_code == 1 and "exactly one owner" in result.output
+    result = runner.invoke(main, ["action-items", "close", "1", "--resolution", "done it"])
+    assert result.exit_code == 0
+    assert "no action items" in runner.invoke(main, ["action-items", "--overdue"]).output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
@@ -121,7 +122,53 @@ def precision(ctx: click.Context) -> None:
         click.echo("no alerts yet", err=True)
 
 
+@click.group("action-items", invoke_without_command=True)
+@click.option("--overdue", is_flag=True, help="Only open items past their due date.")
+@click.option("--incident", "incident_id", type=int, help="Only one incident's items.")
+@click.pass_context
+def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> None:
+    """List action items by due date (overdue ones marked), or add and close them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    today = datetime.now(UTC).date()
+    found = _with_console(ctx, lambda svc: svc.action_items(
+        incident_id=incident_id, overdue=overdue, today=today))  # fmt: skip
+    for item in found:
+        mark = "OVERDUE" if item.overdue(today) else item.status
+        done = f" — {visible(item.resolution, 120)}" if item.resolution else ""
+        click.echo(f"#{item.id} {mark:<7} due {item.due}  {visible(item.owner):<16} "
+                   f"incident #{item.incident_id}: {visible(item.title, 120)}{done}")  # fmt: skip
+    if not found:
+        click.echo("no action items", err=True)
+
+
+@action_items.command("add")
+@click.argument("incident_id", type=int)
+@click.option("--title", required=True)
+@click.option("--owner", required=True, help="Exactly one person.")
+@click.option("--due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="YYYY-MM-DD")  # fmt: skip
+@click.pass_context
+def action_item_add(ctx: click.Context, incident_id: int, title: str, owner: str,
+                    due: datetime) -> None:  # fmt: skip
+    """Add an action item to an incident."""
+    item = _with_console(ctx, lambda svc: svc.add_action_item(
+        incident_id, title=title, owner=owner, due=due.date()))  # fmt: skip
+    click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}")
+
+
+@action_items.command("close")
+@click.argument("item_id", type=int)
+@click.option("--resolution", required=True, help="What was done, in a line.")
+@click.pass_context
+def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None:
+    """Close an action item with its resolution."""
+    _with_console(ctx, lambda svc: svc.close_action_item(item_id, resolution))
+    click.echo(f"action item #{item_id} done")
+
+
 def register_triage_commands(group: click.Group) -> None:
     """Add the triage commands to the `thirdbook` group."""
-    for command in (declare, dismiss, attach, severity, incidents, timeline, precision):
+    for command in (declare, dismiss, attach, severity, incidents, timeline, precision,
+                    action_items):  # fmt: skip
         group.add_command(command)

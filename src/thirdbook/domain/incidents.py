@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,3 +74,21 @@ class RulePrecision(BaseModel):
     def precision(self) -> float | None:
         """Declared (or attached) over fired; None before the rule has fired."""
         return None if self.fired == 0 else self.declared / self.fired
+
+
+class ActionItem(BaseModel):
+    """Something to change after an incident: exactly one owner and a due date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    incident_id: int
+    title: str
+    owner: str
+    due: date
+    status: Literal["open", "done"]
+    resolution: str | None
+
+    def overdue(self, today: date) -> bool:
+        """Open past its due date."""
+        return self.status == "open" and self.due < today

@@ -6,12 +6,18 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
-from thirdbook.domain.incidents import Actor, Incident, RulePrecision, TimelineEntry
+from thirdbook.domain.incidents import (
+    ActionItem,
+    Actor,
+    Incident,
+    RulePrecision,
+    TimelineEntry,
+)
 from thirdbook.domain.records import (
     EventFilter,
     IngestNote,
@@ -136,6 +142,28 @@ class Console:
         if await self.store.incidents.get(incident_id) is None:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         return await self.store.incidents.timeline(incident_id)
+
+    async def add_action_item(
+        self, incident_id: int, *, title: str, owner: str, due: date | None
+    ) -> ActionItem:
+        """A new action item: exactly one owner and a due date, both required."""
+        return await self.store.action_items.add(
+            incident_id, title=title, owner=owner, due=due, actor=self._acting()
+        )
+
+    async def close_action_item(self, item_id: int, resolution: str) -> ActionItem:
+        """Close an action item with a short resolution."""
+        return await self.store.action_items.close(item_id, resolution, self._acting())
+
+    async def action_items(
+        self, *, incident_id: int | None = None, overdue: bool = False, today: date | None = None
+    ) -> list[ActionItem]:
+        """Action items by due date; with `overdue`, only open ones past their date."""
+        items = await self.store.action_items.listed(incident_id=incident_id, open_only=overdue)
+        if overdue:
+            day = today or datetime.now(UTC).date()
+            items = [i for i in items if i.overdue(day)]
+        return items
 
     async def precision(self) -> list[RulePrecision]:
         """Each rule's precision: declared (or attached) over fired."""

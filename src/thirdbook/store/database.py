@@ -50,6 +50,7 @@ class Store:
         self.path = path
         # One write transaction at a time on this connection, whichever task asks.
         self._write_lock = asyncio.Lock()
+        from thirdbook.store.action_items import ActionItems
         from thirdbook.store.alerts import Alerts
         from thirdbook.store.events import EventQueries
         from thirdbook.store.incidents import Incidents
@@ -61,6 +62,7 @@ class Store:
         self.leases = Leases(self)
         self.alerts = Alerts(self)
         self.incidents = Incidents(self)
+        self.action_items = ActionItems(self)
 
     @classmethod
     async def open(

@@ -26,9 +26,10 @@ class TriageRefusedError(Exception):
 _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us"
 
 
-async def _timeline(
+async def add_timeline_entry(
     conn: aiosqlite.Connection, incident_id: int, actor: Actor, kind: str, detail: str
 ) -> None:
+    """Record a change on an incident's timeline, inside the caller's transaction."""
     await conn.execute(
         "INSERT INTO timeline (incident_id, at_us, user, uid, origin, kind, detail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -76,7 +77,7 @@ class Incidents:
             )
             incident_id = int(cursor.lastrowid or 0)
             recommended = "kill switch" if blast_radius == "high" else "rollback"
-            await _timeline(conn, incident_id, actor, "declared",
+            await add_timeline_entry(conn, incident_id, actor, "declared",
                             f"{severity}, blast radius {blast_radius} (recommended: "
                             f"{recommended}): {title.strip()}")  # fmt: skip
             for alert_id, summary in zip(alert_ids, summaries, strict=True):
@@ -85,7 +86,9 @@ class Incidents:
                     "triaged_us = ? WHERE id = ?",
                     (incident_id, actor.user, at, alert_id),
                 )
-                await _timeline(conn, incident_id, actor, "alert", f"#{alert_id}: {summary}")
+                await add_timeline_entry(
+                    conn, incident_id, actor, "alert", f"#{alert_id}: {summary}"
+                )
         found = await self.get(incident_id)
         assert found is not None
         return found
@@ -107,7 +110,9 @@ class Incidents:
                 "triaged_us = ? WHERE id = ?",
                 (incident_id, actor.user, at, alert_id),
             )
-            await _timeline(conn, incident_id, actor, "alert", f"#{alert_id} attached: {summary}")
+            await add_timeline_entry(
+                conn, incident_id, actor, "alert", f"#{alert_id} attached: {summary}"
+            )
 
     async def dismiss(self, alert_id: int, reason: str, actor: Actor) -> None:
         """Dismiss an open alert; the reason is the evidence for calibrating the rule."""
@@ -133,7 +138,7 @@ class Incidents:
                 raise TriageRefusedError(f"incident #{incident_id} is already {severity}")
             await conn.execute("UPDATE incidents SET severity = ?, updated_us = ? WHERE id = ?",
                                (severity, now_us(), incident_id))  # fmt: skip
-            await _timeline(conn, incident_id, actor, "severity", f"{row[0]} → {severity}")
+            await add_timeline_entry(conn, incident_id, actor, "severity", f"{row[0]} → {severity}")
 
     async def get(self, incident_id: int) -> Incident | None:
         """One incident with its alerts."""

@@ -156,6 +156,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX timeline_by_incident ON timeline(incident_id, id)
     """,
+    # 4: action items, each with exactly one owner and a due date.
+    """
+    CREATE TABLE action_items (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        title TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        due TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+        resolution TEXT,
+        created_us INTEGER NOT NULL,
+        closed_us INTEGER
+    );
+    CREATE INDEX action_items_by_status ON action_items(status, due)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -42,6 +42,7 @@ class ThirdbookApp(App[None]):
     #page-title, #alerts-title { height: 1; padding: 0 1; background: $boost; }
     #incident { height: 1; padding: 0 1; background: $error 30%; text-style: bold; }
     #incident.quiet { background: $panel; text-style: none; }
+    #actions { height: 1; padding: 0 1; }
     AlertTable { height: auto; max-height: 7; }
     EventTable { height: 1fr; }
     #detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
@@ -84,6 +85,7 @@ class ThirdbookApp(App[None]):
         yield Header()
         with Vertical():
             yield Static(Text("No active incident"), id="incident", classes="quiet")
+            yield Static(id="actions")
             yield Static(Text("Live triggers"), id="alerts-title")
             yield AlertTable(id="alerts")
             yield Static(id="page-title")
@@ -146,6 +148,7 @@ class ThirdbookApp(App[None]):
                 self._data_version = version
                 await self.show_alerts()
                 await self.show_incident()
+                await self.show_action_items()
                 await self.show_page()
         finally:
             if not self.stop.is_set():
@@ -178,6 +181,21 @@ class ThirdbookApp(App[None]):
         text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
         banner.update(text)
         banner.remove_class("quiet")
+
+    async def show_action_items(self) -> None:
+        """One line: open action items, the overdue ones standing out, the next one due."""
+        assert self.console_service is not None
+        items = [i for i in await self.console_service.action_items() if i.status == "open"]
+        today = datetime.now(UTC).date()
+        overdue = [i for i in items if i.overdue(today)]
+        text = Text(f"Action items: {len(items)} open")
+        if overdue:
+            text.append(f" · {len(overdue)} OVERDUE", style="bold reverse")
+        if items:
+            first = (overdue or items)[0]
+            text.append(f" · next #{first.id} due {first.due} ")
+            text.append_text(safe(f"{first.owner}: {first.title}", 80))
+        self.query_one("#actions", Static).update(text)
 
     def _selected_alert(self) -> Alert | None:
         alert = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
@@ -229,6 +247,7 @@ class ThirdbookApp(App[None]):
         """Show the store as it is now (after this console acted)."""
         await self.show_alerts()
         await self.show_incident()
+        await self.show_action_items()
 
     async def show_page(self) -> None:
         """Fetch the current page from the store and show it."""
