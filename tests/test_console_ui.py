@@ -170,37 +170,6 @@ def test_main_screen_200x50(snap_compare: object, store_path: Path) -> None:
     assert snap_compare(app, terminal_size=(200, 50), run_before=ready)  # type: ignore[operator]
 
 
-async def test_alerts_panel_shows_a_firing_and_its_detail(store_path: Path, tmp_path: Path) -> None:
-    from thirdbook.domain.rules import AgentLane, TriggerSettings
-    from thirdbook.tui.widgets.alert_table import AlertTable
-
-    log = tmp_path / "agent.jsonl"
-    log.write_bytes(
-        b'{"v":1,"kind":"agent_action","ts":"2026-11-27T10:00:00+00:00",'
-        b'"agent":"support-agent","tool":"issue_refund","target":"acct-1","amount":2500}\n'
-    )
-    rules = TriggerSettings(lanes=[AgentLane(agent="support-agent", tools=["issue_refund"],
-                                             max_amount=100)])  # fmt: skip
-
-    async def open_console() -> Console:
-        return await Console.open(store_path, Settings(), source(log), rules)
-
-    app = ThirdbookApp(open_console, ingest=True, subtitle="test")
-    async with app.run_test(size=(80, 24)) as pilot:
-        table = app.query_one(AlertTable)
-        for _ in range(100):
-            await pilot.pause(0.02)
-            if table.row_count:
-                break
-        assert table.row_count == 1
-        assert str(table.get_row_at(0)[2].plain) == "agent lane"
-        table.focus()
-        await pilot.press("r")
-        await pilot.pause()
-        detail = str(app.query_one("#detail").render())
-        assert "amount 2500 is over its limit of 100" in detail
-
-
 def _lane_app(store_path: Path, log: Path, *, read_only: bool = False) -> ThirdbookApp:
     from thirdbook.domain.rules import AgentLane, TriggerSettings
 
@@ -311,3 +280,19 @@ async def test_overdue_action_items_stand_out(store_path: Path) -> None:
         assert "Action items: 1 open · 1 OVERDUE" in str(line)
         assert "alice: tighten the band" in str(line)
         assert "INCIDENT #1 SEV2" in str(app.query_one("#incident").render())
+
+
+async def test_alerts_panel_shows_a_firing_and_its_detail(store_path: Path, tmp_path: Path) -> None:
+    from thirdbook.tui.widgets.alert_table import AlertTable
+
+    app = _lane_app(store_path, tmp_path / "agent.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _wait_for_alert(pilot, app)
+        table = app.query_one(AlertTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[2].plain) == "agent lane"
+        table.focus()
+        await pilot.press("r")
+        await pilot.pause()
+        detail = str(app.query_one("#detail").render())
+        assert "amount 2500 is over its limit of 100" in detail

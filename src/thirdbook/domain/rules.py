@@ -1,25 +1,5 @@
-"""Trigger rules as `thirdbook.toml` declares them: bands, patterns, lanes. Never guessed.
-
-```toml
-[[triggers.drift]]
-name = "credit accuracy"
-model = "credit-scorer"
-metric = "accuracy"
-low = 0.85
-consecutive = 3
-
-[[triggers.feedback]]
-name = "wrong declines"
-category = "wrong_decline"
-count = 5
-window_s = 600
-
-[[triggers.lanes]]
-agent = "support-agent"
-tools = ["lookup_account", "send_email", "issue_refund"]
-max_amount = 100
-```
-"""
+"""Trigger rules as `thirdbook.toml` declares them under `[triggers]`: bands, patterns and
+lanes, never guessed (`thirdbook config --example` shows each)."""
 
 from __future__ import annotations
 

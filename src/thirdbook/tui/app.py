@@ -13,6 +13,8 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from thirdbook.config import Settings, SourceConfig
@@ -81,6 +83,12 @@ class ThirdbookApp(App[None]):
         self._shut_down = False
         self._alerts: dict[int, Alert] = {}
 
+    @property
+    def main_screen(self) -> Screen[object]:
+        """The console's own screen, also while a dialog is open over it (the poll and the
+        table messages keep updating it then)."""
+        return self.screen_stack[0]
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
@@ -142,7 +150,7 @@ class ThirdbookApp(App[None]):
         if svc is None or self.stop.is_set():
             return
         try:
-            self.query_one(HealthLine).show(await svc.health())
+            self.main_screen.query_one(HealthLine).show(await svc.health())
             version = await svc.data_version()
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version
@@ -150,6 +158,10 @@ class ThirdbookApp(App[None]):
                 await self.show_incident()
                 await self.show_action_items()
                 await self.show_page()
+        except (NoMatches, IndexError, ValueError):
+            # The console is closing under a refresh that was already on its way.
+            if not self.stop.is_set() and self.is_running:
+                raise
         finally:
             if not self.stop.is_set():
                 self.set_timer(POLL_S, self.poll)
@@ -159,15 +171,15 @@ class ThirdbookApp(App[None]):
         assert self.console_service is not None
         page = await self.console_service.alerts(limit=ALERT_ROWS)
         self._alerts = {a.id: a for a in page.items}
-        self.query_one(AlertTable).show_alerts(page.items)
+        self.main_screen.query_one(AlertTable).show_alerts(page.items)
         open_count = sum(1 for a in page.items if a.status == "open")
         title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
-        self.query_one("#alerts-title", Static).update(Text(title))
+        self.main_screen.query_one("#alerts-title", Static).update(Text(title))
 
     async def show_incident(self) -> None:
         """The banner: the newest incident that is not closed, with its elapsed time."""
         assert self.console_service is not None
-        banner = self.query_one("#incident", Static)
+        banner = self.main_screen.query_one("#incident", Static)
         active = [i for i in await self.console_service.incidents(limit=10) if i.phase != "closed"]
         if not active:
             banner.update(Text("No active incident"))
@@ -195,10 +207,10 @@ class ThirdbookApp(App[None]):
             first = (overdue or items)[0]
             text.append(f" · next #{first.id} due {first.due} ")
             text.append_text(safe(f"{first.owner}: {first.title}", 80))
-        self.query_one("#actions", Static).update(text)
+        self.main_screen.query_one("#actions", Static).update(text)
 
     def _selected_alert(self) -> Alert | None:
-        alert = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
+        alert = self._alerts.get(self.main_screen.query_one(AlertTable).selected_id() or -1)
         if alert is None or alert.status != "open":
             self.notify("Select an open alert in Live triggers first (tab, then j/k).",
                         severity="warning")  # fmt: skip
@@ -254,11 +266,11 @@ class ThirdbookApp(App[None]):
         assert self.console_service is not None
         page = await self.console_service.events(before_id=self._pages[-1], limit=PAGE_SIZE)
         self._events = {e.id: e for e in page.items}
-        self.query_one(EventTable).show_page(page.items)
+        self.main_screen.query_one(EventTable).show_page(page.items)
         number = len(self._pages)
         live = "live, newest first" if number == 1 else f"page {number}, older events"
         more = "" if page.next_key is None else "  ] older"
-        self.query_one("#page-title", Static).update(Text(f"Events — {live}{more}"))
+        self.main_screen.query_one("#page-title", Static).update(Text(f"Events — {live}{more}"))
         if len(self._pages) == 1 or page.next_key is not None:
             self._next_key = page.next_key
         self._update_detail()
@@ -279,11 +291,11 @@ class ThirdbookApp(App[None]):
         """Back to the newest events."""
         self._pages = [None]
         await self.show_page()
-        self.query_one(EventTable).move_cursor(row=0)
+        self.main_screen.query_one(EventTable).move_cursor(row=0)
 
     def _focused_table(self) -> DataTable[Text]:
         focused = self.focused
-        return focused if isinstance(focused, DataTable) else self.query_one(EventTable)
+        return focused if isinstance(focused, DataTable) else self.main_screen.query_one(EventTable)
 
     def action_cursor_down(self) -> None:
         """Down in the focused table (tab moves between the alerts and the events)."""
@@ -295,7 +307,7 @@ class ThirdbookApp(App[None]):
 
     def action_toggle_detail(self) -> None:
         """Show or hide the raw line of the selected event."""
-        self.query_one("#detail").toggle_class("hidden")
+        self.main_screen.query_one("#detail").toggle_class("hidden")
         self._update_detail()
 
     @on(DataTable.RowHighlighted)
@@ -307,7 +319,9 @@ class ThirdbookApp(App[None]):
         self.action_toggle_detail()
 
     def _update_detail(self) -> None:
-        detail = self.query_one("#detail", Static)
+        if self.stop.is_set():
+            return  # closing: the panels may already be gone
+        detail = self.main_screen.query_one("#detail", Static)
         if detail.has_class("hidden"):
             return
         if isinstance(self.focused, AlertTable):
@@ -319,7 +333,7 @@ class ThirdbookApp(App[None]):
                 text.append_text(safe(alert.summary, 2000))
                 detail.update(text)
                 return
-        event_id = self.query_one(EventTable).selected_id()
+        event_id = self.main_screen.query_one(EventTable).selected_id()
         event = self._events.get(event_id) if event_id is not None else None
         if event is None:
             detail.update("")
