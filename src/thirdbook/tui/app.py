@@ -160,7 +160,7 @@ class ThirdbookApp(App[None]):
                 await self.show_page()
         except (NoMatches, IndexError, ValueError):
             # The console is closing under a refresh that was already on its way.
-            if not self.stop.is_set() and self.is_running:
+            if not self.stop.is_set() and self.is_running and self.screen_stack:
                 raise
         finally:
             if not self.stop.is_set():
@@ -257,6 +257,8 @@ class ThirdbookApp(App[None]):
 
     async def refresh_now(self) -> None:
         """Show the store as it is now (after this console acted)."""
+        if self.stop.is_set() or not self.screen_stack:
+            return
         await self.show_alerts()
         await self.show_incident()
         await self.show_action_items()
@@ -319,7 +321,7 @@ class ThirdbookApp(App[None]):
         self.action_toggle_detail()
 
     def _update_detail(self) -> None:
-        if self.stop.is_set():
+        if self.stop.is_set() or not self.screen_stack:
             return  # closing: the panels may already be gone
         detail = self.main_screen.query_one("#detail", Static)
         if detail.has_class("hidden"):
