@@ -57,7 +57,7 @@ class AlertTable(DataTable[Text]):
                 if key in current:
                     for column, cell in zip(COLUMNS, cells, strict=True):
                         if self.get_cell(key, column) != cell:
-                            self.update_cell(key, column, cell)
+                            self.update_cell(key, column, cell, update_width=True)
                 else:
                     self.add_row(*cells, key=key)
                     added = True
