@@ -71,7 +71,6 @@ class IngestStatus:
     files: int = 0
     last_event_ts_us: int | None = None
     caught_up_us: int | None = None
-    last_pass: float = 0.0
     problems: list[str] = field(default_factory=list)
 
 
@@ -189,7 +188,6 @@ class Ingester:
         await self._release_finished()
         self.status.files = len(self.tails)
         self.measure_backlog()
-        self.status.last_pass = time.monotonic()
         return stored
 
     def measure_backlog(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -201,7 +202,7 @@ class Console:
             here or (time.time() - lease.heartbeat.timestamp()) < self.settings.ingest.lease_ttl_s
         )
         if lease is not None and not here and live:
-            live = process_alive(lease.pid) if lease.host == _hostname() else live
+            live = process_alive(lease.pid) if lease.host == socket.gethostname() else live
         notes = await self.store.ingest.notes(kinds=["gap", "truncated"], limit=1000)
         caught_up: datetime | None
         if here:
@@ -230,9 +231,3 @@ class Console:
             gaps=sum(1 for n in notes if n.kind == "gap"),
             truncations=sum(1 for n in notes if n.kind == "truncated"),
         )
-
-
-def _hostname() -> str:
-    import socket
-
-    return socket.gethostname()

@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.incidents import ActionItem, Actor
-from thirdbook.store.incidents import TriageRefusedError, add_timeline_entry
+from thirdbook.store.incidents import TriageRefusedError, add_timeline_entry, existing_incident
 from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ class ActionItems:
         if due is None:
             raise TriageRefusedError("an action item needs a due date")
         async with self._store.write() as conn:
-            async with conn.execute("SELECT 1 FROM incidents WHERE id = ?", (incident_id,)) as c:
-                if await c.fetchone() is None:
-                    raise TriageRefusedError(f"there is no incident #{incident_id}")
+            await existing_incident(conn, incident_id)
             cursor = await conn.execute(
                 "INSERT INTO action_items (incident_id, title, owner, due, created_us) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -84,10 +84,6 @@ class EventQueries:
         row = await self._store.fetchone("SELECT max(id) FROM events")
         return int(row[0] or 0) if row else 0
 
-    async def latest_id(self) -> int:
-        """The newest event's id (0 when there is none)."""
-        return await self.count()
-
     async def rejects_page(self, *, before_id: int | None = None, limit: int = 50) -> Page[Reject]:
         """Newest rejects first."""
         sql = (

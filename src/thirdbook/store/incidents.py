@@ -47,6 +47,17 @@ async def _open_alert(conn: aiosqlite.Connection, alert_id: int) -> tuple[str, s
     return str(row[0]), str(row[1])
 
 
+async def existing_incident(conn: aiosqlite.Connection, incident_id: int) -> tuple[str, str]:
+    """(phase, severity) of an incident, or a refusal naming the missing one."""
+    async with conn.execute(
+        "SELECT phase, severity FROM incidents WHERE id = ?", (incident_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise TriageRefusedError(f"there is no incident #{incident_id}")
+    return str(row[0]), str(row[1])
+
+
 class Incidents:
     """Incidents, their alerts and their timeline."""
 
@@ -98,12 +109,8 @@ class Incidents:
         at = now_us()
         async with self._store.write() as conn:
             _, summary = await _open_alert(conn, alert_id)
-            async with conn.execute("SELECT phase FROM incidents WHERE id = ?",
-                                    (incident_id,)) as c:  # fmt: skip
-                row = await c.fetchone()
-            if row is None:
-                raise TriageRefusedError(f"there is no incident #{incident_id}")
-            if row[0] == "closed":
+            phase, _ = await existing_incident(conn, incident_id)
+            if phase == "closed":
                 raise TriageRefusedError(f"incident #{incident_id} is closed")
             await conn.execute(
                 "UPDATE alerts SET status = 'attached', incident_id = ?, triaged_by = ?, "
@@ -129,16 +136,12 @@ class Incidents:
     async def set_severity(self, incident_id: int, severity: str, actor: Actor) -> None:
         """Change an incident's severity; the change goes on the timeline."""
         async with self._store.write() as conn:
-            async with conn.execute("SELECT severity FROM incidents WHERE id = ?",
-                                    (incident_id,)) as c:  # fmt: skip
-                row = await c.fetchone()
-            if row is None:
-                raise TriageRefusedError(f"there is no incident #{incident_id}")
-            if row[0] == severity:
+            _, before = await existing_incident(conn, incident_id)
+            if before == severity:
                 raise TriageRefusedError(f"incident #{incident_id} is already {severity}")
             await conn.execute("UPDATE incidents SET severity = ?, updated_us = ? WHERE id = ?",
                                (severity, now_us(), incident_id))  # fmt: skip
-            await add_timeline_entry(conn, incident_id, actor, "severity", f"{row[0]} → {severity}")
+            await add_timeline_entry(conn, incident_id, actor, "severity", f"{before} → {severity}")
 
     async def get(self, incident_id: int) -> Incident | None:
         """One incident with its alerts."""

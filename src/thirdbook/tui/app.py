@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from rich.text import Text
 from textual import on, work
@@ -34,6 +35,7 @@ ALERT_ROWS = 50
 POLL_S = 0.25
 
 ConsoleFactory = Callable[[], Awaitable[Console]]
+T = TypeVar("T")
 
 
 class ThirdbookApp(App[None]):
@@ -221,39 +223,36 @@ class ThirdbookApp(App[None]):
     async def action_declare(self) -> None:
         """Declare an incident from the selected alert."""
         alert = self._selected_alert()
-        if alert is None or self.console_service is None:
+        choice = None if alert is None else await self.push_screen_wait(DeclareDialog(alert))
+        if alert is None or choice is None or self.console_service is None:
             return
-        choice = await self.push_screen_wait(DeclareDialog(alert))
-        if choice is None:
-            return
-        try:
-            incident = await self.console_service.declare(
-                [alert.id], title=choice.title, severity=choice.severity,
-                blast_radius=choice.blast_radius,
-            )  # fmt: skip
-        except TriageRefusedError as exc:
-            self.notify(f"Refused: {exc}", severity="error")
-            return
-        self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
-                    f"containment: {incident.recommended_containment}")  # fmt: skip
-        await self.refresh_now()
+        incident = await self._act(self.console_service.declare(
+            [alert.id], title=choice.title, severity=choice.severity,
+            blast_radius=choice.blast_radius,
+        ))  # fmt: skip
+        if incident is not None:
+            self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
+                        f"containment: {incident.recommended_containment}")  # fmt: skip
 
     @work(exclusive=True, group="triage")
     async def action_dismiss_alert(self) -> None:
         """Dismiss the selected alert, with a reason."""
         alert = self._selected_alert()
-        if alert is None or self.console_service is None:
+        reason = None if alert is None else await self.push_screen_wait(DismissDialog(alert))
+        if alert is None or reason is None or self.console_service is None:
             return
-        reason = await self.push_screen_wait(DismissDialog(alert))
-        if reason is None:
-            return
+        if await self._act(self.console_service.dismiss(alert.id, reason), done=True):
+            self.notify(f"Dismissed alert #{alert.id}")
+
+    async def _act(self, action: Awaitable[T], *, done: T | None = None) -> T | None:
+        """Run a triage action: a refusal is shown with its reason; success refreshes."""
         try:
-            await self.console_service.dismiss(alert.id, reason)
+            result = await action
         except TriageRefusedError as exc:
             self.notify(f"Refused: {exc}", severity="error")
-            return
-        self.notify(f"Dismissed alert #{alert.id}")
+            return None
         await self.refresh_now()
+        return done if result is None else result
 
     async def refresh_now(self) -> None:
         """Show the store as it is now (after this console acted)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from thirdbook.domain.records import StoredEvent
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
 
 COLUMNS = ("id", "time", "kind", "model", "route", "request", "subject")
 
@@ -25,33 +25,12 @@ def event_cells(event: StoredEvent) -> tuple[Text, ...]:
     )
 
 
-class EventTable(DataTable[Text]):
+class EventTable(NewestFirstTable):
     """Newest first; never more than one page of rows."""
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for column in COLUMNS:
-            self.add_column(column, key=column)
+    COLUMNS = COLUMNS
+    ZEBRA = True
 
     def show_page(self, events: list[StoredEvent]) -> None:
         """Make the rows exactly `events` (newest first), touching only what changed."""
-        wanted = {str(e.id): e for e in events}
-        current = {str(key.value) for key in self.rows}
-        with self.app.batch_update():
-            for key in current - wanted.keys():
-                self.remove_row(key)
-            added = False
-            for key, event in wanted.items():
-                if key not in current:
-                    self.add_row(*event_cells(event), key=key)
-                    added = True
-            if added:
-                self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
-
-    def selected_id(self) -> int | None:
-        """The id of the event under the cursor, if any."""
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        return int(str(key.value))
+        self.show_rows({e.id: event_cells(e) for e in events})

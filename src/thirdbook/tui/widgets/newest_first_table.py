@@ -1,0 +1,44 @@
+"""A table of one page of stored things keyed by id, newest first, updated by diffing."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+class NewestFirstTable(DataTable[Text]):
+    """Rows keyed by their store id; the first column shows it and orders the rows."""
+
+    COLUMNS: tuple[str, ...] = ("id",)
+    ZEBRA = False
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = self.ZEBRA
+        for column in self.COLUMNS:
+            self.add_column(column, key=column)
+
+    def show_rows(self, rows: dict[int, tuple[Text, ...]]) -> None:
+        """Make the rows exactly `rows`: remove the gone, update the changed, add the new."""
+        wanted = {str(key): cells for key, cells in rows.items()}
+        current = {str(key.value) for key in self.rows}
+        with self.app.batch_update():
+            for key in current - wanted.keys():
+                self.remove_row(key)
+            added = False
+            for key, cells in wanted.items():
+                if key not in current:
+                    self.add_row(*cells, key=key)
+                    added = True
+                    continue
+                for column, cell in zip(self.COLUMNS, cells, strict=True):
+                    if self.get_cell(key, column) != cell:
+                        self.update_cell(key, column, cell, update_width=True)
+            if added:
+                self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
+
+    def selected_id(self) -> int | None:
+        """The id of the row under the cursor, if any."""
+        if not self.row_count:
+            return None
+        return int(str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value))
