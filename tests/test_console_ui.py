@@ -276,7 +276,7 @@ async def test_overdue_action_items_stand_out(store_path: Path) -> None:
     app = make_app(store_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        line = app.query_one("#actions").render()
+        line = app.query_one("#actions-line").render()
         assert "Action items: 1 open · 1 OVERDUE" in str(line)
         assert "alice: tighten the band" in str(line)
         assert "INCIDENT #1 SEV2" in str(app.query_one("#incident").render())

@@ -60,9 +60,23 @@ def main(ctx: click.Context, data_dir: Path | None, config: Path | None, use_dem
 def console(ctx: click.Context, read_only: bool) -> None:
     """Open the console on the configured store and sources."""
     context = _context(ctx)
+    _check_keymap(context)
     from thirdbook.tui.app import run_console
 
-    run_console(context.store_path, context.settings, context.settings.sources, read_only=read_only)
+    run_console(context.store_path, context.settings, context.settings.sources,
+                read_only=read_only, config_path=context.config_path)  # fmt: skip
+
+
+def _check_keymap(context: Context) -> None:
+    """Refuse to start on a keymap naming a binding that does not exist (say which)."""
+    from thirdbook.tui.keys import unknown_keymap_ids
+
+    unknown = unknown_keymap_ids(dict(context.settings.console.keymap))
+    if unknown:
+        raise click.ClickException(
+            f"{context.config_path}: console.keymap: no binding has the id(s) "
+            f"{', '.join(unknown)} (the help screen, ?, lists every id)"
+        )
 
 
 @main.command()
@@ -96,6 +110,7 @@ def demo(
 
     session = DemoSession(context, speed=speed, seed=seed, fresh=not keep)
     if not headless:
+        _check_keymap(context)
         from thirdbook.tui.app import run_demo_console
 
         run_demo_console(session)

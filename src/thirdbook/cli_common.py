@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
 from thirdbook.config import ConfigError
+from thirdbook.domain.queries import parse_time
 from thirdbook.services.context import Context
 from thirdbook.store import StoreError
 
@@ -44,19 +44,9 @@ def context_of(ctx: click.Context) -> Context:
         raise click.ClickException(str(exc)) from exc
 
 
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-
-
 def parse_since(text: str) -> datetime:
     """`15m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time (UTC when it has no zone)."""
-    match = _RELATIVE.match(text.strip())
-    if match:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: float(match.group(1))})
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_time(text, datetime.now(UTC))
     except ValueError as exc:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration like 15m, 2h, 1d nor an ISO 8601 time"
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise click.BadParameter(str(exc)) from exc

@@ -56,6 +56,21 @@ class DemoConfig(_Section):
     requests_per_second: float = Field(default=4.0, gt=0, le=10_000)
 
 
+class ConsoleConfig(_Section):
+    """How the console looks and which keys do what."""
+
+    theme: str = Field(default="thirdbook-dark", min_length=1)
+    keymap: dict[str, str] = Field(
+        default_factory=dict, description="binding id -> keys, e.g. declare = 'D'"
+    )
+    runbooks_dir: Path | None = Field(
+        default=None, description="Your runbooks; default: 'runbooks' beside this file."
+    )
+    themes_dir: Path | None = Field(
+        default=None, description="Your themes; default: 'themes' beside this file."
+    )
+
+
 class Settings(_Section):
     """Everything `thirdbook.toml` can say."""
 
@@ -64,6 +79,7 @@ class Settings(_Section):
     sources: list[SourceConfig] = Field(default_factory=list)
     triggers: TriggerSettings = TriggerSettings()
     demo: DemoConfig = DemoConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 class ConfigError(Exception):
@@ -172,6 +188,20 @@ max_amount = 100
 # tape (model version with weights hash, prompt as sent, response, downstream action):
 [triggers]
 unexplainable = true
+
+[console]
+# A theme from themes/ (shipped: thirdbook-dark, thirdbook-light, thirdbook-high-contrast,
+# thirdbook-mono) or from your own themes directory. NO_COLOR=1 picks thirdbook-mono.
+theme = "thirdbook-dark"
+# Your runbooks and themes (default: the 'runbooks' and 'themes' directories beside this
+# file). A runbook of yours with a shipped runbook's name replaces it.
+# runbooks_dir = "~/.config/thirdbook/runbooks"
+# themes_dir = "~/.config/thirdbook/themes"
+
+# Remap keys by binding id (the help screen, '?', lists every id):
+[console.keymap]
+# declare = "D"
+# dismiss = "X,delete"
 
 [demo]
 seed = 7

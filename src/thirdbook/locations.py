@@ -12,6 +12,8 @@ from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
 
+import thirdbook
+
 APP_NAME = "thirdbook"
 DATA_DIR_ENV = "THIRDBOOK_DATA_DIR"
 CONFIG_ENV = "THIRDBOOK_CONFIG"
@@ -55,3 +57,21 @@ def demo_logs_dir(data: Path) -> Path:
 def demo_control_dir(data: Path) -> Path:
     """Where the demo's serving layer reads its kill switch and model registry."""
     return demo_dir(data) / "control"
+
+
+def shipped_dir(name: str) -> Path:
+    """A directory shipped with thirdbook (`runbooks`, `themes`): inside the installed
+    package, or at the top of the source tree for an editable install."""
+    package = Path(thirdbook.__file__).parent
+    installed = package / "shipped" / name
+    return installed if installed.is_dir() else package.parents[1] / name
+
+
+def user_runbooks_dir(config: Path) -> Path:
+    """Runbooks of one's own (and edited copies of shipped ones), beside the config file."""
+    return config.parent / "runbooks"
+
+
+def user_themes_dir(config: Path) -> Path:
+    """Theme files of one's own, beside the config file."""
+    return config.parent / "themes"

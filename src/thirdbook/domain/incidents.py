@@ -11,6 +11,9 @@ Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 BlastRadius = Literal["high", "medium"]
 Phase = Literal["detected", "contained", "investigating", "recovering", "reviewing", "closed"]
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
+PHASES: tuple[str, ...] = (
+    "detected", "contained", "investigating", "recovering", "reviewing", "closed",
+)  # fmt: skip
 
 
 class Actor(BaseModel):
@@ -39,6 +42,7 @@ class Incident(BaseModel):
     commander: str
     declared_at: datetime
     alert_ids: tuple[int, ...]
+    runbook: str | None = Field(default=None, description="The runbook's name, if one applies.")
 
     @property
     def recommended_containment(self) -> str:

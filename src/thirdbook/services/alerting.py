@@ -17,7 +17,8 @@ WARM_UP_EVENTS = 2000
 SIGNAL_KINDS = ("metric", "feedback")
 
 
-def _event(raw: bytes) -> Event | None:
+def stored_event(raw: bytes) -> Event | None:
+    """The event model of a stored raw line (None if it no longer validates)."""
     try:
         return EVENT_ADAPTER.validate_json(raw.removeprefix(BOM))
     except ValidationError:  # it was valid when ingested; never let a surprise stop ingest
@@ -42,7 +43,7 @@ class Alerting:
                 EventFilter(kind=kind), before_id=before_id, limit=WARM_UP_EVENTS
             )
             for stored in reversed(page.items):
-                event = _event(stored.raw)
+                event = stored_event(stored.raw)
                 if event is not None:
                     self.engine.observe(event, stored.id)
 
@@ -53,7 +54,7 @@ class Alerting:
         for event_id, kind, raw in committed:
             if kind == "inference":
                 continue  # decisions are judged when someone asks about them
-            event = _event(raw)
+            event = stored_event(raw)
             if event is None:
                 continue
             if isinstance(event, InquiryEvent):
@@ -80,7 +81,7 @@ class Alerting:
         page = await self.store.events.page(where, limit=1)
         if not page.items:
             return None, None
-        decision = _event(page.items[0].raw)
+        decision = stored_event(page.items[0].raw)
         if not isinstance(decision, InferenceEvent):
             return None, None
         return decision, page.items[0].id

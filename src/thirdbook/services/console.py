@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from thirdbook import locations
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
+from thirdbook.domain.drift import DriftPoint, DriftSeries
+from thirdbook.domain.events import MetricEvent
 from thirdbook.domain.incidents import (
     ActionItem,
     Actor,
@@ -29,9 +32,11 @@ from thirdbook.domain.records import (
     from_us,
 )
 from thirdbook.domain.rules import TriggerSettings
+from thirdbook.domain.runbooks import Runbook, StepCheck
 from thirdbook.ingest.ingester import Ingester
-from thirdbook.services.alerting import Alerting
+from thirdbook.services.alerting import Alerting, stored_event
 from thirdbook.services.identity import current_actor
+from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
 from thirdbook.store.incidents import TriageRefusedError
 from thirdbook.store.leases import process_alive
@@ -66,8 +71,10 @@ class Console:
         triggers: TriggerSettings | None = None,
         *,
         read_only: bool = False,
+        runbooks: RunbookLibrary | None = None,
     ) -> None:
         self.store = store
+        self.runbooks = runbooks or default_runbooks(settings)
         self.read_only = read_only
         self.settings = settings
         self.sources = sources
@@ -85,11 +92,12 @@ class Console:
         triggers: TriggerSettings | None = None,
         *,
         read_only: bool = False,
+        runbooks: RunbookLibrary | None = None,
     ) -> Console:
         """Open the store (refusing network filesystems) for the given sources and rules."""
         store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
         chosen = settings.sources if sources is None else sources
-        return cls(store, settings, chosen, triggers, read_only=read_only)
+        return cls(store, settings, chosen, triggers, read_only=read_only, runbooks=runbooks)
 
     async def alerts(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
@@ -116,10 +124,14 @@ class Console:
     async def declare(
         self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
     ) -> Incident:
-        """Declare an incident from open alerts, as the OS user of this process."""
+        """Declare an incident from open alerts, as the OS user of this process; it follows
+        the runbook for its alerts' kinds."""
+        actor = self._acting()
+        alerts = [await self.store.alerts.get(a) for a in alert_ids]
+        runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
         return await self.store.incidents.declare(
             alert_ids, title=title, severity=severity, blast_radius=blast_radius,
-            actor=self._acting(),
+            actor=actor, runbook=None if runbook is None else runbook.name,
         )  # fmt: skip
 
     async def attach(self, alert_id: int, incident_id: int) -> None:
@@ -134,9 +146,54 @@ class Console:
         """Change an incident's severity."""
         await self.store.incidents.set_severity(incident_id, severity, self._acting())
 
-    async def incidents(self, limit: int = 50) -> list[Incident]:
-        """The newest incidents."""
-        return await self.store.incidents.newest(limit)
+    async def set_phase(self, incident_id: int, phase: str) -> None:
+        """Move an incident to another phase (detected ... closed)."""
+        await self.store.incidents.set_phase(incident_id, phase, self._acting())
+
+    async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
+        """The newest incidents (older than `before_id`, when given)."""
+        return await self.store.incidents.newest(limit, before_id)
+
+    async def incident(self, incident_id: int) -> Incident | None:
+        """One incident."""
+        return await self.store.incidents.get(incident_id)
+
+    def runbook_of(self, incident: Incident) -> Runbook | None:
+        """The runbook an incident follows (as the files say now)."""
+        return self.runbooks.get(incident.runbook)
+
+    async def runbook_checks(self, incident_id: int) -> dict[str, StepCheck]:
+        """Which runbook steps are checked on an incident, by step key."""
+        return await self.store.incidents.checks(incident_id)
+
+    async def check_step(self, incident_id: int, step_key: str, checked: bool) -> None:
+        """Check or uncheck a step of the incident's runbook; recorded on the timeline."""
+        actor = self._acting()
+        incident = await self.store.incidents.get(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        runbook = self.runbook_of(incident)
+        step = next((s for s in runbook.steps if s.step_key == step_key), None) if runbook else None
+        if step is None:
+            raise TriageRefusedError(f"incident #{incident_id}'s runbook has no such step")
+        await self.store.incidents.check_step(incident_id, step, checked, actor)
+
+    async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
+        """The metric windows behind a drift alert (the newest `windows`), with its band."""
+        rule = next((r for r in self.alerting.engine.settings.drift if r.name == alert.rule), None)
+        if rule is None or alert.kind != "drift":
+            return None
+        model, _, version = alert.key.partition(" ")
+        where = EventFilter(kind="metric", model=model, model_version=version or None)
+        page = await self.store.events.page(where, limit=windows)
+        points = []
+        for stored in page.items:
+            event = stored_event(stored.raw)
+            if isinstance(event, MetricEvent) and event.metric == rule.metric:
+                points.append(DriftPoint(at=event.window_end or event.ts, value=event.value))
+        points.sort(key=lambda p: p.at)
+        return DriftSeries(title=f"{alert.key} {rule.metric}", low=rule.low, high=rule.high,
+                           points=tuple(points))  # fmt: skip
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
         """An incident's timeline, oldest first."""
@@ -231,3 +288,10 @@ class Console:
             gaps=sum(1 for n in notes if n.kind == "gap"),
             truncations=sum(1 for n in notes if n.kind == "truncated"),
         )
+
+
+def default_runbooks(settings: Settings) -> RunbookLibrary:
+    """The shipped runbooks, overridden by the user's (see `ConsoleConfig.runbooks_dir`)."""
+    own = settings.console.runbooks_dir
+    user = own.expanduser() if own else locations.user_runbooks_dir(locations.config_file())
+    return RunbookLibrary(user, locations.shipped_dir("runbooks"))

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from thirdbook import locations
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.events import EVENT_KINDS
@@ -13,6 +14,7 @@ from thirdbook.domain.records import EventFilter
 from thirdbook.domain.rules import DEMO_TRIGGERS
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
+from thirdbook.services.runbooks import RunbookLibrary
 
 
 class DemoSession:
@@ -49,7 +51,11 @@ class DemoSession:
         triggers = self.settings.triggers
         if not (triggers.drift or triggers.feedback or triggers.lanes):
             triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
-        return await Console.open(self.layer.store_path, self.settings, self.sources, triggers)
+        # The demo's runbook edits stay in the demo's directory, with the rest of the estate.
+        shipped = locations.shipped_dir("runbooks")
+        runbooks = RunbookLibrary(self.layer.demo_dir / "runbooks", shipped)
+        return await Console.open(self.layer.store_path, self.settings, self.sources, triggers,
+                                  runbooks=runbooks)  # fmt: skip
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING
 
-from thirdbook.domain.incidents import Actor, Incident, RulePrecision, TimelineEntry
+from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import from_us
+from thirdbook.domain.runbooks import RunbookLine, StepCheck
 from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ class TriageRefusedError(Exception):
     """The action cannot be done as asked; the message says why."""
 
 
-_INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us"
+_INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, runbook"
 
 
 async def add_timeline_entry(
@@ -72,8 +73,9 @@ class Incidents:
         severity: str,
         blast_radius: str,
         actor: Actor,
+        runbook: str | None = None,
     ) -> Incident:
-        """Declare an incident from open alerts (at least one)."""
+        """Declare an incident from open alerts (at least one), following `runbook`."""
         if not title.strip():
             raise TriageRefusedError("an incident needs a title")
         if not alert_ids:
@@ -83,8 +85,8 @@ class Incidents:
             summaries = [(await _open_alert(conn, a))[1] for a in alert_ids]
             cursor = await conn.execute(
                 "INSERT INTO incidents (title, severity, blast_radius, commander, declared_us, "
-                "updated_us) VALUES (?, ?, ?, ?, ?, ?)",
-                (title.strip(), severity, blast_radius, actor.user, at, at),
+                "updated_us, runbook) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (title.strip(), severity, blast_radius, actor.user, at, at, runbook),
             )
             incident_id = int(cursor.lastrowid or 0)
             recommended = "kill switch" if blast_radius == "high" else "rollback"
@@ -143,6 +145,47 @@ class Incidents:
                                (severity, now_us(), incident_id))  # fmt: skip
             await add_timeline_entry(conn, incident_id, actor, "severity", f"{before} → {severity}")
 
+    async def set_phase(self, incident_id: int, phase: str, actor: Actor) -> None:
+        """Move an incident to another phase; a closed incident stays closed."""
+        if phase not in PHASES:
+            raise TriageRefusedError(f"{phase!r} is not a phase ({', '.join(PHASES)})")
+        async with self._store.write() as conn:
+            before, _ = await existing_incident(conn, incident_id)
+            if before == phase:
+                raise TriageRefusedError(f"incident #{incident_id} is already {phase}")
+            if before == "closed":
+                raise TriageRefusedError(f"incident #{incident_id} is closed")
+            await conn.execute("UPDATE incidents SET phase = ?, updated_us = ? WHERE id = ?",
+                               (phase, now_us(), incident_id))  # fmt: skip
+            await add_timeline_entry(conn, incident_id, actor, "phase", f"{before} → {phase}")
+
+    async def check_step(
+        self, incident_id: int, step: RunbookLine, checked: bool, actor: Actor
+    ) -> None:
+        """Check (or uncheck) a runbook step of an incident; the check goes on the timeline."""
+        if step.step_key is None:
+            raise TriageRefusedError("only a runbook step can be checked")
+        async with self._store.write() as conn:
+            phase, _ = await existing_incident(conn, incident_id)
+            if phase == "closed":
+                raise TriageRefusedError(f"incident #{incident_id} is closed")
+            await conn.execute(
+                "INSERT INTO runbook_checks (incident_id, step_key, checked, by_user, at_us) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, step_key) DO UPDATE SET "
+                "checked = excluded.checked, by_user = excluded.by_user, at_us = excluded.at_us",
+                (incident_id, step.step_key, int(checked), actor.user, now_us()),
+            )
+            verb = "checked" if checked else "unchecked"
+            await add_timeline_entry(conn, incident_id, actor, "runbook", f"{verb}: {step.text}")
+
+    async def checks(self, incident_id: int) -> dict[str, StepCheck]:
+        """The runbook steps checked (or unchecked again) on an incident, by step key."""
+        rows = await self._store.fetchall(
+            "SELECT step_key, checked, by_user FROM runbook_checks WHERE incident_id = ?",
+            (incident_id,),
+        )
+        return {r[0]: StepCheck(step_key=r[0], checked=bool(r[1]), by=r[2]) for r in rows}
+
     async def get(self, incident_id: int) -> Incident | None:
         """One incident with its alerts."""
         row = await self._store.fetchone(
@@ -150,10 +193,11 @@ class Incidents:
         )
         return None if row is None else await self._incident(row)
 
-    async def newest(self, limit: int = 50) -> list[Incident]:
-        """The newest incidents."""
+    async def newest(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
+        """The newest incidents (older than `before_id`, when given)."""
         rows = await self._store.fetchall(
-            f"SELECT {_INCIDENT} FROM incidents ORDER BY id DESC LIMIT ?", (limit,)
+            f"SELECT {_INCIDENT} FROM incidents WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (before_id if before_id is not None else 1 << 62, limit),
         )
         return [await self._incident(row) for row in rows]
 
@@ -164,6 +208,7 @@ class Incidents:
         return Incident(
             id=row[0], title=row[1], severity=row[2], blast_radius=row[3], phase=row[4],
             commander=row[5], declared_at=from_us(row[6]), alert_ids=tuple(a[0] for a in alerts),
+            runbook=row[7],
         )  # fmt: skip
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:

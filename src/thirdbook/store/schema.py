@@ -171,6 +171,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX action_items_by_status ON action_items(status, due)
     """,
+    # 5: the runbook an incident follows, and which of its steps are checked.
+    """
+    ALTER TABLE incidents ADD COLUMN runbook TEXT;
+    CREATE TABLE runbook_checks (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        step_key TEXT NOT NULL,
+        checked INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, step_key)
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

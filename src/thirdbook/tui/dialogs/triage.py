@@ -27,31 +27,38 @@ DIALOG_CSS = """
 """
 
 
-class DismissDialog(ModalScreen[str | None]):
-    """Ask why an alert is not an incident; returns the reason, or None."""
+class PromptDialog(ModalScreen[str | None]):
+    """Ask for one required line of text; returns it, or None on esc."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="DismissDialog")
+    DEFAULT_CSS = DIALOG_CSS.format(name="PromptDialog")
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
 
-    def __init__(self, alert: Alert) -> None:
+    def __init__(self, heading: str, context: Text, placeholder: str, needed: str) -> None:
         super().__init__()
-        self.alert = alert
+        self.heading, self.context, self.placeholder, self.needed = (
+            heading, context, placeholder, needed,
+        )  # fmt: skip
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text(f"Dismiss alert #{self.alert.id}?", style="bold"))
-            yield Static(safe(self.alert.summary, 300))
-            yield Input(placeholder="Why is this not an incident? (enter to dismiss)",
-                        id="reason")  # fmt: skip
+            yield Label(Text(self.heading, style="bold"))
+            yield Static(self.context)
+            yield Input(placeholder=self.placeholder, id="reason")
             yield Static("", classes="error", id="error")
 
     @on(Input.Submitted, "#reason")
     def _submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
-            self.query_one("#error", Static).update("A reason is needed: it is the evidence "
-                                                    "for calibrating this rule.")  # fmt: skip
+            self.query_one("#error", Static).update(self.needed)
             return
         self.dismiss(event.value.strip())
+
+
+def dismiss_dialog(alert: Alert) -> PromptDialog:
+    """Ask why an alert is not an incident."""
+    return PromptDialog(f"Dismiss alert #{alert.id}?", safe(alert.summary, 300),
+                        "Why is this not an incident? (enter to dismiss)",
+                        "A reason is needed: it is the evidence for calibrating this rule.")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""Every key binding of the console in one place, each with an id users can remap.
+
+`[console.keymap]` in `thirdbook.toml` maps a binding id to new keys (`declare = "D"`). The
+help screen (`?`) and the command palette (ctrl+p) are built from these lists, so they never
+disagree with what the keys do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+GLOBAL = [
+    Binding("q", "quit", "Quit", id="quit"),
+    Binding("question_mark,f1", "help", "Help", id="help"),
+    Binding("I", "incidents", "Incidents", id="incidents"),
+    Binding("slash", "explore", "Explore events", id="explore"),
+]
+
+MAIN = [
+    Binding("d", "declare", "Declare", id="declare"),
+    Binding("x", "dismiss_alert", "Dismiss", id="dismiss"),
+    Binding("t", "attach", "Attach", id="attach"),
+    Binding("v", "severity", "Severity", id="severity"),
+    Binding("p", "phase", "Phase", id="phase"),
+    Binding("i", "add_action_item", "Action item", id="add-action-item"),
+    Binding("c", "close_action_item", "Close item", show=False, id="close-action-item"),
+    Binding("space", "check_step", "Check step", show=False, id="check-step"),
+    Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),
+    Binding("j", "cursor_down", "Down", show=False, id="down"),
+    Binding("k", "cursor_up", "Up", show=False, id="up"),
+    Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),
+    Binding("left_square_bracket,pageup", "newer", "Newer", show=False, id="newer"),
+    Binding("g", "live", "Live", show=False, id="live"),
+    Binding("r", "toggle_detail", "Raw line", show=False, id="detail"),
+    Binding("1", "panel('live')", "Live panel", show=False, id="panel-live"),
+    Binding("2", "panel('incident')", "Incident panel", show=False, id="panel-incident"),
+    Binding("3", "panel('runbook')", "Runbook panel", show=False, id="panel-runbook"),
+    Binding("4", "panel('timeline')", "Timeline panel", show=False, id="panel-timeline"),
+    Binding("5", "panel('actions')", "Action items panel", show=False, id="panel-actions"),
+]
+
+LIST = [
+    Binding("escape", "app.pop_screen", "Back", id="back"),
+    Binding("j", "cursor_down", "Down", show=False, id="list-down"),
+    Binding("k", "cursor_up", "Up", show=False, id="list-up"),
+    Binding("right_square_bracket,pagedown", "older", "Older", id="list-older"),
+    Binding("left_square_bracket,pageup", "newer", "Newer", id="list-newer"),
+    Binding("g", "live", "Newest", show=False, id="list-newest"),
+]
+
+EXPLORER = [
+    *LIST,
+    Binding("slash", "focus_filter", "Filter", id="filter"),
+    Binding("r", "toggle_detail", "Raw line", id="explorer-detail"),
+]
+
+INCIDENT_LIST = [*LIST, Binding("enter", "choose", "Make active", id="choose-incident")]
+
+
+@dataclass(frozen=True)
+class KeyHelp:
+    """One line of the help screen."""
+
+    where: str
+    keys: str
+    description: str
+    binding_id: str
+
+
+GROUPS = (
+    ("everywhere", GLOBAL),
+    ("main screen", MAIN),
+    ("event explorer", EXPLORER),
+    ("incident list", INCIDENT_LIST),
+)
+EXTRA = (
+    KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),
+    KeyHelp("everywhere", "tab / shift+tab", "Next / previous panel or field", "focus"),
+    KeyHelp("everywhere", "enter / esc", "Choose / back or cancel", "enter"),
+    KeyHelp("main screen", "enter", "Raw line, or the alert's events; toggles a step", "select"),
+)
+
+
+def binding_ids() -> set[str]:
+    """Every id a keymap may name."""
+    return {b.id for _, group in GROUPS for b in group if b.id is not None}
+
+
+def key_help(keymap: dict[str, str]) -> list[KeyHelp]:
+    """Every binding as the help screen lists it, with the keys the keymap gives it."""
+    rows = []
+    for where, group in GROUPS:
+        for b in group:
+            keys = keymap.get(b.id or "", b.key)
+            rows.append(KeyHelp(where, _pretty(keys), b.description, b.id or ""))
+    return [*rows, *EXTRA]
+
+
+_NAMES = {
+    "question_mark": "?", "slash": "/", "right_square_bracket": "]",
+    "left_square_bracket": "[", "space": "space",
+}  # fmt: skip
+
+
+def _pretty(keys: str) -> str:
+    return " / ".join(_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
+def unknown_keymap_ids(keymap: dict[str, str]) -> list[str]:
+    """Keymap entries that name no binding (reported at start, before the screen opens)."""
+    known = binding_ids()
+    return sorted(k for k in keymap if k not in known)

@@ -1,0 +1,488 @@
+"""The main screen: banner, live triggers and events, the incident, its runbook, timeline and
+action items. Wide terminals show every panel; narrow or short ones show one at a time (keys
+1-5, or the tab line)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Awaitable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, OptionList, Static
+
+from thirdbook.domain.alerts import Alert
+from thirdbook.domain.incidents import PHASES, SEVERITIES, Incident
+from thirdbook.domain.records import StoredEvent
+from thirdbook.services.console import Console
+from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.tui import keys
+from thirdbook.tui.dialogs.action_item import ActionItemDialog
+from thirdbook.tui.dialogs.choices import ChoiceDialog
+from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
+from thirdbook.tui.safe_text import safe
+from thirdbook.tui.widgets.action_item_table import ActionItemTable
+from thirdbook.tui.widgets.alert_table import AlertTable
+from thirdbook.tui.widgets.drift_chart import DriftChart
+from thirdbook.tui.widgets.event_browser import EventBrowser
+from thirdbook.tui.widgets.health_line import HealthLine
+from thirdbook.tui.widgets.incident_panel import IncidentPanel, elapsed
+from thirdbook.tui.widgets.runbook_list import RunbookList
+from thirdbook.tui.widgets.timeline_table import TimelineTable
+
+if TYPE_CHECKING:
+    from thirdbook.tui.app import ThirdbookApp
+
+ALERT_ROWS = 50
+TIMELINE_ROWS = 100
+T = TypeVar("T")
+
+PANELS = {
+    "live": ("1 Live", "alerts"),
+    "incident": ("2 Incident", "incident-panel"),
+    "runbook": ("3 Runbook", "runbook"),
+    "timeline": ("4 Timeline", "timeline"),
+    "actions": ("5 Actions", "action-items"),
+}
+"""Panel name: (tab label, the id of the widget that takes focus)."""
+
+
+class MainScreen(Screen[None]):
+    """Everything the commander needs on one screen."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.MAIN]
+    # Loaded by the app (a default screen's own CSS is not loaded by Textual 8.2).
+    LAYOUT_CSS = """
+    #incident { height: 1; padding: 0 1; background: $error 30%; text-style: bold; }
+    #incident.quiet { background: $panel; text-style: none; }
+    #actions-line { height: 1; padding: 0 1; }
+    #tabs { height: 1; padding: 0 1; background: $boost; }
+    .title { height: 1; padding: 0 1; background: $boost; }
+    #columns { layout: horizontal; height: 1fr; }
+    #left { width: 3fr; }
+    #right { width: 2fr; }
+    #panel-live { height: 1fr; }
+    AlertTable { height: auto; max-height: 7; }
+    #panel-incident { height: auto; }
+    #panel-runbook { height: 3fr; }
+    #panel-actions { height: auto; max-height: 8; }
+    #panel-timeline { height: 2fr; }
+    RunbookList { height: 1fr; border: none; }
+    ActionItemTable { height: auto; max-height: 7; }
+    TimelineTable { height: 1fr; }
+    MainScreen.-wide.-tall #tabs { display: none; }
+    MainScreen.-narrow #right, MainScreen.-short #right { width: 1fr; }
+    MainScreen.-narrow .panel, MainScreen.-short .panel { display: none; height: 1fr; }
+    MainScreen.-narrow .panel.current, MainScreen.-short .panel.current { display: block; }
+    MainScreen.-narrow #left, MainScreen.-short #left { display: none; }
+    MainScreen.-narrow #left.current, MainScreen.-short #left.current { display: block; }
+    MainScreen.-narrow #left, MainScreen.-short #left { width: 1fr; }
+    MainScreen.-narrow #right.hidden, MainScreen.-short #right.hidden { display: none; }
+    MainScreen.-narrow AlertTable, MainScreen.-short AlertTable { max-height: 5; }
+    MainScreen.-short DriftChart { height: 4; }
+    MainScreen.-narrow ActionItemTable, MainScreen.-short ActionItemTable { max-height: 100%; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panel = "live"
+        self.active_incident_id: int | None = None  # chosen in the incident list; else newest
+        self.incident: Incident | None = None
+        self._alerts: dict[int, Alert] = {}
+
+    @property
+    def thirdbook(self) -> ThirdbookApp:
+        """The app, typed."""
+        from thirdbook.tui.app import ThirdbookApp
+
+        assert isinstance(self.app, ThirdbookApp)
+        return self.app
+
+    @property
+    def service(self) -> Console | None:
+        """The console service (None until the store is open)."""
+        return self.thirdbook.console_service
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("No active incident"), id="incident", classes="quiet")
+        yield Static(id="actions-line")
+        yield Static(id="tabs")
+        with Vertical(id="columns"):
+            with (
+                Vertical(id="left", classes="current"),
+                Vertical(id="panel-live", classes="panel current"),
+            ):
+                    yield Static(Text("Live triggers"), id="alerts-title", classes="title")
+                    yield AlertTable(id="alerts")
+                    yield DriftChart(id="drift")
+                    yield EventBrowser(id="browser")
+            with Vertical(id="right", classes="hidden"):
+                with Vertical(id="panel-incident", classes="panel"):
+                    yield Static(Text("Incident"), classes="title")
+                    yield IncidentPanel(id="incident-panel")
+                with Vertical(id="panel-runbook", classes="panel"):
+                    yield Static(Text("Runbook"), id="runbook-title", classes="title")
+                    yield RunbookList(id="runbook")
+                with Vertical(id="panel-actions", classes="panel"):
+                    yield Static(Text("Action items"), classes="title")
+                    yield ActionItemTable(id="action-items")
+                with Vertical(id="panel-timeline", classes="panel"):
+                    yield Static(Text("Timeline"), classes="title")
+                    yield TimelineTable(id="timeline")
+        yield HealthLine(id="health")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_tabs()
+        self.query_one(AlertTable).focus()
+
+    # -- panels ------------------------------------------------------------------------------
+
+    def _show_tabs(self) -> None:
+        text = Text()
+        for name, (label, _) in PANELS.items():
+            text.append(f" {label} ", style="bold reverse" if name == self.panel else "")
+            text.append(" ")
+        self.query_one("#tabs", Static).update(text)
+
+    def action_panel(self, name: str) -> None:
+        """Show a panel (narrow: instead of the others; wide: all show) and focus it."""
+        self.panel = name
+        for panel in PANELS:
+            self.query_one(f"#panel-{panel}").set_class(panel == name, "current")
+        self.query_one("#left").set_class(name == "live", "current")
+        self.query_one("#right").set_class(name == "live", "hidden")
+        self._show_tabs()
+        self.query_one(f"#{PANELS[name][1]}").focus()
+        if name == "incident":
+            self.query_one("#contain-snapshot").focus()
+
+    # -- showing the store -------------------------------------------------------------------
+
+    async def show_all(self, svc: Console, *, events: bool = True) -> None:
+        """Refresh everything from the store."""
+        await self.show_alerts(svc)
+        await self.show_incident(svc)
+        if events:
+            await self.query_one(EventBrowser).show_page(svc)
+
+    async def show_alerts(self, svc: Console) -> None:
+        """The newest alerts, with a count of the open ones, and the drift chart."""
+        page = await svc.alerts(limit=ALERT_ROWS)
+        self._alerts = {a.id: a for a in page.items}
+        self.query_one(AlertTable).show_alerts(page.items)
+        open_count = sum(1 for a in page.items if a.status == "open")
+        title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
+        self.query_one("#alerts-title", Static).update(Text(title))
+        await self.show_chart(svc)
+
+    async def show_chart(self, svc: Console) -> None:
+        """The drift chart of the highlighted alert, or of the newest drift alert."""
+        selected = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
+        if selected is None or selected.kind != "drift":
+            selected = next((a for a in self._alerts.values() if a.kind == "drift"), None)
+        chart = self.query_one(DriftChart)
+        chart.show(None if selected is None else await svc.drift_series(selected))
+
+    async def show_incident(self, svc: Console) -> None:
+        """Banner, incident panel, runbook, timeline and action items of the active incident."""
+        incident = None
+        if self.active_incident_id is not None:
+            incident = await svc.incident(self.active_incident_id)
+        if incident is None:
+            incident = next((i for i in await svc.incidents(limit=10) if i.phase != "closed"),
+                            None)  # fmt: skip
+        self.incident = incident
+        self._show_banner(incident)
+        self.query_one(IncidentPanel).show(incident, await svc.precision())
+        runbook = None if incident is None else svc.runbook_of(incident)
+        checks = {} if incident is None else await svc.runbook_checks(incident.id)
+        self.query_one(RunbookList).show(runbook, checks)
+        done = sum(1 for s in runbook.steps if checks.get(s.step_key or "", None)
+                   and checks[s.step_key or ""].checked) if runbook else 0  # fmt: skip
+        heading = "Runbook" if runbook is None else (
+            f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done")  # fmt: skip
+        self.query_one("#runbook-title", Static).update(safe(heading, 120))
+        entries = [] if incident is None else await svc.timeline(incident.id)
+        self.query_one(TimelineTable).show_entries(entries[-TIMELINE_ROWS:])
+        items = [] if incident is None else await svc.action_items(incident_id=incident.id)
+        today = datetime.now(UTC).date()
+        self.query_one(ActionItemTable).show_items(items, today)
+        await self._show_actions_line(svc, today)
+
+    def _show_banner(self, incident: Incident | None) -> None:
+        banner = self.query_one("#incident", Static)
+        if incident is None:
+            banner.update(Text("No active incident"))
+            banner.add_class("quiet")
+            return
+        text = Text(f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
+                    f"{elapsed(incident.declared_at)} · ")  # fmt: skip
+        text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
+        banner.update(text)
+        banner.set_class(incident.phase == "closed", "quiet")
+
+    async def _show_actions_line(self, svc: Console, today: date) -> None:
+        items = [i for i in await svc.action_items() if i.status == "open"]
+        overdue = [i for i in items if i.overdue(today)]
+        text = Text(f"Action items: {len(items)} open")
+        if overdue:
+            text.append(f" · {len(overdue)} OVERDUE", style="bold reverse")
+        if items:
+            first = (overdue or items)[0]
+            text.append(f" · next #{first.id} due {first.due} ")
+            text.append_text(safe(f"{first.owner}: {first.title}", 80))
+        self.query_one("#actions-line", Static).update(text)
+
+    def show_health(self, health: object) -> None:
+        """New figures on the health line."""
+        from thirdbook.services.console import Health
+
+        assert isinstance(health, Health)
+        self.query_one(HealthLine).show(health)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    async def _act(self, action: Awaitable[T]) -> tuple[bool, T | None]:
+        """Run an action: a refusal is shown with its reason; success refreshes the screen.
+        Returns whether it was done, and its result."""
+        try:
+            result = await action
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return False, None
+        if self.service is not None and not self.thirdbook.stop.is_set():
+            await self.show_all(self.service, events=False)
+        return True, result
+
+    def _selected_alert(self) -> Alert | None:
+        alert = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
+        if alert is None or alert.status != "open":
+            self.notify("Select an open alert in Live triggers first (1, then j/k).",
+                        severity="warning")  # fmt: skip
+            return None
+        return alert
+
+    def _need_incident(self) -> Incident | None:
+        if self.incident is None:
+            self.notify("No active incident: declare one from an alert (d), or choose one (I).",
+                        severity="warning")  # fmt: skip
+        return self.incident
+
+    @work(exclusive=True, group="triage")
+    async def action_declare(self) -> None:
+        """Declare an incident from the selected alert."""
+        alert = self._selected_alert()
+        choice = None if alert is None else await self.app.push_screen_wait(DeclareDialog(alert))
+        if alert is None or choice is None or self.service is None:
+            return
+        _, incident = await self._act(self.service.declare(
+            [alert.id], title=choice.title, severity=choice.severity,
+            blast_radius=choice.blast_radius,
+        ))  # fmt: skip
+        if incident is not None:
+            self.active_incident_id = incident.id
+            await self.show_incident(self.service)
+            self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
+                        f"containment: {incident.recommended_containment}")  # fmt: skip
+
+    @work(exclusive=True, group="triage")
+    async def action_dismiss_alert(self) -> None:
+        """Dismiss the selected alert, with a reason."""
+        alert = self._selected_alert()
+        reason = None if alert is None else await self.app.push_screen_wait(dismiss_dialog(alert))
+        if alert is None or reason is None or self.service is None:
+            return
+        if (await self._act(self.service.dismiss(alert.id, reason)))[0]:
+            self.notify(f"Dismissed alert #{alert.id}")
+
+    @work(exclusive=True, group="triage")
+    async def action_attach(self) -> None:
+        """Attach the selected alert to an open incident (the active one is offered first)."""
+        alert = self._selected_alert()
+        if alert is None or self.service is None:
+            return
+        open_incidents = [i for i in await self.service.incidents(limit=50)
+                          if i.phase != "closed"]  # fmt: skip
+        if not open_incidents:
+            self.notify("No open incident to attach to: declare one (d).", severity="warning")
+            return
+        options = [(str(i.id), safe(f"#{i.id} {i.severity} {i.phase}: {i.title}", 70))
+                   for i in open_incidents]  # fmt: skip
+        current = None if self.incident is None else str(self.incident.id)
+        chosen = await self.app.push_screen_wait(
+            ChoiceDialog(f"Attach alert #{alert.id} to which incident?", options, current)
+        )
+        if chosen is not None and (await self._act(self.service.attach(alert.id, int(chosen))))[0]:
+            self.notify(f"Attached alert #{alert.id} to incident #{chosen}")
+
+    @work(exclusive=True, group="triage")
+    async def action_severity(self) -> None:
+        """Change the active incident's severity."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        options = [(s, Text(s)) for s in SEVERITIES]
+        chosen = await self.app.push_screen_wait(
+            ChoiceDialog(f"Severity of incident #{incident.id}", options, incident.severity)
+        )
+        if chosen is not None:
+            await self._act(self.service.set_severity(incident.id, chosen))
+
+    @work(exclusive=True, group="triage")
+    async def action_phase(self) -> None:
+        """Move the active incident to another phase."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        options = [(p, Text(p)) for p in PHASES]
+        chosen = await self.app.push_screen_wait(
+            ChoiceDialog(f"Phase of incident #{incident.id}", options, incident.phase)
+        )
+        if chosen is not None:
+            await self._act(self.service.set_phase(incident.id, chosen))
+
+    @work(exclusive=True, group="triage")
+    async def action_add_action_item(self) -> None:
+        """A new action item on the active incident: title, one owner, a due date."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        today = datetime.now(UTC).date()
+        answer = await self.app.push_screen_wait(ActionItemDialog(incident.id, today))
+        if answer is None:
+            return
+        title, owner, due = answer
+        _, item = await self._act(
+            self.service.add_action_item(incident.id, title=title, owner=owner, due=due)
+        )
+        if item is not None:
+            self.notify(f"Action item #{item.id} for {owner}, due {due}")
+
+    @work(exclusive=True, group="triage")
+    async def action_close_action_item(self) -> None:
+        """Close the selected action item with a short resolution."""
+        table = self.query_one(ActionItemTable)
+        item_id = table.selected_id()
+        if item_id is None or self.service is None:
+            self.notify("Select an action item first (5, then j/k).", severity="warning")
+            return
+        resolution = await self.app.push_screen_wait(PromptDialog(
+            f"Close action item #{item_id}?", Text(""), "Resolution: what was done (enter)",
+            "Closing an action item needs a short resolution.",
+        ))  # fmt: skip
+        if resolution is not None and (
+            await self._act(self.service.close_action_item(item_id, resolution))
+        )[0]:
+            self.notify(f"Closed action item #{item_id}")
+
+    async def action_check_step(self) -> None:
+        """Check or uncheck the highlighted runbook step (recorded on the timeline)."""
+        runbook = self.query_one(RunbookList)
+        if self.focused is not runbook:
+            self.action_panel("runbook")
+            return
+        step = runbook.selected_step()
+        incident = self._need_incident()
+        if step is None or incident is None or self.service is None:
+            return
+        checks = await self.service.runbook_checks(incident.id)
+        checked = not (step in checks and checks[step].checked)
+        await self._act(self.service.check_step(incident.id, step, checked))
+
+    @on(OptionList.OptionSelected, "#runbook")
+    async def _step_chosen(self) -> None:
+        await self.action_check_step()
+
+    async def action_edit_runbook(self) -> None:
+        """Open the incident's runbook in $EDITOR (the app suspends), then reload it."""
+        incident = self._need_incident()
+        if incident is None or self.service is None or incident.runbook is None:
+            return
+        library = self.service.runbooks
+        path = library.editable_path(incident.runbook)
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        try:
+            with self.app.suspend():
+                subprocess.run([*editor, str(path)], check=False)  # noqa: ASYNC221
+        except Exception as exc:  # SuspendNotSupported, a missing editor
+            self.notify(f"Cannot open the editor: {exc}", severity="error")
+            return
+        library.reload()
+        for problem in library.problems:
+            self.notify(problem, severity="error", timeout=10)
+        await self.show_incident(self.service)
+        self.notify(f"Reloaded runbook {incident.runbook} from {path}")
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def _focused_list(self) -> Widget:
+        focused = self.focused
+        if isinstance(focused, DataTable | OptionList):
+            return focused
+        return self.query_one(EventBrowser).table
+
+    def action_cursor_down(self) -> None:
+        """Down in the focused table or list."""
+        self._focused_list().action_cursor_down()  # type: ignore[attr-defined]
+
+    def action_cursor_up(self) -> None:
+        """Up in the focused table or list."""
+        self._focused_list().action_cursor_up()  # type: ignore[attr-defined]
+
+    async def action_older(self) -> None:
+        """One page of events back in time."""
+        if self.service is not None:
+            await self.query_one(EventBrowser).older(self.service)
+
+    async def action_newer(self) -> None:
+        """One page of events forward in time."""
+        if self.service is not None:
+            await self.query_one(EventBrowser).newer(self.service)
+
+    async def action_live(self) -> None:
+        """Back to the newest events."""
+        if self.service is not None:
+            await self.query_one(EventBrowser).live(self.service)
+
+    def action_toggle_detail(self) -> None:
+        """Show or hide the raw line of the selected event (or the selected alert's detail)."""
+        browser = self.query_one(EventBrowser)
+        browser.toggle_detail()
+        self._update_detail()
+
+    @on(DataTable.RowHighlighted)
+    async def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._update_detail()
+        if isinstance(event.data_table, AlertTable) and self.service is not None:
+            await self.show_chart(self.service)
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, AlertTable | type(self.query_one(EventBrowser).table)):
+            self.action_toggle_detail()
+
+    def _update_detail(self) -> None:
+        browser = self.query_one(EventBrowser)
+        if isinstance(self.focused, AlertTable):
+            alert = self._alerts.get(self.focused.selected_id() or -1)
+            if alert is not None:
+                browser.show_alert(alert)
+                return
+        browser.update_detail()
+
+    def selected_event(self) -> StoredEvent | None:
+        """The event under the cursor (used by tests and the raw-line view)."""
+        return self.query_one(EventBrowser).selected_event()

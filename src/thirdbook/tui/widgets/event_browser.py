@@ -1,0 +1,124 @@
+"""Events one page at a time, newest first, with the raw line of the selected one.
+
+Keyset-paged from the store: the widget never holds more than one page of rows. Used by the
+main screen (live) and the event explorer (with a filter).
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from thirdbook.domain.alerts import Alert
+from thirdbook.domain.records import EventFilter, StoredEvent
+from thirdbook.services.console import Console
+from thirdbook.tui.safe_text import safe, safe_bytes
+from thirdbook.tui.widgets.event_table import EventTable
+
+PAGE_SIZE = 100
+
+
+class EventBrowser(Vertical):
+    """A page title, the event table and the (toggled) detail of the selected row."""
+
+    DEFAULT_CSS = """
+    EventBrowser { height: 1fr; }
+    EventBrowser > .title { height: 1; padding: 0 1; background: $boost; }
+    EventBrowser > EventTable { height: 1fr; }
+    EventBrowser > #detail { height: auto; max-height: 6; padding: 0 1;
+                             border-top: solid $primary; }
+    EventBrowser > #detail.hidden { display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None, label: str = "Events") -> None:
+        super().__init__(id=id)
+        self.label = label
+        self.where: EventFilter | None = None
+        self._pages: list[int | None] = [None]  # the keyset cursor of each page shown
+        self._next_key: int | None = None
+        self._events: dict[int, StoredEvent] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="title", id="page-title")
+        yield EventTable(id="events")
+        yield Static(id="detail", classes="hidden")
+
+    @property
+    def table(self) -> EventTable:
+        """The event table."""
+        return self.query_one(EventTable)
+
+    async def show_page(self, svc: Console) -> None:
+        """Fetch the current page from the store and show it."""
+        page = await svc.events(self.where, before_id=self._pages[-1], limit=PAGE_SIZE)
+        self._events = {e.id: e for e in page.items}
+        self.table.show_page(page.items)
+        number = len(self._pages)
+        live = "newest first" if number == 1 else f"page {number}, older events"
+        if number == 1 and self.where is None:
+            live = "live, newest first"
+        more = "" if page.next_key is None else "  ] older"
+        empty = "  (none match)" if not page.items else ""
+        title = Text(f"{self.label} — {live}{more}{empty}")
+        self.query_one("#page-title", Static).update(title)
+        if number == 1 or page.next_key is not None:
+            self._next_key = page.next_key
+        self.update_detail()
+
+    async def older(self, svc: Console) -> None:
+        """One page back in time."""
+        if self._next_key is not None:
+            self._pages.append(self._next_key)
+            await self.show_page(svc)
+
+    async def newer(self, svc: Console) -> None:
+        """One page forward in time."""
+        if len(self._pages) > 1:
+            self._pages.pop()
+            await self.show_page(svc)
+
+    async def live(self, svc: Console, where: EventFilter | None = None) -> None:
+        """Back to the newest events (of a new filter, when given)."""
+        if where is not None:
+            self.where = where
+        self._pages = [None]
+        await self.show_page(svc)
+        self.table.move_cursor(row=0)
+
+    def toggle_detail(self) -> None:
+        """Show or hide the detail line."""
+        self.query_one("#detail").toggle_class("hidden")
+        self.update_detail()
+
+    def selected_event(self) -> StoredEvent | None:
+        """The event under the cursor."""
+        event_id = self.table.selected_id()
+        return None if event_id is None else self._events.get(event_id)
+
+    def update_detail(self) -> None:
+        """The raw line of the selected event, verbatim but inert."""
+        detail = self.query_one("#detail", Static)
+        if detail.has_class("hidden"):
+            return
+        event = self.selected_event()
+        if event is None:
+            detail.update("")
+            return
+        text = Text()
+        text.append_text(safe(f"{event.path}@{event.byte_offset}", 120, style="dim"))
+        text.append("\n")
+        text.append_text(safe_bytes(event.raw, 4000))
+        detail.update(text)
+
+    def show_alert(self, alert: Alert) -> None:
+        """An alert's detail: rule, when, the events that fired it, the summary."""
+        detail = self.query_one("#detail", Static)
+        if detail.has_class("hidden"):
+            return
+        events = ", ".join(map(str, alert.event_ids[-12:]))
+        heading = f"#{alert.id} {alert.rule} · first {alert.first_at:%H:%M:%S} · "
+        text = Text(f"{heading}events {events}\n", style="dim")
+        text.append_text(safe(alert.summary, 2000))
+        detail.update(text)

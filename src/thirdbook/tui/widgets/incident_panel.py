@@ -1,0 +1,100 @@
+"""The active incident: what it is, its evidence status, the containment moves, precision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from thirdbook.domain.incidents import Incident, RulePrecision
+from thirdbook.tui.safe_text import safe
+
+CONTAINMENT = {
+    "snapshot": ("Snapshot evidence",
+                 "will copy the logs, model version, weights hash, prompts and responses of the "
+                 "incident's window into a sealed evidence bundle before anything changes"),
+    "kill-switch": ("Kill switch",
+                    "will flip the flagd kill switch of the model or agent behind the incident, "
+                    "after the snapshot, asking once"),
+    "rollback": ("Roll back",
+                 "will point the registry's serving alias at the last good version, after the "
+                 "snapshot, asking once"),
+    "quarantine": ("Quarantine",
+                   "will hold the suspect version's outputs for review instead of acting on them"),
+}  # fmt: skip
+"""The containment moves: wired by the containment issue; until then each says what it will do."""
+
+
+def elapsed(since: datetime) -> str:
+    """h:mm:ss since a time."""
+    minutes, seconds = divmod(int((datetime.now(UTC) - since).total_seconds()), 60)
+    return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
+
+
+def incident_text(incident: Incident | None) -> Text:
+    """The incident's facts and evidence status."""
+    if incident is None:
+        return Text("No incident. Select an alert in Live (1) and declare one with d.",
+                    style="dim")  # fmt: skip
+    text = Text(f"#{incident.id} {incident.severity} · {incident.phase} · "
+                f"{elapsed(incident.declared_at)} · commander ", style="bold")  # fmt: skip
+    text.append_text(safe(incident.commander, 40))
+    text.append("\n")
+    text.append_text(safe(incident.title, 300))
+    alerts = ", ".join(f"#{a}" for a in incident.alert_ids) or "none"
+    text.append(f"\nBlast radius {incident.blast_radius} → recommended: ")
+    text.append(incident.recommended_containment, style="bold")
+    text.append(f" · alerts {alerts} · runbook {incident.runbook or '(none)'}")
+    text.append("\nEvidence: ")
+    text.append("not snapshotted", style="bold reverse")
+    text.append(" (snapshot first, then act)")
+    return text
+
+
+def precision_text(rules: list[RulePrecision]) -> Text:
+    """Each rule's precision: declared (or attached) over fired."""
+    text = Text("Rule precision (declared / fired): ", style="dim")
+    if not rules:
+        text.append("no rule has fired yet", style="dim")
+    for n, rule in enumerate(rules):
+        share = "–" if rule.precision is None else f"{rule.precision:.0%}"
+        text.append(" · " if n else "")
+        text.append_text(safe(rule.rule, 40))
+        text.append(f" {rule.declared}/{rule.fired} {share}")
+    return text
+
+
+class IncidentPanel(Vertical):
+    """Facts, evidence status, containment buttons (placeholders) and rule precision."""
+
+    DEFAULT_CSS = """
+    IncidentPanel { height: auto; }
+    IncidentPanel #incident-facts { height: auto; padding: 0 1; }
+    IncidentPanel Horizontal { height: auto; padding: 0 1; }
+    IncidentPanel Button { margin-right: 1; }
+    IncidentPanel #precision { height: auto; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(incident_text(None), id="incident-facts")
+        with Horizontal():
+            for key, (label, _) in CONTAINMENT.items():
+                yield Button(label, id=f"contain-{key}", compact=True,
+                             variant="error" if key == "kill-switch" else "default")  # fmt: skip
+        yield Static(precision_text([]), id="precision")
+
+    def show(self, incident: Incident | None, rules: list[RulePrecision]) -> None:
+        """Show an incident (or none) and the rules' precision."""
+        self.query_one("#incident-facts", Static).update(incident_text(incident))
+        self.query_one("#precision", Static).update(precision_text(rules))
+
+    @on(Button.Pressed)
+    def _containment(self, event: Button.Pressed) -> None:
+        key = (event.button.id or "").removeprefix("contain-")
+        label, what = CONTAINMENT[key]
+        self.notify(f"{label}: {what}. Not wired yet: containment comes with the next release.",
+                    title="Containment", timeout=8)  # fmt: skip
