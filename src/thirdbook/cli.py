@@ -63,8 +63,7 @@ def console(ctx: click.Context, read_only: bool) -> None:
     _check_keymap(context)
     from thirdbook.tui.app import run_console
 
-    run_console(context.store_path, context.settings, context.settings.sources,
-                read_only=read_only, config_path=context.config_path)  # fmt: skip
+    run_console(context, read_only=read_only)
 
 
 def _check_keymap(context: Context) -> None:

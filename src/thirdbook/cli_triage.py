@@ -1,4 +1,5 @@
-"""Headless triage: declare, attach, dismiss, severity, incidents, timeline, precision."""
+"""Headless triage: declare, attach, dismiss, severity, phase, incidents, timeline, precision,
+action items and runbook steps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from thirdbook.cli_common import context_of, run_async
-from thirdbook.domain.incidents import SEVERITIES
+from thirdbook.domain.incidents import PHASES, SEVERITIES
 from thirdbook.domain.text import visible
 from thirdbook.services.console import Console
 from thirdbook.store.incidents import TriageRefusedError
@@ -23,7 +24,8 @@ def _with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> T:
-        svc = await Console.open(context.store_path, context.settings)
+        svc = await Console.open(context.store_path, context.settings,
+                                 runbooks=context.runbooks())  # fmt: skip
         try:
             return await work(svc)
         finally:
@@ -167,8 +169,74 @@ def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None
     click.echo(f"action item #{item_id} done")
 
 
+@click.command()
+@click.argument("incident_id", type=int)
+@click.argument("phase", type=click.Choice(PHASES))
+@click.pass_context
+def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
+    """Move an incident to another phase (closed is final)."""
+    _with_console(ctx, lambda svc: svc.set_phase(incident_id, phase))
+    click.echo(f"incident #{incident_id} is now {phase}")
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.option("--check", "check", type=int, default=None, metavar="STEP",
+              help="Check step number STEP (as listed).")
+@click.option("--uncheck", "uncheck", type=int, default=None, metavar="STEP",
+              help="Uncheck step number STEP.")
+@click.pass_context
+def runbook(ctx: click.Context, incident_id: int, check: int | None,
+            uncheck: int | None) -> None:  # fmt: skip
+    """Show an incident's runbook with its numbered steps; check or uncheck one."""
+
+    async def work(svc: Console) -> list[str]:
+        incident = await svc.incident(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        book = svc.runbook_of(incident)
+        if book is None:
+            raise TriageRefusedError(f"incident #{incident_id} has no runbook"
+                                     f" ({incident.runbook or 'none chosen'})")  # fmt: skip
+        for number, checked in ((check, True), (uncheck, False)):
+            if number is not None:
+                if not 1 <= number <= len(book.steps):
+                    raise TriageRefusedError(f"step {number} is not in 1..{len(book.steps)}")
+                await svc.check_step(incident_id, book.steps[number - 1].step_key or "", checked)
+        checks = await svc.runbook_checks(incident_id)
+        lines = [f"{book.title} ({book.name}) for incident #{incident_id}"]
+        number = 0
+        for line in book.lines:
+            if line.kind == "heading":
+                lines.append(f"\n{visible(line.text)}")
+            elif line.kind == "step":
+                number += 1
+                done = checks.get(line.step_key or "")
+                mark = "x" if done is not None and done.checked else " "
+                by = f"  ({visible(done.by)})" if done is not None and done.checked else ""
+                lines.append(f"  {number:>2}. [{mark}] {visible(line.text)}{by}")
+        return lines
+
+    for line in _with_console(ctx, work):
+        click.echo(line)
+
+
+@click.command("runbooks")
+@click.pass_context
+def list_runbooks(ctx: click.Context) -> None:
+    """List the runbooks (yours over the shipped ones) and any file that cannot be used."""
+    library = context_of(ctx).runbooks()
+    for book in library.runbooks:
+        click.echo(f"{book.name:<16} {', '.join(book.triggers):<14} {len(book.steps):>2} steps  "
+                   f"{visible(book.title)}")  # fmt: skip
+    for problem in library.problems:
+        click.echo(f"problem: {visible(problem)}", err=True)
+    if library.problems:
+        raise SystemExit(1)
+
+
 def register_triage_commands(group: click.Group) -> None:
     """Add the triage commands to the `thirdbook` group."""
-    for command in (declare, dismiss, attach, severity, incidents, timeline, precision,
-                    action_items):  # fmt: skip
+    for command in (declare, dismiss, attach, severity, phase, incidents, timeline, precision,
+                    action_items, runbook, list_runbooks):  # fmt: skip
         group.add_command(command)

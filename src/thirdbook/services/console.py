@@ -74,7 +74,9 @@ class Console:
         runbooks: RunbookLibrary | None = None,
     ) -> None:
         self.store = store
-        self.runbooks = runbooks or default_runbooks(settings)
+        self.runbooks = runbooks or RunbookLibrary(
+            locations.user_runbooks_dir(locations.config_file()), locations.shipped_dir("runbooks")
+        )
         self.read_only = read_only
         self.settings = settings
         self.sources = sources
@@ -289,9 +291,3 @@ class Console:
             truncations=sum(1 for n in notes if n.kind == "truncated"),
         )
 
-
-def default_runbooks(settings: Settings) -> RunbookLibrary:
-    """The shipped runbooks, overridden by the user's (see `ConsoleConfig.runbooks_dir`)."""
-    own = settings.console.runbooks_dir
-    user = own.expanduser() if own else locations.user_runbooks_dir(locations.config_file())
-    return RunbookLibrary(user, locations.shipped_dir("runbooks"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from thirdbook import locations
 from thirdbook.config import Settings, load_settings
+from thirdbook.services.runbooks import RunbookLibrary
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,13 @@ class Context:
     def demo_dir(self) -> Path:
         """Where `thirdbook demo` keeps its estate, logs and store."""
         return locations.demo_dir(self.data_dir)
+
+    def runbooks(self) -> RunbookLibrary:
+        """The shipped runbooks under one's own: the configured directory, else `runbooks`
+        beside the config file; the demo keeps its own beside its store."""
+        shipped = locations.shipped_dir("runbooks")
+        if self.demo:
+            return RunbookLibrary(self.demo_dir / "runbooks", shipped)
+        own = self.settings.console.runbooks_dir
+        user = own.expanduser() if own else locations.user_runbooks_dir(self.config_path)
+        return RunbookLibrary(user, shipped)

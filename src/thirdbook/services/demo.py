@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 from typing import Any
 
-from thirdbook import locations
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
 from thirdbook.domain.rules import DEMO_TRIGGERS
+from thirdbook.locations import shipped_dir
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.services.runbooks import RunbookLibrary
@@ -30,6 +30,7 @@ class DemoSession:
     ) -> None:
         demo = context.settings.demo
         self.settings: Settings = context.settings
+        self.config_path = context.config_path
         self.layer = DemoServingLayer(
             context.demo_dir,
             seed=demo.seed if seed is None else seed,
@@ -52,8 +53,7 @@ class DemoSession:
         if not (triggers.drift or triggers.feedback or triggers.lanes):
             triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
         # The demo's runbook edits stay in the demo's directory, with the rest of the estate.
-        shipped = locations.shipped_dir("runbooks")
-        runbooks = RunbookLibrary(self.layer.demo_dir / "runbooks", shipped)
+        runbooks = RunbookLibrary(self.layer.demo_dir / "runbooks", shipped_dir("runbooks"))
         return await Console.open(self.layer.store_path, self.settings, self.sources, triggers,
                                   runbooks=runbooks)  # fmt: skip
 

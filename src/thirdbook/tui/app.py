@@ -19,9 +19,10 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from thirdbook import locations
-from thirdbook.config import ConsoleConfig, Settings, SourceConfig
+from thirdbook.config import ConsoleConfig
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.services.console import Console
+from thirdbook.services.context import Context
 from thirdbook.tui import keys
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
@@ -226,21 +227,16 @@ class ThirdbookApp(App[None]):
             self.push_screen(ExplorerScreen(self.console_service))
 
 
-def run_console(
-    store_path: Path,
-    settings: Settings,
-    sources: list[SourceConfig],
-    *,
-    read_only: bool = False,
-    config_path: Path | None = None,
-) -> None:
+def run_console(context: Context, *, read_only: bool = False) -> None:
     """Open the console on a store (the CLI's default command); read-only looks, never acts."""
+    store_path, settings = context.store_path, context.settings
 
     async def open_console() -> Console:
-        return await Console.open(store_path, settings, sources, read_only=read_only)
+        return await Console.open(store_path, settings, settings.sources, read_only=read_only,
+                                  runbooks=context.runbooks())  # fmt: skip
 
     subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
-    look = Look.from_config(settings.console, config_path)
+    look = Look.from_config(settings.console, context.config_path)
     ThirdbookApp(open_console, ingest=not read_only, subtitle=subtitle, look=look).run()
 
 
@@ -249,5 +245,5 @@ def run_demo_console(session: object) -> None:
     from thirdbook.services.demo import DemoSession
 
     assert isinstance(session, DemoSession)
-    look = Look.from_config(session.settings.console)
+    look = Look.from_config(session.settings.console, session.config_path)
     ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look).run()
