@@ -1,0 +1,156 @@
+"""Runbooks: the file format, the library (yours over shipped), and checks on the timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from thirdbook.config import Settings
+from thirdbook.domain.alerts import Firing
+from thirdbook.domain.runbooks import RunbookError, choose_runbook, parse_runbook, step_key
+from thirdbook.locations import shipped_dir
+from thirdbook.services.console import Console
+from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
+
+BOOK = """---
+title: Drift
+triggers: [drift, feedback]
+---
+# Drift
+First line of prose
+continues here.
+
+- [ ] Look at the chart.
+- [x] Roll back.
+"""
+
+
+def test_front_matter_steps_and_paragraphs() -> None:
+    book = parse_runbook(BOOK, "drift")
+    assert book.title == "Drift"
+    assert book.triggers == ("drift", "feedback")
+    assert [(line.kind, line.text) for line in book.lines] == [
+        ("heading", "Drift"),
+        ("text", "First line of prose continues here."),
+        ("step", "Look at the chart."),
+        ("step", "Roll back."),  # a check mark in the file is only a template
+    ]
+    assert book.steps[0].step_key == step_key("Look at  the chart.")  # whitespace-insensitive
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("# no front matter\n- [ ] a\n", "no front matter"),
+        ("---\ntriggers: [drift]\n", "never closed"),
+        ("---\ntitle: x\n---\n- [ ] a\n", "needs 'triggers"),
+        ("---\ntriggers: [weather]\n---\n- [ ] a\n", "unknown trigger kind(s) weather"),
+        ("---\ntriggers: [drift]\n---\n# only prose\n", "no steps"),
+        ("---\ntriggers [drift]\n---\n- [ ] a\n", "key: value"),
+    ],
+)
+def test_bad_runbooks_are_refused_with_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(RunbookError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        parse_runbook(text, "bad")
+
+
+def test_shipped_runbooks_cover_every_trigger_kind_and_the_general_case() -> None:
+    library = RunbookLibrary(Path("/nonexistent"), shipped_dir("runbooks"))
+    assert library.problems == []
+    for kind in ("drift", "feedback", "unexplainable", "agent_lane"):
+        chosen = library.choose([kind])
+        assert chosen is not None and kind in chosen.triggers
+    general = library.choose(["something-else"])
+    assert general is not None and general.name == "general"
+    assert all(len(book.steps) >= 5 for book in library.runbooks)
+
+
+def test_choose_prefers_the_first_kind_with_a_runbook() -> None:
+    drift = parse_runbook(BOOK, "drift")
+    lane = parse_runbook(BOOK.replace("[drift, feedback]", "[agent_lane]"), "lane")
+    assert choose_runbook([drift, lane], ["agent_lane", "drift"]) == lane
+    assert choose_runbook([drift, lane], ["unexplainable"]) is None
+
+
+def test_your_runbook_replaces_a_shipped_one_and_a_bad_file_is_reported(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "drift.md").write_text(BOOK.replace("title: Drift", "title: Our drift"))
+    (own / "broken.md").write_text("no front matter")
+    library = RunbookLibrary(own, shipped_dir("runbooks"))
+    drift = library.get("drift")
+    assert drift is not None and drift.title == "Our drift"
+    assert len(library.problems) == 1 and "broken.md" in library.problems[0]
+    assert library.get("general") is not None  # the shipped ones are still there
+
+
+def test_editing_a_shipped_runbook_copies_it_to_your_directory(tmp_path: Path) -> None:
+    library = RunbookLibrary(tmp_path / "own", shipped_dir("runbooks"))
+    path = library.editable_path("drift")
+    assert path == tmp_path / "own" / "drift.md"
+    assert path.read_text() == (shipped_dir("runbooks") / "drift.md").read_text()
+    path.write_text(path.read_text() + "- [ ] A step we learned today.\n")
+    library.reload()
+    drift = library.get("drift")
+    assert drift is not None and drift.steps[-1].text == "A step we learned today."
+
+
+async def _incident(store: Store, kind: str = "drift") -> tuple[Console, int]:
+    alert = await store.alerts.record(Firing(
+        rule="r", kind=kind, key="credit-scorer v7", event_ids=(1,),  # type: ignore[arg-type]
+        at=datetime.now(UTC), summary="s",
+    ))  # fmt: skip
+    runbooks = RunbookLibrary(Path("/nonexistent"), shipped_dir("runbooks"))
+    console = Console(store, Settings(), [], runbooks=runbooks)
+    incident = await console.declare([alert.id], title="t", severity="SEV2",
+                                     blast_radius="medium")  # fmt: skip
+    return console, incident.id
+
+
+async def test_declared_incident_follows_its_kinds_runbook_and_checks_go_on_the_timeline(
+    store: Store,
+) -> None:
+    console, incident_id = await _incident(store, "agent_lane")
+    incident = await console.incident(incident_id)
+    assert incident is not None and incident.runbook == "agent-lane"
+    book = console.runbook_of(incident)
+    assert book is not None
+    first = book.steps[0]
+    await console.check_step(incident_id, first.step_key or "", True)
+    await console.check_step(incident_id, first.step_key or "", False)
+    checks = await console.runbook_checks(incident_id)
+    assert checks[first.step_key or ""].checked is False
+    entries = [(e.kind, e.detail) for e in await console.timeline(incident_id)]
+    assert ("runbook", f"checked: {first.text}") in entries
+    assert ("runbook", f"unchecked: {first.text}") in entries
+    with pytest.raises(TriageRefusedError, match="no such step"):
+        await console.check_step(incident_id, "not-a-step", True)
+
+
+async def test_phases_move_on_the_timeline_and_closed_is_final(store: Store) -> None:
+    console, incident_id = await _incident(store)
+    await console.set_phase(incident_id, "contained")
+    with pytest.raises(TriageRefusedError, match="already contained"):
+        await console.set_phase(incident_id, "contained")
+    await console.set_phase(incident_id, "closed")
+    with pytest.raises(TriageRefusedError, match="is closed"):
+        await console.set_phase(incident_id, "investigating")
+    with pytest.raises(TriageRefusedError, match="not a phase"):
+        await console.set_phase(incident_id, "panicking")
+    details = [e.detail for e in await console.timeline(incident_id) if e.kind == "phase"]
+    assert details == ["detected → contained", "contained → closed"]
+
+
+async def test_read_only_console_cannot_check_a_step(store: Store) -> None:
+    console, incident_id = await _incident(store)
+    viewer = Console(store, Settings(), [], read_only=True, runbooks=console.runbooks)
+    incident = await viewer.incident(incident_id)
+    assert incident is not None
+    book = viewer.runbook_of(incident)
+    assert book is not None
+    with pytest.raises(TriageRefusedError, match="read-only"):
+        await viewer.check_step(incident_id, book.steps[0].step_key or "", True)
