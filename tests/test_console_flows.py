@@ -328,3 +328,44 @@ async def test_incident_list_makes_an_incident_active(tmp_path: Path) -> None:
         await pilot.press("j", "enter")
         await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "chosen")
         assert "Model drift" in screen_text(app, "#runbook-title")
+
+
+async def test_two_consoles_on_one_store_see_each_others_actions_within_a_second(
+    tmp_path: Path,
+) -> None:
+    """Two responders on one bastion: one declares, the other sees it without touching a key."""
+    import asyncio
+    import time
+
+    path = tmp_path / "s.db"
+    await seed(path, ["drift"])
+    seen = asyncio.Event()
+    declared = asyncio.Event()
+    elapsed: list[float] = []
+
+    async def watcher() -> None:
+        app = make_app(path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(AlertTable).row_count, "alerts")
+            await declared.wait()
+            start = time.monotonic()
+            while "INCIDENT #1" not in screen_text(app, "#incident"):
+                await pilot.pause(0.01)
+                assert time.monotonic() - start < 5, "the other console's incident never showed"
+            elapsed.append(time.monotonic() - start)
+            seen.set()
+
+    async def commander() -> None:
+        app = make_app(path)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: app.query_one(AlertTable).row_count, "alerts")
+            await pilot.press("d")
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "own")
+            declared.set()
+            await seen.wait()
+
+    # Each console runs in its own task (its own context), as two terminals would.
+    await asyncio.wait_for(asyncio.gather(watcher(), commander()), timeout=60)
+    assert elapsed and elapsed[0] < 1.0, f"took {elapsed[0]:.2f}s"
