@@ -66,14 +66,19 @@ class Terminal:
 
 @pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])
 def demo_terminal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Terminal]:
+    editor = tmp_path / "editor.sh"  # an "editor" that adds a step to the runbook it is given
+    editor.write_text('#!/bin/sh\necho "- [ ] Added in the editor during the drill" >> "$1"\n')
+    editor.chmod(0o755)
     env = {
+        "EDITOR": str(editor),
         "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
         "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
         "TERM": "xterm-256color",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     }
+    width, height = request.param
     terminal = Terminal(
-        [sys.executable, "-m", "thirdbook.cli", "demo", "--speed", "10"], 80, 24, env
+        [sys.executable, "-m", "thirdbook.cli", "demo", "--speed", "10"], width, height, env
     )
     try:
         yield terminal
@@ -95,12 +100,39 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.wait_for("page 2, older events")
     demo_terminal.press("g")
     demo_terminal.wait_for("live, newest first")
-    # The drift alert fires; declare an incident from the keyboard and read the banner.
+    # The drift alert fires; declare an incident from it with keys and read the banner.
     demo_terminal.wait_for("drift", timeout=40)
+    screen = demo_terminal.screen()
+    rows = screen.split(" id  last")[1].splitlines()[1:]
+    drift_row = next(n for n, row in enumerate(rows) if " drift " in row)
+    drift_id = rows[drift_row].split()[0]
+    demo_terminal.press(*["j"] * drift_row)  # the cursor starts on the newest alert
     demo_terminal.press("d")
-    demo_terminal.wait_for("Declare an incident from alert")
+    demo_terminal.wait_for(f"Declare an incident from alert #{drift_id}")
     demo_terminal.press("Enter")  # the title is prefilled with the alert's summary
     screen = demo_terminal.wait_for("INCIDENT #1")
-    assert "No active incident" not in screen
+    assert "No active incident" not in screen and "accuracy" in screen
+    # Its runbook: check the first step; the timeline records it.
+    demo_terminal.press("3")
+    demo_terminal.wait_for("Model drift — 0/10 done")
+    demo_terminal.press("j", "Space")
+    demo_terminal.wait_for("Model drift — 1/10 done")
+    demo_terminal.press("4")
+    demo_terminal.wait_for("checked: Look at the drift chart")
+    # An action item, from the keyboard: title, owner, due date.
+    demo_terminal.press("i")
+    demo_terminal.wait_for("New action item for incident #1")
+    for keys in ("Add a pre-deploy accuracy check", "Enter", "alice", "Enter", "+7d", "Enter"):
+        demo_terminal.press(keys)  # one at a time: a burst of text and Enter reads as a paste
+        time.sleep(0.4)
+    demo_terminal.press("5")
+    screen = demo_terminal.wait_for("pre-deploy accuracy check")
+    assert "alice" in screen and "Action items: 1 open" in screen, screen
+    # Edit the runbook in $EDITOR (the console suspends, then reloads it).
+    demo_terminal.press("e")
+    demo_terminal.press("3")
+    demo_terminal.wait_for("1/11 done")
+    demo_terminal.press("End")  # the new step is the last line of the runbook
+    demo_terminal.wait_for("Added in the editor during the drill")
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")

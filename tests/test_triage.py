@@ -169,3 +169,21 @@ def test_cli_action_items(tmp_path: Path) -> None:
     result = runner.invoke(main, ["action-items", "close", "1", "--resolution", "done it"])
     assert result.exit_code == 0
     assert "no action items" in runner.invoke(main, ["action-items", "--overdue"]).output
+
+
+async def test_a_rule_that_keeps_firing_during_its_incident_updates_the_declared_alert(
+    store: Store,
+) -> None:
+    alert = await fire(store, "acc")
+    console = Console(store, Settings(), [])
+    incident = await console.declare([alert], title="v7 drifts", severity="SEV2",
+                                     blast_radius="medium")  # fmt: skip
+    again = await fire(store, "acc")  # still drifting while the incident is worked
+    assert again == alert
+    [only] = (await console.alerts()).items
+    assert (only.status, only.fired) == ("declared", 2)
+    await console.set_phase(incident.id, "closed")
+    assert await fire(store, "acc") != alert  # after the incident: a new alert
+    dismissed = await fire(store, "other")
+    await console.dismiss(dismissed, "known noise")
+    assert await fire(store, "other") != dismissed  # a dismissal judged that one firing

@@ -243,6 +243,10 @@ class Console:
         """What ingest noticed: truncations, gaps, rotations, pauses."""
         return await self.store.ingest.notes(kinds=kinds, limit=limit)
 
+    async def triage_marks(self) -> tuple[object, ...]:
+        """A value that changes whenever alerts, incidents, timelines or action items do."""
+        return await self.store.incidents.marks()
+
     async def data_version(self) -> int:
         """Changes whenever another connection commits: cheap to poll."""
         return await self.store.data_version()

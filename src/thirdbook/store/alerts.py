@@ -34,11 +34,20 @@ class Alerts:
         self._store = store
 
     async def record(self, firing: Firing) -> Alert:
-        """A new open alert, or the open one for this rule and key, updated."""
+        """A new open alert, or the live one for this rule and key, updated.
+
+        Live means open, or declared into (or attached to) an incident that is not closed:
+        a model that keeps drifting during its incident updates the alert behind it instead
+        of raising new ones beside it. After a dismissal, or once the incident is closed, a
+        new firing is a new alert.
+        """
         at = to_us(firing.at)
         async with self._store.write() as conn:
             async with conn.execute(
-                f"SELECT {_COLUMNS} FROM alerts WHERE rule = ? AND key = ? AND status = 'open'",
+                f"SELECT {', '.join('a.' + c for c in _COLUMNS.split(', '))} FROM alerts a "
+                "LEFT JOIN incidents i ON i.id = a.incident_id WHERE a.rule = ? AND a.key = ? "
+                "AND (a.status = 'open' OR (a.status IN ('declared', 'attached') "
+                "AND i.phase != 'closed')) ORDER BY a.status = 'open' DESC, a.id DESC LIMIT 1",
                 (firing.rule, firing.key),
             ) as cursor:
                 row = await cursor.fetchone()

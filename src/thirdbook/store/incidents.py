@@ -224,6 +224,15 @@ class Incidents:
             for r in rows
         ]  # fmt: skip
 
+    async def marks(self) -> tuple[object, ...]:
+        """Changes whenever an alert or anything on a timeline changes: cheap to compare, so
+        a console redraws its panels only when something they show has changed."""
+        row = await self._store.fetchone(
+            "SELECT (SELECT max(updated_us) FROM alerts), (SELECT max(triaged_us) FROM alerts), "
+            "(SELECT count(*) FROM alerts), (SELECT max(id) FROM timeline)"
+        )
+        return tuple(row) if row is not None else ()
+
     async def precision(self) -> list[RulePrecision]:
         """Per rule: alerts fired, declared or attached, dismissed, still open."""
         rows = await self._store.fetchall(

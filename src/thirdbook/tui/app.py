@@ -195,7 +195,7 @@ class ThirdbookApp(App[None]):
             version = await svc.data_version()
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version
-                await main.show_all(svc)
+                await main.show_all(svc, force=False)
         except (NoMatches, IndexError, ValueError, AssertionError):
             # The console is closing under a refresh that was already on its way.
             if not self.stop.is_set() and self.is_running and self.screen_stack:
@@ -217,7 +217,7 @@ class ThirdbookApp(App[None]):
         async def chosen(incident_id: int | None) -> None:
             if incident_id is not None and self.console_service is not None:
                 self.main_screen.active_incident_id = incident_id
-                await self.main_screen.show_incident(self.console_service)
+                await self.main_screen.show_all(self.console_service, events=False)
 
         self.push_screen(IncidentListScreen(self.console_service), chosen)
 

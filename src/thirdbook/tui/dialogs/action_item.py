@@ -29,6 +29,17 @@ def parse_due(text: str, today: date) -> date | None:
         return None
 
 
+class _Field(Input):
+    """An input whose enter moves to the next field at once, in the key's own handler, so
+    a fast typist's next keys land in the next field (not in this one)."""
+
+    async def action_submit(self) -> None:
+        if self.id == "due":
+            await super().action_submit()
+        else:
+            self.screen.focus_next()
+
+
 class ActionItemDialog(ModalScreen[tuple[str, str, date] | None]):
     """Returns (title, owner, due), or None on esc; refuses to close while one is missing."""
 
@@ -43,15 +54,10 @@ class ActionItemDialog(ModalScreen[tuple[str, str, date] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(f"New action item for incident #{self.incident_id}", style="bold"))
-            yield Input(placeholder="What must change", id="item-title")
-            yield Input(placeholder="Owner: exactly one person", id="owner")
-            yield Input(placeholder="Due: YYYY-MM-DD or +7d (enter to add)", id="due")
+            yield _Field(placeholder="What must change", id="item-title")
+            yield _Field(placeholder="Owner: exactly one person", id="owner")
+            yield _Field(placeholder="Due: YYYY-MM-DD or +7d (enter to add)", id="due")
             yield Static("", classes="error", id="error")
-
-    @on(Input.Submitted, "#item-title")
-    @on(Input.Submitted, "#owner")
-    def _next(self) -> None:
-        self.focus_next()
 
     @on(Input.Submitted, "#due")
     def _add(self) -> None:

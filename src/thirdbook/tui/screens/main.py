@@ -4,9 +4,11 @@ action items. Wide terminals show every panel; narrow or short ones show one at 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from thirdbook.tui.app import ThirdbookApp
 
 ALERT_ROWS = 50
+CHART_EVERY_S = 2.0
+"""The panels are redrawn at least this often (the drift chart moves with in-band windows)."""
 TIMELINE_ROWS = 100
 T = TypeVar("T")
 
@@ -100,6 +104,9 @@ class MainScreen(Screen[None]):
         self.active_incident_id: int | None = None  # chosen in the incident list; else newest
         self.incident: Incident | None = None
         self._alerts: dict[int, Alert] = {}
+        self._marks: tuple[object, ...] = ()
+        self._refreshing = asyncio.Lock()
+        self._chart_at = 0.0
 
     @property
     def thirdbook(self) -> ThirdbookApp:
@@ -165,18 +172,25 @@ class MainScreen(Screen[None]):
         self.query_one("#left").set_class(name == "live", "current")
         self.query_one("#right").set_class(name == "live", "hidden")
         self._show_tabs()
-        self.query_one(f"#{PANELS[name][1]}").focus()
-        if name == "incident":
-            self.query_one("#contain-snapshot").focus()
+        # Focus now (not later, as Widget.focus does), so keys typed next land in this panel.
+        target = "#contain-snapshot" if name == "incident" else f"#{PANELS[name][1]}"
+        self.set_focus(self.query_one(target))
 
     # -- showing the store -------------------------------------------------------------------
 
-    async def show_all(self, svc: Console, *, events: bool = True) -> None:
-        """Refresh everything from the store."""
-        await self.show_alerts(svc)
-        await self.show_incident(svc)
-        if events:
-            await self.query_one(EventBrowser).show_page(svc)
+    async def show_all(self, svc: Console, *, events: bool = True, force: bool = True) -> None:
+        """Refresh from the store: the events, and the other panels when what they show
+        changed (or with `force`). The banner's clock and the drift chart tick on their own."""
+        # One refresh at a time: a slow one that began earlier must not paint over a newer one.
+        async with self._refreshing:
+            marks = await svc.triage_marks()
+            now = time.monotonic()
+            if force or marks != self._marks or now - self._chart_at > CHART_EVERY_S:
+                self._marks, self._chart_at = marks, now
+                await self.show_alerts(svc)
+                await self.show_incident(svc)
+            if events:
+                await self.query_one(EventBrowser).show_page(svc)
 
     async def show_alerts(self, svc: Console) -> None:
         """The newest alerts, with a count of the open ones, and the drift chart."""
@@ -246,8 +260,14 @@ class MainScreen(Screen[None]):
             text.append_text(safe(f"{first.owner}: {first.title}", 80))
         self.query_one("#actions-line", Static).update(text)
 
+    def tick(self) -> None:
+        """The banner's elapsed time moves on."""
+        if self.incident is not None:
+            self._show_banner(self.incident)
+
     def show_health(self, health: object) -> None:
-        """New figures on the health line."""
+        """New figures on the health line (and the banner's clock)."""
+        self.tick()
         from thirdbook.services.console import Health
 
         assert isinstance(health, Health)
@@ -294,7 +314,7 @@ class MainScreen(Screen[None]):
         ))  # fmt: skip
         if incident is not None:
             self.active_incident_id = incident.id
-            await self.show_incident(self.service)
+            await self.show_all(self.service, events=False)
             self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
                         f"containment: {incident.recommended_containment}")  # fmt: skip
 
@@ -396,7 +416,11 @@ class MainScreen(Screen[None]):
             return
         step = runbook.selected_step()
         incident = self._need_incident()
-        if step is None or incident is None or self.service is None:
+        if incident is None or self.service is None:
+            return
+        if step is None:
+            runbook.action_first()  # the first step (headings and prose are skipped)
+            self.notify("Choose a step with j/k, then space to check it.")
             return
         checks = await self.service.runbook_checks(incident.id)
         checked = not (step in checks and checks[step].checked)
@@ -423,7 +447,7 @@ class MainScreen(Screen[None]):
         library.reload()
         for problem in library.problems:
             self.notify(problem, severity="error", timeout=10)
-        await self.show_incident(self.service)
+        await self.show_all(self.service, events=False)
         self.notify(f"Reloaded runbook {incident.runbook} from {path}")
 
     # -- moving ------------------------------------------------------------------------------
