@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,22 +142,43 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], once: bool, source_name: 
 
 
 @main.command()
+@click.option("--quiet", is_flag=True, help="Print nothing at exit (a console's helper).")
 @click.pass_context
-def watch(ctx: click.Context) -> None:
-    """Ingest the configured sources without the UI, until interrupted (a bastion service)."""
+def watch(ctx: click.Context, quiet: bool) -> None:
+    """Ingest the configured sources without the UI, until interrupted (a bastion service).
+
+    With --demo, the demo's logs with the demo's rules (the console's helper ingester).
+    """
     context = _context(ctx)
+    if context.demo:
+        from thirdbook.services.demo import DemoSession
+
+        _ingest_with(context, DemoSession(context, fresh=False).open_console, False, quiet)
+        return
     if not context.settings.sources:
         raise click.ClickException(
             f"no sources are configured in {context.config_path}; see `thirdbook config --example`"
         )
-    _ingest(context, context.settings.sources, once=False)
+    _ingest(context, context.settings.sources, once=False, quiet=quiet)
 
 
-def _ingest(context: Context, sources: list[SourceConfig], once: bool) -> None:
+def _ingest(
+    context: Context, sources: list[SourceConfig], once: bool, *, quiet: bool = False
+) -> None:
+    async def open_console() -> Console:
+        return await Console.open(context.store_path, context.settings, sources,
+                                  runbooks=context.runbooks())  # fmt: skip
+
+    _ingest_with(context, open_console, once, quiet)
+
+
+def _ingest_with(
+    context: Context, open_console: Callable[[], Awaitable[Console]], once: bool, quiet: bool
+) -> None:
     from thirdbook.ingest.errors import LeaseHeldError
 
     async def go(stop: asyncio.Event) -> Health:
-        svc = await Console.open(context.store_path, context.settings, sources)
+        svc = await open_console()
         try:
             await svc.run_ingest(stop, once=once)
             return await svc.health()
@@ -167,10 +189,9 @@ def _ingest(context: Context, sources: list[SourceConfig], once: bool) -> None:
         health = _run(go)
     except LeaseHeldError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(
-        f"{health.events_total} events, {health.rejects_total} rejects in {context.store_path}",
-        err=True,
-    )
+    if not quiet:
+        click.echo(f"{health.events_total} events, {health.rejects_total} rejects in "
+                   f"{context.store_path}", err=True)  # fmt: skip
 
 
 def _event_dict(event: StoredEvent) -> dict[str, Any]:

@@ -84,6 +84,7 @@ class Console:
         self.alerting = Alerting(store, settings.triggers if triggers is None else triggers)
         self.ingester.on_commit = self.alerting.on_commit
         self._rate: deque[tuple[float, int]] = deque(maxlen=20)
+        self.helper_pid: int | None = None  # this console's helper ingester (its child)
 
     @classmethod
     async def open(
@@ -261,6 +262,8 @@ class Console:
         progress = await self.store.ingest.progress()
         lease = await self.store.leases.current()
         here = self.ingester.status.holding_lease
+        helper = (lease is not None and lease.pid == self.helper_pid
+                  and lease.host == socket.gethostname())  # fmt: skip
         live = lease is not None and (
             here or (time.time() - lease.heartbeat.timestamp()) < self.settings.ingest.lease_ttl_s
         )
@@ -289,7 +292,7 @@ class Console:
             files_active=len(await self.store.ingest.files("active")),
             lease=lease,
             lease_live=live,
-            ingesting_here=here,
+            ingesting_here=here or helper,
             paused_reason=paused,
             gaps=sum(1 for n in notes if n.kind == "gap"),
             truncations=sum(1 for n in notes if n.kind == "truncated"),

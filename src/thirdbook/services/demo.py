@@ -31,6 +31,7 @@ class DemoSession:
         demo = context.settings.demo
         self.settings: Settings = context.settings
         self.config_path = context.config_path
+        self.data_dir = context.data_dir
         self.layer = DemoServingLayer(
             context.demo_dir,
             seed=demo.seed if seed is None else seed,

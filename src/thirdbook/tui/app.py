@@ -23,6 +23,7 @@ from thirdbook.config import ConsoleConfig
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
+from thirdbook.services.ingest_child import IngestChild, watch_command
 from thirdbook.tui import keys
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
@@ -74,8 +75,12 @@ class ThirdbookApp(App[None]):
         demo: DemoServingLayer | None = None,
         subtitle: str = "",
         look: Look | None = None,
+        ingest_child: IngestChild | None = None,
     ) -> None:
+        """`ingest` runs ingest in this process; `ingest_child` runs it in a helper process
+        instead (what the command line does: the UI's own loop stays free for keys)."""
         super().__init__()
+        self._ingest_child = ingest_child
         self._open_console = open_console
         self._ingest_enabled = ingest
         self._demo = demo
@@ -120,7 +125,10 @@ class ThirdbookApp(App[None]):
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
             self.run_demo()
-        if self._ingest_enabled:
+        if self._ingest_child is not None:
+            await self._ingest_child.start()
+            self.console_service.helper_pid = self._ingest_child.pid
+        elif self._ingest_enabled:
             self.run_ingest()
         await self.poll()
 
@@ -160,6 +168,9 @@ class ThirdbookApp(App[None]):
             return
         self._shut_down = True
         self.stop.set()
+        if self._ingest_child is not None:
+            with contextlib.suppress(Exception):
+                await self._ingest_child.stop()
         for worker in list(self.workers):
             if worker.group in {"ingest", "demo"} and not worker.is_finished:
                 with contextlib.suppress(Exception):
@@ -237,7 +248,12 @@ def run_console(context: Context, *, read_only: bool = False) -> None:
 
     subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
     look = Look.from_config(settings.console, context.config_path)
-    ThirdbookApp(open_console, ingest=not read_only, subtitle=subtitle, look=look).run()
+    helper = None
+    if not read_only and settings.sources:
+        helper = IngestChild(watch_command(context.data_dir, context.config_path),
+                             log=context.data_dir / "ingest.log")  # fmt: skip
+    ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look,
+                 ingest_child=helper).run()  # fmt: skip
 
 
 def run_demo_console(session: object) -> None:
@@ -246,4 +262,7 @@ def run_demo_console(session: object) -> None:
 
     assert isinstance(session, DemoSession)
     look = Look.from_config(session.settings.console, session.config_path)
-    ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look).run()
+    helper = IngestChild(watch_command(session.data_dir, session.config_path, demo=True),
+                         log=session.layer.demo_dir / "ingest.log")  # fmt: skip
+    ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look,
+                 ingest=False, ingest_child=helper).run()  # fmt: skip

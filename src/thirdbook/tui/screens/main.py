@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 ALERT_ROWS = 50
 CHART_EVERY_S = 2.0
-"""The panels are redrawn at least this often (the drift chart moves with in-band windows)."""
+"""The drift chart is redrawn at least this often (in-band windows move it without alerting)."""
 TIMELINE_ROWS = 100
 T = TypeVar("T")
 
@@ -185,12 +185,16 @@ class MainScreen(Screen[None]):
         async with self._refreshing:
             marks = await svc.triage_marks()
             now = time.monotonic()
-            if force or marks != self._marks or now - self._chart_at > CHART_EVERY_S:
+            if force or marks != self._marks:
                 self._marks, self._chart_at = marks, now
                 await self.show_alerts(svc)
                 await self.show_incident(svc)
-            if events:
-                await self.query_one(EventBrowser).show_page(svc)
+            elif now - self._chart_at > CHART_EVERY_S:
+                self._chart_at = now
+                await self.show_chart(svc)
+            browser = self.query_one(EventBrowser)
+            if events and browser.live_page:  # an older page never changes
+                await browser.show_page(svc)
 
     async def show_alerts(self, svc: Console) -> None:
         """The newest alerts, with a count of the open ones, and the drift chart."""

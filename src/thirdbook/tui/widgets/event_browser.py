@@ -46,6 +46,11 @@ class EventBrowser(Vertical):
         yield Static(id="detail", classes="hidden")
 
     @property
+    def live_page(self) -> bool:
+        """Whether the newest page is showing (the only one new events change)."""
+        return len(self._pages) == 1
+
+    @property
     def table(self) -> EventTable:
         """The event table."""
         return self.query_one(EventTable)

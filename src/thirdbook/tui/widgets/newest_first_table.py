@@ -22,6 +22,17 @@ class NewestFirstTable(DataTable[Text]):
         """Make the rows exactly `rows`: remove the gone, update the changed, add the new."""
         wanted = {str(key): cells for key, cells in rows.items()}
         current = {str(key.value) for key in self.rows}
+        if len(wanted.keys() - current) > len(wanted) // 2:
+            # Mostly new rows (a page turned, or a firehose): building afresh is far cheaper
+            # than removing and inserting row by row. The cursor keeps its row number.
+            row = self.cursor_row
+            with self.app.batch_update():
+                self.clear()
+                for key in sorted(wanted, key=int, reverse=True):
+                    self.add_row(*wanted[key], key=key)
+                if self.row_count:
+                    self.move_cursor(row=min(row, self.row_count - 1), animate=False)
+            return
         with self.app.batch_update():
             for key in current - wanted.keys():
                 self.remove_row(key)

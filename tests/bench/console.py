@@ -1,0 +1,343 @@
+"""Console benchmark: alert latency, first paint on a big store, key latency under ingest.
+
+    .venv/bin/python tests/bench/console.py [--events 10000000] [--dir DIR] [--skip-big]
+
+Prints:
+1. alert latency: from a line appended to a watched log to its alert on the console's screen
+   (the alert table's cell), p50 and p95 over 40 lines (target: p95 < 500 ms). The console
+   runs as `thirdbook console` does: default settings, its helper process ingesting.
+2. first paint with 10 million events in the store: the real `thirdbook console --read-only`
+   on a pseudo-terminal, from exec to the newest event's row in its output, and the
+   process's resident memory then and at its peak (targets: < 1 s, RSS < 200 MB). The big
+   store is built once (bulk SQL, then indexes) and kept in DIR for later runs.
+3. key-to-screen latency while the console's helper ingests 20,000 events/s written by
+   another process: `]`/`[` (a page of events from the store) and `j` (cursor), p50 and p95 over 60
+   presses each (target: p95 < 100 ms), and the ingest rate reached meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import pty
+import random
+import select
+import sqlite3
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+from textual import events
+
+from thirdbook.domain.records import lookup_key
+from thirdbook.services.console import Console
+from thirdbook.services.context import Context
+from thirdbook.services.ingest_child import IngestChild, watch_command
+from thirdbook.store import Store
+from thirdbook.tui.app import ThirdbookApp
+from thirdbook.tui.widgets.alert_table import AlertTable
+from thirdbook.tui.widgets.event_table import EventTable
+
+INFERENCE = (
+    '{{"v":1,"kind":"inference","ts":"{ts}","request_id":"req-{n:09d}","subject":"applicant-{s}",'
+    '"model":{{"name":"credit-scorer","version":"v7","weights_hash":"sha256:ab12"}},'
+    '"prompt":{{"text":"score applicant {s}"}},"response":{{"decision":"decline"}}}}\n'
+)
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of values, in the same unit."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+
+
+LANE_CONFIG = """
+[[triggers.lanes]]
+agent = "refund-bot"
+tools = ["issue_refund"]
+max_amount = 100
+"""
+
+
+def app_on(work: Path, log: Path, lanes: bool = False) -> ThirdbookApp:
+    """A console on `log` as `thirdbook console` runs: default settings, with its helper
+    process ingesting (the console's own process only draws and answers keys)."""
+    config = work / f"{log.stem}.toml"
+    config.write_text(f'[[sources]]\nname = "bench"\npaths = ["{log}"]\n'
+                      + (LANE_CONFIG if lanes else ""))  # fmt: skip
+    data = work / f"{log.stem}-data"
+    context = Context.load(data, config)
+
+    async def open_console() -> Console:
+        return await Console.open(context.store_path, context.settings, [])
+
+    helper = IngestChild(watch_command(data, config), log=work / f"{log.stem}-ingest.log")
+    return ThirdbookApp(open_console, ingest=False, subtitle="bench", ingest_child=helper)
+
+
+async def ingesting(app: ThirdbookApp, pilot: object) -> Console:
+    """Wait until the console's helper holds the ingest lease."""
+    while True:
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+        svc = app.console_service
+        if svc is not None and (await svc.health()).ingesting_here:
+            return svc
+
+
+# -- 1. alert latency -------------------------------------------------------------------------
+
+
+async def alert_latency(work: Path, lines: int = 40) -> list[float]:
+    log = work / "alerts.jsonl"
+    log.write_bytes(b"")
+    app = app_on(work, log, lanes=True)
+    latencies: list[float] = []
+    async with app.run_test(size=(200, 50)) as pilot:
+        await ingesting(app, pilot)
+        table = app.query_one(AlertTable)
+        for n in range(lines):
+            amount = 1000 + n
+            line = (f'{{"v":1,"kind":"agent_action","ts":"{now_iso()}","agent":"refund-bot",'
+                    f'"tool":"issue_refund","target":"acct-{n}","amount":{amount}}}\n')  # fmt: skip
+            start = time.perf_counter()
+            with log.open("a") as f:
+                f.write(line)
+            wanted = f"amount {amount} is over"
+            while not any(wanted in str(table.get_row_at(r)[5]) for r in range(table.row_count)):
+                await asyncio.sleep(0.002)
+                if time.perf_counter() - start > 10:
+                    raise RuntimeError("an alert never appeared")
+            latencies.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(random.uniform(0.1, 0.4))
+        await app.action_quit()
+    return latencies
+
+
+# -- 2. first paint on a big store ------------------------------------------------------------
+
+
+def build_big_store(path: Path, events: int) -> None:
+    """A store with `events` inference events, built by bulk SQL (minutes, once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    async def schema() -> None:
+        await (await Store.open(path)).close()
+
+    asyncio.run(schema())
+    db = sqlite3.connect(path)
+    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-262144;")
+    found = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' "
+        "AND sql IS NOT NULL"
+    ).fetchall()
+    indexes = [sql for _, sql in found]
+    for name, _ in found:
+        db.execute(f"DROP INDEX {name}")
+    db.execute(
+        "INSERT INTO files (source, path, dev, ino, head_len, head_hash, first_seen_us, "
+        "updated_us) VALUES ('bench', '/var/log/serving.jsonl', 0, 0, 0, '', 0, 0)"
+    )
+    start_us = 1_790_000_000_000_000
+    batch = 200_000
+    for first in range(0, events, batch):
+        rows = []
+        for n in range(first, min(events, first + batch)):
+            request, subject = f"req-{n:09d}", f"applicant-{n % 100_003}"
+            ts = start_us + n * 10_000
+            raw = INFERENCE.format(ts="2026-09-21T10:00:00+00:00", n=n, s=n % 100_003).encode()
+            rows.append((ts, "inference", request, lookup_key(request), subject,
+                         lookup_key(subject), "credit-scorer", "v7", "sha256:ab12", "model", 1,
+                         n * 300, ts, raw))  # fmt: skip
+        db.executemany(
+            "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
+            "model_name, model_version, weights_hash, route, file_id, byte_offset, ingested_us, "
+            "raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.commit()
+        print(f"  built {min(events, first + batch):,} events", end="\r", flush=True)
+    for sql in indexes:
+        db.execute(sql)
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    print()
+
+
+def first_paint(store: Path, events: int, work: Path) -> tuple[float, int, int]:
+    """Seconds from exec to the newest event on screen; RSS then and at peak (kB)."""
+    config = work / "paint.toml"
+    config.write_text(f'[store]\npath = "{store}"\n')
+    env = dict(os.environ, TERM="xterm-256color", THIRDBOOK_CONFIG=str(config),
+               THIRDBOOK_DATA_DIR=str(work / "paint-data"))  # fmt: skip
+    thirdbook = str(Path(sys.executable).with_name("thirdbook"))
+    newest = f"req-{events - 1:09d}".encode()
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvpe(thirdbook, [thirdbook, "console", "--read-only"], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    out = bytearray()
+    painted = None
+    rss = peak = 0
+    try:
+        while time.perf_counter() - start < 30:
+            ready, _, _ = select.select([fd], [], [], 0.005)
+            if ready:
+                out += os.read(fd, 1 << 16)
+            if painted is None and newest in out:
+                painted = time.perf_counter() - start
+                rss, peak = _memory(pid)
+                time.sleep(1.0)  # let it settle, then read the peak again
+                peak = max(peak, _memory(pid)[1])
+                break
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    if painted is None:
+        raise RuntimeError("the newest event never appeared")
+    return painted, rss, peak
+
+
+def _memory(pid: int) -> tuple[int, int]:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in status)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+# -- 3. key latency under ingest --------------------------------------------------------------
+
+WRITER = r"""
+import sys, time
+path, rate, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+line = sys.argv[4]
+n = 0
+start = time.perf_counter()
+with open(path, "a", buffering=1 << 20) as f:
+    while time.perf_counter() - start < seconds:
+        due = int((time.perf_counter() - start) * rate)
+        if due > n:
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+            f.write("".join(line.format(ts=ts, n=i, s=i % 9973) for i in range(n, due)))
+            f.flush()
+            n = due
+        time.sleep(0.01)
+print(n)
+"""
+
+
+KEYS = {"]": "right_square_bracket", "[": "left_square_bracket", "j": "j", "k": "k"}
+
+
+def press(app: ThirdbookApp, char: str) -> None:
+    """A key event, posted to the app as the terminal driver posts one (Pilot's `press`
+    also waits for the app to go idle, which adds ~65 ms that a user never sees)."""
+    app.post_message(events.Key(KEYS[char], char))
+
+
+async def timed_page(app: ThirdbookApp, title: object, key: str, wanted: str) -> float:
+    """Milliseconds from pressing `key` to `wanted` in the page title."""
+    start = time.perf_counter()
+    press(app, key)
+    while wanted not in str(title.render()):  # type: ignore[attr-defined]
+        await asyncio.sleep(0.001)
+        if time.perf_counter() - start > 10:
+            raise RuntimeError(f"{key} never showed {wanted!r}")
+    return (time.perf_counter() - start) * 1000
+
+
+async def key_latency(work: Path, rate: int = 20_000, presses: int = 60) -> dict[str, object]:
+    log = work / "keys.jsonl"
+    log.write_bytes(b"")
+    app = app_on(work, log)
+    result: dict[str, object] = {}
+    async with app.run_test(size=(200, 50)) as pilot:
+        svc = await ingesting(app, pilot)
+        seconds = 4 + presses * 0.3
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(log), str(rate),
+                                   str(seconds), INFERENCE], stdout=subprocess.PIPE)  # fmt: skip
+        await asyncio.sleep(2.0)  # ingest under way
+        events_before = await svc.store.events.count()
+        t_before = time.perf_counter()
+        title = app.main_screen.query_one("#page-title")
+        table = app.query_one(EventTable)
+        app.main_screen.set_focus(table)
+        paging: list[float] = []
+        cursor: list[float] = []
+        for _ in range(presses // 2):
+            # ] to an older page (stable: the live page is a firehose at this rate), j on it,
+            # then [ back to the live page.
+            paging.append(await timed_page(app, title, "]", "page 2"))
+            row = table.cursor_row
+            start = time.perf_counter()
+            press(app, "j" if row < 50 else "k")
+            while table.cursor_row == row:
+                await asyncio.sleep(0.001)
+                if time.perf_counter() - start > 10:
+                    raise RuntimeError("the cursor never moved")
+            cursor.append((time.perf_counter() - start) * 1000)
+            await asyncio.sleep(0.1)
+            paging.append(await timed_page(app, title, "[", "live"))
+            await asyncio.sleep(0.1)
+        events_after = await svc.store.events.count()
+        rate_seen = (events_after - events_before) / (time.perf_counter() - t_before)
+        writer.wait()
+        written = int((writer.stdout.read() if writer.stdout else b"0") or 0)
+        result = {"paging": paging, "cursor": cursor, "ingest_rate": rate_seen,
+                  "written": written}  # fmt: skip
+        await app.action_quit()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "thirdbook-bench")
+    parser.add_argument("--skip-big", action="store_true", help="skip the big-store first paint")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        work = Path(tmp)
+        latencies = asyncio.run(alert_latency(work))
+        print(f"alert latency (line written -> alert on screen), {len(latencies)} lines: "
+              f"p50 {pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms, "
+              f"max {max(latencies):.0f} ms (target p95 < 500 ms)")  # fmt: skip
+        if not args.skip_big:
+            big = args.dir / f"console-{args.events}.db"
+            if not big.exists():
+                print(f"building a store of {args.events:,} events in {big} (once) ...")
+                started = time.perf_counter()
+                build_big_store(big, args.events)
+                print(f"  built in {time.perf_counter() - started:.0f} s, "
+                      f"{big.stat().st_size / 1e9:.1f} GB")  # fmt: skip
+            runs = [first_paint(big, args.events, work) for _ in range(3)]
+            best = min(runs)
+            print(f"first paint with {args.events:,} events: "
+                  f"{', '.join(f'{r[0]:.2f}' for r in runs)} s from exec (best {best[0]:.2f} s; "
+                  f"target < 1 s), RSS {best[1] / 1024:.0f} MB at paint, peak "
+                  f"{max(r[2] for r in runs) / 1024:.0f} MB (target < 200 MB)")  # fmt: skip
+        keys = asyncio.run(key_latency(work))
+        paging, cursor = keys["paging"], keys["cursor"]
+        assert isinstance(paging, list) and isinstance(cursor, list)
+        print(f"key latency while ingesting (written {keys['written']:,} lines at 20,000/s; "
+              f"ingested {keys['ingest_rate']:,.0f} events/s meanwhile):")  # fmt: skip
+        print(f"  ] / [ (a page from the store): p50 {pct(paging, 50):.0f} ms, "
+              f"p95 {pct(paging, 95):.0f} ms (target p95 < 100 ms)")  # fmt: skip
+        print(f"  j (cursor): p50 {pct(cursor, 50):.0f} ms, p95 {pct(cursor, 95):.0f} ms, "
+              f"mean {statistics.mean(cursor):.0f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
