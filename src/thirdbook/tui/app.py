@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,6 +36,9 @@ from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 __all__ = ["PAGE_SIZE", "Look", "ThirdbookApp", "run_console", "run_demo_console"]
 
 POLL_S = 0.25
+HEALTH_EVERY_S = 1.0
+"""The health line's figures are read at most this often (six queries; the store's other
+changes are noticed every poll by one `PRAGMA data_version`)."""
 
 ConsoleFactory = Callable[[], Awaitable[Console]]
 
@@ -89,6 +93,7 @@ class ThirdbookApp(App[None]):
         self.stop = asyncio.Event()
         self.sub_title = subtitle
         self._data_version = -1
+        self._health_at = 0.0
         self._shut_down = False
         self.theme_problems: list[str] = []
         self._apply_look()
@@ -202,7 +207,12 @@ class ThirdbookApp(App[None]):
             return
         try:
             main = self.main_screen
-            main.show_health(await svc.health())
+            now = time.monotonic()
+            if now - self._health_at >= HEALTH_EVERY_S:
+                self._health_at = now
+                main.show_health(await svc.health())
+            else:
+                main.tick()
             version = await svc.data_version()
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version

@@ -355,28 +355,25 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="triage")
     async def action_severity(self) -> None:
         """Change the active incident's severity."""
-        incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        options = [(s, Text(s)) for s in SEVERITIES]
-        chosen = await self.app.push_screen_wait(
-            ChoiceDialog(f"Severity of incident #{incident.id}", options, incident.severity)
-        )
-        if chosen is not None:
-            await self._act(self.service.set_severity(incident.id, chosen))
+        await self._set_field("severity", SEVERITIES)
 
     @work(exclusive=True, group="triage")
     async def action_phase(self) -> None:
         """Move the active incident to another phase."""
+        await self._set_field("phase", PHASES)
+
+    async def _set_field(self, field: str, choices: tuple[str, ...]) -> None:
         incident = self._need_incident()
         if incident is None or self.service is None:
             return
-        options = [(p, Text(p)) for p in PHASES]
-        chosen = await self.app.push_screen_wait(
-            ChoiceDialog(f"Phase of incident #{incident.id}", options, incident.phase)
-        )
+        current = str(getattr(incident, field))
+        chosen = await self.app.push_screen_wait(ChoiceDialog(
+            f"{field.capitalize()} of incident #{incident.id}", [(c, Text(c)) for c in choices],
+            current,
+        ))  # fmt: skip
         if chosen is not None:
-            await self._act(self.service.set_phase(incident.id, chosen))
+            setter = self.service.set_severity if field == "severity" else self.service.set_phase
+            await self._act(setter(incident.id, chosen))
 
     @work(exclusive=True, group="triage")
     async def action_add_action_item(self) -> None:

@@ -16,7 +16,11 @@ class NewestFirstTable(DataTable[Text]):
         self.cursor_type = "row"
         self.zebra_stripes = self.ZEBRA
         for column in self.COLUMNS:
-            self.add_column(column, key=column)
+            self.add_column(self.column_label(column), key=column)
+
+    def column_label(self, column: str) -> str | Text:
+        """The header of a column (its name, unless a table says otherwise)."""
+        return column
 
     def show_rows(self, rows: dict[int, tuple[Text, ...]]) -> None:
         """Make the rows exactly `rows`: remove the gone, update the changed, add the new."""
