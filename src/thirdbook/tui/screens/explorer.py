@@ -10,12 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from thirdbook.domain.queries import parse_event_query
 from thirdbook.services.console import Console
 from thirdbook.tui import keys
 from thirdbook.tui.widgets.event_browser import EventBrowser
+from thirdbook.tui.widgets.event_table import EventTable
 
 HINT = ("Filter: kind:inference model:credit-scorer version:v7 request:ID subject:ID "
         "since:15m until:ISO — enter to apply, esc to go back")  # fmt: skip
@@ -95,10 +96,10 @@ class ExplorerScreen(Screen[None]):
         """Show or hide the raw line."""
         self.browser.toggle_detail()
 
-    @on(DataTable.RowHighlighted)
+    @on(EventTable.Highlighted)
     def _highlighted(self) -> None:
         self.browser.update_detail()
 
-    @on(DataTable.RowSelected)
+    @on(EventTable.Selected)
     def _selected(self) -> None:
         self.browser.toggle_detail()

@@ -36,8 +36,10 @@ from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.alert_table import AlertTable
 from thirdbook.tui.widgets.drift_chart import DriftChart
 from thirdbook.tui.widgets.event_browser import EventBrowser
+from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.health_line import HealthLine
 from thirdbook.tui.widgets.incident_panel import IncidentPanel, elapsed
+from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_list import RunbookList
 from thirdbook.tui.widgets.timeline_table import TimelineTable
 
@@ -95,6 +97,9 @@ class MainScreen(Screen[None]):
     MainScreen.-narrow #right.hidden, MainScreen.-short #right.hidden { display: none; }
     MainScreen.-narrow AlertTable, MainScreen.-short AlertTable { max-height: 5; }
     MainScreen.-short DriftChart { height: 4; }
+    MainScreen.-short #panel-live.detail-open DriftChart { display: none; }
+    MainScreen.-short #panel-live.detail-open AlertTable { max-height: 3; }
+    EventTable { min-height: 4; }
     MainScreen.-narrow ActionItemTable, MainScreen.-short ActionItemTable { max-height: 100%; }
     """
 
@@ -162,7 +167,7 @@ class MainScreen(Screen[None]):
         for name, (label, _) in PANELS.items():
             text.append(f" {label} ", style="bold reverse" if name == self.panel else "")
             text.append(" ")
-        self.query_one("#tabs", Static).update(text)
+        show_line(self.query_one("#tabs", Static), text)
 
     def action_panel(self, name: str) -> None:
         """Show a panel (narrow: instead of the others; wide: all show) and focus it."""
@@ -203,7 +208,7 @@ class MainScreen(Screen[None]):
         self.query_one(AlertTable).show_alerts(page.items)
         open_count = sum(1 for a in page.items if a.status == "open")
         title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
-        self.query_one("#alerts-title", Static).update(Text(title))
+        show_line(self.query_one("#alerts-title", Static), Text(title))
         await self.show_chart(svc)
 
     async def show_chart(self, svc: Console) -> None:
@@ -232,7 +237,7 @@ class MainScreen(Screen[None]):
                    and checks[s.step_key or ""].checked) if runbook else 0  # fmt: skip
         heading = "Runbook" if runbook is None else (
             f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done")  # fmt: skip
-        self.query_one("#runbook-title", Static).update(safe(heading, 120))
+        show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
         entries = [] if incident is None else await svc.timeline(incident.id)
         self.query_one(TimelineTable).show_entries(entries[-TIMELINE_ROWS:])
         items = [] if incident is None else await svc.action_items(incident_id=incident.id)
@@ -243,13 +248,13 @@ class MainScreen(Screen[None]):
     def _show_banner(self, incident: Incident | None) -> None:
         banner = self.query_one("#incident", Static)
         if incident is None:
-            banner.update(Text("No active incident"))
+            show_line(banner, Text("No active incident"))
             banner.add_class("quiet")
             return
         text = Text(f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
                     f"{elapsed(incident.declared_at)} · ")  # fmt: skip
         text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
-        banner.update(text)
+        show_line(banner, text)
         banner.set_class(incident.phase == "closed", "quiet")
 
     async def _show_actions_line(self, svc: Console, today: date) -> None:
@@ -262,7 +267,7 @@ class MainScreen(Screen[None]):
             first = (overdue or items)[0]
             text.append(f" · next #{first.id} due {first.due} ")
             text.append_text(safe(f"{first.owner}: {first.title}", 80))
-        self.query_one("#actions-line", Static).update(text)
+        show_line(self.query_one("#actions-line", Static), text)
 
     def tick(self) -> None:
         """The banner's elapsed time moves on."""
@@ -455,7 +460,7 @@ class MainScreen(Screen[None]):
 
     def _focused_list(self) -> Widget:
         focused = self.focused
-        if isinstance(focused, DataTable | OptionList):
+        if isinstance(focused, DataTable | OptionList | EventTable):
             return focused
         return self.query_one(EventBrowser).table
 
@@ -486,6 +491,8 @@ class MainScreen(Screen[None]):
         """Show or hide the raw line of the selected event (or the selected alert's detail)."""
         browser = self.query_one(EventBrowser)
         browser.toggle_detail()
+        # A short terminal makes room for the raw line: the chart steps aside meanwhile.
+        self.query_one("#panel-live").set_class(browser.detail_shown, "detail-open")
         self._update_detail()
 
     @on(DataTable.RowHighlighted)
@@ -494,9 +501,14 @@ class MainScreen(Screen[None]):
         if isinstance(event.data_table, AlertTable) and self.service is not None:
             await self.show_chart(self.service)
 
+    @on(EventTable.Highlighted)
+    def _event_highlighted(self) -> None:
+        self._update_detail()
+
     @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        if isinstance(event.data_table, AlertTable | type(self.query_one(EventBrowser).table)):
+    @on(EventTable.Selected)
+    def _row_selected(self, event: DataTable.RowSelected | EventTable.Selected) -> None:
+        if isinstance(event, EventTable.Selected) or isinstance(event.data_table, AlertTable):
             self.action_toggle_detail()
 
     def _update_detail(self) -> None:

@@ -16,6 +16,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.services.console import Console
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.widgets.event_table import EventTable
+from thirdbook.tui.widgets.one_line import show_line
 
 PAGE_SIZE = 100
 
@@ -56,8 +57,12 @@ class EventBrowser(Vertical):
         return self.query_one(EventTable)
 
     async def show_page(self, svc: Console) -> None:
-        """Fetch the current page from the store and show it."""
+        """Fetch the current page from the store and show it (unless the user turned the page
+        or changed the filter while it was on its way: a stale page is never shown)."""
+        asked = (len(self._pages), self._pages[-1], self.where)
         page = await svc.events(self.where, before_id=self._pages[-1], limit=PAGE_SIZE)
+        if asked != (len(self._pages), self._pages[-1], self.where):
+            return
         self._events = {e.id: e for e in page.items}
         self.table.show_page(page.items)
         number = len(self._pages)
@@ -67,7 +72,7 @@ class EventBrowser(Vertical):
         more = "" if page.next_key is None else "  ] older"
         empty = "  (none match)" if not page.items else ""
         title = Text(f"{self.label} — {live}{more}{empty}")
-        self.query_one("#page-title", Static).update(title)
+        show_line(self.query_one("#page-title", Static), title)
         if number == 1 or page.next_key is not None:
             self._next_key = page.next_key
         self.update_detail()
@@ -91,6 +96,11 @@ class EventBrowser(Vertical):
         self._pages = [None]
         await self.show_page(svc)
         self.table.move_cursor(row=0)
+
+    @property
+    def detail_shown(self) -> bool:
+        """Whether the raw-line detail is showing."""
+        return not self.query_one("#detail").has_class("hidden")
 
     def toggle_detail(self) -> None:
         """Show or hide the detail line."""

@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from thirdbook.services.console import Health
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.widgets.one_line import show_line
 
 
 def _size(n: int) -> str:
@@ -62,4 +63,4 @@ class HealthLine(Static):
 
     def show(self, health: Health) -> None:
         """Show new figures."""
-        self.update(health_text(health))
+        show_line(self, health_text(health))
