@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench clean
+.PHONY: setup demo test lint pytest bench bench-console clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/ingest.py
+
+bench-console: $(STAMP)
+	$(BIN)/python tests/bench/console.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
