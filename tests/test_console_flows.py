@@ -3,10 +3,13 @@ action items, help, palette, explorer, incident list, keymap, themes, read-only.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from thirdbook.config import ConsoleConfig, Settings
 from thirdbook.domain.alerts import Firing
@@ -67,6 +70,20 @@ async def service(app: ThirdbookApp) -> Console:
     return app.console_service
 
 
+@contextlib.asynccontextmanager
+async def incident_console(
+    tmp_path: Path, kinds: tuple[str, ...] = ("drift",), *, read_only: bool = False,
+    size: tuple[int, int] = (80, 24),
+) -> AsyncIterator[tuple[ThirdbookApp, Pilot[None]]]:
+    """A console on a store with open alerts of `kinds`, the first declared as incident #1."""
+    path = tmp_path / "s.db"
+    await seed(path, list(kinds), declare=True)
+    app = make_app(path, read_only=read_only)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+        yield app, pilot
+
+
 async def test_declare_shows_incident_runbook_and_timeline(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     await seed(path, ["drift"])
@@ -85,11 +102,7 @@ async def test_declare_shows_incident_runbook_and_timeline(tmp_path: Path) -> No
 
 
 async def test_attach_an_alert_to_the_active_incident(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await seed(path, ["drift", "feedback"], declare=True)
-    app = make_app(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path, ("drift", "feedback")) as (app, pilot):
         await pilot.press("t")  # the feedback alert is newest, so it is highlighted
         await pilot.pause()
         await pilot.press("enter")  # the active incident is offered first
@@ -106,11 +119,7 @@ async def test_attach_an_alert_to_the_active_incident(tmp_path: Path) -> None:
 
 
 async def test_severity_and_phase_from_the_keyboard(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await seed(path, ["drift"], declare=True)
-    app = make_app(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path) as (app, pilot):
         await pilot.press("v")
         await pilot.pause()
         await pilot.press("k", "enter")  # SEV2 -> SEV1
@@ -125,11 +134,7 @@ async def test_severity_and_phase_from_the_keyboard(tmp_path: Path) -> None:
 
 
 async def test_checking_a_runbook_step_is_recorded_on_the_timeline(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await seed(path, ["drift"], declare=True)
-    app = make_app(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path) as (app, pilot):
         await pilot.press("3")  # the runbook panel
         await pilot.pause()
         await pilot.press("j", "space")
@@ -143,11 +148,7 @@ async def test_checking_a_runbook_step_is_recorded_on_the_timeline(tmp_path: Pat
 
 
 async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await seed(path, ["drift"], declare=True)
-    app = make_app(path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path) as (app, pilot):
         await pilot.press("i")
         await pilot.pause()
         await pilot.press(*"Add a pre-deploy accuracy check", "enter", "enter", "enter")
@@ -179,11 +180,7 @@ async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> N
 
 
 async def test_read_only_console_refuses_every_action(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await seed(path, ["drift", "feedback"], declare=True)
-    app = make_app(path, read_only=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path, ("drift", "feedback"), read_only=True) as (app, pilot):
         await pilot.press("p")
         await pilot.pause()
         await pilot.press("j", "enter")
@@ -231,11 +228,7 @@ def test_help_screen_snapshot(snap_compare: object, tmp_path: Path) -> None:
 async def test_palette_lists_every_action_and_runs_it(tmp_path: Path) -> None:
     from thirdbook.tui.keys import MAIN
 
-    path = tmp_path / "s.db"
-    await seed(path, ["drift"], declare=True)
-    app = make_app(path)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+    async with incident_console(tmp_path, size=(120, 40)) as (app, pilot):
         titles = [c.title for c in app.get_system_commands(app.main_screen)]
         for binding in MAIN:
             if binding.id not in {"up", "down"}:
