@@ -297,7 +297,11 @@ async def test_alerts_panel_shows_a_firing_and_its_detail(store_path: Path, tmp_
         assert table.row_count == 1
         assert str(table.get_row_at(0)[2].plain) == "agent lane"
         table.focus()
-        await pilot.press("r")
         await pilot.pause()
-        detail = str(app.query_one("#detail").render())
+        await pilot.press("r")
+        for _ in range(50):
+            await pilot.pause(0.02)
+            detail = str(app.query_one("#detail").render())
+            if "amount 2500" in detail:
+                break
         assert "amount 2500 is over its limit of 100" in detail

@@ -15,6 +15,7 @@ from thirdbook import __version__
 from thirdbook.cli_common import context_of as _context
 from thirdbook.cli_common import parse_since
 from thirdbook.cli_common import run_async as _run
+from thirdbook.cli_evidence import register_evidence_commands
 from thirdbook.cli_triage import register_triage_commands
 from thirdbook.config import EXAMPLE_CONFIG, SourceConfig
 from thirdbook.domain.events import event_json_schema
@@ -420,6 +421,7 @@ def config(ctx: click.Context, example: bool, check: bool) -> None:
 
 
 register_triage_commands(main)
+register_evidence_commands(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from thirdbook import locations
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
+from thirdbook.domain.audit import Outcome
 from thirdbook.domain.drift import DriftPoint, DriftSeries
 from thirdbook.domain.events import MetricEvent
 from thirdbook.domain.incidents import (
@@ -119,39 +123,70 @@ class Console:
 
     # -- triage ------------------------------------------------------------------------------
 
-    def _acting(self) -> Actor:
-        if self.read_only:
-            raise TriageRefusedError("this console is read-only: it can look but not act")
-        return current_actor()
+    @contextlib.asynccontextmanager
+    async def _acting(
+        self, action: str, detail: dict[str, Any], incident_id: int | None = None
+    ) -> AsyncIterator[Actor]:
+        """Who acts (from the OS); and an audit record for an action that does not complete:
+        refused (with the reason), failed, or interrupted. A completed action is audited in
+        the same transaction as its change (with its timeline entry)."""
+        actor = current_actor()
+        outcome: Outcome = "refused"
+        note: dict[str, Any] = {}
+        try:
+            if self.read_only:
+                raise TriageRefusedError("this console is read-only: it can look but not act")
+            yield actor
+            return
+        except TriageRefusedError as exc:
+            note = {"reason": str(exc)}
+            raise
+        except Exception as exc:
+            outcome, note = "failed", {"error": f"{type(exc).__name__}: {exc}"}
+            raise
+        except BaseException as exc:  # cancelled, or the session went away mid-action
+            outcome, note = "interrupted", {"error": type(exc).__name__}
+            raise
+        finally:
+            if note:
+                with contextlib.suppress(Exception):
+                    await self.store.audit.append(actor, action, outcome, {**detail, **note},
+                                                  incident_id)  # fmt: skip
 
     async def declare(
         self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
     ) -> Incident:
         """Declare an incident from open alerts, as the OS user of this process; it follows
         the runbook for its alerts' kinds."""
-        actor = self._acting()
-        alerts = [await self.store.alerts.get(a) for a in alert_ids]
-        runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
-        return await self.store.incidents.declare(
-            alert_ids, title=title, severity=severity, blast_radius=blast_radius,
-            actor=actor, runbook=None if runbook is None else runbook.name,
-        )  # fmt: skip
+        detail = {"alerts": alert_ids, "title": title, "severity": severity,
+                  "blast_radius": blast_radius}  # fmt: skip
+        async with self._acting("declare", detail) as actor:
+            alerts = [await self.store.alerts.get(a) for a in alert_ids]
+            runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
+            return await self.store.incidents.declare(
+                alert_ids, title=title, severity=severity, blast_radius=blast_radius,
+                actor=actor, runbook=None if runbook is None else runbook.name,
+            )  # fmt: skip
 
     async def attach(self, alert_id: int, incident_id: int) -> None:
         """Attach an open alert to an open incident."""
-        await self.store.incidents.attach(alert_id, incident_id, self._acting())
+        async with self._acting("attach", {"alert": alert_id}, incident_id) as actor:
+            await self.store.incidents.attach(alert_id, incident_id, actor)
 
     async def dismiss(self, alert_id: int, reason: str) -> None:
         """Dismiss an open alert with a reason."""
-        await self.store.incidents.dismiss(alert_id, reason, self._acting())
+        async with self._acting("dismiss", {"alert": alert_id, "reason_given": reason}) as actor:
+            await self.store.incidents.dismiss(alert_id, reason, actor)
 
     async def set_severity(self, incident_id: int, severity: str) -> None:
         """Change an incident's severity."""
-        await self.store.incidents.set_severity(incident_id, severity, self._acting())
+        async with self._acting("severity", {"to": severity}, incident_id) as actor:
+            await self.store.incidents.set_severity(incident_id, severity, actor)
 
     async def set_phase(self, incident_id: int, phase: str) -> None:
         """Move an incident to another phase (detected ... closed)."""
-        await self.store.incidents.set_phase(incident_id, phase, self._acting())
+        async with self._acting("phase", {"to": phase}, incident_id) as actor:
+            await self.store.incidents.set_phase(incident_id, phase, actor)
 
     async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
         """The newest incidents (older than `before_id`, when given)."""
@@ -171,15 +206,16 @@ class Console:
 
     async def check_step(self, incident_id: int, step_key: str, checked: bool) -> None:
         """Check or uncheck a step of the incident's runbook; recorded on the timeline."""
-        actor = self._acting()
-        incident = await self.store.incidents.get(incident_id)
-        if incident is None:
-            raise TriageRefusedError(f"there is no incident #{incident_id}")
-        runbook = self.runbook_of(incident)
-        step = next((s for s in runbook.steps if s.step_key == step_key), None) if runbook else None
-        if step is None:
-            raise TriageRefusedError(f"incident #{incident_id}'s runbook has no such step")
-        await self.store.incidents.check_step(incident_id, step, checked, actor)
+        detail = {"step": step_key, "checked": checked}
+        async with self._acting("runbook", detail, incident_id) as actor:
+            incident = await self.store.incidents.get(incident_id)
+            if incident is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            book = self.runbook_of(incident)
+            step = next((s for s in book.steps if s.step_key == step_key), None) if book else None
+            if step is None:
+                raise TriageRefusedError(f"incident #{incident_id}'s runbook has no such step")
+            await self.store.incidents.check_step(incident_id, step, checked, actor)
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
         """The metric windows behind a drift alert (the newest `windows`), with its band."""
@@ -208,13 +244,16 @@ class Console:
         self, incident_id: int, *, title: str, owner: str, due: date | None
     ) -> ActionItem:
         """A new action item: exactly one owner and a due date, both required."""
-        return await self.store.action_items.add(
-            incident_id, title=title, owner=owner, due=due, actor=self._acting()
-        )
+        detail = {"title": title, "owner": owner, "due": None if due is None else due.isoformat()}
+        async with self._acting("action", detail, incident_id) as actor:
+            return await self.store.action_items.add(
+                incident_id, title=title, owner=owner, due=due, actor=actor
+            )
 
     async def close_action_item(self, item_id: int, resolution: str) -> ActionItem:
         """Close an action item with a short resolution."""
-        return await self.store.action_items.close(item_id, resolution, self._acting())
+        async with self._acting("close-action", {"item": item_id, "resolution": resolution}) as a:
+            return await self.store.action_items.close(item_id, resolution, a)
 
     async def action_items(
         self, *, incident_id: int | None = None, overdue: bool = False, today: date | None = None

@@ -52,6 +52,7 @@ class Store:
         self._write_lock = asyncio.Lock()
         from thirdbook.store.action_items import ActionItems
         from thirdbook.store.alerts import Alerts
+        from thirdbook.store.audit import Audit
         from thirdbook.store.events import EventQueries
         from thirdbook.store.incidents import Incidents
         from thirdbook.store.ingest_state import IngestState
@@ -63,6 +64,7 @@ class Store:
         self.alerts = Alerts(self)
         self.incidents = Incidents(self)
         self.action_items = ActionItems(self)
+        self.audit = Audit(self)
 
     @classmethod
     async def open(

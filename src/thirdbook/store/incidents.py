@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import from_us
 from thirdbook.domain.runbooks import RunbookLine, StepCheck
+from thirdbook.store.audit import append_audit
 from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
@@ -30,12 +31,14 @@ _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, r
 async def add_timeline_entry(
     conn: aiosqlite.Connection, incident_id: int, actor: Actor, kind: str, detail: str
 ) -> None:
-    """Record a change on an incident's timeline, inside the caller's transaction."""
+    """Record a change on an incident's timeline, and in the audit chain, inside the caller's
+    transaction: the change, its timeline entry and its audit record commit together."""
     await conn.execute(
         "INSERT INTO timeline (incident_id, at_us, user, uid, origin, kind, detail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (incident_id, now_us(), actor.user, actor.uid, actor.origin, kind, detail),
     )
+    await append_audit(conn, actor, kind, "done", {"timeline": detail}, incident_id)
 
 
 async def _open_alert(conn: aiosqlite.Connection, alert_id: int) -> tuple[str, str]:
@@ -134,6 +137,8 @@ class Incidents:
                 "triaged_us = ? WHERE id = ?",
                 (reason.strip(), actor.user, now_us(), alert_id),
             )
+            await append_audit(conn, actor, "dismiss", "done",
+                               {"alert": alert_id, "reason": reason.strip()})  # fmt: skip
 
     async def set_severity(self, incident_id: int, severity: str, actor: Actor) -> None:
         """Change an incident's severity; the change goes on the timeline."""

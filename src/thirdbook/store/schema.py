@@ -183,6 +183,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (incident_id, step_key)
     )
     """,
+    # 6: the audit chain. Each record's hash covers its content and the previous hash; a
+    # record is appended with the chain head read in the same BEGIN IMMEDIATE transaction.
+    """
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at_us INTEGER NOT NULL,
+        incident_id INTEGER,
+        content TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_incident ON audit(incident_id, seq) WHERE incident_id IS NOT NULL
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,107 @@
+"""Headless evidence commands: verify the audit chain, export its checkpoint, list records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+
+from thirdbook.cli_common import context_of, run_async
+from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
+from thirdbook.domain.text import visible
+from thirdbook.evidence.chain import (
+    CheckpointError,
+    read_checkpoint,
+    verify_chain,
+    write_checkpoint,
+)
+from thirdbook.store import Store
+
+
+@click.command()
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path),
+              help="A checkpoint exported earlier: detects a store rolled back past it.")
+@click.pass_context
+def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
+    """Re-check the audit chain (every hash and link); exit 1 naming the first bad record."""
+    context = context_of(ctx)
+    try:
+        checkpoint = None if checkpoint_file is None else read_checkpoint(checkpoint_file)
+    except CheckpointError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def go(stop: asyncio.Event) -> tuple[list[ChainProblem], ChainHead | None]:
+        store = await Store.open(context.store_path)
+        try:
+            return await verify_chain(store, checkpoint), await store.audit.head()
+        finally:
+            await store.close()
+
+    problems, head = run_async(go)
+    for problem in problems:
+        click.echo(f"FAILED at audit record {problem.seq}: {problem.reason}", err=True)
+    if problems:
+        raise SystemExit(1)
+    records = 0 if head is None else head.seq
+    against = "" if checkpoint is None else f", and holds checkpoint {checkpoint.seq}"
+    click.echo(f"audit chain ok: {records} records{against}")
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Also write it to this file.")
+@click.pass_context
+def checkpoint(ctx: click.Context, out: Path | None) -> None:
+    """Print the audit chain's head (sequence number and hash) to keep somewhere else."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> ChainHead | None:
+        store = await Store.open(context.store_path)
+        try:
+            return await store.audit.head()
+        finally:
+            await store.close()
+
+    head = run_async(go)
+    if head is None:
+        raise click.ClickException("the audit chain is empty: nothing has been done yet")
+    click.echo(json.dumps({"seq": head.seq, "hash": head.hash}))
+    if out is not None:
+        write_checkpoint(head, out)
+
+
+@click.command()
+@click.option("--incident", "incident_id", type=int, help="Only this incident's records.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
+    """The audit records: every action, done, refused, failed or interrupted, with who."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> list[AuditRecord]:
+        store = await Store.open(context.store_path)
+        try:
+            if incident_id is not None:
+                return await store.audit.for_incident(incident_id)
+            return [r async for page in store.audit.walk() for r in page]
+        finally:
+            await store.close()
+
+    for record in run_async(go):
+        if as_json:
+            click.echo(json.dumps({"seq": record.seq, "hash": record.hash,
+                                   "prev_hash": record.prev_hash, **record.content}))  # fmt: skip
+            continue
+        actor = record.content.get("actor", {})
+        detail = json.dumps(record.content.get("detail", {}), ensure_ascii=False)
+        click.echo(f"{record.seq:>6} {record.at:%Y-%m-%d %H:%M:%S}Z "
+                   f"{visible(str(actor.get('user', '?')))} ({visible(str(actor.get('origin')))}) "
+                   f"{record.content.get('action')} {record.content.get('outcome')} "
+                   f"{visible(detail, 200)}")  # fmt: skip
+
+
+def register_evidence_commands(group: click.Group) -> None:
+    """Add the evidence commands to the `thirdbook` group."""
+    for command in (verify, checkpoint, audit):
+        group.add_command(command)

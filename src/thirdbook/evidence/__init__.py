@@ -1,0 +1,1 @@
+"""Evidence: the audit chain's verification and checkpoints, content-addressed objects."""
