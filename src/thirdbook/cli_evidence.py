@@ -10,6 +10,7 @@ import click
 
 from thirdbook.cli_common import context_of, run_async
 from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
+from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
 from thirdbook.domain.text import visible
 from thirdbook.evidence.chain import (
     CheckpointError,
@@ -17,7 +18,11 @@ from thirdbook.evidence.chain import (
     verify_chain,
     write_checkpoint,
 )
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.evidence.snapshot import verify_snapshots
+from thirdbook.services.console import Console
 from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
 
 
 @click.command()
@@ -32,21 +37,55 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
     except CheckpointError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    async def go(stop: asyncio.Event) -> tuple[list[ChainProblem], ChainHead | None]:
+    async def go(
+        stop: asyncio.Event,
+    ) -> tuple[list[ChainProblem], ChainHead | None, list[str], int]:
         store = await Store.open(context.store_path)
         try:
-            return await verify_chain(store, checkpoint), await store.audit.head()
+            objects = ObjectStore(context.store_path.parent / "evidence")
+            return (await verify_chain(store, checkpoint), await store.audit.head(),
+                    await verify_snapshots(store, objects),
+                    len(await store.snapshots.all_complete()))  # fmt: skip
         finally:
             await store.close()
 
-    problems, head = run_async(go)
+    problems, head, broken, snapshots = run_async(go)
     for problem in problems:
         click.echo(f"FAILED at audit record {problem.seq}: {problem.reason}", err=True)
-    if problems:
+    for line in broken:
+        click.echo(f"FAILED evidence: {line}", err=True)
+    if problems or broken:
         raise SystemExit(1)
     records = 0 if head is None else head.seq
     against = "" if checkpoint is None else f", and holds checkpoint {checkpoint.seq}"
-    click.echo(f"audit chain ok: {records} records{against}")
+    click.echo(f"audit chain ok: {records} records{against}; evidence ok: {snapshots} "
+               f"complete snapshot(s), every object re-hashed")  # fmt: skip
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.pass_context
+def snapshot(ctx: click.Context, incident_id: int) -> None:
+    """Snapshot an incident's window of interest as evidence (do this before containment)."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> SnapshotRecord:
+        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
+                                 containment=context.containment())  # fmt: skip
+        try:
+            return await svc.snapshot(incident_id, lambda step: click.echo(f"  {step}", err=True))
+        finally:
+            await svc.close()
+
+    try:
+        record = run_async(go)
+    except TriageRefusedError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    for kind, label in CHECKLIST:
+        size = record.captured().get(kind)
+        state = "MISSING" if size is None else f"captured, {size:,} bytes"
+        click.echo(f"  {label:<30} {state}")
+    click.echo(f"snapshot #{record.id} complete; manifest sha256:{record.manifest_sha256}")
 
 
 @click.command()
@@ -103,5 +142,5 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 
 def register_evidence_commands(group: click.Group) -> None:
     """Add the evidence commands to the `thirdbook` group."""
-    for command in (verify, checkpoint, audit):
+    for command in (verify, checkpoint, audit, snapshot):
         group.add_command(command)

@@ -25,7 +25,8 @@ def _with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -
 
     async def go(stop: asyncio.Event) -> T:
         svc = await Console.open(context.store_path, context.settings,
-                                 runbooks=context.runbooks())  # fmt: skip
+                                 runbooks=context.runbooks(),
+                                 containment=context.containment())  # fmt: skip
         try:
             return await work(svc)
         finally:

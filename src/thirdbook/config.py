@@ -71,6 +71,19 @@ class ConsoleConfig(_Section):
     )
 
 
+class ContainmentConfig(_Section):
+    """What the serving layer reads, so snapshots can keep it and containment can change it."""
+
+    registry: Path | None = Field(default=None, description="The model registry file.")
+    flag_file: Path | None = Field(default=None, description="The flagd kill-switch file.")
+    weights_dir: Path | None = Field(
+        default=None, description="Weights as <dir>/<model>/<version>/*: re-hashed by snapshots."
+    )
+    window_before_s: float = Field(
+        default=900, ge=0, description="How far before the first alert a snapshot reaches."
+    )
+
+
 class Settings(_Section):
     """Everything `thirdbook.toml` can say."""
 
@@ -80,6 +93,7 @@ class Settings(_Section):
     triggers: TriggerSettings = TriggerSettings()
     demo: DemoConfig = DemoConfig()
     console: ConsoleConfig = ConsoleConfig()
+    containment: ContainmentConfig = ContainmentConfig()
 
 
 class ConfigError(Exception):
@@ -202,6 +216,14 @@ theme = "thirdbook-dark"
 [console.keymap]
 # declare = "D"
 # dismiss = "X,delete"
+
+# What the serving layer reads: snapshots keep copies, containment changes them.
+[containment]
+# registry = "/etc/ai-serving/registry.json"
+# flag_file = "/etc/ai-serving/killswitch.flagd.json"
+# weights_dir = "/srv/models"        # <dir>/<model>/<version>/*, re-hashed by snapshots
+# A snapshot reaches this far before the incident's first alert:
+window_before_s = 900
 
 [demo]
 seed = 7

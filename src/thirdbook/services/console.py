@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from thirdbook import locations
-from thirdbook.config import Settings, SourceConfig
+from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import Outcome
 from thirdbook.domain.drift import DriftPoint, DriftSeries
 from thirdbook.domain.events import MetricEvent
+from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.incidents import (
     ActionItem,
     Actor,
@@ -37,6 +38,8 @@ from thirdbook.domain.records import (
 )
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.domain.runbooks import Runbook, StepCheck
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.evidence.snapshot import Progress, take_snapshot
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.alerting import Alerting, stored_event
 from thirdbook.services.identity import current_actor
@@ -76,8 +79,10 @@ class Console:
         *,
         read_only: bool = False,
         runbooks: RunbookLibrary | None = None,
+        containment: ContainmentConfig | None = None,
     ) -> None:
         self.store = store
+        self.containment = containment or settings.containment
         self.runbooks = runbooks or RunbookLibrary(
             locations.user_runbooks_dir(locations.config_file()), locations.shipped_dir("runbooks")
         )
@@ -100,11 +105,13 @@ class Console:
         *,
         read_only: bool = False,
         runbooks: RunbookLibrary | None = None,
+        containment: ContainmentConfig | None = None,
     ) -> Console:
         """Open the store (refusing network filesystems) for the given sources and rules."""
         store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
         chosen = settings.sources if sources is None else sources
-        return cls(store, settings, chosen, triggers, read_only=read_only, runbooks=runbooks)
+        return cls(store, settings, chosen, triggers, read_only=read_only, runbooks=runbooks,
+                   containment=containment)  # fmt: skip
 
     async def alerts(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
@@ -216,6 +223,29 @@ class Console:
             if step is None:
                 raise TriageRefusedError(f"incident #{incident_id}'s runbook has no such step")
             await self.store.incidents.check_step(incident_id, step, checked, actor)
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The evidence objects, beside the store's database."""
+        return ObjectStore(self.store.path.parent / "evidence")
+
+    async def snapshot(
+        self, incident_id: int, progress: Progress = lambda _: None
+    ) -> SnapshotRecord:
+        """Snapshot the incident's window of interest (see `evidence.snapshot`)."""
+        async with self._acting("snapshot", {}, incident_id) as actor:
+            incident = await self.store.incidents.get(incident_id)
+            if incident is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            runbook_file = None
+            if incident.runbook is not None and self.runbook_of(incident) is not None:
+                runbook_file = self.runbooks.path_of(incident.runbook)
+            return await take_snapshot(self.store, self.objects, incident, actor,
+                                       self.containment, runbook_file, progress)  # fmt: skip
+
+    async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
+        """An incident's snapshots, newest first."""
+        return await self.store.snapshots.for_incident(incident_id)
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
         """The metric windows behind a drift alert (the newest `windows`), with its band."""

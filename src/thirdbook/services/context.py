@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from thirdbook import locations
-from thirdbook.config import Settings, load_settings
+from thirdbook.config import ContainmentConfig, Settings, load_settings
 from thirdbook.services.runbooks import RunbookLibrary
 
 
@@ -40,6 +40,15 @@ class Context:
     def demo_dir(self) -> Path:
         """Where `thirdbook demo` keeps its estate, logs and store."""
         return locations.demo_dir(self.data_dir)
+
+    def containment(self) -> ContainmentConfig:
+        """What the serving layer reads; with --demo, the demo's own control files."""
+        if not self.demo:
+            return self.settings.containment
+        control = self.demo_dir / "control"
+        return self.settings.containment.model_copy(update={
+            "registry": control / "registry.json", "flag_file": control / "killswitch.flagd.json",
+        })  # fmt: skip
 
     def runbooks(self) -> RunbookLibrary:
         """The shipped runbooks under one's own: the configured directory, else `runbooks`

@@ -55,8 +55,12 @@ class DemoSession:
             triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
         # The demo's runbook edits stay in the demo's directory, with the rest of the estate.
         runbooks = RunbookLibrary(self.layer.demo_dir / "runbooks", shipped_dir("runbooks"))
+        control = self.layer.control_dir
+        containment = self.settings.containment.model_copy(update={
+            "registry": control / "registry.json", "flag_file": control / "killswitch.flagd.json",
+        })  # fmt: skip
         return await Console.open(self.layer.store_path, self.settings, self.sources, triggers,
-                                  runbooks=runbooks)  # fmt: skip
+                                  runbooks=runbooks, containment=containment)  # fmt: skip
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""

@@ -59,6 +59,10 @@ class RunbookLibrary:
         ordered = sorted(self.runbooks, key=lambda r: ("any" in r.triggers, r.name))
         return choose_runbook(ordered, kinds)
 
+    def path_of(self, name: str) -> Path | None:
+        """The file a runbook was read from."""
+        return self._paths.get(name)
+
     def editable_path(self, name: str) -> Path:
         """The file to edit for a runbook: one's own copy, made from the shipped one if needed."""
         own = self.user_dir / f"{name}.md"

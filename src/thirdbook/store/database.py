@@ -57,6 +57,7 @@ class Store:
         from thirdbook.store.incidents import Incidents
         from thirdbook.store.ingest_state import IngestState
         from thirdbook.store.leases import Leases
+        from thirdbook.store.snapshots import Snapshots
 
         self.events = EventQueries(self)
         self.ingest = IngestState(self)
@@ -65,6 +66,7 @@ class Store:
         self.incidents = Incidents(self)
         self.action_items = ActionItems(self)
         self.audit = Audit(self)
+        self.snapshots = Snapshots(self)
 
     @classmethod
     async def open(

@@ -196,6 +196,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_by_incident ON audit(incident_id, seq) WHERE incident_id IS NOT NULL
     """,
+    # 7: evidence snapshots. A snapshot is 'incomplete' from its start until its manifest is
+    # stored; one that was interrupted stays incomplete and is never shown as complete.
+    """
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        status TEXT NOT NULL DEFAULT 'incomplete' CHECK (status IN ('incomplete', 'complete')),
+        by_user TEXT NOT NULL,
+        started_us INTEGER NOT NULL,
+        finished_us INTEGER,
+        manifest_sha256 TEXT,
+        manifest TEXT
+    );
+    CREATE INDEX snapshots_by_incident ON snapshots(incident_id, id)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,43 @@
+"""Evidence snapshots: what a snapshot keeps, and the checklist the console shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+CHECKLIST = (
+    ("model", "model version + weights hash"),
+    ("prompts", "prompts"),
+    ("events", "inputs/outputs"),
+    ("logs", "logs"),
+    ("routing", "routing config"),
+    ("registry", "registry"),
+)
+"""The evidence checklist: manifest item kind, and how the console names it."""
+
+
+class SnapshotRecord(BaseModel):
+    """A snapshot as the store keeps it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    incident_id: int
+    status: Literal["incomplete", "complete"]
+    by: str
+    started: datetime
+    finished: datetime | None
+    manifest_sha256: str | None
+    manifest: dict[str, Any] | None
+
+    def captured(self) -> dict[str, int]:
+        """Bytes captured per checklist item kind (complete snapshots only)."""
+        sizes: dict[str, int] = {}
+        if self.status != "complete" or self.manifest is None:
+            return sizes
+        for item in self.manifest.get("items", []):
+            kind = str(item.get("kind"))
+            sizes[kind] = sizes.get(kind, 0) + int(item.get("size", 0))
+        return sizes

@@ -1,0 +1,147 @@
+"""Content-addressed evidence objects: named by SHA-256, written once, read-only, never replaced.
+
+An object is streamed into a temporary file while it is hashed (bounded memory, whatever its
+size), flushed to disk, made read-only (0444), and then linked into place under its hash. A
+name that already exists is never replaced: the same bytes are already there. Object
+directories are 0755, so no other user can write into them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+CHUNK = 1 << 20
+Fill = Callable[[int, "_Hash"], int]
+"""Writes an object's bytes to a file descriptor, feeding the hash; returns the size."""
+
+
+class ObjectRef(BaseModel):
+    """A stored object: its hash and size."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str
+    size: int
+
+
+def hash_file(path: Path, start: int = 0, end: int | None = None) -> ObjectRef:
+    """The SHA-256 of a file's bytes [start, end), read in chunks (bounded memory)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        f.seek(start)
+        remaining = None if end is None else max(0, end - start)
+        while remaining is None or remaining > 0:
+            chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+    return ObjectRef(sha256=digest.hexdigest(), size=size)
+
+
+class ObjectStore:
+    """Objects under `root/objects/ab/cdef…`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.objects = root / "objects"
+        self.scratch = root / "tmp"
+
+    def path_of(self, sha256: str) -> Path:
+        """Where an object lives."""
+        return self.objects / sha256[:2] / sha256[2:]
+
+    def has(self, sha256: str) -> bool:
+        """Whether the object is stored."""
+        return self.path_of(sha256).is_file()
+
+    def put_bytes(self, data: bytes) -> ObjectRef:
+        """Store bytes."""
+        return self._put(lambda out, digest: self._write(out, digest, data))
+
+    def put_file(self, path: Path, start: int = 0, end: int | None = None) -> ObjectRef:
+        """Store a copy of a file's bytes [start, end): copied, never linked, so a file that
+        keeps growing or changing cannot change the evidence."""
+
+        def copy(out: int, digest: _Hash) -> int:
+            size = 0
+            with path.open("rb") as f:
+                f.seek(start)
+                remaining = None if end is None else max(0, end - start)
+                while remaining is None or remaining > 0:
+                    chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
+                    if not chunk:
+                        break
+                    size += self._write(out, digest, chunk)
+                    if remaining is not None:
+                        remaining -= len(chunk)
+            return size
+
+        return self._put(copy)
+
+    @staticmethod
+    def _write(out: int, digest: _Hash, data: bytes) -> int:
+        digest.update(data)
+        view = memoryview(data)
+        while view:
+            written = os.write(out, view)
+            view = view[written:]
+        return len(data)
+
+    def _put(self, fill: Fill) -> ObjectRef:
+        self.scratch.mkdir(parents=True, exist_ok=True, mode=0o755)
+        out, temp = tempfile.mkstemp(dir=self.scratch, prefix="incoming-")
+        digest = hashlib.sha256()
+        try:
+            size = fill(out, digest)
+            os.fsync(out)
+        finally:
+            os.close(out)
+        sha = digest.hexdigest()
+        target = self.path_of(sha)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            os.chmod(temp, 0o444)
+            try:
+                os.link(temp, target)  # fails if it exists: an object is never replaced
+                _fsync_dir(target.parent)
+            except FileExistsError:
+                pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        return ObjectRef(sha256=sha, size=size)
+
+    def verify(self, ref: ObjectRef) -> str | None:
+        """None if the object is there with its hash and size; else what is wrong."""
+        path = self.path_of(ref.sha256)
+        if not path.is_file():
+            return f"object {ref.sha256} is missing"
+        found = hash_file(path)
+        if found.sha256 != ref.sha256:
+            return f"object {ref.sha256} has changed (its bytes now hash to {found.sha256})"
+        if found.size != ref.size:
+            return f"object {ref.sha256} is {found.size} bytes, not {ref.size}"
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
