@@ -362,3 +362,23 @@ async def test_two_consoles_on_one_store_see_each_others_actions_within_a_second
     # Each console runs in its own task (its own context), as two terminals would.
     await asyncio.wait_for(asyncio.gather(watcher(), commander()), timeout=60)
     assert elapsed and elapsed[0] < 1.0, f"took {elapsed[0]:.2f}s"
+
+
+async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path: Path) -> None:
+    async with incident_console(tmp_path, size=(200, 50)) as (app, pilot):
+        assert "not snapshotted" in screen_text(app, "#evidence")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "done")
+        evidence = screen_text(app, "#evidence")
+        assert "✓ model version + weights hash: captured" in evidence
+        assert "✗ routing config: MISSING" in evidence  # no flag file configured: said so
+        svc = await service(app)
+        assert [e.kind for e in await svc.timeline(1)][-1] == "evidence"
+
+
+async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
+    async with incident_console(tmp_path, read_only=True) as (app, pilot):
+        await pilot.press("s")
+        await wait_until(pilot, lambda: any("read-only" in n.message for n in app._notifications),
+                         "refusal")  # fmt: skip
+        assert await (await service(app)).snapshots(1) == []

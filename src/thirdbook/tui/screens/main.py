@@ -38,7 +38,7 @@ from thirdbook.tui.widgets.drift_chart import DriftChart
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.health_line import HealthLine
-from thirdbook.tui.widgets.incident_panel import IncidentPanel, elapsed
+from thirdbook.tui.widgets.incident_panel import IncidentPanel, elapsed, evidence_text
 from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_list import RunbookList
 from thirdbook.tui.widgets.timeline_table import TimelineTable
@@ -111,6 +111,7 @@ class MainScreen(Screen[None]):
         self._alerts: dict[int, Alert] = {}
         self._marks: tuple[object, ...] = ()
         self._refreshing = asyncio.Lock()
+        self._snapshot_step: str | None = None  # while a snapshot runs: what it is copying
         self._chart_at = 0.0
 
     @property
@@ -229,7 +230,10 @@ class MainScreen(Screen[None]):
                             None)  # fmt: skip
         self.incident = incident
         self._show_banner(incident)
-        self.query_one(IncidentPanel).show(incident, await svc.precision())
+        snapshots = [] if incident is None else await svc.snapshots(incident.id)
+        self.query_one(IncidentPanel).show(incident, await svc.precision(),
+                                           snapshots[0] if snapshots else None,
+                                           self._snapshot_step)  # fmt: skip
         runbook = None if incident is None else svc.runbook_of(incident)
         checks = {} if incident is None else await svc.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)
@@ -379,6 +383,28 @@ class MainScreen(Screen[None]):
         if chosen is not None:
             setter = self.service.set_severity if field == "severity" else self.service.set_phase
             await self._act(setter(incident.id, chosen))
+
+    @work(exclusive=True, group="snapshot")
+    async def action_snapshot(self) -> None:
+        """Snapshot the active incident's window as evidence (the UI stays live meanwhile)."""
+        incident = self._need_incident()
+        if incident is None or self.service is None or self._snapshot_step is not None:
+            return
+        panel = self.query_one(IncidentPanel)
+
+        def progress(step: str) -> None:
+            self._snapshot_step = step
+            panel.query_one("#evidence", Static).update(evidence_text(None, step))
+
+        progress("starting")
+        try:
+            done, record = await self._act(self.service.snapshot(incident.id, progress))
+        finally:
+            self._snapshot_step = None
+        if done and record is not None:
+            self.notify(f"Snapshot #{record.id} complete: manifest sha256:"
+                        f"{(record.manifest_sha256 or '')[:16]}…")  # fmt: skip
+        await self.show_all(self.service, events=False)
 
     @work(exclusive=True, group="triage")
     async def action_add_action_item(self) -> None:

@@ -10,13 +10,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
 from thirdbook.domain.incidents import Incident, RulePrecision
 from thirdbook.tui.safe_text import safe
 
 CONTAINMENT = {
-    "snapshot": ("Snapshot evidence",
-                 "will copy the logs, model version, weights hash, prompts and responses of the "
-                 "incident's window into a sealed evidence bundle before anything changes"),
+    "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
     "kill-switch": ("Kill switch",
                     "will flip the flagd kill switch of the model or agent behind the incident, "
                     "after the snapshot, asking once"),
@@ -26,7 +25,8 @@ CONTAINMENT = {
     "quarantine": ("Quarantine",
                    "will hold the suspect version's outputs for review instead of acting on them"),
 }  # fmt: skip
-"""The containment moves: wired by the containment issue; until then each says what it will do."""
+"""The containment moves. The snapshot is wired; the others say what they will do until the
+containment actuators are."""
 
 
 def elapsed(since: datetime) -> str:
@@ -35,8 +35,40 @@ def elapsed(since: datetime) -> str:
     return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
+def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -> Text:
+    """The evidence checklist: each item captured (with its size) or missing."""
+    text = Text("Evidence: ")
+    if running is not None:
+        text.append(f"snapshot running — {running}", style="bold")
+        return text
+    if snapshot is None or snapshot.status != "complete":
+        text.append("not snapshotted" if snapshot is None else "snapshot INCOMPLETE",
+                    style="bold reverse")  # fmt: skip
+        text.append(" (s: snapshot first, then act)")
+        return text
+    text.append(f"snapshot #{snapshot.id} by ")
+    text.append_text(safe(snapshot.by, 30))
+    captured = snapshot.captured()
+    for kind, label in CHECKLIST:
+        size = captured.get(kind)
+        text.append(f"\n  {'✓' if size else '✗'} {label}: ")
+        if size:
+            text.append(f"captured, {_size(size)}")
+        else:
+            text.append("MISSING", style="bold reverse")
+    return text
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n //= 1024
+    return f"{n} B"
+
+
 def incident_text(incident: Incident | None) -> Text:
-    """The incident's facts and evidence status."""
+    """The incident's facts."""
     if incident is None:
         return Text("No incident. Select an alert in Live (1) and declare one with d.",
                     style="dim")  # fmt: skip
@@ -49,9 +81,6 @@ def incident_text(incident: Incident | None) -> Text:
     text.append(f"\nBlast radius {incident.blast_radius} → recommended: ")
     text.append(incident.recommended_containment, style="bold")
     text.append(f" · alerts {alerts} · runbook {incident.runbook or '(none)'}")
-    text.append("\nEvidence: ")
-    text.append("not snapshotted", style="bold reverse")
-    text.append(" (snapshot first, then act)")
     return text
 
 
@@ -76,25 +105,38 @@ class IncidentPanel(Vertical):
     IncidentPanel #incident-facts { height: auto; padding: 0 1; }
     IncidentPanel Horizontal { height: auto; padding: 0 1; }
     IncidentPanel Button { margin-right: 1; }
-    IncidentPanel #precision { height: auto; padding: 0 1; }
+    IncidentPanel #precision, IncidentPanel #evidence { height: auto; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(incident_text(None), id="incident-facts")
+        yield Static(id="evidence")
         with Horizontal():
             for key, (label, _) in CONTAINMENT.items():
                 yield Button(label, id=f"contain-{key}", compact=True,
                              variant="error" if key == "kill-switch" else "default")  # fmt: skip
         yield Static(precision_text([]), id="precision")
 
-    def show(self, incident: Incident | None, rules: list[RulePrecision]) -> None:
-        """Show an incident (or none) and the rules' precision."""
+    def show(
+        self,
+        incident: Incident | None,
+        rules: list[RulePrecision],
+        snapshot: SnapshotRecord | None = None,
+        running: str | None = None,
+    ) -> None:
+        """Show an incident (or none), its evidence, and the rules' precision."""
         self.query_one("#incident-facts", Static).update(incident_text(incident))
+        evidence = self.query_one("#evidence", Static)
+        evidence.display = incident is not None
+        evidence.update(evidence_text(snapshot, running))
         self.query_one("#precision", Static).update(precision_text(rules))
 
     @on(Button.Pressed)
-    def _containment(self, event: Button.Pressed) -> None:
+    async def _containment(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("contain-")
+        if key == "snapshot":
+            await self.screen.run_action("snapshot")
+            return
         label, what = CONTAINMENT[key]
         self.notify(f"{label}: {what}. Not wired yet: containment comes with the next release.",
                     title="Containment", timeout=8)  # fmt: skip
