@@ -140,7 +140,37 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
                    f"{visible(detail, 200)}")  # fmt: skip
 
 
+@click.command("kill-switch")
+@click.argument("incident_id", type=int)
+@click.option("--mode", type=click.Choice(["human", "fallback", "refuse"]), required=True,
+              help="Where the model's traffic goes instead.")
+@click.option("--model", help="The model to route away from (default: the incident's).")
+@click.option("--override", metavar="REASON",
+              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.pass_context
+def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | None,
+                override: str | None) -> None:  # fmt: skip
+    """Flip the kill switch: the flagd flag stays ENABLED and routes away from the model."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> tuple[str, str]:
+        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
+                                 containment=context.containment())  # fmt: skip
+        try:
+            return await svc.kill_switch(incident_id, mode, model=model,  # type: ignore[arg-type]
+                                         override=override)  # fmt: skip
+        finally:
+            await svc.close()
+
+    try:
+        before, after = run_async(go)
+    except TriageRefusedError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    click.echo(f"kill switch written: routed to {mode}; flag file sha256 {before[:16]}… → "
+               f"{after[:16]}…")  # fmt: skip
+
+
 def register_evidence_commands(group: click.Group) -> None:
     """Add the evidence commands to the `thirdbook` group."""
-    for command in (verify, checkpoint, audit, snapshot):
+    for command in (verify, checkpoint, audit, snapshot, kill_switch):
         group.add_command(command)

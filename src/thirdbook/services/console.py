@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from thirdbook import locations
+from thirdbook.actuators.config_write import ConfigConflictError, ConfigInvalidError
+from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import Outcome
@@ -243,6 +245,59 @@ class Console:
             return await take_snapshot(self.store, self.objects, incident, actor,
                                        self.containment, runbook_file, progress)  # fmt: skip
 
+    async def kill_switch(
+        self,
+        incident_id: int,
+        mode: KillMode,
+        *,
+        model: str | None = None,
+        override: str | None = None,
+        expected: str | None = None,
+    ) -> tuple[str, str]:
+        """Route the incident's model away from it (flagd, ENABLED); returns the flag file's
+        (before, after) hashes. Refused until the incident has a complete snapshot, unless
+        `override` gives the reason (recorded as a deviation)."""
+        detail = {"mode": mode, "model": model, "override": override, "expected": expected}
+        async with self._acting("kill-switch", detail, incident_id) as actor:
+            incident = await self.store.incidents.get(incident_id)
+            if incident is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            if incident.phase == "closed":
+                raise TriageRefusedError(f"incident #{incident_id} is closed")
+            path = self.containment.flag_file
+            if path is None:
+                raise TriageRefusedError("no kill-switch file is configured "
+                                         "([containment] flag_file in thirdbook.toml)")  # fmt: skip
+            if model is None:
+                first = await self.store.alerts.get(incident.alert_ids[0])
+                model = (first.key if first else "").split(" ")[0]
+            snapshots = await self.store.snapshots.for_incident(incident_id)
+            if not any(s.status == "complete" for s in snapshots) and not override:
+                raise TriageRefusedError(
+                    "snapshot first: incident has no complete evidence snapshot (s, or "
+                    "`thirdbook snapshot`); to act anyway, override with a reason"
+                )
+            previous = await asyncio.to_thread(_read_or_none, path)
+            kept = None
+            if previous is not None:
+                kept = await asyncio.to_thread(self.objects.put_bytes, previous)
+            try:
+                before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
+                                                         expected)  # fmt: skip
+            except (ConfigConflictError, ConfigInvalidError) as exc:
+                raise TriageRefusedError(str(exc)) from exc
+            if override:
+                await self.store.incidents.note(incident_id, actor, "deviation",
+                                                f"kill switch without a complete snapshot: "
+                                                f"{override}")  # fmt: skip
+            evidence = f"; previous file kept as sha256:{kept.sha256}" if kept else ""
+            await self.store.incidents.note(
+                incident_id, actor, "containment",
+                f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) in {path}; "
+                f"file sha256 {before} → {after}{evidence}",
+            )  # fmt: skip
+            return before, after
+
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""
         return await self.store.snapshots.for_incident(incident_id)
@@ -367,3 +422,10 @@ class Console:
             truncations=sum(1 for n in notes if n.kind == "truncated"),
         )
 
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

@@ -150,6 +150,12 @@ class Incidents:
                                (severity, now_us(), incident_id))  # fmt: skip
             await add_timeline_entry(conn, incident_id, actor, "severity", f"{before} → {severity}")
 
+    async def note(self, incident_id: int, actor: Actor, kind: str, detail: str) -> None:
+        """Put an action on an incident's timeline (and in the audit chain)."""
+        async with self._store.write() as conn:
+            await existing_incident(conn, incident_id)
+            await add_timeline_entry(conn, incident_id, actor, kind, detail)
+
     async def set_phase(self, incident_id: int, phase: str, actor: Actor) -> None:
         """Move an incident to another phase; a closed incident stays closed."""
         if phase not in PHASES:

@@ -1,0 +1,1 @@
+"""Containment actuators: the changes the console makes to what the serving layer reads."""

@@ -1,0 +1,149 @@
+"""RELIABILITY E1-E6 and snapshot-first: the kill switch file is written safely, once, audited."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_evidence import _incident_with_log
+from thirdbook.actuators.config_write import (
+    ABSENT,
+    ConfigConflictError,
+    ConfigInvalidError,
+    file_hash,
+    replace_file,
+)
+from thirdbook.actuators.kill_switch import flip, validate_flagd
+from thirdbook.domain.control import FlagdFile, route_for, routing_flags
+from thirdbook.store.incidents import TriageRefusedError
+
+
+def flags_file(tmp_path: Path) -> Path:
+    path = tmp_path / "killswitch.flagd.json"
+    path.write_text(json.dumps(routing_flags("credit-scorer").model_dump(by_alias=True)))
+    path.chmod(0o640)
+    return path
+
+
+def test_e4_a_kill_is_enabled_with_a_default_variant_away_from_the_model(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    flip(path, "credit-scorer", "human")
+    data = json.loads(path.read_text())
+    flag = data["flags"]["credit-scorer-route"]
+    assert (flag["state"], flag["defaultVariant"]) == ("ENABLED", "human")
+    assert route_for(FlagdFile.model_validate(data), "credit-scorer") == "human"
+    assert "DISABLED" not in path.read_text()
+
+
+def test_e6_mode_is_preserved(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    flip(path, "credit-scorer", "refused")
+    assert oct(path.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_e3_invalid_content_is_never_put_in_place(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    before = path.read_bytes()
+    for bad in (b"{not json", b'{"flags": {"x": {"state": "ON", "variants": {}}}}',
+                b'{"flags": {"x": {"state": "ENABLED", "variants": {"a": 1}, '
+                b'"defaultVariant": "b"}}}'):  # fmt: skip
+        with pytest.raises(ConfigInvalidError):
+            replace_file(path, bad, file_hash(path), validate_flagd)
+    assert path.read_bytes() == before
+
+
+def test_e5_two_responders_flipping_at_once_one_wins_one_conflicts(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    seen = file_hash(path)  # both looked at the same file
+    flip(path, "credit-scorer", "human", expected=seen)
+    with pytest.raises(ConfigConflictError) as conflict:
+        flip(path, "credit-scorer", "fallback", expected=seen)
+    assert conflict.value.expected == seen and conflict.value.found == file_hash(path)
+    assert json.loads(path.read_text())["flags"]["credit-scorer-route"]["defaultVariant"] == "human"
+
+
+def test_e1_thousands_of_flips_never_show_a_reader_a_torn_file(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    stop = threading.Event()
+    bad: list[str] = []
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            data = path.read_bytes()
+            reads += 1
+            try:
+                validate_flagd(data)
+            except ValueError as exc:
+                bad.append(f"{exc}: {data[:60]!r}")
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    routes = ["human", "fallback", "refused", "model"]
+    for n in range(2000):
+        flip(path, "credit-scorer", routes[n % 4])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert bad == [] and reads > 1000
+
+
+def test_e2_a_writer_killed_midway_leaves_the_old_or_new_file_and_no_litter(tmp_path: Path) -> None:
+    path = flags_file(tmp_path)
+    script = (
+        "import sys\nfrom pathlib import Path\n"
+        "from thirdbook.actuators.kill_switch import flip\n"
+        "routes = ['human', 'fallback', 'refused', 'model']\n"
+        "n = 0\n"
+        "while True:\n"
+        "    flip(Path(sys.argv[1]), 'credit-scorer', routes[n % 4]); n += 1\n"
+    )
+    for _ in range(15):
+        writer = subprocess.Popen([sys.executable, "-c", script, str(path)])
+        time.sleep(0.3 + (os.getpid() % 7) / 100)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        validate_flagd(path.read_bytes())  # old or new, never torn
+    flip(path, "credit-scorer", "human")  # the next write cleans up what a killed one left
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == []
+
+
+def test_a_missing_file_is_created_only_when_expected_absent(tmp_path: Path) -> None:
+    path = tmp_path / "new.flagd.json"
+    flip(path, "credit-scorer", "human", expected=ABSENT)
+    assert json.loads(path.read_text())["flags"]["credit-scorer-route"]["state"] == "ENABLED"
+
+
+async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviation(
+    tmp_path: Path,
+) -> None:
+    console, incident_id, _ = await _incident_with_log(tmp_path)
+    path = flags_file(tmp_path)
+    console.containment = console.containment.model_copy(update={"flag_file": path})
+    with pytest.raises(TriageRefusedError, match="snapshot first"):
+        await console.kill_switch(incident_id, "human")
+    assert json.loads(path.read_text())["flags"]["credit-scorer-route"]["defaultVariant"] == "model"
+    before, after = await console.kill_switch(incident_id, "human", override="customers harmed now")
+    assert before != after
+    kinds = [(e.kind, e.detail) for e in await console.timeline(incident_id)]
+    assert ("deviation", "kill switch without a complete snapshot: customers harmed now") in kinds
+    containment = [d for k, d in kinds if k == "containment"]
+    assert containment and before in containment[0] and after in containment[0]
+    outcomes = [(r.content["action"], r.content["outcome"])
+                for r in await console.store.audit.records()]  # fmt: skip
+    assert ("kill-switch", "refused") in outcomes
+    await console.snapshot(incident_id)
+    await console.kill_switch(incident_id, "fallback")  # after the snapshot: no override needed
+    flags = FlagdFile.model_validate_json(path.read_bytes())
+    assert route_for(flags, "credit-scorer") == "fallback"
+    await console.store.close()
