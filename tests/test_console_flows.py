@@ -382,3 +382,27 @@ async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: any("read-only" in n.message for n in app._notifications),
                          "refusal")  # fmt: skip
         assert await (await service(app)).snapshots(1) == []
+
+
+async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_without_snapshot(
+    tmp_path: Path,
+) -> None:
+    from thirdbook.domain.control import FlagdFile, route_for, routing_flags
+
+    flags = tmp_path / "killswitch.flagd.json"
+    flags.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
+    async with incident_console(tmp_path) as (app, pilot):
+        svc = await service(app)
+        svc.containment = svc.containment.model_copy(update={"flag_file": flags})
+        await pilot.press("K")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "KillSwitchDialog", "asks")
+        assert "KILL SWITCH for credit-scorer" in str(app.screen.query_one("Label").render())
+        await pilot.press("enter")  # human: but no snapshot, so a reason is asked for
+        await pilot.press("enter")  # no reason
+        await pilot.pause()
+        assert "needs a reason" in str(app.screen.query_one("#error").render())
+        await pilot.press(*"applicants harmed now", "enter")
+        await wait_until(pilot, lambda: route_for(FlagdFile.model_validate_json(
+            flags.read_bytes()), "credit-scorer") == "human", "flipped")  # fmt: skip
+        kinds = [e.kind for e in await svc.timeline(1)]
+        assert "deviation" in kinds and "containment" in kinds

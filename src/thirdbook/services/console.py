@@ -19,6 +19,7 @@ from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import Outcome
+from thirdbook.domain.control import Registry
 from thirdbook.domain.drift import DriftPoint, DriftSeries
 from thirdbook.domain.events import MetricEvent
 from thirdbook.domain.evidence import SnapshotRecord
@@ -269,8 +270,10 @@ class Console:
                 raise TriageRefusedError("no kill-switch file is configured "
                                          "([containment] flag_file in thirdbook.toml)")  # fmt: skip
             if model is None:
-                first = await self.store.alerts.get(incident.alert_ids[0])
-                model = (first.key if first else "").split(" ")[0]
+                model, _ = await self.incident_model(incident)
+            if model is None:
+                raise TriageRefusedError("cannot tell which model this incident is about: "
+                                         "name it (--model)")  # fmt: skip
             snapshots = await self.store.snapshots.for_incident(incident_id)
             if not any(s.status == "complete" for s in snapshots) and not override:
                 raise TriageRefusedError(
@@ -297,6 +300,34 @@ class Console:
                 f"file sha256 {before} → {after}{evidence}",
             )  # fmt: skip
             return before, after
+
+    async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
+        """(model or agent, serving version) an incident is about: from a drift alert's key,
+        a feedback alert's target, an agent's lane, or the decision an inquiry points at; the
+        serving version from the registry."""
+        model = None
+        alerts = [a for a in [await self.store.alerts.get(i) for i in incident.alert_ids] if a]
+        for alert in sorted(alerts, key=lambda a: ["drift", "feedback", "agent_lane",
+                                                   "unexplainable"].index(a.kind)):  # fmt: skip
+            if alert.kind in {"drift", "feedback", "agent_lane"}:
+                model = alert.key.split(" ")[0]
+                break
+            decision = await self.store.events.page(EventFilter(request_id=alert.key), limit=1)
+            if decision.items and decision.items[0].model_name:
+                model = decision.items[0].model_name
+                break
+        registry = await asyncio.to_thread(self._registry)
+        if model is None and registry is not None and len(registry.models) == 1:
+            model = next(iter(registry.models))  # the only model the registry knows
+        found = None if registry is None or model is None else registry.serving(model)
+        return model, None if found is None else found[0]
+
+    def _registry(self) -> Registry | None:
+        path = self.containment.registry
+        try:
+            return Registry.model_validate_json(path.read_bytes()) if path else None
+        except (OSError, ValueError):
+            return None
 
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""

@@ -30,6 +30,7 @@ from thirdbook.store.incidents import TriageRefusedError
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
+from thirdbook.tui.dialogs.kill_switch import KillSwitchDialog
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
@@ -405,6 +406,31 @@ class MainScreen(Screen[None]):
             self.notify(f"Snapshot #{record.id} complete: manifest sha256:"
                         f"{(record.manifest_sha256 or '')[:16]}…")  # fmt: skip
         await self.show_all(self.service, events=False)
+
+    @work(exclusive=True, group="triage")
+    async def action_kill_switch(self) -> None:
+        """Flip the kill switch for the active incident's model (asks once, clearly)."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        model, version = await self.service.incident_model(incident)
+        if model is None:
+            self.notify("Cannot tell which model this incident is about; use `thirdbook "
+                        "kill-switch INCIDENT --model NAME`.", severity="warning")  # fmt: skip
+            return
+        snapshots = await self.service.snapshots(incident.id)
+        complete = any(s.status == "complete" for s in snapshots)
+        choice = await self.app.push_screen_wait(
+            KillSwitchDialog(model, version or "?", complete)
+        )
+        if choice is None:
+            return
+        done, hashes = await self._act(self.service.kill_switch(
+            incident.id, choice.mode, model=model, override=choice.override,  # type: ignore[arg-type]
+        ))  # fmt: skip
+        if done and hashes is not None:
+            self.notify(f"Kill switch written: {model} routed to {choice.mode}. Watch the events "
+                        f"for its requests taking the new route.", timeout=10)  # fmt: skip
 
     @work(exclusive=True, group="triage")
     async def action_add_action_item(self) -> None:

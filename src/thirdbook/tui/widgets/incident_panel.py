@@ -16,9 +16,7 @@ from thirdbook.tui.safe_text import safe
 
 CONTAINMENT = {
     "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
-    "kill-switch": ("Kill switch",
-                    "will flip the flagd kill switch of the model or agent behind the incident, "
-                    "after the snapshot, asking once"),
+    "kill-switch": ("Kill switch", "routes the model's traffic away from it (key K)"),
     "rollback": ("Roll back",
                  "will point the registry's serving alias at the last good version, after the "
                  "snapshot, asking once"),
@@ -134,8 +132,8 @@ class IncidentPanel(Vertical):
     @on(Button.Pressed)
     async def _containment(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("contain-")
-        if key == "snapshot":
-            await self.screen.run_action("snapshot")
+        if key in {"snapshot", "kill-switch"}:
+            await self.screen.run_action(key.replace("-", "_"))
             return
         label, what = CONTAINMENT[key]
         self.notify(f"{label}: {what}. Not wired yet: containment comes with the next release.",

@@ -1,0 +1,79 @@
+"""The kill-switch dialog: names the model and the effect, asks once, clearly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from thirdbook.tui.dialogs.triage import DIALOG_CSS
+from thirdbook.tui.safe_text import safe
+
+MODES = (
+    ("human", "route every request to a human reviewer"),
+    ("fallback", "route every request to the deterministic fallback"),
+    ("refuse", "refuse every request"),
+)
+
+
+@dataclass(frozen=True)
+class KillChoice:
+    """What the commander chose."""
+
+    mode: str
+    override: str | None
+
+
+class KillSwitchDialog(ModalScreen[KillChoice | None]):
+    """Choose where the traffic goes; without a complete snapshot, a reason is required."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="KillSwitchDialog") + """
+    KillSwitchDialog OptionList { height: auto; margin-bottom: 1; }
+    """
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
+
+    def __init__(self, model: str, serving: str, snapshot_complete: bool) -> None:
+        super().__init__()
+        self.model, self.serving, self.snapshot_complete = model, serving, snapshot_complete
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            title = Text("KILL SWITCH for ", style="bold")
+            title.append_text(safe(f"{self.model} (serving {self.serving})", 80))
+            yield Label(title)
+            yield Static("The flag stays ENABLED and its default variant routes the model's "
+                         "traffic away from it. Choose, then enter:")  # fmt: skip
+            yield OptionList(*[Option(f"{mode}: {what}", id=mode) for mode, what in MODES],
+                             id="modes")  # fmt: skip
+            if not self.snapshot_complete:
+                yield Static(Text("No complete evidence snapshot yet: snapshot first (esc, then "
+                                  "s). To act anyway, give the reason; it is recorded as a "
+                                  "deviation.", style="bold"))  # fmt: skip
+                yield Input(placeholder="Override reason (enter to flip)", id="override")
+            yield Static("", classes="error", id="error")
+
+    @on(OptionList.OptionSelected, "#modes")
+    def _mode(self, event: OptionList.OptionSelected) -> None:
+        if self.snapshot_complete:
+            self.dismiss(KillChoice(mode=str(event.option.id), override=None))
+        else:
+            self.query_one("#override", Input).focus()
+
+    @on(Input.Submitted, "#override")
+    def _override(self, event: Input.Submitted) -> None:
+        modes = self.query_one("#modes", OptionList)
+        if not event.value.strip():
+            self.query_one("#error", Static).update("Refused: an override needs a reason.")
+            return
+        if modes.highlighted is None:
+            self.query_one("#error", Static).update("Choose where the traffic goes first.")
+            return
+        mode = str(modes.get_option_at_index(modes.highlighted).id)
+        self.dismiss(KillChoice(mode=mode, override=event.value.strip()))
