@@ -134,5 +134,15 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.wait_for("1/11 done")
     demo_terminal.press("End")  # the new step is the last line of the runbook
     demo_terminal.wait_for("Added in the editor during the drill")
+    # Snapshot first, then the kill switch: the serving layer then routes to a human.
+    demo_terminal.press("2")
+    demo_terminal.press("s")
+    demo_terminal.wait_for("Evidence: snapshot #1")
+    demo_terminal.press("K")
+    demo_terminal.wait_for("KILL SWITCH for credit-scorer")
+    demo_terminal.press("Enter")  # human review
+    demo_terminal.wait_for("Kill switch written")
+    demo_terminal.press("1")
+    demo_terminal.wait_for(" human  req-")  # requests now routed to a human
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")
