@@ -406,3 +406,21 @@ async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_withou
             flags.read_bytes()), "credit-scorer") == "human", "flipped")  # fmt: skip
         kinds = [e.kind for e in await svc.timeline(1)]
         assert "deviation" in kinds and "containment" in kinds
+
+
+async def test_rollback_from_the_keyboard_names_the_versions_and_asks_once(
+    tmp_path: Path,
+) -> None:
+    from tests.test_rollback import registry_file, serving
+
+    registry = registry_file(tmp_path)
+    async with incident_console(tmp_path) as (app, pilot):
+        svc = await service(app)
+        svc.containment = svc.containment.model_copy(update={"registry": registry})
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
+        await pilot.press("R")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "asks")
+        assert "ROLL BACK credit-scorer: v7 → v6" in str(app.screen.query_one("Label").render())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: serving(registry) == "v6", "rolled back")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from thirdbook.actuators.rollback import RollbackPlan
 from thirdbook.cli_common import context_of, run_async
 from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
 from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
@@ -170,7 +171,35 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
                f"{after[:16]}…")  # fmt: skip
 
 
+@click.command()
+@click.argument("incident_id", type=int)
+@click.option("--to", "to", metavar="VERSION", help="Default: the newest known-good version.")
+@click.option("--model", help="The model to roll back (default: the incident's).")
+@click.option("--override", metavar="REASON",
+              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.pass_context
+def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | None,
+             override: str | None) -> None:  # fmt: skip
+    """Point the model's serving alias at a known-good version (the failing one is kept)."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> RollbackPlan:
+        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
+                                 containment=context.containment())  # fmt: skip
+        try:
+            return await svc.rollback(incident_id, to=to, model=model, override=override)
+        finally:
+            await svc.close()
+
+    try:
+        plan = run_async(go)
+    except TriageRefusedError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc
+    click.echo(f"rolled back: {plan.model} serving {plan.from_version} → {plan.to_version} "
+               f"(weights {plan.weights_hash})")  # fmt: skip
+
+
 def register_evidence_commands(group: click.Group) -> None:
     """Add the evidence commands to the `thirdbook` group."""
-    for command in (verify, checkpoint, audit, snapshot, kill_switch):
+    for command in (verify, checkpoint, audit, snapshot, kill_switch, rollback):
         group.add_command(command)

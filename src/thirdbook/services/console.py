@@ -16,6 +16,12 @@ from typing import Any
 from thirdbook import locations
 from thirdbook.actuators.config_write import ConfigConflictError, ConfigInvalidError
 from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip
+from thirdbook.actuators.rollback import (
+    RollbackPlan,
+    RollbackRefusedError,
+    plan_rollback,
+    roll_back,
+)
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import Outcome
@@ -260,46 +266,100 @@ class Console:
         `override` gives the reason (recorded as a deviation)."""
         detail = {"mode": mode, "model": model, "override": override, "expected": expected}
         async with self._acting("kill-switch", detail, incident_id) as actor:
-            incident = await self.store.incidents.get(incident_id)
-            if incident is None:
-                raise TriageRefusedError(f"there is no incident #{incident_id}")
-            if incident.phase == "closed":
-                raise TriageRefusedError(f"incident #{incident_id} is closed")
-            path = self.containment.flag_file
-            if path is None:
-                raise TriageRefusedError("no kill-switch file is configured "
-                                         "([containment] flag_file in thirdbook.toml)")  # fmt: skip
-            if model is None:
-                model, _ = await self.incident_model(incident)
-            if model is None:
-                raise TriageRefusedError("cannot tell which model this incident is about: "
-                                         "name it (--model)")  # fmt: skip
-            snapshots = await self.store.snapshots.for_incident(incident_id)
-            if not any(s.status == "complete" for s in snapshots) and not override:
-                raise TriageRefusedError(
-                    "snapshot first: incident has no complete evidence snapshot (s, or "
-                    "`thirdbook snapshot`); to act anyway, override with a reason"
-                )
-            previous = await asyncio.to_thread(_read_or_none, path)
-            kept = None
-            if previous is not None:
-                kept = await asyncio.to_thread(self.objects.put_bytes, previous)
+            path, model = await self._containable(incident_id, model, override, "flag_file")
+            kept = await asyncio.to_thread(self._keep, path)
             try:
                 before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
                                                          expected)  # fmt: skip
             except (ConfigConflictError, ConfigInvalidError) as exc:
                 raise TriageRefusedError(str(exc)) from exc
-            if override:
-                await self.store.incidents.note(incident_id, actor, "deviation",
-                                                f"kill switch without a complete snapshot: "
-                                                f"{override}")  # fmt: skip
-            evidence = f"; previous file kept as sha256:{kept.sha256}" if kept else ""
-            await self.store.incidents.note(
-                incident_id, actor, "containment",
-                f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) in {path}; "
-                f"file sha256 {before} → {after}{evidence}",
-            )  # fmt: skip
+            await self._contained(incident_id, actor, "kill switch", override,
+                                  f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) "
+                                  f"in {path}; file sha256 {before} → {after}{kept}")  # fmt: skip
             return before, after
+
+    async def rollback(
+        self,
+        incident_id: int,
+        *,
+        to: str | None = None,
+        model: str | None = None,
+        override: str | None = None,
+    ) -> RollbackPlan:
+        """Point the model's `serving` alias at a known-good version (the failing version is
+        never touched). Snapshot first, as for the kill switch."""
+        async with self._acting("rollback", {"to": to, "model": model, "override": override},
+                                incident_id) as actor:  # fmt: skip
+            path, model = await self._containable(incident_id, model, override, "registry")
+            kept = await asyncio.to_thread(self._keep, path)
+            try:
+                plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
+            except (RollbackRefusedError, ConfigConflictError, ConfigInvalidError) as exc:
+                raise TriageRefusedError(str(exc)) from exc
+            checked = "re-hashed and matching" if plan.weights_checked else "as registered"
+            await self._contained(incident_id, actor, "rollback", override,
+                                  f"rollback: {model} serving {plan.from_version} → "
+                                  f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
+                                  f"registry sha256 {before} → {after}{kept}")  # fmt: skip
+            return plan
+
+    async def rollback_plan(self, incident_id: int) -> RollbackPlan:
+        """What `rollback` would do now (for the confirmation), or a refusal saying why."""
+        incident = await self.store.incidents.get(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        model, _ = await self.incident_model(incident)
+        registry = await asyncio.to_thread(self._registry)
+        if model is None or registry is None:
+            raise TriageRefusedError("no registry is configured, or the model is unknown")
+        try:
+            return await asyncio.to_thread(plan_rollback, registry, model)
+        except RollbackRefusedError as exc:
+            raise TriageRefusedError(str(exc)) from exc
+
+    async def _containable(
+        self, incident_id: int, model: str | None, override: str | None, file: str
+    ) -> tuple[Path, str]:
+        """The file to change and the model, or a refusal: no incident, closed, nothing
+        configured, or no complete snapshot without an override."""
+        incident = await self.store.incidents.get(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        if incident.phase == "closed":
+            raise TriageRefusedError(f"incident #{incident_id} is closed")
+        path: Path | None = getattr(self.containment, file)
+        if path is None:
+            raise TriageRefusedError(f"no {file.replace('_', ' ')} is configured "
+                                     f"([containment] {file} in thirdbook.toml)")  # fmt: skip
+        if model is None:
+            model, _ = await self.incident_model(incident)
+        if model is None:
+            raise TriageRefusedError("cannot tell which model this incident is about: "
+                                     "name it (--model)")  # fmt: skip
+        snapshots = await self.store.snapshots.for_incident(incident_id)
+        if not any(s.status == "complete" for s in snapshots) and not override:
+            raise TriageRefusedError(
+                "snapshot first: incident has no complete evidence snapshot (s, or "
+                "`thirdbook snapshot`); to act anyway, override with a reason"
+            )
+        return path, model
+
+    def _keep(self, path: Path) -> str:
+        """Keep a file as it is now as evidence; a note for the timeline."""
+        try:
+            kept = self.objects.put_file(path)
+        except FileNotFoundError:
+            return ""
+        return f"; previous file kept as sha256:{kept.sha256}"
+
+    async def _contained(
+        self, incident_id: int, actor: Actor, what: str, override: str | None, note: str
+    ) -> None:
+        if override:
+            await self.store.incidents.note(incident_id, actor, "deviation",
+                                            f"{what} without a complete snapshot: "
+                                            f"{override}")  # fmt: skip
+        await self.store.incidents.note(incident_id, actor, "containment", note)
 
     async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
         """(model or agent, serving version) an incident is about: from a drift alert's key,
@@ -454,9 +514,3 @@ class Console:
         )
 
 
-
-def _read_or_none(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None

@@ -1,4 +1,4 @@
-"""The kill-switch dialog: names the model and the effect, asks once, clearly."""
+"""Containment dialogs: they name the model and the effect, and ask once, clearly."""
 
 from __future__ import annotations
 
@@ -77,3 +77,34 @@ class KillSwitchDialog(ModalScreen[KillChoice | None]):
             return
         mode = str(modes.get_option_at_index(modes.highlighted).id)
         self.dismiss(KillChoice(mode=mode, override=event.value.strip()))
+
+
+class ConfirmDialog(ModalScreen[KillChoice | None]):
+    """Asks once, clearly: enter confirms; without a complete snapshot a reason is required."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
+
+    def __init__(self, heading: Text, body: Text, snapshot_complete: bool) -> None:
+        super().__init__()
+        self.heading, self.body, self.snapshot_complete = heading, body, snapshot_complete
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.heading)
+            yield Static(self.body)
+            hint = "enter to confirm, esc to cancel" if self.snapshot_complete else (
+                "No complete evidence snapshot yet: snapshot first (esc, then s). To act "
+                "anyway, give the reason; it is recorded as a deviation.")  # fmt: skip
+            yield Static(Text(hint, style="bold"))
+            yield Input(placeholder="Override reason (enter to act)" if not
+                        self.snapshot_complete else "enter to confirm", id="override")  # fmt: skip
+            yield Static("", classes="error", id="error")
+
+    @on(Input.Submitted, "#override")
+    def _confirm(self, event: Input.Submitted) -> None:
+        reason = event.value.strip()
+        if not self.snapshot_complete and not reason:
+            self.query_one("#error", Static).update("Refused: an override needs a reason.")
+            return
+        self.dismiss(KillChoice(mode="confirm", override=reason or None))

@@ -30,7 +30,7 @@ from thirdbook.store.incidents import TriageRefusedError
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
-from thirdbook.tui.dialogs.kill_switch import KillSwitchDialog
+from thirdbook.tui.dialogs.kill_switch import ConfirmDialog, KillSwitchDialog
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
@@ -431,6 +431,30 @@ class MainScreen(Screen[None]):
         if done and hashes is not None:
             self.notify(f"Kill switch written: {model} routed to {choice.mode}. Watch the events "
                         f"for its requests taking the new route.", timeout=10)  # fmt: skip
+
+    @work(exclusive=True, group="triage")
+    async def action_rollback(self) -> None:
+        """Roll the active incident's model back to its last known-good version (asks once)."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        done, plan = await self._act(self.service.rollback_plan(incident.id))
+        if not done or plan is None:
+            return
+        snapshots = await self.service.snapshots(incident.id)
+        heading = Text("ROLL BACK ", style="bold")
+        heading.append_text(safe(f"{plan.model}: {plan.from_version} → {plan.to_version}", 80))
+        body = safe(f"The serving alias moves to {plan.to_version} (weights {plan.weights_hash})."
+                    f" {plan.from_version} stays registered and untouched.", 300)  # fmt: skip
+        choice = await self.app.push_screen_wait(ConfirmDialog(
+            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
+        if choice is None:
+            return
+        done, result = await self._act(self.service.rollback(
+            incident.id, to=plan.to_version, model=plan.model, override=choice.override,
+        ))  # fmt: skip
+        if done and result is not None:
+            self.notify(f"Rolled back: {result.model} now serves {result.to_version}.")
 
     @work(exclusive=True, group="triage")
     async def action_add_action_item(self) -> None:

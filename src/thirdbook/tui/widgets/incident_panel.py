@@ -17,9 +17,7 @@ from thirdbook.tui.safe_text import safe
 CONTAINMENT = {
     "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
     "kill-switch": ("Kill switch", "routes the model's traffic away from it (key K)"),
-    "rollback": ("Roll back",
-                 "will point the registry's serving alias at the last good version, after the "
-                 "snapshot, asking once"),
+    "rollback": ("Roll back", "points the serving alias at the last good version (key R)"),
     "quarantine": ("Quarantine",
                    "will hold the suspect version's outputs for review instead of acting on them"),
 }  # fmt: skip
@@ -132,7 +130,7 @@ class IncidentPanel(Vertical):
     @on(Button.Pressed)
     async def _containment(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("contain-")
-        if key in {"snapshot", "kill-switch"}:
+        if key in {"snapshot", "kill-switch", "rollback"}:
             await self.screen.run_action(key.replace("-", "_"))
             return
         label, what = CONTAINMENT[key]

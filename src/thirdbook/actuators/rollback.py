@@ -1,0 +1,83 @@
+"""Rollback: point the registry's `serving` alias at a known-good version.
+
+The failing version is never touched: only the alias moves, as MLflow aliases do. The target
+must be registered with a weights hash; where its weights are readable (`weights_path`), they
+are re-hashed and must match before the alias moves. The registry file is written like the
+kill switch: validated, atomic, compare-and-swap on its hash, read back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from thirdbook.actuators.config_write import file_hash, replace_file
+from thirdbook.domain.control import Registry
+from thirdbook.evidence.objects import hash_file
+
+
+class RollbackRefusedError(ValueError):
+    """The rollback cannot be done as asked; the message says why."""
+
+
+class RollbackPlan(BaseModel):
+    """What a rollback will do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    from_version: str | None
+    to_version: str
+    weights_hash: str
+    weights_checked: bool
+
+
+def validate_registry(data: bytes) -> None:
+    """Raise ValueError unless `data` is a valid registry."""
+    Registry.model_validate_json(data)
+
+
+def plan_rollback(registry: Registry, model: str, to: str | None = None) -> RollbackPlan:
+    """The version to roll back to: `to`, or the newest known-good version not serving now."""
+    entry = registry.models.get(model)
+    if entry is None:
+        raise RollbackRefusedError(f"the registry has no model {model!r}")
+    current = entry.aliases.get("serving")
+    if to is None:
+        good = [v for v, info in entry.versions.items() if info.known_good and v != current]
+        if not good:
+            raise RollbackRefusedError(f"no known-good version of {model} to roll back to")
+        to = sorted(good)[-1]
+    if to not in entry.versions:
+        raise RollbackRefusedError(f"{model} has no version {to!r}")
+    if to == current:
+        raise RollbackRefusedError(f"{model} {to} is already serving")
+    target = entry.versions[to]
+    checked = False
+    if target.weights_path:
+        weights = Path(target.weights_path)
+        if weights.is_file():
+            found = "sha256:" + hash_file(weights).sha256
+            if found != target.weights_hash:
+                raise RollbackRefusedError(
+                    f"{model} {to}'s weights at {weights} hash to {found}, not the registered "
+                    f"{target.weights_hash}: refusing to serve them"
+                )
+            checked = True
+    return RollbackPlan(model=model, from_version=current, to_version=to,
+                        weights_hash=target.weights_hash, weights_checked=checked)  # fmt: skip
+
+
+def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPlan, str, str]:
+    """Move `model`'s serving alias in the registry at `path`; returns (plan, before, after)."""
+    before = file_hash(path)
+    data = path.read_bytes()
+    registry = Registry.model_validate_json(data)
+    plan = plan_rollback(registry, model, to)
+    raw = json.loads(data)
+    raw["models"][model].setdefault("aliases", {})["serving"] = plan.to_version
+    new = (json.dumps(raw, indent=2) + "\n").encode()
+    _, after = replace_file(path, new, before, validate_registry)
+    return plan, before, after
