@@ -12,8 +12,10 @@ import click
 
 from thirdbook.config import ConfigError
 from thirdbook.domain.queries import parse_time
+from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.store import StoreError
+from thirdbook.store.incidents import TriageRefusedError
 
 T = TypeVar("T")
 
@@ -50,3 +52,22 @@ def parse_since(text: str) -> datetime:
         return parse_time(text, datetime.now(UTC))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -> T:
+    """Run `work` on a console service over the configured store; refusals exit 1."""
+    context = context_of(ctx)
+
+    async def go(stop: asyncio.Event) -> T:
+        svc = await Console.open(context.store_path, context.settings,
+                                 runbooks=context.runbooks(),
+                                 containment=context.containment())  # fmt: skip
+        try:
+            return await work(svc)
+        finally:
+            await svc.close()
+
+    try:
+        return run_async(go)
+    except TriageRefusedError as exc:
+        raise click.ClickException(f"refused: {exc}") from exc

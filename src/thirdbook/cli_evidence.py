@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from thirdbook.actuators.rollback import RollbackPlan
-from thirdbook.cli_common import context_of, run_async
+from thirdbook.cli_common import context_of, run_async, with_console
 from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
 from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
 from thirdbook.domain.text import visible
@@ -21,9 +21,7 @@ from thirdbook.evidence.chain import (
 )
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import verify_snapshots
-from thirdbook.services.console import Console
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
 
 
 @click.command()
@@ -68,20 +66,8 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
 @click.pass_context
 def snapshot(ctx: click.Context, incident_id: int) -> None:
     """Snapshot an incident's window of interest as evidence (do this before containment)."""
-    context = context_of(ctx)
-
-    async def go(stop: asyncio.Event) -> SnapshotRecord:
-        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
-                                 containment=context.containment())  # fmt: skip
-        try:
-            return await svc.snapshot(incident_id, lambda step: click.echo(f"  {step}", err=True))
-        finally:
-            await svc.close()
-
-    try:
-        record = run_async(go)
-    except TriageRefusedError as exc:
-        raise click.ClickException(f"refused: {exc}") from exc
+    record: SnapshotRecord = with_console(ctx, lambda svc: svc.snapshot(
+        incident_id, lambda step: click.echo(f"  {step}", err=True)))  # fmt: skip
     for kind, label in CHECKLIST:
         size = record.captured().get(kind)
         state = "MISSING" if size is None else f"captured, {size:,} bytes"
@@ -152,21 +138,8 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | None,
                 override: str | None) -> None:  # fmt: skip
     """Flip the kill switch: the flagd flag stays ENABLED and routes away from the model."""
-    context = context_of(ctx)
-
-    async def go(stop: asyncio.Event) -> tuple[str, str]:
-        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
-                                 containment=context.containment())  # fmt: skip
-        try:
-            return await svc.kill_switch(incident_id, mode, model=model,  # type: ignore[arg-type]
-                                         override=override)  # fmt: skip
-        finally:
-            await svc.close()
-
-    try:
-        before, after = run_async(go)
-    except TriageRefusedError as exc:
-        raise click.ClickException(f"refused: {exc}") from exc
+    before, after = with_console(ctx, lambda svc: svc.kill_switch(
+        incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
     click.echo(f"kill switch written: routed to {mode}; flag file sha256 {before[:16]}… → "
                f"{after[:16]}…")  # fmt: skip
 
@@ -181,20 +154,8 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
 def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | None,
              override: str | None) -> None:  # fmt: skip
     """Point the model's serving alias at a known-good version (the failing one is kept)."""
-    context = context_of(ctx)
-
-    async def go(stop: asyncio.Event) -> RollbackPlan:
-        svc = await Console.open(context.store_path, context.settings, runbooks=context.runbooks(),
-                                 containment=context.containment())  # fmt: skip
-        try:
-            return await svc.rollback(incident_id, to=to, model=model, override=override)
-        finally:
-            await svc.close()
-
-    try:
-        plan = run_async(go)
-    except TriageRefusedError as exc:
-        raise click.ClickException(f"refused: {exc}") from exc
+    plan: RollbackPlan = with_console(ctx, lambda svc: svc.rollback(
+        incident_id, to=to, model=model, override=override))  # fmt: skip
     click.echo(f"rolled back: {plan.model} serving {plan.from_version} → {plan.to_version} "
                f"(weights {plan.weights_hash})")  # fmt: skip
 

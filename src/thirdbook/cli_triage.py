@@ -3,39 +3,18 @@ action items and runbook steps."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
-from thirdbook.cli_common import context_of, run_async
+from thirdbook.cli_common import context_of, with_console
 from thirdbook.domain.incidents import PHASES, SEVERITIES
 from thirdbook.domain.text import visible
 from thirdbook.services.console import Console
 from thirdbook.store.incidents import TriageRefusedError
 
 T = TypeVar("T")
-
-
-def _with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -> T:
-    """Run `work` on a console service over the configured store; refusals exit 1."""
-    context = context_of(ctx)
-
-    async def go(stop: asyncio.Event) -> T:
-        svc = await Console.open(context.store_path, context.settings,
-                                 runbooks=context.runbooks(),
-                                 containment=context.containment())  # fmt: skip
-        try:
-            return await work(svc)
-        finally:
-            await svc.close()
-
-    try:
-        return run_async(go)
-    except TriageRefusedError as exc:
-        raise click.ClickException(f"refused: {exc}") from exc
 
 
 @click.command()
@@ -49,7 +28,7 @@ def _with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -
 def declare(ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity: str,
             blast_radius: str) -> None:  # fmt: skip
     """Declare an incident from open ALERT_IDS."""
-    incident = _with_console(ctx, lambda svc: svc.declare(
+    incident = with_console(ctx, lambda svc: svc.declare(
         list(alert_ids), title=title, severity=severity, blast_radius=blast_radius))  # fmt: skip
     click.echo(f"declared incident #{incident.id} {incident.severity}: {visible(incident.title)}"
                f" (recommended containment: {incident.recommended_containment})")  # fmt: skip
@@ -61,7 +40,7 @@ def declare(ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity
 @click.pass_context
 def dismiss(ctx: click.Context, alert_id: int, reason: str) -> None:
     """Dismiss an open alert, with the reason."""
-    _with_console(ctx, lambda svc: svc.dismiss(alert_id, reason))
+    with_console(ctx, lambda svc: svc.dismiss(alert_id, reason))
     click.echo(f"dismissed alert #{alert_id}")
 
 
@@ -71,7 +50,7 @@ def dismiss(ctx: click.Context, alert_id: int, reason: str) -> None:
 @click.pass_context
 def attach(ctx: click.Context, alert_id: int, incident_id: int) -> None:
     """Attach an open alert to an incident."""
-    _with_console(ctx, lambda svc: svc.attach(alert_id, incident_id))
+    with_console(ctx, lambda svc: svc.attach(alert_id, incident_id))
     click.echo(f"attached alert #{alert_id} to incident #{incident_id}")
 
 
@@ -81,7 +60,7 @@ def attach(ctx: click.Context, alert_id: int, incident_id: int) -> None:
 @click.pass_context
 def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
     """Change an incident's severity."""
-    _with_console(ctx, lambda svc: svc.set_severity(incident_id, severity))
+    with_console(ctx, lambda svc: svc.set_severity(incident_id, severity))
     click.echo(f"incident #{incident_id} is now {severity}")
 
 
@@ -90,7 +69,7 @@ def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
 @click.pass_context
 def incidents(ctx: click.Context, limit: int) -> None:
     """List incidents, newest first."""
-    found = _with_console(ctx, lambda svc: svc.incidents(limit))
+    found = with_console(ctx, lambda svc: svc.incidents(limit))
     for incident in found:
         click.echo(f"#{incident.id} {incident.severity} {incident.phase:<13} "
                    f"{incident.declared_at:%Y-%m-%d %H:%M:%S}Z  {visible(incident.title, 120)}"
@@ -105,7 +84,7 @@ def incidents(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def timeline(ctx: click.Context, incident_id: int) -> None:
     """An incident's timeline: every change, with who and when."""
-    for entry in _with_console(ctx, lambda svc: svc.timeline(incident_id)):
+    for entry in with_console(ctx, lambda svc: svc.timeline(incident_id)):
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
                    f"{entry.kind:<9} {visible(entry.detail, 300)}")  # fmt: skip
 
@@ -114,7 +93,7 @@ def timeline(ctx: click.Context, incident_id: int) -> None:
 @click.pass_context
 def precision(ctx: click.Context) -> None:
     """Each rule's precision (declared / fired): the evidence for calibrating thresholds."""
-    rows: list[Any] = _with_console(ctx, lambda svc: svc.precision())
+    rows: list[Any] = with_console(ctx, lambda svc: svc.precision())
     for row in rows:
         value = "-" if row.precision is None else f"{row.precision:.0%}"
         click.echo(
@@ -134,7 +113,7 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
     if ctx.invoked_subcommand is not None:
         return
     today = datetime.now(UTC).date()
-    found = _with_console(ctx, lambda svc: svc.action_items(
+    found = with_console(ctx, lambda svc: svc.action_items(
         incident_id=incident_id, overdue=overdue, today=today))  # fmt: skip
     for item in found:
         mark = "OVERDUE" if item.overdue(today) else item.status
@@ -155,7 +134,7 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
 def action_item_add(ctx: click.Context, incident_id: int, title: str, owner: str,
                     due: datetime) -> None:  # fmt: skip
     """Add an action item to an incident."""
-    item = _with_console(ctx, lambda svc: svc.add_action_item(
+    item = with_console(ctx, lambda svc: svc.add_action_item(
         incident_id, title=title, owner=owner, due=due.date()))  # fmt: skip
     click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}")
 
@@ -166,7 +145,7 @@ def action_item_add(ctx: click.Context, incident_id: int, title: str, owner: str
 @click.pass_context
 def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None:
     """Close an action item with its resolution."""
-    _with_console(ctx, lambda svc: svc.close_action_item(item_id, resolution))
+    with_console(ctx, lambda svc: svc.close_action_item(item_id, resolution))
     click.echo(f"action item #{item_id} done")
 
 
@@ -176,7 +155,7 @@ def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None
 @click.pass_context
 def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
     """Move an incident to another phase (closed is final)."""
-    _with_console(ctx, lambda svc: svc.set_phase(incident_id, phase))
+    with_console(ctx, lambda svc: svc.set_phase(incident_id, phase))
     click.echo(f"incident #{incident_id} is now {phase}")
 
 
@@ -218,7 +197,7 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None,
                 lines.append(f"  {number:>2}. [{mark}] {visible(line.text)}{by}")
         return lines
 
-    for line in _with_console(ctx, work):
+    for line in with_console(ctx, work):
         click.echo(line)
 
 

@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,21 +35,27 @@ class ObjectRef(BaseModel):
     size: int
 
 
-def hash_file(path: Path, start: int = 0, end: int | None = None) -> ObjectRef:
-    """The SHA-256 of a file's bytes [start, end), read in chunks (bounded memory)."""
-    digest = hashlib.sha256()
-    size = 0
+def chunks(path: Path, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """A file's bytes [start, end) in chunks (bounded memory, whatever the file's size)."""
     with path.open("rb") as f:
         f.seek(start)
         remaining = None if end is None else max(0, end - start)
         while remaining is None or remaining > 0:
             chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
             if not chunk:
-                break
-            digest.update(chunk)
-            size += len(chunk)
+                return
+            yield chunk
             if remaining is not None:
                 remaining -= len(chunk)
+
+
+def hash_file(path: Path, start: int = 0, end: int | None = None) -> ObjectRef:
+    """The SHA-256 of a file's bytes [start, end), streamed."""
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks(path, start, end):
+        digest.update(chunk)
+        size += len(chunk)
     return ObjectRef(sha256=digest.hexdigest(), size=size)
 
 
@@ -78,18 +84,7 @@ class ObjectStore:
         keeps growing or changing cannot change the evidence."""
 
         def copy(out: int, digest: _Hash) -> int:
-            size = 0
-            with path.open("rb") as f:
-                f.seek(start)
-                remaining = None if end is None else max(0, end - start)
-                while remaining is None or remaining > 0:
-                    chunk = f.read(CHUNK if remaining is None else min(CHUNK, remaining))
-                    if not chunk:
-                        break
-                    size += self._write(out, digest, chunk)
-                    if remaining is not None:
-                        remaining -= len(chunk)
-            return size
+            return sum(self._write(out, digest, chunk) for chunk in chunks(path, start, end))
 
         return self._put(copy)
 

@@ -266,7 +266,8 @@ class Console:
         `override` gives the reason (recorded as a deviation)."""
         detail = {"mode": mode, "model": model, "override": override, "expected": expected}
         async with self._acting("kill-switch", detail, incident_id) as actor:
-            path, model = await self._containable(incident_id, model, override, "flag_file")
+            path, model, override = await self._containable(incident_id, model, override,
+                                                            "flag_file")  # fmt: skip
             kept = await asyncio.to_thread(self._keep, path)
             try:
                 before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
@@ -290,7 +291,8 @@ class Console:
         never touched). Snapshot first, as for the kill switch."""
         async with self._acting("rollback", {"to": to, "model": model, "override": override},
                                 incident_id) as actor:  # fmt: skip
-            path, model = await self._containable(incident_id, model, override, "registry")
+            path, model, override = await self._containable(incident_id, model, override,
+                                                            "registry")  # fmt: skip
             kept = await asyncio.to_thread(self._keep, path)
             try:
                 plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
@@ -319,9 +321,10 @@ class Console:
 
     async def _containable(
         self, incident_id: int, model: str | None, override: str | None, file: str
-    ) -> tuple[Path, str]:
-        """The file to change and the model, or a refusal: no incident, closed, nothing
-        configured, or no complete snapshot without an override."""
+    ) -> tuple[Path, str, str | None]:
+        """The file to change, the model, and the override if one is needed (it is a
+        deviation only without a complete snapshot); or a refusal: no incident, closed,
+        nothing configured, or no complete snapshot and no override."""
         incident = await self.store.incidents.get(incident_id)
         if incident is None:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
@@ -337,12 +340,14 @@ class Console:
             raise TriageRefusedError("cannot tell which model this incident is about: "
                                      "name it (--model)")  # fmt: skip
         snapshots = await self.store.snapshots.for_incident(incident_id)
-        if not any(s.status == "complete" for s in snapshots) and not override:
+        if any(s.status == "complete" for s in snapshots):
+            return path, model, None
+        if not override:
             raise TriageRefusedError(
                 "snapshot first: incident has no complete evidence snapshot (s, or "
                 "`thirdbook snapshot`); to act anyway, override with a reason"
             )
-        return path, model
+        return path, model, override
 
     def _keep(self, path: Path) -> str:
         """Keep a file as it is now as evidence; a note for the timeline."""
