@@ -160,7 +160,41 @@ def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | 
                f"(weights {plan.weights_hash})")  # fmt: skip
 
 
+@click.group()
+def quarantine() -> None:
+    """Quarantine training data and fine-tunes so a retrain refuses them."""
+
+
+@quarantine.command("add")
+@click.argument("incident_id", type=int)
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--override", metavar="REASON",
+              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.pass_context
+def quarantine_add(ctx: click.Context, incident_id: int, targets: tuple[str, ...],
+                   override: str | None) -> None:  # fmt: skip
+    """Quarantine TARGETS (files, directories, or ids) for an incident."""
+    found = with_console(ctx, lambda svc: svc.quarantine(incident_id, list(targets),
+                                                         override=override))  # fmt: skip
+    for entry in found:
+        click.echo(f"quarantined {entry.kind} {visible(entry.target)}"
+                   f"{'' if entry.sha256 is None else ' sha256:' + entry.sha256}")  # fmt: skip
+
+
+@quarantine.command("check")
+@click.argument("target")
+@click.pass_context
+def quarantine_check(ctx: click.Context, target: str) -> None:
+    """Exit 1 if TARGET (a path or an id) is quarantined, so a retrain pipeline can refuse it."""
+    found = with_console(ctx, lambda svc: svc.quarantined(target))
+    for incident_id, entry, kind in found:
+        click.echo(f"QUARANTINED by incident #{incident_id}: {kind} {visible(entry)}")
+    if found:
+        raise SystemExit(1)
+    click.echo(f"not quarantined: {visible(target)}")
+
+
 def register_evidence_commands(group: click.Group) -> None:
     """Add the evidence commands to the `thirdbook` group."""
-    for command in (verify, checkpoint, audit, snapshot, kill_switch, rollback):
+    for command in (verify, checkpoint, audit, snapshot, kill_switch, rollback, quarantine):
         group.add_command(command)

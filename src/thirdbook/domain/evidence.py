@@ -41,3 +41,13 @@ class SnapshotRecord(BaseModel):
             kind = str(item.get("kind"))
             sizes[kind] = sizes.get(kind, 0) + int(item.get("size", 0))
         return sizes
+
+
+class QuarantineTarget(BaseModel):
+    """One thing to quarantine: a file (with its hash), a directory, or an id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    kind: Literal["file", "directory", "id"]
+    sha256: str | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections import deque
@@ -14,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from thirdbook import locations
-from thirdbook.actuators.config_write import ConfigConflictError, ConfigInvalidError
+from thirdbook.actuators.config_write import (
+    ConfigConflictError,
+    ConfigInvalidError,
+    file_hash,
+    replace_file,
+)
 from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip
+from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.actuators.rollback import (
     RollbackPlan,
     RollbackRefusedError,
@@ -28,7 +35,7 @@ from thirdbook.domain.audit import Outcome
 from thirdbook.domain.control import Registry
 from thirdbook.domain.drift import DriftPoint, DriftSeries
 from thirdbook.domain.events import MetricEvent
-from thirdbook.domain.evidence import SnapshotRecord
+from thirdbook.domain.evidence import QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
     ActionItem,
     Actor,
@@ -339,15 +346,57 @@ class Console:
         if model is None:
             raise TriageRefusedError("cannot tell which model this incident is about: "
                                      "name it (--model)")  # fmt: skip
+        return path, model, await self._snapshot_first(incident_id, override)
+
+    async def _snapshot_first(self, incident_id: int, override: str | None) -> str | None:
+        """None when the incident has a complete snapshot; else the override (a deviation),
+        or a refusal when there is none."""
         snapshots = await self.store.snapshots.for_incident(incident_id)
         if any(s.status == "complete" for s in snapshots):
-            return path, model, None
+            return None
         if not override:
             raise TriageRefusedError(
                 "snapshot first: incident has no complete evidence snapshot (s, or "
                 "`thirdbook snapshot`); to act anyway, override with a reason"
             )
-        return path, model, override
+        return override
+
+    async def quarantine(
+        self, incident_id: int, targets: list[str], *, override: str | None = None
+    ) -> list[QuarantineTarget]:
+        """Quarantine training data or fine-tunes (paths or ids): hashes recorded, files made
+        read-only, and the quarantine list file beside the store rewritten."""
+        async with self._acting("quarantine", {"targets": targets, "override": override},
+                                incident_id) as actor:  # fmt: skip
+            if await self.store.incidents.get(incident_id) is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            override = await self._snapshot_first(incident_id, override)
+            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            read_only = sum([await asyncio.to_thread(make_read_only, t) for t in found])
+            if override:
+                await self.store.incidents.note(incident_id, actor, "deviation",
+                                                f"quarantine without a complete snapshot: "
+                                                f"{override}")  # fmt: skip
+            await self.store.quarantine.add(
+                incident_id, found, actor,
+                f"quarantine: {', '.join(targets)} ({len(found)} entries, {read_only} files "
+                f"made read-only)",
+            )  # fmt: skip
+            listed = await self.store.quarantine.listed()
+            await asyncio.to_thread(self._write_quarantine_list, listed)
+            return found
+
+    def _write_quarantine_list(self, listed: list[tuple[int, str, str, str | None]]) -> None:
+        path = self.store.path.parent / "quarantine.json"
+        entries = [{"incident": i, "target": t, "kind": k, "sha256": h} for i, t, k, h in listed]
+        data = (json.dumps({"quarantined": entries}, indent=2) + "\n").encode()
+        replace_file(path, data, file_hash(path), lambda b: None)
+
+    async def quarantined(self, target: str) -> list[tuple[int, str, str]]:
+        """Quarantine entries covering a path (by path, by content, or inside a directory)
+        or an id."""
+        value, sha = await asyncio.to_thread(check_value, target)
+        return await self.store.quarantine.matching(value, sha)
 
     def _keep(self, path: Path) -> str:
         """Keep a file as it is now as evidence; a note for the timeline."""

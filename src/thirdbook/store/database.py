@@ -57,6 +57,7 @@ class Store:
         from thirdbook.store.incidents import Incidents
         from thirdbook.store.ingest_state import IngestState
         from thirdbook.store.leases import Leases
+        from thirdbook.store.quarantine import Quarantine
         from thirdbook.store.snapshots import Snapshots
 
         self.events = EventQueries(self)
@@ -67,6 +68,7 @@ class Store:
         self.action_items = ActionItems(self)
         self.audit = Audit(self)
         self.snapshots = Snapshots(self)
+        self.quarantine = Quarantine(self)
 
     @classmethod
     async def open(

@@ -211,6 +211,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX snapshots_by_incident ON snapshots(incident_id, id)
     """,
+    # 8: quarantined training data and fine-tunes: paths or ids, with their hashes.
+    """
+    CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('file', 'directory', 'id')),
+        sha256 TEXT,
+        by_user TEXT NOT NULL,
+        added_us INTEGER NOT NULL
+    );
+    CREATE INDEX quarantine_by_target ON quarantine(target);
+    CREATE INDEX quarantine_by_hash ON quarantine(sha256) WHERE sha256 IS NOT NULL
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
