@@ -11,10 +11,8 @@ from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
 from thirdbook.domain.rules import DEMO_TRIGGERS
-from thirdbook.locations import shipped_dir
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
-from thirdbook.services.runbooks import RunbookLibrary
 
 
 class DemoSession:
@@ -53,14 +51,11 @@ class DemoSession:
         triggers = self.settings.triggers
         if not (triggers.drift or triggers.feedback or triggers.lanes):
             triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
-        # The demo's runbook edits stay in the demo's directory, with the rest of the estate.
-        runbooks = RunbookLibrary(self.layer.demo_dir / "runbooks", shipped_dir("runbooks"))
-        control = self.layer.control_dir
-        containment = self.settings.containment.model_copy(update={
-            "registry": control / "registry.json", "flag_file": control / "killswitch.flagd.json",
-        })  # fmt: skip
+        # The demo's runbooks and control files are its own (see `Context` with `demo`).
+        demo = Context(self.settings, self.data_dir, self.config_path, demo=True)
         return await Console.open(self.layer.store_path, self.settings, self.sources, triggers,
-                                  runbooks=runbooks, containment=containment)  # fmt: skip
+                                  runbooks=demo.runbooks(),
+                                  containment=demo.containment())  # fmt: skip
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""
