@@ -147,3 +147,25 @@ async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviat
     flags = FlagdFile.model_validate_json(path.read_bytes())
     assert route_for(flags, "credit-scorer") == "fallback"
     await console.store.close()
+
+
+async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
+    tmp_path: Path,
+) -> None:
+    from tests.helpers import ingest_once, source
+
+    console, incident_id, log = await _incident_with_log(tmp_path)
+    path = flags_file(tmp_path)
+    console.containment = console.containment.model_copy(update={"flag_file": path})
+    await console.snapshot(incident_id)
+    await console.kill_switch(incident_id, "human")
+    [state] = await console.containment_states(incident_id)
+    assert (state.action, state.value, state.observed) == ("kill switch", "human", None)
+    line = (b'{"v":1,"kind":"inference","ts":"2026-11-27T10:59:00+00:00",'
+            b'"request_id":"req-after","route":"human"}\n')  # fmt: skip
+    with log.open("ab") as f:
+        f.write(line)
+    await ingest_once(console.store, source(log))
+    [state] = await console.containment_states(incident_id)
+    assert state.observed is not None and state.observed >= state.written
+    await console.store.close()

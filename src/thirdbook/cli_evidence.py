@@ -129,8 +129,9 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 
 @click.command("kill-switch")
 @click.argument("incident_id", type=int)
-@click.option("--mode", type=click.Choice(["human", "fallback", "refuse"]), required=True,
-              help="Where the model's traffic goes instead.")
+@click.option("--mode", type=click.Choice(["human", "fallback", "refuse", "model"]),
+              required=True, help="Where the model's traffic goes instead ('model': back to "
+              "the model, once it is recovered).")
 @click.option("--model", help="The model to route away from (default: the incident's).")
 @click.option("--override", metavar="REASON",
               help="Act without a complete snapshot; the reason is recorded as a deviation.")

@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from thirdbook.actuators.config_write import ABSENT, file_hash, replace_file
 from thirdbook.domain.control import ROUTES, FlagdFile, FlagdFlag, serving_flag_key
 
-KillMode = Literal["human", "fallback", "refuse"]
-VARIANT = {"human": "human", "fallback": "fallback", "refuse": "refused"}
+KillMode = Literal["human", "fallback", "refuse", "model"]
+VARIANT = {"human": "human", "fallback": "fallback", "refuse": "refused", "model": "model"}
+"""Modes and the flag variants they select; `model` routes back to the model (recovery)."""
 
 
 def validate_flagd(data: bytes) -> None:

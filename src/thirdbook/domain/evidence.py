@@ -51,3 +51,16 @@ class QuarantineTarget(BaseModel):
     target: str
     kind: Literal["file", "directory", "id"]
     sha256: str | None
+
+
+class ContainmentState(BaseModel):
+    """A containment action: written to the serving layer's file, and observed once its
+    logs show a request taking effect of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    model: str
+    value: str
+    written: datetime
+    observed: datetime | None

@@ -35,7 +35,7 @@ from thirdbook.domain.audit import Outcome
 from thirdbook.domain.control import Registry
 from thirdbook.domain.drift import DriftPoint, DriftSeries
 from thirdbook.domain.events import MetricEvent
-from thirdbook.domain.evidence import QuarantineTarget, SnapshotRecord
+from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
     ActionItem,
     Actor,
@@ -281,6 +281,8 @@ class Console:
                                                          expected)  # fmt: skip
             except (ConfigConflictError, ConfigInvalidError) as exc:
                 raise TriageRefusedError(str(exc)) from exc
+            await self.store.containment.written(incident_id, "kill switch", model, "route",
+                                                 VARIANT[mode])  # fmt: skip
             await self._contained(incident_id, actor, "kill switch", override,
                                   f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) "
                                   f"in {path}; file sha256 {before} → {after}{kept}")  # fmt: skip
@@ -305,6 +307,8 @@ class Console:
                 plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
             except (RollbackRefusedError, ConfigConflictError, ConfigInvalidError) as exc:
                 raise TriageRefusedError(str(exc)) from exc
+            await self.store.containment.written(incident_id, "rollback", model, "model_version",
+                                                 plan.to_version)  # fmt: skip
             checked = "re-hashed and matching" if plan.weights_checked else "as registered"
             await self._contained(incident_id, actor, "rollback", override,
                                   f"rollback: {model} serving {plan.from_version} → "
@@ -442,6 +446,10 @@ class Console:
             return Registry.model_validate_json(path.read_bytes()) if path else None
         except (OSError, ValueError):
             return None
+
+    async def containment_states(self, incident_id: int) -> list[ContainmentState]:
+        """The incident's containment actions: written when, observed in the logs when."""
+        return await self.store.containment.states(incident_id)
 
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""

@@ -53,6 +53,7 @@ class Store:
         from thirdbook.store.action_items import ActionItems
         from thirdbook.store.alerts import Alerts
         from thirdbook.store.audit import Audit
+        from thirdbook.store.containment import Containment
         from thirdbook.store.events import EventQueries
         from thirdbook.store.incidents import Incidents
         from thirdbook.store.ingest_state import IngestState
@@ -69,6 +70,7 @@ class Store:
         self.audit = Audit(self)
         self.snapshots = Snapshots(self)
         self.quarantine = Quarantine(self)
+        self.containment = Containment(self)
 
     @classmethod
     async def open(

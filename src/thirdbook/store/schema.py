@@ -225,6 +225,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX quarantine_by_target ON quarantine(target);
     CREATE INDEX quarantine_by_hash ON quarantine(sha256) WHERE sha256 IS NOT NULL
     """,
+    # 9: containment actions written to the serving layer's files, and what would show them
+    # taking effect in its logs (an inference of `model` whose `field` is `value`).
+    """
+    CREATE TABLE containment (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        action TEXT NOT NULL,
+        model TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('route', 'model_version')),
+        value TEXT NOT NULL,
+        written_us INTEGER NOT NULL,
+        after_event_id INTEGER NOT NULL
+    );
+    CREATE INDEX containment_by_incident ON containment(incident_id, id)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

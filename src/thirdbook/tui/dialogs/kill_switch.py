@@ -20,6 +20,7 @@ MODES = (
     ("human", "route every request to a human reviewer"),
     ("fallback", "route every request to the deterministic fallback"),
     ("refuse", "refuse every request"),
+    ("model", "route back to the model (recovery, e.g. after a rollback)"),
 )
 
 

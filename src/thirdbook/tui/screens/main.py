@@ -113,6 +113,7 @@ class MainScreen(Screen[None]):
         self._marks: tuple[object, ...] = ()
         self._refreshing = asyncio.Lock()
         self._snapshot_step: str | None = None  # while a snapshot runs: what it is copying
+        self._awaiting_observation = False  # a containment action not yet seen in the logs
         self._chart_at = 0.0
 
     @property
@@ -199,6 +200,8 @@ class MainScreen(Screen[None]):
             elif now - self._chart_at > CHART_EVERY_S:
                 self._chart_at = now
                 await self.show_chart(svc)
+                if self._awaiting_observation:  # the logs may show the action by now
+                    await self.show_incident(svc)
             browser = self.query_one(EventBrowser)
             if events and browser.live_page:  # an older page never changes
                 await browser.show_page(svc)
@@ -232,9 +235,11 @@ class MainScreen(Screen[None]):
         self.incident = incident
         self._show_banner(incident)
         snapshots = [] if incident is None else await svc.snapshots(incident.id)
+        states = [] if incident is None else await svc.containment_states(incident.id)
+        self._awaiting_observation = any(s.observed is None for s in states)
         self.query_one(IncidentPanel).show(incident, await svc.precision(),
                                            snapshots[0] if snapshots else None,
-                                           self._snapshot_step)  # fmt: skip
+                                           self._snapshot_step, states)  # fmt: skip
         runbook = None if incident is None else svc.runbook_of(incident)
         checks = {} if incident is None else await svc.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)

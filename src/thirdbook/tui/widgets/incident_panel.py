@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
+from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import Incident, RulePrecision
 from thirdbook.tui.safe_text import safe
 
@@ -52,6 +52,22 @@ def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -
             text.append(f"captured, {_size(size)}")
         else:
             text.append("MISSING", style="bold reverse")
+    return text
+
+
+def containment_text(states: list[ContainmentState]) -> Text:
+    """Each containment action: written, and observed in the serving logs (with the delay)."""
+    text = Text()
+    for n, state in enumerate(states[:3]):
+        text.append("\n" if n else "")
+        text.append(f"{state.action} → ", style="bold")
+        text.append_text(safe(f"{state.model} {state.value}", 60))
+        text.append(f": written {state.written.astimezone():%H:%M:%S}")
+        if state.observed is None:
+            text.append(" · not yet observed in the serving logs", style="bold")
+        else:
+            delay = (state.observed - state.written).total_seconds()
+            text.append(f" · observed {state.observed.astimezone():%H:%M:%S} (+{delay:.1f} s)")
     return text
 
 
@@ -101,12 +117,15 @@ class IncidentPanel(Vertical):
     IncidentPanel #incident-facts { height: auto; padding: 0 1; }
     IncidentPanel Horizontal { height: auto; padding: 0 1; }
     IncidentPanel Button { margin-right: 1; }
-    IncidentPanel #precision, IncidentPanel #evidence { height: auto; padding: 0 1; }
+    IncidentPanel #precision, IncidentPanel #evidence, IncidentPanel #containment-state {
+        height: auto; padding: 0 1;
+    }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(incident_text(None), id="incident-facts")
         yield Static(id="evidence")
+        yield Static(id="containment-state")
         with Horizontal():
             for key, (label, _) in CONTAINMENT.items():
                 yield Button(label, id=f"contain-{key}", compact=True,
@@ -119,12 +138,16 @@ class IncidentPanel(Vertical):
         rules: list[RulePrecision],
         snapshot: SnapshotRecord | None = None,
         running: str | None = None,
+        states: list[ContainmentState] | None = None,
     ) -> None:
         """Show an incident (or none), its evidence, and the rules' precision."""
         self.query_one("#incident-facts", Static).update(incident_text(incident))
         evidence = self.query_one("#evidence", Static)
         evidence.display = incident is not None
         evidence.update(evidence_text(snapshot, running))
+        contained = self.query_one("#containment-state", Static)
+        contained.display = bool(states)
+        contained.update(containment_text(states or []))
         self.query_one("#precision", Static).update(precision_text(rules))
 
     @on(Button.Pressed)

@@ -1,0 +1,55 @@
+"""Containment actions: written when, and observed when the serving logs show them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from thirdbook.domain.evidence import ContainmentState
+from thirdbook.domain.records import from_us
+from thirdbook.store.ingest_state import now_us
+
+if TYPE_CHECKING:
+    from thirdbook.store.database import Store
+
+
+class Containment:
+    """Record an action as written; find the first logged request that shows it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def written(
+        self, incident_id: int, action: str, model: str, field: str, value: str
+    ) -> None:
+        """The action is in the file; requests logged from now on may show it."""
+        async with self._store.write() as conn:
+            async with conn.execute("SELECT coalesce(max(id), 0) FROM events") as cursor:
+                row = await cursor.fetchone()
+            await conn.execute(
+                "INSERT INTO containment (incident_id, action, model, field, value, written_us, "
+                "after_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (incident_id, action, model, field, value, now_us(), int(row[0]) if row else 0),
+            )
+
+    async def states(self, incident_id: int) -> list[ContainmentState]:
+        """The incident's actions, newest first, each with when the logs first showed it."""
+        rows = await self._store.fetchall(
+            "SELECT action, model, field, value, written_us, after_event_id FROM containment "
+            "WHERE incident_id = ? ORDER BY id DESC LIMIT 10",
+            (incident_id,),
+        )
+        states = []
+        for action, model, field, value, written_us, after in rows:
+            # A request routed away from the model is logged without one (a human decided).
+            match = ("route = ? AND (model_name = ? OR model_name IS NULL)" if field == "route"
+                     else "model_version = ? AND model_name = ?")  # fmt: skip
+            seen = await self._store.fetchone(
+                f"SELECT ingested_us FROM events WHERE id > ? AND kind = 'inference' AND {match} "
+                "ORDER BY id LIMIT 1",
+                (after, value, model),
+            )
+            states.append(ContainmentState(
+                action=action, model=model, value=value, written=from_us(written_us),
+                observed=None if seen is None else from_us(max(int(seen[0]), written_us)),
+            ))  # fmt: skip
+        return states
