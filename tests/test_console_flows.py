@@ -54,7 +54,7 @@ def make_app(path: Path, *, read_only: bool = False, look: Look | None = None) -
 
 
 async def wait_until(pilot: object, check: object, what: str) -> None:
-    for _ in range(100):
+    for _ in range(250):  # up to ~5 s: a loaded CI machine starts apps slowly
         await pilot.pause(0.02)  # type: ignore[attr-defined]
         if check():  # type: ignore[operator]
             return
