@@ -169,3 +169,18 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
     [state] = await console.containment_states(incident_id)
     assert state.observed is not None and state.observed >= state.written
     await console.store.close()
+
+
+async def test_dry_run_shows_the_change_and_changes_nothing(tmp_path: Path) -> None:
+    console, incident_id, _ = await _incident_with_log(tmp_path)
+    path = flags_file(tmp_path)
+    console.containment = console.containment.model_copy(update={"flag_file": path})
+    before = path.read_bytes()
+    with pytest.raises(TriageRefusedError, match="snapshot first"):
+        await console.preview(incident_id, "kill-switch", mode="human")  # as it would be
+    lines = await console.preview(incident_id, "kill-switch", mode="human", override="now")
+    assert lines[0].startswith("would route credit-scorer to human")
+    assert lines[-1] == "would record a deviation: now"
+    assert path.read_bytes() == before
+    assert [e.kind for e in await console.timeline(incident_id)] == ["declared", "alert"]
+    await console.store.close()

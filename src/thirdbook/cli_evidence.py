@@ -135,10 +135,15 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 @click.option("--model", help="The model to route away from (default: the incident's).")
 @click.option("--override", metavar="REASON",
               help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
 def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | None,
-                override: str | None) -> None:  # fmt: skip
+                override: str | None, dry_run: bool) -> None:  # fmt: skip
     """Flip the kill switch: the flagd flag stays ENABLED and routes away from the model."""
+    if dry_run:
+        _show(with_console(ctx, lambda svc: svc.preview(
+            incident_id, "kill-switch", mode=mode, model=model, override=override)))  # type: ignore[arg-type]  # fmt: skip
+        return
     before, after = with_console(ctx, lambda svc: svc.kill_switch(
         incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
     click.echo(f"kill switch written: routed to {mode}; flag file sha256 {before[:16]}… → "
@@ -151,10 +156,15 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
 @click.option("--model", help="The model to roll back (default: the incident's).")
 @click.option("--override", metavar="REASON",
               help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
 def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | None,
-             override: str | None) -> None:  # fmt: skip
+             override: str | None, dry_run: bool) -> None:  # fmt: skip
     """Point the model's serving alias at a known-good version (the failing one is kept)."""
+    if dry_run:
+        _show(with_console(ctx, lambda svc: svc.preview(
+            incident_id, "rollback", model=model, override=override)))  # fmt: skip
+        return
     plan: RollbackPlan = with_console(ctx, lambda svc: svc.rollback(
         incident_id, to=to, model=model, override=override))  # fmt: skip
     click.echo(f"rolled back: {plan.model} serving {plan.from_version} → {plan.to_version} "
@@ -171,10 +181,15 @@ def quarantine() -> None:
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--override", metavar="REASON",
               help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
 def quarantine_add(ctx: click.Context, incident_id: int, targets: tuple[str, ...],
-                   override: str | None) -> None:  # fmt: skip
+                   override: str | None, dry_run: bool) -> None:  # fmt: skip
     """Quarantine TARGETS (files, directories, or ids) for an incident."""
+    if dry_run:
+        _show(with_console(ctx, lambda svc: svc.preview(
+            incident_id, "quarantine", override=override, targets=targets)))  # fmt: skip
+        return
     found = with_console(ctx, lambda svc: svc.quarantine(incident_id, list(targets),
                                                          override=override))  # fmt: skip
     for entry in found:
@@ -193,6 +208,12 @@ def quarantine_check(ctx: click.Context, target: str) -> None:
     if found:
         raise SystemExit(1)
     click.echo(f"not quarantined: {visible(target)}")
+
+
+def _show(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"dry run: {visible(line)}")
+    click.echo("dry run: nothing was changed")
 
 
 def register_evidence_commands(group: click.Group) -> None:

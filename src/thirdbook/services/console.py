@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import socket
 import time
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from thirdbook import locations
 from thirdbook.actuators.config_write import (
@@ -21,7 +22,7 @@ from thirdbook.actuators.config_write import (
     file_hash,
     replace_file,
 )
-from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip
+from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip, killed_flags
 from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.actuators.rollback import (
     RollbackPlan,
@@ -287,6 +288,43 @@ class Console:
                                   f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) "
                                   f"in {path}; file sha256 {before} → {after}{kept}")  # fmt: skip
             return before, after
+
+    async def preview(
+        self,
+        incident_id: int,
+        action: Literal["kill-switch", "rollback", "quarantine"],
+        *,
+        mode: KillMode = "human",
+        model: str | None = None,
+        override: str | None = None,
+        targets: tuple[str, ...] = (),
+    ) -> list[str]:
+        """What an action would do now, changing nothing (`--dry-run`); a refusal it would
+        meet is raised as it would be."""
+        if action == "quarantine":
+            await self._snapshot_first(incident_id, override)
+            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            return [
+                f"would quarantine {t.kind} {t.target}"
+                + ("" if t.sha256 is None else f" (sha256:{t.sha256})")
+                for t in found
+            ]
+        file = "flag_file" if action == "kill-switch" else "registry"
+        path, model, deviation = await self._containable(incident_id, model, override, file)
+        note = [] if deviation is None else [f"would record a deviation: {deviation}"]
+        if action == "rollback":
+            plan = await self.rollback_plan(incident_id)
+            move = f"{plan.from_version} → {plan.to_version}"
+            return [f"would move {plan.model}'s serving alias {move} in {path} "
+                    f"(weights {plan.weights_hash})", *note]  # fmt: skip
+        current = await asyncio.to_thread(_read_or_none, path)
+        try:
+            new = killed_flags(current, model, VARIANT[mode])
+        except ValueError as exc:
+            raise TriageRefusedError(f"{path} is not a valid flag file now: {exc}") from exc
+        return [f"would route {model} to {VARIANT[mode]} (flag ENABLED) in {path}",
+                f"file sha256 {file_hash(path)} → {hashlib.sha256(new).hexdigest()}",
+                *note]  # fmt: skip
 
     async def rollback(
         self,
@@ -576,3 +614,10 @@ class Console:
         )
 
 
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
