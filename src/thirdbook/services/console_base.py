@@ -1,0 +1,60 @@
+"""What every part of the console service shares: the store, the settings, and who acts."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from thirdbook.config import ContainmentConfig, Settings
+from thirdbook.domain.audit import Outcome
+from thirdbook.domain.incidents import Actor, Incident
+from thirdbook.domain.runbooks import Runbook
+from thirdbook.services.identity import current_actor
+from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
+
+
+class ConsoleBase:
+    """The state the console service's parts work on (see `Console`)."""
+
+    store: Store
+    settings: Settings
+    read_only: bool
+    runbooks: RunbookLibrary
+    containment: ContainmentConfig
+
+    def runbook_of(self, incident: Incident) -> Runbook | None:
+        """The runbook an incident follows (as the files say now)."""
+        return self.runbooks.get(incident.runbook)
+
+    @contextlib.asynccontextmanager
+    async def _acting(
+        self, action: str, detail: dict[str, Any], incident_id: int | None = None
+    ) -> AsyncIterator[Actor]:
+        """Who acts (from the OS); and an audit record for an action that does not complete:
+        refused (with the reason), failed, or interrupted. A completed action is audited in
+        the same transaction as its change (with its timeline entry)."""
+        actor = current_actor()
+        outcome: Outcome = "refused"
+        note: dict[str, Any] = {}
+        try:
+            if self.read_only:
+                raise TriageRefusedError("this console is read-only: it can look but not act")
+            yield actor
+            return
+        except TriageRefusedError as exc:
+            note = {"reason": str(exc)}
+            raise
+        except Exception as exc:
+            outcome, note = "failed", {"error": f"{type(exc).__name__}: {exc}"}
+            raise
+        except BaseException as exc:  # cancelled, or the session went away mid-action
+            outcome, note = "interrupted", {"error": type(exc).__name__}
+            raise
+        finally:
+            if note:
+                with contextlib.suppress(Exception):
+                    await self.store.audit.append(actor, action, outcome, {**detail, **note},
+                                                  incident_id)  # fmt: skip

@@ -1,0 +1,298 @@
+"""Containment: snapshot first, then the kill switch, rollback or quarantine; all audited."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from thirdbook.actuators.config_write import (
+    ConfigConflictError,
+    ConfigInvalidError,
+    file_hash,
+    replace_file,
+)
+from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip, killed_flags
+from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
+from thirdbook.actuators.rollback import (
+    RollbackPlan,
+    RollbackRefusedError,
+    plan_rollback,
+    roll_back,
+)
+from thirdbook.domain.control import Registry
+from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
+from thirdbook.domain.incidents import (
+    Actor,
+    Incident,
+)
+from thirdbook.domain.records import EventFilter
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.evidence.snapshot import Progress, take_snapshot
+from thirdbook.services.console_base import ConsoleBase
+from thirdbook.store.incidents import TriageRefusedError
+
+
+class ContainmentService(ConsoleBase):
+    """Evidence snapshots and the containment actions, refused until a snapshot is complete."""
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The evidence objects, beside the store's database."""
+        return ObjectStore(self.store.path.parent / "evidence")
+
+    async def snapshot(
+        self, incident_id: int, progress: Progress = lambda _: None
+    ) -> SnapshotRecord:
+        """Snapshot the incident's window of interest (see `evidence.snapshot`)."""
+        async with self._acting("snapshot", {}, incident_id) as actor:
+            incident = await self.store.incidents.get(incident_id)
+            if incident is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            runbook_file = None
+            if incident.runbook is not None and self.runbook_of(incident) is not None:
+                runbook_file = self.runbooks.path_of(incident.runbook)
+            return await take_snapshot(self.store, self.objects, incident, actor,
+                                       self.containment, runbook_file, progress)  # fmt: skip
+
+    async def kill_switch(
+        self,
+        incident_id: int,
+        mode: KillMode,
+        *,
+        model: str | None = None,
+        override: str | None = None,
+        expected: str | None = None,
+    ) -> tuple[str, str]:
+        """Route the incident's model away from it (flagd, ENABLED); returns the flag file's
+        (before, after) hashes. Refused until the incident has a complete snapshot, unless
+        `override` gives the reason (recorded as a deviation)."""
+        detail = {"mode": mode, "model": model, "override": override, "expected": expected}
+        async with self._acting("kill-switch", detail, incident_id) as actor:
+            path, model, override = await self._containable(incident_id, model, override,
+                                                            "flag_file")  # fmt: skip
+            kept = await asyncio.to_thread(self._keep, path)
+            try:
+                before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
+                                                         expected)  # fmt: skip
+            except (ConfigConflictError, ConfigInvalidError) as exc:
+                raise TriageRefusedError(str(exc)) from exc
+            await self.store.containment.written(incident_id, "kill switch", model, "route",
+                                                 VARIANT[mode])  # fmt: skip
+            await self._contained(incident_id, actor, "kill switch", override,
+                                  f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) "
+                                  f"in {path}; file sha256 {before} → {after}{kept}")  # fmt: skip
+            return before, after
+
+    async def preview(
+        self,
+        incident_id: int,
+        action: Literal["kill-switch", "rollback", "quarantine"],
+        *,
+        mode: KillMode = "human",
+        model: str | None = None,
+        override: str | None = None,
+        targets: tuple[str, ...] = (),
+    ) -> list[str]:
+        """What an action would do now, changing nothing (`--dry-run`); a refusal it would
+        meet is raised as it would be."""
+        if action == "quarantine":
+            await self._snapshot_first(incident_id, override)
+            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            return [
+                f"would quarantine {t.kind} {t.target}"
+                + ("" if t.sha256 is None else f" (sha256:{t.sha256})")
+                for t in found
+            ]
+        file = "flag_file" if action == "kill-switch" else "registry"
+        path, model, deviation = await self._containable(incident_id, model, override, file)
+        note = [] if deviation is None else [f"would record a deviation: {deviation}"]
+        if action == "rollback":
+            plan = await self.rollback_plan(incident_id)
+            move = f"{plan.from_version} → {plan.to_version}"
+            return [f"would move {plan.model}'s serving alias {move} in {path} "
+                    f"(weights {plan.weights_hash})", *note]  # fmt: skip
+        current = await asyncio.to_thread(_read_or_none, path)
+        try:
+            new = killed_flags(current, model, VARIANT[mode])
+        except ValueError as exc:
+            raise TriageRefusedError(f"{path} is not a valid flag file now: {exc}") from exc
+        return [f"would route {model} to {VARIANT[mode]} (flag ENABLED) in {path}",
+                f"file sha256 {file_hash(path)} → {hashlib.sha256(new).hexdigest()}",
+                *note]  # fmt: skip
+
+    async def rollback(
+        self,
+        incident_id: int,
+        *,
+        to: str | None = None,
+        model: str | None = None,
+        override: str | None = None,
+    ) -> RollbackPlan:
+        """Point the model's `serving` alias at a known-good version (the failing version is
+        never touched). Snapshot first, as for the kill switch."""
+        async with self._acting("rollback", {"to": to, "model": model, "override": override},
+                                incident_id) as actor:  # fmt: skip
+            path, model, override = await self._containable(incident_id, model, override,
+                                                            "registry")  # fmt: skip
+            kept = await asyncio.to_thread(self._keep, path)
+            try:
+                plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
+            except (RollbackRefusedError, ConfigConflictError, ConfigInvalidError) as exc:
+                raise TriageRefusedError(str(exc)) from exc
+            await self.store.containment.written(incident_id, "rollback", model, "model_version",
+                                                 plan.to_version)  # fmt: skip
+            checked = "re-hashed and matching" if plan.weights_checked else "as registered"
+            await self._contained(incident_id, actor, "rollback", override,
+                                  f"rollback: {model} serving {plan.from_version} → "
+                                  f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
+                                  f"registry sha256 {before} → {after}{kept}")  # fmt: skip
+            return plan
+
+    async def rollback_plan(self, incident_id: int) -> RollbackPlan:
+        """What `rollback` would do now (for the confirmation), or a refusal saying why."""
+        incident = await self.store.incidents.get(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        model, _ = await self.incident_model(incident)
+        registry = await asyncio.to_thread(self._registry)
+        if model is None or registry is None:
+            raise TriageRefusedError("no registry is configured, or the model is unknown")
+        try:
+            return await asyncio.to_thread(plan_rollback, registry, model)
+        except RollbackRefusedError as exc:
+            raise TriageRefusedError(str(exc)) from exc
+
+    async def _containable(
+        self, incident_id: int, model: str | None, override: str | None, file: str
+    ) -> tuple[Path, str, str | None]:
+        """The file to change, the model, and the override if one is needed (it is a
+        deviation only without a complete snapshot); or a refusal: no incident, closed,
+        nothing configured, or no complete snapshot and no override."""
+        incident = await self.store.incidents.get(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        if incident.phase == "closed":
+            raise TriageRefusedError(f"incident #{incident_id} is closed")
+        path: Path | None = getattr(self.containment, file)
+        if path is None:
+            raise TriageRefusedError(f"no {file.replace('_', ' ')} is configured "
+                                     f"([containment] {file} in thirdbook.toml)")  # fmt: skip
+        if model is None:
+            model, _ = await self.incident_model(incident)
+        if model is None:
+            raise TriageRefusedError("cannot tell which model this incident is about: "
+                                     "name it (--model)")  # fmt: skip
+        return path, model, await self._snapshot_first(incident_id, override)
+
+    async def _snapshot_first(self, incident_id: int, override: str | None) -> str | None:
+        """None when the incident has a complete snapshot; else the override (a deviation),
+        or a refusal when there is none."""
+        snapshots = await self.store.snapshots.for_incident(incident_id)
+        if any(s.status == "complete" for s in snapshots):
+            return None
+        if not override:
+            raise TriageRefusedError(
+                "snapshot first: incident has no complete evidence snapshot (s, or "
+                "`thirdbook snapshot`); to act anyway, override with a reason"
+            )
+        return override
+
+    async def quarantine(
+        self, incident_id: int, targets: list[str], *, override: str | None = None
+    ) -> list[QuarantineTarget]:
+        """Quarantine training data or fine-tunes (paths or ids): hashes recorded, files made
+        read-only, and the quarantine list file beside the store rewritten."""
+        async with self._acting("quarantine", {"targets": targets, "override": override},
+                                incident_id) as actor:  # fmt: skip
+            if await self.store.incidents.get(incident_id) is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            override = await self._snapshot_first(incident_id, override)
+            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            read_only = sum([await asyncio.to_thread(make_read_only, t) for t in found])
+            if override:
+                await self.store.incidents.note(incident_id, actor, "deviation",
+                                                f"quarantine without a complete snapshot: "
+                                                f"{override}")  # fmt: skip
+            await self.store.quarantine.add(
+                incident_id, found, actor,
+                f"quarantine: {', '.join(targets)} ({len(found)} entries, {read_only} files "
+                f"made read-only)",
+            )  # fmt: skip
+            listed = await self.store.quarantine.listed()
+            await asyncio.to_thread(self._write_quarantine_list, listed)
+            return found
+
+    def _write_quarantine_list(self, listed: list[tuple[int, str, str, str | None]]) -> None:
+        path = self.store.path.parent / "quarantine.json"
+        entries = [{"incident": i, "target": t, "kind": k, "sha256": h} for i, t, k, h in listed]
+        data = (json.dumps({"quarantined": entries}, indent=2) + "\n").encode()
+        replace_file(path, data, file_hash(path), lambda b: None)
+
+    async def quarantined(self, target: str) -> list[tuple[int, str, str]]:
+        """Quarantine entries covering a path (by path, by content, or inside a directory)
+        or an id."""
+        value, sha = await asyncio.to_thread(check_value, target)
+        return await self.store.quarantine.matching(value, sha)
+
+    def _keep(self, path: Path) -> str:
+        """Keep a file as it is now as evidence; a note for the timeline."""
+        try:
+            kept = self.objects.put_file(path)
+        except FileNotFoundError:
+            return ""
+        return f"; previous file kept as sha256:{kept.sha256}"
+
+    async def _contained(
+        self, incident_id: int, actor: Actor, what: str, override: str | None, note: str
+    ) -> None:
+        if override:
+            await self.store.incidents.note(incident_id, actor, "deviation",
+                                            f"{what} without a complete snapshot: "
+                                            f"{override}")  # fmt: skip
+        await self.store.incidents.note(incident_id, actor, "containment", note)
+
+    async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
+        """(model or agent, serving version) an incident is about: from a drift alert's key,
+        a feedback alert's target, an agent's lane, or the decision an inquiry points at; the
+        serving version from the registry."""
+        model = None
+        alerts = [a for a in [await self.store.alerts.get(i) for i in incident.alert_ids] if a]
+        for alert in sorted(alerts, key=lambda a: ["drift", "feedback", "agent_lane",
+                                                   "unexplainable"].index(a.kind)):  # fmt: skip
+            if alert.kind in {"drift", "feedback", "agent_lane"}:
+                model = alert.key.split(" ")[0]
+                break
+            decision = await self.store.events.page(EventFilter(request_id=alert.key), limit=1)
+            if decision.items and decision.items[0].model_name:
+                model = decision.items[0].model_name
+                break
+        registry = await asyncio.to_thread(self._registry)
+        if model is None and registry is not None and len(registry.models) == 1:
+            model = next(iter(registry.models))  # the only model the registry knows
+        found = None if registry is None or model is None else registry.serving(model)
+        return model, None if found is None else found[0]
+
+    def _registry(self) -> Registry | None:
+        path = self.containment.registry
+        try:
+            return Registry.model_validate_json(path.read_bytes()) if path else None
+        except (OSError, ValueError):
+            return None
+
+    async def containment_states(self, incident_id: int) -> list[ContainmentState]:
+        """The incident's containment actions: written when, observed in the logs when."""
+        return await self.store.containment.states(incident_id)
+
+    async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
+        """An incident's snapshots, newest first."""
+        return await self.store.snapshots.for_incident(incident_id)
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,119 @@
+"""Triage: declare, attach, dismiss, severity, phase, runbook steps, action items; and reads
+of incidents, timelines and rule precision."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from thirdbook.domain.incidents import (
+    ActionItem,
+    Incident,
+    RulePrecision,
+    TimelineEntry,
+)
+from thirdbook.domain.runbooks import StepCheck
+from thirdbook.services.console_base import ConsoleBase
+from thirdbook.store.incidents import TriageRefusedError
+
+
+class TriageService(ConsoleBase):
+    """The console's triage actions (each as the OS user, audited) and incident reads."""
+
+    async def declare(
+        self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
+    ) -> Incident:
+        """Declare an incident from open alerts, as the OS user of this process; it follows
+        the runbook for its alerts' kinds."""
+        detail = {"alerts": alert_ids, "title": title, "severity": severity,
+                  "blast_radius": blast_radius}  # fmt: skip
+        async with self._acting("declare", detail) as actor:
+            alerts = [await self.store.alerts.get(a) for a in alert_ids]
+            runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
+            return await self.store.incidents.declare(
+                alert_ids, title=title, severity=severity, blast_radius=blast_radius,
+                actor=actor, runbook=None if runbook is None else runbook.name,
+            )  # fmt: skip
+
+    async def attach(self, alert_id: int, incident_id: int) -> None:
+        """Attach an open alert to an open incident."""
+        async with self._acting("attach", {"alert": alert_id}, incident_id) as actor:
+            await self.store.incidents.attach(alert_id, incident_id, actor)
+
+    async def dismiss(self, alert_id: int, reason: str) -> None:
+        """Dismiss an open alert with a reason."""
+        async with self._acting("dismiss", {"alert": alert_id, "reason_given": reason}) as actor:
+            await self.store.incidents.dismiss(alert_id, reason, actor)
+
+    async def set_severity(self, incident_id: int, severity: str) -> None:
+        """Change an incident's severity."""
+        async with self._acting("severity", {"to": severity}, incident_id) as actor:
+            await self.store.incidents.set_severity(incident_id, severity, actor)
+
+    async def set_phase(self, incident_id: int, phase: str) -> None:
+        """Move an incident to another phase (detected ... closed)."""
+        async with self._acting("phase", {"to": phase}, incident_id) as actor:
+            await self.store.incidents.set_phase(incident_id, phase, actor)
+
+    async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
+        """The newest incidents (older than `before_id`, when given)."""
+        return await self.store.incidents.newest(limit, before_id)
+
+    async def incident(self, incident_id: int) -> Incident | None:
+        """One incident."""
+        return await self.store.incidents.get(incident_id)
+
+    async def runbook_checks(self, incident_id: int) -> dict[str, StepCheck]:
+        """Which runbook steps are checked on an incident, by step key."""
+        return await self.store.incidents.checks(incident_id)
+
+    async def check_step(self, incident_id: int, step_key: str, checked: bool) -> None:
+        """Check or uncheck a step of the incident's runbook; recorded on the timeline."""
+        detail = {"step": step_key, "checked": checked}
+        async with self._acting("runbook", detail, incident_id) as actor:
+            incident = await self.store.incidents.get(incident_id)
+            if incident is None:
+                raise TriageRefusedError(f"there is no incident #{incident_id}")
+            book = self.runbook_of(incident)
+            step = next((s for s in book.steps if s.step_key == step_key), None) if book else None
+            if step is None:
+                raise TriageRefusedError(f"incident #{incident_id}'s runbook has no such step")
+            await self.store.incidents.check_step(incident_id, step, checked, actor)
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        """An incident's timeline, oldest first."""
+        if await self.store.incidents.get(incident_id) is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        return await self.store.incidents.timeline(incident_id)
+
+    async def add_action_item(
+        self, incident_id: int, *, title: str, owner: str, due: date | None
+    ) -> ActionItem:
+        """A new action item: exactly one owner and a due date, both required."""
+        detail = {"title": title, "owner": owner, "due": None if due is None else due.isoformat()}
+        async with self._acting("action", detail, incident_id) as actor:
+            return await self.store.action_items.add(
+                incident_id, title=title, owner=owner, due=due, actor=actor
+            )
+
+    async def close_action_item(self, item_id: int, resolution: str) -> ActionItem:
+        """Close an action item with a short resolution."""
+        async with self._acting("close-action", {"item": item_id, "resolution": resolution}) as a:
+            return await self.store.action_items.close(item_id, resolution, a)
+
+    async def action_items(
+        self, *, incident_id: int | None = None, overdue: bool = False, today: date | None = None
+    ) -> list[ActionItem]:
+        """Action items by due date; with `overdue`, only open ones past their date."""
+        items = await self.store.action_items.listed(incident_id=incident_id, open_only=overdue)
+        if overdue:
+            day = today or datetime.now(UTC).date()
+            items = [i for i in items if i.overdue(day)]
+        return items
+
+    async def precision(self) -> list[RulePrecision]:
+        """Each rule's precision: declared (or attached) over fired."""
+        return await self.store.incidents.precision()
+
+    async def triage_marks(self) -> tuple[object, ...]:
+        """A value that changes whenever alerts, incidents, timelines or action items do."""
+        return await self.store.incidents.marks()
