@@ -1,0 +1,91 @@
+"""Headless ingest: follow files or the configured sources without the UI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import click
+
+from thirdbook.cli_common import context_of as _context
+from thirdbook.cli_common import run_async as _run
+from thirdbook.config import SourceConfig
+from thirdbook.services.console import Console, Health
+from thirdbook.services.context import Context
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--once", is_flag=True, help="Read what is there now, then exit.")
+@click.option(
+    "--source",
+    "source_name",
+    default="cli",
+    show_default=True,
+    help="The source name recorded with these files.",
+)
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[str, ...], once: bool, source_name: str) -> None:
+    """Ingest PATHS (files or globs): follow them, or with --once read them and exit."""
+    context = _context(ctx)
+    sources = [SourceConfig(name=source_name, paths=list(paths))]
+    _ingest(context, sources, once)
+
+
+@click.command()
+@click.option("--quiet", is_flag=True, help="Print nothing at exit (a console's helper).")
+@click.pass_context
+def watch(ctx: click.Context, quiet: bool) -> None:
+    """Ingest the configured sources without the UI, until interrupted (a bastion service).
+
+    With --demo, the demo's logs with the demo's rules (the console's helper ingester).
+    """
+    context = _context(ctx)
+    if context.demo:
+        from thirdbook.services.demo import DemoSession
+
+        _ingest_with(context, DemoSession(context, fresh=False).open_console, False, quiet)
+        return
+    if not context.settings.sources:
+        raise click.ClickException(
+            f"no sources are configured in {context.config_path}; see `thirdbook config --example`"
+        )
+    _ingest(context, context.settings.sources, once=False, quiet=quiet)
+
+
+def _ingest(
+    context: Context, sources: list[SourceConfig], once: bool, *, quiet: bool = False
+) -> None:
+    async def open_console() -> Console:
+        return await Console.open(context.store_path, context.settings, sources,
+                                  runbooks=context.runbooks())  # fmt: skip
+
+    _ingest_with(context, open_console, once, quiet)
+
+
+def _ingest_with(
+    context: Context, open_console: Callable[[], Awaitable[Console]], once: bool, quiet: bool
+) -> None:
+    from thirdbook.ingest.errors import LeaseHeldError
+
+    async def go(stop: asyncio.Event) -> Health:
+        svc = await open_console()
+        try:
+            await svc.run_ingest(stop, once=once)
+            return await svc.health()
+        finally:
+            await svc.close()
+
+    try:
+        health = _run(go)
+    except LeaseHeldError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not quiet:
+        click.echo(f"{health.events_total} events, {health.rejects_total} rejects in "
+                   f"{context.store_path}", err=True)  # fmt: skip
+
+
+def register_ingest_commands(group: click.Group) -> None:
+    """Add `ingest` and `watch` to the `thirdbook` group."""
+    for command in (ingest, watch):
+        group.add_command(command)

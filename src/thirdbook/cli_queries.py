@@ -1,0 +1,229 @@
+"""Headless reads for scripts: events, rejects, ingest status, alerts, the event schema."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+
+from thirdbook.cli_common import context_of as _context
+from thirdbook.cli_common import parse_since
+from thirdbook.cli_common import run_async as _run
+from thirdbook.domain.events import event_json_schema
+from thirdbook.domain.records import EventFilter, StoredEvent
+from thirdbook.domain.text import visible, visible_bytes
+from thirdbook.services.console import Console, Health
+
+
+def _event_dict(event: StoredEvent) -> dict[str, Any]:
+    try:
+        body: Any = json.loads(event.raw)
+    except ValueError:
+        body = event.raw.decode("utf-8", errors="replace")
+    return {
+        "id": event.id,
+        "source": event.source,
+        "path": event.path,
+        "offset": event.byte_offset,
+        "event": body,
+    }
+
+
+@click.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["inference", "metric", "feedback", "agent_action", "change", "inquiry"]),
+)
+@click.option("--model", help="Model (or agent) name.")
+@click.option("--version", "model_version", help="Model version.")
+@click.option("--request-id")
+@click.option("--subject")
+@click.option("--since", help="15m, 2h, 1d, or an ISO 8601 time.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_context
+def events(
+    ctx: click.Context,
+    kind: str | None,
+    model: str | None,
+    model_version: str | None,
+    request_id: str | None,
+    subject: str | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List stored events, newest first."""
+    context = _context(ctx)
+    where = EventFilter(
+        kind=kind,
+        model=model,
+        model_version=model_version,
+        request_id=request_id,
+        subject=subject,
+        since=parse_since(since) if since else None,
+    )
+
+    async def go(stop: asyncio.Event) -> list[StoredEvent]:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            found: list[StoredEvent] = []
+            before: int | None = None
+            while len(found) < limit:
+                page = await svc.events(where, before_id=before, limit=min(500, limit))
+                found.extend(page.items)
+                if page.next_key is None:
+                    break
+                before = page.next_key
+            return found[:limit]
+        finally:
+            await svc.close()
+
+    found = _run(go)
+    if as_json:
+        for event in found:
+            # ensure_ascii: no control or bidi character reaches the terminal raw.
+            click.echo(json.dumps(_event_dict(event), ensure_ascii=True))
+        return
+    from rich.console import Console as RichConsole
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, header_style="bold")
+    for column in ("id", "time (UTC)", "kind", "model", "route", "request", "subject"):
+        table.add_column(column, no_wrap=column not in {"request", "subject"}, overflow="fold")
+    for event in found:
+        model_text = " ".join(p for p in (event.model_name, event.model_version) if p)
+        table.add_row(
+            *(
+                Text(visible(value, 60))
+                for value in (
+                    str(event.id),
+                    f"{event.ts:%m-%d %H:%M:%S}",
+                    event.kind,
+                    model_text,
+                    event.route or "",
+                    event.request_id or "",
+                    event.subject or "",
+                )
+            )
+        )
+    RichConsole(highlight=False, markup=False).print(table)
+    if not found:
+        click.echo("no events match", err=True)
+
+
+@click.command()
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """List rejected lines with their source, offset and reason."""
+    context = _context(ctx)
+
+    async def go(stop: asyncio.Event) -> list[Any]:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            return list((await svc.rejects(limit=limit)).items)
+        finally:
+            await svc.close()
+
+    for reject in _run(go):
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": reject.id,
+                        "source": reject.source,
+                        "path": reject.path,
+                        "offset": reject.byte_offset,
+                        "length": reject.length,
+                        "reason": reject.reason,
+                        "raw": reject.raw.decode("utf-8", errors="backslashreplace"),
+                        "raw_complete": reject.raw_complete,
+                    },
+                    ensure_ascii=True,
+                )
+            )
+        else:
+            click.echo(
+                f"#{reject.id} {visible(reject.path)}@{reject.byte_offset} "
+                f"({reject.length} bytes): {visible(reject.reason)}"
+            )
+            click.echo(f"    {visible_bytes(reject.raw, 200)}")
+
+
+@click.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
+    context = _context(ctx)
+
+    async def go(stop: asyncio.Event) -> tuple[Health, list[Any]]:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            return await svc.health(), await svc.notes(limit=20)
+        finally:
+            await svc.close()
+
+    health, notes = _run(go)
+    click.echo(f"store       {context.store_path}")
+    click.echo(f"events      {health.events_total}")
+    click.echo(f"rejects     {health.rejects_total}")
+    click.echo(f"files       {health.files_active} active, backlog {health.backlog_bytes} bytes")
+    if health.lease is None:
+        click.echo("ingest      nobody holds the ingest lease")
+    else:
+        state = "live" if health.lease_live else "stale"
+        click.echo(
+            f"ingest      {visible(health.lease.user)} on {visible(health.lease.host)} "
+            f"pid {health.lease.pid} ({state})"
+        )
+    if health.paused_reason:
+        click.echo(f"PAUSED      {visible(health.paused_reason)}")
+    click.echo(f"gaps        {health.gaps}   truncations {health.truncations}")
+    for note in notes:
+        click.echo(f"  {note.ts:%Y-%m-%d %H:%M:%S} {note.kind:<10} {visible(note.detail, 200)}")
+
+
+@click.command()
+@click.option("--status", type=click.Choice(["open", "dismissed", "attached", "declared"]))
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List alerts the triggers raised, newest first."""
+    context = _context(ctx)
+
+    async def go(stop: asyncio.Event) -> list[Any]:
+        svc = await Console.open(context.store_path, context.settings)
+        try:
+            return list((await svc.alerts(status=status, limit=limit)).items)
+        finally:
+            await svc.close()
+
+    found = _run(go)
+    for alert in found:
+        if as_json:
+            click.echo(alert.model_dump_json())
+        else:
+            click.echo(
+                f"#{alert.id} {alert.status:<9} {alert.kind:<13} "
+                f"{visible(alert.summary, 200)} (x{alert.fired})"
+            )
+    if not found:
+        click.echo("no alerts", err=True)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the thirdbook event format (v1)."""
+    click.echo(json.dumps(event_json_schema(), indent=2))
+
+
+def register_query_commands(group: click.Group) -> None:
+    """Add the read-only commands to the `thirdbook` group."""
+    for command in (events, rejects, status, alerts, schema):
+        group.add_command(command)
