@@ -18,9 +18,10 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from thirdbook.atomic import clean_leftovers, write_atomically
 
 ABSENT = "absent"
 """The hash a caller expects when the file does not exist yet."""
@@ -48,16 +49,6 @@ def file_hash(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return ABSENT
-
-
-def clean_leftovers(path: Path) -> list[Path]:
-    """Remove temp files a killed writer left beside `path` (E2); returns what was removed."""
-    removed = []
-    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-            removed.append(leftover)
-    return removed
 
 
 @contextlib.contextmanager
@@ -88,33 +79,7 @@ def replace_file(
         before = file_hash(path)
         if before != expected:
             raise ConfigConflictError(path, expected, before)
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            st = None
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            view = memoryview(new)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-            if st is not None:
-                os.fchmod(fd, st.st_mode & 0o7777)
-                with contextlib.suppress(PermissionError):
-                    os.fchown(fd, st.st_uid, st.st_gid)
-            os.close(fd)
-            fd = -1
-            os.replace(temp, path)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            Path(temp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomically(path, new, keep_mode=True)
         after = file_hash(path)
     wanted = hashlib.sha256(new).hexdigest()
     if after != wanted:

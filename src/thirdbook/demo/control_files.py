@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from thirdbook.atomic import write_atomically
 from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
 from thirdbook.domain.control import (
     FlagdFile,
@@ -32,23 +32,8 @@ REGISTRY_FILE = "registry.json"
 
 
 def write_json_atomically(path: Path, data: object) -> None:
-    """Write JSON through a temp file in the same directory, fsync, rename, fsync the dir."""
-    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write JSON so the serving layer never reads a torn file (see `thirdbook.atomic`)."""
+    write_atomically(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def initial_registry() -> Registry:

@@ -17,6 +17,10 @@ class Containment:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        # Per action: the last event id already looked at, and when it was observed. A
+        # console re-checks unobserved actions every few seconds while events pour in, so
+        # each check reads only the events that arrived since the last one.
+        self._seen: dict[int, tuple[int, int | None]] = {}
 
     async def written(
         self, incident_id: int, action: str, model: str, field: str, value: str
@@ -34,22 +38,36 @@ class Containment:
     async def states(self, incident_id: int) -> list[ContainmentState]:
         """The incident's actions, newest first, each with when the logs first showed it."""
         rows = await self._store.fetchall(
-            "SELECT action, model, field, value, written_us, after_event_id FROM containment "
+            "SELECT id, action, model, field, value, written_us, after_event_id FROM containment "
             "WHERE incident_id = ? ORDER BY id DESC LIMIT 10",
             (incident_id,),
         )
         states = []
-        for action, model, field, value, written_us, after in rows:
-            # A request routed away from the model is logged without one (a human decided).
-            match = ("route = ? AND (model_name = ? OR model_name IS NULL)" if field == "route"
-                     else "model_version = ? AND model_name = ?")  # fmt: skip
-            seen = await self._store.fetchone(
-                f"SELECT ingested_us FROM events WHERE id > ? AND kind = 'inference' AND {match} "
-                "ORDER BY id LIMIT 1",
-                (after, value, model),
-            )
+        for row_id, action, model, field, value, written_us, after in rows:
+            observed = await self._observed(row_id, model, field, value, written_us, after)
             states.append(ContainmentState(
                 action=action, model=model, value=value, written=from_us(written_us),
-                observed=None if seen is None else from_us(max(int(seen[0]), written_us)),
+                observed=None if observed is None else from_us(observed),
             ))  # fmt: skip
         return states
+
+    async def _observed(
+        self, row_id: int, model: str, field: str, value: str, written_us: int, after: int
+    ) -> int | None:
+        scanned, observed = self._seen.get(row_id, (after, None))
+        if observed is not None:
+            return observed
+        # A request routed away from the model is logged without one (a human decided).
+        match = ("route = ? AND (model_name = ? OR model_name IS NULL)" if field == "route"
+                 else "model_version = ? AND model_name = ?")  # fmt: skip
+        newest = await self._store.fetchone("SELECT coalesce(max(id), 0) FROM events")
+        upto = int(newest[0]) if newest else scanned
+        seen = await self._store.fetchone(
+            f"SELECT ingested_us FROM events WHERE id > ? AND id <= ? AND kind = 'inference' "
+            f"AND {match} ORDER BY id LIMIT 1",
+            (scanned, upto, value, model),
+        )
+        if seen is not None:
+            observed = max(int(seen[0]), written_us)
+        self._seen[row_id] = (upto, observed)
+        return observed

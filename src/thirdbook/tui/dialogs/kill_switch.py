@@ -80,7 +80,14 @@ class KillSwitchDialog(ModalScreen[KillChoice | None]):
         self.dismiss(KillChoice(mode=mode, override=event.value.strip()))
 
 
-class ConfirmDialog(ModalScreen[KillChoice | None]):
+@dataclass(frozen=True)
+class Confirmation:
+    """The commander confirmed; with the override reason when no snapshot was complete."""
+
+    override: str | None
+
+
+class ConfirmDialog(ModalScreen[Confirmation | None]):
     """Asks once, clearly: enter confirms; without a complete snapshot a reason is required."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
@@ -108,4 +115,4 @@ class ConfirmDialog(ModalScreen[KillChoice | None]):
         if not self.snapshot_complete and not reason:
             self.query_one("#error", Static).update("Refused: an override needs a reason.")
             return
-        self.dismiss(KillChoice(mode="confirm", override=reason or None))
+        self.dismiss(Confirmation(override=reason or None))

@@ -10,7 +10,8 @@ from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
 
 
-def _size(n: int) -> str:
+def human_size(n: int) -> str:
+    """Bytes as B, KB, MB or GB."""
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -31,7 +32,7 @@ def health_text(health: Health) -> Text:
     if health.lag_s is not None:
         text.append(f" · lag {health.lag_s:,.1f}s")
     if health.backlog_bytes:
-        text.append(f" · backlog {_size(health.backlog_bytes)}")
+        text.append(f" · backlog {human_size(health.backlog_bytes)}")
     text.append(
         f" · rejects {health.rejects_total:,}", style="bold" if health.rejects_total else ""
     )

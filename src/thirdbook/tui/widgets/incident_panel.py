@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import Incident, RulePrecision
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.widgets.health_line import human_size
 
 CONTAINMENT = {
     "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
@@ -49,7 +50,7 @@ def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -
         size = captured.get(kind)
         text.append(f"\n  {'✓' if size else '✗'} {label}: ")
         if size:
-            text.append(f"captured, {_size(size)}")
+            text.append(f"captured, {human_size(size)}")
         else:
             text.append("MISSING", style="bold reverse")
     return text
@@ -69,14 +70,6 @@ def containment_text(states: list[ContainmentState]) -> Text:
             delay = (state.observed - state.written).total_seconds()
             text.append(f" · observed {state.observed.astimezone():%H:%M:%S} (+{delay:.1f} s)")
     return text
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n //= 1024
-    return f"{n} B"
 
 
 def incident_text(incident: Incident | None) -> Text:
