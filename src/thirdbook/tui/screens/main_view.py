@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.incidents import Incident
 from thirdbook.domain.records import StoredEvent
-from thirdbook.services.console import Console
+from thirdbook.services.console import Console, Health
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
@@ -276,12 +276,9 @@ class MainView(Screen[None]):
         if self.incident is not None:
             self._show_banner(self.incident)
 
-    def show_health(self, health: object) -> None:
+    def show_health(self, health: Health) -> None:
         """New figures on the health line (and the banner's clock)."""
         self.tick()
-        from thirdbook.services.console import Health
-
-        assert isinstance(health, Health)
         self.query_one(HealthLine).show(health)
 
     # -- moving ------------------------------------------------------------------------------
