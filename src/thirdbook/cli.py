@@ -16,6 +16,7 @@ from thirdbook.cli_common import run_async as _run
 from thirdbook.cli_evidence import register_evidence_commands
 from thirdbook.cli_ingest import register_ingest_commands
 from thirdbook.cli_queries import register_query_commands
+from thirdbook.cli_registry import register_registry_commands
 from thirdbook.cli_triage import register_triage_commands
 from thirdbook.config import EXAMPLE_CONFIG
 from thirdbook.services.context import Context
@@ -145,6 +146,7 @@ register_ingest_commands(main)
 register_query_commands(main)
 register_triage_commands(main)
 register_evidence_commands(main)
+register_registry_commands(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ known-good marks, and aliases (`serving`) that point at a version.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -113,3 +114,36 @@ class Registry(BaseModel):
             return None
         version = entry.aliases["serving"]
         return version, entry.versions[version]
+
+
+class AliasMove(BaseModel):
+    """One move of a registry alias: seen in the file, or made by a rollback."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    model: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    how: Literal["first seen", "observed", "rollback"]
+    by_user: str | None = None
+    incident_id: int | None = None
+    registry_sha256: str
+
+
+def alias_moves(
+    known: dict[tuple[str, str], str | None], registry: Registry
+) -> list[tuple[str, str, str | None, str | None]]:
+    """(model, alias, from, to) for every alias whose version differs from `known`
+    (an alias that disappeared moves to None)."""
+    now: dict[tuple[str, str], str | None] = {
+        (model, alias): version
+        for model, entry in registry.models.items()
+        for alias, version in entry.aliases.items()
+    }
+    for key, version in known.items():
+        if version is not None and key not in now:
+            now[key] = None
+    return [(m, a, known.get((m, a)), v) for (m, a), v in sorted(now.items())
+            if known.get((m, a)) != v]  # fmt: skip

@@ -90,8 +90,18 @@ class Console(TriageService, ContainmentService):
         await self.store.close()
 
     async def run_ingest(self, stop: asyncio.Event, *, once: bool = False) -> None:
-        """Ingest the sources while this process holds the lease (see `Ingester.run`)."""
-        await self.ingester.run(stop, once=once)
+        """Ingest the sources while this process holds the lease (see `Ingester.run`), and
+        keep the registry's alias history beside it."""
+        if once:
+            await self.ingester.run(stop, once=True)
+            await self.observe_registry()
+            return
+        watcher = asyncio.create_task(self.watch_registry(stop))
+        try:
+            await self.ingester.run(stop)
+        finally:
+            stop.set()
+            await watcher
 
     @property
     def helper_pid(self) -> int | None:

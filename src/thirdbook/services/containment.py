@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +24,7 @@ from thirdbook.actuators.rollback import (
     plan_rollback,
     roll_back,
 )
-from thirdbook.domain.control import Registry
+from thirdbook.domain.control import AliasMove, Registry
 from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
     Actor,
@@ -33,10 +35,13 @@ from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import Progress, take_snapshot
 from thirdbook.services.console_base import ConsoleBase
 from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.ingest_state import now_us
 
 
 class ContainmentService(ConsoleBase):
     """Evidence snapshots and the containment actions, refused until a snapshot is complete."""
+
+    _registry_seen: str | None = None  # the registry file's hash when this process last looked
 
     @property
     def objects(self) -> ObjectStore:
@@ -137,6 +142,7 @@ class ContainmentService(ConsoleBase):
                                 incident_id) as actor:  # fmt: skip
             path, model, override = await self._containable(incident_id, model, override,
                                                             "registry")  # fmt: skip
+            await self.observe_registry()  # moves made by others before this one
             kept = await asyncio.to_thread(self._keep, path)
             try:
                 plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
@@ -144,6 +150,7 @@ class ContainmentService(ConsoleBase):
                 raise TriageRefusedError(str(exc)) from exc
             await self.store.containment.written(incident_id, "rollback", model, "model_version",
                                                  plan.to_version)  # fmt: skip
+            await self.observe_registry("rollback", actor=actor, incident_id=incident_id)
             checked = "re-hashed and matching" if plan.weights_checked else "as registered"
             await self._contained(incident_id, actor, "rollback", override,
                                   f"rollback: {model} serving {plan.from_version} → "
@@ -275,6 +282,50 @@ class ContainmentService(ConsoleBase):
         found = None if registry is None or model is None else registry.serving(model)
         return model, None if found is None else found[0]
 
+    async def observe_registry(
+        self,
+        how: Literal["observed", "rollback"] = "observed",
+        *,
+        actor: Actor | None = None,
+        incident_id: int | None = None,
+    ) -> list[AliasMove]:
+        """Record the registry file's alias moves since the last look (at the file's
+        modification time; a rollback at the time it is made). Nothing when the file is
+        missing, unchanged since this process last looked, or not a valid registry."""
+        path = self.containment.registry
+        if path is None:
+            return []
+        try:
+            data, mtime_ns = await asyncio.to_thread(_read_with_mtime, path)
+            registry = Registry.model_validate_json(data)
+        except (OSError, ValueError):
+            return []
+        sha = hashlib.sha256(data).hexdigest()
+        if how == "observed" and sha == self._registry_seen:
+            return []
+        at_us = now_us() if how == "rollback" else mtime_ns // 1000
+        moves = await self.store.registry_history.record(registry, sha, at_us, how, actor=actor,
+                                                         incident_id=incident_id)  # fmt: skip
+        self._registry_seen = sha
+        return moves
+
+    async def watch_registry(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+        """Observe the registry until `stop` is set (beside ingest)."""
+        while not stop.is_set():
+            await self.observe_registry()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    async def registry_moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
+        """Alias moves, newest first, after looking at the file once more."""
+        await self.observe_registry()
+        return await self.store.registry_history.moves(model, limit)
+
+    async def serving_at(self, model: str, at_us: int) -> AliasMove | None:
+        """The move that put the version serving `model` at `at_us` in place."""
+        await self.observe_registry()
+        return await self.store.registry_history.pointing_at(model, "serving", at_us)
+
     def _registry(self) -> Registry | None:
         path = self.containment.registry
         try:
@@ -289,6 +340,11 @@ class ContainmentService(ConsoleBase):
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""
         return await self.store.snapshots.for_incident(incident_id)
+
+
+def _read_with_mtime(path: Path) -> tuple[bytes, int]:
+    with path.open("rb") as file:
+        return file.read(), os.fstat(file.fileno()).st_mtime_ns
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -59,6 +59,7 @@ class Store:
         from thirdbook.store.ingest_state import IngestState
         from thirdbook.store.leases import Leases
         from thirdbook.store.quarantine import Quarantine
+        from thirdbook.store.registry_history import RegistryHistory
         from thirdbook.store.snapshots import Snapshots
 
         self.events = EventQueries(self)
@@ -71,6 +72,7 @@ class Store:
         self.snapshots = Snapshots(self)
         self.quarantine = Quarantine(self)
         self.containment = Containment(self)
+        self.registry_history = RegistryHistory(self)
 
     @classmethod
     async def open(

@@ -240,6 +240,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX containment_by_incident ON containment(incident_id, id)
     """,
+    # 10: every move of a registry alias, as seen in the registry file or made by a rollback,
+    # so "which version was serving at 14:02?" has an answer.
+    """
+    CREATE TABLE alias_moves (
+        id INTEGER PRIMARY KEY,
+        at_us INTEGER NOT NULL,
+        model TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        from_version TEXT,
+        to_version TEXT,
+        how TEXT NOT NULL CHECK (how IN ('first seen', 'observed', 'rollback')),
+        by_user TEXT,
+        incident_id INTEGER REFERENCES incidents(id),
+        registry_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX alias_moves_by_model ON alias_moves(model, alias, at_us)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,92 @@
+"""The model registry's history: every alias move, and which version served when."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+
+import click
+
+from thirdbook.cli_common import parse_since, with_console
+from thirdbook.domain.control import AliasMove
+from thirdbook.domain.records import to_us
+from thirdbook.domain.text import visible
+from thirdbook.services.console import Console
+
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+
+
+@click.group()
+def registry() -> None:
+    """The model registry as thirdbook has seen it."""
+
+
+@registry.command("history")
+@click.option("--model", help="Only this model.")
+@click.option("--at", "at_text", metavar="TIME",
+              help="Which version was serving then: 14:02 (today, UTC), an ISO time, or 15m.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines.")
+@click.pass_context
+def history(ctx: click.Context, model: str | None, at_text: str | None, as_json: bool) -> None:
+    """Every move of the registry's aliases (first seen, observed in the file, or a rollback),
+    newest first; with --at, the version serving a model at that time."""  # fmt: skip
+    if at_text is not None:
+        _serving_at(ctx, model, at_text, as_json)
+        return
+    moves = with_console(ctx, lambda svc: svc.registry_moves(model))
+    if not moves:
+        click.echo("no alias moves recorded (is [containment] registry configured?)")
+    for move in moves:
+        click.echo(move.model_dump_json() if as_json else _line(move))
+
+
+def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bool) -> None:
+    when = _parse_at(at_text)
+
+    async def find(svc: Console) -> tuple[str, AliasMove | None]:
+        name = model
+        if name is None:
+            known = {m.model for m in await svc.registry_moves()}
+            if len(known) != 1:
+                raise click.UsageError(f"name the model (--model): {sorted(known)}")
+            name = known.pop()
+        return name, await svc.serving_at(name, to_us(when))
+
+    name, move = with_console(ctx, find)
+    stamp = when.isoformat(timespec="seconds")
+    if as_json:
+        click.echo(json.dumps({"model": name, "at": stamp,
+                               "serving": None if move is None else move.to_version,
+                               "since": None if move is None else move.model_dump(mode="json")}))
+        return  # fmt: skip
+    if move is None:
+        raise click.ClickException(f"no record of {visible(name)}'s serving alias at {stamp}: "
+                                   "the history starts later")  # fmt: skip
+    click.echo(f"{visible(name)} was serving {visible(str(move.to_version))} at {stamp}")
+    click.echo(f"since {_line(move)}")
+
+
+def _parse_at(text: str) -> datetime:
+    if _CLOCK.match(text.strip()):
+        parts = [int(p) for p in text.strip().split(":")] + [0]
+        today = datetime.now(UTC)
+        try:
+            return today.replace(hour=parts[0], minute=parts[1], second=parts[2], microsecond=0)
+        except ValueError as exc:
+            raise click.BadParameter(f"{text!r} is not a time of day") from exc
+    return parse_since(text)
+
+
+def _line(move: AliasMove) -> str:
+    who = "" if move.by_user is None else f" by {visible(move.by_user)}"
+    incident = "" if move.incident_id is None else f" (incident #{move.incident_id})"
+    return (f"{move.at.isoformat(timespec='seconds')}  {visible(move.model)} "
+            f"{visible(move.alias)}: {visible(str(move.from_version or '-'))} → "
+            f"{visible(str(move.to_version or '-'))}  [{move.how}{who}{incident}]  "
+            f"registry sha256 {move.registry_sha256[:12]}")  # fmt: skip
+
+
+def register_registry_commands(group: click.Group) -> None:
+    """Add `registry` to the `thirdbook` group."""
+    group.add_command(registry)
