@@ -424,3 +424,36 @@ async def test_rollback_from_the_keyboard_names_the_versions_and_asks_once(
         assert "ROLL BACK credit-scorer: v7 → v6" in str(app.screen.query_one("Label").render())
         await pilot.press("enter")
         await wait_until(pilot, lambda: serving(registry) == "v6", "rolled back")
+
+
+async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_once(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "train"
+    data.mkdir()
+    (data / "part-0.jsonl").write_text('{"x": 1}\n')
+    async with incident_console(tmp_path) as (app, pilot):
+        svc = await service(app)
+        await pilot.press("Q")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "PromptDialog", "asks what")
+        await pilot.press(*f"{data} ft-run-4411", "enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirms")
+        assert "QUARANTINE 3 entries for incident #1" in str(
+            app.screen.query_one("Label").render())
+        await pilot.press("enter")  # no snapshot and no reason: refused in the dialog
+        await pilot.pause()
+        assert "needs a reason" in str(app.screen.query_one("#error").render())
+        await pilot.press("escape")  # cancelled: nothing held back
+        await pilot.pause()
+        assert await svc.quarantined("ft-run-4411") == []
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
+        await pilot.press("Q")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "PromptDialog", "asks")
+        await pilot.press(*f"{data} ft-run-4411", "enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirms")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: (data / "part-0.jsonl").stat().st_mode & 0o222 == 0,
+                         "made read-only")  # fmt: skip
+        assert [i for i, _, _ in await svc.quarantined("ft-run-4411")] == [1]
+        assert "containment" in [e.kind for e in await svc.timeline(1)]

@@ -105,7 +105,7 @@ class ContainmentService(ConsoleBase):
         meet is raised as it would be."""
         if action == "quarantine":
             await self._snapshot_first(incident_id, override)
-            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            found = await self.quarantine_plan(targets)
             return [
                 f"would quarantine {t.kind} {t.target}"
                 + ("" if t.sha256 is None else f" (sha256:{t.sha256})")
@@ -217,7 +217,7 @@ class ContainmentService(ConsoleBase):
             if await self.store.incidents.get(incident_id) is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
             override = await self._snapshot_first(incident_id, override)
-            found = [t for target in targets for t in await asyncio.to_thread(inspect, target)]
+            found = await self.quarantine_plan(targets)
             read_only = sum([await asyncio.to_thread(make_read_only, t) for t in found])
             if override:
                 await self.store.incidents.note(incident_id, actor, "deviation",
@@ -231,6 +231,10 @@ class ContainmentService(ConsoleBase):
             listed = await self.store.quarantine.listed()
             await asyncio.to_thread(self._write_quarantine_list, listed)
             return found
+
+    async def quarantine_plan(self, targets: tuple[str, ...] | list[str]) -> list[QuarantineTarget]:
+        """What quarantining `targets` would hold back (files hashed, directories walked)."""
+        return [t for target in targets for t in await asyncio.to_thread(inspect, target)]
 
     def _write_quarantine_list(self, listed: list[tuple[int, str, str, str | None]]) -> None:
         path = self.store.path.parent / "quarantine.json"

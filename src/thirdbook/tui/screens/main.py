@@ -1,13 +1,16 @@
 """The main screen: its view and triage actions, plus containment (snapshot first, then the
-kill switch or a rollback, each asking once, clearly)."""
+kill switch, a rollback or a quarantine, each asking once, clearly)."""
 
 from __future__ import annotations
+
+import shlex
 
 from rich.text import Text
 from textual import work
 from textual.widgets import Static
 
 from thirdbook.tui.dialogs.kill_switch import ConfirmDialog, KillSwitchDialog
+from thirdbook.tui.dialogs.triage import PromptDialog
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.triage_actions import TriageActions
 from thirdbook.tui.widgets.incident_panel import IncidentPanel, evidence_text
@@ -87,3 +90,40 @@ class MainScreen(TriageActions):
         if done and result is not None:
             self.notify(f"Rolled back: {result.model} now serves {result.to_version}.")
 
+
+    @work(exclusive=True, group="triage")
+    async def action_quarantine(self) -> None:
+        """Quarantine training data or fine-tunes for the active incident (asks once)."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        typed = await self.app.push_screen_wait(PromptDialog(
+            f"Quarantine for incident #{incident.id}",
+            Text("Paths (files or directories) or ids of training data and fine-tunes a retrain "
+                 "must not use; separate with spaces, quote a path with spaces."),
+            "e.g. /data/train/2026-11 ft-run-4411 (enter)", "Name at least one path or id."))
+        if typed is None:
+            return
+        try:
+            targets = shlex.split(typed)
+        except ValueError as exc:
+            self.notify(f"Refused: cannot read the targets: {exc}", severity="error")
+            return
+        found = await self.service.quarantine_plan(targets)
+        files = [t for t in found if t.kind == "file"]
+        heading = Text("QUARANTINE ", style="bold")
+        heading.append_text(safe(f"{len(found)} entries for incident #{incident.id}", 80))
+        listed = "; ".join(f"{t.kind} {t.target}" for t in found[:6])
+        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+        body = safe(f"{listed}{more}. {len(files)} files are hashed and made read-only; all are "
+                    "listed in quarantine.json, and `thirdbook quarantine check` refuses them "
+                    "to a retrain.", 600)  # fmt: skip
+        snapshots = await self.service.snapshots(incident.id)
+        choice = await self.app.push_screen_wait(ConfirmDialog(
+            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
+        if choice is None:
+            return
+        done, result = await self._act(self.service.quarantine(
+            incident.id, targets, override=choice.override))  # fmt: skip
+        if done and result is not None:
+            self.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")

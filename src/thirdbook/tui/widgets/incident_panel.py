@@ -19,11 +19,9 @@ CONTAINMENT = {
     "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
     "kill-switch": ("Kill switch", "routes the model's traffic away from it (key K)"),
     "rollback": ("Roll back", "points the serving alias at the last good version (key R)"),
-    "quarantine": ("Quarantine",
-                   "will hold the suspect version's outputs for review instead of acting on them"),
-}  # fmt: skip
-"""The containment moves. The snapshot is wired; the others say what they will do until the
-containment actuators are."""
+    "quarantine": ("Quarantine", "holds training data and fine-tunes back from retraining (key Q)"),
+}
+"""The containment moves, each a button, a key and a palette entry."""
 
 
 def elapsed(since: datetime) -> str:
@@ -146,9 +144,5 @@ class IncidentPanel(Vertical):
     @on(Button.Pressed)
     async def _containment(self, event: Button.Pressed) -> None:
         key = (event.button.id or "").removeprefix("contain-")
-        if key in {"snapshot", "kill-switch", "rollback"}:
+        if key in CONTAINMENT:
             await self.screen.run_action(key.replace("-", "_"))
-            return
-        label, what = CONTAINMENT[key]
-        self.notify(f"{label}: {what}. Not wired yet: containment comes with the next release.",
-                    title="Containment", timeout=8)  # fmt: skip
