@@ -15,7 +15,7 @@ from thirdbook.domain.queries import parse_time
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.store import StoreError
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 T = TypeVar("T")
 
@@ -69,5 +69,7 @@ def with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) ->
 
     try:
         return run_async(go)
+    except ActionFailedError as exc:
+        raise click.ClickException(f"failed: {exc}") from exc
     except TriageRefusedError as exc:
         raise click.ClickException(f"refused: {exc}") from exc

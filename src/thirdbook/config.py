@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from thirdbook.domain.rules import TriggerSettings
 
@@ -71,6 +71,40 @@ class ConsoleConfig(_Section):
     )
 
 
+HookAction = Literal["kill-switch", "rollback", "quarantine"]
+
+
+class HookConfig(_Section):
+    """A command to run or a webhook to call when a containment action is taken."""
+
+    action: HookAction = Field(description="The containment action this hook serves.")
+    command: list[str] | None = Field(
+        default=None, min_length=1, description="argv to run (no shell); JSON on stdin."
+    )
+    url: str | None = Field(
+        default=None, pattern=r"^https?://", description="URL to POST the JSON to."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Webhook headers; ${NAME} is read from the environment."
+    )
+    timeout_s: float = Field(default=10, gt=0, le=600, description="Then it is stopped.")
+    when: Literal["also", "instead"] = Field(
+        default="also",
+        description="'also': after thirdbook's own change; 'instead': in place of it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> HookConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command or url")
+        return self
+
+    @property
+    def target(self) -> str:
+        """What it runs or calls, for people."""
+        return " ".join(self.command) if self.command else str(self.url)
+
+
 class ContainmentConfig(_Section):
     """What the serving layer reads, so snapshots can keep it and containment can change it."""
 
@@ -81,6 +115,9 @@ class ContainmentConfig(_Section):
     )
     window_before_s: float = Field(
         default=900, ge=0, description="How far before the first alert a snapshot reaches."
+    )
+    hooks: list[HookConfig] = Field(
+        default_factory=list, description="Commands or webhooks run by containment actions."
     )
 
 
@@ -224,6 +261,19 @@ theme = "thirdbook-dark"
 # weights_dir = "/srv/models"        # <dir>/<model>/<version>/*, re-hashed by snapshots
 # A snapshot reaches this far before the incident's first alert:
 window_before_s = 900
+
+# A containment action can also (or instead) run a command or call a webhook. It gets the
+# incident and the action as JSON (stdin or POST body); its exit status or HTTP status and
+# its output are recorded on the timeline (the whole output as an evidence object).
+# [[containment.hooks]]
+# action = "kill-switch"             # kill-switch | rollback | quarantine
+# command = ["/usr/local/bin/page-review-desk", "--urgent"]
+# timeout_s = 10
+# when = "also"                      # also: after thirdbook's own change; instead: in its place
+# [[containment.hooks]]
+# action = "rollback"
+# url = "https://deploy.internal/hooks/rollback"
+# headers = { Authorization = "Bearer ${DEPLOY_HOOK_TOKEN}" }
 
 [demo]
 seed = 7

@@ -13,7 +13,7 @@ from thirdbook.domain.runbooks import Runbook
 from thirdbook.services.identity import current_actor
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
 class ConsoleBase:
@@ -44,6 +44,9 @@ class ConsoleBase:
                 raise TriageRefusedError("this console is read-only: it can look but not act")
             yield actor
             return
+        except ActionFailedError as exc:
+            outcome, note = "failed", {"error": str(exc)}
+            raise
         except TriageRefusedError as exc:
             note = {"reason": str(exc)}
             raise

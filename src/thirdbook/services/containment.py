@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from thirdbook.actuators.config_write import (
     ConfigConflictError,
@@ -16,6 +16,7 @@ from thirdbook.actuators.config_write import (
     file_hash,
     replace_file,
 )
+from thirdbook.actuators.hooks import HookResult, run_hook
 from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip, killed_flags
 from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.actuators.rollback import (
@@ -24,6 +25,7 @@ from thirdbook.actuators.rollback import (
     plan_rollback,
     roll_back,
 )
+from thirdbook.config import HookAction, HookConfig
 from thirdbook.domain.control import AliasMove, Registry
 from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
@@ -34,7 +36,7 @@ from thirdbook.domain.records import EventFilter
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import Progress, take_snapshot
 from thirdbook.services.console_base import ConsoleBase
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 from thirdbook.store.ingest_state import now_us
 
 
@@ -76,19 +78,27 @@ class ContainmentService(ConsoleBase):
         `override` gives the reason (recorded as a deviation)."""
         detail = {"mode": mode, "model": model, "override": override, "expected": expected}
         async with self._acting("kill-switch", detail, incident_id) as actor:
-            path, model, override = await self._containable(incident_id, model, override,
-                                                            "flag_file")  # fmt: skip
-            kept = await asyncio.to_thread(self._keep, path)
-            try:
-                before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
-                                                         expected)  # fmt: skip
-            except (ConfigConflictError, ConfigInvalidError) as exc:
-                raise TriageRefusedError(str(exc)) from exc
-            await self.store.containment.written(incident_id, "kill switch", model, "route",
-                                                 VARIANT[mode])  # fmt: skip
+            hooks, instead = self._hooks("kill-switch")
+            path, model, override = await self._containable(
+                incident_id, model, override, None if instead else "flag_file")
+            before = after = ""
+            if path is not None:
+                kept = await asyncio.to_thread(self._keep, path)
+                try:
+                    before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
+                                                             expected)  # fmt: skip
+                except (ConfigConflictError, ConfigInvalidError) as exc:
+                    raise TriageRefusedError(str(exc)) from exc
+                await self.store.containment.written(incident_id, "kill switch", model, "route",
+                                                     VARIANT[mode])  # fmt: skip
             await self._contained(incident_id, actor, "kill switch", override,
-                                  f"kill switch: {model} routed to {VARIANT[mode]} (flag ENABLED) "
-                                  f"in {path}; file sha256 {before} → {after}{kept}")  # fmt: skip
+                                  f"kill switch: {model} routed to {VARIANT[mode]} "
+                                  + (f"(flag ENABLED) in {path}; file sha256 {before} → "
+                                     f"{after}{kept}" if path else "by its hooks"))  # fmt: skip
+            await self._run_hooks(incident_id, actor, "kill-switch", hooks, {
+                "model": model, "mode": mode, "variant": VARIANT[mode],
+                "flag_file": None if path is None else str(path),
+                "flag_sha256": {"before": before, "after": after} if path else None})  # fmt: skip
             return before, after
 
     async def preview(
@@ -103,6 +113,9 @@ class ContainmentService(ConsoleBase):
     ) -> list[str]:
         """What an action would do now, changing nothing (`--dry-run`); a refusal it would
         meet is raised as it would be."""
+        hooks, instead = self._hooks(action)
+        said = [f"would run the {action} hook {h.target} ({h.when}, timeout {h.timeout_s:g} s)"
+                for h in hooks]  # fmt: skip
         if action == "quarantine":
             await self._snapshot_first(incident_id, override)
             found = await self.quarantine_plan(targets)
@@ -110,15 +123,19 @@ class ContainmentService(ConsoleBase):
                 f"would quarantine {t.kind} {t.target}"
                 + ("" if t.sha256 is None else f" (sha256:{t.sha256})")
                 for t in found
-            ]
+            ] + said
         file = "flag_file" if action == "kill-switch" else "registry"
-        path, model, deviation = await self._containable(incident_id, model, override, file)
+        path, model, deviation = await self._containable(
+            incident_id, model, override, None if instead and action == "kill-switch" else file)
         note = [] if deviation is None else [f"would record a deviation: {deviation}"]
         if action == "rollback":
             plan = await self.rollback_plan(incident_id)
             move = f"{plan.from_version} → {plan.to_version}"
-            return [f"would move {plan.model}'s serving alias {move} in {path} "
-                    f"(weights {plan.weights_hash})", *note]  # fmt: skip
+            where = "through its hooks" if instead else f"in {path}"
+            return [f"would move {plan.model}'s serving alias {move} {where} "
+                    f"(weights {plan.weights_hash})", *note, *said]  # fmt: skip
+        if path is None:
+            return [f"would route {model} to {VARIANT[mode]} through its hooks", *note, *said]
         current = await asyncio.to_thread(_read_or_none, path)
         try:
             new = killed_flags(current, model, VARIANT[mode])
@@ -126,7 +143,7 @@ class ContainmentService(ConsoleBase):
             raise TriageRefusedError(f"{path} is not a valid flag file now: {exc}") from exc
         return [f"would route {model} to {VARIANT[mode]} (flag ENABLED) in {path}",
                 f"file sha256 {file_hash(path)} → {hashlib.sha256(new).hexdigest()}",
-                *note]  # fmt: skip
+                *note, *said]  # fmt: skip
 
     async def rollback(
         self,
@@ -140,22 +157,33 @@ class ContainmentService(ConsoleBase):
         never touched). Snapshot first, as for the kill switch."""
         async with self._acting("rollback", {"to": to, "model": model, "override": override},
                                 incident_id) as actor:  # fmt: skip
+            hooks, instead = self._hooks("rollback")
             path, model, override = await self._containable(incident_id, model, override,
                                                             "registry")  # fmt: skip
+            assert path is not None
             await self.observe_registry()  # moves made by others before this one
-            kept = await asyncio.to_thread(self._keep, path)
             try:
-                plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
+                if instead:  # the registry is read to plan; the hooks make the move
+                    registry = await asyncio.to_thread(Registry.model_validate_json,
+                                                       path.read_bytes())  # fmt: skip
+                    plan = await asyncio.to_thread(plan_rollback, registry, model, to)
+                else:
+                    kept = await asyncio.to_thread(self._keep, path)
+                    plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
             except (RollbackRefusedError, ConfigConflictError, ConfigInvalidError) as exc:
                 raise TriageRefusedError(str(exc)) from exc
             await self.store.containment.written(incident_id, "rollback", model, "model_version",
                                                  plan.to_version)  # fmt: skip
-            await self.observe_registry("rollback", actor=actor, incident_id=incident_id)
+            if not instead:
+                await self.observe_registry("rollback", actor=actor, incident_id=incident_id)
             checked = "re-hashed and matching" if plan.weights_checked else "as registered"
             await self._contained(incident_id, actor, "rollback", override,
                                   f"rollback: {model} serving {plan.from_version} → "
                                   f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
-                                  f"registry sha256 {before} → {after}{kept}")  # fmt: skip
+                                  + ("made by its hooks" if instead else
+                                     f"registry sha256 {before} → {after}{kept}"))  # fmt: skip
+            await self._run_hooks(incident_id, actor, "rollback", hooks,
+                                  plan.model_dump(mode="json"))  # fmt: skip
             return plan
 
     async def rollback_plan(self, incident_id: int) -> RollbackPlan:
@@ -173,18 +201,18 @@ class ContainmentService(ConsoleBase):
             raise TriageRefusedError(str(exc)) from exc
 
     async def _containable(
-        self, incident_id: int, model: str | None, override: str | None, file: str
-    ) -> tuple[Path, str, str | None]:
-        """The file to change, the model, and the override if one is needed (it is a
-        deviation only without a complete snapshot); or a refusal: no incident, closed,
-        nothing configured, or no complete snapshot and no override."""
+        self, incident_id: int, model: str | None, override: str | None, file: str | None
+    ) -> tuple[Path | None, str, str | None]:
+        """The file to change (None when hooks act instead), the model, and the override if
+        one is needed (it is a deviation only without a complete snapshot); or a refusal: no
+        incident, closed, nothing configured, or no complete snapshot and no override."""
         incident = await self.store.incidents.get(incident_id)
         if incident is None:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         if incident.phase == "closed":
             raise TriageRefusedError(f"incident #{incident_id} is closed")
-        path: Path | None = getattr(self.containment, file)
-        if path is None:
+        path: Path | None = None if file is None else getattr(self.containment, file)
+        if file is not None and path is None:
             raise TriageRefusedError(f"no {file.replace('_', ' ')} is configured "
                                      f"([containment] {file} in thirdbook.toml)")  # fmt: skip
         if model is None:
@@ -218,7 +246,9 @@ class ContainmentService(ConsoleBase):
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
             override = await self._snapshot_first(incident_id, override)
             found = await self.quarantine_plan(targets)
-            read_only = sum([await asyncio.to_thread(make_read_only, t) for t in found])
+            hooks, instead = self._hooks("quarantine")
+            read_only = 0 if instead else sum([await asyncio.to_thread(make_read_only, t)
+                                               for t in found])  # fmt: skip
             if override:
                 await self.store.incidents.note(incident_id, actor, "deviation",
                                                 f"quarantine without a complete snapshot: "
@@ -230,6 +260,8 @@ class ContainmentService(ConsoleBase):
             )  # fmt: skip
             listed = await self.store.quarantine.listed()
             await asyncio.to_thread(self._write_quarantine_list, listed)
+            await self._run_hooks(incident_id, actor, "quarantine", hooks,
+                                  {"targets": [t.model_dump(mode="json") for t in found]})
             return found
 
     async def quarantine_plan(self, targets: tuple[str, ...] | list[str]) -> list[QuarantineTarget]:
@@ -247,6 +279,48 @@ class ContainmentService(ConsoleBase):
         or an id."""
         value, sha = await asyncio.to_thread(check_value, target)
         return await self.store.quarantine.matching(value, sha)
+
+    def _hooks(self, action: HookAction) -> tuple[list[HookConfig], bool]:
+        """The hooks configured for an action, and whether they act instead of thirdbook."""
+        hooks = [h for h in self.containment.hooks if h.action == action]
+        return hooks, any(h.when == "instead" for h in hooks)
+
+    async def _run_hooks(
+        self,
+        incident_id: int,
+        actor: Actor,
+        action: HookAction,
+        hooks: list[HookConfig],
+        detail: dict[str, Any],
+    ) -> list[HookResult]:
+        """Run the action's hooks one after another, each with the incident and the action as
+        JSON; each result goes on the timeline, its whole output kept as an evidence object.
+        A failed hook makes the action fail (saying what was done before it)."""
+        if not hooks:
+            return []
+        incident = await self.store.incidents.get(incident_id)
+        payload = json.dumps({
+            "thirdbook": 1, "action": action, "detail": detail, "actor": actor.model_dump(),
+            "incident": None if incident is None else incident.model_dump(mode="json"),
+        }, sort_keys=True).encode()  # fmt: skip
+        results = []
+        for hook in hooks:
+            result = await run_hook(hook, payload)
+            output = await asyncio.to_thread(self.objects.put_bytes, result.output)
+            excerpt = result.output[:200].decode("utf-8", errors="backslashreplace").strip()
+            await self.store.incidents.note(
+                incident_id, actor, "hook",
+                f"{action} hook ({hook.when}) {result.summary()}; output sha256:{output.sha256}"
+                + (f": {excerpt}" if excerpt else ""),
+            )
+            results.append(result)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            done = ("thirdbook changed nothing itself" if self._hooks(action)[1]
+                    else f"thirdbook's own {action} change stands")  # fmt: skip
+            raise ActionFailedError(f"{len(failed)} of {len(results)} {action} hooks failed "
+                                    f"({failed[0].summary()}); {done}")  # fmt: skip
+        return results
 
     def _keep(self, path: Path) -> str:
         """Keep a file as it is now as evidence; a note for the timeline."""

@@ -25,6 +25,11 @@ class TriageRefusedError(Exception):
     """The action cannot be done as asked; the message says why."""
 
 
+class ActionFailedError(TriageRefusedError):
+    """An action was tried and did not (wholly) work, e.g. a hook failed: audited as failed,
+    shown like a refusal with its reason."""
+
+
 _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, runbook"
 
 

@@ -17,11 +17,13 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from thirdbook import locations
 from thirdbook.config import ConsoleConfig
 from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.text import visible
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.services.ingest_child import IngestChild, watch_command
@@ -70,6 +72,20 @@ class ThirdbookApp(App[None]):
     TITLE = "thirdbook"
     CSS = MainScreen.LAYOUT_CSS
     BINDINGS: ClassVar[list[BindingType]] = [*keys.GLOBAL]
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications often quote untrusted text (a refusal naming a model or a path from
+        the logs): never markup, control characters made visible, whoever calls."""
+        super().notify(visible(message), title=visible(title), severity=severity,
+                       timeout=timeout, markup=False)  # fmt: skip
 
     def __init__(
         self,

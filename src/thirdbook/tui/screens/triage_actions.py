@@ -16,7 +16,7 @@ from textual.widgets import OptionList
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.incidents import PHASES, SEVERITIES, Incident
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
@@ -38,7 +38,10 @@ class TriageActions(MainView):
         try:
             result = await action
         except TriageRefusedError as exc:
-            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            said = "Failed" if isinstance(exc, ActionFailedError) else "Refused"
+            self.notify(f"{said}: {exc}", severity="error", timeout=8)
+            if self.service is not None and not self.thirdbook.stop.is_set():
+                await self.show_all(self.service, events=False)  # a failure changes things too
             return False, None
         if self.service is not None and not self.thirdbook.stop.is_set():
             await self.show_all(self.service, events=False)
