@@ -13,15 +13,18 @@ from thirdbook.cli_common import parse_since
 from thirdbook.cli_common import run_async as _run
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
+from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import visible, visible_bytes
 from thirdbook.services.console import Console, Health
 
 
-def _event_dict(event: StoredEvent) -> dict[str, Any]:
+def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
+    text = event.raw.decode("utf-8", errors="replace")
+    text = text if reveal else mask_secrets(text)
     try:
-        body: Any = json.loads(event.raw)
+        body: Any = json.loads(text)
     except ValueError:
-        body = event.raw.decode("utf-8", errors="replace")
+        body = text
     return {
         "id": event.id,
         "source": event.source,
@@ -43,6 +46,8 @@ def _event_dict(event: StoredEvent) -> dict[str, Any]:
 @click.option("--since", help="15m, 2h, 1d, or an ISO 8601 time.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.option("--reveal-secrets", "reveal", metavar="REASON",
+              help="Show secrets unmasked; the reason goes in the audit chain.")
 @click.pass_context
 def events(
     ctx: click.Context,
@@ -54,8 +59,12 @@ def events(
     since: str | None,
     limit: int,
     as_json: bool,
+    reveal: str | None,
 ) -> None:
-    """List stored events, newest first."""
+    """List stored events, newest first (secrets masked unless --reveal-secrets)."""
+    if reveal is not None and not reveal.strip():
+        raise click.BadParameter("give the reason for showing secrets",
+                                 param_hint="--reveal-secrets")
     context = _context(ctx)
     where = EventFilter(
         kind=kind,
@@ -77,6 +86,10 @@ def events(
                 if page.next_key is None:
                     break
                 before = page.next_key
+            if reveal is not None:
+                await svc.audited_reveal({"command": "events", "reason": reveal,
+                                          "filter": where.model_dump(mode="json"),
+                                          "events": len(found[:limit])})  # fmt: skip
             return found[:limit]
         finally:
             await svc.close()
@@ -85,7 +98,7 @@ def events(
     if as_json:
         for event in found:
             # ensure_ascii: no control or bidi character reaches the terminal raw.
-            click.echo(json.dumps(_event_dict(event), ensure_ascii=True))
+            click.echo(json.dumps(_event_dict(event, reveal is not None), ensure_ascii=True))
         return
     from rich.console import Console as RichConsole
     from rich.table import Table
@@ -98,7 +111,7 @@ def events(
         model_text = " ".join(p for p in (event.model_name, event.model_version) if p)
         table.add_row(
             *(
-                Text(visible(value, 60))
+                Text(visible(value, 60, reveal=reveal is not None))
                 for value in (
                     str(event.id),
                     f"{event.ts:%m-%d %H:%M:%S}",

@@ -1,15 +1,19 @@
 """Making untrusted text safe to show: every control character becomes a visible escape.
 
 Anything from a log, a prompt, a model response or a file name passes through `visible()`
-before it reaches a terminal. The terminal must never receive ESC, C1 controls, BEL, BS, CR,
-DEL, NUL or a bidi override from data: they could retitle the window, write the clipboard,
-clear the screen or reorder what the commander reads.
+before it reaches a terminal, and has its secrets masked there (see `secrets`). The
+terminal must never receive ESC, C1 controls, BEL, BS, CR, DEL, NUL or a bidi override from
+data: they could retitle the window, write the clipboard, clear the screen or reorder what
+the commander reads.
 """
 
 from __future__ import annotations
 
 import re
 
+from thirdbook.domain.secrets import mask_secrets
+
+_SECRET_MARGIN = 4096
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ufeff]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
@@ -24,8 +28,9 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def visible(text: str, limit: int | None = None) -> str:
-    """`text` with every control, bidi and separator character shown as an escape.
+def visible(text: str, limit: int | None = None, *, reveal: bool = False) -> str:
+    """`text` with secrets masked (unless `reveal`, an audited choice of the caller) and
+    every control, bidi and separator character shown as an escape.
 
     With `limit`, the result is cut to about that many characters and ends with `…` and the
     size of what was cut.
@@ -33,10 +38,15 @@ def visible(text: str, limit: int | None = None) -> str:
     cut = ""
     if limit is not None and len(text) > limit:
         cut = f"…(+{len(text) - limit} chars)"
+        # Masked with some text beyond the cut, so a secret across it is masked whole.
+        text = text[: limit + _SECRET_MARGIN]
+    if not reveal:
+        text = mask_secrets(text)
+    if cut:
         text = text[:limit]
     return _UNSAFE.sub(_escape, text) + cut
 
 
-def visible_bytes(data: bytes, limit: int | None = None) -> str:
-    """Raw bytes made visible: invalid UTF-8 shown as `\\xNN` escapes."""
-    return visible(data.decode("utf-8", errors="backslashreplace"), limit)
+def visible_bytes(data: bytes, limit: int | None = None, *, reveal: bool = False) -> str:
+    """Raw bytes made visible: invalid UTF-8 shown as `\\xNN` escapes, secrets masked."""
+    return visible(data.decode("utf-8", errors="backslashreplace"), limit, reveal=reveal)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
@@ -22,6 +23,7 @@ from thirdbook.domain.records import (
     StoredEvent,
 )
 from thirdbook.domain.rules import TriggerSettings
+from thirdbook.domain.secrets import find_secrets
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.alerting import Alerting, stored_event
 from thirdbook.services.containment import ContainmentService
@@ -29,6 +31,7 @@ from thirdbook.services.health import Health, HealthMeter
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.triage import TriageService
 from thirdbook.store import Store
+from thirdbook.store.incidents import TriageRefusedError
 
 __all__ = ["Console", "Health"]
 
@@ -146,6 +149,32 @@ class Console(TriageService, ContainmentService):
     async def data_version(self) -> int:
         """Changes whenever another connection commits: cheap to poll."""
         return await self.store.data_version()
+
+    async def reveal_secrets(
+        self, event_id: int, reason: str, incident_id: int | None = None
+    ) -> tuple[StoredEvent, list[str]]:
+        """An event whose masked secrets are to be shown, and their kinds: an explicit action,
+        audited with the reason (refused without one, or when nothing is masked)."""
+        detail = {"event": event_id, "reason": reason}
+        async with self._acting("reveal-secrets", detail, incident_id):
+            if not reason.strip():
+                raise TriageRefusedError("showing secrets needs a reason (it is audited)")
+            page = await self.store.events.page(None, before_id=event_id + 1, limit=1)
+            if not page.items or page.items[0].id != event_id:
+                raise TriageRefusedError(f"there is no event #{event_id}")
+            event = page.items[0]
+            kinds = [s.kind for s in find_secrets(event.raw.decode(errors="backslashreplace"))]
+            if not kinds:
+                raise TriageRefusedError("nothing is masked in this line")
+            await self.audited_reveal({**detail, "kinds": kinds}, incident_id)
+            return event, kinds
+
+    async def audited_reveal(self, detail: dict[str, Any], incident_id: int | None = None) -> None:
+        """Record that secrets were shown (what, to whom, why) in the audit chain."""
+        if not str(detail.get("reason") or "").strip():
+            raise TriageRefusedError("showing secrets needs a reason (it is audited)")
+        async with self._acting("reveal-secrets", detail, incident_id) as actor:
+            await self.store.audit.append(actor, "reveal-secrets", "done", detail, incident_id)
 
     async def health(self) -> Health:
         """The figures for the health line."""

@@ -38,6 +38,7 @@ MAIN = [
     Binding("left_square_bracket,pageup", "newer", "Newer", show=False, id="newer"),
     Binding("g", "live", "Live", show=False, id="live"),
     Binding("r", "toggle_detail", "Raw line", show=False, id="detail"),
+    Binding("S", "reveal_secrets", "Show secrets", show=False, id="reveal-secrets"),
     Binding("1", "panel('live')", "Live panel", show=False, id="panel-live"),
     Binding("2", "panel('incident')", "Incident panel", show=False, id="panel-incident"),
     Binding("3", "panel('runbook')", "Runbook panel", show=False, id="panel-runbook"),
@@ -58,6 +59,7 @@ EXPLORER = [
     *LIST,
     Binding("slash", "focus_filter", "Filter", id="filter"),
     Binding("r", "toggle_detail", "Raw line", id="explorer-detail"),
+    Binding("S", "reveal_secrets", "Show secrets", show=False, id="explorer-reveal-secrets"),
 ]
 
 INCIDENT_LIST = [*LIST, Binding("enter", "choose", "Make active", id="choose-incident")]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Static
 from thirdbook.domain.queries import parse_event_query
 from thirdbook.services.console import Console
 from thirdbook.tui import keys
+from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
 
@@ -91,6 +92,11 @@ class ExplorerScreen(Screen[None]):
     async def action_live(self) -> None:
         """The newest matching events."""
         await self.browser.live(self.service)
+
+    @work(exclusive=True, group="reveal")
+    async def action_reveal_secrets(self) -> None:
+        """Show the masked secrets of the selected event's raw line (asks why; audited)."""
+        await reveal_selected(self, self.browser, self.service, None)
 
     def action_toggle_detail(self) -> None:
         """Show or hide the raw line."""

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
@@ -25,6 +25,7 @@ from thirdbook.domain.records import StoredEvent
 from thirdbook.services.console import Console, Health
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.alert_table import AlertTable
 from thirdbook.tui.widgets.drift_chart import DriftChart
@@ -335,6 +336,15 @@ class MainView(Screen[None]):
     def _row_selected(self, event: DataTable.RowSelected | EventTable.Selected) -> None:
         if isinstance(event, EventTable.Selected) or isinstance(event.data_table, AlertTable):
             self.action_toggle_detail()
+
+    @work(exclusive=True, group="reveal")
+    async def action_reveal_secrets(self) -> None:
+        """Show the masked secrets of the selected event's raw line (asks why; audited)."""
+        if self.service is not None:
+            await reveal_selected(self, self.query_one(EventBrowser), self.service,
+                                  None if self.incident is None else self.incident.id)  # fmt: skip
+            self.query_one("#panel-live").set_class(self.query_one(EventBrowser).detail_shown,
+                                                    "detail-open")  # fmt: skip
 
     def _update_detail(self) -> None:
         browser = self.query_one(EventBrowser)

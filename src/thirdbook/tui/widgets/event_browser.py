@@ -40,6 +40,7 @@ class EventBrowser(Vertical):
         self._pages: list[int | None] = [None]  # the keyset cursor of each page shown
         self._next_key: int | None = None
         self._events: dict[int, StoredEvent] = {}
+        self.revealed: int | None = None  # the event whose secrets the commander chose to see
 
     def compose(self) -> ComposeResult:
         yield Static(classes="title", id="page-title")
@@ -121,11 +122,23 @@ class EventBrowser(Vertical):
         if event is None:
             detail.update("")
             return
+        if event.id != self.revealed:
+            self.revealed = None  # moving off a revealed line masks it again
+        revealed = event.id == self.revealed
         text = Text()
+        if revealed:
+            text.append("SECRETS SHOWN (audited) ", style="bold reverse")
         text.append_text(safe(f"{event.path}@{event.byte_offset}", 120, style="dim"))
         text.append("\n")
-        text.append_text(safe_bytes(event.raw, 4000))
+        text.append_text(safe_bytes(event.raw, 4000, reveal=revealed))
         detail.update(text)
+
+    def reveal(self, event_id: int | None) -> None:
+        """Show this event's secrets in the detail (after the audited reveal), or none."""
+        self.revealed = event_id
+        if event_id is not None and not self.detail_shown:
+            self.query_one("#detail").remove_class("hidden")
+        self.update_detail()
 
     def show_alert(self, alert: Alert) -> None:
         """An alert's detail: rule, when, the events that fired it, the summary."""

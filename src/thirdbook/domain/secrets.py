@@ -1,0 +1,125 @@
+"""Secrets in untrusted text: found with Yelp's detect-secrets patterns, masked for display.
+
+The patterns are detect-secrets' own (cloud keys, GitHub/GitLab/Slack/Stripe/OpenAI/... tokens,
+JWTs, private keys, basic-auth URLs, `password = "..."`-style keywords); we only add what it
+lacks, the HTTP `Bearer` header. Its entropy detectors are left out: hashes and request ids,
+which fill incident logs, would be masked. Each match is masked whole (a JWT with its
+signature, a private key from BEGIN to END); the evidence keeps the raw bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Iterator
+from functools import cache, lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+_BEARER = re.compile(r"\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{8,}=*)")
+_JWT_TAIL = re.compile(r"[A-Za-z0-9\-_.+/=]*")
+_KEY_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY[ A-Z0-9]*-----")
+_LEFT_OUT = {"IPPublicDetector"}  # an address is not a secret
+
+
+class Secret(BaseModel):
+    """Where a secret is in a text, and what kind it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+    kind: str
+
+
+# Detectors that name a credential before its value (`password = ...`, `ibm_api_key: ...`)
+# are slow on long lines; they run only where such a word is (checked once per text).
+_CREDENTIAL_WORD = re.compile(r"key|pw|pass|token|secret|contrase", re.IGNORECASE)
+_TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]*")
+
+
+@cache
+def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
+    """(kind, pattern, group to mask, needs a credential word) from detect-secrets' regex
+    detectors and its keyword detector."""
+    import detect_secrets.plugins as plugins
+    from detect_secrets.plugins.base import RegexBasedDetector
+    from detect_secrets.plugins.keyword import QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+
+    for module in pkgutil.iter_modules(plugins.__path__):
+        importlib.import_module(f"{plugins.__name__}.{module.name}")
+    found: list[tuple[str, re.Pattern[str], int, bool]] = []
+
+    def detectors(cls: Any) -> Iterator[Any]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from detectors(sub)
+
+    for detector in detectors(RegexBasedDetector):
+        if detector.__name__ not in _LEFT_OUT:
+            found.extend((str(detector.secret_type), p, 0, "(?<=" in p.pattern)
+                         for p in detector.denylist)  # fmt: skip
+    found.extend(("Secret Keyword", p, g, True)
+                 for p, g in QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())  # fmt: skip
+    found.append(("Bearer token", _BEARER, 1, False))
+    return tuple(found)
+
+
+def find_secrets(text: str) -> list[Secret]:
+    """The secrets in `text`, in order, overlaps merged (the first kind found is kept)."""
+    spans: list[Secret] = []
+    credential_word = _CREDENTIAL_WORD.search(text) is not None
+    for kind, pattern, group, gated in _patterns():
+        if gated and not credential_word:
+            continue
+        for match in pattern.finditer(text):
+            start, end = match.span(group)
+            if end - start < 4:
+                continue
+            if kind == "JSON Web Token":
+                end = _JWT_TAIL.match(text, end).end()  # type: ignore[union-attr]
+            elif kind == "Private Key":
+                start -= 5 if text[max(0, start - 5) : start] == "-----" else 0
+                tail = _KEY_END.search(text, end)
+                end = tail.end() if tail else _end_of_value(text, end)
+            elif group == 0 and text[end - 1 : end].isalnum():
+                end = _TOKEN_CHAR.match(text, end).end()  # type: ignore[union-attr]
+            spans.append(Secret(start=start, end=end, kind=kind))
+    spans.sort(key=lambda s: (s.start, -s.end))
+    merged: list[Secret] = []
+    for span in spans:
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            merged[-1] = last.model_copy(update={"end": max(last.end, span.end)})
+        else:
+            merged.append(span)
+    return merged
+
+
+def _end_of_value(text: str, at: int) -> int:
+    quote = text.find('"', at)
+    return len(text) if quote < 0 else quote
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every secret replaced by `‹secret: KIND›` (short texts are remembered:
+    a screen shows the same cells again and again)."""
+    return _mask_short(text) if len(text) <= 4096 else _mask(text)
+
+
+def _mask(text: str) -> str:
+    secrets = find_secrets(text)
+    if not secrets:
+        return text
+    out, at = [], 0
+    for secret in secrets:
+        out.append(text[at : secret.start])
+        out.append(f"‹secret: {secret.kind}›")
+        at = secret.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+_mask_short = lru_cache(maxsize=8192)(_mask)
