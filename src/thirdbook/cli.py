@@ -14,6 +14,7 @@ from thirdbook import __version__
 from thirdbook.cli_common import context_of as _context
 from thirdbook.cli_common import run_async as _run
 from thirdbook.cli_evidence import register_evidence_commands
+from thirdbook.cli_export import register_export_commands
 from thirdbook.cli_ingest import register_ingest_commands
 from thirdbook.cli_queries import register_query_commands
 from thirdbook.cli_registry import register_registry_commands
@@ -147,6 +148,7 @@ register_query_commands(main)
 register_triage_commands(main)
 register_evidence_commands(main)
 register_registry_commands(main)
+register_export_commands(main)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ from thirdbook.domain.secrets import find_secrets
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.alerting import Alerting, stored_event
 from thirdbook.services.containment import ContainmentService
+from thirdbook.services.export import ExportService
 from thirdbook.services.health import Health, HealthMeter
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.triage import TriageService
@@ -36,7 +37,7 @@ from thirdbook.store.incidents import TriageRefusedError
 __all__ = ["Console", "Health"]
 
 
-class Console(TriageService, ContainmentService):
+class Console(TriageService, ContainmentService, ExportService):
     """One process's view of a store: reads for everyone, ingest for the lease holder."""
 
     def __init__(

@@ -10,6 +10,7 @@ from thirdbook.config import ContainmentConfig, Settings
 from thirdbook.domain.audit import Outcome
 from thirdbook.domain.incidents import Actor, Incident
 from thirdbook.domain.runbooks import Runbook
+from thirdbook.evidence.objects import ObjectStore
 from thirdbook.services.identity import current_actor
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
@@ -24,6 +25,11 @@ class ConsoleBase:
     read_only: bool
     runbooks: RunbookLibrary
     containment: ContainmentConfig
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The evidence objects, beside the store's database."""
+        return ObjectStore(self.store.path.parent / "evidence")
 
     def runbook_of(self, incident: Incident) -> Runbook | None:
         """The runbook an incident follows (as the files say now)."""

@@ -33,7 +33,6 @@ from thirdbook.domain.incidents import (
     Incident,
 )
 from thirdbook.domain.records import EventFilter
-from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import Progress, take_snapshot
 from thirdbook.services.console_base import ConsoleBase
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
@@ -44,11 +43,6 @@ class ContainmentService(ConsoleBase):
     """Evidence snapshots and the containment actions, refused until a snapshot is complete."""
 
     _registry_seen: str | None = None  # the registry file's hash when this process last looked
-
-    @property
-    def objects(self) -> ObjectStore:
-        """The evidence objects, beside the store's database."""
-        return ObjectStore(self.store.path.parent / "evidence")
 
     async def snapshot(
         self, incident_id: int, progress: Progress = lambda _: None

@@ -1,0 +1,308 @@
+"""Evidence bundles: an incident's evidence in one tar.gz that can be verified offline.
+
+Inside one folder, `thirdbook-incident-N/`:
+
+- `MANIFEST.json`: every other file with its SHA-256 and size, the chain head at export, and
+  which objects are masked copies;
+- `incident.json`, `timeline.json`;
+- `audit.jsonl`: the audit chain from the incident's first record to its last. The incident's
+  records are whole; a record of another incident, or one holding a secret when secrets are
+  masked, is a link only (`seq`, `prev_hash`, `hash`), so the chain still checks end to end;
+- `snapshots/ID/manifest.json`: each snapshot's manifest, byte for byte the stored object;
+- `objects/SHA256`: the objects the manifests list, raw; or, when one holds a secret and
+  secrets are masked, `masked/SHA256` with its secrets replaced (its masked hash is in
+  `MANIFEST.json`; the raw object stays in the store, where `thirdbook verify` checks it);
+- `README.md`: how to verify it.
+
+`verify_bundle` reads the tar as a stream, never extracts it, and refuses any member that is
+not a plain file or folder inside the bundle's folder (absolute paths, `..`, links, devices).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from thirdbook.domain.audit import AuditRecord, record_hash
+from thirdbook.domain.secrets import find_secrets, mask_secrets
+from thirdbook.evidence.objects import ObjectStore, chunks
+
+FORMAT = "thirdbook-bundle/1"
+_JSON_LIMIT = 256 * 1024 * 1024  # documents read into memory when verifying
+
+Progress = Callable[[str], None]
+
+
+class BundleProblem(BaseModel):
+    """Something in a bundle that does not verify."""
+
+    model_config = ConfigDict(frozen=True)
+
+    where: str
+    problem: str
+
+
+class BundleError(ValueError):
+    """The bundle cannot be read safely (a path escapes its folder, a link, not a tar.gz)."""
+
+
+def chain_slice(
+    records: Iterable[AuditRecord], incident_id: int, reveal: bool
+) -> list[dict[str, Any]]:
+    """The records as exported: the incident's whole (unless one holds a secret and secrets
+    are masked), any other as a link only."""
+    out: list[dict[str, Any]] = []
+    for record in records:
+        link = {"seq": record.seq, "prev_hash": record.prev_hash, "hash": record.hash}
+        ours = record.content.get("incident") == incident_id
+        secret = not reveal and bool(find_secrets(json.dumps(record.content, ensure_ascii=False)))
+        if ours and not secret:
+            out.append({**link, "content": record.content})
+        else:
+            out.append({**link, "link_only": "holds a secret" if ours else "another incident"})
+    return out
+
+
+def write_bundle(
+    out: Path,
+    incident_id: int,
+    documents: dict[str, Any],
+    audit: list[dict[str, Any]],
+    manifests: dict[int, str],
+    objects: ObjectStore,
+    *,
+    reveal: bool,
+    head: dict[str, Any] | None,
+    progress: Progress = lambda _: None,
+) -> str:
+    """Write the bundle to `out` (atomically: a temp file beside it, then renamed); returns
+    the SHA-256 of its MANIFEST.json. `documents` are JSON files by name (masked here unless
+    `reveal`); `manifests` maps snapshot id to its manifest's object hash."""
+    root = f"thirdbook-incident-{incident_id}"
+    listed: dict[str, dict[str, Any]] = {}
+    masked: dict[str, dict[str, Any]] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+
+            def add(name: str, data: bytes) -> None:
+                listed[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                _add(tar, f"{root}/{name}", io.BytesIO(data), len(data))
+
+            for name, value in documents.items():
+                text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+                add(name, ((text if reveal else mask_secrets(text)) + "\n").encode())
+            add("audit.jsonl", b"".join(json.dumps(r, ensure_ascii=False, sort_keys=True)
+                                        .encode() + b"\n" for r in audit))  # fmt: skip
+            wanted: dict[str, None] = {}
+            for snapshot_id, sha in sorted(manifests.items()):
+                data = objects.path_of(sha).read_bytes()
+                add(f"snapshots/{snapshot_id}/manifest.json", data)
+                for item in json.loads(data).get("items", []):
+                    if "sha256" in item:
+                        wanted[str(item["sha256"])] = None
+            for n, sha in enumerate(wanted, 1):
+                progress(f"object {n}/{len(wanted)}")
+                name, fields = _add_object(tar, root, objects, sha, reveal)
+                listed[name] = fields
+                if name.startswith("masked/"):
+                    masked[sha] = fields
+            add("README.md", _readme(incident_id, reveal).encode())
+            manifest = {"format": FORMAT, "incident": incident_id, "exported_at": time.time(),
+                        "secrets": "revealed" if reveal else "masked", "chain_head": head,
+                        "masked": masked, "files": listed}  # fmt: skip
+            data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+            _add(tar, f"{root}/MANIFEST.json", io.BytesIO(data), len(data))
+        os.chmod(temp, 0o444)
+        os.replace(temp, out)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return hashlib.sha256(data).hexdigest()
+
+
+def _add(tar: tarfile.TarFile, name: str, data: IO[bytes], size: int) -> None:
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = size, 0o444, int(time.time())
+    tar.addfile(info, data)
+
+
+def _add_object(
+    tar: tarfile.TarFile, root: str, objects: ObjectStore, sha: str, reveal: bool
+) -> tuple[str, dict[str, Any]]:
+    """Add an object raw, or (holding a secret, secrets masked) as a masked copy."""
+    path = objects.path_of(sha)
+    if not reveal:
+        with tempfile.TemporaryFile() as copy:
+            digest, secrets = hashlib.sha256(), 0
+            for line in _lines(path):
+                text = line.decode("utf-8", errors="surrogateescape")
+                found = len(find_secrets(text))
+                if found:
+                    secrets += found
+                    line = mask_secrets(text).encode("utf-8", errors="surrogateescape")
+                digest.update(line)
+                copy.write(line)
+            if secrets:
+                size = copy.tell()
+                copy.seek(0)
+                _add(tar, f"{root}/masked/{sha}", copy, size)
+                return f"masked/{sha}", {"sha256": digest.hexdigest(), "size": size,
+                                         "secrets": secrets}  # fmt: skip
+    size = path.stat().st_size
+    with path.open("rb") as data:
+        _add(tar, f"{root}/objects/{sha}", data, size)
+    return f"objects/{sha}", {"sha256": sha, "size": size}
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """The file's lines (with their endings), read in bounded chunks."""
+    rest = b""
+    for chunk in chunks(path):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if rest:
+        yield rest
+
+
+def _readme(incident_id: int, reveal: bool) -> str:
+    secrets = ("Secrets are NOT masked in this bundle: it was exported with --reveal-secrets "
+               "(audited)." if reveal else
+               "Secrets are masked: an object that held one is in masked/ (its masked hash in "
+               "MANIFEST.json); the raw object stays in the store, checked by `thirdbook "
+               "verify`.")  # fmt: skip
+    return f"""# Evidence bundle: incident #{incident_id}
+
+Verify it offline with thirdbook:
+
+    thirdbook verify-bundle thirdbook-incident-{incident_id}.tar.gz
+
+or by hand:
+
+1. Every file but MANIFEST.json is listed in MANIFEST.json with its SHA-256 and size
+   (`sha256sum FILE`). Compare MANIFEST.json's own SHA-256 with the one recorded in the
+   store's audit chain for this export (`thirdbook audit --incident {incident_id}`).
+2. objects/NAME hashes to NAME. snapshots/ID/manifest.json lists each captured item with its
+   hash; each is in objects/ (or masked/).
+3. audit.jsonl is a hash chain: each record's prev_hash is the hash of the one before. A
+   whole record's hash is SHA-256 of "thirdbook-audit-v1\\n{{seq}}\\n{{prev_hash}}\\n" followed
+   by its content as canonical JSON (keys sorted, NFC strings, no spaces, integral floats as
+   integers). Link-only records belong to other incidents (or hold a secret).
+
+{secrets}
+"""
+
+
+def verify_bundle(path: Path) -> tuple[dict[str, Any], list[BundleProblem]]:
+    """Check a bundle offline; its MANIFEST and what does not verify (empty: all is well).
+    Raises BundleError for a bundle that cannot be read safely."""
+    found: dict[str, tuple[str, int]] = {}
+    documents: dict[str, bytes] = {}
+    root: str | None = None
+    try:
+        with tarfile.open(path, mode="r|gz") as tar:
+            for member in tar:
+                name = _safe_name(member)
+                top, _, rest = name.partition("/")
+                root = root or top
+                if top != root:
+                    raise BundleError(f"{name!r} is outside the bundle's folder {root!r}")
+                if member.isdir():
+                    continue
+                if rest in found:
+                    raise BundleError(f"{name!r} appears twice")
+                data = tar.extractfile(member)
+                assert data is not None
+                digest, size, keep = hashlib.sha256(), 0, _is_document(rest, member.size)
+                kept = bytearray()
+                while chunk := data.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if keep:
+                        kept.extend(chunk)
+                found[rest] = (digest.hexdigest(), size)
+                if keep:
+                    documents[rest] = bytes(kept)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise BundleError(f"{path} is not a readable tar.gz: {exc}") from exc
+    if "MANIFEST.json" not in documents:
+        raise BundleError("the bundle has no MANIFEST.json")
+    manifest: dict[str, Any] = json.loads(documents["MANIFEST.json"])
+    return manifest, _check(manifest, found, documents)
+
+
+def _safe_name(member: tarfile.TarInfo) -> str:
+    name = member.name
+    parts = PurePosixPath(name).parts
+    if not (member.isfile() or member.isdir()):
+        raise BundleError(f"{name!r} is not a plain file or folder (links and devices are "
+                          "refused)")  # fmt: skip
+    if name.startswith("/") or ".." in parts or not parts or "\\" in name:
+        raise BundleError(f"{name!r} escapes the bundle's folder")
+    return "/".join(parts)
+
+
+def _is_document(name: str, size: int) -> bool:
+    return size <= _JSON_LIMIT and (name.endswith(".json") or name == "audit.jsonl")
+
+
+def _check(
+    manifest: dict[str, Any], found: dict[str, tuple[str, int]], documents: dict[str, bytes]
+) -> list[BundleProblem]:
+    problems: list[BundleProblem] = []
+    if manifest.get("format") != FORMAT:
+        problems.append(BundleProblem(where="MANIFEST.json",
+                                      problem=f"unknown format {manifest.get('format')!r}"))
+    listed: dict[str, dict[str, Any]] = manifest.get("files", {})
+    for name, want in sorted(listed.items()):
+        got = found.get(name)
+        if got is None:
+            problems.append(BundleProblem(where=name, problem="listed but missing"))
+        elif got != (want.get("sha256"), want.get("size")):
+            problems.append(BundleProblem(where=name, problem=f"hashes to {got[0]} ({got[1]} "
+                                          f"bytes), not the listed {want.get('sha256')}"))
+    for name in sorted(set(found) - set(listed) - {"MANIFEST.json"}):
+        problems.append(BundleProblem(where=name, problem="not listed in MANIFEST.json"))
+    for name, (sha, _) in found.items():
+        if name.startswith("objects/") and name.removeprefix("objects/") != sha:
+            problems.append(BundleProblem(where=name, problem=f"its bytes hash to {sha}"))
+    present = {n.split("/", 1)[1] for n in found if n.startswith(("objects/", "masked/"))}
+    for name, data in sorted(documents.items()):
+        if name.startswith("snapshots/") and name.endswith("/manifest.json"):
+            for item in json.loads(data).get("items", []):
+                if "sha256" in item and item["sha256"] not in present:
+                    problems.append(BundleProblem(where=name, problem=f"lists object "
+                                                  f"{item['sha256']}, not in the bundle"))
+    problems.extend(_check_chain(documents.get("audit.jsonl", b"")))
+    return problems
+
+
+def _check_chain(data: bytes) -> list[BundleProblem]:
+    problems, previous = [], None
+    for number, line in enumerate(data.splitlines(), 1):
+        record = json.loads(line)
+        where = f"audit.jsonl record seq {record.get('seq')}"
+        if previous is not None and record.get("prev_hash") != previous:
+            problems.append(BundleProblem(where=where, problem="does not link to the record "
+                                          "before it (a record was removed or changed)"))
+        if "content" in record:
+            expected = record_hash(int(record["seq"]), str(record["prev_hash"]),
+                                   record["content"])  # fmt: skip
+            if expected != record.get("hash"):
+                problems.append(BundleProblem(where=where, problem="its content does not hash "
+                                              f"to its recorded hash (line {number})"))
+        previous = record.get("hash")
+    return problems

@@ -1,0 +1,200 @@
+"""Evidence bundles: exported with secrets masked, verified offline, tampering and path escapes
+caught."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.helpers import event_line
+from tests.test_evidence import _incident_with_log
+from thirdbook.cli import main
+from thirdbook.evidence.bundle import BundleError, verify_bundle
+from thirdbook.services.console import Console
+from thirdbook.store.incidents import TriageRefusedError
+
+AWS = "AKIAIOSFODNN7EXAMPLE"
+
+
+async def leaky_incident(tmp_path: Path) -> tuple[Console, int]:
+    """An incident whose window holds a log line with a cloud key, snapshotted."""
+    console, incident_id, log = await _incident_with_log(tmp_path)
+    leaky = event_line(7).replace(b'"decision":"decline"',
+                                  f'"decision":"decline","note":"{AWS}"'.encode())  # fmt: skip
+    log.write_bytes(log.read_bytes().replace(event_line(7), leaky))
+    from tests.helpers import ingest_once, source
+
+    await ingest_once(console.store, source(log))  # the rewritten file is read afresh
+    await console.snapshot(incident_id)
+    return console, incident_id
+
+
+def members(bundle: Path) -> dict[str, bytes]:
+    with tarfile.open(bundle, "r:gz") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
+
+
+def rewrite(bundle: Path, change: Callable[[dict[str, bytes]], dict[str, bytes]]) -> Path:
+    files = change(members(bundle))
+    out = bundle.with_name("tampered.tar.gz")
+    with tarfile.open(out, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out
+
+
+async def test_an_exported_bundle_verifies_offline_with_its_secrets_masked(
+    tmp_path: Path,
+) -> None:
+    console, incident_id = await leaky_incident(tmp_path)
+    bundle = tmp_path / "out" / "bundle.tar.gz"
+    sha = await console.export(incident_id, bundle)
+    manifest, problems = verify_bundle(bundle)
+    assert problems == [] and manifest["secrets"] == "masked"
+    files = members(bundle)
+    root = f"thirdbook-incident-{incident_id}"
+    assert {f"{root}/{n}" for n in ("MANIFEST.json", "README.md", "incident.json",
+                                    "timeline.json", "audit.jsonl")} <= set(files)  # fmt: skip
+    assert any(n.startswith(f"{root}/snapshots/") for n in files)
+    assert not any(AWS.encode() in data for data in files.values())
+    assert gzip.decompress(bundle.read_bytes()).count(AWS.encode()) == 0
+    # The window's events and its log segment each held the key: both are masked copies.
+    assert len(manifest["masked"]) == 2
+    for raw_sha, fields in manifest["masked"].items():
+        assert fields["secrets"] == 1
+        assert AWS.encode() in console.objects.path_of(raw_sha).read_bytes()  # the store keeps it
+    # The export is on the timeline and in the chain, with the MANIFEST's hash.
+    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "export"]
+    assert sha in note and "secrets masked" in note
+    await console.close()
+
+
+async def test_revealing_secrets_in_an_export_needs_a_reason_and_is_recorded(
+    tmp_path: Path,
+) -> None:
+    console, incident_id = await leaky_incident(tmp_path)
+    with pytest.raises(TriageRefusedError, match="needs a reason"):
+        await console.export(incident_id, tmp_path / "a.tar.gz", reveal=" ")
+    bundle = tmp_path / "b.tar.gz"
+    await console.export(incident_id, bundle, reveal="regulator asked for the raw logs")
+    manifest, problems = verify_bundle(bundle)
+    assert problems == [] and manifest["secrets"] == "revealed" and manifest["masked"] == {}
+    assert gzip.decompress(bundle.read_bytes()).count(AWS.encode()) >= 1
+    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "export"]
+    assert "REVEALED (regulator asked for the raw logs)" in note
+    await console.close()
+
+
+async def test_export_is_refused_without_a_complete_snapshot(tmp_path: Path) -> None:
+    console, incident_id, _ = await _incident_with_log(tmp_path)
+    with pytest.raises(TriageRefusedError, match="no complete snapshot"):
+        await console.export(incident_id, tmp_path / "x.tar.gz")
+    assert not (tmp_path / "x.tar.gz").exists()
+    await console.close()
+
+
+@pytest.fixture
+async def bundle(tmp_path: Path) -> Path:
+    console, incident_id = await leaky_incident(tmp_path)
+    await console.set_phase(incident_id, "contained")  # one more record in the slice
+    out = tmp_path / "bundle.tar.gz"
+    await console.export(incident_id, out, reveal="testing tamper checks")
+    await console.close()
+    return out
+
+
+Files = dict[str, bytes]
+
+
+def _edit(name_end: str, edit: Callable[[bytes], bytes]) -> Callable[[Files], Files]:
+    def change(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {n: edit(d) if n.endswith(name_end) else d for n, d in files.items()}
+
+    return change
+
+
+def _flip_byte(data: bytes) -> bytes:
+    return data[:10] + bytes([data[10] ^ 1]) + data[11:]
+
+
+def test_one_changed_byte_in_an_object_is_named(bundle: Path) -> None:
+    files = members(bundle)
+    obj = next(n for n in files if "/objects/" in n)
+    _, problems = verify_bundle(rewrite(bundle, _edit(obj, _flip_byte)))
+    wheres = {p.where for p in problems}
+    assert obj.split("/", 1)[1] in wheres
+
+
+def test_a_removed_or_changed_audit_record_is_named(bundle: Path) -> None:
+    def drop_second(data: bytes) -> bytes:
+        lines = data.splitlines(keepends=True)
+        return b"".join(lines[:1] + lines[2:])
+
+    def reword(data: bytes) -> bytes:
+        lines = data.splitlines(keepends=True)
+        record = json.loads(lines[0])
+        record["content"]["detail"] = {"forged": True}
+        return json.dumps(record).encode() + b"\n" + b"".join(lines[1:])
+
+    for edit, said in ((drop_second, "does not link"), (reword, "does not hash")):
+        tampered = rewrite(bundle, _edit("audit.jsonl", edit))
+        _, problems = verify_bundle(tampered)
+        assert any(p.where.startswith("audit.jsonl record") and said in p.problem
+                   for p in problems), problems  # fmt: skip
+
+
+def test_an_unlisted_file_is_named(bundle: Path) -> None:
+    def add(files: dict[str, bytes]) -> dict[str, bytes]:
+        root = next(iter(files)).split("/")[0]
+        return {**files, f"{root}/objects/extra": b"smuggled"}
+
+    _, problems = verify_bundle(rewrite(bundle, add))
+    assert any(p.where == "objects/extra" and "not listed" in p.problem for p in problems)
+
+
+@pytest.mark.parametrize(("name", "kind", "said"), [
+    ("../escape.txt", tarfile.REGTYPE, "escapes"),
+    ("/etc/evil", tarfile.REGTYPE, "escapes"),
+    ("thirdbook-incident-1/../../x", tarfile.REGTYPE, "escapes"),
+    ("thirdbook-incident-1/link", tarfile.SYMTYPE, "not a plain file"),
+    ("thirdbook-incident-1/hard", tarfile.LNKTYPE, "not a plain file"),
+    ("other-folder/file", tarfile.REGTYPE, "outside the bundle's folder"),
+])  # fmt: skip
+def test_paths_that_escape_the_bundle_and_links_are_refused_unread(
+    tmp_path: Path, name: str, kind: bytes, said: str
+) -> None:
+    out = tmp_path / "evil.tar.gz"
+    with tarfile.open(out, "w:gz") as tar:
+        first = tarfile.TarInfo("thirdbook-incident-1/README.md")
+        first.size = 2
+        tar.addfile(first, io.BytesIO(b"hi"))
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.linkname = "/etc/passwd" if kind != tarfile.REGTYPE else ""
+        info.size = 4 if kind == tarfile.REGTYPE else 0
+        tar.addfile(info, io.BytesIO(b"evil") if kind == tarfile.REGTYPE else None)
+    with pytest.raises(BundleError, match=said):
+        verify_bundle(out)
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_export_and_verify_bundle_commands(tmp_path: Path, bundle: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["verify-bundle", str(bundle)])
+    assert ok.exit_code == 0 and ok.output.startswith("ok: incident #1")
+    bad = rewrite(bundle, _edit("incident.json", lambda d: d.replace(b"drift", b"DRIFT")))
+    failed = runner.invoke(main, ["verify-bundle", str(bad)])
+    assert failed.exit_code == 1 and "FAIL incident.json" in failed.output
+    garbage = tmp_path / "garbage.tar.gz"
+    garbage.write_bytes(b"not a tar")
+    refused = runner.invoke(main, ["verify-bundle", str(garbage)])
+    assert refused.exit_code == 1 and "refused" in refused.output
