@@ -457,3 +457,22 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
                          "made read-only")  # fmt: skip
         assert [i for i, _, _ in await svc.quarantined("ft-run-4411")] == [1]
         assert "containment" in [e.kind for e in await svc.timeline(1)]
+
+
+async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: Path) -> None:
+    from thirdbook.evidence.bundle import verify_bundle
+
+    async with incident_console(tmp_path) as (app, pilot):
+        svc = await service(app)
+        await pilot.press("E")  # no snapshot yet: refused, saying why
+        await wait_until(pilot, lambda: any("no complete snapshot" in n.message
+                                            for n in app._notifications), "refusal")  # fmt: skip
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
+        await pilot.press("E")
+        exports = svc.store.path.parent / "exports"
+        await wait_until(pilot, lambda: exports.is_dir() and any(exports.glob("*.tar.gz")),
+                         "bundle")  # fmt: skip
+        [bundle] = exports.glob("*.tar.gz")
+        manifest, problems = verify_bundle(bundle)
+        assert problems == [] and manifest["incident"] == 1

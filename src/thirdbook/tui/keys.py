@@ -28,6 +28,7 @@ MAIN = [
     Binding("K", "kill_switch", "Kill switch", id="kill-switch"),
     Binding("R", "rollback", "Roll back", id="rollback"),
     Binding("Q", "quarantine", "Quarantine", show=False, id="quarantine"),
+    Binding("E", "export", "Export evidence", show=False, id="export"),
     Binding("i", "add_action_item", "Action item", id="add-action-item"),
     Binding("c", "close_action_item", "Close item", show=False, id="close-action-item"),
     Binding("space", "check_step", "Check step", show=False, id="check-step"),

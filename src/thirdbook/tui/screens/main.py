@@ -4,6 +4,7 @@ kill switch, a rollback or a quarantine, each asking once, clearly)."""
 from __future__ import annotations
 
 import shlex
+from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import work
@@ -127,3 +128,19 @@ class MainScreen(TriageActions):
             incident.id, targets, override=choice.override))  # fmt: skip
         if done and result is not None:
             self.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")
+
+    @work(exclusive=True, group="snapshot")
+    async def action_export(self) -> None:
+        """Export the active incident's evidence bundle (secrets masked) beside the store."""
+        incident = self._need_incident()
+        if incident is None or self.service is None:
+            return
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out = self.service.store.path.parent / "exports" / (
+            f"thirdbook-incident-{incident.id}-{stamp}.tar.gz")  # fmt: skip
+        self.notify(f"Exporting incident #{incident.id}'s evidence…")
+        done, sha = await self._act(self.service.export(incident.id, out))
+        if done and sha is not None:
+            self.notify(f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; "
+                        "secrets masked). Check it: thirdbook verify-bundle FILE.",
+                        timeout=15)  # fmt: skip
