@@ -114,9 +114,9 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     assert "No active incident" not in screen and "accuracy" in screen
     # Its runbook: check the first step; the timeline records it.
     demo_terminal.press("3")
-    demo_terminal.wait_for("Model drift — 0/10 done")
+    demo_terminal.wait_for("Model drift — 0/12 done")
     demo_terminal.press("j", "Space")
-    demo_terminal.wait_for("Model drift — 1/10 done")
+    demo_terminal.wait_for("Model drift — 1/12 done")
     demo_terminal.press("4")
     demo_terminal.wait_for("checked: Look at the drift chart")
     # An action item, from the keyboard: title, owner, due date.
@@ -131,7 +131,7 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     # Edit the runbook in $EDITOR (the console suspends, then reloads it).
     demo_terminal.press("e")
     demo_terminal.press("3")
-    demo_terminal.wait_for("1/11 done")
+    demo_terminal.wait_for("1/13 done")
     demo_terminal.press("End")  # the new step is the last line of the runbook
     demo_terminal.wait_for("Added in the editor during the drill")
     # Snapshot first, then the kill switch: the serving layer then routes to a human.
@@ -144,5 +144,25 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.wait_for("Kill switch written")
     demo_terminal.press("1")
     demo_terminal.wait_for(" human  req-")  # requests now routed to a human
+    demo_terminal.press("C-l", "2")  # clear the messages; the incident panel
+    demo_terminal.wait_for("observed")  # written, then observed in the serving logs
+    # Roll back to the last known-good version, then route traffic back to the model.
+    demo_terminal.press("R")
+    demo_terminal.wait_for("ROLL BACK credit-scorer: v7 → v6")
+    demo_terminal.press("Enter")
+    time.sleep(0.5)
+    demo_terminal.press("C-l")
+    demo_terminal.wait_for("rollback → credit-scorer v6: written")
+    demo_terminal.press("K")
+    demo_terminal.wait_for("KILL SWITCH for credit-scorer (serving v6)")
+    demo_terminal.press("Down", "Down", "Down")
+    time.sleep(0.3)
+    demo_terminal.press("Enter")  # model: route back to the model (recovery)
+    demo_terminal.wait_for("kill switch → credit-scorer model: written")
+    # The metric recovers: v6's windows are back inside the band on the drift chart.
+    demo_terminal.press("C-l", "1")
+    screen = demo_terminal.wait_for("accuracy v6→v7→v6", timeout=30)
+    screen = demo_terminal.wait_for("inside", timeout=30)
+    assert "OUTSIDE" not in screen.split("accuracy v6→v7→v6")[1].splitlines()[0], screen
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")

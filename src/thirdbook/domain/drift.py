@@ -1,4 +1,5 @@
-"""A drift chart's data: one model version's metric windows and the band they should stay in."""
+"""A drift chart's data: a model's metric windows (across its versions, so a rollback's
+recovery shows) and the band they should stay in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class DriftPoint(BaseModel):
 
     at: datetime
     value: float
+    version: str | None = None
 
 
 class DriftSeries(BaseModel):
@@ -25,6 +27,16 @@ class DriftSeries(BaseModel):
     low: float | None
     high: float | None
     points: tuple[DriftPoint, ...]
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """The versions the windows came from, one per run of windows (v6, v7, v6 when v7 was
+        deployed then rolled back)."""
+        runs: list[str] = []
+        for point in self.points:
+            if point.version and (not runs or runs[-1] != point.version):
+                runs.append(point.version)
+        return tuple(runs)
 
     def outside(self, value: float) -> bool:
         """Whether a value is outside the band (its edges are inside)."""

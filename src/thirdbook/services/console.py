@@ -117,21 +117,23 @@ class Console(TriageService, ContainmentService, ExportService):
         self.meter.helper_pid = pid
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
-        """The metric windows behind a drift alert (the newest `windows`), with its band."""
+        """The newest `windows` metric windows of a drift alert's model, whatever version
+        served them (so a rollback's recovery shows beside the drift), with the band."""
         rule = next((r for r in self.alerting.engine.settings.drift if r.name == alert.rule), None)
         if rule is None or alert.kind != "drift":
             return None
-        model, _, version = alert.key.partition(" ")
-        where = EventFilter(kind="metric", model=model, model_version=version or None)
-        page = await self.store.events.page(where, limit=windows)
+        model = alert.key.partition(" ")[0]
+        page = await self.store.events.page(EventFilter(kind="metric", model=model), limit=windows)
         points = []
         for stored in page.items:
             event = stored_event(stored.raw)
             if isinstance(event, MetricEvent) and event.metric == rule.metric:
-                points.append(DriftPoint(at=event.window_end or event.ts, value=event.value))
+                points.append(DriftPoint(at=event.window_end or event.ts, value=event.value,
+                                         version=event.model.version))  # fmt: skip
         points.sort(key=lambda p: p.at)
-        return DriftSeries(title=f"{alert.key} {rule.metric}", low=rule.low, high=rule.high,
-                           points=tuple(points))  # fmt: skip
+        series = DriftSeries(title=f"{model} {rule.metric}", low=rule.low, high=rule.high,
+                             points=tuple(points))  # fmt: skip
+        return series.model_copy(update={"title": f"{series.title} {'→'.join(series.versions)}"})
 
     async def events(
         self, where: EventFilter | None = None, *, before_id: int | None = None, limit: int = 50

@@ -73,6 +73,10 @@ class ThirdbookApp(App[None]):
     CSS = MainScreen.LAYOUT_CSS
     BINDINGS: ClassVar[list[BindingType]] = [*keys.GLOBAL]
 
+    def action_clear_notifications(self) -> None:
+        """Clear the messages in the corner (they can cover a panel on a small terminal)."""
+        self.clear_notifications()
+
     def notify(
         self,
         message: str,

@@ -16,6 +16,7 @@ GLOBAL = [
     Binding("question_mark,f1", "help", "Help", id="help"),
     Binding("I", "incidents", "Incidents", id="incidents"),
     Binding("slash", "explore", "Explore events", id="explore"),
+    Binding("ctrl+l", "clear_notifications", "Clear messages", show=False, id="clear-messages"),
 ]
 
 MAIN = [
