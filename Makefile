@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-console clean
+.PHONY: setup demo test lint pytest bench bench-console bench-snapshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench: $(STAMP)
 
 bench-console: $(STAMP)
 	$(BIN)/python tests/bench/console.py
+
+bench-snapshot: $(STAMP)
+	$(BIN)/python tests/bench/snapshot.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -129,3 +129,24 @@ def test_snapshot_and_verify_from_the_command_line(tmp_path: Path) -> None:
     assert "snapshot #1 complete" in taken.output and "inputs/outputs" in taken.output
     checked = runner.invoke(main, [*args, "verify"])
     assert checked.exit_code == 0 and "1 complete snapshot(s)" in checked.output
+
+
+def test_prompt_templates_are_found_whether_a_page_holds_one_template_or_several() -> None:
+    from thirdbook.evidence.snapshot import _Seen
+
+    def line(template: str, version: str, system: str) -> bytes:
+        return (b'{"kind":"inference","prompt":{"template_version":"' + version.encode()
+                + b'","template_id":"' + template.encode() + b'","system":"' + system.encode()
+                + b'"}}\n')  # fmt: skip
+
+    seen = _Seen()
+    page = [line("credit", "12", "Decide.")] * 3
+    seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(page)], b"".join(page))
+    mixed = [line("credit", "14", "Decide at once."), line("credit", "13", "Decide carefully."),
+             line("support", "2", "Help."), line("credit", "12", "Decide.")]  # fmt: skip
+    seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(mixed)], b"".join(mixed))
+    assert seen.templates == {"credit@12": {"system": "Decide."},
+                              "credit@13": {"system": "Decide carefully."},
+                              "credit@14": {"system": "Decide at once."},
+                              "support@2": {"system": "Help."}}  # fmt: skip
+    assert seen.count == 7

@@ -98,28 +98,19 @@ class ObjectStore:
         return len(data)
 
     def _put(self, fill: Fill) -> ObjectRef:
+        writer = self.writer()
+        try:
+            writer.size = fill(writer.fd, writer.digest)
+        except BaseException:
+            writer.abandon()
+            raise
+        return writer.close()
+
+    def writer(self) -> ObjectWriter:
+        """An object written piece by piece (hashed as it is written, in one pass)."""
         self.scratch.mkdir(parents=True, exist_ok=True, mode=0o755)
-        out, temp = tempfile.mkstemp(dir=self.scratch, prefix="incoming-")
-        digest = hashlib.sha256()
-        try:
-            size = fill(out, digest)
-            os.fsync(out)
-        finally:
-            os.close(out)
-        sha = digest.hexdigest()
-        target = self.path_of(sha)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-            os.chmod(temp, 0o444)
-            try:
-                os.link(temp, target)  # fails if it exists: an object is never replaced
-                _fsync_dir(target.parent)
-            except FileExistsError:
-                pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-        return ObjectRef(sha256=sha, size=size)
+        fd, temp = tempfile.mkstemp(dir=self.scratch, prefix="incoming-")
+        return ObjectWriter(self, fd, temp)
 
     def verify(self, ref: ObjectRef) -> str | None:
         """None if the object is there with its hash and size; else what is wrong."""
@@ -132,6 +123,46 @@ class ObjectStore:
         if found.size != ref.size:
             return f"object {ref.sha256} is {found.size} bytes, not {ref.size}"
         return None
+
+
+class ObjectWriter:
+    """An object being written: `write` pieces, then `close` stores it (or `abandon`)."""
+
+    def __init__(self, store: ObjectStore, fd: int, temp: str) -> None:
+        self.store, self.fd, self.temp = store, fd, temp
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        """Append bytes (hashed as they go)."""
+        self.size += ObjectStore._write(self.fd, self.digest, data)
+
+    def abandon(self) -> None:
+        """Throw the partial object away."""
+        os.close(self.fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.temp)
+
+    def close(self) -> ObjectRef:
+        """Flush it to disk, make it read-only and link it in under its hash."""
+        try:
+            os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+        sha = self.digest.hexdigest()
+        target = self.store.path_of(sha)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            os.chmod(self.temp, 0o444)
+            try:
+                os.link(self.temp, target)  # fails if it exists: an object is never replaced
+                _fsync_dir(target.parent)
+            except FileExistsError:
+                pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temp)
+        return ObjectRef(sha256=sha, size=self.size)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,7 @@ from thirdbook.config import ContainmentConfig
 from thirdbook.domain.audit import canonical_bytes
 from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.incidents import Actor, Incident
-from thirdbook.domain.records import EventFilter
+from thirdbook.domain.records import to_us
 from thirdbook.evidence.objects import ObjectRef, ObjectStore, hash_file
 from thirdbook.store import Store
 
@@ -62,14 +62,23 @@ async def take_snapshot(
     start, end = await window_of(store, incident, paths.window_before_s)
     items: list[dict[str, Any]] = []
 
-    progress("events of the window")
-    events_ref, seen = await _events(store, objects, start, end)
+    since_us, until_us = to_us(start), to_us(end)
+    progress("events of the window and their log segments")
+    # The log segments are copied (in threads) while the events are written out.
+    segments = await store.events.window_segments(since_us, until_us)
+    copies = [asyncio.create_task(asyncio.to_thread(_file_item, objects, "logs", Path(p), first))
+              for p, first in sorted(segments)]  # fmt: skip
+    try:
+        events_ref, seen = await _events(store, objects, since_us, until_us)
+        logs = [await copy for copy in copies]
+    except BaseException:
+        for copy in copies:
+            copy.cancel()
+        await asyncio.gather(*copies, return_exceptions=True)
+        raise
     items.append(_item("events", f"store events {start.isoformat()} to {end.isoformat()}",
                        events_ref, count=seen.count))  # fmt: skip
-
-    for path, first in sorted(seen.first_offset.items()):
-        progress(f"log segment of {Path(path).name}")
-        items.append(await asyncio.to_thread(_file_item, objects, "logs", Path(path), first))
+    items.extend(logs)
     for kind, file in (("registry", paths.registry), ("routing", paths.flag_file)):
         progress(kind)
         items.append(await asyncio.to_thread(_file_item, objects, kind, file))
@@ -106,52 +115,85 @@ def _file_item(
     return _item(kind, str(path), ref, range=[start, start + ref.size])
 
 
+_TEMPLATE_ID = re.compile(rb'"template_id"\s*:\s*"([^"\\]*)"')
+_TEMPLATE_VERSION = re.compile(rb'"template_version"\s*:\s*"?([^",}\\]*)')
+
+
 class _Seen:
-    """What the window's events say, gathered while they are copied."""
+    """What the window's events say, gathered a page at a time while they are copied."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.first_offset: dict[str, int] = {}
         self.models: dict[tuple[str, str], str | None] = {}
         self.templates: dict[str, dict[str, Any]] = {}
 
-    def note(self, path: str, offset: int, raw: bytes) -> None:
-        self.count += 1
-        self.first_offset[path] = min(offset, self.first_offset.get(path, offset))
-        with contextlib.suppress(orjson.JSONDecodeError):
-            record = orjson.loads(raw)
-            model = record.get("model") if isinstance(record, dict) else None
-            if isinstance(model, dict) and model.get("name"):
-                key = (str(model["name"]), str(model.get("version")))
-                self.models[key] = model.get("weights_hash") or self.models.get(key)
-            prompt = record.get("prompt") if isinstance(record, dict) else None
-            if isinstance(prompt, dict) and prompt.get("template_id"):
-                name = f"{prompt['template_id']}@{prompt.get('template_version')}"
-                self.templates.setdefault(name, {"system": prompt.get("system")})
+    def note_page(self, rows: list[Any], data: bytes) -> None:
+        """Count the page's events; collect their models (from the store's columns) and
+        their prompt templates (found in the page's bytes in one pass each; only a template's
+        first line is parsed, for its system prompt)."""
+        self.count += len(rows)
+        for name, version, weights in {(r[2], r[3], r[4]) for r in rows if r[2]}:
+            key = (str(name), str(version))
+            self.models[key] = weights or self.models.get(key)
+        ids, versions = _TEMPLATE_ID.findall(data), _TEMPLATE_VERSION.findall(data)
+        if len(set(ids)) <= 1 and len(set(versions)) <= 1 and len(versions) in {0, len(ids)}:
+            # The usual page: one template throughout; its first line gives the system prompt.
+            first: dict[tuple[bytes, bytes | None], bytes] = {}
+            if ids:
+                at = data.find(b'"template_id"')
+                end = data.find(b"\n", at)
+                first[(ids[0], versions[0] if versions else None)] = data[
+                    data.rfind(b"\n", 0, at) + 1 : end if end >= 0 else len(data)]  # fmt: skip
+        else:  # several templates on the page: line by line
+            first = {}
+            for row in rows:
+                found = _TEMPLATE_ID.search(row[1])
+                if found is not None:
+                    version = _TEMPLATE_VERSION.search(row[1])
+                    pair = (found.group(1), None if version is None else version.group(1))
+                    first.setdefault(pair, row[1])
+        for (template_id, version), line in first.items():
+            name = f"{template_id.decode(errors='replace')}@" + (
+                "None" if version is None else version.decode(errors="replace"))
+            if name not in self.templates:
+                self.templates[name] = {"system": _system_prompt(line)}
+
+
+def _system_prompt(line: bytes) -> Any:
+    """The system prompt of an event line, if it has one."""
+    with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+        return orjson.loads(line).get("prompt", {}).get("system")
+    return None
 
 
 async def _events(
-    store: Store, objects: ObjectStore, start: datetime, end: datetime
+    store: Store, objects: ObjectStore, since_us: int, until_us: int
 ) -> tuple[ObjectRef, _Seen]:
-    """Every event of the window as JSON lines, oldest last (as the store pages them)."""
+    """Every event of the window as JSON lines, newest first (as the store pages them),
+    written into one object as they are read (hashed in the same pass)."""
     seen = _Seen()
-    objects.scratch.mkdir(parents=True, exist_ok=True)
-    temp = objects.scratch / f"events-{os.getpid()}-{id(seen)}.jsonl"
-    where = EventFilter(since=start, until=end)
+    writer = objects.writer()
+
+    def fetch(before: int | None) -> asyncio.Task[list[Any]]:
+        return asyncio.create_task(store.events.window_raw(since_us, until_us, before, PAGE))
+
+    pending: asyncio.Task[list[Any]] | None = fetch(None)
     try:
-        with temp.open("wb") as out:
-            before: int | None = None
-            while True:
-                page = await store.events.page(where, before_id=before, limit=PAGE)
-                for event in page.items:
-                    out.write(event.raw.rstrip(b"\r\n") + b"\n")
-                    seen.note(event.path, event.byte_offset, event.raw)
-                if page.next_key is None:
-                    break
-                before = page.next_key
-        return await asyncio.to_thread(objects.put_file, temp), seen
-    finally:
-        temp.unlink(missing_ok=True)
+        while pending is not None:
+            rows = await pending
+            # The next page is read while this one is written.
+            pending = fetch(rows[-1][0]) if len(rows) == PAGE else None
+            data = b"".join([r[1].rstrip(b"\r\n") + b"\n" for r in rows])
+            written = asyncio.create_task(asyncio.to_thread(writer.write, data))
+            seen.note_page(rows, data)
+            await written
+        return await asyncio.to_thread(writer.close), seen
+    except BaseException:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
+        writer.abandon()
+        raise
 
 
 def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -> dict[str, Any]:

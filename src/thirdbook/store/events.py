@@ -78,6 +78,26 @@ class EventQueries:
         next_key = items[-1].id if len(rows) > limit else None
         return Page[StoredEvent](items=items, next_key=next_key)
 
+    async def window_raw(
+        self, since_us: int, until_us: int, before_id: int | None, limit: int
+    ) -> list[sqlite3.Row]:
+        """A window's events, newest first, as bare rows for copying in bulk: (id, raw bytes,
+        model name, version, weights hash)."""
+        return await self._store.fetchall(
+            "SELECT id, raw, model_name, model_version, weights_hash FROM events "
+            "WHERE ts_us >= ? AND ts_us < ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (since_us, until_us, (1 << 62) if before_id is None else before_id, limit),
+        )
+
+    async def window_segments(self, since_us: int, until_us: int) -> list[tuple[str, int]]:
+        """(path, first byte offset) of each file a window's events came from."""
+        rows = await self._store.fetchall(
+            "SELECT f.path, min(e.byte_offset) FROM events e JOIN files f ON f.id = e.file_id "
+            "WHERE e.ts_us >= ? AND e.ts_us < ? GROUP BY e.file_id",
+            (since_us, until_us),
+        )
+        return [(str(r[0]), int(r[1])) for r in rows]
+
     async def count(self) -> int:
         """How many events the store holds (the largest id: cheap and exact while
         events are never deleted)."""
