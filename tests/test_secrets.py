@@ -153,3 +153,25 @@ def test_events_command_masks_unless_told_why(store_with_secret: Path) -> None:
             await store.close()
 
     assert asyncio.run(audited()) == ["rotating it"]
+
+
+def test_the_patterns_are_cached_per_release_and_a_bad_cache_is_rebuilt(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from thirdbook.services.secret_patterns import load_secret_patterns
+
+    load_secret_patterns(tmp_path)
+    [cache] = list(tmp_path.glob("secret-patterns-*.json"))
+    # A later start reads the cache and never imports detect-secrets (a quarter of a second).
+    probe = ("import sys; from pathlib import Path; "
+             "from thirdbook.services.secret_patterns import load_secret_patterns; "
+             f"load_secret_patterns(Path({str(tmp_path)!r})); "
+             "from thirdbook.domain.secrets import mask_secrets; "
+             f"print(mask_secrets('k {AWS}'), 'detect_secrets' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["k", "‹secret:", "AWS", "Access", "Key›", "False"]
+    cache.write_text("[]")  # emptied (or tampered with): rebuilt from the library, not trusted
+    load_secret_patterns(tmp_path)
+    assert len(json.loads(cache.read_text())) >= 10
+    assert AWS not in mask_secrets(f"k {AWS}")

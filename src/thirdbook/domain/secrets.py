@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Iterator
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -40,17 +40,22 @@ _CREDENTIAL_WORD = re.compile(r"key|pw|pass|token|secret|contrase", re.IGNORECAS
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]*")
 
 
-@cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
-    """(kind, pattern, group to mask, needs a credential word) from detect-secrets' regex
-    detectors and its keyword detector."""
+PatternSpec = tuple[str, str, int, int, bool]
+"""(kind, regex source, regex flags, group to mask, needs a credential word)."""
+
+_installed: tuple[tuple[str, re.Pattern[str], int, bool], ...] | None = None
+
+
+def detector_patterns() -> list[PatternSpec]:
+    """The patterns of detect-secrets' regex detectors and its keyword detector, plus the
+    Bearer header (importing detect-secrets takes a quarter of a second: see `install`)."""
     import detect_secrets.plugins as plugins
     from detect_secrets.plugins.base import RegexBasedDetector
     from detect_secrets.plugins.keyword import QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
 
     for module in pkgutil.iter_modules(plugins.__path__):
         importlib.import_module(f"{plugins.__name__}.{module.name}")
-    found: list[tuple[str, re.Pattern[str], int, bool]] = []
+    found: list[PatternSpec] = []
 
     def detectors(cls: Any) -> Iterator[Any]:
         for sub in cls.__subclasses__():
@@ -59,12 +64,27 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
 
     for detector in detectors(RegexBasedDetector):
         if detector.__name__ not in _LEFT_OUT:
-            found.extend((str(detector.secret_type), p, 0, "(?<=" in p.pattern)
+            found.extend((str(detector.secret_type), p.pattern, p.flags, 0, "(?<=" in p.pattern)
                          for p in detector.denylist)  # fmt: skip
-    found.extend(("Secret Keyword", p, g, True)
+    found.extend(("Secret Keyword", p.pattern, p.flags, g, True)
                  for p, g in QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())  # fmt: skip
-    found.append(("Bearer token", _BEARER, 1, False))
-    return tuple(found)
+    found.append(("Bearer token", _BEARER.pattern, _BEARER.flags, 1, False))
+    return found
+
+
+def install(specs: list[PatternSpec]) -> None:
+    """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller)."""
+    global _installed
+    _installed = tuple((kind, re.compile(source, flags), group, gated)
+                       for kind, source, flags, group, gated in specs)  # fmt: skip
+    _mask_short.cache_clear()
+
+
+def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
+    if _installed is None:
+        install(detector_patterns())
+    assert _installed is not None
+    return _installed
 
 
 def find_secrets(text: str) -> list[Secret]:

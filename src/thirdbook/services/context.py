@@ -8,6 +8,7 @@ from pathlib import Path
 from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, load_settings
 from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.services.secret_patterns import load_secret_patterns
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Context:
         cls, data_dir: Path | None = None, config: Path | None = None, *, demo: bool = False
     ) -> Context:
         """Resolve paths (flags, then environment, then XDG) and load the config file."""
+        load_secret_patterns()
         config_path = locations.config_file(config)
         return cls(load_settings(config_path), locations.data_dir(data_dir), config_path, demo)
 
