@@ -14,8 +14,6 @@ import os
 import signal
 import string
 import time
-import urllib.error
-import urllib.request
 
 from pydantic import BaseModel, ConfigDict
 
@@ -106,6 +104,9 @@ async def _run_command(argv: list[str], payload: bytes, timeout_s: float) -> _Ou
 
 
 def _post(url: str, headers: dict[str, str], payload: bytes, timeout_s: float) -> _Outcome:
+    import urllib.error  # only when a webhook is called: it costs start-up time otherwise
+    import urllib.request
+
     try:
         expanded = {k: string.Template(v).substitute(os.environ) for k, v in headers.items()}
     except (KeyError, ValueError) as exc:

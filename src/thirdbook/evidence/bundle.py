@@ -24,18 +24,20 @@ import hashlib
 import io
 import json
 import os
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from thirdbook.domain.audit import AuditRecord, record_hash
 from thirdbook.domain.secrets import find_secrets, mask_secrets
 from thirdbook.evidence.objects import ObjectStore, chunks
+
+if TYPE_CHECKING:
+    import tarfile
 
 FORMAT = "thirdbook-bundle/1"
 _JSON_LIMIT = 256 * 1024 * 1024  # documents read into memory when verifying
@@ -88,6 +90,8 @@ def write_bundle(
     """Write the bundle to `out` (atomically: a temp file beside it, then renamed); returns
     the SHA-256 of its MANIFEST.json. `documents` are JSON files by name (masked here unless
     `reveal`); `manifests` maps snapshot id to its manifest's object hash."""
+    import tarfile  # imported when used: it costs the console's start-up otherwise
+
     root = f"thirdbook-incident-{incident_id}"
     listed: dict[str, dict[str, Any]] = {}
     masked: dict[str, dict[str, Any]] = {}
@@ -133,6 +137,8 @@ def write_bundle(
 
 
 def _add(tar: tarfile.TarFile, name: str, data: IO[bytes], size: int) -> None:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, 0o444, int(time.time())
     tar.addfile(info, data)
@@ -209,6 +215,8 @@ or by hand:
 def verify_bundle(path: Path) -> tuple[dict[str, Any], list[BundleProblem]]:
     """Check a bundle offline; its MANIFEST and what does not verify (empty: all is well).
     Raises BundleError for a bundle that cannot be read safely."""
+    import tarfile
+
     found: dict[str, tuple[str, int]] = {}
     documents: dict[str, bytes] = {}
     root: str | None = None

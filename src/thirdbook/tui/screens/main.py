@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import work
 from textual.widgets import Static
 
-from thirdbook.tui.dialogs.kill_switch import ConfirmDialog, KillSwitchDialog
+from thirdbook.tui.dialogs.kill_switch import Confirmation, ConfirmDialog, KillSwitchDialog
 from thirdbook.tui.dialogs.triage import PromptDialog
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.triage_actions import TriageActions
@@ -76,13 +76,11 @@ class MainScreen(TriageActions):
         done, plan = await self._act(self.service.rollback_plan(incident.id))
         if not done or plan is None:
             return
-        snapshots = await self.service.snapshots(incident.id)
         heading = Text("ROLL BACK ", style="bold")
         heading.append_text(safe(f"{plan.model}: {plan.from_version} → {plan.to_version}", 80))
         body = safe(f"The serving alias moves to {plan.to_version} (weights {plan.weights_hash})."
                     f" {plan.from_version} stays registered and untouched.", 300)  # fmt: skip
-        choice = await self.app.push_screen_wait(ConfirmDialog(
-            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
+        choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
         done, result = await self._act(self.service.rollback(
@@ -91,6 +89,12 @@ class MainScreen(TriageActions):
         if done and result is not None:
             self.notify(f"Rolled back: {result.model} now serves {result.to_version}.")
 
+    async def _confirm(self, incident_id: int, heading: Text, body: Text) -> Confirmation | None:
+        """Ask once; without a complete snapshot the answer must carry an override reason."""
+        assert self.service is not None
+        snapshots = await self.service.snapshots(incident_id)
+        return await self.app.push_screen_wait(ConfirmDialog(
+            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
 
     @work(exclusive=True, group="triage")
     async def action_quarantine(self) -> None:
@@ -119,9 +123,7 @@ class MainScreen(TriageActions):
         body = safe(f"{listed}{more}. {len(files)} files are hashed and made read-only; all are "
                     "listed in quarantine.json, and `thirdbook quarantine check` refuses them "
                     "to a retrain.", 600)  # fmt: skip
-        snapshots = await self.service.snapshots(incident.id)
-        choice = await self.app.push_screen_wait(ConfirmDialog(
-            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
+        choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
         done, result = await self._act(self.service.quarantine(
