@@ -23,6 +23,7 @@ class Terminal:
     """A tmux session running one command, with keys in and the screen out."""
 
     def __init__(self, command: list[str], width: int, height: int, env: dict[str, str]) -> None:
+        self.env = env
         self.name = f"thirdbook-e2e-{uuid.uuid4().hex[:8]}"
         exports = " ".join(f"{k}={v}" for k, v in env.items())
         shell = f"env {exports} {' '.join(command)}; echo THIRDBOOK-EXITED-$?; sleep 30"
@@ -166,3 +167,9 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     assert "OUTSIDE" not in screen.split("accuracy v6→v7→v6")[1].splitlines()[0], screen
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")
+    # What was done verifies: the audit chain and every evidence object.
+    verified = subprocess.run([sys.executable, "-m", "thirdbook.cli", "--demo", "verify"],
+                              env={**os.environ, **demo_terminal.env}, capture_output=True,
+                              text=True, timeout=60)  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    assert "evidence ok: 1 complete snapshot(s)" in verified.stdout
