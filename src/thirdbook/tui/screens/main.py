@@ -120,9 +120,10 @@ class MainScreen(TriageActions):
         heading.append_text(safe(f"{len(found)} entries for incident #{incident.id}", 80))
         listed = "; ".join(f"{t.kind} {t.target}" for t in found[:6])
         more = f" and {len(found) - 6} more" if len(found) > 6 else ""
-        body = safe(f"{listed}{more}. {len(files)} files are hashed and made read-only; all are "
-                    "listed in quarantine.json, and `thirdbook quarantine check` refuses them "
-                    "to a retrain.", 600)  # fmt: skip
+        hashed = "1 file is" if len(files) == 1 else f"{len(files)} files are"
+        body = safe(f"{listed}{more}. {hashed} hashed and made read-only; all are listed in "
+                    "quarantine.json, and `thirdbook quarantine check` refuses them to a "
+                    "retrain.", 600)  # fmt: skip
         choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
