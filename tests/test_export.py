@@ -198,3 +198,25 @@ def test_export_and_verify_bundle_commands(tmp_path: Path, bundle: Path) -> None
     garbage.write_bytes(b"not a tar")
     refused = runner.invoke(main, ["verify-bundle", str(garbage)])
     assert refused.exit_code == 1 and "refused" in refused.output
+
+
+async def test_an_export_with_a_missing_object_fails_clearly_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from thirdbook.store.incidents import ActionFailedError
+
+    console, incident_id = await leaky_incident(tmp_path)
+    [snapshot] = await console.snapshots(incident_id)
+    lost = next(i["sha256"] for i in (snapshot.manifest or {})["items"] if i["kind"] == "logs")
+    path = console.objects.path_of(lost)
+    os.chmod(path.parent, 0o755)
+    path.unlink()
+    out = tmp_path / "x.tar.gz"
+    with pytest.raises(ActionFailedError, match=f"object {lost} is missing"):
+        await console.export(incident_id, out)
+    assert not out.exists() and not list(tmp_path.glob(".x.tar.gz.*"))
+    outcomes = [r.content["outcome"] for r in await console.store.audit.records()]
+    assert outcomes[-1] == "failed"
+    await console.close()

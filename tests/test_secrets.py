@@ -175,3 +175,15 @@ def test_the_patterns_are_cached_per_release_and_a_bad_cache_is_rebuilt(tmp_path
     load_secret_patterns(tmp_path)
     assert len(json.loads(cache.read_text())) >= 10
     assert AWS not in mask_secrets(f"k {AWS}")
+
+
+def test_the_literal_screen_respects_case_folding_inside_a_pattern() -> None:
+    from thirdbook.domain import secrets
+
+    try:
+        secrets.install([("Test Token", r"(?i:tok)EN_[0-9]{6}", 0, 0, False),
+                         ("Exact", r"XY_[0-9]{6}", 0, 0, False)])  # fmt: skip
+        assert secrets.mask_secrets("a TOKEN_123456 b") == "a ‹secret: Test Token› b"
+        assert secrets.mask_secrets("a xy_123456 XY_123456") == "a xy_123456 ‹secret: Exact›"
+    finally:
+        secrets.install(secrets.detector_patterns())

@@ -14,7 +14,7 @@ import pkgutil
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,14 +36,28 @@ class Secret(BaseModel):
 
 # Detectors that name a credential before its value (`password = ...`, `ibm_api_key: ...`)
 # are slow on long lines; they run only where such a word is (checked once per text).
-_CREDENTIAL_WORD = re.compile(r"key|pw|pass|token|secret|contrase", re.IGNORECASE)
+_CREDENTIAL_WORDS = ("key", "pw", "pass", "token", "secret", "contrase")  # looked for lower-cased
 _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]*")
 
 
 PatternSpec = tuple[str, str, int, int, bool]
 """(kind, regex source, regex flags, group to mask, needs a credential word)."""
 
-_installed: tuple[tuple[str, re.Pattern[str], int, bool], ...] | None = None
+
+class _Detector(NamedTuple):
+    kind: str
+    pattern: re.Pattern[str]
+    group: int
+    gated: bool
+    needs: tuple[str, ...] | None  # one of these must be in the text, or it cannot match
+    folded: bool  # compare `needs` with the text lower-cased
+
+
+_installed: tuple[_Detector, ...] | None = None
+# Which detectors each literal lets run (compared exactly, or case-folded), and the detectors
+# that name no literal and always run; indexes into `_installed`.
+_by_literal: tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]] = ({}, {})
+_always: tuple[int, ...] = ()
 
 
 def detector_patterns() -> list[PatternSpec]:
@@ -74,13 +88,73 @@ def detector_patterns() -> list[PatternSpec]:
 
 def install(specs: list[PatternSpec]) -> None:
     """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller)."""
-    global _installed
-    _installed = tuple((kind, re.compile(source, flags), group, gated)
-                       for kind, source, flags, group, gated in specs)  # fmt: skip
+    global _installed, _by_literal, _always
+    detectors = []
+    for kind, source, flags, group, gated in specs:
+        pattern = re.compile(source, flags)
+        needs, fold = _needed_literals(pattern)
+        detectors.append(_Detector(kind, pattern, group, gated, needs, fold))
+    _installed = tuple(detectors)
+    exact: dict[str, list[int]] = {}
+    folded: dict[str, list[int]] = {}
+    for index, detector in enumerate(detectors):
+        for literal in detector.needs or ():
+            (folded if detector.folded else exact).setdefault(literal, []).append(index)
+    _by_literal = ({k: tuple(v) for k, v in exact.items()},
+                   {k: tuple(v) for k, v in folded.items()})  # fmt: skip
+    _always = tuple(i for i, d in enumerate(detectors) if d.needs is None)
     _mask_short.cache_clear()
 
 
-def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
+def _needed_literals(pattern: re.Pattern[str]) -> tuple[tuple[str, ...] | None, bool]:
+    """Literal strings one of which any match must contain (read from the parsed regex), so
+    texts without any are skipped at the cost of a substring test; and whether to compare
+    them case-folded. (None, _) when the regex names none we can be sure of."""
+    try:
+        c = importlib.import_module("re._constants")
+        parser = importlib.import_module("re._parser")
+        parsed = parser.parse(pattern.pattern, pattern.flags)
+    except Exception:  # a private module changed: fall back to running every detector
+        return None, False
+    folded = bool(pattern.flags & re.IGNORECASE)
+
+    def needed(sequence: Any) -> tuple[str, ...] | None:
+        nonlocal folded
+        found: list[tuple[str, ...]] = []
+        run: list[str] = []
+
+        def flush() -> None:
+            if len(run) >= 2:
+                found.append(("".join(run),))
+            run.clear()
+
+        for op, value in sequence:
+            if op is c.LITERAL:
+                run.append(chr(value))
+                continue
+            flush()
+            if op is c.SUBPATTERN:
+                folded = folded or bool(value[1] & re.IGNORECASE)
+                inner = needed(value[-1])
+                if inner:
+                    found.append(inner)
+            elif op is c.BRANCH:
+                branches = [needed(b) for b in value[1]]
+                if all(branches):
+                    found.append(tuple(x for b in branches if b for x in b))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and value[0] >= 1:
+                inner = needed(value[2])
+                if inner:
+                    found.append(inner)
+        flush()
+        return max(found, key=lambda f: min(len(x) for x in f)) if found else None
+
+    needs = needed(parsed)
+    return (None, False) if needs is None else (
+        tuple(n.lower() for n in needs) if folded else needs, folded)
+
+
+def _patterns() -> tuple[_Detector, ...]:
     if _installed is None:
         install(detector_patterns())
     assert _installed is not None
@@ -90,8 +164,20 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str], int, bool], ...]:
 def find_secrets(text: str) -> list[Secret]:
     """The secrets in `text`, in order, overlaps merged (the first kind found is kept)."""
     spans: list[Secret] = []
-    credential_word = _CREDENTIAL_WORD.search(text) is not None
-    for kind, pattern, group, gated in _patterns():
+    detectors = _patterns()
+    lower = text.lower()
+    credential_word = any(word in lower for word in _CREDENTIAL_WORDS)
+    # Each distinct literal is looked for once; a detector runs only if one of its is there.
+    exact, folded = _by_literal
+    chosen = set(_always)
+    for literal, indexes in exact.items():
+        if literal in text:
+            chosen.update(indexes)
+    for literal, indexes in folded.items():
+        if literal in lower:
+            chosen.update(indexes)
+    for index in sorted(chosen):
+        kind, pattern, group, gated, _, _ = detectors[index]
         if gated and not credential_word:
             continue
         for match in pattern.finditer(text):

@@ -110,7 +110,11 @@ def write_bundle(
             add("audit.jsonl", b"".join(json.dumps(r, ensure_ascii=False, sort_keys=True)
                                         .encode() + b"\n" for r in audit))  # fmt: skip
             wanted: dict[str, None] = {}
+            missing = [sha for sha in manifests.values() if not objects.has(sha)]
             for snapshot_id, sha in sorted(manifests.items()):
+                if sha in missing:
+                    raise BundleError(f"snapshot #{snapshot_id}'s manifest (object {sha}) is "
+                                      "missing from the evidence store")  # fmt: skip
                 data = objects.path_of(sha).read_bytes()
                 add(f"snapshots/{snapshot_id}/manifest.json", data)
                 for item in json.loads(data).get("items", []):
@@ -118,6 +122,8 @@ def write_bundle(
                         wanted[str(item["sha256"])] = None
             for n, sha in enumerate(wanted, 1):
                 progress(f"object {n}/{len(wanted)}")
+                if not objects.has(sha):
+                    raise BundleError(f"object {sha} is missing from the evidence store")
                 name, fields = _add_object(tar, root, objects, sha, reveal)
                 listed[name] = fields
                 if name.startswith("masked/"):

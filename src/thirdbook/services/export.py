@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 from thirdbook.domain.audit import AuditRecord
-from thirdbook.evidence.bundle import Progress, chain_slice, write_bundle
+from thirdbook.evidence.bundle import BundleError, Progress, chain_slice, write_bundle
 from thirdbook.services.console_base import ConsoleBase
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
 class ExportService(ConsoleBase):
@@ -45,12 +45,16 @@ class ExportService(ConsoleBase):
                 "timeline.json": [e.model_dump(mode="json") for e in timeline],
             }
             manifests = {s.id: str(s.manifest_sha256) for s in snapshots}
-            sha = await asyncio.to_thread(
-                write_bundle, out, incident_id, documents,
-                chain_slice(records, incident_id, reveal is not None), manifests, self.objects,
-                reveal=reveal is not None, progress=progress,
-                head=None if head is None else head.model_dump(mode="json"),
-            )  # fmt: skip
+            try:
+                sha = await asyncio.to_thread(
+                    write_bundle, out, incident_id, documents,
+                    chain_slice(records, incident_id, reveal is not None), manifests,
+                    self.objects, reveal=reveal is not None, progress=progress,
+                    head=None if head is None else head.model_dump(mode="json"),
+                )  # fmt: skip
+            except BundleError as exc:
+                raise ActionFailedError(f"{exc}: nothing was written; `thirdbook verify` "
+                                        "checks the whole evidence store") from exc  # fmt: skip
             await self.store.incidents.note(
                 incident_id, actor, "export",
                 f"evidence bundle {out.name}: {len(snapshots)} snapshot(s), secrets "
