@@ -476,3 +476,24 @@ async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: 
         [bundle] = exports.glob("*.tar.gz")
         manifest, problems = verify_bundle(bundle)
         assert problems == [] and manifest["incident"] == 1
+
+
+async def test_registry_history_from_the_keyboard_shows_the_rollback(tmp_path: Path) -> None:
+    from tests.test_rollback import registry_file
+
+    registry = registry_file(tmp_path)
+    async with incident_console(tmp_path) as (app, pilot):
+        svc = await service(app)
+        svc.containment = svc.containment.model_copy(update={"registry": registry})
+        await svc.observe_registry()
+        await svc.snapshot(1)
+        await svc.rollback(1)
+        await pilot.press("H")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "RegistryScreen", "shown")
+        await wait_until(pilot, lambda: app.screen.query_one("#registry-moves").row_count == 2,
+                         "two moves")  # fmt: skip
+        table = app.screen.query_one("#registry-moves")
+        newest = " ".join(str(c) for c in table.get_row_at(0))  # type: ignore[attr-defined]
+        assert "v7 → v6" in newest and "rollback" in newest and "#1" in newest
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "MainScreen", "back")

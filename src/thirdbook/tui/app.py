@@ -32,6 +32,7 @@ from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
+from thirdbook.tui.screens.registry import RegistryScreen
 from thirdbook.tui.themes import DEFAULT_THEME, NO_COLOUR_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 
@@ -261,6 +262,11 @@ class ThirdbookApp(App[None]):
                 await self.main_screen.show_all(self.console_service, events=False)
 
         self.push_screen(IncidentListScreen(self.console_service), chosen)
+
+    def action_registry(self) -> None:
+        """The registry's history: every alias move, newest first."""
+        if self.console_service is not None and isinstance(self.screen, MainScreen):
+            self.push_screen(RegistryScreen(self.console_service))
 
     def action_explore(self) -> None:
         """The event explorer, with its filter ready for typing."""

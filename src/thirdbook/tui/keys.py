@@ -15,6 +15,7 @@ GLOBAL = [
     Binding("q", "quit", "Quit", id="quit"),
     Binding("question_mark,f1", "help", "Help", id="help"),
     Binding("I", "incidents", "Incidents", id="incidents"),
+    Binding("H", "registry", "Registry history", show=False, id="registry-history"),
     Binding("slash", "explore", "Explore events", id="explore"),
     Binding("ctrl+l", "clear_notifications", "Clear messages", show=False, id="clear-messages"),
 ]
@@ -66,6 +67,13 @@ EXPLORER = [
 
 INCIDENT_LIST = [*LIST, Binding("enter", "choose", "Make active", id="choose-incident")]
 
+REGISTRY = [
+    Binding("escape", "app.pop_screen", "Back", id="registry-back"),
+    Binding("j", "cursor_down", "Down", show=False, id="registry-down"),
+    Binding("k", "cursor_up", "Up", show=False, id="registry-up"),
+    Binding("g", "refresh", "Look again", id="registry-refresh"),
+]
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -82,6 +90,7 @@ GROUPS = (
     ("main screen", MAIN),
     ("event explorer", EXPLORER),
     ("incident list", INCIDENT_LIST),
+    ("registry history", REGISTRY),
 )
 EXTRA = (
     KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),
