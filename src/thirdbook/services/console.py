@@ -1,7 +1,9 @@
 """The console service: the store, its ingester and its health, behind one object.
 
 Its parts live beside it: `triage` (incidents and their timeline), `containment` (evidence and
-the containment actions), `health` (the health line); `console_base` holds what they share.
+the containment actions, with `registry` for the alias history and `hooks` for configured
+commands and webhooks), `export` (evidence bundles), `health` (the health line);
+`console_base` holds what they share.
 """
 
 from __future__ import annotations

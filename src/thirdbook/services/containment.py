@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from thirdbook.actuators.config_write import (
     ConfigConflictError,
@@ -16,7 +14,6 @@ from thirdbook.actuators.config_write import (
     file_hash,
     replace_file,
 )
-from thirdbook.actuators.hooks import HookResult, run_hook
 from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip, killed_flags
 from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.actuators.rollback import (
@@ -25,8 +22,7 @@ from thirdbook.actuators.rollback import (
     plan_rollback,
     roll_back,
 )
-from thirdbook.config import HookAction, HookConfig
-from thirdbook.domain.control import AliasMove, Registry
+from thirdbook.domain.control import Registry
 from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
     Actor,
@@ -34,15 +30,13 @@ from thirdbook.domain.incidents import (
 )
 from thirdbook.domain.records import EventFilter
 from thirdbook.evidence.snapshot import Progress, take_snapshot
-from thirdbook.services.console_base import ConsoleBase
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
-from thirdbook.store.ingest_state import now_us
+from thirdbook.services.hooks import HookService
+from thirdbook.services.registry import RegistryService
+from thirdbook.store.incidents import TriageRefusedError
 
 
-class ContainmentService(ConsoleBase):
+class ContainmentService(RegistryService, HookService):
     """Evidence snapshots and the containment actions, refused until a snapshot is complete."""
-
-    _registry_seen: str | None = None  # the registry file's hash when this process last looked
 
     async def snapshot(
         self, incident_id: int, progress: Progress = lambda _: None
@@ -274,48 +268,6 @@ class ContainmentService(ConsoleBase):
         value, sha = await asyncio.to_thread(check_value, target)
         return await self.store.quarantine.matching(value, sha)
 
-    def _hooks(self, action: HookAction) -> tuple[list[HookConfig], bool]:
-        """The hooks configured for an action, and whether they act instead of thirdbook."""
-        hooks = [h for h in self.containment.hooks if h.action == action]
-        return hooks, any(h.when == "instead" for h in hooks)
-
-    async def _run_hooks(
-        self,
-        incident_id: int,
-        actor: Actor,
-        action: HookAction,
-        hooks: list[HookConfig],
-        detail: dict[str, Any],
-    ) -> list[HookResult]:
-        """Run the action's hooks one after another, each with the incident and the action as
-        JSON; each result goes on the timeline, its whole output kept as an evidence object.
-        A failed hook makes the action fail (saying what was done before it)."""
-        if not hooks:
-            return []
-        incident = await self.store.incidents.get(incident_id)
-        payload = json.dumps({
-            "thirdbook": 1, "action": action, "detail": detail, "actor": actor.model_dump(),
-            "incident": None if incident is None else incident.model_dump(mode="json"),
-        }, sort_keys=True).encode()  # fmt: skip
-        results = []
-        for hook in hooks:
-            result = await run_hook(hook, payload)
-            output = await asyncio.to_thread(self.objects.put_bytes, result.output)
-            excerpt = result.output[:200].decode("utf-8", errors="backslashreplace").strip()
-            await self.store.incidents.note(
-                incident_id, actor, "hook",
-                f"{action} hook ({hook.when}) {result.summary()}; output sha256:{output.sha256}"
-                + (f": {excerpt}" if excerpt else ""),
-            )
-            results.append(result)
-        failed = [r for r in results if not r.ok]
-        if failed:
-            done = ("thirdbook changed nothing itself" if self._hooks(action)[1]
-                    else f"thirdbook's own {action} change stands")  # fmt: skip
-            raise ActionFailedError(f"{len(failed)} of {len(results)} {action} hooks failed "
-                                    f"({failed[0].summary()}); {done}")  # fmt: skip
-        return results
-
     def _keep(self, path: Path) -> str:
         """Keep a file as it is now as evidence; a note for the timeline."""
         try:
@@ -354,57 +306,6 @@ class ContainmentService(ConsoleBase):
         found = None if registry is None or model is None else registry.serving(model)
         return model, None if found is None else found[0]
 
-    async def observe_registry(
-        self,
-        how: Literal["observed", "rollback"] = "observed",
-        *,
-        actor: Actor | None = None,
-        incident_id: int | None = None,
-    ) -> list[AliasMove]:
-        """Record the registry file's alias moves since the last look (at the file's
-        modification time; a rollback at the time it is made). Nothing when the file is
-        missing, unchanged since this process last looked, or not a valid registry."""
-        path = self.containment.registry
-        if path is None:
-            return []
-        try:
-            data, mtime_ns = await asyncio.to_thread(_read_with_mtime, path)
-            registry = Registry.model_validate_json(data)
-        except (OSError, ValueError):
-            return []
-        sha = hashlib.sha256(data).hexdigest()
-        if how == "observed" and sha == self._registry_seen:
-            return []
-        at_us = now_us() if how == "rollback" else mtime_ns // 1000
-        moves = await self.store.registry_history.record(registry, sha, at_us, how, actor=actor,
-                                                         incident_id=incident_id)  # fmt: skip
-        self._registry_seen = sha
-        return moves
-
-    async def watch_registry(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
-        """Observe the registry until `stop` is set (beside ingest)."""
-        while not stop.is_set():
-            await self.observe_registry()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_s)
-
-    async def registry_moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
-        """Alias moves, newest first, after looking at the file once more."""
-        await self.observe_registry()
-        return await self.store.registry_history.moves(model, limit)
-
-    async def serving_at(self, model: str, at_us: int) -> AliasMove | None:
-        """The move that put the version serving `model` at `at_us` in place."""
-        await self.observe_registry()
-        return await self.store.registry_history.pointing_at(model, "serving", at_us)
-
-    def _registry(self) -> Registry | None:
-        path = self.containment.registry
-        try:
-            return Registry.model_validate_json(path.read_bytes()) if path else None
-        except (OSError, ValueError):
-            return None
-
     async def containment_states(self, incident_id: int) -> list[ContainmentState]:
         """The incident's containment actions: written when, observed in the logs when."""
         return await self.store.containment.states(incident_id)
@@ -412,11 +313,6 @@ class ContainmentService(ConsoleBase):
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""
         return await self.store.snapshots.for_incident(incident_id)
-
-
-def _read_with_mtime(path: Path) -> tuple[bytes, int]:
-    with path.open("rb") as file:
-        return file.read(), os.fstat(file.fileno()).st_mtime_ns
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -1,0 +1,78 @@
+"""The registry's alias history: watched beside ingest, recorded by rollbacks, queried by
+time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+from thirdbook.domain.control import AliasMove, Registry
+from thirdbook.domain.incidents import Actor
+from thirdbook.services.console_base import ConsoleBase
+from thirdbook.store.ingest_state import now_us
+
+
+class RegistryService(ConsoleBase):
+    """Every alias move kept, so "which version was serving then?" has an answer."""
+
+    _registry_seen: str | None = None  # the registry file's hash when this process last looked
+
+    async def observe_registry(
+        self,
+        how: Literal["observed", "rollback"] = "observed",
+        *,
+        actor: Actor | None = None,
+        incident_id: int | None = None,
+    ) -> list[AliasMove]:
+        """Record the registry file's alias moves since the last look (at the file's
+        modification time; a rollback at the time it is made). Nothing when the file is
+        missing, unchanged since this process last looked, or not a valid registry."""
+        path = self.containment.registry
+        if path is None:
+            return []
+        try:
+            data, mtime_ns = await asyncio.to_thread(_read_with_mtime, path)
+            registry = Registry.model_validate_json(data)
+        except (OSError, ValueError):
+            return []
+        sha = hashlib.sha256(data).hexdigest()
+        if how == "observed" and sha == self._registry_seen:
+            return []
+        at_us = now_us() if how == "rollback" else mtime_ns // 1000
+        moves = await self.store.registry_history.record(registry, sha, at_us, how, actor=actor,
+                                                         incident_id=incident_id)  # fmt: skip
+        self._registry_seen = sha
+        return moves
+
+    async def watch_registry(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+        """Observe the registry until `stop` is set (beside ingest)."""
+        while not stop.is_set():
+            await self.observe_registry()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    async def registry_moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
+        """Alias moves, newest first, after looking at the file once more."""
+        await self.observe_registry()
+        return await self.store.registry_history.moves(model, limit)
+
+    async def serving_at(self, model: str, at_us: int) -> AliasMove | None:
+        """The move that put the version serving `model` at `at_us` in place."""
+        await self.observe_registry()
+        return await self.store.registry_history.pointing_at(model, "serving", at_us)
+
+    def _registry(self) -> Registry | None:
+        path = self.containment.registry
+        try:
+            return Registry.model_validate_json(path.read_bytes()) if path else None
+        except (OSError, ValueError):
+            return None
+
+
+def _read_with_mtime(path: Path) -> tuple[bytes, int]:
+    with path.open("rb") as file:
+        return file.read(), os.fstat(file.fileno()).st_mtime_ns
