@@ -119,3 +119,15 @@ def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> 
     assert at.output.startswith("credit-scorer was serving v7 at 2026-11-27T14:02:00+00:00")
     early = runner.invoke(main, ["registry", "history", "--at", "2026-11-27T13:00"], env=env)
     assert early.exit_code == 1 and "history starts later" in early.output
+
+
+async def test_a_read_only_console_reads_the_history_but_never_writes_it(tmp_path: Path) -> None:
+    path = registry_file(tmp_path)
+    store = await Store.open(tmp_path / "thirdbook.db")
+    viewer = Console(store, Settings(), [], read_only=True,
+                     containment=ContainmentConfig(registry=path))  # fmt: skip
+    assert await viewer.registry_moves() == []
+    writer = Console(store, Settings(), [], containment=ContainmentConfig(registry=path))
+    await writer.observe_registry()
+    assert [m.to_version for m in await viewer.registry_moves()] == ["v7"]
+    await store.close()

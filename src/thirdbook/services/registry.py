@@ -30,9 +30,10 @@ class RegistryService(ConsoleBase):
     ) -> list[AliasMove]:
         """Record the registry file's alias moves since the last look (at the file's
         modification time; a rollback at the time it is made). Nothing when the file is
-        missing, unchanged since this process last looked, or not a valid registry."""
+        missing, unchanged since this process last looked, or not a valid registry; and
+        nothing from a read-only console, which never writes to the store."""
         path = self.containment.registry
-        if path is None:
+        if path is None or self.read_only:
             return []
         try:
             data, mtime_ns = await asyncio.to_thread(_read_with_mtime, path)
