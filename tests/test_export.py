@@ -220,3 +220,15 @@ async def test_an_export_with_a_missing_object_fails_clearly_and_writes_nothing(
     outcomes = [r.content["outcome"] for r in await console.store.audit.records()]
     assert outcomes[-1] == "failed"
     await console.close()
+
+
+def test_masking_reads_lines_in_bounded_pieces_and_loses_no_byte(tmp_path: Path) -> None:
+    from thirdbook.evidence.bundle import _lines
+
+    path = tmp_path / "segment.log"
+    data = b"abc\n" + b"x" * 25 + b"\n" + b"y" * (3 << 20) + b"\nend"
+    path.write_bytes(data)
+    pieces = list(_lines(path, piece=1 << 20))
+    assert b"".join(pieces) == data
+    assert pieces[:2] == [b"abc\n", b"x" * 25 + b"\n"] and pieces[-1] == b"end"
+    assert max(len(p) for p in pieces) <= (1 << 20) + 1

@@ -178,16 +178,24 @@ def _add_object(
     return f"objects/{sha}", {"sha256": sha, "size": size}
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    """The file's lines (with their endings), read in bounded chunks."""
-    rest = b""
+def _lines(path: Path, piece: int = 16 << 20) -> Iterator[bytes]:
+    """The file's lines, with their endings, in order. A line longer than `piece` bytes comes
+    in pieces of that size, so memory stays bounded whatever the file holds (a secret across
+    a piece's edge, in such a line, may be masked only in part)."""
+    pending = bytearray()
     for chunk in chunks(path):
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            yield line + b"\n"
-    if rest:
-        yield rest
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            pending += chunk[start : end + 1]
+            yield bytes(pending)
+            pending.clear()
+            start = end + 1
+        pending += chunk[start:]
+        while len(pending) >= piece:
+            yield bytes(pending[:piece])
+            del pending[:piece]
+    if pending:
+        yield bytes(pending)
 
 
 def _readme(incident_id: int, reveal: bool) -> str:
