@@ -232,3 +232,20 @@ def test_masking_reads_lines_in_bounded_pieces_and_loses_no_byte(tmp_path: Path)
     assert b"".join(pieces) == data
     assert pieces[:2] == [b"abc\n", b"x" * 25 + b"\n"] and pieces[-1] == b"end"
     assert max(len(p) for p in pieces) <= (1 << 20) + 1
+
+
+def test_a_big_object_is_masked_by_worker_processes_exactly_as_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from thirdbook.evidence import bundle
+
+    monkeypatch.setattr(bundle, "_BLOCK", 1 << 14)  # small blocks: the pool path, quickly
+    lines = [event_line(n) if n % 97 else f'{{"note": "{AWS}"}}\n'.encode() for n in range(3000)]
+    path = tmp_path / "segment.log"
+    path.write_bytes(b"".join(lines))
+    pooled = list(bundle._masked_blocks(path))
+    assert len(pooled) > 8  # several blocks, in flight at once
+    one = bundle.mask_block(path.read_bytes())
+    assert b"".join(b for b, _ in pooled) == one[0]
+    assert sum(n for _, n in pooled) == one[1] == 31
+    assert AWS.encode() not in one[0]

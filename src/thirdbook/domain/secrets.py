@@ -54,6 +54,7 @@ class _Detector(NamedTuple):
 
 
 _installed: tuple[_Detector, ...] | None = None
+_specs: list[PatternSpec] = []
 # Which detectors each literal lets run (compared exactly, or case-folded), and the detectors
 # that name no literal and always run; indexes into `_installed`.
 _by_literal: tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]] = ({}, {})
@@ -88,7 +89,8 @@ def detector_patterns() -> list[PatternSpec]:
 
 def install(specs: list[PatternSpec]) -> None:
     """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller)."""
-    global _installed, _by_literal, _always
+    global _installed, _by_literal, _always, _specs
+    _specs = list(specs)
     detectors = []
     for kind, source, flags, group, gated in specs:
         pattern = re.compile(source, flags)
@@ -154,6 +156,12 @@ def _needed_literals(pattern: re.Pattern[str]) -> tuple[tuple[str, ...] | None, 
         tuple(n.lower() for n in needs) if folded else needs, folded)
 
 
+def installed_specs() -> list[PatternSpec]:
+    """The patterns in use (to install the same in a worker process)."""
+    _patterns()
+    return list(_specs)
+
+
 def _patterns() -> tuple[_Detector, ...]:
     if _installed is None:
         install(detector_patterns())
@@ -216,16 +224,21 @@ def mask_secrets(text: str) -> str:
 
 
 def _mask(text: str) -> str:
+    return mask_counted(text)[0]
+
+
+def mask_counted(text: str) -> tuple[str, int]:
+    """`text` with its secrets masked, and how many there were."""
     secrets = find_secrets(text)
     if not secrets:
-        return text
+        return text, 0
     out, at = [], 0
     for secret in secrets:
         out.append(text[at : secret.start])
         out.append(f"‹secret: {secret.kind}›")
         at = secret.end
     out.append(text[at:])
-    return "".join(out)
+    return "".join(out), len(secrets)
 
 
 _mask_short = lru_cache(maxsize=8192)(_mask)

@@ -26,6 +26,7 @@ import json
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -33,7 +34,8 @@ from typing import IO, TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from thirdbook.domain.audit import AuditRecord, record_hash
-from thirdbook.domain.secrets import find_secrets, mask_secrets
+from thirdbook.domain.secrets import find_secrets, installed_specs, mask_counted, mask_secrets
+from thirdbook.domain.secrets import install as install_secrets
 from thirdbook.evidence.objects import ObjectStore, chunks
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 FORMAT = "thirdbook-bundle/1"
 _JSON_LIMIT = 256 * 1024 * 1024  # documents read into memory when verifying
+_BLOCK = 4 << 20  # lines masked together (in a worker process, for a big object)
 
 Progress = Callable[[str], None]
 
@@ -158,14 +161,10 @@ def _add_object(
     if not reveal:
         with tempfile.TemporaryFile() as copy:
             digest, secrets = hashlib.sha256(), 0
-            for line in _lines(path):
-                text = line.decode("utf-8", errors="surrogateescape")
-                found = len(find_secrets(text))
-                if found:
-                    secrets += found
-                    line = mask_secrets(text).encode("utf-8", errors="surrogateescape")
-                digest.update(line)
-                copy.write(line)
+            for block, found in _masked_blocks(path):
+                secrets += found
+                digest.update(block)
+                copy.write(block)
             if secrets:
                 size = copy.tell()
                 copy.seek(0)
@@ -176,6 +175,54 @@ def _add_object(
     with path.open("rb") as data:
         _add(tar, f"{root}/objects/{sha}", data, size)
     return f"objects/{sha}", {"sha256": sha, "size": size}
+
+
+def mask_block(block: bytes) -> tuple[bytes, int]:
+    """A block of whole lines with the secrets in each masked, and how many there were."""
+    out, count = [], 0
+    for line in block.splitlines(keepends=True):
+        masked, found = mask_counted(line.decode("utf-8", errors="surrogateescape"))
+        if found:
+            count += found
+            line = masked.encode("utf-8", errors="surrogateescape")
+        out.append(line)
+    return b"".join(out), count
+
+
+def _masked_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
+    """The file masked, block by block, in order. A big file is masked by a pool of worker
+    processes (one per core, a few blocks in flight, so memory stays bounded)."""
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2 or path.stat().st_size < 4 * _BLOCK:
+        yield from map(mask_block, _blocks(path))
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")  # no threads inherited
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=install_secrets,
+                             initargs=(installed_specs(),)) as pool:  # fmt: skip
+        pending: deque[Future[tuple[bytes, int]]] = deque()
+        for block in _blocks(path):
+            pending.append(pool.submit(mask_block, block))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file's whole lines, gathered into blocks of about `_BLOCK` bytes."""
+    block: list[bytes] = []
+    size = 0
+    for line in _lines(path):
+        block.append(line)
+        size += len(line)
+        if size >= _BLOCK:
+            yield b"".join(block)
+            block, size = [], 0
+    if block:
+        yield b"".join(block)
 
 
 def _lines(path: Path, piece: int = 16 << 20) -> Iterator[bytes]:
