@@ -28,6 +28,7 @@ from thirdbook.domain.rules import TriggerSettings
 from thirdbook.domain.secrets import find_secrets
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.alerting import Alerting, stored_event
+from thirdbook.services.console_base import need_reason
 from thirdbook.services.containment import ContainmentService
 from thirdbook.services.export import ExportService
 from thirdbook.services.health import Health, HealthMeter
@@ -102,11 +103,12 @@ class Console(TriageService, ContainmentService, ExportService):
             await self.ingester.run(stop, once=True)
             await self.observe_registry()
             return
-        watcher = asyncio.create_task(self.watch_registry(stop))
+        done = asyncio.Event()  # ingest has returned (stopped, or lost its lease)
+        watcher = asyncio.create_task(self.watch_registry(done))
         try:
             await self.ingester.run(stop)
         finally:
-            stop.set()
+            done.set()
             await watcher
 
     @property
@@ -161,9 +163,8 @@ class Console(TriageService, ContainmentService, ExportService):
         """An event whose masked secrets are to be shown, and their kinds: an explicit action,
         audited with the reason (refused without one, or when nothing is masked)."""
         detail = {"event": event_id, "reason": reason}
-        async with self._acting("reveal-secrets", detail, incident_id):
-            if not reason.strip():
-                raise TriageRefusedError("showing secrets needs a reason (it is audited)")
+        async with self._acting("reveal-secrets", detail, incident_id) as actor:
+            need_reason(reason)
             page = await self.store.events.page(None, before_id=event_id + 1, limit=1)
             if not page.items or page.items[0].id != event_id:
                 raise TriageRefusedError(f"there is no event #{event_id}")
@@ -171,14 +172,14 @@ class Console(TriageService, ContainmentService, ExportService):
             kinds = [s.kind for s in find_secrets(event.raw.decode(errors="backslashreplace"))]
             if not kinds:
                 raise TriageRefusedError("nothing is masked in this line")
-            await self.audited_reveal({**detail, "kinds": kinds}, incident_id)
+            await self.store.audit.append(actor, "reveal-secrets", "done",
+                                          {**detail, "kinds": kinds}, incident_id)  # fmt: skip
             return event, kinds
 
     async def audited_reveal(self, detail: dict[str, Any], incident_id: int | None = None) -> None:
         """Record that secrets were shown (what, to whom, why) in the audit chain."""
-        if not str(detail.get("reason") or "").strip():
-            raise TriageRefusedError("showing secrets needs a reason (it is audited)")
         async with self._acting("reveal-secrets", detail, incident_id) as actor:
+            need_reason(detail.get("reason"))
             await self.store.audit.append(actor, "reveal-secrets", "done", detail, incident_id)
 
     async def health(self) -> Health:

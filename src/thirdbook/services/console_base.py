@@ -17,6 +17,12 @@ from thirdbook.store import Store
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
+def need_reason(reason: str | None) -> None:
+    """Refuse to show secrets without a reason (the reason is what the audit record says)."""
+    if not (reason or "").strip():
+        raise TriageRefusedError("showing secrets needs a reason (it is audited)")
+
+
 class ConsoleBase:
     """The state the console service's parts work on (see `Console`)."""
 

@@ -237,10 +237,7 @@ class ContainmentService(RegistryService, HookService):
             hooks, instead = self._hooks("quarantine")
             read_only = 0 if instead else sum([await asyncio.to_thread(make_read_only, t)
                                                for t in found])  # fmt: skip
-            if override:
-                await self.store.incidents.note(incident_id, actor, "deviation",
-                                                f"quarantine without a complete snapshot: "
-                                                f"{override}")  # fmt: skip
+            await self._deviation(incident_id, actor, "quarantine", override)
             await self.store.quarantine.add(
                 incident_id, found, actor,
                 f"quarantine: {', '.join(targets)} ({len(found)} entries, {read_only} files "
@@ -279,11 +276,17 @@ class ContainmentService(RegistryService, HookService):
     async def _contained(
         self, incident_id: int, actor: Actor, what: str, override: str | None, note: str
     ) -> None:
+        await self._deviation(incident_id, actor, what, override)
+        await self.store.incidents.note(incident_id, actor, "containment", note)
+
+    async def _deviation(
+        self, incident_id: int, actor: Actor, what: str, override: str | None
+    ) -> None:
+        """An action taken without a complete snapshot goes on the timeline as a deviation."""
         if override:
             await self.store.incidents.note(incident_id, actor, "deviation",
                                             f"{what} without a complete snapshot: "
                                             f"{override}")  # fmt: skip
-        await self.store.incidents.note(incident_id, actor, "containment", note)
 
     async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
         """(model or agent, serving version) an incident is about: from a drift alert's key,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from thirdbook.domain.audit import AuditRecord
 from thirdbook.evidence.bundle import BundleError, Progress, chain_slice, write_bundle
-from thirdbook.services.console_base import ConsoleBase
+from thirdbook.services.console_base import ConsoleBase, need_reason
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
@@ -27,8 +27,8 @@ class ExportService(ConsoleBase):
         Secrets are masked unless `reveal` gives the reason for showing them (audited)."""
         detail = {"out": str(out), "reveal_secrets": reveal}
         async with self._acting("export", detail, incident_id) as actor:
-            if reveal is not None and not reveal.strip():
-                raise TriageRefusedError("showing secrets needs a reason (it is audited)")
+            if reveal is not None:
+                need_reason(reveal)
             incident = await self.store.incidents.get(incident_id)
             if incident is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from thirdbook.domain.incidents import Actor
     from thirdbook.store.database import Store
 
-_COLUMNS = ("at_us, model, alias, from_version, to_version, how, by_user, incident_id, "
-            "registry_sha256")  # fmt: skip
+_NAMES = ("at_us", "model", "alias", "from_version", "to_version", "how", "by_user",
+          "incident_id", "registry_sha256")  # fmt: skip
+_COLUMNS = ", ".join(_NAMES)
 
 
 class RegistryHistory:
@@ -92,7 +93,6 @@ async def _known(conn: aiosqlite.Connection) -> tuple[dict[tuple[str, str], str 
 
 
 def _move(row: sqlite3.Row) -> AliasMove:
-    names = [c.strip() for c in _COLUMNS.split(",")]
-    fields = dict(zip(names, tuple(row), strict=True))
+    fields = dict(zip(_NAMES, tuple(row), strict=True))
     fields["at"] = from_us(int(fields.pop("at_us")))
     return AliasMove.model_validate(fields)
