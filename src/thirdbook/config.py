@@ -27,6 +27,11 @@ class SourceConfig(_Section):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     paths: list[str] = Field(min_length=1)
     format: SourceFormat = "thirdbook"
+    olddirs: list[str] = Field(
+        default_factory=list,
+        description="Directories where rotations of these files land besides their own "
+        "(logrotate's olddir); searched for the unread rest of a rotated file.",
+    )
 
 
 class StoreConfig(_Section):
@@ -45,6 +50,12 @@ class IngestConfig(_Section):
     debounce_ms: int = Field(default=150, ge=10, le=5000)
     poll_interval_s: float = Field(default=1.0, gt=0, le=60)
     release_after_s: float = Field(default=2.0, ge=0)
+    rotation_wait_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long the rest of a truncated or vanished file is looked for (its "
+        "copy, its compressed rotation) before what is missing is recorded as a gap.",
+    )
     lease_ttl_s: float = Field(default=5.0, gt=0.5)
 
 

@@ -90,6 +90,9 @@ class TrackedFile(_Record):
     lines: int
     rejects: int
     state: FileState
+    stat_size: int | None = None
+    stat_mtime_ns: int | None = None
+    compressed: str | None = None
 
 
 class IngestNote(_Record):
@@ -100,6 +103,8 @@ class IngestNote(_Record):
     file_id: int | None
     kind: str
     detail: str
+    gap_start: int | None = None
+    gap_end: int | None = None
 
 
 class Lease(_Record):

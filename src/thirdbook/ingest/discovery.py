@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from thirdbook.config import SourceConfig
@@ -13,12 +13,22 @@ from thirdbook.config import SourceConfig
 
 @dataclass(frozen=True)
 class Candidate:
-    """A regular file matched by a source's paths or globs."""
+    """A regular file matched by a source's paths or globs (or a rotation of one)."""
 
     source: str
     path: str
     dev: int
     ino: int
+    size: int = -1
+    mtime_ns: int = -1
+
+
+@dataclass
+class Discovery:
+    """What the sources match now: files by identity, and links refused with why."""
+
+    found: dict[tuple[int, int], Candidate] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def expand(pattern: str) -> list[str]:
@@ -29,21 +39,105 @@ def expand(pattern: str) -> list[str]:
     return [pattern]
 
 
-def discover(sources: list[SourceConfig]) -> dict[tuple[int, int], Candidate]:
-    """Every regular file the sources match, keyed by identity; the first source wins."""
-    found: dict[tuple[int, int], Candidate] = {}
+def is_plain(pattern: str) -> bool:
+    """Whether a pattern is a plain path (no glob magic)."""
+    return not glob.has_magic(os.path.expanduser(pattern))
+
+
+def base_dir(pattern: str) -> str:
+    """The directory a pattern cannot leave: its last directory without glob magic."""
+    base = os.path.dirname(os.path.abspath(os.path.expanduser(pattern)))
+    while glob.has_magic(base):
+        base = os.path.dirname(base)
+    return os.path.realpath(base)
+
+
+def inside(path: str, directory: str) -> bool:
+    """Whether `path` (already resolved) is `directory` or below it."""
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:
+        return False
+
+
+def discover(sources: list[SourceConfig]) -> Discovery:
+    """Every regular file the sources match, keyed by identity; the first source wins.
+
+    A symbolic link is followed only to a regular file inside the pattern's own directory,
+    and is then known by its target's identity and real path (so a link to another watched
+    file is read once); any other link is refused, unread, with the reason.
+    """
+    result = Discovery()
     for source in sources:
         for pattern in source.paths:
+            root = base_dir(pattern)
             for path in expand(pattern):
                 try:
-                    st = os.stat(path)
+                    st = os.lstat(path)
                 except OSError:
                     continue
+                real = os.path.abspath(path)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.path.realpath(path)
+                    if not inside(target, root):
+                        result.refused[real] = (
+                            f"a symbolic link to {target}, outside {root}; not followed"
+                        )
+                        continue
+                    try:
+                        st = os.stat(target)
+                    except OSError:
+                        continue
+                    real = target
                 if not stat.S_ISREG(st.st_mode):
                     continue
                 key = (st.st_dev, st.st_ino)
-                if key not in found:
-                    found[key] = Candidate(source.name, os.path.abspath(path), *key)
+                if key not in result.found:
+                    result.found[key] = Candidate(
+                        source.name, real, *key, st.st_size, st.st_mtime_ns
+                    )
+    return result
+
+
+def rotations(
+    sources: list[SourceConfig],
+    live: dict[str, set[str]],
+    skip: set[tuple[int, int]],
+) -> list[Candidate]:
+    """Files that look like rotations of a source's live files and are not matched already.
+
+    A rotation of `app.jsonl` is a regular file (never a link) named `app.jsonl` followed by
+    `.`, `-` or `_` and anything (`app.jsonl.1`, `app.jsonl.2.gz`, `app.jsonl-20261201`), in
+    the live file's own directory or one of the source's `olddirs`. `live` maps each source
+    to the paths of its live files (matched now, or tracked).
+    """
+    found: list[Candidate] = []
+    seen: set[tuple[int, int]] = set(skip)
+    for source in sources:
+        paths = live.get(source.name, set())
+        names = {os.path.basename(p) for p in paths}
+        if not names:
+            continue
+        prefixes = tuple(n + sep for n in names for sep in ".-_")
+        directories = {os.path.dirname(p) for p in paths}
+        directories.update(os.path.abspath(os.path.expanduser(d)) for d in source.olddirs)
+        for directory in sorted(directories):
+            try:
+                with os.scandir(directory) as entries:
+                    listing = [e for e in entries if e.name.startswith(prefixes)]
+            except OSError:
+                continue
+            for entry in listing:
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                key = (st.st_dev, st.st_ino)
+                if not stat.S_ISREG(st.st_mode) or key in seen:
+                    continue
+                seen.add(key)
+                found.append(Candidate(source.name, entry.path, *key, st.st_size, st.st_mtime_ns))
+    found.sort(key=lambda c: c.mtime_ns)
     return found
 
 
@@ -62,21 +156,8 @@ def watch_roots(sources: list[SourceConfig]) -> tuple[list[Path], bool]:
                 base = base.parent
             if base.is_dir():
                 roots.add(base.resolve())
+        for directory in source.olddirs:
+            path = Path(directory).expanduser()
+            if path.is_dir():
+                roots.add(path.resolve())
     return sorted(roots), recursive
-
-
-def find_by_identity(directory: str, dev: int, ino: int) -> str | None:
-    """A name in `directory` for the file with this identity (a rotation while stopped)."""
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                try:
-                    if entry.inode() == ino and entry.is_file(follow_symlinks=False):
-                        st = entry.stat(follow_symlinks=False)
-                        if st.st_dev == dev:
-                            return entry.path
-                except OSError:
-                    continue
-    except OSError:
-        return None
-    return None

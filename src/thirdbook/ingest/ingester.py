@@ -30,9 +30,9 @@ from thirdbook.ingest.backfill import (
     bulk_load_wanted,
     drain_pipelined,
 )
-from thirdbook.ingest.discovery import discover
+from thirdbook.ingest.discovery import Candidate, Discovery, discover, rotations
 from thirdbook.ingest.errors import IngestPausedError
-from thirdbook.ingest.opening import open_candidate, resume_rotated_while_stopped
+from thirdbook.ingest.opening import open_candidate
 from thirdbook.ingest.parse import REJECT_KEEP_BYTES, parse_batch
 from thirdbook.ingest.parse_pool import ParsePool
 from thirdbook.ingest.tail import (
@@ -92,8 +92,18 @@ class Ingester:
         self.user = user or _os_user()
         self.tails: dict[tuple[int, int], Tail] = {}
         self.status = IngestStatus()
-        self._known: dict[tuple[int, int], list[TrackedFile]] | None = None
-        self._unopenable: set[str] = set()
+        self.unopenable: set[str] = set()
+        self.refused: set[str] = set()
+        self.settled: dict[tuple[int, int], tuple[int, int]] = {}
+        """Files with nothing unread, by identity, and the (size, mtime) they had then."""
+        self.claimed: set[int] = set()
+        """Tracked rows this process has followed (the rest, on the first pass, moved)."""
+        self.pending: dict[int, float] = {}
+        """Rows cut short (truncated, or gone from their inode), and until when the rest of
+        them is looked for (a copy, a compressed rotation) before what is missing is a gap."""
+        self.stopped_rows: set[int] = set()
+        self._started = False
+        self._source_started: dict[str, int] = {}
         self.last_progress = 0.0
         self.parsers = ParsePool()
         self.on_commit: Callable[[list[tuple[int, str, bytes]]], Awaitable[None]] | None = None
@@ -126,7 +136,10 @@ class Ingester:
             with contextlib.suppress(OSError):
                 os.close(tail.fd)
         self.tails.clear()
-        self._known = None
+        self._started = False
+        self.claimed.clear()
+        self.settled.clear()
+        self.pending.clear()
 
     # -- one pass --------------------------------------------------------------------------
 
@@ -136,42 +149,47 @@ class Ingester:
         Raises `LeaseLostError` when another process has taken over, and
         `IngestPausedError` when the store refused a commit (nothing moved).
         """
-        if self._known is None:
-            rows = await self.store.ingest.files("active")
-            self._known = {}
-            for row in rows:
-                self._known.setdefault((row.dev, row.ino), []).append(row)
-            first_pass = True
-        else:
-            first_pass = False
+        first_pass = not self._started
+        self._started = True
         # Truncations first: a copytruncate's copy, found below, continues the truncated file.
         for followed in list(self.tails.values()):
             with contextlib.suppress(OSError):
                 why = followed.replaced_or_truncated()
                 if why is not None:
                     await self.new_generation(followed, why)
-        found = discover(self.sources)
-        for key, candidate in found.items():
+        discovery = discover(self.sources)
+        for path, why in discovery.refused.items():
+            if path not in self.refused:
+                self.refused.add(path)
+                await self.store.ingest.add_note(None, "refused", f"{path}: {why}")
+        live, rotation_named = _live_paths(self.sources, discovery)
+        followed_keys: set[tuple[int, int]] = set()
+        for key, candidate in discovery.found.items():
             tail = self.tails.get(key)
             if tail is None:
-                tail = await open_candidate(self, candidate)
+                tail = await open_candidate(self, candidate, live=True)
                 if tail is None:
                     continue
                 self.tails[key] = tail
-            elif tail.path != candidate.path:
-                await self.store.ingest.update_path(
-                    self.holder,
-                    tail.file_id,
-                    candidate.path,
-                    f"{tail.path} is now {candidate.path}",
-                )
-                tail.path = candidate.path
-            tail.orphan_since = None
+            else:
+                await self._renamed(tail, candidate)
+            if candidate.path not in rotation_named and not tail.complete:
+                followed_keys.add(key)
+                tail.orphan_since = None
+        for candidate in rotations(self.sources, live, set(discovery.found)):
+            key = (candidate.dev, candidate.ino)
+            if key in self.tails:
+                await self._renamed(self.tails[key], candidate)
+                continue
+            tail = await open_candidate(self, candidate, live=False)
+            if tail is not None:
+                self.tails[key] = tail
         if first_pass:
-            await resume_rotated_while_stopped(self)
+            await self._unclaimed_are_pending()
+        await self.settle_pending()
         now = time.monotonic()
         for key, tail in self.tails.items():
-            if key not in found and tail.orphan_since is None:
+            if key not in followed_keys and tail.orphan_since is None:
                 tail.orphan_since = now
         bulk = await bulk_load_wanted(self)
         stored = 0
@@ -229,6 +247,13 @@ class Ingester:
                 if batch.bytes_read:
                     continue  # inside an over-long line: keep skipping to its end
                 return stored
+            cut = tail.cut_while_reading()
+            if cut is not None:
+                # Truncated (and written again) between the check and the read: what was
+                # read may belong to the new content, so none of it is committed.
+                tail.rewind()
+                await self.new_generation(tail, cut)
+                continue
             tail.last_growth = time.monotonic()
             events, rejects = await asyncio.to_thread(
                 parse_batch, batch, tail.file_id, settings.max_line_bytes
@@ -306,13 +331,17 @@ class Ingester:
             head_hash=head_hash,
             generation=tail.generation + 1,
             supersedes=tail.file_id,
+            supersedes_size=max(tail.max_size, tail.offset),
             note=(
                 "truncated",
                 f"{tail.path}: {why}; {tail.offset} bytes had been committed; reading again from 0",
             ),
         )
+        self.pending[tail.file_id] = time.monotonic() + self.settings.rotation_wait_s
         tail.file_id, tail.generation = tracked.id, tracked.generation
         tail.offset, tail.head_len, tail.head_hash = 0, head_len, head_hash
+        tail.max_size, tail.lost_after = 0, None
+        self.claimed.add(tracked.id)
         tail.rewind()
 
     async def _release_finished(self) -> None:
@@ -331,9 +360,17 @@ class Ingester:
             if size > tail.read_pos:
                 continue  # still has unread bytes: the next pass reads them
             await self._reject_unterminated(tail, size)
+            if tail.lost_after is not None and tail.lost_after > tail.offset:
+                await self.store.ingest.add_gap(
+                    self.holder, tail.file_id, tail.offset, tail.lost_after,
+                    f"{tail.path}: bytes {tail.offset}..{tail.lost_after} of the file it "
+                    "copies were seen but are in neither file (written after the copy was "
+                    "taken and cut by the truncate: logrotate's copy-then-truncate window)",
+                )  # fmt: skip
             detail = f"{tail.path}: read to its end ({tail.offset} bytes), released"
+            stat = tail.stat_key if tail.complete else _stat_key(tail.fd)
             await self.store.ingest.set_state(
-                self.holder, tail.file_id, "released", ("released", detail)
+                self.holder, tail.file_id, "released", ("released", detail), stat=stat
             )
             with contextlib.suppress(OSError):
                 os.close(tail.fd)
@@ -356,6 +393,107 @@ class Ingester:
         )
         batch = Batch(start=tail.offset, segments=[], long_lines=[], end=size)
         await self.commit(tail, batch, [], [reject])
+
+    async def _renamed(self, tail: Tail, candidate: Candidate) -> None:
+        if tail.path != candidate.path:
+            await self.store.ingest.update_path(
+                self.holder, tail.file_id, candidate.path, f"{tail.path} is now {candidate.path}"
+            )
+            tail.path = candidate.path
+
+    def following_ids(self) -> set[int]:
+        """The tracked rows followed by an open descriptor now."""
+        return {t.file_id for t in self.tails.values()}
+
+    async def predates_source(self, candidate: Candidate) -> bool:
+        """Whether a rotation was last written before ingest began following its source
+        (an old rotation nobody asked for)."""
+        started = self._source_started.get(candidate.source)
+        if started is None:
+            started = await self.store.ingest.source_started_us(candidate.source)
+            if started is None:
+                return True
+            self._source_started[candidate.source] = started
+        return candidate.mtime_ns // 1000 < started
+
+    async def await_continuation(
+        self, row: TrackedFile, detail: str, *, kind: str, while_stopped: bool = False
+    ) -> None:
+        """A stream was cut short: look for the rest of it for a while before a gap."""
+        await self.store.ingest.set_state(self.holder, row.id, "truncated", (kind, detail))
+        self.pending[row.id] = time.monotonic() + self.settings.rotation_wait_s
+        if while_stopped:
+            self.stopped_rows.add(row.id)
+
+    def resolved(self, row_id: int) -> None:
+        """The rest of a cut stream was found and is followed."""
+        self.pending.pop(row_id, None)
+        self.claimed.add(row_id)
+
+    async def resolve(self, row: TrackedFile, *, content_end: int) -> None:
+        """A cut stream's copy holds nothing unread: settle it, with a gap for what was seen
+        in the original and is in no file now."""
+        self.pending.pop(row.id, None)
+        self.stopped_rows.discard(row.id)
+        if row.size_seen > row.offset:
+            detail = (
+                f"{row.path}: bytes {row.offset}..{row.size_seen} were seen but are in no file "
+                f"now (its copy ends at byte {content_end}: logrotate's copy-then-truncate window)"
+            )
+            await self.store.ingest.set_state(
+                self.holder, row.id, "gone", ("gap", detail), gap=(row.offset, row.size_seen)
+            )
+        else:
+            detail = f"{row.path}: its copy holds nothing unread (read to byte {row.offset})"
+            await self.store.ingest.set_state(self.holder, row.id, "released", ("released", detail))
+
+    async def _unclaimed_are_pending(self) -> None:
+        """On the first pass: tracked files found nowhere by identity were rotated away or
+        deleted while ingest was stopped; their rest is looked for by fingerprint. (Files of
+        sources this ingester does not follow are left as they are.)"""
+        names = {source.name for source in self.sources}
+        for row in await self.store.ingest.files("active"):
+            if row.id not in self.claimed and row.source in names:
+                await self.await_continuation(
+                    row,
+                    f"{row.path} was rotated away or deleted while ingest was stopped; "
+                    "looking for the rest of it by its fingerprint",
+                    kind="moved",
+                    while_stopped=True,
+                )
+
+    async def settle_pending(self, *, force: bool = False) -> None:
+        """Give up on cut streams whose rest has not turned up in time: record the gap."""
+        now = time.monotonic()
+        for row in await self.store.ingest.files("truncated", newest=500):
+            deadline = self.pending.setdefault(row.id, now + self.settings.rotation_wait_s)
+            if not force and now < deadline:
+                continue
+            self.pending.pop(row.id, None)
+            stopped = row.id in self.stopped_rows
+            self.stopped_rows.discard(row.id)
+            if row.offset < row.size_seen or stopped:
+                end = row.size_seen if row.size_seen > row.offset else None
+                shown = f"{row.offset}..{end}" if end is not None else f"from {row.offset}"
+                if stopped:
+                    detail = (
+                        f"{row.path} was rotated away or deleted while ingest was stopped: "
+                        f"bytes {shown} (and anything written later) were never read and are "
+                        "in no file found beside it"
+                    )
+                else:
+                    detail = (
+                        f"{row.path}: bytes {shown} were never read and are in no file found "
+                        "beside it"
+                    )
+                await self.store.ingest.set_state(
+                    self.holder, row.id, "gone", ("gap", detail), gap=(row.offset, end)
+                )
+            else:
+                detail = f"{row.path}: read to byte {row.offset}; nothing unread was seen in it"
+                await self.store.ingest.set_state(
+                    self.holder, row.id, "released", ("released", detail)
+                )
 
     def note_problem(self, text: str) -> None:
         """Keep the last few problems for the health line, and log them."""
@@ -386,6 +524,34 @@ class Ingester:
                 caught_up_us=self.status.caught_up_us,
                 paused_reason=self.status.paused_reason,
             )
+
+
+def _stat_key(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns
+
+
+def _rotation_of(name: str, names: set[str]) -> bool:
+    return any(name != n and name.startswith((n + ".", n + "-", n + "_")) for n in names)
+
+
+def _live_paths(
+    sources: list[SourceConfig], discovery: Discovery
+) -> tuple[dict[str, set[str]], set[str]]:
+    """Each source's live files (plain paths, and matches that are not rotations of another
+    match), and the matches that are rotations (`app.jsonl.1` beside `app.jsonl`)."""
+    from thirdbook.ingest.discovery import is_plain
+
+    live: dict[str, set[str]] = {}
+    rotation_named: set[str] = set()
+    for source in sources:
+        paths = {c.path for c in discovery.found.values() if c.source == source.name}
+        plain = {os.path.abspath(os.path.expanduser(p)) for p in source.paths if is_plain(p)}
+        names = {os.path.basename(p) for p in paths | plain}
+        rotated = {p for p in paths if _rotation_of(os.path.basename(p), names)}
+        rotation_named |= rotated
+        live[source.name] = (paths - rotated) | plain
+    return live, rotation_named
 
 
 def _os_user() -> str:

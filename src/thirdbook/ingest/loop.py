@@ -74,6 +74,8 @@ async def run_ingest(ingester: Ingester, stop: asyncio.Event, *, once: bool = Fa
             await ingester.publish_progress(force=once)
             if once:
                 if moved == 0:
+                    # Nothing more will turn up while we wait: what is missing is a gap now.
+                    await ingester.settle_pending(force=True)
                     break
                 continue
             if moved == 0:

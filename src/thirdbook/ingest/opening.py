@@ -1,140 +1,334 @@
-"""Which bytes of a newly seen file are new: its checkpoint, its start, or a copy's rest.
+"""Which bytes of a newly seen file are unread: its checkpoint, a copy's rest, all, or none.
 
-A file is known by identity (device, inode, fingerprints of its first bytes and of the bytes
-before its checkpoint), so a rename, a truncation, an inode reused while ingest was stopped,
-or a copytruncate's copy each gets the right starting point, and a file that vanished while
-ingest was stopped is recorded as a gap.
+A file is known by identity (device, inode) and by fingerprints of its content (its first
+bytes, and the bytes before a checkpoint), never by its name. So a rename, a copytruncate's
+copy, a rotation compressed to another inode, or an inode reused by a new file each gets the
+right starting point, wherever it lies (the live file's directory or an `olddir`), and only
+what is truly gone from disk becomes a gap, with its byte range.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-import time
+import stat
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import TrackedFile
-from thirdbook.ingest.discovery import Candidate, find_by_identity
-from thirdbook.ingest.tail import Tail, head_fingerprint, resume_verdict, tail_from
+from thirdbook.ingest.compressed import (
+    IncompleteError,
+    UnreadableError,
+    decompress_to_temp,
+    decompressed_head,
+    sniff_bytes,
+)
+from thirdbook.ingest.discovery import Candidate
+from thirdbook.ingest.tail import (
+    HEAD_BYTES,
+    TAIL_BYTES,
+    Tail,
+    digest,
+    read_at,
+    tail_fingerprint,
+    tail_from,
+)
 
 if TYPE_CHECKING:
     from thirdbook.ingest.ingester import Ingester
 
+OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+"""A watched file is opened without following a link and without blocking on a FIFO."""
 
-async def open_candidate(ingester: Ingester, candidate: Candidate) -> Tail | None:
-    """Open a newly matched file and decide where to read it from: its checkpoint, 0, or
-    where the truncated file it is a copy of had got to."""
+
+class Content:
+    """A candidate file's bytes as text: the file itself, or its decompressed content."""
+
+    def __init__(self, fd: int, st: os.stat_result, compressed: str | None) -> None:
+        self.raw_fd, self.st, self.compressed = fd, st, compressed
+        self._fd: int | None = None if compressed else fd
+        self._head: bytes | None = None
+
+    def head(self) -> bytes:
+        """The first `HEAD_BYTES` of the content (decompressing only that much)."""
+        if self._head is None:
+            if self._fd is not None:
+                self._head = read_at(self._fd, HEAD_BYTES, 0)
+            else:
+                self._head = decompressed_head(self.raw_fd, self.compressed or "", HEAD_BYTES)
+        return self._head
+
+    def fd(self) -> int:
+        """A descriptor on the whole content (for a compressed file, once it is complete)."""
+        if self._fd is None:
+            self._fd = decompress_to_temp(self.raw_fd, self.compressed or "")
+        return self._fd
+
+    def size(self) -> int:
+        """The content's size."""
+        return os.fstat(self.fd()).st_size
+
+    def keep(self) -> int:
+        """Hand the content descriptor to a tail; the compressed original is closed."""
+        fd = self.fd()
+        if self.compressed is not None:
+            os.close(self.raw_fd)
+        self.raw_fd = -1
+        return fd
+
+    def close(self) -> None:
+        """Close whatever is still open."""
+        for fd in {self.raw_fd, self._fd}:
+            if fd is not None and fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def _open(candidate: Candidate) -> Content | str | None:
+    """The candidate's content; a reason when it cannot be read; None when it changed
+    under us (the next pass sees the new file)."""
     try:
-        fd = os.open(candidate.path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(candidate.path, OPEN_FLAGS)
     except OSError as exc:
-        if candidate.path not in ingester._unopenable:
-            ingester._unopenable.add(candidate.path)
-            await ingester.store.ingest.add_note(None, "unreadable", f"{candidate.path}: {exc}")
-        return None
-    ingester._unopenable.discard(candidate.path)
+        return f"{exc.strerror or exc}"
     st = os.fstat(fd)
-    key = (st.st_dev, st.st_ino)
-    if key != (candidate.dev, candidate.ino):
-        os.close(fd)  # replaced between stat and open; the next pass sees the new one
+    if (st.st_dev, st.st_ino) != (candidate.dev, candidate.ino) or not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         return None
-    head_len, head_hash = head_fingerprint(fd)
-    assert ingester._known is not None
-    rows = ingester._known.pop(key, [])
+    return Content(fd, st, sniff_bytes(read_at(fd, 6, 0)))
+
+
+def _settle(ingester: Ingester, candidate: Candidate) -> None:
+    """Nothing in this file is unread: do not look at it again while it stays as it is."""
+    ingester.settled[(candidate.dev, candidate.ino)] = (candidate.size, candidate.mtime_ns)
+
+
+def _same_head(content: Content, row: TrackedFile) -> bool:
+    head = content.head()
+    return 0 < row.head_len <= len(head) and digest(head[: row.head_len]) == row.head_hash
+
+
+def _copy_of_followed(ingester: Ingester, content: Content, row: TrackedFile) -> bool:
+    """Whether the content copies a file being followed now, proven past its first bytes
+    (two files may well share a header): the bytes before the point both have reached are
+    the same."""
+    if not _same_head(content, row):
+        return False
+    if content.compressed is not None:
+        return True  # a compressed rotation of it: the first bytes are proof enough
+    tail = next((t for t in ingester.tails.values() if t.file_id == row.id), None)
+    if tail is None:
+        return False
+    reach = min(tail.offset, content.size())
+    if reach <= row.head_len:
+        return False
+    start = max(0, reach - TAIL_BYTES)
+    return read_at(content.fd(), reach - start, start) == read_at(tail.fd, reach - start, start)
+
+
+def _matches(content: Content, row: TrackedFile) -> str | None:
+    """How the content relates to a tracked stream: 'at' (it holds the stream's bytes up to
+    the checkpoint), 'prefix' (it ends before the checkpoint), or None (another file)."""
+    if not _same_head(content, row):
+        return None
+    size = content.size()
+    if size < row.offset:
+        return "prefix"
+    return "at" if tail_fingerprint(content.fd(), row.offset) == row.tail_hash else None
+
+
+async def open_candidate(ingester: Ingester, candidate: Candidate, *, live: bool) -> Tail | None:
+    """Decide where to read a file not yet followed, and follow it if anything is unread.
+
+    `live` is True for a file the sources' patterns match (read whatever it holds) and False
+    for a rotation found beside them (read only what no tracked stream already covers).
+    """
+    key = (candidate.dev, candidate.ino)
+    if ingester.settled.get(key) == (candidate.size, candidate.mtime_ns):
+        return None
+    store = ingester.store.ingest
+    by_identity = await store.files_with_identity(*key)
+    for row in by_identity:
+        if (row.state, row.stat_size, row.stat_mtime_ns) == (
+            "released",
+            candidate.size,
+            candidate.mtime_ns,
+        ):
+            _settle(ingester, candidate)  # read to its end, unchanged since
+            return None
+    opened = _open(candidate)
+    if opened is None:
+        return None
+    if isinstance(opened, str):
+        if candidate.path not in ingester.unopenable:
+            ingester.unopenable.add(candidate.path)
+            await store.add_note(None, "unreadable", f"{candidate.path}: {opened}")
+        return None
+    ingester.unopenable.discard(candidate.path)
+    content = opened
+    try:
+        return await _classify(ingester, candidate, content, by_identity, live=live)
+    except IncompleteError:
+        content.close()  # still being compressed: a later pass reads it whole
+        return None
+    except UnreadableError as exc:
+        content.close()
+        _settle(ingester, candidate)
+        await store.add_note(None, "unreadable", f"{candidate.path}: {exc}; not read")
+        return None
+    except BaseException:
+        content.close()
+        raise
+
+
+async def _classify(
+    ingester: Ingester,
+    candidate: Candidate,
+    content: Content,
+    by_identity: list[TrackedFile],
+    *,
+    live: bool,
+) -> Tail | None:
+    store = ingester.store.ingest
+    following = {t.file_id for t in ingester.tails.values()}
     generation = 0
-    supersedes: int | None = None
-    note: tuple[str, str] | None = None
-    for row in sorted(rows, key=lambda r: r.id, reverse=True):
-        verdict = resume_verdict(fd, st.st_size, row)
-        if verdict == "resume" and supersedes is None:
-            if row.path != candidate.path:
-                await ingester.store.ingest.update_path(
-                    ingester.holder,
-                    row.id,
-                    candidate.path,
-                    f"{row.path} was renamed {candidate.path} while ingest was stopped",
-                )
-            return tail_from(row, fd, candidate.path)
-        if row.path == candidate.path or verdict == "truncated":
-            # The same file, truncated (and perhaps written again) while we were stopped.
-            generation, supersedes = row.generation + 1, row.id
-            note = (
-                "truncated",
-                f"{candidate.path} was truncated or rewritten while ingest "
-                f"was stopped ({row.offset} bytes had been read); reading again from 0",
+    for row in by_identity:
+        verdict = await asyncio.to_thread(_matches, content, row)
+        if verdict == "at":
+            return await _continue(ingester, candidate, content, row, same_file=True)
+        if row.state == "active" and row.id not in following:
+            # Its inode now holds other bytes: truncated in place, or reused by a new file
+            # once the old one was compressed or deleted. Look for the rest elsewhere.
+            generation = max(generation, row.generation + 1)
+            await ingester.await_continuation(
+                row,
+                f"{row.path} was truncated or replaced while ingest was stopped ({row.offset} "
+                f"bytes had been read; its inode now holds other bytes, as {candidate.path}); "
+                "looking for the rest of it beside the live file",
+                kind="truncated" if row.path == candidate.path else "moved",
             )
-        else:
-            await retire(ingester, row, "its inode now belongs to another file")
-    continues = None if rows else await copied_from(ingester, fd, st.st_size)
-    if continues is not None:
-        note = (
-            "copy",
-            f"{candidate.path} is the copy of {continues.path} taken before it "
-            f"was truncated; reading it from byte {continues.offset}, where ingest of "
-            "the original had got to",
-        )
-    tracked = await ingester.store.ingest.add_file(
+    heads = _heads(content.head(), await store.short_head_lengths())
+    for row in await store.files_with_head(heads):
+        if row.dev == candidate.dev and row.ino == candidate.ino:
+            continue
+        if row.id in following:
+            if _copy_of_followed(ingester, content, row):
+                # A copy of a file still being followed (logrotate's copytruncate caught
+                # between its copy and its truncate, or a compressed copy of a rotation still
+                # draining): its unread part, if any, is read once the original is done with.
+                content.close()
+                return None
+            continue
+        if row.offset == 0:
+            continue  # nothing of it was read: nothing to continue
+        verdict = await asyncio.to_thread(_matches, content, row)
+        if verdict is None:
+            continue
+        if verdict == "at" and content.size() > row.offset:
+            return await _continue(ingester, candidate, content, row, same_file=False)
+        await _record_copy(ingester, candidate, content, row, verdict)
+        return None
+    if not live and await ingester.predates_source(candidate):
+        content.close()
+        _settle(ingester, candidate)  # an old rotation from before ingest began: not asked for
+        return None
+    head = content.head()
+    note = None
+    if not live:
+        note = ("rotated", f"{candidate.path}: a rotation never seen before; reading it from 0")
+    tracked = await store.add_file(
         ingester.holder,
         source=candidate.source,
         path=candidate.path,
-        dev=key[0],
-        ino=key[1],
-        head_len=head_len,
-        head_hash=head_hash,
+        dev=candidate.dev,
+        ino=candidate.ino,
+        head_len=len(head),
+        head_hash=digest(head),
         generation=generation,
-        supersedes=supersedes,
-        continues=continues,
         note=note,
+        compressed=content.compressed,
     )
-    return tail_from(tracked, fd, candidate.path)
+    return _tail(ingester, tracked, content, candidate)
 
 
-async def copied_from(ingester: Ingester, fd: int, size: int) -> TrackedFile | None:
-    """The truncated file this new file is a copy of (copytruncate), if any: its first
-    bytes and the bytes before that file's checkpoint are the same."""
-    for row in reversed(await ingester.store.ingest.files("truncated", newest=20)):
-        if row.offset > 0 and resume_verdict(fd, size, row) == "resume":
-            return row
-    return None
+def _heads(head: bytes, short: list[int]) -> dict[int, str]:
+    heads = {len(head): digest(head)} if head else {}
+    for length in short:
+        if length < len(head):
+            heads[length] = digest(head[:length])
+    return heads
 
 
-async def retire(ingester: Ingester, row: TrackedFile, why: str) -> None:
-    """A file we may not have finished is gone: record the gap, never silently."""
-    if row.offset < row.size_seen:
-        detail = (
-            f"{row.path}: {why}; bytes {row.offset}..{row.size_seen} (and anything "
-            "written later) were never read"
-        )
+async def _continue(
+    ingester: Ingester,
+    candidate: Candidate,
+    content: Content,
+    row: TrackedFile,
+    *,
+    same_file: bool,
+) -> Tail | None:
+    """The content holds `row`'s stream up to its checkpoint: read on from there."""
+    store = ingester.store.ingest
+    size = content.size()
+    if row.state != "active" and size <= row.offset:
+        content.close()
+        _settle(ingester, candidate)
+        if row.state == "truncated":
+            await ingester.resolve(row, content_end=size)
+        return None
+    where = "renamed" if same_file else "continued"
+    if row.state == "active" and same_file:
+        if row.path != candidate.path:
+            await store.update_path(
+                ingester.holder, row.id, candidate.path,
+                f"{row.path} was renamed {candidate.path} while ingest was stopped",
+            )  # fmt: skip
+        tracked = row
     else:
-        detail = (
-            f"{row.path}: {why}; read to byte {row.offset}; anything written to it "
-            "after that could not be read"
-        )
-    await ingester.store.ingest.set_state(ingester.holder, row.id, "gone", ("gap", detail))
+        how, kind = ("the copy", "copy") if not same_file else ("the same file", "rotated")
+        if content.compressed:
+            how = f"a {content.compressed}-compressed rotation"
+        tracked = await store.adopt(
+            ingester.holder, row.id, path=candidate.path, dev=candidate.dev,
+            ino=candidate.ino, compressed=content.compressed,
+            note=(kind, f"{candidate.path} is {how} of {row.path}; reading it from byte "
+                  f"{row.offset}, where ingest of that file had got to ({where})"),
+        )  # fmt: skip
+        ingester.resolved(row.id)
+    tail = _tail(ingester, tracked, content, candidate)
+    if row.state != "active" or not same_file:
+        tail.lost_after = row.size_seen if row.size_seen > row.offset else None
+    return tail
 
 
-async def resume_rotated_while_stopped(ingester: Ingester) -> None:
-    """Finish files renamed away while we were stopped; record the ones that are gone."""
-    assert ingester._known is not None
-    leftovers = [row for rows in ingester._known.values() for row in rows]
-    ingester._known.clear()
-    for row in leftovers:
-        path = find_by_identity(os.path.dirname(row.path), row.dev, row.ino)
-        if path is not None:
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                fd = -1
-            if fd >= 0:
-                if resume_verdict(fd, os.fstat(fd).st_size, row) == "resume":
-                    await ingester.store.ingest.update_path(
-                        ingester.holder,
-                        row.id,
-                        path,
-                        f"{row.path} was rotated to {path} while ingest was stopped; "
-                        "reading the rest of it",
-                    )
-                    tail = tail_from(row, fd, path)
-                    tail.orphan_since = time.monotonic()
-                    ingester.tails[tail.key] = tail
-                    continue
-                os.close(fd)
-        await retire(ingester, row, "the file was rotated away or deleted while ingest was stopped")
+async def _record_copy(
+    ingester: Ingester, candidate: Candidate, content: Content, row: TrackedFile, verdict: str
+) -> None:
+    """A copy of bytes already stored: remember it as read, and settle the stream it copies."""
+    size = content.size()
+    head = content.head()
+    await ingester.store.ingest.add_file(
+        ingester.holder,
+        source=row.source,
+        path=candidate.path,
+        dev=candidate.dev,
+        ino=candidate.ino,
+        head_len=len(head),
+        head_hash=digest(head),
+        note=("copy", f"{candidate.path}: a copy of bytes of {row.path} already read; skipped"),
+        settled=(size, tail_fingerprint(content.fd(), size), candidate.size, candidate.mtime_ns),
+        compressed=content.compressed,
+    )
+    content.close()
+    _settle(ingester, candidate)
+    if row.state in ("truncated", "active") and row.id not in ingester.following_ids():
+        await ingester.resolve(row, content_end=size if verdict == "prefix" else row.offset)
+
+
+def _tail(ingester: Ingester, row: TrackedFile, content: Content, candidate: Candidate) -> Tail:
+    tail = tail_from(row, content.keep(), candidate.path)
+    tail.dev, tail.ino = candidate.dev, candidate.ino  # the file's identity, not a temp copy's
+    tail.stat_key = (candidate.size, candidate.mtime_ns)
+    tail.complete = row.compressed is not None or content.compressed is not None
+    ingester.claimed.add(row.id)
+    return tail

@@ -119,6 +119,15 @@ class Tail:
     last_mtime_ns: int = -1
     orphan_since: float | None = None
     last_growth: float = 0.0
+    max_size: int = 0
+    """The largest size seen in this generation (what a truncation may have cut)."""
+    lost_after: int | None = None
+    """For a copy continuing a cut stream: how far the original was seen to reach; what the
+    copy does not hold of that is a gap."""
+    stat_key: tuple[int, int] = (-1, -1)
+    """The file's (size, mtime) when opened: a released file unchanged since is not reread."""
+    complete: bool = False
+    """True for content that cannot grow (a decompressed rotation)."""
 
     def __post_init__(self) -> None:
         if self.read_pos < 0:
@@ -163,10 +172,20 @@ class Tail:
         if st.st_size == self.last_size and st.st_mtime_ns == self.last_mtime_ns:
             return None
         self.last_size, self.last_mtime_ns = st.st_size, st.st_mtime_ns
+        self.max_size = max(self.max_size, st.st_size)
         if st.st_size < self.read_pos:
             return f"file shrank to {st.st_size} bytes, below the {self.read_pos} already read"
         if self.head_len and digest(read_at(self.fd, self.head_len, 0)) != self.head_hash:
             return "the file's first bytes changed (truncated and written again)"
+        return None
+
+    def cut_while_reading(self) -> str | None:
+        """After a read: why the bytes just read may not be this generation's, or None."""
+        st = os.fstat(self.fd)
+        if st.st_size < self.read_end:
+            return f"file shrank to {st.st_size} bytes while being read"
+        if self.head_len and digest(read_at(self.fd, self.head_len, 0)) != self.head_hash:
+            return "the file's first bytes changed while being read (truncated and written again)"
         return None
 
     def refresh_head(self) -> None:

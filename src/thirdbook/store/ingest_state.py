@@ -40,7 +40,7 @@ _INSERT_REJECT = (
 )
 _FILE_COLUMNS = (
     "id, source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash, "
-    "size_seen, lines, rejects, state"
+    "size_seen, lines, rejects, state, stat_size, stat_mtime_ns, compressed"
 )
 
 
@@ -73,6 +73,9 @@ def _file(row: sqlite3.Row) -> TrackedFile:
         lines=row[11],
         rejects=row[12],
         state=row[13],
+        stat_size=row[14],
+        stat_mtime_ns=row[15],
+        compressed=row[16],
     )
 
 
@@ -118,32 +121,33 @@ class IngestState:
         head_hash: str,
         generation: int = 0,
         supersedes: int | None = None,
-        continues: TrackedFile | None = None,
+        supersedes_size: int = 0,
         note: tuple[str, str] | None = None,
+        settled: tuple[int, str, int, int] | None = None,
+        compressed: str | None = None,
     ) -> TrackedFile:
-        """Start tracking a file: from offset 0, retiring the row it replaces (`supersedes`),
-        or from where a truncated file's row stopped when this file is its copy
-        (`continues`)."""
+        """Start tracking a file from offset 0, retiring to 'truncated' the row it replaces
+        (`supersedes`, whose size as last seen was `supersedes_size`) — or, with `settled`
+        (offset, tail hash, size, mtime), record a file already wholly read elsewhere (a
+        copy or a compressed rotation) so it is never read again."""
         at = now_us()
-        offset, tail_hash = (continues.offset, continues.tail_hash) if continues else (0, "")
+        offset, tail_hash, stat_size, stat_mtime = settled if settled else (0, "", None, None)
+        state = "released" if settled else "active"
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             if supersedes is not None:
                 await conn.execute(
-                    "UPDATE files SET state = 'truncated', updated_us = ? WHERE id = ?",
-                    (at, supersedes),
-                )
-            if continues is not None:
-                await conn.execute(
-                    "UPDATE files SET state = 'released', updated_us = ? WHERE id = ?",
-                    (at, continues.id),
+                    "UPDATE files SET state = 'truncated', size_seen = max(size_seen, ?), "
+                    "updated_us = ? WHERE id = ?",
+                    (supersedes_size, at, supersedes),
                 )
             cursor = await conn.execute(
                 "INSERT INTO files (source, path, dev, ino, generation, head_len, head_hash, "
-                "offset, tail_hash, size_seen, first_seen_us, updated_us) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "offset, tail_hash, size_seen, first_seen_us, updated_us, state, stat_size, "
+                "stat_mtime_ns, compressed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash,
-                 offset, at, at),
+                 offset, at, at, state, stat_size, stat_mtime, compressed),
             )  # fmt: skip
             file_id = int(cursor.lastrowid or 0)
             if note is not None:
@@ -151,6 +155,73 @@ class IngestState:
                     "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
                     (at, file_id, note[0], note[1]),
                 )
+        tracked = await self.file(file_id)
+        assert tracked is not None
+        return tracked
+
+    async def files_with_identity(self, dev: int, ino: int) -> list[TrackedFile]:
+        """Every row ever tracked under this (device, inode), newest first."""
+        rows = await self._store.fetchall(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? AND state != 'gone' "
+            "ORDER BY id DESC LIMIT 50",
+            (dev, ino),
+        )
+        return [_file(r) for r in rows]
+
+    async def files_with_head(self, heads: dict[int, str]) -> list[TrackedFile]:
+        """Rows whose first bytes match: `heads` maps a fingerprint length to the candidate's
+        hash over that many bytes. Newest first."""
+        if not heads:
+            return []
+        where = " OR ".join("(head_len = ? AND head_hash = ?)" for _ in heads)
+        params = tuple(x for item in heads.items() for x in item)
+        rows = await self._store.fetchall(
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE ({where}) AND head_len > 0 "
+            "ORDER BY id DESC LIMIT 50",
+            params,
+        )
+        return [_file(r) for r in rows]
+
+    async def short_head_lengths(self) -> list[int]:
+        """The fingerprint lengths below the full one that some row was recorded with."""
+        rows = await self._store.fetchall(
+            "SELECT DISTINCT head_len FROM files WHERE head_len > 0 AND head_len < 1024 "
+            "ORDER BY head_len DESC LIMIT 64"
+        )
+        return [int(r[0]) for r in rows]
+
+    async def source_started_us(self, source: str) -> int | None:
+        """When ingest first tracked a file of this source (None: never)."""
+        row = await self._store.fetchone(
+            "SELECT min(first_seen_us) FROM files WHERE source = ?", (source,)
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def adopt(
+        self,
+        holder: str,
+        file_id: int,
+        *,
+        path: str,
+        dev: int,
+        ino: int,
+        compressed: str | None,
+        note: tuple[str, str],
+    ) -> TrackedFile:
+        """The rest of a tracked stream is in another file (a copy, a rename found by its
+        fingerprint, a compressed rotation): follow that file from the row's offset."""
+        at = now_us()
+        async with self._store.write() as conn:
+            await self._check_lease(holder, at)
+            await conn.execute(
+                "UPDATE files SET path = ?, dev = ?, ino = ?, compressed = ?, state = 'active', "
+                "stat_size = NULL, stat_mtime_ns = NULL, updated_us = ? WHERE id = ?",
+                (path, dev, ino, compressed, at, file_id),
+            )
+            await conn.execute(
+                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+                (at, file_id, note[0], note[1]),
+            )
         tracked = await self.file(file_id)
         assert tracked is not None
         return tracked
@@ -201,20 +272,44 @@ class IngestState:
         return first_id
 
     async def set_state(
-        self, holder: str, file_id: int, state: str, note: tuple[str, str] | None = None
+        self,
+        holder: str,
+        file_id: int,
+        state: str,
+        note: tuple[str, str] | None = None,
+        *,
+        gap: tuple[int, int | None] | None = None,
+        stat: tuple[int, int] | None = None,
     ) -> None:
-        """Move a file to another state, with a note saying why."""
+        """Move a file to another state, with a note saying why (and, for a gap, the byte
+        range lost; for a released file, the size and mtime it was released at)."""
         at = now_us()
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             await conn.execute(
-                "UPDATE files SET state = ?, updated_us = ? WHERE id = ?", (state, at, file_id)
+                "UPDATE files SET state = ?, updated_us = ?, stat_size = coalesce(?, stat_size), "
+                "stat_mtime_ns = coalesce(?, stat_mtime_ns) WHERE id = ?",
+                (state, at, stat[0] if stat else None, stat[1] if stat else None, file_id),
             )
             if note is not None:
                 await conn.execute(
-                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                    (at, file_id, note[0], note[1]),
-                )
+                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (at, file_id, note[0], note[1], gap[0] if gap else None,
+                     gap[1] if gap else None),
+                )  # fmt: skip
+
+    async def add_gap(
+        self, holder: str, file_id: int, start: int, end: int | None, detail: str
+    ) -> None:
+        """Record bytes of a tracked file that are gone from disk before anyone read them."""
+        async with self._store.write() as conn:
+            await self._check_lease(holder, now_us())
+            await conn.execute(
+                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
+                "VALUES (?, ?, 'gap', ?, ?, ?)",
+                (now_us(), file_id, detail, start, end),
+            )
 
     async def update_path(self, holder: str, file_id: int, path: str, note: str) -> None:
         """Record that a tracked file now has another name (a rename rotation)."""
@@ -241,7 +336,7 @@ class IngestState:
         self, *, kinds: Sequence[str] | None = None, limit: int = 50
     ) -> list[IngestNote]:
         """The newest ingest notes, optionally of some kinds only."""
-        sql = "SELECT id, ts_us, file_id, kind, detail FROM ingest_notes"
+        sql = "SELECT id, ts_us, file_id, kind, detail, gap_start, gap_end FROM ingest_notes"
         params: tuple[object, ...] = ()
         if kinds:
             sql += f" WHERE kind IN ({', '.join('?' for _ in kinds)})"
@@ -249,7 +344,15 @@ class IngestState:
         sql += " ORDER BY id DESC LIMIT ?"
         rows = await self._store.fetchall(sql, (*params, limit))
         return [
-            IngestNote(id=r[0], ts=from_us(r[1]), file_id=r[2], kind=r[3], detail=r[4])
+            IngestNote(
+                id=r[0],
+                ts=from_us(r[1]),
+                file_id=r[2],
+                kind=r[3],
+                detail=r[4],
+                gap_start=r[5],
+                gap_end=r[6],
+            )
             for r in rows
         ]
 

@@ -257,6 +257,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alias_moves_by_model ON alias_moves(model, alias, at_us)
     """,
+    # 12: rotations found by identity and fingerprint in any state (a file rotated, copied or
+    # compressed away), settled files known by their size and mtime, and gaps with the byte
+    # range that was lost.
+    """
+    ALTER TABLE files ADD COLUMN stat_size INTEGER;
+    ALTER TABLE files ADD COLUMN stat_mtime_ns INTEGER;
+    ALTER TABLE files ADD COLUMN compressed TEXT;
+    ALTER TABLE ingest_notes ADD COLUMN gap_start INTEGER;
+    ALTER TABLE ingest_notes ADD COLUMN gap_end INTEGER;
+    CREATE INDEX files_by_identity ON files(dev, ino);
+    CREATE INDEX files_by_head ON files(head_hash)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,39 @@
+"""RELIABILITY A16: the real `logrotate`, every mode, both globs, the ingester SIGKILLed at
+random points: every line still on disk is stored once, none twice.
+
+What logrotate itself destroys before anyone can read it (lines written between its copy
+and its truncate with `copytruncate`, or written to a rotation after `compress` deleted it
+while ingest was down) is counted apart and printed; no reader can have those lines.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.logrotate_drill import HEADER, MODES, run_drill
+
+needs_logrotate = pytest.mark.skipif(
+    shutil.which("logrotate") is None and not os.environ.get("CI"),
+    reason="logrotate is not installed (.ci/run installs it; apt-get install logrotate)",
+)
+
+
+@pytest.mark.slow
+@needs_logrotate
+@pytest.mark.parametrize("glob", ["narrow", "wide"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_real_logrotate_loses_and_repeats_nothing(
+    mode: str, glob: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_drill(tmp_path, mode, glob, seconds=8.0, rate=2200, seed=len(mode) * 7)
+    with capsys.disabled():
+        print(f"\n{HEADER}\n{result.row()}")
+    assert result.rotations >= 3, result.notes
+    assert result.kills >= 2
+    assert result.written >= 8 * 2000
+    assert result.lost == 0, f"{result.lost} lines still on disk were never stored"
+    assert result.duplicated == 0, f"{result.duplicated} lines were stored twice"

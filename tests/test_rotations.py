@@ -1,0 +1,196 @@
+"""Rotations found by identity and fingerprint wherever logrotate leaves them (issue 9).
+
+Each test plays one thing logrotate (or a person) does to a watched file, with a narrow
+source (the live file only) unless it says otherwise, and checks every line is stored once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import time
+from pathlib import Path
+
+from tests.helpers import event_line, ingest_once, reject_reasons, source, stored_request_ids
+from thirdbook.config import SourceConfig
+from thirdbook.store import Store
+
+
+def ids(*ranges: range) -> list[str]:
+    return [f"req-{i:08d}" for r in ranges for i in r]
+
+
+def lines(numbers: range) -> bytes:
+    return b"".join(event_line(i, pad=30) for i in numbers)
+
+
+async def test_rotation_compressed_while_stopped_is_read_through_the_decompressor(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(40)))
+    await ingest_once(store, source(log))
+    with log.open("ab") as writer:
+        writer.write(lines(range(40, 60)))  # written, never read
+    rotated = tmp_path / "app.jsonl.1"
+    log.rename(rotated)
+    (tmp_path / "app.jsonl.1.gz").write_bytes(gzip.compress(rotated.read_bytes()))
+    rotated.unlink()  # compress without delaycompress: only the .gz is left
+    log.write_bytes(lines(range(60, 70)))  # may well get the freed inode back
+    await ingest_once(store, source(log))
+    assert sorted(await stored_request_ids(store)) == ids(range(70))
+    assert await reject_reasons(store) == []
+    assert [n for n in await store.ingest.notes(kinds=["gap"])] == []
+
+
+async def test_copytruncate_copy_outside_the_glob_supplies_the_unread_tail(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(30)))
+    await ingest_once(store, source(log))
+    writer.write(lines(range(30, 45)))  # not read before the rotation
+    shutil.copy(log, tmp_path / "app.jsonl.1")  # only the live file is watched
+    os.truncate(log, 0)
+    writer.write(lines(range(45, 50)))
+    writer.close()
+    await ingest_once(store, source(log))
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(50)) and len(got) == 50
+    [copy] = await store.ingest.notes(kinds=["copy"])
+    assert "app.jsonl.1 is the copy of" in copy.detail
+
+
+async def test_file_created_and_rotated_away_while_stopped_is_read(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(10)))
+    await ingest_once(store, source(log))
+    log.rename(tmp_path / "app.jsonl.2")  # the file ingest knew
+    log.write_bytes(lines(range(10, 20)))  # a file ingest never saw ...
+    log.rename(tmp_path / "app.jsonl.1")  # ... rotated away before it came back
+    log.write_bytes(lines(range(20, 25)))
+    await ingest_once(store, source(log))
+    assert sorted(await stored_request_ids(store)) == ids(range(25))
+
+
+async def test_rotations_older_than_ingest_are_not_read(store: Store, tmp_path: Path) -> None:
+    old = tmp_path / "app.jsonl.3.gz"
+    old.write_bytes(gzip.compress(lines(range(100, 110))))
+    os.utime(old, (time.time() - 86400, time.time() - 86400))  # last month's rotations
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(5)))
+    await ingest_once(store, source(log))
+    assert await stored_request_ids(store) == ids(range(5))
+
+
+async def test_rotation_into_olddir_while_stopped_is_finished(store: Store, tmp_path: Path) -> None:
+    logs, old = tmp_path / "logs", tmp_path / "old"
+    logs.mkdir()
+    old.mkdir()
+    log = logs / "app.jsonl"
+    sources = [SourceConfig(name="app", paths=[str(log)], olddirs=[str(old)])]
+    log.write_bytes(lines(range(10)))
+    await ingest_once(store, sources)
+    with log.open("ab") as writer:
+        writer.write(lines(range(10, 20)))
+    log.rename(old / "app.jsonl-20261201")  # dateext into olddir
+    log.write_bytes(lines(range(20, 23)))
+    await ingest_once(store, sources)
+    assert sorted(await stored_request_ids(store)) == ids(range(23))
+    assert await store.ingest.notes(kinds=["gap"]) == []
+
+
+async def test_compressed_rotation_matched_by_a_wide_glob_is_never_read_as_text(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(10)))
+    wide = source(f"{log}*")
+    await ingest_once(store, wide)
+    log.rename(tmp_path / "app.jsonl.1")
+    log.write_bytes(lines(range(10, 15)))
+    await ingest_once(store, wide)
+    rotated = tmp_path / "app.jsonl.1"
+    (tmp_path / "app.jsonl.1.gz").write_bytes(gzip.compress(rotated.read_bytes()))
+    rotated.unlink()
+    await ingest_once(store, wide)
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(15)) and len(got) == 15
+    assert await reject_reasons(store) == []
+
+
+async def test_half_written_gzip_is_read_once_it_is_complete(store: Store, tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(10)))
+    await ingest_once(store, source(log))
+    with log.open("ab") as writer:
+        writer.write(lines(range(10, 30)))
+    rotated = tmp_path / "app.jsonl.1"
+    log.rename(rotated)
+    whole = gzip.compress(rotated.read_bytes())
+    rotated.unlink()
+    gz = tmp_path / "app.jsonl.1.gz"
+    gz.write_bytes(whole[: len(whole) // 2])  # logrotate is still compressing
+    log.write_bytes(b"")
+    from thirdbook.config import IngestConfig
+    from thirdbook.ingest.ingester import Ingester
+
+    ingester = Ingester(store, source(log), IngestConfig(rotation_wait_s=30))
+    assert await ingester.acquire()
+    try:
+        await ingester.ingest_available()
+        assert sorted(await stored_request_ids(store)) == ids(range(10))
+        with gz.open("ab") as writer:
+            writer.write(whole[len(whole) // 2 :])
+        await ingester.ingest_available()
+        got = await stored_request_ids(store)
+        assert sorted(got) == ids(range(30)) and len(got) == 30
+    finally:
+        await ingester.release()
+    assert await reject_reasons(store) == []
+
+
+async def test_rotated_file_gone_from_disk_is_a_gap_with_its_byte_range(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(10)))
+    await ingest_once(store, source(log))
+    read_to = log.stat().st_size
+    with log.open("ab") as writer:
+        writer.write(lines(range(10, 12)))
+    (tmp_path / "shipped").mkdir()
+    log.rename(tmp_path / "shipped" / "app.jsonl.1")  # rotated and shipped off while stopped
+    log.write_bytes(lines(range(20, 22)))
+    await ingest_once(store, source(log))
+    [gap] = await store.ingest.notes(kinds=["gap"])
+    assert gap.gap_start == read_to
+    assert "while ingest was stopped" in gap.detail
+
+
+async def test_symlink_out_of_the_watched_directory_is_refused_unread(
+    store: Store, tmp_path: Path
+) -> None:
+    logs, secret = tmp_path / "logs", tmp_path / "elsewhere"
+    logs.mkdir()
+    secret.mkdir()
+    (secret / "shadow").write_bytes(b"root:$6$hash:19000:0:99999:7:::\n")
+    (logs / "app.jsonl").write_bytes(lines(range(3)))
+    (logs / "evil.jsonl").symlink_to(secret / "shadow")
+    await ingest_once(store, source(logs / "*.jsonl"))
+    assert await stored_request_ids(store) == ids(range(3))
+    assert await reject_reasons(store) == []  # nothing of the target was read
+    [refused] = await store.ingest.notes(kinds=["refused"])
+    assert "evil.jsonl" in refused.detail and "outside" in refused.detail
+
+
+async def test_symlink_to_another_watched_file_is_read_once(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "app.jsonl").write_bytes(lines(range(4)))
+    (tmp_path / "alias.jsonl").symlink_to(tmp_path / "app.jsonl")
+    await ingest_once(store, source(tmp_path / "*.jsonl"))
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(4)) and len(got) == 4
