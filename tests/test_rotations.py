@@ -194,3 +194,28 @@ async def test_symlink_to_another_watched_file_is_read_once(store: Store, tmp_pa
     await ingest_once(store, source(tmp_path / "*.jsonl"))
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(4)) and len(got) == 4
+
+
+def test_status_shows_each_gap_with_the_bytes_lost(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from thirdbook.cli import main
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "app.jsonl"
+    log.write_bytes(lines(range(10)))
+    runner = CliRunner()
+    assert runner.invoke(main, ["ingest", "--once", str(log)]).exit_code == 0
+    read_to = log.stat().st_size
+    with log.open("ab") as writer:
+        writer.write(lines(range(10, 12)))
+    (tmp_path / "shipped").mkdir()
+    log.rename(tmp_path / "shipped" / "app.jsonl.1")
+    log.write_bytes(lines(range(20, 22)))
+    assert runner.invoke(main, ["ingest", "--once", str(log)]).exit_code == 0
+    result = runner.invoke(main, ["status"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "gaps        1" in result.output
+    gap_line = next(x for x in result.output.splitlines() if x.startswith("  gap "))
+    assert f"bytes {read_to}.." in gap_line and "while ingest was stopped" in gap_line

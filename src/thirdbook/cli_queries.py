@@ -174,14 +174,14 @@ def status(ctx: click.Context) -> None:
     """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
     context = _context(ctx)
 
-    async def go(stop: asyncio.Event) -> tuple[Health, list[Any]]:
+    async def go(stop: asyncio.Event) -> tuple[Health, list[Any], list[Any]]:
         svc = await Console.open(context.store_path, context.settings)
         try:
-            return await svc.health(), await svc.notes(limit=20)
+            return await svc.health(), await svc.notes(limit=20), await svc.notes(["gap"], 20)
         finally:
             await svc.close()
 
-    health, notes = _run(go)
+    health, notes, gaps = _run(go)
     click.echo(f"store       {context.store_path}")
     click.echo(f"events      {health.events_total}")
     click.echo(f"rejects     {health.rejects_total}")
@@ -197,6 +197,14 @@ def status(ctx: click.Context) -> None:
     if health.paused_reason:
         click.echo(f"PAUSED      {visible(health.paused_reason)}")
     click.echo(f"gaps        {health.gaps}   truncations {health.truncations}")
+    for gap in gaps:
+        end = "?" if gap.gap_end is None else gap.gap_end
+        lost = "" if gap.gap_end is None else f", {gap.gap_end - (gap.gap_start or 0)} bytes"
+        click.echo(
+            f"  gap {gap.ts:%Y-%m-%d %H:%M:%S} bytes {gap.gap_start}..{end}{lost}: "
+            f"{visible(gap.detail, 300)}"
+        )
+    click.echo("recent notes")
     for note in notes:
         click.echo(f"  {note.ts:%Y-%m-%d %H:%M:%S} {note.kind:<10} {visible(note.detail, 200)}")
 
