@@ -453,7 +453,7 @@ class Ingester:
         sources this ingester does not follow are left as they are.)"""
         names = {source.name for source in self.sources}
         for row in await self.store.ingest.files("active"):
-            if row.id not in self.claimed and row.source in names:
+            if row.id not in self.claimed and row.source in names and not _still_at(row):
                 await self.await_continuation(
                     row,
                     f"{row.path} was rotated away or deleted while ingest was stopped; "
@@ -524,6 +524,15 @@ class Ingester:
                 caught_up_us=self.status.caught_up_us,
                 paused_reason=self.status.paused_reason,
             )
+
+
+def _still_at(row: TrackedFile) -> bool:
+    """Whether the row's file is still at its path (unreadable now, perhaps, but not moved)."""
+    try:
+        st = os.lstat(row.path)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (row.dev, row.ino)
 
 
 def _stat_key(fd: int) -> tuple[int, int]:
