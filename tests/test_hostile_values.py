@@ -280,6 +280,18 @@ def test_alerts_json_never_passes_controls_or_bidi_from_log_data_to_the_terminal
     assert record["detail"]["reason"] == "noise \u009b\u202e\x1b[2J\x7f"
 
 
+def test_rejects_json_is_escaped_and_masked_as_the_table_is(tmp_path: Path) -> None:
+    log = tmp_path / "bad.jsonl"
+    log.write_bytes(b'{"key": "AKIAIOSFODNN7EXAMPLE", "t": "\xc2\x9b\xe2\x80\xae\x1b[2J", NaN}\n')
+    data_dir = tmp_path / "data"
+    assert run_command(data_dir, "ingest", "--once", str(log))[0] == 0
+    code, _, raw = run_command(data_dir, "rejects", "--json")
+    assert code == 0 and raw.isascii() and b"\x1b" not in raw
+    [reject] = [strict_json(x) for x in raw.decode().splitlines()]
+    assert "AKIA" not in reject["raw"] and "\u009b\u202e\x1b[2J" in reject["raw"]
+    assert reject["reason"].startswith("invalid JSON")
+
+
 def test_json_for_the_terminal_is_standard_and_ascii() -> None:
     text = terminal_json({"a": "\x1b\x7f\u009b\u202e\x00é", "n": [float("nan"), float("-inf")],
                           "t": (1, float("inf"))})  # fmt: skip

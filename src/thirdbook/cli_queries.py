@@ -166,7 +166,7 @@ def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
                         "offset": reject.byte_offset,
                         "length": reject.length,
                         "reason": reject.reason,
-                        "raw": reject.raw.decode("utf-8", errors="backslashreplace"),
+                        "raw": mask_secrets(reject.raw.decode("utf-8", "backslashreplace")),
                         "raw_complete": reject.raw_complete,
                     }
                 )
