@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from thirdbook.cli_queries import register_query_commands
 from thirdbook.cli_registry import register_registry_commands
 from thirdbook.cli_triage import register_triage_commands
 from thirdbook.config import EXAMPLE_CONFIG
+from thirdbook.domain.text import terminal_json
 from thirdbook.services.context import Context
 
 
@@ -119,7 +119,7 @@ def demo(
         return await session.run_headless(stop, duration)
 
     summary = _run(go)
-    click.echo(json.dumps(summary, indent=2))
+    click.echo(terminal_json(summary, indent=2))
 
 
 

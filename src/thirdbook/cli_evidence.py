@@ -12,7 +12,7 @@ from thirdbook.actuators.rollback import RollbackPlan
 from thirdbook.cli_common import context_of, run_async, with_console
 from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
 from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
-from thirdbook.domain.text import visible
+from thirdbook.domain.text import terminal_json, visible
 from thirdbook.evidence.chain import (
     CheckpointError,
     read_checkpoint,
@@ -92,7 +92,7 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
     head = run_async(go)
     if head is None:
         raise click.ClickException("the audit chain is empty: nothing has been done yet")
-    click.echo(json.dumps({"seq": head.seq, "hash": head.hash}))
+    click.echo(terminal_json({"seq": head.seq, "hash": head.hash}))
     if out is not None:
         write_checkpoint(head, out)
 
@@ -116,7 +116,7 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 
     for record in run_async(go):
         if as_json:
-            click.echo(json.dumps({"seq": record.seq, "hash": record.hash,
+            click.echo(terminal_json({"seq": record.seq, "hash": record.hash,
                                    "prev_hash": record.prev_hash, **record.content}))  # fmt: skip
             continue
         actor = record.content.get("actor", {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import click
@@ -14,16 +15,28 @@ from thirdbook.cli_common import run_async as _run
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
-from thirdbook.domain.text import visible, visible_bytes
+from thirdbook.domain.text import terminal_json, visible, visible_bytes
 from thirdbook.services.console import Console, Health
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond the range of a double")
+    return value
 
 
 def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
     text = event.raw.decode("utf-8", errors="replace")
     text = text if reveal else mask_secrets(text)
     try:
-        body: Any = json.loads(text)
-    except ValueError:
+        # Strict: a NaN or an overflowing number an older version let in stays in the text.
+        body: Any = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
         body = text
     return {
         "id": event.id,
@@ -97,8 +110,7 @@ def events(
     found = _run(go)
     if as_json:
         for event in found:
-            # ensure_ascii: no control or bidi character reaches the terminal raw.
-            click.echo(json.dumps(_event_dict(event, reveal is not None), ensure_ascii=True))
+            click.echo(terminal_json(_event_dict(event, reveal is not None)))
         return
     from rich.console import Console as RichConsole
     from rich.table import Table
@@ -146,7 +158,7 @@ def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
     for reject in _run(go):
         if as_json:
             click.echo(
-                json.dumps(
+                terminal_json(
                     {
                         "id": reject.id,
                         "source": reject.source,
@@ -154,10 +166,9 @@ def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
                         "offset": reject.byte_offset,
                         "length": reject.length,
                         "reason": reject.reason,
-                        "raw": reject.raw.decode("utf-8", errors="backslashreplace"),
+                        "raw": mask_secrets(reject.raw.decode("utf-8", "backslashreplace")),
                         "raw_complete": reject.raw_complete,
-                    },
-                    ensure_ascii=True,
+                    }
                 )
             )
         else:
@@ -228,7 +239,9 @@ def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     found = _run(go)
     for alert in found:
         if as_json:
-            click.echo(alert.model_dump_json())
+            fields = alert.model_dump(mode="json")
+            fields.update(key=mask_secrets(alert.key), summary=mask_secrets(alert.summary))
+            click.echo(terminal_json(fields))
         else:
             click.echo(
                 f"#{alert.id} {alert.status:<9} {alert.kind:<13} "
@@ -241,7 +254,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the thirdbook event format (v1)."""
-    click.echo(json.dumps(event_json_schema(), indent=2))
+    click.echo(terminal_json(event_json_schema(), indent=2))
 
 
 def register_query_commands(group: click.Group) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 
@@ -11,7 +10,7 @@ import click
 from thirdbook.cli_common import parse_since, with_console
 from thirdbook.domain.control import AliasMove
 from thirdbook.domain.records import to_us
-from thirdbook.domain.text import visible
+from thirdbook.domain.text import terminal_json, visible
 from thirdbook.services.console import Console
 
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
@@ -38,7 +37,7 @@ def history(ctx: click.Context, model: str | None, at_text: str | None, as_json:
     if not moves:
         click.echo("no alias moves recorded (is [containment] registry configured?)")
     for move in moves:
-        click.echo(move.model_dump_json() if as_json else _line(move))
+        click.echo(terminal_json(move.model_dump(mode="json")) if as_json else _line(move))
 
 
 def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bool) -> None:
@@ -56,7 +55,7 @@ def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bo
     name, move = with_console(ctx, find)
     stamp = when.isoformat(timespec="seconds")
     if as_json:
-        click.echo(json.dumps({"model": name, "at": stamp,
+        click.echo(terminal_json({"model": name, "at": stamp,
                                "serving": None if move is None else move.to_version,
                                "since": None if move is None else move.model_dump(mode="json")}))
         return  # fmt: skip

@@ -8,9 +8,12 @@ for triggers to judge, not for ingest to refuse.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from thirdbook.domain.records import TS_FIRST, TS_LAST, in_store_range, to_us, within_store_range
 
 SCHEMA_VERSION = 1
 
@@ -30,7 +33,9 @@ Route = Literal["model", "human", "fallback", "refused"]
 class _Part(BaseModel):
     """A nested part of an event; unknown keys are ignored (the raw line keeps them)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # A number is finite: NaN compares false with every band, so a NaN metric could never
+    # trip its rule (and "NaN" or "inf" as a string would otherwise be read as one).
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class ModelRef(_Part):
@@ -87,7 +92,7 @@ class DownstreamAction(_Part):
 class _Event(BaseModel):
     """Fields every event has."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
     v: Literal[1] = 1
     ts: AwareDatetime
@@ -195,6 +200,39 @@ def model_of(event: Event) -> tuple[str | None, str | None, str | None]:
     if model is None:
         return None, None, None
     return model.name, model.version, model.weights_hash
+
+
+_LATER_TIMES = {"metric": ("window_start", "window_end"), "inquiry": ("due",)}
+"""The times an event may carry besides `ts`, by kind."""
+
+STORE_RANGE = f"{TS_FIRST:%Y-%m-%dT%H:%M:%S}Z to {TS_LAST:%Y-%m-%dT%H:%M:%S.%f}Z"
+
+
+def _outside(name: str, value: datetime) -> str:
+    return f"{name} {value.isoformat()} is outside the times the store keeps ({STORE_RANGE})"
+
+
+def unkeepable_time(event: Event, ts_us: int) -> str | None:
+    """Why the store cannot keep `event` (`ts_us` is its `ts` in microseconds): the first of
+    its times outside the store's range, as a reject reason; None when every time fits."""
+    if not in_store_range(ts_us):
+        return _outside("ts", event.ts)
+    for name in _LATER_TIMES.get(event.kind, ()):
+        value = getattr(event, name)
+        if value is not None and not in_store_range(to_us(value)):
+            return _outside(name, value)
+    return None
+
+
+def within_range(event: Event) -> Event:
+    """`event` with any time outside the store's range moved to the nearest edge of it: how a
+    reader sees a row an older version stored, so no time arithmetic can overflow."""
+    update = {
+        name: within_store_range(value)
+        for name in ("ts", *_LATER_TIMES.get(event.kind, ()))
+        if (value := getattr(event, name)) is not None and not in_store_range(to_us(value))
+    }
+    return event.model_copy(update=update) if update else event
 
 
 ON_TAPE = ("model version and weights hash", "prompt as sent", "response", "downstream action")

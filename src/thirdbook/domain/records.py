@@ -10,14 +10,23 @@ from pydantic import BaseModel, ConfigDict, Field
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The times the store keeps, UTC. The last is a day short of the largest time Python holds,
+# so every stored time can be shown in any time zone (offsets are under a day) without
+# overflow; nothing thirdbook watches logged before 1970.
+TS_FIRST = EPOCH
+TS_LAST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
+TS_FIRST_US = 0
+TS_LAST_US = (TS_LAST - EPOCH) // timedelta(microseconds=1)
+
 FileState = Literal["active", "released", "truncated", "gone"]
 
 
 def to_us(ts: datetime) -> int:
     """Microseconds since the epoch (UTC), exactly: the store's sortable time."""
-    if ts.tzinfo is not None and ts.year > 1970:
+    if ts.tzinfo is not None and 1970 < ts.year < 2500:
         # The fast path (ingest calls this for every line): whole seconds from the C
-        # timestamp, which a double holds exactly for centuries, plus the microseconds.
+        # timestamp, which a double holds exactly enough until about 3000, plus the
+        # microseconds.
         return int(ts.timestamp()) * 1_000_000 + ts.microsecond
     return (ts - EPOCH) // timedelta(microseconds=1)
 
@@ -32,9 +41,23 @@ def lookup_key(text: str | None) -> int | None:
     return ((zlib.crc32(data) << 32) | zlib.adler32(data)) - (1 << 63)
 
 
+def in_store_range(us: int) -> bool:
+    """Whether a time (microseconds since the epoch) is one the store keeps."""
+    return TS_FIRST_US <= us <= TS_LAST_US
+
+
 def from_us(us: int) -> datetime:
-    """The aware UTC datetime for microseconds since the epoch."""
-    return EPOCH + timedelta(microseconds=us)
+    """The aware UTC datetime for microseconds since the epoch.
+
+    Total over every integer: a time outside the store's range (an older version stored
+    some) reads as the nearest edge of it, so no reader can overflow on a stored row.
+    """
+    return EPOCH + timedelta(microseconds=min(max(us, TS_FIRST_US), TS_LAST_US))
+
+
+def within_store_range(ts: datetime) -> datetime:
+    """`ts` itself when the store can keep it, else the nearest edge of the range (UTC)."""
+    return ts if in_store_range(to_us(ts)) else from_us(to_us(ts))
 
 
 class _Record(BaseModel):

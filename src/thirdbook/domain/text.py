@@ -9,7 +9,10 @@ the commander reads.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from typing import Any
 
 from thirdbook.domain.secrets import mask_secrets
 
@@ -50,3 +53,26 @@ def visible(text: str, limit: int | None = None, *, reveal: bool = False) -> str
 def visible_bytes(data: bytes, limit: int | None = None, *, reveal: bool = False) -> str:
     """Raw bytes made visible: invalid UTF-8 shown as `\\xNN` escapes, secrets masked."""
     return visible(data.decode("utf-8", errors="backslashreplace"), limit, reveal=reveal)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
+def terminal_json(value: Any, *, indent: int | None = None) -> str:
+    """`value` as standard JSON that is safe to print, the one way every JSON output is
+    written: everything outside printable ASCII (C0 and C1 controls, DEL, bidi overrides) is a
+    `\\uXXXX` escape, and a NaN or an infinity (never standard JSON) is written as a string.
+    Masking secrets is the caller's part: it knows which fields are untrusted."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, allow_nan=False, indent=indent)
+    except ValueError:
+        text = json.dumps(_finite(value), ensure_ascii=True, allow_nan=False, indent=indent)
+    # JSON lets DEL stand raw inside a string; it never occurs outside one.
+    return text.replace("\x7f", "\\u007f")

@@ -7,11 +7,19 @@ reject row (raw bytes, or their first bytes when the line is over the size limit
 from __future__ import annotations
 
 import pickle
+import re
 from typing import TYPE_CHECKING
 
+import orjson
 from pydantic import ValidationError
 
-from thirdbook.domain.events import EVENT_ADAPTER, EVENT_KINDS, InferenceEvent, model_of
+from thirdbook.domain.events import (
+    EVENT_ADAPTER,
+    EVENT_KINDS,
+    InferenceEvent,
+    model_of,
+    unkeepable_time,
+)
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.store.ingest_state import EventTuple, RejectTuple, now_us
 
@@ -48,6 +56,38 @@ def _shape_reason(exc: ValidationError) -> str:
         parts.append(f"{where}: {err['msg']}")
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
     return "wrong shape: " + "; ".join(parts) + more
+
+
+_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*")
+
+
+def nonstandard_json(body: bytes) -> str | None:
+    """Why a line the validator could read is still not standard JSON, or None: the validator
+    takes NaN, Infinity and numbers beyond a double (read as infinity) anywhere in a line,
+    which no standard reader (nor `events --json`) can pass on."""
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        at = f"at line {exc.lineno} column {exc.colno}"
+        rest = exc.doc[exc.pos : exc.pos + 40]
+        token = next((t for t in ("NaN", "Infinity") if rest.startswith(t)), None)
+        if token is not None:
+            return f"invalid JSON: {token} is not a JSON number {at}"
+        number = _NUMBER.match(rest)
+        if "infinity" in exc.msg and number is not None:
+            return f"invalid JSON: {number.group()} is beyond the range of a double {at}"
+        return f"invalid JSON: {exc.msg} {at}"
+    return None
+
+
+def _refusal(body: bytes, exc: ValidationError) -> str:
+    """The reason for a line the validator refused; NaN or Infinity in a number field is
+    invalid JSON first, not a wrong shape."""
+    if not any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
+        nonstandard = nonstandard_json(body)
+        if nonstandard is not None:
+            return nonstandard
+    return _shape_reason(exc)
 
 
 def diagnose(line: bytes) -> str | None:
@@ -100,14 +140,19 @@ def parse_lines(
             event = validate(body)
         except ValidationError as exc:
             # Only a line that failed gets the closer look (it costs every line otherwise).
-            reason = diagnose(line) or _shape_reason(exc)
+            reason = diagnose(line) or _refusal(body, exc)
         else:
+            ts_us = to_us(event.ts)
+            refused = nonstandard_json(body) or unkeepable_time(event, ts_us)
+            if refused is not None:
+                rejects.append((file_id, start, len(line), refused, line, 1, ingested_us))
+                continue
             name, version, weights = model_of(event)
             request_id = getattr(event, "request_id", None)
             subject = getattr(event, "subject", None)
             events.append(
                 (
-                    to_us(event.ts),
+                    ts_us,
                     event.kind,
                     request_id,
                     lookup_key(request_id),

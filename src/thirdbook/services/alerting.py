@@ -5,7 +5,13 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from thirdbook.domain.alerts import Alert
-from thirdbook.domain.events import EVENT_ADAPTER, Event, InferenceEvent, InquiryEvent
+from thirdbook.domain.events import (
+    EVENT_ADAPTER,
+    Event,
+    InferenceEvent,
+    InquiryEvent,
+    within_range,
+)
 from thirdbook.domain.records import EventFilter
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.ingest.parse import BOM
@@ -18,9 +24,10 @@ SIGNAL_KINDS = ("metric", "feedback")
 
 
 def stored_event(raw: bytes) -> Event | None:
-    """The event model of a stored raw line (None if it no longer validates)."""
+    """The event model of a stored raw line (None if it no longer validates, as a NaN an
+    older version let in does not), its times within the store's range."""
     try:
-        return EVENT_ADAPTER.validate_json(raw.removeprefix(BOM))
+        return within_range(EVENT_ADAPTER.validate_json(raw.removeprefix(BOM)))
     except ValidationError:  # it was valid when ingested; never let a surprise stop ingest
         return None
 

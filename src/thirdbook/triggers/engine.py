@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import fnmatch
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.events import (
@@ -122,10 +122,9 @@ class TriggerEngine:
             return None
         # Any window of length W holding this report and at least `count` reports in all.
         # Windows are closed: reports exactly W apart are within one window.
-        width = timedelta(seconds=rule.window_s)
-        lo = bisect.bisect_left(reports.times, event.ts - width)
+        lo = bisect.bisect_left(reports.times, _shifted(event.ts, -rule.window_s))
         for start in range(lo, at + 1):
-            stop = bisect.bisect_right(reports.times, reports.times[start] + width)
+            stop = bisect.bisect_right(reports.times, _shifted(reports.times[start], rule.window_s))
             if stop - start >= rule.count:
                 ids = tuple(reports.ids[start:stop])
                 return Firing(
@@ -182,6 +181,15 @@ def _outside_lane(lane: AgentLane, event: AgentActionEvent, event_id: int) -> Fi
     return Firing(rule=f"{lane.agent} lane", kind="agent_lane", key=lane.agent,
                   event_ids=(event_id,), at=event.ts,
                   summary=f"{lane.agent} acted outside its lane: {'; '.join(why)}")  # fmt: skip
+
+
+def _shifted(at: datetime, seconds: float) -> datetime:
+    """`at` moved by `seconds`, stopping at the ends of time rather than overflowing (a
+    report near year 9999, or a window of ages)."""
+    try:
+        return at + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if seconds > 0 else datetime.min.replace(tzinfo=UTC)
 
 
 def _band(rule: DriftRule) -> str:

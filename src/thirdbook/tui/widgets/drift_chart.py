@@ -42,11 +42,14 @@ def chart_text(series: DriftSeries, width: int, rows: int = PLOT_ROWS) -> Text:
                 style="bold reverse" if series.outside(latest) else "")  # fmt: skip
     text.append(f" · {len(values)} windows\n")
     top, bottom = max([*values, *edges]), min([*values, *edges])
+    # Values near the largest double are scaled down first: their distance would overflow.
+    scale = max(abs(top), abs(bottom)) if max(abs(top), abs(bottom)) > 1e300 else 1.0
+    top, bottom = top / scale, bottom / scale
     span = (top - bottom) or 1.0
     top, bottom = top + span * 0.05, bottom - span * 0.05
 
     def row_of(value: float) -> int:
-        return round((top - value) / (top - bottom) * (rows - 1))
+        return round((top - value / scale) / (top - bottom) * (rows - 1))
 
     edge_rows = {row_of(e): e for e in edges}
     grid = [[" "] * len(values) for _ in range(rows)]
@@ -59,9 +62,9 @@ def chart_text(series: DriftSeries, width: int, rows: int = PLOT_ROWS) -> Text:
         if row in edge_rows:
             label = _fmt(edge_rows[row])
         elif row == 0:
-            label = _fmt(top)
+            label = _fmt(top * scale)
         elif row == rows - 1:
-            label = _fmt(bottom)
+            label = _fmt(bottom * scale)
         else:
             label = " " * (AXIS - 1)
         text.append(f"{label}│", style="dim")
