@@ -185,6 +185,19 @@ def _stored(db: Path) -> list[int]:
         conn.close()
 
 
+def _following(db: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return False
+    try:
+        return bool(conn.execute("SELECT count(*) FROM files").fetchone()[0])
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
 def _gaps(db: Path) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -218,6 +231,12 @@ def run_drill(
     writer.start()
     time.sleep(0.2)
     ingester = _start_ingester(root, toml)
+    db = root / "data" / "thirdbook.db"
+    # Faults start once ingest follows the file: rotations from before it began are, by
+    # design, not read (they were never asked for).
+    began = time.monotonic()
+    while not _following(db) and time.monotonic() - began < 60:
+        time.sleep(0.1)
     stop = threading.Event()
 
     def rotate() -> None:
@@ -248,7 +267,6 @@ def run_drill(
         writer.join(timeout=30)
         result.written = writer.written
         on_disk = _ids_on_disk(logs, old)
-        db = root / "data" / "thirdbook.db"
         # Catch up: wait until everything still on disk is in, or the ceiling passes.
         ceiling = time.monotonic() + catch_up_s
         quiet_since, last = time.monotonic(), -1

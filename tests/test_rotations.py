@@ -12,6 +12,8 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import event_line, ingest_once, reject_reasons, source, stored_request_ids
 from thirdbook.config import SourceConfig
 from thirdbook.store import Store
@@ -219,3 +221,40 @@ def test_status_shows_each_gap_with_the_bytes_lost(tmp_path: Path) -> None:
     assert "gaps        1" in result.output
     gap_line = next(x for x in result.output.splitlines() if x.startswith("  gap "))
     assert f"bytes {read_to}.." in gap_line and "while ingest was stopped" in gap_line
+
+
+async def test_copy_found_before_its_truncate_is_noticed_is_read_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import FAST
+    from thirdbook.ingest.ingester import Ingester
+    from thirdbook.ingest.tail import Tail
+
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(30)))
+    ingester = Ingester(store, source(log), FAST)
+    assert await ingester.acquire()
+    try:
+        await ingester.ingest_available()
+        writer.write(lines(range(30, 45)))
+        shutil.copy(log, tmp_path / "app.jsonl.1")
+        os.truncate(log, 0)
+        writer.write(lines(range(45, 50)))
+        # The truncate lands just after the pass looked for one: the copy is seen first.
+        with monkeypatch.context() as patch:
+            patch.setattr(Tail, "replaced_or_truncated", lambda self: None)
+            patch.setattr(Tail, "cut_while_reading", lambda self: None)
+            patch.setattr(Ingester, "_drain", _no_drain)
+            await ingester.ingest_available()
+        for _ in range(3):
+            await ingester.ingest_available()
+    finally:
+        writer.close()
+        await ingester.release()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(50)) and len(got) == 50
+
+
+async def _no_drain(self: object, tail: object) -> int:
+    return 0

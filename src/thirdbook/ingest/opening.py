@@ -110,20 +110,27 @@ def _same_head(content: Content, row: TrackedFile) -> bool:
 
 def _copy_of_followed(ingester: Ingester, content: Content, row: TrackedFile) -> bool:
     """Whether the content copies a file being followed now, proven past its first bytes
-    (two files may well share a header): the bytes before the point both have reached are
-    the same."""
+    (two files may well share a header): by the committed checkpoint's fingerprint, or by
+    the bytes before the point both have reached. When the original was cut meanwhile (the
+    copy is found before the truncate is noticed), what is left of it is in the copy."""
     if not _same_head(content, row):
         return False
     if content.compressed is not None:
         return True  # a compressed rotation of it: the first bytes are proof enough
+    size = content.size()
+    if row.offset > row.head_len and size >= row.offset:
+        return tail_fingerprint(content.fd(), row.offset) == row.tail_hash
     tail = next((t for t in ingester.tails.values() if t.file_id == row.id), None)
     if tail is None:
         return False
-    reach = min(tail.offset, content.size())
+    reach = min(tail.offset, size)
     if reach <= row.head_len:
         return False
     start = max(0, reach - TAIL_BYTES)
-    return read_at(content.fd(), reach - start, start) == read_at(tail.fd, reach - start, start)
+    theirs = read_at(tail.fd, reach - start, start)
+    if len(theirs) < reach - start:
+        return True  # the original is already cut short
+    return read_at(content.fd(), reach - start, start) == theirs
 
 
 def _matches(content: Content, row: TrackedFile) -> str | None:
