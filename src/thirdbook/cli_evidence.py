@@ -144,10 +144,13 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
         _show(with_console(ctx, lambda svc: svc.preview(
             incident_id, "kill-switch", mode=mode, model=model, override=override)))  # type: ignore[arg-type]  # fmt: skip
         return
-    before, after = with_console(ctx, lambda svc: svc.kill_switch(
+    written = with_console(ctx, lambda svc: svc.kill_switch(
         incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
-    click.echo(f"kill switch written: routed to {mode}; flag file sha256 {before[:16]}… → "
-               f"{after[:16]}…")  # fmt: skip
+    if written.path is None:
+        click.echo(f"kill switch: routed to {mode} by its hooks")
+        return
+    click.echo(f"kill switch written: routed to {mode} in {visible(str(written.path))}; flag "
+               f"file sha256 {written.before[:16]}… → {written.after[:16]}…")  # fmt: skip
 
 
 @click.command()
