@@ -68,9 +68,11 @@ def snapshot(ctx: click.Context, incident_id: int) -> None:
     """Snapshot an incident's window of interest as evidence (do this before containment)."""
     record: SnapshotRecord = with_console(ctx, lambda svc: svc.snapshot(
         incident_id, lambda step: click.echo(f"  {step}", err=True)))  # fmt: skip
+    captured, missing = record.captured(), record.missing()
     for kind, label in CHECKLIST:
-        size = record.captured().get(kind)
-        state = "MISSING" if size is None else f"captured, {size:,} bytes"
+        size = captured.get(kind)
+        why = f" ({visible(missing[kind], 160)})" if kind in missing else ""
+        state = f"MISSING{why}" if size is None else f"captured, {size:,} bytes"
         click.echo(f"  {label:<30} {state}")
     click.echo(f"snapshot #{record.id} complete; manifest sha256:{record.manifest_sha256}")
 
