@@ -323,3 +323,46 @@ async def test_a_flag_file_that_cannot_be_written_fails_in_one_sentence_audited(
     assert await console.containment_states(incident_id) == []  # nothing recorded as written
     assert ("kill-switch", "failed") in await _outcomes(console)
     await console.close()
+
+
+def test_readers_of_a_control_file_are_never_refused_while_it_is_flipped(tmp_path: Path) -> None:
+    import threading
+
+    path = flags_file(tmp_path)
+    stop = threading.Event()
+    problems: list[str] = []
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        while not stop.is_set():
+            try:
+                assert read_control(path) is not None
+                reads += 1
+            except ControlFileRefusedError as exc:  # an atomic replace is not a refusal
+                problems.append(str(exc))
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    routes = ["human", "fallback", "refused", "model"]
+    for n in range(1000):
+        flip(path, "credit-scorer", routes[n % 4])
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert problems == [] and reads > 100
+
+
+async def test_an_invalid_flag_file_is_refused_in_one_line_and_left_as_it_is(
+    tmp_path: Path,
+) -> None:
+    flag = tmp_path / "killswitch.flagd.json"
+    flag.write_bytes(b'{"flags": {"credit-scorer-route": {"state": "ON"}}}')
+    console, incident_id = await _console_with(tmp_path, flag)
+    with pytest.raises(TriageRefusedError) as refused:
+        await console.kill_switch(incident_id, "human", override="now")
+    assert str(refused.value).startswith(f"{flag} is not a valid flag file now: ")
+    assert "\n" not in str(refused.value)
+    assert flag.read_bytes() == b'{"flags": {"credit-scorer-route": {"state": "ON"}}}'
+    await console.close()

@@ -120,37 +120,39 @@ def read_control(path: Path) -> bytes | None:
 
 def read_control_with_stat(path: Path) -> tuple[bytes, os.stat_result] | None:
     """`read_control`, with the stat of the file read (for its modification time)."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise _failed("look at", path, exc) from exc
-    _check(path, st)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:  # a link put there since the lstat
-            raise ControlFileRefusedError(f"{path} became a symbolic link: refused, "
-                                          "unread") from exc  # fmt: skip
-        raise _failed("read", path, exc) from exc
-    try:
-        opened = os.fstat(fd)
-        if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
-            raise ControlFileRefusedError(f"{path} was replaced while being opened: refused, "
-                                          "unread; try again")  # fmt: skip
-        _check(path, opened)
-        data = _read_at_most(fd, CAP + 1)
-    except OSError as exc:
-        raise _failed("read", path, exc) from exc
-    finally:
-        os.close(fd)
-    if len(data) > CAP:
-        raise ControlFileRefusedError(f"{path} grew over the {CAP:,}-byte cap for a control "
-                                      "file while being read: refused")  # fmt: skip
-    return data, opened
+    for _ in range(3):  # another writer's atomic replace between lstat and open: look again
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _failed("look at", path, exc) from exc
+        _check(path, st)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link put there since the lstat
+                raise ControlFileRefusedError(f"{path} became a symbolic link: refused, "
+                                              "unread") from exc  # fmt: skip
+            raise _failed("read", path, exc) from exc
+        try:
+            opened = os.fstat(fd)
+            if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+                continue
+            _check(path, opened)
+            data = _read_at_most(fd, CAP + 1)
+        except OSError as exc:
+            raise _failed("read", path, exc) from exc
+        finally:
+            os.close(fd)
+        if len(data) > CAP:
+            raise ControlFileRefusedError(f"{path} grew over the {CAP:,}-byte cap for a "
+                                          "control file while being read: refused")  # fmt: skip
+        return data, opened
+    raise ControlFileRefusedError(f"{path} kept being replaced while being opened: refused, "
+                                  "unread; try again")  # fmt: skip
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:

@@ -107,7 +107,7 @@ def _raw(current: bytes | None) -> dict[str, Any]:
     """The file as plain JSON (validated first), so fields thirdbook has no model for stay."""
     if current is None:
         return {"$schema": FLAGD_SCHEMA, "flags": {}}
-    FlagdFile.model_validate_json(current)
+    validate_flagd(current)
     raw: dict[str, Any] = json.loads(current, parse_constant=_not_json, parse_float=_finite)
     return raw
 

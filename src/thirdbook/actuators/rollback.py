@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from thirdbook.actuators.config_write import bytes_hash, replace_file
 from thirdbook.control_file import read_control
@@ -37,8 +37,16 @@ class RollbackPlan(BaseModel):
 
 
 def validate_registry(data: bytes) -> None:
-    """Raise ValueError unless `data` is a valid registry."""
-    Registry.model_validate_json(data)
+    """Raise ValueError (one line) unless `data` is a valid registry."""
+    parse_registry(data)
+
+
+def parse_registry(data: bytes) -> Registry:
+    """The registry in `data`, or a ValueError saying in one line why it is not one."""
+    try:
+        return Registry.model_validate_json(data)
+    except ValidationError as exc:
+        raise ValueError(str(exc).splitlines()[0] + f" ({exc.error_count()} problem(s))") from exc
 
 
 def plan_rollback(registry: Registry, model: str, to: str | None = None) -> RollbackPlan:
@@ -79,7 +87,10 @@ def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPl
     if data is None:
         raise RollbackRefusedError(f"there is no registry at {path}")
     before = bytes_hash(data)
-    registry = Registry.model_validate_json(data)
+    try:
+        registry = parse_registry(data)
+    except ValueError as exc:
+        raise RollbackRefusedError(f"{path} is not a valid registry now: {exc}") from exc
     plan = plan_rollback(registry, model, to)
     raw = json.loads(data)
     raw["models"][model].setdefault("aliases", {})["serving"] = plan.to_version

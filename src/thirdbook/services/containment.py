@@ -105,8 +105,11 @@ class ContainmentService(RegistryService, HookService):
         current = await control(read_control, target)
         kept = await self._keep(current, target)
         first = await self._before_first_kill(incident_id, model, mode)
-        change = await control(planned_flags, current, model, VARIANT[mode],
-                               first[1] if first else None)  # fmt: skip
+        try:
+            change = await asyncio.to_thread(planned_flags, current, model, VARIANT[mode],
+                                             first[1] if first else None)  # fmt: skip
+        except ValueError as exc:
+            raise TriageRefusedError(f"{target} is not a valid flag file now: {exc}") from exc
         before, after = await control(replace_file, target, change.data,
                                       expected or bytes_hash(current), validate_flagd)  # fmt: skip
         if first and change.restored:

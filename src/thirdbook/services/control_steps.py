@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from thirdbook.actuators.config_write import ConfigConflictError
-from thirdbook.actuators.rollback import RollbackRefusedError
+from thirdbook.actuators.rollback import RollbackRefusedError, parse_registry
 from thirdbook.control_file import ControlFileIOError, ControlFileRefusedError, read_control
 from thirdbook.domain.control import Registry
 from thirdbook.domain.incidents import TimelineEntry
@@ -48,7 +48,10 @@ def registry_at(path: Path) -> Registry:
     data = read_control(path)
     if data is None:
         raise RollbackRefusedError(f"there is no registry at {path}")
-    return Registry.model_validate_json(data)
+    try:
+        return parse_registry(data)
+    except ValueError as exc:
+        raise RollbackRefusedError(f"{path} is not a valid registry now: {exc}") from exc
 
 
 def first_kill_kept(timeline: list[TimelineEntry], model: str) -> str | None:
