@@ -67,8 +67,8 @@ async def test_an_instead_hook_acts_in_place_of_the_file_write(tmp_path: Path) -
     argv = script(tmp_path, f"open({str(seen)!r}, 'w').write(sys.stdin.read())\n")
     hook = HookConfig(action="kill-switch", command=argv, when="instead")
     console, incident_id = await contained(tmp_path, hook, flags=False)
-    before, after = await console.kill_switch(incident_id, "fallback")
-    assert (before, after) == ("", "")
+    written = await console.kill_switch(incident_id, "fallback")
+    assert (written.path, written.before, written.after) == (None, "", "")
     assert json.loads(seen.read_text())["detail"]["flag_file"] is None
     notes = [e.detail for e in await console.timeline(incident_id) if e.kind == "containment"]
     assert notes[-1].endswith("routed to fallback by its hooks")

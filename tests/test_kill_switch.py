@@ -133,8 +133,9 @@ async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviat
     with pytest.raises(TriageRefusedError, match="snapshot first"):
         await console.kill_switch(incident_id, "human")
     assert json.loads(path.read_text())["flags"]["credit-scorer-route"]["defaultVariant"] == "model"
-    before, after = await console.kill_switch(incident_id, "human", override="customers harmed now")
-    assert before != after
+    written = await console.kill_switch(incident_id, "human", override="customers harmed now")
+    before, after = written.before, written.after
+    assert before != after and written.path == path
     kinds = [(e.kind, e.detail) for e in await console.timeline(incident_id)]
     assert ("deviation", "kill switch without a complete snapshot: customers harmed now") in kinds
     containment = [d for k, d in kinds if k == "containment"]

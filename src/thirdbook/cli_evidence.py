@@ -68,9 +68,11 @@ def snapshot(ctx: click.Context, incident_id: int) -> None:
     """Snapshot an incident's window of interest as evidence (do this before containment)."""
     record: SnapshotRecord = with_console(ctx, lambda svc: svc.snapshot(
         incident_id, lambda step: click.echo(f"  {step}", err=True)))  # fmt: skip
+    captured, missing = record.captured(), record.missing()
     for kind, label in CHECKLIST:
-        size = record.captured().get(kind)
-        state = "MISSING" if size is None else f"captured, {size:,} bytes"
+        size = captured.get(kind)
+        why = f" ({visible(missing[kind], 160)})" if kind in missing else ""
+        state = f"MISSING{why}" if size is None else f"captured, {size:,} bytes"
         click.echo(f"  {label:<30} {state}")
     click.echo(f"snapshot #{record.id} complete; manifest sha256:{record.manifest_sha256}")
 
@@ -144,10 +146,13 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
         _show(with_console(ctx, lambda svc: svc.preview(
             incident_id, "kill-switch", mode=mode, model=model, override=override)))  # type: ignore[arg-type]  # fmt: skip
         return
-    before, after = with_console(ctx, lambda svc: svc.kill_switch(
+    written = with_console(ctx, lambda svc: svc.kill_switch(
         incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
-    click.echo(f"kill switch written: routed to {mode}; flag file sha256 {before[:16]}… → "
-               f"{after[:16]}…")  # fmt: skip
+    if written.path is None:
+        click.echo(f"kill switch: routed to {mode} by its hooks")
+        return
+    click.echo(f"kill switch written: routed to {mode} in {visible(str(written.path))}; flag "
+               f"file sha256 {written.before[:16]}… → {written.after[:16]}…")  # fmt: skip
 
 
 @click.command()

@@ -127,6 +127,11 @@ class ContainmentConfig(_Section):
     window_before_s: float = Field(
         default=900, ge=0, description="How far before the first alert a snapshot reaches."
     )
+    follow_control_symlinks: bool = Field(
+        default=False,
+        description="A flag file, registry or quarantine list that is a symbolic link: read, "
+        "copy and write the file it points at (default: refuse the link).",
+    )
     hooks: list[HookConfig] = Field(
         default_factory=list, description="Commands or webhooks run by containment actions."
     )
@@ -272,6 +277,10 @@ theme = "thirdbook-dark"
 # weights_dir = "/srv/models"        # <dir>/<model>/<version>/*, re-hashed by snapshots
 # A snapshot reaches this far before the incident's first alert:
 window_before_s = 900
+# A control file (flag file, registry, quarantine list) that is a symbolic link is refused,
+# unread. true: use the file it points at (read, copied by snapshots, written atomically in
+# its own directory, and named as what was written). The lock beside it is never a link.
+follow_control_symlinks = false
 
 # A containment action can also (or instead) run a command or call a webhook. It gets the
 # incident and the action as JSON (stdin or POST body); its exit status or HTTP status and

@@ -3,7 +3,8 @@
 The failing version is never touched: only the alias moves, as MLflow aliases do. The target
 must be registered with a weights hash; where its weights are readable (`weights_path`), they
 are re-hashed and must match before the alias moves. The registry file is written like the
-kill switch: validated, atomic, compare-and-swap on its hash, read back.
+kill switch: validated, atomic, compare-and-swap on its hash, read back, and only as a control
+file (`thirdbook.control_file`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from thirdbook.actuators.config_write import file_hash, replace_file
+from thirdbook.actuators.config_write import bytes_hash, replace_file
+from thirdbook.control_file import read_control
 from thirdbook.domain.control import Registry
 from thirdbook.evidence.objects import hash_file
 
@@ -35,8 +37,16 @@ class RollbackPlan(BaseModel):
 
 
 def validate_registry(data: bytes) -> None:
-    """Raise ValueError unless `data` is a valid registry."""
-    Registry.model_validate_json(data)
+    """Raise ValueError (one line) unless `data` is a valid registry."""
+    parse_registry(data)
+
+
+def parse_registry(data: bytes) -> Registry:
+    """The registry in `data`, or a ValueError saying in one line why it is not one."""
+    try:
+        return Registry.model_validate_json(data)
+    except ValidationError as exc:
+        raise ValueError(str(exc).splitlines()[0] + f" ({exc.error_count()} problem(s))") from exc
 
 
 def plan_rollback(registry: Registry, model: str, to: str | None = None) -> RollbackPlan:
@@ -71,10 +81,16 @@ def plan_rollback(registry: Registry, model: str, to: str | None = None) -> Roll
 
 
 def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPlan, str, str]:
-    """Move `model`'s serving alias in the registry at `path`; returns (plan, before, after)."""
-    before = file_hash(path)
-    data = path.read_bytes()
-    registry = Registry.model_validate_json(data)
+    """Move `model`'s serving alias in the registry at `path` (the file itself: see
+    `control_file.target_of`); returns (plan, before, after)."""
+    data = read_control(path)
+    if data is None:
+        raise RollbackRefusedError(f"there is no registry at {path}")
+    before = bytes_hash(data)
+    try:
+        registry = parse_registry(data)
+    except ValueError as exc:
+        raise RollbackRefusedError(f"{path} is not a valid registry now: {exc}") from exc
     plan = plan_rollback(registry, model, to)
     raw = json.loads(data)
     raw["models"][model].setdefault("aliases", {})["serving"] = plan.to_version

@@ -1,8 +1,10 @@
 """The demo serving layer's view of its control files: read on every request.
 
 A request asks for the current kill switch and registry. The files are stat'ed each time and
-parsed again only when they changed. A file that is missing or does not validate leaves the
-last good version in force, as a flagd provider does, and is reported once.
+parsed again only when they changed; a link is followed (as a flagd provider reads the file
+it points at), and anything but a regular file under 1 MiB is refused unread. A file that is
+missing, refused or does not validate leaves the last good version in force, as a flagd
+provider does, and is reported once.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from thirdbook.atomic import write_atomically
+from thirdbook.control_file import (
+    ControlFileIOError,
+    ControlFileRefusedError,
+    read_control,
+    target_of,
+)
 from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
 from thirdbook.domain.control import (
     FlagdFile,
@@ -83,7 +91,7 @@ class _Watched(Generic[M]):
 
     def current(self) -> M | None:
         try:
-            st = os.stat(self.path)
+            st = os.stat(self.path)  # a stat never blocks, even on a FIFO
         except FileNotFoundError:
             self.problem = f"{self.path.name} is missing; keeping the last good version"
             return self.value
@@ -91,9 +99,15 @@ class _Watched(Generic[M]):
         if stamp != self._stamp:
             self._stamp = stamp
             try:
-                self.value = self.model.model_validate_json(self.path.read_bytes())
+                # Read as a serving process does, through a link, but bounded: a FIFO, a
+                # device or a huge file is refused unread (`thirdbook.control_file`).
+                data = read_control(target_of(self.path, follow=True))
+                if data is None:
+                    raise FileNotFoundError(self.path)
+                self.value = self.model.model_validate_json(data)
                 self.problem = None
-            except (OSError, ValidationError) as exc:
+            except (OSError, ValidationError, ControlFileRefusedError,
+                    ControlFileIOError) as exc:  # fmt: skip
                 self.problem = (
                     f"{self.path.name} is not valid ({exc.__class__.__name__}); "
                     "keeping the last good version"

@@ -11,6 +11,7 @@ known-good marks, and aliases (`serving`) that point at a version.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -147,3 +148,15 @@ def alias_moves(
             now[key] = None
     return [(m, a, known.get((m, a)), v) for (m, a), v in sorted(now.items())
             if known.get((m, a)) != v]  # fmt: skip
+
+
+class ControlWrite(BaseModel):
+    """A control file written by a containment action: the file written (with a followed
+    link, the file it points at) and its SHA-256 before and after; `path` is None and the
+    hashes empty when hooks acted instead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path | None
+    before: str
+    after: str

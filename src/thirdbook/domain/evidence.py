@@ -38,9 +38,18 @@ class SnapshotRecord(BaseModel):
         if self.status != "complete" or self.manifest is None:
             return sizes
         for item in self.manifest.get("items", []):
+            if "missing" in item:  # not kept (see `missing`): not captured, whatever its size
+                continue
             kind = str(item.get("kind"))
             sizes[kind] = sizes.get(kind, 0) + int(item.get("size", 0))
         return sizes
+
+    def missing(self) -> dict[str, str]:
+        """Why each checklist item kind that a complete snapshot lists was not kept."""
+        if self.status != "complete" or self.manifest is None:
+            return {}
+        return {str(i.get("kind")): str(i["missing"]) for i in self.manifest.get("items", [])
+                if "missing" in i}  # fmt: skip
 
 
 class QuarantineTarget(BaseModel):

@@ -5,7 +5,9 @@ and origin:
 - every event of the window (the raw lines, as JSON lines);
 - the source log segments those events came from, with their byte ranges (copied: a log
   that keeps growing cannot change the evidence);
-- the model registry and the kill-switch flag file as they stand;
+- the model registry and the kill-switch flag file as they stand, copied only as containment
+  would write them (`thirdbook.control_file`): a link it would refuse, a FIFO, a device or a
+  file over 1 MiB is not copied, and the manifest says why;
 - the models seen in the window with their weights hashes (and, where the weights are
   readable under `weights_dir`, each weights file re-hashed in streaming fashion);
 - the prompt templates in use (ids, versions and system prompts seen in the window);
@@ -26,6 +28,12 @@ from typing import Any
 import orjson
 
 from thirdbook.config import ContainmentConfig
+from thirdbook.control_file import (
+    ControlFileIOError,
+    ControlFileRefusedError,
+    read_control,
+    target_of,
+)
 from thirdbook.domain.audit import canonical_bytes
 from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.incidents import Actor, Incident
@@ -81,7 +89,8 @@ async def take_snapshot(
     items.extend(logs)
     for kind, file in (("registry", paths.registry), ("routing", paths.flag_file)):
         progress(kind)
-        items.append(await asyncio.to_thread(_file_item, objects, kind, file))
+        items.append(await asyncio.to_thread(_control_item, objects, kind, file,
+                                             paths.follow_control_symlinks))  # fmt: skip
     progress("model versions and weights")
     models = await asyncio.to_thread(_models, seen.models, paths)
     items.append(_item("model", "registry and events", objects.put_bytes(canonical_bytes(models))))
@@ -113,6 +122,25 @@ def _file_item(
     except OSError as exc:
         return {"kind": kind, "origin": str(path), "missing": str(exc), "size": 0}
     return _item(kind, str(path), ref, range=[start, start + ref.size])
+
+
+def _control_item(
+    objects: ObjectStore, kind: str, path: Path | None, follow: bool
+) -> dict[str, Any]:
+    """A control file as it stands, copied only if containment would write it (never a link
+    it would refuse, a FIFO, a device or a file over the cap); or why it was not kept."""
+    if path is None:
+        return {"kind": kind, "origin": None, "missing": "not configured", "size": 0}
+    try:
+        target = target_of(path, follow=follow)
+        data = read_control(target)
+    except (ControlFileRefusedError, ControlFileIOError) as exc:
+        return {"kind": kind, "origin": str(path), "missing": f"not copied: {exc}", "size": 0}
+    if data is None:
+        return {"kind": kind, "origin": str(path), "missing": "no such file", "size": 0}
+    ref = objects.put_bytes(data)
+    link = {} if target == path else {"link": str(path)}
+    return _item(kind, str(target), ref, range=[0, ref.size], **link)
 
 
 _TEMPLATE_ID = re.compile(rb'"template_id"\s*:\s*"([^"\\]*)"')
@@ -198,9 +226,11 @@ async def _events(
 
 def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -> dict[str, Any]:
     registry: Any = None
-    if paths.registry is not None and paths.registry.is_file():
-        with contextlib.suppress(OSError, orjson.JSONDecodeError):
-            registry = orjson.loads(paths.registry.read_bytes())
+    if paths.registry is not None:
+        with contextlib.suppress(ControlFileRefusedError, ControlFileIOError,
+                                 orjson.JSONDecodeError):  # fmt: skip
+            data = read_control(target_of(paths.registry, follow=paths.follow_control_symlinks))
+            registry = None if data is None else orjson.loads(data)
     models = []
     for (name, version), logged_hash in sorted(seen.items()):
         entry: dict[str, Any] = {"name": name, "version": version, "logged_weights_hash":

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
 from pathlib import Path
 from typing import Literal
 
 from thirdbook.actuators.config_write import (
-    ConfigConflictError,
-    ConfigInvalidError,
+    bytes_hash,
     file_hash,
     replace_file,
 )
-from thirdbook.actuators.kill_switch import VARIANT, KillMode, flip, killed_flags
+from thirdbook.actuators.kill_switch import VARIANT, KillMode, planned_flags, validate_flagd
 from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.actuators.rollback import (
     RollbackPlan,
@@ -22,7 +21,13 @@ from thirdbook.actuators.rollback import (
     plan_rollback,
     roll_back,
 )
-from thirdbook.domain.control import Registry
+from thirdbook.control_file import (
+    ControlFileIOError,
+    ControlFileRefusedError,
+    read_control,
+    target_of,
+)
+from thirdbook.domain.control import ControlWrite
 from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
 from thirdbook.domain.incidents import (
     Actor,
@@ -30,9 +35,10 @@ from thirdbook.domain.incidents import (
 )
 from thirdbook.domain.records import EventFilter
 from thirdbook.evidence.snapshot import Progress, take_snapshot
+from thirdbook.services.control_steps import control, first_kill_kept, named, registry_at
 from thirdbook.services.hooks import HookService
 from thirdbook.services.registry import RegistryService
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
 class ContainmentService(RegistryService, HookService):
@@ -60,34 +66,61 @@ class ContainmentService(RegistryService, HookService):
         model: str | None = None,
         override: str | None = None,
         expected: str | None = None,
-    ) -> tuple[str, str]:
-        """Route the incident's model away from it (flagd, ENABLED); returns the flag file's
-        (before, after) hashes. Refused until the incident has a complete snapshot, unless
+    ) -> ControlWrite:
+        """Route the incident's model away from it (flagd, ENABLED), or back to it (`model`:
+        the flag restored as it was before the incident's first kill); returns the file
+        written and its hashes. Refused until the incident has a complete snapshot, unless
         `override` gives the reason (recorded as a deviation)."""
         detail = {"mode": mode, "model": model, "override": override, "expected": expected}
         async with self._acting("kill-switch", detail, incident_id) as actor:
             hooks, instead = self._hooks("kill-switch")
             path, model, override = await self._containable(
                 incident_id, model, override, None if instead else "flag_file")
-            before = after = ""
+            target, before, after, how = None, "", "", f"routed to {VARIANT[mode]} by its hooks"
             if path is not None:
-                kept = await asyncio.to_thread(self._keep, path)
-                try:
-                    before, after = await asyncio.to_thread(flip, path, model, VARIANT[mode],
-                                                             expected)  # fmt: skip
-                except (ConfigConflictError, ConfigInvalidError) as exc:
-                    raise TriageRefusedError(str(exc)) from exc
+                target = await control(target_of, path, follow=self._follow)
+                before, after, how = await self._flip(incident_id, path, target, model, mode,
+                                                      expected)  # fmt: skip
                 await self.store.containment.written(incident_id, "kill switch", model, "route",
                                                      VARIANT[mode])  # fmt: skip
             await self._contained(incident_id, actor, "kill switch", override,
-                                  f"kill switch: {model} routed to {VARIANT[mode]} "
-                                  + (f"(flag ENABLED) in {path}; file sha256 {before} → "
-                                     f"{after}{kept}" if path else "by its hooks"))  # fmt: skip
+                                  f"kill switch: {model} {how}")
             await self._run_hooks(incident_id, actor, "kill-switch", hooks, {
                 "model": model, "mode": mode, "variant": VARIANT[mode],
-                "flag_file": None if path is None else str(path),
-                "flag_sha256": {"before": before, "after": after} if path else None})  # fmt: skip
-            return before, after
+                "flag_file": None if target is None else str(target),
+                "flag_sha256": {"before": before, "after": after} if target else None})  # fmt: skip
+            return ControlWrite(path=target, before=before, after=after)
+
+    async def _flip(
+        self,
+        incident_id: int,
+        path: Path,
+        target: Path,
+        model: str,
+        mode: KillMode,
+        expected: str | None,
+    ) -> tuple[str, str, str]:
+        """Write the flag file at `target` (kept as evidence first; compare-and-swap on the
+        bytes kept); (before, after, the note saying what was done)."""
+        current = await control(read_control, target)
+        kept = await self._keep(current, target)
+        first = await self._before_first_kill(incident_id, model, mode)
+        try:
+            change = await asyncio.to_thread(planned_flags, current, model, VARIANT[mode],
+                                             first[1] if first else None)  # fmt: skip
+        except ValueError as exc:
+            raise TriageRefusedError(f"{target} is not a valid flag file now: {exc}") from exc
+        before, after = await control(replace_file, target, change.data,
+                                      expected or bytes_hash(current), validate_flagd)  # fmt: skip
+        if first and change.restored:
+            how = f"(the flag restored as before the incident's first kill, sha256:{first[0]})"
+        elif change.suspended_targeting:
+            how = ("(flag ENABLED; its targeting rule, which could still route to the model, set "
+                   "aside until the flag is restored)")  # fmt: skip
+        else:
+            how = "(flag ENABLED)"
+        return before, after, (f"routed to {VARIANT[mode]} {how} in {named(target, path)}; "
+                               f"file sha256 {before} → {after}{kept}")  # fmt: skip
 
     async def preview(
         self,
@@ -124,13 +157,15 @@ class ContainmentService(RegistryService, HookService):
                     f"(weights {plan.weights_hash})", *note, *said]  # fmt: skip
         if path is None:
             return [f"would route {model} to {VARIANT[mode]} through its hooks", *note, *said]
-        current = await asyncio.to_thread(_read_or_none, path)
+        target = await control(target_of, path, follow=self._follow)
+        current = await control(read_control, target)
+        first = await self._before_first_kill(incident_id, model, mode)
         try:
-            new = killed_flags(current, model, VARIANT[mode])
+            new = planned_flags(current, model, VARIANT[mode], first[1] if first else None).data
         except ValueError as exc:
-            raise TriageRefusedError(f"{path} is not a valid flag file now: {exc}") from exc
-        return [f"would route {model} to {VARIANT[mode]} (flag ENABLED) in {path}",
-                f"file sha256 {file_hash(path)} → {hashlib.sha256(new).hexdigest()}",
+            raise TriageRefusedError(f"{target} is not a valid flag file now: {exc}") from exc
+        return [f"would route {model} to {VARIANT[mode]} in {named(target, path)}",
+                f"file sha256 {bytes_hash(current)} → {bytes_hash(new)}",
                 *note, *said]  # fmt: skip
 
     async def rollback(
@@ -150,16 +185,13 @@ class ContainmentService(RegistryService, HookService):
                                                             "registry")  # fmt: skip
             assert path is not None
             await self.observe_registry()  # moves made by others before this one
-            try:
-                if instead:  # the registry is read to plan; the hooks make the move
-                    registry = await asyncio.to_thread(Registry.model_validate_json,
-                                                       path.read_bytes())  # fmt: skip
-                    plan = await asyncio.to_thread(plan_rollback, registry, model, to)
-                else:
-                    kept = await asyncio.to_thread(self._keep, path)
-                    plan, before, after = await asyncio.to_thread(roll_back, path, model, to)
-            except (RollbackRefusedError, ConfigConflictError, ConfigInvalidError) as exc:
-                raise TriageRefusedError(str(exc)) from exc
+            target = await control(target_of, path, follow=self._follow)
+            if instead:  # the registry is read to plan; the hooks make the move
+                registry = await control(registry_at, target)
+                plan = await control(plan_rollback, registry, model, to)
+            else:
+                kept = await self._keep(await control(read_control, target), target)
+                plan, before, after = await control(roll_back, target, model, to)
             await self.store.containment.written(incident_id, "rollback", model, "model_version",
                                                  plan.to_version)  # fmt: skip
             if not instead:
@@ -169,7 +201,8 @@ class ContainmentService(RegistryService, HookService):
                                   f"rollback: {model} serving {plan.from_version} → "
                                   f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
                                   + ("made by its hooks" if instead else
-                                     f"registry sha256 {before} → {after}{kept}"))  # fmt: skip
+                                     f"in {named(target, path)}; registry sha256 {before} → "
+                                     f"{after}{kept}"))  # fmt: skip
             await self._run_hooks(incident_id, actor, "rollback", hooks,
                                   plan.model_dump(mode="json"))  # fmt: skip
             return plan
@@ -244,7 +277,11 @@ class ContainmentService(RegistryService, HookService):
                 f"made read-only)",
             )  # fmt: skip
             listed = await self.store.quarantine.listed()
-            await asyncio.to_thread(self._write_quarantine_list, listed)
+            try:
+                await control(self._write_quarantine_list, listed)
+            except TriageRefusedError as exc:  # the entries are recorded: the list lags
+                raise ActionFailedError(f"the quarantine is recorded, but its list file was "
+                                        f"not written: {exc}") from exc  # fmt: skip
             await self._run_hooks(incident_id, actor, "quarantine", hooks,
                                   {"targets": [t.model_dump(mode="json") for t in found]})
             return found
@@ -254,7 +291,7 @@ class ContainmentService(RegistryService, HookService):
         return [t for target in targets for t in await asyncio.to_thread(inspect, target)]
 
     def _write_quarantine_list(self, listed: list[tuple[int, str, str, str | None]]) -> None:
-        path = self.store.path.parent / "quarantine.json"
+        path = target_of(self.store.path.parent / "quarantine.json", follow=self._follow)
         entries = [{"incident": i, "target": t, "kind": k, "sha256": h} for i, t, k, h in listed]
         data = (json.dumps({"quarantined": entries}, indent=2) + "\n").encode()
         replace_file(path, data, file_hash(path), lambda b: None)
@@ -265,13 +302,33 @@ class ContainmentService(RegistryService, HookService):
         value, sha = await asyncio.to_thread(check_value, target)
         return await self.store.quarantine.matching(value, sha)
 
-    def _keep(self, path: Path) -> str:
-        """Keep a file as it is now as evidence; a note for the timeline."""
-        try:
-            kept = self.objects.put_file(path)
-        except FileNotFoundError:
+    async def _keep(self, data: bytes | None, path: Path) -> str:
+        """Keep a control file's bytes as they are now as evidence; a note for the timeline
+        (nothing when there is no file). A failure to keep it stops the action unchanged."""
+        if data is None:
             return ""
+        try:
+            kept = await asyncio.to_thread(self.objects.put_bytes, data)
+        except OSError as exc:
+            raise ActionFailedError(f"could not keep {path} as evidence before changing it: "
+                                    f"{(exc.strerror or str(exc)).lower()}; nothing was "
+                                    "changed") from exc  # fmt: skip
         return f"; previous file kept as sha256:{kept.sha256}"
+
+    async def _before_first_kill(
+        self, incident_id: int, model: str, mode: KillMode
+    ) -> tuple[str, bytes] | None:
+        """For routing back to the model: the flag file the incident's first kill kept as
+        evidence (its hash and bytes), if there is one and it can be read."""
+        if mode != "model":
+            return None
+        sha = first_kill_kept(await self.store.incidents.timeline(incident_id), model)
+        if sha is None:
+            return None
+        with contextlib.suppress(ControlFileRefusedError, ControlFileIOError):
+            data = await asyncio.to_thread(read_control, self.objects.path_of(sha))
+            return None if data is None else (sha, data)
+        return None
 
     async def _contained(
         self, incident_id: int, actor: Actor, what: str, override: str | None, note: str
@@ -316,10 +373,3 @@ class ContainmentService(RegistryService, HookService):
     async def snapshots(self, incident_id: int) -> list[SnapshotRecord]:
         """An incident's snapshots, newest first."""
         return await self.store.snapshots.for_incident(incident_id)
-
-
-def _read_or_none(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None

@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import os
 from pathlib import Path
 from typing import Literal
 
+from thirdbook.control_file import (
+    ControlFileIOError,
+    ControlFileRefusedError,
+    read_control_with_stat,
+    target_of,
+)
 from thirdbook.domain.control import AliasMove, Registry
 from thirdbook.domain.incidents import Actor
 from thirdbook.services.console_base import ConsoleBase
+from thirdbook.services.control_steps import registry_at
 from thirdbook.store.ingest_state import now_us
 
 
@@ -36,9 +42,9 @@ class RegistryService(ConsoleBase):
         if path is None or self.read_only:
             return []
         try:
-            data, mtime_ns = await asyncio.to_thread(_read_with_mtime, path)
+            data, mtime_ns = await asyncio.to_thread(self._read_with_mtime, path)
             registry = Registry.model_validate_json(data)
-        except (OSError, ValueError):
+        except (OSError, ValueError, ControlFileRefusedError, ControlFileIOError):
             return []
         sha = hashlib.sha256(data).hexdigest()
         if how == "observed" and sha == self._registry_seen:
@@ -66,14 +72,21 @@ class RegistryService(ConsoleBase):
         await self.observe_registry()
         return await self.store.registry_history.pointing_at(model, "serving", at_us)
 
+    @property
+    def _follow(self) -> bool:
+        """Whether a control file that is a symbolic link is followed (else refused)."""
+        return self.containment.follow_control_symlinks
+
     def _registry(self) -> Registry | None:
         path = self.containment.registry
         try:
-            return Registry.model_validate_json(path.read_bytes()) if path else None
-        except (OSError, ValueError):
+            return registry_at(target_of(path, follow=self._follow)) if path else None
+        except (ValueError, ControlFileRefusedError, ControlFileIOError):
             return None
 
-
-def _read_with_mtime(path: Path) -> tuple[bytes, int]:
-    with path.open("rb") as file:
-        return file.read(), os.fstat(file.fileno()).st_mtime_ns
+    def _read_with_mtime(self, path: Path) -> tuple[bytes, int]:
+        """The registry's bytes and modification time, read as a control file."""
+        found = read_control_with_stat(target_of(path, follow=self._follow))
+        if found is None:
+            raise FileNotFoundError(path)
+        return found[0], found[1].st_mtime_ns
