@@ -103,6 +103,14 @@ def _chown_tree(top: Path, uid: int) -> None:
             os.lchown(os.path.join(root, name), uid, uid)
 
 
+def one_sentence(text: str) -> str:
+    """The single line a failure prints (and nothing that looks like a traceback)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    assert "Traceback" not in text
+    return lines[0]
+
+
 @cache
 def why_not(way: str) -> str | None:
     """Why `way` cannot be used on this machine (None: it can)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import event_line, ingest_once, source
-from tests.read_only_media import THIRDBOOK, Pty, ReadOnly, read_only
+from tests.read_only_media import THIRDBOOK, Pty, ReadOnly, one_sentence, read_only
 from thirdbook.config import ContainmentConfig, Settings
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.control import routing_flags
@@ -61,14 +61,6 @@ def fingerprint(directory: Path) -> dict[str, str]:
     """Every file under `directory` with the SHA-256 of its bytes."""
     return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(directory.rglob("*")) if p.is_file()}  # fmt: skip
-
-
-def one_sentence(text: str) -> str:
-    """The single line a refusal prints (and nothing that looks like a traceback)."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 READS = [

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -330,6 +331,9 @@ def run_console(context: Context, *, read_only: bool = False) -> None:
 def _run_app(app: ThirdbookApp) -> None:
     app.run()
     if app.crash is not None:
+        # A crash during start-up leaves Textual coroutines that never ran; Python would
+        # name each at exit, after the one sentence that says what happened.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
         raise app.crash
     if app.return_code:
         raise SystemExit(app.return_code)
