@@ -3,8 +3,9 @@
 Root ignores permission bits, so a read-only store is made one of two ways:
 - `medium`: a read-only bind mount in a private mount namespace (`unshare --mount`), which
   even root cannot write through (EROFS); needs CAP_SYS_ADMIN, which a container may lack;
-- `directory`: the command runs as `nobody` (`setpriv`) on a directory it may not write
-  (0555, files 0444), which any root can do.
+- `directory`: a directory the command may not write (0555, files 0444), the command run
+  as `nobody` (`setpriv`), or, where `nobody` cannot reach this Python (a checkout under
+  /root), as root without the capabilities that override permission bits.
 Each is used where the machine allows it and skipped, saying why, where it does not.
 """
 
@@ -31,6 +32,10 @@ from pathlib import Path
 import pytest
 
 NOBODY = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
+_OVERRIDES = "-dac_override,-dac_read_search,-fowner"
+AS_ROOT_HELD_BY_PERMISSIONS = ["setpriv", f"--bounding-set={_OVERRIDES}",
+                               f"--inh-caps={_OVERRIDES}", "--"]  # fmt: skip
 THIRDBOOK = [sys.executable, "-m", "thirdbook.cli"]
 _BIND_READ_ONLY = (
     'while [ "$1" != -- ]; do mount --bind "$1" "$1"; mount -o remount,bind,ro "$1"; shift; '
@@ -50,7 +55,7 @@ class ReadOnly:
         """Make these directories (and what is in them) read-only for the commands."""
         self.read_only.extend(directories)
         if self.way == "directory":
-            if os.geteuid() == 0:  # what the command may write is nobody's; the rest root's
+            if _as_user() == AS_NOBODY:  # what the command may write is nobody's; the rest root's
                 _chown_tree(self.base, NOBODY)
                 for directory in self.read_only:
                     _chown_tree(directory, 0)
@@ -62,10 +67,7 @@ class ReadOnly:
         if self.way == "medium":
             return ["unshare", "--mount", "--", "sh", "-ec", _BIND_READ_ONLY, "sh",
                     *map(str, self.read_only), "--", *argv]  # fmt: skip
-        if os.geteuid() != 0:
-            return argv
-        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-                *argv]  # fmt: skip
+        return [*_as_user(), *argv]
 
     def env(self, data_dir: Path) -> dict[str, str]:
         """A clean environment pointing thirdbook at `data_dir` and a config in `base`."""
@@ -131,15 +133,27 @@ def why_not(way: str) -> str | None:
             return None  # an unprivileged user already: permission bits apply
         if shutil.which("setpriv") is None:
             return "setpriv (util-linux) is not installed"
-        done = subprocess.run(
-            ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--",
-             *THIRDBOOK, "--version"], capture_output=True, text=True, timeout=60,
-            cwd=probe)  # fmt: skip
-        if done.returncode != 0:
-            return f"uid {NOBODY} cannot run this Python and thirdbook: {done.stderr.strip()}"
+        (probe / "held").mkdir(mode=0o555)
+        attempt = f"import pathlib; pathlib.Path({str(probe / 'held' / 'x')!r}).touch()"
+        done = subprocess.run([*_as_user(), sys.executable, "-c", attempt], capture_output=True,
+                              text=True, timeout=60, cwd=probe)  # fmt: skip
+        if "PermissionError" not in done.stderr:
+            return (f"permission bits do not hold {' '.join(_as_user()) or 'this user'} "
+                    f"here: {done.stderr.strip()[-300:]}")  # fmt: skip
         return None
     finally:
         shutil.rmtree(probe, ignore_errors=True)
+
+
+@cache
+def _as_user() -> list[str]:
+    """How a command runs held by permission bits: as itself when not root; as `nobody`
+    when `nobody` can run this Python; else as root without the overriding capabilities."""
+    if os.geteuid() != 0:
+        return []
+    done = subprocess.run([*AS_NOBODY, *THIRDBOOK, "--version"], capture_output=True,
+                          text=True, timeout=60, cwd="/")  # fmt: skip
+    return AS_NOBODY if done.returncode == 0 else AS_ROOT_HELD_BY_PERMISSIONS
 
 
 @contextlib.contextmanager
