@@ -52,7 +52,8 @@ def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
     what = explain(exc, _store_path(obj)) or f"an unexpected error ({type(exc).__name__}: {exc})"
     log = save_traceback(exc, locations.data_dir(obj.get("data_dir")))
     where = f"the traceback is in {log}" if log else "no log file could be written"
-    return visible(f"{command} failed: {what} ({where}; --debug shows it here)", 1000)
+    # Cut a long message, never the log file's name.
+    return f"{visible(f'{command} failed: {what}', 1500)} ({visible(where)}; --debug shows it here)"
 
 
 def _store_path(obj: dict[str, Any]) -> Path | None:
