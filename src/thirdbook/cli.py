@@ -12,6 +12,7 @@ import click
 from thirdbook import __version__
 from thirdbook.cli_common import context_of as _context
 from thirdbook.cli_common import run_async as _run
+from thirdbook.cli_errors import ThirdbookGroup
 from thirdbook.cli_evidence import register_evidence_commands
 from thirdbook.cli_export import register_export_commands
 from thirdbook.cli_ingest import register_ingest_commands
@@ -23,7 +24,7 @@ from thirdbook.domain.text import terminal_json
 from thirdbook.services.context import Context
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=ThirdbookGroup, invoke_without_command=True)
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -42,12 +43,21 @@ from thirdbook.services.context import Context
     is_flag=True,
     help="Use the demo's store (what `thirdbook demo` left in the data dir).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="THIRDBOOK_DEBUG",
+    help="On an unexpected failure, show the Python traceback (else it goes to a log file).",
+)
 @click.version_option(__version__, prog_name="thirdbook")
 @click.pass_context
-def main(ctx: click.Context, data_dir: Path | None, config: Path | None, use_demo: bool) -> None:
+def main(
+    ctx: click.Context, data_dir: Path | None, config: Path | None, use_demo: bool, debug: bool
+) -> None:
     """thirdbook: the third runbook, a terminal console for AI incident response.
 
-    Without a command, opens the console on the configured store and sources.
+    Without a command, opens the console on the configured store and sources. Any failure
+    ends in one sentence and a non-zero exit; the traceback goes to a log file it names.
     """
     ctx.ensure_object(dict).update(data_dir=data_dir, config=config, demo=use_demo)
     if ctx.invoked_subcommand is None:

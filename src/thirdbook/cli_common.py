@@ -15,6 +15,7 @@ from thirdbook.domain.queries import parse_time
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.store import StoreError
+from thirdbook.store.access import Access
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 T = TypeVar("T")
@@ -54,14 +55,17 @@ def parse_since(text: str) -> datetime:
         raise click.BadParameter(str(exc)) from exc
 
 
-def with_console(ctx: click.Context, work: Callable[[Console], Awaitable[T]]) -> T:
-    """Run `work` on a console service over the configured store; refusals exit 1."""
+def with_console(
+    ctx: click.Context, work: Callable[[Console], Awaitable[T]], *, access: Access = "write"
+) -> T:
+    """Run `work` on a console service over the configured store; refusals exit 1. A read
+    passes `access="auto"`, so that it works on a store this process cannot write."""
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> T:
         svc = await Console.open(context.store_path, context.settings,
                                  runbooks=context.runbooks(),
-                                 containment=context.containment())  # fmt: skip
+                                 containment=context.containment(), access=access)  # fmt: skip
         try:
             return await work(svc)
         finally:

@@ -39,7 +39,7 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
     async def go(
         stop: asyncio.Event,
     ) -> tuple[list[ChainProblem], ChainHead | None, list[str], int]:
-        store = await Store.open(context.store_path)
+        store = await Store.open(context.store_path, access="auto")
         try:
             objects = ObjectStore(context.store_path.parent / "evidence")
             return (await verify_chain(store, checkpoint), await store.audit.head(),
@@ -85,7 +85,7 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> ChainHead | None:
-        store = await Store.open(context.store_path)
+        store = await Store.open(context.store_path, access="auto")
         try:
             return await store.audit.head()
         finally:
@@ -108,7 +108,7 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> list[AuditRecord]:
-        store = await Store.open(context.store_path)
+        store = await Store.open(context.store_path, access="auto")
         try:
             if incident_id is not None:
                 return await store.audit.for_incident(incident_id)
@@ -144,7 +144,8 @@ def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | No
     """Flip the kill switch: the flagd flag stays ENABLED and routes away from the model."""
     if dry_run:
         _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "kill-switch", mode=mode, model=model, override=override)))  # type: ignore[arg-type]  # fmt: skip
+            incident_id, "kill-switch", mode=mode, model=model,  # type: ignore[arg-type]
+            override=override), access="auto"))  # fmt: skip
         return
     written = with_console(ctx, lambda svc: svc.kill_switch(
         incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
@@ -168,7 +169,7 @@ def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | 
     """Point the model's serving alias at a known-good version (the failing one is kept)."""
     if dry_run:
         _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "rollback", model=model, override=override)))  # fmt: skip
+            incident_id, "rollback", model=model, override=override), access="auto"))  # fmt: skip
         return
     plan: RollbackPlan = with_console(ctx, lambda svc: svc.rollback(
         incident_id, to=to, model=model, override=override))  # fmt: skip
@@ -193,7 +194,8 @@ def quarantine_add(ctx: click.Context, incident_id: int, targets: tuple[str, ...
     """Quarantine TARGETS (files, directories, or ids) for an incident."""
     if dry_run:
         _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "quarantine", override=override, targets=targets)))  # fmt: skip
+            incident_id, "quarantine", override=override, targets=targets),
+            access="auto"))  # fmt: skip
         return
     found = with_console(ctx, lambda svc: svc.quarantine(incident_id, list(targets),
                                                          override=override))  # fmt: skip
@@ -207,7 +209,7 @@ def quarantine_add(ctx: click.Context, incident_id: int, targets: tuple[str, ...
 @click.pass_context
 def quarantine_check(ctx: click.Context, target: str) -> None:
     """Exit 1 if TARGET (a path or an id) is quarantined, so a retrain pipeline can refuse it."""
-    found = with_console(ctx, lambda svc: svc.quarantined(target))
+    found = with_console(ctx, lambda svc: svc.quarantined(target), access="auto")
     for incident_id, entry, kind in found:
         click.echo(f"QUARANTINED by incident #{incident_id}: {kind} {visible(entry)}")
     if found:

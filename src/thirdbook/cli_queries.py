@@ -89,7 +89,7 @@ def events(
     )
 
     async def go(stop: asyncio.Event) -> list[StoredEvent]:
-        svc = await Console.open(context.store_path, context.settings)
+        svc = await Console.open(context.store_path, context.settings, access="auto")
         try:
             found: list[StoredEvent] = []
             before: int | None = None
@@ -149,7 +149,7 @@ def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
     context = _context(ctx)
 
     async def go(stop: asyncio.Event) -> list[Any]:
-        svc = await Console.open(context.store_path, context.settings)
+        svc = await Console.open(context.store_path, context.settings, access="auto")
         try:
             return list((await svc.rejects(limit=limit)).items)
         finally:
@@ -186,7 +186,7 @@ def status(ctx: click.Context) -> None:
     context = _context(ctx)
 
     async def go(stop: asyncio.Event) -> tuple[Health, list[Any], list[Any]]:
-        svc = await Console.open(context.store_path, context.settings)
+        svc = await Console.open(context.store_path, context.settings, access="auto")
         try:
             return await svc.health(), await svc.notes(limit=20), await svc.notes(["gap"], 20)
         finally:
@@ -230,7 +230,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) ->
     context = _context(ctx)
 
     async def go(stop: asyncio.Event) -> list[Any]:
-        svc = await Console.open(context.store_path, context.settings)
+        svc = await Console.open(context.store_path, context.settings, access="auto")
         try:
             return list((await svc.alerts(status=status, limit=limit)).items)
         finally:

@@ -33,7 +33,7 @@ def history(ctx: click.Context, model: str | None, at_text: str | None, as_json:
     if at_text is not None:
         _serving_at(ctx, model, at_text, as_json)
         return
-    moves = with_console(ctx, lambda svc: svc.registry_moves(model))
+    moves = with_console(ctx, lambda svc: svc.registry_moves(model), access="auto")
     if not moves:
         click.echo("no alias moves recorded (is [containment] registry configured?)")
     for move in moves:
@@ -52,7 +52,7 @@ def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bo
             name = known.pop()
         return name, await svc.serving_at(name, to_us(when))
 
-    name, move = with_console(ctx, find)
+    name, move = with_console(ctx, find, access="auto")
     stamp = when.isoformat(timespec="seconds")
     if as_json:
         click.echo(terminal_json({"model": name, "at": stamp,

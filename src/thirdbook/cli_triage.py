@@ -69,7 +69,7 @@ def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
 @click.pass_context
 def incidents(ctx: click.Context, limit: int) -> None:
     """List incidents, newest first."""
-    found = with_console(ctx, lambda svc: svc.incidents(limit))
+    found = with_console(ctx, lambda svc: svc.incidents(limit), access="auto")
     for incident in found:
         click.echo(f"#{incident.id} {incident.severity} {incident.phase:<13} "
                    f"{incident.declared_at:%Y-%m-%d %H:%M:%S}Z  {visible(incident.title, 120)}"
@@ -84,7 +84,7 @@ def incidents(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def timeline(ctx: click.Context, incident_id: int) -> None:
     """An incident's timeline: every change, with who and when."""
-    for entry in with_console(ctx, lambda svc: svc.timeline(incident_id)):
+    for entry in with_console(ctx, lambda svc: svc.timeline(incident_id), access="auto"):
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
                    f"{entry.kind:<9} {visible(entry.detail, 300)}")  # fmt: skip
 
@@ -93,7 +93,7 @@ def timeline(ctx: click.Context, incident_id: int) -> None:
 @click.pass_context
 def precision(ctx: click.Context) -> None:
     """Each rule's precision (declared / fired): the evidence for calibrating thresholds."""
-    rows: list[Any] = with_console(ctx, lambda svc: svc.precision())
+    rows: list[Any] = with_console(ctx, lambda svc: svc.precision(), access="auto")
     for row in rows:
         value = "-" if row.precision is None else f"{row.precision:.0%}"
         click.echo(
@@ -114,7 +114,7 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
         return
     today = datetime.now(UTC).date()
     found = with_console(ctx, lambda svc: svc.action_items(
-        incident_id=incident_id, overdue=overdue, today=today))  # fmt: skip
+        incident_id=incident_id, overdue=overdue, today=today), access="auto")  # fmt: skip
     for item in found:
         mark = "OVERDUE" if item.overdue(today) else item.status
         done = f" — {visible(item.resolution, 120)}" if item.resolution else ""
@@ -197,7 +197,7 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None,
                 lines.append(f"  {number:>2}. [{mark}] {visible(line.text)}{by}")
         return lines
 
-    for line in with_console(ctx, work):
+    for line in with_console(ctx, work, access="auto"):
         click.echo(line)
 
 

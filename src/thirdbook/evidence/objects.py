@@ -9,6 +9,7 @@ directories are 0755, so no other user can write into them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
@@ -24,6 +25,22 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 Fill = Callable[[int, "_Hash"], int]
 """Writes an object's bytes to a file descriptor, feeding the hash; returns the size."""
+
+
+class EvidenceWriteError(Exception):
+    """Evidence could not be stored (a full disk, a directory that cannot be written). Not an
+    `OSError`, so that no caller mistakes it for a source file that could not be read: the
+    step that was keeping the evidence fails, and nothing is recorded as kept."""
+
+
+@contextlib.contextmanager
+def _storing(root: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        code = errno.errorcode.get(exc.errno or 0)
+        why = f"{exc.strerror or exc}{f' ({code})' if code else ''}"
+        raise EvidenceWriteError(f"cannot store evidence in {root}: {why}") from exc
 
 
 class ObjectRef(BaseModel):
@@ -88,13 +105,13 @@ class ObjectStore:
 
         return self._put(copy)
 
-    @staticmethod
-    def _write(out: int, digest: _Hash, data: bytes) -> int:
+    def _write(self, out: int, digest: _Hash, data: bytes) -> int:
         digest.update(data)
         view = memoryview(data)
-        while view:
-            written = os.write(out, view)
-            view = view[written:]
+        with _storing(self.root):
+            while view:
+                written = os.write(out, view)
+                view = view[written:]
         return len(data)
 
     def _put(self, fill: Fill) -> ObjectRef:
@@ -108,8 +125,9 @@ class ObjectStore:
 
     def writer(self) -> ObjectWriter:
         """An object written piece by piece (hashed as it is written, in one pass)."""
-        self.scratch.mkdir(parents=True, exist_ok=True, mode=0o755)
-        fd, temp = tempfile.mkstemp(dir=self.scratch, prefix="incoming-")
+        with _storing(self.root):
+            self.scratch.mkdir(parents=True, exist_ok=True, mode=0o755)
+            fd, temp = tempfile.mkstemp(dir=self.scratch, prefix="incoming-")
         return ObjectWriter(self, fd, temp)
 
     def verify(self, ref: ObjectRef) -> str | None:
@@ -135,7 +153,7 @@ class ObjectWriter:
 
     def write(self, data: bytes) -> None:
         """Append bytes (hashed as they go)."""
-        self.size += ObjectStore._write(self.fd, self.digest, data)
+        self.size += self.store._write(self.fd, self.digest, data)
 
     def abandon(self) -> None:
         """Throw the partial object away."""
@@ -146,19 +164,23 @@ class ObjectWriter:
     def close(self) -> ObjectRef:
         """Flush it to disk, make it read-only and link it in under its hash."""
         try:
-            os.fsync(self.fd)
-        finally:
-            os.close(self.fd)
+            with _storing(self.store.root):
+                os.fsync(self.fd)
+        except BaseException:
+            self.abandon()
+            raise
+        os.close(self.fd)
         sha = self.digest.hexdigest()
         target = self.store.path_of(sha)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-            os.chmod(self.temp, 0o444)
-            try:
-                os.link(self.temp, target)  # fails if it exists: an object is never replaced
-                _fsync_dir(target.parent)
-            except FileExistsError:
-                pass
+            with _storing(self.store.root):
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+                os.chmod(self.temp, 0o444)
+                try:
+                    os.link(self.temp, target)  # fails if it exists: never replaced
+                    _fsync_dir(target.parent)
+                except FileExistsError:
+                    pass
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp)

@@ -35,6 +35,7 @@ from thirdbook.services.health import Health, HealthMeter
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.triage import TriageService
 from thirdbook.store import Store
+from thirdbook.store.access import Access
 from thirdbook.store.incidents import TriageRefusedError
 
 __all__ = ["Console", "Health"]
@@ -78,10 +79,14 @@ class Console(TriageService, ContainmentService, ExportService):
         read_only: bool = False,
         runbooks: RunbookLibrary | None = None,
         containment: ContainmentConfig | None = None,
+        access: Access = "write",
     ) -> Console:
-        """Open the store (refusing network filesystems) for the given sources and rules."""
-        store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms)
+        """Open the store (refusing network filesystems) for the given sources and rules; a
+        store opened read-only (see `Store.open`'s `access`) makes a read-only console."""
+        store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms,
+                                 access=access)  # fmt: skip
         chosen = settings.sources if sources is None else sources
+        read_only = read_only or store.read_only_reason is not None
         return cls(store, settings, chosen, triggers, read_only=read_only, runbooks=runbooks,
                    containment=containment)  # fmt: skip
 

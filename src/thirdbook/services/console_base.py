@@ -53,7 +53,10 @@ class ConsoleBase:
         note: dict[str, Any] = {}
         try:
             if self.read_only:
-                raise TriageRefusedError("this console is read-only: it can look but not act")
+                why = self.store.read_only_reason
+                raise TriageRefusedError("this console is read-only: it can look but not act"
+                                         + (f" (the store cannot be written: {why})"
+                                            if why else ""))  # fmt: skip
             yield actor
             return
         except ActionFailedError as exc:

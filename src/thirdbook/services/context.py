@@ -9,6 +9,7 @@ from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, load_settings
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.secret_patterns import load_secret_patterns
+from thirdbook.store.access import write_refusal
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class Context:
         if self.settings.store.path is not None:
             return self.settings.store.path.expanduser()
         return locations.store_file(self.data_dir)
+
+    def store_write_refusal(self) -> str | None:
+        """Why this process cannot write the store (read-only media, a directory that is not
+        this user's); None when it can."""
+        return write_refusal(self.store_path)
 
     @property
     def demo_dir(self) -> Path:

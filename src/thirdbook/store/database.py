@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,23 +20,37 @@ from typing import Any
 
 import aiosqlite
 
+from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, write_refusal
+from thirdbook.store.failures import (
+    NetworkFilesystemError,
+    StoreBusyError,
+    StoreError,
+    StoreReadOnlyError,
+    describe_failure,
+    newer_schema_sentence,
+    read_only_sentence,
+)
 from thirdbook.store.filesystem import network_filesystem
 from thirdbook.store.schema import EVENT_INDEXES, MIGRATIONS, SCHEMA_VERSION, create_index_sql
 
-
-class StoreError(Exception):
-    """The store cannot do what was asked; the message says why."""
-
-
-class NetworkFilesystemError(StoreError):
-    """The store path is on a network filesystem, where WAL is unsafe."""
-
-
-class StoreBusyError(StoreError):
-    """Another process kept the write lock for longer than we are willing to wait."""
-
+__all__ = [
+    "NetworkFilesystemError",
+    "Store",
+    "StoreBusyError",
+    "StoreError",
+    "StoreReadOnlyError",
+]
 
 BUSY_GIVE_UP_S = 120.0
+
+
+def _is_file(path: Path) -> bool:
+    return path.is_file()
+
+
+def _room_for_copy(path: Path, directory: Path) -> bool:
+    size = path.stat().st_size + unread_wal_bytes(path)
+    return shutil.disk_usage(directory).free >= 2 * size + (64 << 20)
 
 
 def _is_locked(exc: sqlite3.OperationalError) -> bool:
@@ -45,9 +61,14 @@ def _is_locked(exc: sqlite3.OperationalError) -> bool:
 class Store:
     """An open store. Use `await Store.open(path)`; close with `await store.close()`."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, read_only_reason: str | None = None
+    ) -> None:
         self.conn = conn
         self.path = path
+        self.read_only_reason = read_only_reason
+        """Why this store is open read-only (None: it is writable); every write refuses."""
+        self._scratch: Path | None = None  # an upgraded temporary copy, removed on close
         # One write transaction at a time on this connection, whichever task asks.
         self._write_lock = asyncio.Lock()
         from thirdbook.store.action_items import ActionItems
@@ -82,8 +103,10 @@ class Store:
         busy_timeout_ms: int = 10_000,
         cache_mb: int = 64,
         mountinfo: str | None = None,
+        access: Access = "write",
     ) -> Store:
-        """Open (creating if needed) and migrate the store at `path`."""
+        """Open (creating if needed) and migrate the store at `path`; with `access="auto"`, a
+        store this process cannot write is opened read-only instead (see `store.access`)."""
         fstype = network_filesystem(path.parent, mountinfo)
         if fstype is not None:
             raise NetworkFilesystemError(
@@ -91,6 +114,11 @@ class Store:
                 "SQLite's write-ahead log needs every process on one host; put the store on a "
                 "local disk (--data-dir or [store] path)."
             )
+        refusal = "it was opened read-only" if access == "read" else write_refusal(path)
+        if refusal is not None and access == "write":
+            raise StoreReadOnlyError(read_only_sentence(path, refusal))
+        if refusal is not None:
+            return await cls._open_read_only(path, refusal, busy_timeout_ms, cache_mb)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -107,10 +135,76 @@ class Store:
             await store._migrate()
         except sqlite3.DatabaseError as exc:
             await conn.close()
-            raise StoreError(f"cannot use the store {path}: {exc}") from exc
+            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
         except BaseException:
             await conn.close()
             raise
+        return store
+
+    @classmethod
+    async def _open_read_only(
+        cls, path: Path, reason: str, busy_timeout_ms: int, cache_mb: int
+    ) -> Store:
+        """`mode=ro`, else `immutable` when no `-shm` can be made and no `-wal` would be
+        missed; a store written by an older thirdbook is read through an upgraded copy."""
+        if not _is_file(path):
+            raise StoreError(f"there is no store at {path} to read ({reason}, so none can be "
+                             "made here)")  # fmt: skip
+        conn = await connect_read_only(path, busy_timeout_ms)
+        store = cls(conn, path, reason)
+        try:
+            await conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
+            version = int(await store._scalar("PRAGMA user_version") or 0)
+            if version > SCHEMA_VERSION:
+                raise StoreError(newer_schema_sentence(path, version))
+            if version < SCHEMA_VERSION:
+                await conn.close()
+                return await cls._open_upgraded_copy(path, reason, version, busy_timeout_ms,
+                                                     cache_mb)  # fmt: skip
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    @classmethod
+    async def _open_upgraded_copy(
+        cls, path: Path, reason: str, version: int, busy_timeout_ms: int, cache_mb: int
+    ) -> Store:
+        """Read an older store that cannot be upgraded in place: copy it (SQLite's backup,
+        a consistent view) to a temporary directory and upgrade the copy, if there is room."""
+        scratch_root = Path(tempfile.gettempdir())
+        if not _room_for_copy(path, scratch_root):
+            raise StoreError(
+                f"the store {path} was written by an older thirdbook (schema {version}, this "
+                f"one reads {SCHEMA_VERSION}) and cannot be upgraded ({reason}), nor copied to "
+                f"{scratch_root} to read (not enough space there): copy it somewhere writable"
+            )
+        scratch = Path(tempfile.mkdtemp(prefix="thirdbook-upgraded-", dir=scratch_root))
+        copy = scratch / path.name
+        try:
+            source = await connect_read_only(path, busy_timeout_ms)
+            try:
+                target = await aiosqlite.connect(copy, isolation_level=None)
+                try:
+                    await source.backup(target)
+                finally:
+                    await target.close()
+            finally:
+                await source.close()
+            store = await cls.open(copy, busy_timeout_ms=busy_timeout_ms, cache_mb=cache_mb)
+        except sqlite3.DatabaseError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        store.path, store._scratch = path, scratch
+        store.read_only_reason = (f"{reason}; it was written by an older thirdbook (schema "
+                                  f"{version}), so this reads an upgraded copy of it, taken "
+                                  "when it was opened")  # fmt: skip
         return store
 
     async def _configure(self, busy_timeout_ms: int, cache_mb: int) -> None:
@@ -128,10 +222,7 @@ class Store:
         async with self.write():
             version = int(await self._scalar("PRAGMA user_version") or 0)
             if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store {self.path} has schema version {version}, newer than this "
-                    f"thirdbook understands ({SCHEMA_VERSION}); upgrade thirdbook"
-                )
+                raise StoreError(newer_schema_sentence(self.path, version))
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number].split(";"):
                     if statement.strip():
@@ -139,8 +230,12 @@ class Store:
                 await self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
     async def close(self) -> None:
-        """Close the connection."""
-        await self.conn.close()
+        """Close the connection (and remove an upgraded copy read in the store's place)."""
+        try:
+            await self.conn.close()
+        finally:
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _scalar(self, sql: str, params: tuple[object, ...] = ()) -> Any:
         async with self.conn.execute(sql, params) as cursor:
@@ -160,6 +255,8 @@ class Store:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on error."""
+        if self.read_only_reason is not None:
+            raise StoreReadOnlyError(read_only_sentence(self.path, self.read_only_reason))
         async with self._write_lock:
             await self._begin_immediate()
             try:

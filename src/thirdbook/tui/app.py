@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
 from thirdbook import locations
 from thirdbook.config import ConsoleConfig
@@ -117,7 +119,17 @@ class ThirdbookApp(App[None]):
         self._health_at = 0.0
         self._shut_down = False
         self.theme_problems: list[str] = []
+        self.crash: BaseException | None = None
+        """What ended the console, if it crashed (the command line reports it in a sentence)."""
         self._apply_look()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled error ends the console with a non-zero exit (Textual's way), kept in
+        `crash` for the caller to report in one sentence, and not drawn as a traceback."""
+        if self.crash is None:
+            self.crash = error.error if isinstance(error, WorkerFailed) else error
+        super()._handle_exception(error)
+        self._exit_renderables.clear()
 
     def _apply_look(self) -> None:
         themes, self.theme_problems = load_themes(self.look.theme_dirs)
@@ -147,6 +159,11 @@ class ThirdbookApp(App[None]):
         for problem in self.theme_problems:
             self.notify(problem, title="Theme", severity="error", timeout=15)
         self.console_service = await self._open_console()
+        why = self.console_service.store.read_only_reason
+        if why is not None:
+            self.notify(f"The store cannot be written ({why}): this console looks but neither "
+                        "ingests nor acts.", title="Read-only", severity="warning",
+                        timeout=30)  # fmt: skip
         for problem in self.console_service.runbooks.problems:
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
@@ -197,10 +214,23 @@ class ThirdbookApp(App[None]):
         if self._ingest_child is not None:
             with contextlib.suppress(Exception):
                 await self._ingest_child.stop()
-        for worker in list(self.workers):
-            if worker.group in {"ingest", "demo"} and not worker.is_finished:
+        # Ingest and the demo stop on `stop`; an action or a refresh already on its way is
+        # let finish, and what is left after that (a dialog still waiting for an answer) is
+        # cancelled: only then is the store closed, never under a worker still reading it.
+        try:
+            current: object = get_current_worker()
+        except NoActiveWorker:
+            current = None
+        busy = [w for w in self.workers if not w.is_finished and w is not current]
+        for worker in busy:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.wait(), timeout=5 if worker.group in {
+                    "ingest", "demo"} else 2)  # fmt: skip
+        for worker in busy:
+            if not worker.is_finished:
+                worker.cancel()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(worker.wait(), timeout=5)
+                    await asyncio.wait_for(worker.wait(), timeout=2)
         if self.console_service is not None:
             with contextlib.suppress(Exception):
                 await self.console_service.close()
@@ -275,12 +305,18 @@ class ThirdbookApp(App[None]):
 
 
 def run_console(context: Context, *, read_only: bool = False) -> None:
-    """Open the console on a store (the CLI's default command); read-only looks, never acts."""
+    """Open the console on a store (the CLI's default command); read-only looks, never acts.
+
+    A store this process cannot write (read-only media, another user's directory) opens
+    read-only, with a banner saying why; a crash is raised again for the caller to report,
+    so the process exits non-zero."""
     store_path, settings = context.store_path, context.settings
+    refusal = context.store_write_refusal()
+    read_only = read_only or refusal is not None
 
     async def open_console() -> Console:
         return await Console.open(store_path, settings, settings.sources, read_only=read_only,
-                                  runbooks=context.runbooks())  # fmt: skip
+                                  runbooks=context.runbooks(), access="auto")  # fmt: skip
 
     subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
     look = Look.from_config(settings.console, context.config_path)
@@ -288,8 +324,19 @@ def run_console(context: Context, *, read_only: bool = False) -> None:
     if not read_only and settings.sources:
         helper = IngestChild(watch_command(context.data_dir, context.config_path),
                              log=context.data_dir / "ingest.log")  # fmt: skip
-    ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look,
-                 ingest_child=helper).run()  # fmt: skip
+    _run_app(ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look,
+                          ingest_child=helper))  # fmt: skip
+
+
+def _run_app(app: ThirdbookApp) -> None:
+    app.run()
+    if app.crash is not None:
+        # A crash during start-up leaves Textual coroutines that never ran; Python would
+        # name each at exit, after the one sentence that says what happened.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
+        raise app.crash
+    if app.return_code:
+        raise SystemExit(app.return_code)
 
 
 def run_demo_console(session: object) -> None:
@@ -300,5 +347,5 @@ def run_demo_console(session: object) -> None:
     look = Look.from_config(session.settings.console, session.config_path)
     helper = IngestChild(watch_command(session.data_dir, session.config_path, demo=True),
                          log=session.layer.demo_dir / "ingest.log")  # fmt: skip
-    ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look,
-                 ingest=False, ingest_child=helper).run()  # fmt: skip
+    _run_app(ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look,
+                          ingest=False, ingest_child=helper))  # fmt: skip

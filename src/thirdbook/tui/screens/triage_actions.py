@@ -16,6 +16,7 @@ from textual.widgets import OptionList
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.incidents import PHASES, SEVERITIES, Incident
+from thirdbook.services.failures import explain
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
@@ -37,9 +38,17 @@ class TriageActions(MainView):
         Returns whether it was done, and its result."""
         try:
             result = await action
-        except TriageRefusedError as exc:
-            said = "Failed" if isinstance(exc, ActionFailedError) else "Refused"
-            self.notify(f"{said}: {exc}", severity="error", timeout=8)
+        except Exception as exc:
+            # A refusal, or the machine failing under the action (a full disk, a read-only
+            # control directory): said in a sentence, and the console goes on. A bug is not
+            # caught: the console stops, saying so (see `ThirdbookApp`).
+            refused = isinstance(exc, TriageRefusedError)
+            why = str(exc) if refused else explain(exc, None if self.service is None else
+                                                      self.service.store.path)  # fmt: skip
+            if why is None:
+                raise
+            said = "Refused" if refused and not isinstance(exc, ActionFailedError) else "Failed"
+            self.notify(f"{said}: {why}", severity="error", timeout=8)
             if self.service is not None and not self.thirdbook.stop.is_set():
                 await self.show_all(self.service, events=False)  # a failure changes things too
             return False, None

@@ -41,6 +41,7 @@ class EventBrowser(Vertical):
         self._next_key: int | None = None
         self._events: dict[int, StoredEvent] = {}
         self.revealed: int | None = None  # the event whose secrets the commander chose to see
+        self._alert: Alert | None = None  # the alert whose detail is showing instead of a line
 
     def compose(self) -> ComposeResult:
         yield Static(classes="title", id="page-title")
@@ -76,7 +77,11 @@ class EventBrowser(Vertical):
         show_line(self.query_one("#page-title", Static), title)
         if number == 1 or page.next_key is not None:
             self._next_key = page.next_key
-        self.update_detail()
+        # A refresh keeps what the detail shows: an alert's detail stays (not the line).
+        if self._alert is not None:
+            self.show_alert(self._alert)
+        else:
+            self.update_detail()
 
     async def older(self, svc: Console) -> None:
         """One page back in time."""
@@ -115,6 +120,7 @@ class EventBrowser(Vertical):
 
     def update_detail(self) -> None:
         """The raw line of the selected event, verbatim but inert."""
+        self._alert = None
         detail = self.query_one("#detail", Static)
         if detail.has_class("hidden"):
             return
@@ -142,6 +148,7 @@ class EventBrowser(Vertical):
 
     def show_alert(self, alert: Alert) -> None:
         """An alert's detail: rule, when, the events that fired it, the summary."""
+        self._alert = alert
         detail = self.query_one("#detail", Static)
         if detail.has_class("hidden"):
             return

@@ -1,0 +1,86 @@
+"""The command line's last line of defence: any failure is one sentence and a non-zero exit.
+
+A command's own refusals are already sentences (`click.ClickException`). Anything else that
+reaches the top is turned into one here, by what it is (a damaged or full store, a file that
+cannot be written, ...); its traceback is saved to a log file whose path the sentence names,
+or, with `--debug`, shown as Python would.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from thirdbook import __version__, locations
+from thirdbook.config import ConfigError
+from thirdbook.domain.text import visible
+from thirdbook.services.context import Context
+from thirdbook.services.failures import explain
+from thirdbook.store import StoreError
+
+LOG_DIR = "crashes"
+"""Where tracebacks go, inside the data directory (else a private directory in $TMPDIR)."""
+
+
+class ThirdbookGroup(click.Group):
+    """The `thirdbook` group: a failure anywhere below it ends in one sentence."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            raise click.ClickException(failure_sentence(exc, ctx)) from exc
+
+
+def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
+    """One line that says what failed and, unless it was foreseen, where the traceback is."""
+    obj: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
+    command = ctx.invoked_subcommand or "console"
+    if isinstance(exc, StoreError | ConfigError):  # already a sentence that says why
+        return visible(str(exc), 1000)
+    what = explain(exc, _store_path(obj)) or f"an unexpected error ({type(exc).__name__}: {exc})"
+    log = save_traceback(exc, locations.data_dir(obj.get("data_dir")))
+    where = f"the traceback is in {log}" if log else "no log file could be written"
+    # Cut a long message, never the log file's name.
+    return f"{visible(f'{command} failed: {what}', 1500)} ({visible(where)}; --debug shows it here)"
+
+
+def _store_path(obj: dict[str, Any]) -> Path | None:
+    try:
+        return Context.load(obj.get("data_dir"), obj.get("config"),
+                            demo=bool(obj.get("demo"))).store_path  # fmt: skip
+    except Exception:  # the config itself may be what failed
+        return None
+
+
+def save_traceback(exc: BaseException, data_dir: Path) -> Path | None:
+    """Write the traceback to a new file readable only by this user; None if none can be."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    private = Path(tempfile.gettempdir()) / f"thirdbook-{os.geteuid()}"
+    candidates = [data_dir / LOG_DIR] if data_dir.is_dir() else []
+    for directory in [*candidates, private]:
+        try:
+            directory.mkdir(mode=0o700, exist_ok=True)
+            st = directory.lstat()
+            if not directory.is_dir() or directory.is_symlink() or st.st_uid != os.geteuid():
+                continue  # not ours: someone else's directory, or a link planted in $TMPDIR
+            path = directory / f"crash-{stamp}-{os.getpid()}.log"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as out:
+            out.write(f"thirdbook {__version__} at {stamp}\nargv: {sys.argv!r}\n\n")
+            out.write("".join(traceback.format_exception(exc)))
+        return path
+    return None
