@@ -258,3 +258,33 @@ async def test_copy_found_before_its_truncate_is_noticed_is_read_once(
 
 async def _no_drain(self: object, tail: object) -> int:
     return 0
+
+
+async def test_copy_caught_while_logrotate_writes_it_is_not_read_from_zero(
+    store: Store, tmp_path: Path
+) -> None:
+    from tests.helpers import FAST
+    from thirdbook.ingest.ingester import Ingester
+
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(30)))
+    ingester = Ingester(store, source(f"{log}*"), FAST)  # the copy is in the glob
+    assert await ingester.acquire()
+    try:
+        await ingester.ingest_available()
+        writer.write(lines(range(30, 45)))
+        copy = tmp_path / "app.jsonl.1"
+        whole = log.read_bytes()
+        copy.write_bytes(whole[:500])  # logrotate has written its first block
+        await ingester.ingest_available()
+        copy.write_bytes(whole)
+        os.truncate(log, 0)
+        writer.write(lines(range(45, 50)))
+        for _ in range(3):
+            await ingester.ingest_available()
+    finally:
+        writer.close()
+        await ingester.release()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(50)) and len(got) == 50

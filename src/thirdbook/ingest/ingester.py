@@ -167,7 +167,9 @@ class Ingester:
         for key, candidate in discovery.found.items():
             tail = self.tails.get(key)
             if tail is None:
-                tail = await open_candidate(self, candidate, live=True)
+                tail = await open_candidate(
+                    self, candidate, live=True, may_be_copy=candidate.path in rotation_named
+                )
                 if tail is None:
                     continue
                 self.tails[key] = tail
@@ -181,7 +183,7 @@ class Ingester:
             if key in self.tails:
                 await self._renamed(self.tails[key], candidate)
                 continue
-            tail = await open_candidate(self, candidate, live=False)
+            tail = await open_candidate(self, candidate, live=False, may_be_copy=True)
             if tail is not None:
                 self.tails[key] = tail
         if first_pass:

@@ -144,11 +144,15 @@ def _matches(content: Content, row: TrackedFile) -> str | None:
     return "at" if tail_fingerprint(content.fd(), row.offset) == row.tail_hash else None
 
 
-async def open_candidate(ingester: Ingester, candidate: Candidate, *, live: bool) -> Tail | None:
+async def open_candidate(
+    ingester: Ingester, candidate: Candidate, *, live: bool, may_be_copy: bool = False
+) -> Tail | None:
     """Decide where to read a file not yet followed, and follow it if anything is unread.
 
     `live` is True for a file the sources' patterns match (read whatever it holds) and False
     for a rotation found beside them (read only what no tracked stream already covers).
+    `may_be_copy` is True for a file named like a rotation: one still shorter than a
+    fingerprint that begins as a followed file begins may be a copy being made, so it waits.
     """
     key = (candidate.dev, candidate.ino)
     if ingester.settled.get(key) == (candidate.size, candidate.mtime_ns):
@@ -174,7 +178,9 @@ async def open_candidate(ingester: Ingester, candidate: Candidate, *, live: bool
     ingester.unopenable.discard(candidate.path)
     content = opened
     try:
-        return await _classify(ingester, candidate, content, by_identity, live=live)
+        return await _classify(
+            ingester, candidate, content, by_identity, live=live, may_be_copy=may_be_copy
+        )
     except IncompleteError:
         content.close()  # still being compressed: a later pass reads it whole
         return None
@@ -195,6 +201,7 @@ async def _classify(
     by_identity: list[TrackedFile],
     *,
     live: bool,
+    may_be_copy: bool,
 ) -> Tail | None:
     store = ingester.store.ingest
     following = {t.file_id for t in ingester.tails.values()}
@@ -240,6 +247,11 @@ async def _classify(
         _settle(ingester, candidate)  # an old rotation from before ingest began: not asked for
         return None
     head = content.head()
+    if may_be_copy and len(head) < HEAD_BYTES and _begins_a_followed_file(ingester, head):
+        # logrotate's copy caught while it is being written: too short to tell from the file
+        # it copies, so it is looked at again once it is longer (or complete).
+        content.close()
+        return None
     note = None
     if not live:
         note = ("rotated", f"{candidate.path}: a rotation never seen before; reading it from 0")
@@ -256,6 +268,12 @@ async def _classify(
         compressed=content.compressed,
     )
     return _tail(ingester, tracked, content, candidate)
+
+
+def _begins_a_followed_file(ingester: Ingester, head: bytes) -> bool:
+    return any(
+        read_at(t.fd, len(head), 0) == head for t in ingester.tails.values() if not t.complete
+    )
 
 
 def _heads(head: bytes, short: list[int]) -> dict[int, str]:
