@@ -64,7 +64,8 @@ class Snapshots:
             size = sum(int(i.get("size", 0)) for i in items)
             note = (f"snapshot #{snapshot_id} complete: {len(items)} items, {size:,} bytes, "
                     f"manifest sha256:{manifest_sha256}")  # fmt: skip
-            await add_timeline_entry(conn, int(row[0]), actor, "evidence", note)
+            await add_timeline_entry(conn, int(row[0]), actor, "evidence", note, {
+                "snapshot": snapshot_id, "manifest_sha256": manifest_sha256})  # fmt: skip
         found = await self.get(snapshot_id)
         assert found is not None
         return found
@@ -83,6 +84,11 @@ class Snapshots:
             (incident_id,),
         )
         return [_snapshot(r) for r in rows]
+
+    async def index(self) -> dict[int, tuple[str, str | None]]:
+        """Every snapshot's status and manifest hash, by id (for verify)."""
+        rows = await self._store.fetchall("SELECT id, status, manifest_sha256 FROM snapshots")
+        return {int(r[0]): (str(r[1]), r[2]) for r in rows}
 
     async def all_complete(self) -> list[SnapshotRecord]:
         """Every complete snapshot (for verify)."""
