@@ -58,7 +58,10 @@ def test_an_intact_store_verifies_with_every_event_re_hashed(tmp_path: Path) -> 
      "snapshot #1's manifest hash in the store's index (" + "e" * 64 + ") is not the one"),
     ("UPDATE snapshots SET manifest = replace(manifest, '\"logs\"', '\"LOGS\"') WHERE id = 1",
      "snapshot #1: the store's index holds a manifest that does not hash to its manifest"),
-], ids=["deleted", "set-incomplete", "other-manifest-hash", "manifest-edited"])  # fmt: skip
+    ("UPDATE snapshots SET manifest = '{not json' WHERE id = 1",
+     "snapshot #1: the store's index holds a manifest that does not hash to its manifest"),
+], ids=["deleted", "set-incomplete", "other-manifest-hash", "manifest-edited",
+        "manifest-garbled"])  # fmt: skip
 def test_verify_names_a_snapshot_the_index_lost_or_changed(
     tmp_path: Path, sql: str, said: str
 ) -> None:
@@ -120,9 +123,10 @@ def _mixed(start: int, count: int) -> list[bytes]:
      "batch #2's record was changed: its digests no longer have the type ingest wrote"),
     ("UPDATE events SET raw = 'text' WHERE id = 7",
      "event #7: its raw bytes no longer match what ingest stored (batch #2)"),
+    ("DROP TABLE event_batches", "the event batch chain is missing or empty"),
 ], ids=["raw-changed", "reject-changed", "deleted", "last-deleted", "inserted", "offset-moved",
         "file-changed", "batch-removed", "digest-forged", "digests-retyped",
-        "raw-retyped"])  # fmt: skip
+        "raw-retyped", "chain-dropped"])  # fmt: skip
 def test_verify_names_the_event_whose_raw_bytes_changed_or_that_was_deleted_or_inserted(
     tmp_path: Path, sql: str, said: str
 ) -> None:

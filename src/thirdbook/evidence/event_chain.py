@@ -145,8 +145,8 @@ async def verify_events(store: Store) -> EventCheck:
     head = await batches.head()
     check = _Checker()
     if head is None:
-        return EventCheck(problems=["the event batch chain is empty: its first record (written "
-                                    "by schema migration 11) was deleted"])  # fmt: skip
+        return EventCheck(problems=["the event batch chain is missing or empty: its first record "
+                                    "(written by schema migration 11) was deleted"])  # fmt: skip
     top, last_event, last_reject = head
     events = _Rows(batches.rows("events", last_event))
     rejects = _Rows(batches.rows("rejects", last_reject))

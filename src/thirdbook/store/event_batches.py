@@ -3,6 +3,7 @@ appended in the batch's own transaction, and read back page by page for `verify`
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -104,11 +105,14 @@ class EventBatches:
 
     async def head(self) -> tuple[int, int, int] | None:
         """(newest record's id, last event id, last reject id) the chain covers, in one read;
-        None when the chain has no record at all."""
-        row = await self._store.fetchone(
-            "SELECT max(id), coalesce(max(last_event_id), 0), coalesce(max(last_reject_id), 0) "
-            "FROM event_batches"
-        )
+        None when the chain has no record at all (or no table)."""
+        try:
+            row = await self._store.fetchone(
+                "SELECT max(id), coalesce(max(last_event_id), 0), "
+                "coalesce(max(last_reject_id), 0) FROM event_batches"
+            )
+        except sqlite3.OperationalError:  # the table itself was dropped
+            return None
         return None if row is None or row[0] is None else (int(row[0]), int(row[1]), int(row[2]))
 
     async def walk(self, upto: int) -> AsyncIterator[BatchRecord]:

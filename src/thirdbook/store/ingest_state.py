@@ -181,7 +181,8 @@ class IngestState:
         from thirdbook.store.event_batches import append_batch, digest_batch
 
         at = now_us()
-        hashed = asyncio.ensure_future(asyncio.to_thread(digest_batch, events, rejects))
+        hashed = (asyncio.ensure_future(asyncio.to_thread(digest_batch, events, rejects))
+                  if events or rejects else None)  # fmt: skip
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             cursor = await conn.execute(
@@ -205,7 +206,7 @@ class IngestState:
                 await conn.executemany(_INSERT_EVENT, events)
             if rejects:
                 await conn.executemany(_INSERT_REJECT, rejects)
-            if events or rejects:
+            if hashed is not None:
                 await append_batch(conn, file_id, first_id, *await hashed)
         return first_id
 
