@@ -240,3 +240,36 @@ def test_verify_bundle_prints_the_manifest_hash_the_store_recorded_for_the_expor
     assert audit.exit_code == 0, audit.output
     exports = [json.loads(line) for line in audit.output.splitlines() if '"export"' in line]
     assert any(sha in json.dumps(r["detail"]) for r in exports), exports
+
+
+def _gnu_longnames(tar: tarfile.TarFile, count: int) -> None:
+    """`count` GNU long-name headers in a row, then a member: tarfile reads each recursively."""
+    assert tar.fileobj is not None
+    long_header = tarfile.TarInfo._create_gnu_long_header  # type: ignore[attr-defined]
+    for n in range(count):
+        name = f"thirdbook-incident-1/{'n' * 200}{n}"
+        tar.fileobj.write(long_header(name, tarfile.GNUTYPE_LONGNAME, "utf-8", "strict"))
+    _member(tar, "thirdbook-incident-1/README.md", 2, b"hi")
+
+
+@pytest.mark.parametrize(("kind", "said"), [
+    ("global-header", "a global tar header is in the bundle: refused unread"),
+    ("huge-pax-header", "a tar header extension of 200,0"),
+    ("run-of-long-names", "a member has over 4 tar header extensions: refused unread"),
+])  # fmt: skip
+def test_verify_bundle_refuses_crafted_tar_headers_unread(
+    tmp_path: Path, kind: str, said: str
+) -> None:
+    bundle = tmp_path / "crafted.tar.gz"
+    tar_format = tarfile.GNU_FORMAT if kind == "run-of-long-names" else tarfile.PAX_FORMAT
+    everyone = {"comment": "applies to all"} if kind == "global-header" else None
+    with tarfile.open(bundle, "w:gz", format=tar_format, pax_headers=everyone) as tar:
+        if kind == "run-of-long-names":
+            _gnu_longnames(tar, 2000)
+        else:
+            info = tarfile.TarInfo("thirdbook-incident-1/README.md")
+            info.size = 2
+            if kind == "huge-pax-header":
+                info.pax_headers = {"comment": "c" * 200_000}
+            tar.addfile(info, io.BytesIO(b"hi"))
+    assert said in _refusal(bundle)

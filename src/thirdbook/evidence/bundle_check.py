@@ -8,8 +8,9 @@ documents that must be parsed are parsed, each under a cap, and the audit slice 
   (only the object hashes each lists are kept once it is parsed);
 - `audit.jsonl`: one line at a time, each at most `LINE_LIMIT` bytes (the chain is checked as it
   streams: only the previous record's hash is kept);
-- at most `MEMBERS` members, names of at most `NAME_LIMIT` characters, tar header extensions of
-  at most `HEADER_LIMIT` bytes, and no sparse files (none of which thirdbook writes);
+- at most `MEMBERS` members, names of at most `NAME_LIMIT` characters, at most `EXTENSIONS`
+  tar header extensions of at most `HEADER_LIMIT` bytes each per member, and no global
+  headers or sparse files (thirdbook writes none);
 - at most `PROBLEMS` problems of each kind are kept (the rest are counted).
 
 Together these keep `verify-bundle` under `MEMORY_BOUND_MIB` (the test measures it). A member
@@ -41,6 +42,7 @@ LINE_LIMIT = 1 * MIB
 MEMBERS = 20_000
 NAME_LIMIT = 256
 HEADER_LIMIT = 64 << 10
+EXTENSIONS = 4
 PROBLEMS = 100
 MEMORY_BOUND_MIB = 256
 _READ = MIB
@@ -228,12 +230,21 @@ class _Header(tarfile.TarInfo):
     def _proc_member(self, tarfile: Any) -> Any:
         import tarfile as tar
 
-        if self.type in (tar.XHDTYPE, tar.XGLTYPE, tar.SOLARIS_XHDTYPE, tar.GNUTYPE_LONGNAME,
-                         tar.GNUTYPE_LONGLINK) and self.size > HEADER_LIMIT:  # fmt: skip
-            raise BundleError(f"a tar header extension of {self.size:,} bytes is over "
-                              f"{HEADER_LIMIT // 1024} KiB: refused unread")  # fmt: skip
+        if self.type == tar.XGLTYPE:  # it would apply to every later member, and accumulate
+            raise BundleError("a global tar header is in the bundle: refused unread")
         if self.type == tar.GNUTYPE_SPARSE:
             raise BundleError("a sparse file is in the bundle: refused unread")
+        if self.type in (tar.XHDTYPE, tar.SOLARIS_XHDTYPE, tar.GNUTYPE_LONGNAME,
+                         tar.GNUTYPE_LONGLINK):  # fmt: skip
+            if self.size > HEADER_LIMIT:
+                raise BundleError(f"a tar header extension of {self.size:,} bytes is over "
+                                  f"{HEADER_LIMIT // 1024} KiB: refused unread")  # fmt: skip
+            # Each extension reads the next header recursively: a run of them is refused.
+            extensions = getattr(tarfile, "thirdbook_extensions", 0) + 1
+            if extensions > EXTENSIONS:
+                raise BundleError(f"a member has over {EXTENSIONS} tar header extensions: "
+                                  "refused unread")  # fmt: skip
+            setattr(tarfile, "thirdbook_extensions", extensions)  # noqa: B010
         return super()._proc_member(tarfile)  # type: ignore[misc]
 
     def _proc_gnusparse_00(self, *_: Any) -> NoReturn:
@@ -339,6 +350,7 @@ def verify_bundle(path: Path) -> BundleCheck:
         with tarfile.open(path, mode="r|gz", tarinfo=_Header) as tar:
             while (member := tar.next()) is not None:
                 tar.members.clear()  # type: ignore[attr-defined]  # else it keeps every header
+                setattr(tar, "thirdbook_extensions", 0)  # noqa: B010
                 count += 1
                 if count > MEMBERS:
                     raise BundleError(f"the bundle has over {MEMBERS:,} members: more than "
