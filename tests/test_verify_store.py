@@ -95,14 +95,17 @@ async def _ingested(tmp_path: Path, lines: list[bytes]) -> Path:
 
 
 def _mixed(start: int, count: int) -> list[bytes]:
-    """Event lines, every tenth a line ingest rejects."""
-    return [b"not json %d\n" % n if n % 10 == 3 else event_line(n)
+    """Event lines, every tenth a line ingest rejects, every fiftieth over 40 KiB (verify
+    reads such a row alone)."""
+    return [b"not json %d\n" % n if n % 10 == 3 else event_line(n, pad=40_000 * (n % 50 == 7))
             for n in range(start, start + count)]  # fmt: skip
 
 
 @pytest.mark.parametrize(("sql", "said"), [
     ("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'decline', 'approve') AS BLOB) "
      "WHERE id = 57", "event #57: its raw bytes no longer match what ingest stored (batch #2)"),
+    ("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'xxx', 'yyy') AS BLOB) "
+     "WHERE id = 7", "event #7: its raw bytes no longer match what ingest stored (batch #2)"),
     ("UPDATE rejects SET raw = X'00' WHERE id = 4",
      "reject #4: its raw bytes no longer match what ingest stored (batch #2)"),
     ("DELETE FROM events WHERE id = 90",
@@ -114,6 +117,8 @@ def _mixed(start: int, count: int) -> list[bytes]:
      "event #226 is in no batch: it was inserted outside ingest"),
     ("UPDATE events SET byte_offset = byte_offset + 1 WHERE id = 12",
      "batch #2 (events #1–#180, rejects #1–#20): its record or a row's byte offset was changed"),
+    ("UPDATE events SET byte_offset = 'x' WHERE id = 12",
+     "batch #2 (events #1–#180, rejects #1–#20): its record or a row's byte offset was changed"),
     ("UPDATE events SET file_id = 9 WHERE id = 12", "event #12: its file was changed"),
     ("DELETE FROM event_batches WHERE id = 2",
      "batch #3 does not link to the batch before it (a batch record was removed or changed)"),
@@ -124,9 +129,9 @@ def _mixed(start: int, count: int) -> list[bytes]:
     ("UPDATE events SET raw = 'text' WHERE id = 7",
      "event #7: its raw bytes no longer match what ingest stored (batch #2)"),
     ("DROP TABLE event_batches", "the event batch chain is missing or empty"),
-], ids=["raw-changed", "reject-changed", "deleted", "last-deleted", "inserted", "offset-moved",
-        "file-changed", "batch-removed", "digest-forged", "digests-retyped",
-        "raw-retyped", "chain-dropped"])  # fmt: skip
+], ids=["raw-changed", "big-raw-changed", "reject-changed", "deleted", "last-deleted",
+        "inserted", "offset-moved", "offset-retyped", "file-changed", "batch-removed",
+        "digest-forged", "digests-retyped", "raw-retyped", "chain-dropped"])  # fmt: skip
 def test_verify_names_the_event_whose_raw_bytes_changed_or_that_was_deleted_or_inserted(
     tmp_path: Path, sql: str, said: str
 ) -> None:

@@ -9,6 +9,10 @@ counted, not re-hashed: the report says how many.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import contextlib
+import struct
 from collections.abc import AsyncIterator
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +24,7 @@ from thirdbook.domain.batches import (
     chain_hash,
     predating_link,
     row_digest,
+    row_digests,
 )
 from thirdbook.store import Store
 from thirdbook.store.event_batches import EventBatches, Row
@@ -42,23 +47,41 @@ class EventCheck(BaseModel):
 
 
 class _Rows:
-    """A table's rows in id order, one at a time, with a look at the next."""
+    """A table's rows in id order, taken in runs; the next page is read while one is checked."""
 
-    def __init__(self, rows: AsyncIterator[Row]) -> None:
-        self._rows = rows
-        self._next: Row | None = None
+    def __init__(self, pages: AsyncIterator[list[Row]]) -> None:
+        self._pages = pages
+        self._page: list[Row] = []
+        self._at = 0
+        self._next: asyncio.Future[list[Row] | None] | None = None
         self._done = False
 
-    async def peek(self) -> Row | None:
-        if self._next is None and not self._done:
-            self._next = await anext(self._rows, None)
-            self._done = self._next is None
-        return self._next
+    async def _fill(self) -> bool:
+        if self._at < len(self._page):
+            return True
+        if self._done:
+            return False
+        if self._next is None:
+            self._next = asyncio.ensure_future(anext(self._pages, None))
+        page = await self._next
+        self._next = None if page is None else asyncio.ensure_future(anext(self._pages, None))
+        self._page, self._at, self._done = page or [], 0, page is None
+        return page is not None
 
-    async def take_upto(self, last: int) -> AsyncIterator[Row]:
-        while (row := await self.peek()) is not None and row[0] <= last:
-            self._next = None
-            yield row
+    async def take_upto(self, last: int) -> AsyncIterator[list[Row]]:
+        """Runs of the next rows whose ids are at most `last`."""
+        while await self._fill() and self._page[self._at][0] <= last:
+            at = self._at
+            self._at = bisect.bisect_right(self._page, last, lo=at, key=lambda r: r[0])
+            yield self._page[at : self._at]
+
+    async def close(self) -> None:
+        if self._next is not None:
+            self._next.cancel()
+            with contextlib.suppress(BaseException):
+                await self._next
+        with contextlib.suppress(BaseException):
+            await self._pages.aclose()  # type: ignore[attr-defined]
 
 
 class _Checker:
@@ -92,8 +115,8 @@ class _Checker:
         last, recorded = ((batch.last_event_id, batch.event_count) if table == "events"
                           else (batch.last_reject_id, batch.reject_count))  # fmt: skip
         count = 0
-        async for _ in rows.take_upto(last or 0):
-            count += 1
+        async for run in rows.take_upto(last or 0):
+            count += len(run)
         self.predating[table] += count
         if count < recorded:
             self.problem(f"{recorded - count:,} of the {recorded:,} {table} stored before the "
@@ -104,7 +127,6 @@ class _Checker:
 
     async def rows(self, batch: BatchRecord, table: str, rows: _Rows, offsets: list[int]) -> bool:
         """Check the batch's rows of one table; True when they all match."""
-        noun = table[:-1]
         first, last, count = ((batch.first_event_id, batch.last_event_id, batch.event_count)
                               if table == "events" else (batch.first_reject_id,
                               batch.last_reject_id, batch.reject_count))  # fmt: skip
@@ -112,31 +134,67 @@ class _Checker:
             return True
         base = 0 if table == "events" else batch.event_count * DIGEST
         expected, ok = first, True
-        async for row_id, file_id, offset, raw in rows.take_upto(last):
-            if row_id < first:
-                self.problem(f"{noun} #{row_id} is in no batch: it was inserted outside ingest")
-                ok = False
+        async for run in rows.take_upto(last):
+            start, n = run[0][0], len(run)
+            at = base + (start - first) * DIGEST
+            if start == expected and run[-1][0] == start + n - 1 and _whole(run, batch, at):
+                # The usual case: a contiguous run whose digests all match, compared at once.
+                offsets.extend(r[2] for r in run)
+                expected = start + n
+                self.counts[table] += n
                 continue
-            if row_id > expected:
-                self.problem(f"{noun} #{expected} is missing (batch #{batch.id} recorded "
-                             f"{table} #{first}–#{last})")  # fmt: skip
-                ok = False
-            expected = row_id + 1
-            self.counts[table] += 1
-            offsets.append(offset)
-            at = base + (row_id - first) * DIGEST
-            if row_digest(raw) != batch.digests[at : at + DIGEST]:
-                self.problem(f"{noun} #{row_id}: its raw bytes no longer match what ingest "
-                             f"stored (batch #{batch.id})")  # fmt: skip
-                ok = False
-            elif file_id != batch.file_id:
-                self.problem(f"{noun} #{row_id}: its file was changed (batch #{batch.id})")
-                ok = False
+            for row in run:
+                expected, whole = self.row(batch, table, row, (first, last), base, expected,
+                                           offsets)  # fmt: skip
+                ok = ok and whole
         if expected <= last:
-            self.problem(f"{noun} #{expected} is missing (batch #{batch.id} recorded "
+            self.problem(f"{table[:-1]} #{expected} is missing (batch #{batch.id} recorded "
                          f"{table} #{first}–#{last})")  # fmt: skip
             ok = False
         return ok
+
+    def row(
+        self, batch: BatchRecord, table: str, row: Row, span: tuple[int, int], base: int,
+        expected: int, offsets: list[int],
+    ) -> tuple[int, bool]:  # fmt: skip
+        """One row checked alone (a run with a problem in it); the next id expected, and
+        whether this row matched."""
+        noun, (row_id, file_id, offset, raw), first = table[:-1], row, span[0]
+        if row_id < first:
+            self.problem(f"{noun} #{row_id} is in no batch: it was inserted outside ingest")
+            return expected, False
+        ok = True
+        if row_id > expected:
+            self.problem(f"{noun} #{expected} is missing (batch #{batch.id} recorded "
+                         f"{table} #{first}–#{span[1]})")  # fmt: skip
+            ok = False
+        self.counts[table] += 1
+        offsets.append(offset if isinstance(offset, int) else -1)
+        at = base + (row_id - first) * DIGEST
+        if row_digest(_blob(raw)) != batch.digests[at : at + DIGEST]:
+            self.problem(f"{noun} #{row_id}: its raw bytes no longer match what ingest stored "
+                         f"(batch #{batch.id})")  # fmt: skip
+            ok = False
+        elif file_id != batch.file_id:
+            self.problem(f"{noun} #{row_id}: its file was changed (batch #{batch.id})")
+            ok = False
+        return row_id + 1, ok
+
+
+def _whole(run: list[Row], batch: BatchRecord, at: int) -> bool:
+    """Every row of a contiguous run as ingest stored it (raw bytes and file)."""
+    try:
+        digests = row_digests([r[3] for r in run])
+    except TypeError:  # a raw value that is no longer bytes
+        return False
+    file_id = batch.file_id
+    return digests == batch.digests[at : at + len(digests)] and all(r[1] == file_id for r in run)
+
+
+def _blob(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", errors="surrogateescape")  # never matches a digest
 
 
 async def verify_events(store: Store) -> EventCheck:
@@ -148,8 +206,19 @@ async def verify_events(store: Store) -> EventCheck:
         return EventCheck(problems=["the event batch chain is missing or empty: its first record "
                                     "(written by schema migration 11) was deleted"])  # fmt: skip
     top, last_event, last_reject = head
-    events = _Rows(batches.rows("events", last_event))
-    rejects = _Rows(batches.rows("rejects", last_reject))
+    events = _Rows(batches.pages("events", last_event))
+    rejects = _Rows(batches.pages("rejects", last_reject))
+    try:
+        return await _walk(batches, check, top, events, rejects, (last_event, last_reject))
+    finally:
+        await events.close()
+        await rejects.close()
+
+
+async def _walk(
+    batches: EventBatches, check: _Checker, top: int, events: _Rows, rejects: _Rows,
+    lasts: tuple[int, int],
+) -> EventCheck:  # fmt: skip
     previous: BatchRecord | None = None
     seen = 0
     async for batch in batches.walk(top):
@@ -169,16 +238,14 @@ async def verify_events(store: Store) -> EventCheck:
         reject_offsets: list[int] = []
         whole = await check.rows(batch, "events", events, event_offsets)
         whole = await check.rows(batch, "rejects", rejects, reject_offsets) and whole
-        if whole and batch.file_id is not None and batch.sha256 != batch_sha256(
-            batch.file_id, batch.first_event_id, event_offsets, batch.first_reject_id,
-            reject_offsets, batch.digests,
-        ):  # fmt: skip
+        if whole and not _hashes_to(batch, event_offsets, reject_offsets):
             check.problem(f"batch #{batch.id} ({_span(batch)}): its record or a row's byte "
                           "offset was changed")  # fmt: skip
     for table, rows in (("event", events), ("reject", rejects)):
-        async for row in rows.take_upto(1 << 62):  # rows between the last batches' ranges
-            check.problem(f"{table} #{row[0]} is in no batch: it was inserted outside ingest")
-    stray_event, stray_reject = await batches.unbatched(last_event, last_reject)
+        async for run in rows.take_upto(1 << 62):  # rows beyond the last batches' ranges
+            for row in run:
+                check.problem(f"{table} #{row[0]} is in no batch: it was inserted outside ingest")
+    stray_event, stray_reject = await batches.unbatched(*lasts)
     for table, stray in (("event", stray_event), ("reject", stray_reject)):
         if stray is not None:
             check.problem(f"{table} #{stray} is in no batch: it was inserted outside ingest")
@@ -187,6 +254,18 @@ async def verify_events(store: Store) -> EventCheck:
                       predating_events=check.predating["events"],
                       predating_rejects=check.predating["rejects"], problems=check.problems,
                       more_problems=check.more)  # fmt: skip
+
+
+def _hashes_to(batch: BatchRecord, event_offsets: list[int], reject_offsets: list[int]) -> bool:
+    """The batch's content hash, recomputed from its rows' offsets and its digests, matches."""
+    if batch.file_id is None:
+        return False
+    try:
+        return batch.sha256 == batch_sha256(batch.file_id, batch.first_event_id, event_offsets,
+                                            batch.first_reject_id, reject_offsets,
+                                            batch.digests)  # fmt: skip
+    except (struct.error, TypeError):  # an offset that is no longer an integer
+        return False
 
 
 def _span(batch: BatchRecord) -> str:

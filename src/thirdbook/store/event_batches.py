@@ -17,16 +17,17 @@ if TYPE_CHECKING:
     from thirdbook.store.database import Store
 
 BATCH_PAGE = 16  # batch records read at a time (each holds 16 bytes per row it covers)
-ROW_PAGE = 2000  # rows read at a time, and at most ROW_PAGE_BYTES of raw bytes
-ROW_PAGE_BYTES = 8 << 20
+ROW_PAGE = 1000  # rows read at a time, each of at most ROW_INLINE raw bytes (32 MiB at most)
+ROW_INLINE = 32 << 10  # a bigger row is read alone (its cost is then in its bytes)
 
 _COLUMNS = (
     "id, file_id, first_event_id, last_event_id, event_count, first_reject_id, "
     "last_reject_id, reject_count, digests, sha256, prev_hash, chain_hash"
 )
 
-Row = tuple[int, int, int, bytes]
-"""(id, file_id, byte_offset, raw) of an event or a reject."""
+Row = tuple[int, Any, Any, Any]
+"""(id, file_id, byte_offset, raw) of an event or a reject, as stored (an int, an int, an int
+and bytes, unless changed by hand)."""
 
 
 def digest_batch(
@@ -87,16 +88,6 @@ def _record(row: Any) -> BatchRecord:
                            chain_hash=str(row[11]), unreadable=wrong)  # fmt: skip
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else -1  # a value changed by hand never matches
-
-
-def _blob(value: Any) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    return str(value).encode("utf-8", errors="surrogateescape")
-
-
 class EventBatches:
     """Read the batch chain and the rows it covers, in id order, a page at a time."""
 
@@ -126,32 +117,36 @@ class EventBatches:
                 yield _record(row)
             after = int(rows[-1][0])
 
-    async def rows(self, table: str, upto: int) -> AsyncIterator[Row]:
-        """Every row of `events` or `rejects` up to id `upto`, in id order. A page holds at
-        most ROW_PAGE rows and ROW_PAGE_BYTES of raw bytes (or one row), whatever their size."""
+    async def pages(self, table: str, upto: int) -> AsyncIterator[list[Row]]:
+        """Every row of `events` or `rejects` up to id `upto`, in id order, a page at a time:
+        at most ROW_PAGE rows of at most ROW_INLINE bytes each, or one bigger row alone, so
+        memory stays bounded whatever the rows hold. Rows come as stored (a column changed by
+        hand may hold another type)."""
         if table not in ("events", "rejects"):
             raise ValueError(table)
         after = 0
-        while True:
-            sizes = await self._store.fetchall(
-                f"SELECT id, length(raw) FROM {table} WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-                (after, upto, ROW_PAGE),
-            )
-            if not sizes:
-                return
-            last, total = sizes[0][0], 0
-            for row_id, size in sizes:
-                total += size
-                if total > ROW_PAGE_BYTES:
-                    break
-                last = row_id
-            for row in await self._store.fetchall(
-                f"SELECT id, file_id, byte_offset, raw FROM {table} WHERE id > ? AND id <= ? "
-                "ORDER BY id",
-                (after, last),
-            ):
-                yield int(row[0]), _int(row[1]), _int(row[2]), _blob(row[3])
-            after = last
+        while rows := await self._store.fetchall(
+            f"SELECT id, file_id, byte_offset, CASE WHEN length(raw) <= ? THEN raw END "
+            f"FROM {table} WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+            (ROW_INLINE, after, upto, ROW_PAGE),
+        ):
+            after = int(rows[-1][0])
+            if all(r[3] is not None for r in rows):
+                yield rows  # type: ignore[misc]
+                continue
+            run: list[Row] = []
+            for row in rows:
+                if row[3] is not None:
+                    run.append(row)  # type: ignore[arg-type]
+                    continue
+                if run:
+                    yield run
+                    run = []
+                big = await self._store.fetchone(f"SELECT raw FROM {table} WHERE id = ?",
+                                                 (row[0],))  # fmt: skip
+                yield [(row[0], row[1], row[2], None if big is None else big[0])]
+            if run:
+                yield run
 
     async def unbatched(self, last_event_id: int, last_reject_id: int) -> tuple[int | None, ...]:
         """The first event and reject after the ones the chain covers, in one read: a row
