@@ -1,10 +1,10 @@
 """Verifying the stored events against the event batch chain (domain/batches.py), in bounded
 memory: the chain's records and the rows are read in id order, a page at a time, side by side.
 
-Each event (and reject) must be in the batch whose id range holds it, with the digest ingest
-recorded for its raw bytes; each batch's content hash and link must match. What does not is
-named by the first event id (or batch) where it shows. Rows stored before the chain began are
-counted, not re-hashed: the report says how many.
+Each event (and reject) must be in the batch whose id range holds it, with the locator ingest
+recorded for its raw bytes; each batch's SHA-256 (over its rows' bytes, offsets and lengths)
+and link must match. What does not is named by the first event id (or batch) where it shows.
+Rows stored before the chain began are counted, not re-hashed: the report says how many.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from collections.abc import AsyncIterator
 from pydantic import BaseModel, ConfigDict
 
 from thirdbook.domain.batches import (
-    DIGEST,
+    LOCATOR,
+    BatchDigest,
     BatchRecord,
-    batch_sha256,
     chain_hash,
+    locators,
     predating_link,
-    row_digest,
-    row_digests,
 )
 from thirdbook.store import Store
 from thirdbook.store.event_batches import EventBatches, Row
@@ -125,27 +124,28 @@ class _Checker:
             self.problem(f"{count - recorded:,} {table} were inserted among the {recorded:,} "
                          f"stored before the batch chain (up to #{last or 0})")  # fmt: skip
 
-    async def rows(self, batch: BatchRecord, table: str, rows: _Rows, offsets: list[int]) -> bool:
-        """Check the batch's rows of one table; True when they all match."""
+    async def rows(self, batch: BatchRecord, table: str, rows: _Rows, digest: BatchDigest) -> bool:
+        """Check the batch's rows of one table, feeding them to its digest; True when each
+        matches its locator."""
         first, last, count = ((batch.first_event_id, batch.last_event_id, batch.event_count)
                               if table == "events" else (batch.first_reject_id,
                               batch.last_reject_id, batch.reject_count))  # fmt: skip
         if not count or first is None or last is None:
             return True
-        base = 0 if table == "events" else batch.event_count * DIGEST
+        base = 0 if table == "events" else batch.event_count * LOCATOR
         expected, ok = first, True
         async for run in rows.take_upto(last):
             start, n = run[0][0], len(run)
-            at = base + (start - first) * DIGEST
+            at = base + (start - first) * LOCATOR
             if start == expected and run[-1][0] == start + n - 1 and _whole(run, batch, at):
-                # The usual case: a contiguous run whose digests all match, compared at once.
-                offsets.extend(r[2] for r in run)
+                # The usual case: a contiguous run whose locators all match, compared at once.
+                digest.add([r[2] for r in run], [r[3] for r in run])
                 expected = start + n
                 self.counts[table] += n
                 continue
             for row in run:
                 expected, whole = self.row(batch, table, row, (first, last), base, expected,
-                                           offsets)  # fmt: skip
+                                           digest)  # fmt: skip
                 ok = ok and whole
         if expected <= last:
             self.problem(f"{table[:-1]} #{expected} is missing (batch #{batch.id} recorded "
@@ -155,7 +155,7 @@ class _Checker:
 
     def row(
         self, batch: BatchRecord, table: str, row: Row, span: tuple[int, int], base: int,
-        expected: int, offsets: list[int],
+        expected: int, digest: BatchDigest,
     ) -> tuple[int, bool]:  # fmt: skip
         """One row checked alone (a run with a problem in it); the next id expected, and
         whether this row matched."""
@@ -169,9 +169,10 @@ class _Checker:
                          f"{table} #{first}–#{span[1]})")  # fmt: skip
             ok = False
         self.counts[table] += 1
-        offsets.append(offset if isinstance(offset, int) else -1)
-        at = base + (row_id - first) * DIGEST
-        if row_digest(_blob(raw)) != batch.digests[at : at + DIGEST]:
+        raw = _blob(raw)
+        digest.add([offset if isinstance(offset, int) else -1], [raw])
+        at = base + (row_id - first) * LOCATOR
+        if locators([raw]) != batch.locators[at : at + LOCATOR]:
             self.problem(f"{noun} #{row_id}: its raw bytes no longer match what ingest stored "
                          f"(batch #{batch.id})")  # fmt: skip
             ok = False
@@ -182,19 +183,19 @@ class _Checker:
 
 
 def _whole(run: list[Row], batch: BatchRecord, at: int) -> bool:
-    """Every row of a contiguous run as ingest stored it (raw bytes and file)."""
+    """Every row of a contiguous run matches its locator and file."""
     try:
-        digests = row_digests([r[3] for r in run])
+        found = locators([r[3] for r in run])
     except TypeError:  # a raw value that is no longer bytes
         return False
     file_id = batch.file_id
-    return digests == batch.digests[at : at + len(digests)] and all(r[1] == file_id for r in run)
+    return found == batch.locators[at : at + len(found)] and all(r[1] == file_id for r in run)
 
 
 def _blob(value: object) -> bytes:
     if isinstance(value, bytes):
         return value
-    return str(value).encode("utf-8", errors="surrogateescape")  # never matches a digest
+    return str(value).encode("utf-8", errors="surrogateescape")  # never what ingest stored
 
 
 async def verify_events(store: Store) -> EventCheck:
@@ -234,13 +235,13 @@ async def _walk(
             await check.before_chain(batch, "events", events)
             await check.before_chain(batch, "rejects", rejects)
             continue
-        event_offsets: list[int] = []
-        reject_offsets: list[int] = []
-        whole = await check.rows(batch, "events", events, event_offsets)
-        whole = await check.rows(batch, "rejects", rejects, reject_offsets) and whole
-        if whole and not _hashes_to(batch, event_offsets, reject_offsets):
-            check.problem(f"batch #{batch.id} ({_span(batch)}): its record or a row's byte "
-                          "offset was changed")  # fmt: skip
+        digest = BatchDigest()
+        whole = await check.rows(batch, "events", events, digest)
+        whole = await check.rows(batch, "rejects", rejects, digest) and whole
+        if whole and not _hashes_to(batch, digest):
+            check.problem(f"batch #{batch.id} ({_span(batch)}): a row's raw bytes or byte "
+                          "offset, or the batch's record, no longer hash to what ingest "
+                          "stored")  # fmt: skip
     for table, rows in (("event", events), ("reject", rejects)):
         async for run in rows.take_upto(1 << 62):  # rows beyond the last batches' ranges
             for row in run:
@@ -256,14 +257,14 @@ async def _walk(
                       more_problems=check.more)  # fmt: skip
 
 
-def _hashes_to(batch: BatchRecord, event_offsets: list[int], reject_offsets: list[int]) -> bool:
-    """The batch's content hash, recomputed from its rows' offsets and its digests, matches."""
+def _hashes_to(batch: BatchRecord, digest: BatchDigest) -> bool:
+    """The batch's SHA-256, recomputed from its rows and record, is the one ingest wrote."""
     if batch.file_id is None:
         return False
     try:
-        return batch.sha256 == batch_sha256(batch.file_id, batch.first_event_id, event_offsets,
-                                            batch.first_reject_id, reject_offsets,
-                                            batch.digests)  # fmt: skip
+        return batch.sha256 == digest.hexdigest(batch.file_id, batch.first_event_id,
+                                                batch.event_count, batch.first_reject_id,
+                                                batch.locators)  # fmt: skip
     except (struct.error, TypeError):  # an offset that is no longer an integer
         return False
 

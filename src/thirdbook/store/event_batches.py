@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from thirdbook.domain.batches import BatchRecord, batch_sha256, chain_hash, row_digests
+from thirdbook.domain.batches import BatchDigest, BatchRecord, chain_hash, locators
 
 if TYPE_CHECKING:
     import aiosqlite
 
     from thirdbook.store.database import Store
 
-BATCH_PAGE = 16  # batch records read at a time (each holds 16 bytes per row it covers)
+BATCH_PAGE = 64  # batch records read at a time (each holds 4 bytes per row it covers)
 ROW_PAGE = 1000  # rows read at a time, each of at most ROW_INLINE raw bytes (32 MiB at most)
 ROW_INLINE = 32 << 10  # a bigger row is read alone (its cost is then in its bytes)
 
 _COLUMNS = (
     "id, file_id, first_event_id, last_event_id, event_count, first_reject_id, "
-    "last_reject_id, reject_count, digests, sha256, prev_hash, chain_hash"
+    "last_reject_id, reject_count, locators, sha256, prev_hash, chain_hash"
 )
 
 Row = tuple[int, Any, Any, Any]
@@ -32,43 +32,47 @@ and bytes, unless changed by hand)."""
 
 def digest_batch(
     events: Sequence[tuple[Any, ...]], rejects: Sequence[tuple[Any, ...]]
-) -> tuple[list[int], list[int], bytes]:
-    """A batch's byte offsets (events, rejects) and row digests, from the rows as inserted
-    (`EventTuple`: offset at 11, raw last; `RejectTuple`: offset at 1, raw at 4)."""
-    digests = row_digests([e[13] for e in events]) + row_digests([r[4] for r in rejects])
-    return [e[11] for e in events], [r[1] for r in rejects], digests
+) -> tuple[BatchDigest, bytes, int]:
+    """A batch's digest (its rows fed in) and locators, and how many events it has, from the
+    rows as inserted (`EventTuple`: offset at 11, raw last; `RejectTuple`: offset at 1, raw at
+    4). Run in a thread: most of it is hashing done without the GIL."""
+    digest = BatchDigest()
+    event_raws, reject_raws = [e[13] for e in events], [r[4] for r in rejects]
+    digest.add([e[11] for e in events], event_raws)
+    digest.add([r[1] for r in rejects], reject_raws)
+    return digest, locators(event_raws) + locators(reject_raws), len(events)
 
 
 async def append_batch(
     conn: aiosqlite.Connection,
     file_id: int,
     first_event_id: int,
-    event_offsets: Sequence[int],
-    reject_offsets: Sequence[int],
-    digests: bytes,
+    digest: BatchDigest,
+    row_locators: bytes,
+    event_count: int,
 ) -> None:
     """Record a batch just inserted, inside its `BEGIN IMMEDIATE` transaction (the chain's
     head cannot move under it). Reject ids follow the table's max, as event ids do."""
+    reject_count = len(digest.offsets) - event_count
     first_reject_id: int | None = None
-    if reject_offsets:
+    if reject_count:
         async with conn.execute("SELECT max(id) FROM rejects") as cursor:
             row = await cursor.fetchone()
-        first_reject_id = int(row[0]) - len(reject_offsets) + 1 if row and row[0] else None
-    first_event = first_event_id if event_offsets else None
+        first_reject_id = int(row[0]) - reject_count + 1 if row and row[0] else None
+    first_event = first_event_id if event_count else None
     async with conn.execute(
         "SELECT id, chain_hash FROM event_batches ORDER BY id DESC LIMIT 1"
     ) as cursor:
         head = await cursor.fetchone()
     batch_id, prev_hash = (1, "") if head is None else (int(head[0]) + 1, str(head[1]))
-    sha = batch_sha256(file_id, first_event, event_offsets, first_reject_id, reject_offsets,
-                       digests)  # fmt: skip
+    sha = digest.hexdigest(file_id, first_event, event_count, first_reject_id, row_locators)
     await conn.execute(
         f"INSERT INTO event_batches ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (batch_id, file_id, first_event,
-         None if first_event is None else first_event + len(event_offsets) - 1,
-         len(event_offsets), first_reject_id,
-         None if first_reject_id is None else first_reject_id + len(reject_offsets) - 1,
-         len(reject_offsets), digests, sha, prev_hash, chain_hash(batch_id, prev_hash, sha)),
+         None if first_event is None else first_event + event_count - 1, event_count,
+         first_reject_id,
+         None if first_reject_id is None else first_reject_id + reject_count - 1,
+         reject_count, row_locators, sha, prev_hash, chain_hash(batch_id, prev_hash, sha)),
     )  # fmt: skip
 
 
@@ -77,14 +81,14 @@ def _record(row: Any) -> BatchRecord:
         return BatchRecord(
             id=row[0], file_id=row[1], first_event_id=row[2], last_event_id=row[3],
             event_count=row[4], first_reject_id=row[5], last_reject_id=row[6],
-            reject_count=row[7], digests=row[8], sha256=row[9], prev_hash=row[10],
+            reject_count=row[7], locators=row[8], sha256=row[9], prev_hash=row[10],
             chain_hash=row[11],
         )  # fmt: skip
     except ValidationError as exc:  # changed by hand: verify names it, and goes on
         wrong = ", ".join(str(e["loc"][0]) for e in exc.errors())
         return BatchRecord(id=row[0], file_id=None, first_event_id=None, last_event_id=None,
                            event_count=0, first_reject_id=None, last_reject_id=None,
-                           reject_count=0, digests=b"", sha256="", prev_hash=str(row[10]),
+                           reject_count=0, locators=b"", sha256="", prev_hash=str(row[10]),
                            chain_hash=str(row[11]), unreadable=wrong)  # fmt: skip
 
 

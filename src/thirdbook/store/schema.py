@@ -258,9 +258,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX alias_moves_by_model ON alias_moves(model, alias, at_us)
     """,
     # 11: the event batch chain (domain/batches.py): a record per committed batch of events
-    # and rejects, with each row's digest, chained like the audit records. Its first record
-    # stands for the rows already stored, which can be counted but not re-hashed; its link is
-    # those counts in words (SQL has no SHA-256), matching `predating_link`.
+    # and rejects (their SHA-256 and each row's locator), chained like the audit records. Its
+    # first record stands for the rows already stored, which can be counted but not re-hashed;
+    # its link is those counts in words (SQL has no SHA-256), matching `predating_link`.
     """
     CREATE TABLE event_batches (
         id INTEGER PRIMARY KEY,
@@ -271,13 +271,13 @@ MIGRATIONS: tuple[str, ...] = (
         first_reject_id INTEGER,
         last_reject_id INTEGER,
         reject_count INTEGER NOT NULL,
-        digests BLOB NOT NULL,
+        locators BLOB NOT NULL,
         sha256 TEXT NOT NULL,
         prev_hash TEXT NOT NULL,
         chain_hash TEXT NOT NULL
     );
     INSERT INTO event_batches (id, file_id, first_event_id, last_event_id, event_count,
-        first_reject_id, last_reject_id, reject_count, digests, sha256, prev_hash, chain_hash)
+        first_reject_id, last_reject_id, reject_count, locators, sha256, prev_hash, chain_hash)
     SELECT 1, NULL, e.first, e.last, e.n, r.first, r.last, r.n, X'', '', '',
         'before the batch chain: events ' || coalesce(e.last, 0) || '/' || e.n ||
         ', rejects ' || coalesce(r.last, 0) || '/' || r.n
