@@ -75,11 +75,12 @@ class _Rows:
             yield self._page[at : self._at]
 
     async def close(self) -> None:
+        """Stop reading ahead (verify may end before the last page)."""
         if self._next is not None:
             self._next.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._next
-        with contextlib.suppress(BaseException):
+        with contextlib.suppress(Exception):
             await self._pages.aclose()  # type: ignore[attr-defined]
 
 
