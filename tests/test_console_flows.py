@@ -460,7 +460,7 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
 
 
 async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: Path) -> None:
-    from thirdbook.evidence.bundle import verify_bundle
+    from thirdbook.evidence.bundle_check import verify_bundle
 
     async with incident_console(tmp_path) as (app, pilot):
         svc = await service(app)
@@ -474,8 +474,8 @@ async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: 
         await wait_until(pilot, lambda: exports.is_dir() and any(exports.glob("*.tar.gz")),
                          "bundle")  # fmt: skip
         [bundle] = exports.glob("*.tar.gz")
-        manifest, problems = verify_bundle(bundle)
-        assert problems == [] and manifest["incident"] == 1
+        check = verify_bundle(bundle)
+        assert check.problems == [] and check.manifest.incident == 1
 
 
 async def test_registry_history_from_the_keyboard_shows_the_rollback(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from tests.helpers import event_line
 from tests.test_evidence import _incident_with_log
 from thirdbook.cli import main
-from thirdbook.evidence.bundle import BundleError, verify_bundle
+from thirdbook.evidence.bundle import BundleError
+from thirdbook.evidence.bundle_check import verify_bundle
 from thirdbook.services.console import Console
 from thirdbook.store.incidents import TriageRefusedError
 
@@ -58,8 +59,9 @@ async def test_an_exported_bundle_verifies_offline_with_its_secrets_masked(
     console, incident_id = await leaky_incident(tmp_path)
     bundle = tmp_path / "out" / "bundle.tar.gz"
     sha = await console.export(incident_id, bundle)
-    manifest, problems = verify_bundle(bundle)
-    assert problems == [] and manifest["secrets"] == "masked"
+    check = verify_bundle(bundle)
+    manifest = check.manifest.model_dump()
+    assert check.problems == [] and manifest["secrets"] == "masked"
     files = members(bundle)
     root = f"thirdbook-incident-{incident_id}"
     assert {f"{root}/{n}" for n in ("MANIFEST.json", "README.md", "incident.json",
@@ -86,8 +88,9 @@ async def test_revealing_secrets_in_an_export_needs_a_reason_and_is_recorded(
         await console.export(incident_id, tmp_path / "a.tar.gz", reveal=" ")
     bundle = tmp_path / "b.tar.gz"
     await console.export(incident_id, bundle, reveal="regulator asked for the raw logs")
-    manifest, problems = verify_bundle(bundle)
-    assert problems == [] and manifest["secrets"] == "revealed" and manifest["masked"] == {}
+    check = verify_bundle(bundle)
+    assert check.problems == [] and check.manifest.secrets == "revealed"
+    assert check.manifest.masked == {}
     assert gzip.decompress(bundle.read_bytes()).count(AWS.encode()) >= 1
     [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "export"]
     assert "REVEALED (regulator asked for the raw logs)" in note
@@ -129,7 +132,7 @@ def _flip_byte(data: bytes) -> bytes:
 def test_one_changed_byte_in_an_object_is_named(bundle: Path) -> None:
     files = members(bundle)
     obj = next(n for n in files if "/objects/" in n)
-    _, problems = verify_bundle(rewrite(bundle, _edit(obj, _flip_byte)))
+    problems = verify_bundle(rewrite(bundle, _edit(obj, _flip_byte))).problems
     wheres = {p.where for p in problems}
     assert obj.split("/", 1)[1] in wheres
 
@@ -147,7 +150,7 @@ def test_a_removed_or_changed_audit_record_is_named(bundle: Path) -> None:
 
     for edit, said in ((drop_second, "does not link"), (reword, "does not hash")):
         tampered = rewrite(bundle, _edit("audit.jsonl", edit))
-        _, problems = verify_bundle(tampered)
+        problems = verify_bundle(tampered).problems
         assert any(p.where.startswith("audit.jsonl record") and said in p.problem
                    for p in problems), problems  # fmt: skip
 
@@ -157,7 +160,7 @@ def test_an_unlisted_file_is_named(bundle: Path) -> None:
         root = next(iter(files)).split("/")[0]
         return {**files, f"{root}/objects/extra": b"smuggled"}
 
-    _, problems = verify_bundle(rewrite(bundle, add))
+    problems = verify_bundle(rewrite(bundle, add)).problems
     assert any(p.where == "objects/extra" and "not listed" in p.problem for p in problems)
 
 

@@ -10,17 +10,12 @@ import click
 
 from thirdbook.actuators.rollback import RollbackPlan
 from thirdbook.cli_common import context_of, run_async, with_console
-from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem
+from thirdbook.domain.audit import AuditRecord, ChainHead
 from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
 from thirdbook.domain.text import terminal_json, visible
-from thirdbook.evidence.chain import (
-    CheckpointError,
-    read_checkpoint,
-    verify_chain,
-    write_checkpoint,
-)
+from thirdbook.evidence.chain import CheckpointError, read_checkpoint, write_checkpoint
 from thirdbook.evidence.objects import ObjectStore
-from thirdbook.evidence.snapshot import verify_snapshots
+from thirdbook.evidence.verify import StoreCheck, verify_store
 from thirdbook.store import Store
 
 
@@ -29,36 +24,44 @@ from thirdbook.store import Store
               help="A checkpoint exported earlier: detects a store rolled back past it.")
 @click.pass_context
 def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
-    """Re-check the audit chain (every hash and link); exit 1 naming the first bad record."""
+    """Re-check the audit chain, every evidence object, the snapshot index against the chain,
+    and every event's raw bytes against the batch chain; exit 1 naming the first bad one."""
     context = context_of(ctx)
     try:
         checkpoint = None if checkpoint_file is None else read_checkpoint(checkpoint_file)
     except CheckpointError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    async def go(
-        stop: asyncio.Event,
-    ) -> tuple[list[ChainProblem], ChainHead | None, list[str], int]:
+    async def go(stop: asyncio.Event) -> StoreCheck:
         store = await Store.open(context.store_path, access="auto")
         try:
-            objects = ObjectStore(context.store_path.parent / "evidence")
-            return (await verify_chain(store, checkpoint), await store.audit.head(),
-                    await verify_snapshots(store, objects),
-                    len(await store.snapshots.all_complete()))  # fmt: skip
+            return await verify_store(store, ObjectStore(context.store_path.parent / "evidence"),
+                                      checkpoint)  # fmt: skip
         finally:
             await store.close()
 
-    problems, head, broken, snapshots = run_async(go)
-    for problem in problems:
+    check = run_async(go)
+    for problem in check.chain:
         click.echo(f"FAILED at audit record {problem.seq}: {problem.reason}", err=True)
-    for line in broken:
+    for line in check.evidence:
         click.echo(f"FAILED evidence: {line}", err=True)
-    if problems or broken:
+    events = check.events
+    for line in events.problems:
+        click.echo(f"FAILED events: {line}", err=True)
+    if events.more_problems:
+        click.echo(f"FAILED events: and {events.more_problems:,} more problem(s)", err=True)
+    if check.chain or check.evidence or events.problems:
         raise SystemExit(1)
-    records = 0 if head is None else head.seq
+    records = 0 if check.head is None else check.head.seq
     against = "" if checkpoint is None else f", and holds checkpoint {checkpoint.seq}"
-    click.echo(f"audit chain ok: {records} records{against}; evidence ok: {snapshots} "
-               f"complete snapshot(s), every object re-hashed")  # fmt: skip
+    before = ""
+    if events.predating_events or events.predating_rejects:
+        before = (f"; {events.predating_events:,} events and {events.predating_rejects:,} "
+                  "rejects predate the batch chain (stored before it, so not re-hashed)")
+    click.echo(f"audit chain ok: {records} records{against}; evidence ok: {check.snapshots} "
+               f"complete snapshot(s), every object re-hashed and the index matching the "
+               f"chain; events ok: {events.events:,} events and {events.rejects:,} rejects "
+               f"in {events.batches - 1:,} batch(es) re-hashed{before}")  # fmt: skip
 
 
 @click.command()

@@ -8,7 +8,7 @@ import click
 
 from thirdbook.cli_common import with_console
 from thirdbook.domain.text import visible
-from thirdbook.evidence.bundle import BundleError, verify_bundle
+from thirdbook.evidence.bundle import BundleError
 
 
 @click.command()
@@ -37,19 +37,23 @@ def verify_bundle_command(bundle: Path) -> None:
     """Verify an evidence bundle offline: every file against MANIFEST.json, every object
     against its name, the snapshot manifests, and the audit chain slice. Exit 1 on any
     problem; a bundle with a path escaping its folder, or a link, is refused unread."""
+    from thirdbook.evidence.bundle_check import verify_bundle  # tarfile only when used
+
     try:
-        manifest, problems = verify_bundle(bundle)
+        check = verify_bundle(bundle)
     except BundleError as exc:
-        raise click.ClickException(f"refused: {exc}") from exc
-    files = manifest.get("files", {})
-    for problem in problems:
+        raise click.ClickException(f"refused: {visible(str(exc))}") from exc
+    for problem in check.problems:
         click.echo(f"FAIL {visible(problem.where)}: {visible(problem.problem)}")
-    if problems:
+    if check.more_problems:
+        click.echo(f"FAIL and {check.more_problems} more problem(s)")
+    if check.problems:
         raise SystemExit(1)
-    masked = manifest.get("masked", {})
-    click.echo(f"ok: incident #{manifest.get('incident')}, {len(files)} files verified; "
-               f"secrets {manifest.get('secrets')}"
-               + (f" ({len(masked)} objects are masked copies)" if masked else ""))  # fmt: skip
+    manifest = check.manifest
+    masked = f" ({len(manifest.masked)} objects are masked copies)" if manifest.masked else ""
+    click.echo(f"ok: incident #{manifest.incident}, {len(manifest.files)} files verified; "
+               f"secrets {manifest.secrets}{masked}; MANIFEST.json sha256 "
+               f"{check.manifest_sha256}")  # fmt: skip
 
 
 def register_export_commands(group: click.Group) -> None:

@@ -14,8 +14,7 @@ Inside one folder, `thirdbook-incident-N/`:
   `MANIFEST.json`; the raw object stays in the store, where `thirdbook verify` checks it);
 - `README.md`: how to verify it.
 
-`verify_bundle` reads the tar as a stream, never extracts it, and refuses any member that is
-not a plain file or folder inside the bundle's folder (absolute paths, `..`, links, devices).
+`bundle_check.verify_bundle` verifies one offline, in bounded memory.
 """
 
 from __future__ import annotations
@@ -28,12 +27,12 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from thirdbook.domain.audit import AuditRecord, record_hash
+from thirdbook.domain.audit import AuditRecord
 from thirdbook.domain.secrets import find_secrets, installed_specs, mask_counted, mask_secrets
 from thirdbook.domain.secrets import install as install_secrets
 from thirdbook.evidence.objects import ObjectStore, chunks
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
     import tarfile
 
 FORMAT = "thirdbook-bundle/1"
-_JSON_LIMIT = 256 * 1024 * 1024  # documents read into memory when verifying
 _BLOCK = 4 << 20  # lines masked together (in a worker process, for a big object)
 
 Progress = Callable[[str], None]
@@ -271,107 +269,3 @@ or by hand:
 
 {secrets}
 """
-
-
-def verify_bundle(path: Path) -> tuple[dict[str, Any], list[BundleProblem]]:
-    """Check a bundle offline; its MANIFEST and what does not verify (empty: all is well).
-    Raises BundleError for a bundle that cannot be read safely."""
-    import tarfile
-
-    found: dict[str, tuple[str, int]] = {}
-    documents: dict[str, bytes] = {}
-    root: str | None = None
-    try:
-        with tarfile.open(path, mode="r|gz") as tar:
-            for member in tar:
-                name = _safe_name(member)
-                top, _, rest = name.partition("/")
-                root = root or top
-                if top != root:
-                    raise BundleError(f"{name!r} is outside the bundle's folder {root!r}")
-                if member.isdir():
-                    continue
-                if rest in found:
-                    raise BundleError(f"{name!r} appears twice")
-                data = tar.extractfile(member)
-                assert data is not None
-                digest, size, keep = hashlib.sha256(), 0, _is_document(rest, member.size)
-                kept = bytearray()
-                while chunk := data.read(1 << 20):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    if keep:
-                        kept.extend(chunk)
-                found[rest] = (digest.hexdigest(), size)
-                if keep:
-                    documents[rest] = bytes(kept)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise BundleError(f"{path} is not a readable tar.gz: {exc}") from exc
-    if "MANIFEST.json" not in documents:
-        raise BundleError("the bundle has no MANIFEST.json")
-    manifest: dict[str, Any] = json.loads(documents["MANIFEST.json"])
-    return manifest, _check(manifest, found, documents)
-
-
-def _safe_name(member: tarfile.TarInfo) -> str:
-    name = member.name
-    parts = PurePosixPath(name).parts
-    if not (member.isfile() or member.isdir()):
-        raise BundleError(f"{name!r} is not a plain file or folder (links and devices are "
-                          "refused)")  # fmt: skip
-    if name.startswith("/") or ".." in parts or not parts or "\\" in name:
-        raise BundleError(f"{name!r} escapes the bundle's folder")
-    return "/".join(parts)
-
-
-def _is_document(name: str, size: int) -> bool:
-    return size <= _JSON_LIMIT and (name.endswith(".json") or name == "audit.jsonl")
-
-
-def _check(
-    manifest: dict[str, Any], found: dict[str, tuple[str, int]], documents: dict[str, bytes]
-) -> list[BundleProblem]:
-    problems: list[BundleProblem] = []
-    if manifest.get("format") != FORMAT:
-        problems.append(BundleProblem(where="MANIFEST.json",
-                                      problem=f"unknown format {manifest.get('format')!r}"))
-    listed: dict[str, dict[str, Any]] = manifest.get("files", {})
-    for name, want in sorted(listed.items()):
-        got = found.get(name)
-        if got is None:
-            problems.append(BundleProblem(where=name, problem="listed but missing"))
-        elif got != (want.get("sha256"), want.get("size")):
-            problems.append(BundleProblem(where=name, problem=f"hashes to {got[0]} ({got[1]} "
-                                          f"bytes), not the listed {want.get('sha256')}"))
-    for name in sorted(set(found) - set(listed) - {"MANIFEST.json"}):
-        problems.append(BundleProblem(where=name, problem="not listed in MANIFEST.json"))
-    for name, (sha, _) in found.items():
-        if name.startswith("objects/") and name.removeprefix("objects/") != sha:
-            problems.append(BundleProblem(where=name, problem=f"its bytes hash to {sha}"))
-    present = {n.split("/", 1)[1] for n in found if n.startswith(("objects/", "masked/"))}
-    for name, data in sorted(documents.items()):
-        if name.startswith("snapshots/") and name.endswith("/manifest.json"):
-            for item in json.loads(data).get("items", []):
-                if "sha256" in item and item["sha256"] not in present:
-                    problems.append(BundleProblem(where=name, problem=f"lists object "
-                                                  f"{item['sha256']}, not in the bundle"))
-    problems.extend(_check_chain(documents.get("audit.jsonl", b"")))
-    return problems
-
-
-def _check_chain(data: bytes) -> list[BundleProblem]:
-    problems, previous = [], None
-    for number, line in enumerate(data.splitlines(), 1):
-        record = json.loads(line)
-        where = f"audit.jsonl record seq {record.get('seq')}"
-        if previous is not None and record.get("prev_hash") != previous:
-            problems.append(BundleProblem(where=where, problem="does not link to the record "
-                                          "before it (a record was removed or changed)"))
-        if "content" in record:
-            expected = record_hash(int(record["seq"]), str(record["prev_hash"]),
-                                   record["content"])  # fmt: skip
-            if expected != record.get("hash"):
-                problems.append(BundleProblem(where=where, problem="its content does not hash "
-                                              f"to its recorded hash (line {number})"))
-        previous = record.get("hash")
-    return problems

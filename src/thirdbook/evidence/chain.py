@@ -8,11 +8,12 @@ from an older copy lacks the checkpointed record, or holds a different one at it
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from thirdbook.domain.audit import ChainHead, ChainProblem, check_chain
+from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem, check_chain
 from thirdbook.store import Store
 
 
@@ -20,8 +21,13 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read; the message says why."""
 
 
-async def verify_chain(store: Store, checkpoint: ChainHead | None = None) -> list[ChainProblem]:
+async def verify_chain(
+    store: Store,
+    checkpoint: ChainHead | None = None,
+    on_page: Callable[[list[AuditRecord]], None] | None = None,
+) -> list[ChainProblem]:
     """Every record re-hashed and re-linked, in pages; then the checkpoint, if given.
+    `on_page` sees each page once it checks (to read what the chain records, in one walk).
 
     Returns the problems found: the first break in the chain (names its sequence number), and
     whether the checkpointed record is missing or different.
@@ -34,6 +40,8 @@ async def verify_chain(store: Store, checkpoint: ChainHead | None = None) -> lis
         if problem is not None:
             problems.append(problem)
             break
+        if on_page is not None:
+            on_page(page)
         if checkpoint is not None:
             at_checkpoint = next((r.hash for r in page if r.seq == checkpoint.seq), at_checkpoint)
         last = ChainHead(seq=page[-1].seq, hash=page[-1].hash)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -254,7 +255,11 @@ async def verify_snapshots(store: Store, objects: ObjectStore) -> list[str]:
     problems: list[str] = []
     for snapshot in await store.snapshots.all_complete():
         manifest = snapshot.manifest or {}
-        refs = [("manifest", snapshot.manifest_sha256 or "", len(canonical_bytes(manifest)))]
+        kept = canonical_bytes(manifest)
+        if hashlib.sha256(kept).hexdigest() != snapshot.manifest_sha256:
+            problems.append(f"snapshot #{snapshot.id}: the store's index holds a manifest that "
+                            "does not hash to its manifest sha256 (it was changed)")  # fmt: skip
+        refs = [("manifest", snapshot.manifest_sha256 or "", len(kept))]
         refs += [(str(i.get("origin")), str(i["sha256"]), int(i["size"]))
                  for i in manifest.get("items", []) if "sha256" in i]  # fmt: skip
         for origin, sha, size in refs:

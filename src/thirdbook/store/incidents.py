@@ -7,7 +7,7 @@ two responders triaging one alert at once end with one winner and a clear refusa
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import from_us
@@ -34,16 +34,23 @@ _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, r
 
 
 async def add_timeline_entry(
-    conn: aiosqlite.Connection, incident_id: int, actor: Actor, kind: str, detail: str
+    conn: aiosqlite.Connection,
+    incident_id: int,
+    actor: Actor,
+    kind: str,
+    detail: str,
+    audited: dict[str, Any] | None = None,
 ) -> None:
     """Record a change on an incident's timeline, and in the audit chain, inside the caller's
-    transaction: the change, its timeline entry and its audit record commit together."""
+    transaction: the change, its timeline entry and its audit record commit together.
+    `audited` adds fields to the audit record that `verify` reads (not on the timeline)."""
     await conn.execute(
         "INSERT INTO timeline (incident_id, at_us, user, uid, origin, kind, detail) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (incident_id, now_us(), actor.user, actor.uid, actor.origin, kind, detail),
     )
-    await append_audit(conn, actor, kind, "done", {"timeline": detail}, incident_id)
+    await append_audit(conn, actor, kind, "done", {"timeline": detail, **(audited or {})},
+                       incident_id)  # fmt: skip
 
 
 async def _open_alert(conn: aiosqlite.Connection, alert_id: int) -> tuple[str, str]:

@@ -244,8 +244,16 @@ class IngestState:
         """Store a batch and move the file's checkpoint from `start` to `offset`, all or
         nothing. The move is a compare-and-swap: a batch that does not begin exactly at the
         committed offset is refused, so no line can be stored twice or skipped. Returns the
-        first new event's id (the rest follow it, in order)."""
+        first new event's id (the rest follow it, in order). The batch is recorded in the event
+        batch chain (store/event_batches.py) in the same transaction; its rows are hashed in a
+        thread meanwhile."""
+        import asyncio
+
+        from thirdbook.store.event_batches import append_batch, digest_batch
+
         at = now_us()
+        hashed = (asyncio.ensure_future(asyncio.to_thread(digest_batch, events, rejects))
+                  if events or rejects else None)  # fmt: skip
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             cursor = await conn.execute(
@@ -269,6 +277,8 @@ class IngestState:
                 await conn.executemany(_INSERT_EVENT, events)
             if rejects:
                 await conn.executemany(_INSERT_REJECT, rejects)
+            if hashed is not None:
+                await append_batch(conn, file_id, first_id, *await hashed)
         return first_id
 
     async def set_state(

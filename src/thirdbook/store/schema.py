@@ -257,6 +257,33 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alias_moves_by_model ON alias_moves(model, alias, at_us)
     """,
+    # 11: the event batch chain (domain/batches.py): a record per committed batch of events
+    # and rejects (their SHA-256 and each row's locator), chained like the audit records. Its
+    # first record stands for the rows already stored, which can be counted but not re-hashed;
+    # its link is those counts in words (SQL has no SHA-256), matching `predating_link`.
+    """
+    CREATE TABLE event_batches (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER,
+        first_event_id INTEGER,
+        last_event_id INTEGER,
+        event_count INTEGER NOT NULL,
+        first_reject_id INTEGER,
+        last_reject_id INTEGER,
+        reject_count INTEGER NOT NULL,
+        locators BLOB NOT NULL,
+        sha256 TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        chain_hash TEXT NOT NULL
+    );
+    INSERT INTO event_batches (id, file_id, first_event_id, last_event_id, event_count,
+        first_reject_id, last_reject_id, reject_count, locators, sha256, prev_hash, chain_hash)
+    SELECT 1, NULL, e.first, e.last, e.n, r.first, r.last, r.n, X'', '', '',
+        'before the batch chain: events ' || coalesce(e.last, 0) || '/' || e.n ||
+        ', rejects ' || coalesce(r.last, 0) || '/' || r.n
+    FROM (SELECT min(id) AS first, max(id) AS last, count(*) AS n FROM events) AS e,
+         (SELECT min(id) AS first, max(id) AS last, count(*) AS n FROM rejects) AS r
+    """,
     # 12: rotations found by identity and fingerprint in any state (a file rotated, copied or
     # compressed away), settled files known by their size and mtime, and gaps with the byte
     # range that was lost.
