@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 from typing import Any
 
 import click
@@ -15,19 +13,9 @@ from thirdbook.cli_common import run_async as _run
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
+from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json, visible, visible_bytes
 from thirdbook.services.console import Console, Health
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is beyond the range of a double")
-    return value
 
 
 def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
@@ -35,7 +23,7 @@ def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
     text = text if reveal else mask_secrets(text)
     try:
         # Strict: a NaN or an overflowing number an older version let in stays in the text.
-        body: Any = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        body: Any = loads_strict(text)
     except (ValueError, RecursionError):
         body = text
     return {

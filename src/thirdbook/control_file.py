@@ -24,11 +24,10 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from thirdbook.atomic import clean_leftovers
+from thirdbook.atomic import clean_leftovers, sync_directory, write_atomically
 
 CAP = 1 << 20
 """The largest control file read or written (1 MiB): real flag files and registries are KiB."""
@@ -225,32 +224,13 @@ def write_control(path: Path, data: bytes) -> None:
     with contextlib.suppress(OSError):  # litter that cannot be removed does no harm
         clean_leftovers(path)
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_atomically(
+            path, data, prepare=lambda fd: _keep_owner_and_mode(fd, path, old), sync_dir=False
+        )
     except OSError as exc:
         raise _failed("write", path, exc) from exc
     try:
-        _keep_owner_and_mode(fd, path, old)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(temp, path)  # replaces whatever is at the name; never follows a link
-    except BaseException as exc:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise _failed("write", path, exc) from exc
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        sync_directory(path.parent)
     except OSError as exc:
         raise ControlFileIOError(f"{path} was replaced, but its directory could not be synced "
                                  f"to disk: {(exc.strerror or '').lower()}") from exc  # fmt: skip

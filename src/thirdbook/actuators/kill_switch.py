@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from thirdbook.actuators.config_write import bytes_hash, replace_file
 from thirdbook.control_file import read_control
 from thirdbook.domain.control import FLAGD_SCHEMA, ROUTES, FlagdFile, route_for, serving_flag_key
+from thirdbook.domain.strict_json import loads_strict
 
 KillMode = Literal["human", "fallback", "refuse", "model"]
 VARIANT = {"human": "human", "fallback": "fallback", "refuse": "refused", "model": "model"}
@@ -108,19 +109,10 @@ def _raw(current: bytes | None) -> dict[str, Any]:
     if current is None:
         return {"$schema": FLAGD_SCHEMA, "flags": {}}
     validate_flagd(current)
-    raw: dict[str, Any] = json.loads(current, parse_constant=_not_json, parse_float=_finite)
+    raw: dict[str, Any] = loads_strict(current)
     return raw
 
 
-def _not_json(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text} is out of range for a JSON number")
-    return value
 
 
 def _encode(raw: dict[str, Any]) -> bytes:

@@ -22,8 +22,6 @@ naming it.
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -32,6 +30,7 @@ from typing import IO, Annotated, Any, Literal, NoReturn, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from thirdbook.domain.audit import record_hash
+from thirdbook.domain.strict_json import loads_strict
 from thirdbook.evidence.bundle import FORMAT, BundleError, BundleProblem
 
 MIB = 1 << 20
@@ -134,21 +133,10 @@ class _Problems:
             self.more += 1
 
 
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} overflows")
-    return value
-
-
 def _load(member: str, data: bytes) -> Any:
     """Strict JSON (no NaN, Infinity or overflowing numbers), or a refusal naming `member`."""
     try:
-        return json.loads(data, parse_constant=_no_constant, parse_float=_finite)
+        return loads_strict(data)
     except RecursionError:
         raise BundleError(f"{member} is not JSON that can be read (nested too deeply)") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
