@@ -155,9 +155,9 @@ def test_a_full_store_disk_during_a_snapshot_is_one_sentence_and_nothing_is_comp
         pages = (await self.fetchone("PRAGMA page_count"))[0]  # type: ignore[index]
         await self.conn.execute(f"PRAGMA max_page_count = {pages}")
 
-    monkeypatch.setattr(Store, "_configure", no_page_more)
-    done = CliRunner().invoke(main, ["snapshot", "1"])
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # (undo() would also undo the isolated data dir)
+        patch.setattr(Store, "_configure", no_page_more)
+        done = CliRunner().invoke(main, ["snapshot", "1"])
     assert done.exit_code == 1
     assert "Traceback" not in done.output
     line = done.stderr.strip().splitlines()[-1]
@@ -179,9 +179,9 @@ def test_a_full_evidence_disk_during_a_snapshot_is_one_sentence_and_nothing_is_c
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
-    monkeypatch.setattr(os, "write", write)
-    done = CliRunner().invoke(main, ["snapshot", "1"])
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "write", write)
+        done = CliRunner().invoke(main, ["snapshot", "1"])
     assert done.exit_code == 1 and "Traceback" not in done.output
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("Error: snapshot failed: cannot store evidence in ") and (
@@ -283,17 +283,17 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
     async with incident_console(tmp_path) as (app, pilot):
         svc = await service(app)
         svc.containment = svc.containment.model_copy(update={"flag_file": flags})
-        monkeypatch.setattr(os, "open", read_only_open)
-        await pilot.press("K")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "KillSwitchDialog", "asks")
-        await pilot.press("enter")  # human review; no snapshot, so a reason is asked for
-        await pilot.press(*"applicants harmed now", "enter")
-        await wait_until(pilot, lambda: any(n.message.startswith("Failed: ") and str(control)
-                                            in n.message for n in app._notifications),
-                         "the failure said")  # fmt: skip
-        said = next(n.message for n in app._notifications if n.message.startswith("Failed: "))
-        assert "read-only file" in said and "unchanged" in said, said
-        monkeypatch.undo()
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "open", read_only_open)
+            await pilot.press("K")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "KillSwitchDialog", "asks")
+            await pilot.press("enter")  # human review; no snapshot, so a reason is asked for
+            await pilot.press(*"applicants harmed now", "enter")
+            await wait_until(pilot, lambda: any(n.message.startswith("Failed: ") and str(control)
+                                                in n.message for n in app._notifications),
+                             "the failure said")  # fmt: skip
+            said = next(n.message for n in app._notifications if n.message.startswith("Failed: "))
+            assert "read-only file" in said and "unchanged" in said, said
         assert app.is_running and app.crash is None  # the console goes on
         outcomes = [r.content["outcome"] for r in await svc.store.audit.records()
                     if r.content["action"] == "kill-switch"]  # fmt: skip

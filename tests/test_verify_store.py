@@ -16,6 +16,7 @@ from tests.test_audit_chain import tamper
 from tests.test_evidence import _incident_with_log
 from thirdbook.cli import main
 from thirdbook.store import Store
+from thirdbook.store.schema import SCHEMA_VERSION
 
 
 def verify(tmp_path: Path) -> Result:
@@ -101,8 +102,10 @@ def _mixed(start: int, count: int) -> list[bytes]:
             for n in range(start, start + count)]  # fmt: skip
 
 
-_BATCH_2 = ("batch #2 (events #1–#180, rejects #1–#20): a row's raw bytes or byte offset, or "
-            "the batch's record, no longer hash to what ingest stored")
+_BATCH_2 = (
+    "batch #2 (events #1–#180, rejects #1–#20): a row's raw bytes or byte offset, or "
+    "the batch's record, no longer hash to what ingest stored"
+)
 
 
 @pytest.mark.parametrize(("sql", "said"), [
@@ -158,10 +161,22 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
 ) -> None:
     asyncio.run(_ingested(tmp_path, _mixed(0, 100)))
     # A store from before schema 11: no batch chain; opening it migrates.
-    tamper(store_path(tmp_path), "DROP TABLE event_batches", "PRAGMA user_version = 10")
+    tamper(
+        store_path(tmp_path),
+        "DROP TABLE event_batches",
+        # ... nor what later migrations added (the rotation bookkeeping of schema 12).
+        "DROP INDEX files_by_identity",
+        "DROP INDEX files_by_head",
+        *(
+            f"ALTER TABLE files DROP COLUMN {c}"
+            for c in ("stat_size", "stat_mtime_ns", "compressed")
+        ),
+        *(f"ALTER TABLE ingest_notes DROP COLUMN {c}" for c in ("gap_start", "gap_end")),
+        "PRAGMA user_version = 10",
+    )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))
     db = sqlite3.connect(store_path(tmp_path))
-    assert db.execute("PRAGMA user_version").fetchone() == (11,)
+    assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     db.close()
     result = verify(tmp_path)
     assert result.exit_code == 0, result.output
