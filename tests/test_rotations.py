@@ -288,3 +288,75 @@ async def test_copy_caught_while_logrotate_writes_it_is_not_read_from_zero(
         await ingester.release()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(50)) and len(got) == 50
+
+
+async def test_copy_of_a_file_barely_read_is_not_read_from_zero(
+    store: Store, tmp_path: Path
+) -> None:
+    from tests.helpers import FAST
+    from thirdbook.ingest.ingester import Ingester
+
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(3)))  # under the 1 KiB fingerprint: little read so far
+    ingester = Ingester(store, source(log), FAST)
+    assert await ingester.acquire()
+    try:
+        await ingester.ingest_available()
+        writer.write(lines(range(3, 20)))
+        shutil.copy(log, tmp_path / "app.jsonl.1")  # copied; the truncate has not come yet
+        await ingester.ingest_available()
+        os.truncate(log, 0)
+        writer.write(lines(range(20, 25)))
+        for _ in range(3):
+            await ingester.ingest_available()
+    finally:
+        writer.close()
+        await ingester.release()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(25)) and len(got) == 25
+
+
+async def test_live_file_missing_at_restart_does_not_hide_its_rotation(
+    store: Store, tmp_path: Path
+) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(lines(range(20)))
+    glob = source(f"{tmp_path}/*.jsonl")  # a glob that matches the live file only
+    await ingest_once(store, glob)
+    with log.open("ab") as writer:
+        writer.write(lines(range(20, 30)))
+    log.rename(tmp_path / "app.jsonl.1")  # rotated; the service has not reopened yet
+    await ingest_once(store, glob)  # ingest restarts meanwhile
+    log.write_bytes(lines(range(30, 35)))
+    await ingest_once(store, glob)
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(35)) and len(got) == 35
+    assert await store.ingest.notes(kinds=["gap"]) == []
+
+
+async def test_copytruncate_refilled_past_the_old_size_records_no_false_gap(
+    store: Store, tmp_path: Path
+) -> None:
+    from tests.helpers import FAST
+    from thirdbook.ingest.ingester import Ingester
+
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(20)))
+    ingester = Ingester(store, source(log), FAST)
+    assert await ingester.acquire()
+    try:
+        await ingester.ingest_available()
+        shutil.copy(log, tmp_path / "app.jsonl.1")
+        os.truncate(log, 0)
+        writer.write(lines(range(20, 60)))  # the service writes past the old size first
+        for _ in range(3):
+            await ingester.ingest_available()
+        await ingester.settle_pending(force=True)
+    finally:
+        writer.close()
+        await ingester.release()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(60)) and len(got) == 60
+    assert await store.ingest.notes(kinds=["gap"]) == []

@@ -85,9 +85,10 @@ def decompress_to_temp(fd: int, kind: str, directory: str | None = None) -> int:
                     if not data:
                         raise IncompleteError(f"the {kind} stream does not end yet")
                 try:
-                    out.write(member.decompress(data))
+                    chunk = member.decompress(data)
                 except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
                     raise UnreadableError(f"the {kind} stream is corrupt: {exc}") from exc
+                out.write(chunk)  # an OSError here (no room) is not the file's fault
                 data = b""
             data = member.unused_data
             if not data:

@@ -95,6 +95,10 @@ class Ingester:
         self.unopenable: set[str] = set()
         self.refused: set[str] = set()
         self.settled: dict[tuple[int, int], tuple[int, int]] = {}
+        self.incomplete: dict[tuple[int, int], tuple[int, int]] = {}
+        """Compressed files whose stream had not ended, and the (size, mtime) they had then."""
+        self.known_paths: dict[str, set[str]] = {}
+        """Each source's live files as tracked (a live file may be missing for a moment)."""
         """Files with nothing unread, by identity, and the (size, mtime) they had then."""
         self.claimed: set[int] = set()
         """Tracked rows this process has followed (the rest, on the first pass, moved)."""
@@ -139,6 +143,7 @@ class Ingester:
         self._started = False
         self.claimed.clear()
         self.settled.clear()
+        self.incomplete.clear()
         self.pending.clear()
 
     # -- one pass --------------------------------------------------------------------------
@@ -151,6 +156,10 @@ class Ingester:
         """
         first_pass = not self._started
         self._started = True
+        if first_pass:
+            self.known_paths = {}
+            for row in await self.store.ingest.files("active"):
+                self.known_paths.setdefault(row.source, set()).add(row.path)
         # Truncations first: a copytruncate's copy, found below, continues the truncated file.
         for followed in list(self.tails.values()):
             with contextlib.suppress(OSError):
@@ -162,7 +171,7 @@ class Ingester:
             if path not in self.refused:
                 self.refused.add(path)
                 await self.store.ingest.add_note(None, "refused", f"{path}: {why}")
-        live, rotation_named = _live_paths(self.sources, discovery)
+        live, rotation_named = _live_paths(self.sources, discovery, self.known_paths)
         followed_keys: set[tuple[int, int]] = set()
         for key, candidate in discovery.found.items():
             tail = self.tails.get(key)
@@ -467,7 +476,10 @@ class Ingester:
     async def settle_pending(self, *, force: bool = False) -> None:
         """Give up on cut streams whose rest has not turned up in time: record the gap."""
         now = time.monotonic()
+        names = {source.name for source in self.sources}
         for row in await self.store.ingest.files("truncated", newest=500):
+            if row.source not in names:
+                continue  # another ingester's source: not ours to judge
             deadline = self.pending.setdefault(row.id, now + self.settings.rotation_wait_s)
             if not force and now < deadline:
                 continue
@@ -547,10 +559,12 @@ def _rotation_of(name: str, names: set[str]) -> bool:
 
 
 def _live_paths(
-    sources: list[SourceConfig], discovery: Discovery
+    sources: list[SourceConfig], discovery: Discovery, known: dict[str, set[str]]
 ) -> tuple[dict[str, set[str]], set[str]]:
-    """Each source's live files (plain paths, and matches that are not rotations of another
-    match), and the matches that are rotations (`app.jsonl.1` beside `app.jsonl`)."""
+    """Each source's live files (plain paths, matches that are not rotations of another
+    match, and the live files it tracked, which may be missing for a moment), and the
+    matches that are rotations (`app.jsonl.1` beside `app.jsonl`). `known` gains the live
+    files matched now."""
     from thirdbook.ingest.discovery import is_plain
 
     live: dict[str, set[str]] = {}
@@ -558,10 +572,12 @@ def _live_paths(
     for source in sources:
         paths = {c.path for c in discovery.found.values() if c.source == source.name}
         plain = {os.path.abspath(os.path.expanduser(p)) for p in source.paths if is_plain(p)}
-        names = {os.path.basename(p) for p in paths | plain}
-        rotated = {p for p in paths if _rotation_of(os.path.basename(p), names)}
-        rotation_named |= rotated
-        live[source.name] = (paths - rotated) | plain
+        tracked = known.setdefault(source.name, set())
+        names = {os.path.basename(p) for p in paths | plain | tracked}
+        rotated = {p for p in paths | tracked if _rotation_of(os.path.basename(p), names)}
+        rotation_named |= rotated & paths
+        live[source.name] = ((paths | tracked) - rotated) | plain
+        tracked |= live[source.name]
     return live, rotation_named
 
 

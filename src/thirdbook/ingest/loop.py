@@ -55,7 +55,9 @@ async def run_ingest(ingester: Ingester, stop: asyncio.Event, *, once: bool = Fa
                 ingester.close_files()  # start again from the checkpoints in the store
                 ingester.note_problem(str(exc))
                 continue
-            except IngestPausedError as exc:
+            except (IngestPausedError, sqlite3.Error, StoreError) as exc:
+                if not isinstance(exc, IngestPausedError):
+                    exc = IngestPausedError(f"the store refused a write: {exc}")
                 if ingester.status.paused_reason is None:
                     ingester.note_problem(str(exc))
                 ingester.status.paused_reason = str(exc)

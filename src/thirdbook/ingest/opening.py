@@ -89,13 +89,21 @@ def _open(candidate: Candidate) -> Content | str | None:
     under us (the next pass sees the new file)."""
     try:
         fd = os.open(candidate.path, OPEN_FLAGS)
+    except FileNotFoundError:
+        return None  # gone since it was listed (a rotation compressed meanwhile)
     except OSError as exc:
         return f"{exc.strerror or exc}"
-    st = os.fstat(fd)
-    if (st.st_dev, st.st_ino) != (candidate.dev, candidate.ino) or not stat.S_ISREG(st.st_mode):
+    try:
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (candidate.dev, candidate.ino) or not stat.S_ISREG(
+            st.st_mode
+        ):
+            os.close(fd)
+            return None
+        return Content(fd, st, sniff_bytes(read_at(fd, 6, 0)))
+    except OSError:
         os.close(fd)
         return None
-    return Content(fd, st, sniff_bytes(read_at(fd, 6, 0)))
 
 
 def _settle(ingester: Ingester, candidate: Candidate) -> None:
@@ -125,7 +133,9 @@ def _copy_of_followed(ingester: Ingester, content: Content, row: TrackedFile) ->
         return False
     reach = min(tail.offset, size)
     if reach <= row.head_len:
-        return False
+        # Little read yet: the copy must hold the very bytes the original holds.
+        length = min(size, os.fstat(tail.fd).st_size)
+        return length > 0 and read_at(content.fd(), length, 0) == read_at(tail.fd, length, 0)
     start = max(0, reach - TAIL_BYTES)
     theirs = read_at(tail.fd, reach - start, start)
     if len(theirs) < reach - start:
@@ -157,6 +167,8 @@ async def open_candidate(
     key = (candidate.dev, candidate.ino)
     if ingester.settled.get(key) == (candidate.size, candidate.mtime_ns):
         return None
+    if ingester.incomplete.get(key) == (candidate.size, candidate.mtime_ns):
+        return None  # a compressed stream that has not ended and has not changed since
     store = ingester.store.ingest
     by_identity = await store.files_with_identity(*key)
     for row in by_identity:
@@ -183,6 +195,11 @@ async def open_candidate(
         )
     except IncompleteError:
         content.close()  # still being compressed: a later pass reads it whole
+        ingester.incomplete[key] = (candidate.size, candidate.mtime_ns)
+        return None
+    except OSError as exc:
+        content.close()  # no room for its decompressed copy, say: try again later
+        ingester.note_problem(f"{candidate.path}: cannot read it now: {exc}")
         return None
     except UnreadableError as exc:
         content.close()
@@ -247,6 +264,10 @@ async def _classify(
         _settle(ingester, candidate)  # an old rotation from before ingest began: not asked for
         return None
     head = content.head()
+    if may_be_copy and not head:
+        content.close()
+        _settle(ingester, candidate)  # an empty rotation: looked at again if it grows
+        return None
     if may_be_copy and len(head) < HEAD_BYTES and _begins_a_followed_file(ingester, head):
         # logrotate's copy caught while it is being written: too short to tell from the file
         # it copies, so it is looked at again once it is longer (or complete).

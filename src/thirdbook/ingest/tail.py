@@ -172,11 +172,11 @@ class Tail:
         if st.st_size == self.last_size and st.st_mtime_ns == self.last_mtime_ns:
             return None
         self.last_size, self.last_mtime_ns = st.st_size, st.st_mtime_ns
-        self.max_size = max(self.max_size, st.st_size)
         if st.st_size < self.read_pos:
             return f"file shrank to {st.st_size} bytes, below the {self.read_pos} already read"
         if self.head_len and digest(read_at(self.fd, self.head_len, 0)) != self.head_hash:
             return "the file's first bytes changed (truncated and written again)"
+        self.max_size = max(self.max_size, st.st_size)  # this generation's bytes, seen
         return None
 
     def cut_while_reading(self) -> str | None:

@@ -162,7 +162,7 @@ class IngestState:
     async def files_with_identity(self, dev: int, ino: int) -> list[TrackedFile]:
         """Every row ever tracked under this (device, inode), newest first."""
         rows = await self._store.fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? AND state != 'gone' "
+            f"SELECT {_FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? "
             "ORDER BY id DESC LIMIT 50",
             (dev, ino),
         )
@@ -186,7 +186,7 @@ class IngestState:
         """The fingerprint lengths below the full one that some row was recorded with."""
         rows = await self._store.fetchall(
             "SELECT DISTINCT head_len FROM files WHERE head_len > 0 AND head_len < 1024 "
-            "ORDER BY head_len DESC LIMIT 64"
+            "ORDER BY head_len DESC"
         )
         return [int(r[0]) for r in rows]
 
