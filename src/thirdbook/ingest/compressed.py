@@ -91,9 +91,10 @@ def decompress_to_temp(fd: int, kind: str, directory: str | None = None) -> int:
                 out.write(chunk)  # an OSError here (no room) is not the file's fault
                 data = b""
             data = member.unused_data
-            if not data:
-                data = os.pread(fd, _CHUNK, offset)
-                offset += len(data)
+            if len(data) < 6:  # enough to tell another member's magic bytes
+                more = os.pread(fd, _CHUNK, offset)
+                offset += len(more)
+                data += more
             if sniff_bytes(data) == kind:
                 continue  # another member
             if data.strip(b"\x00") or _nonzero_after(fd, offset):

@@ -353,6 +353,10 @@ async def _record_copy(
     """A copy of bytes already stored: remember it as read, and settle the stream it copies."""
     size = content.size()
     head = content.head()
+    # The stream first, then the copy: a kill between the two leaves a copy that is
+    # recognised again, never a stream left to become a false gap.
+    if row.state in ("truncated", "active") and row.id not in ingester.following_ids():
+        await ingester.resolve(row, content_end=size if verdict == "prefix" else row.offset)
     await ingester.store.ingest.add_file(
         ingester.holder,
         source=row.source,
@@ -367,8 +371,6 @@ async def _record_copy(
     )
     content.close()
     _settle(ingester, candidate)
-    if row.state in ("truncated", "active") and row.id not in ingester.following_ids():
-        await ingester.resolve(row, content_end=size if verdict == "prefix" else row.offset)
 
 
 def _tail(ingester: Ingester, row: TrackedFile, content: Content, candidate: Candidate) -> Tail:
