@@ -6,17 +6,33 @@ source (the live file only) unless it says otherwise, and checks every line is s
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import shutil
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import event_line, ingest_once, reject_reasons, source, stored_request_ids
-from thirdbook.config import SourceConfig
+from tests.helpers import FAST, event_line, ingest_once, reject_reasons, source, stored_request_ids
+from thirdbook.config import IngestConfig, SourceConfig
+from thirdbook.ingest.ingester import Ingester
 from thirdbook.store import Store
+
+
+@contextlib.asynccontextmanager
+async def following(
+    store: Store, sources: list[SourceConfig], settings: IngestConfig = FAST
+) -> AsyncIterator[Ingester]:
+    """An ingester holding the lease, driven pass by pass by the test."""
+    ingester = Ingester(store, sources, settings)
+    assert await ingester.acquire()
+    try:
+        yield ingester
+    finally:
+        await ingester.release()
 
 
 def ids(*ranges: range) -> list[str]:
@@ -138,12 +154,8 @@ async def test_half_written_gzip_is_read_once_it_is_complete(store: Store, tmp_p
     gz = tmp_path / "app.jsonl.1.gz"
     gz.write_bytes(whole[: len(whole) // 2])  # logrotate is still compressing
     log.write_bytes(b"")
-    from thirdbook.config import IngestConfig
-    from thirdbook.ingest.ingester import Ingester
 
-    ingester = Ingester(store, source(log), IngestConfig(rotation_wait_s=30))
-    assert await ingester.acquire()
-    try:
+    async with following(store, source(log), IngestConfig(rotation_wait_s=30)) as ingester:
         await ingester.ingest_available()
         assert sorted(await stored_request_ids(store)) == ids(range(10))
         with gz.open("ab") as writer:
@@ -151,8 +163,6 @@ async def test_half_written_gzip_is_read_once_it_is_complete(store: Store, tmp_p
         await ingester.ingest_available()
         got = await stored_request_ids(store)
         assert sorted(got) == ids(range(30)) and len(got) == 30
-    finally:
-        await ingester.release()
     assert await reject_reasons(store) == []
 
 
@@ -226,16 +236,12 @@ def test_status_shows_each_gap_with_the_bytes_lost(tmp_path: Path) -> None:
 async def test_copy_found_before_its_truncate_is_noticed_is_read_once(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.helpers import FAST
-    from thirdbook.ingest.ingester import Ingester
     from thirdbook.ingest.tail import Tail
 
     log = tmp_path / "app.jsonl"
     writer = log.open("ab", buffering=0)
     writer.write(lines(range(30)))
-    ingester = Ingester(store, source(log), FAST)
-    assert await ingester.acquire()
-    try:
+    async with following(store, source(log), FAST) as ingester:
         await ingester.ingest_available()
         writer.write(lines(range(30, 45)))
         shutil.copy(log, tmp_path / "app.jsonl.1")
@@ -249,9 +255,7 @@ async def test_copy_found_before_its_truncate_is_noticed_is_read_once(
             await ingester.ingest_available()
         for _ in range(3):
             await ingester.ingest_available()
-    finally:
-        writer.close()
-        await ingester.release()
+    writer.close()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(50)) and len(got) == 50
 
@@ -263,15 +267,10 @@ async def _no_drain(self: object, tail: object) -> int:
 async def test_copy_caught_while_logrotate_writes_it_is_not_read_from_zero(
     store: Store, tmp_path: Path
 ) -> None:
-    from tests.helpers import FAST
-    from thirdbook.ingest.ingester import Ingester
-
     log = tmp_path / "app.jsonl"
     writer = log.open("ab", buffering=0)
     writer.write(lines(range(30)))
-    ingester = Ingester(store, source(f"{log}*"), FAST)  # the copy is in the glob
-    assert await ingester.acquire()
-    try:
+    async with following(store, source(f"{log}*"), FAST) as ingester:  # the copy is in the glob
         await ingester.ingest_available()
         writer.write(lines(range(30, 45)))
         copy = tmp_path / "app.jsonl.1"
@@ -283,9 +282,7 @@ async def test_copy_caught_while_logrotate_writes_it_is_not_read_from_zero(
         writer.write(lines(range(45, 50)))
         for _ in range(3):
             await ingester.ingest_available()
-    finally:
-        writer.close()
-        await ingester.release()
+    writer.close()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(50)) and len(got) == 50
 
@@ -293,15 +290,10 @@ async def test_copy_caught_while_logrotate_writes_it_is_not_read_from_zero(
 async def test_copy_of_a_file_barely_read_is_not_read_from_zero(
     store: Store, tmp_path: Path
 ) -> None:
-    from tests.helpers import FAST
-    from thirdbook.ingest.ingester import Ingester
-
     log = tmp_path / "app.jsonl"
     writer = log.open("ab", buffering=0)
     writer.write(lines(range(3)))  # under the 1 KiB fingerprint: little read so far
-    ingester = Ingester(store, source(log), FAST)
-    assert await ingester.acquire()
-    try:
+    async with following(store, source(log), FAST) as ingester:
         await ingester.ingest_available()
         writer.write(lines(range(3, 20)))
         shutil.copy(log, tmp_path / "app.jsonl.1")  # copied; the truncate has not come yet
@@ -310,9 +302,7 @@ async def test_copy_of_a_file_barely_read_is_not_read_from_zero(
         writer.write(lines(range(20, 25)))
         for _ in range(3):
             await ingester.ingest_available()
-    finally:
-        writer.close()
-        await ingester.release()
+    writer.close()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(25)) and len(got) == 25
 
@@ -338,15 +328,10 @@ async def test_live_file_missing_at_restart_does_not_hide_its_rotation(
 async def test_copytruncate_refilled_past_the_old_size_records_no_false_gap(
     store: Store, tmp_path: Path
 ) -> None:
-    from tests.helpers import FAST
-    from thirdbook.ingest.ingester import Ingester
-
     log = tmp_path / "app.jsonl"
     writer = log.open("ab", buffering=0)
     writer.write(lines(range(20)))
-    ingester = Ingester(store, source(log), FAST)
-    assert await ingester.acquire()
-    try:
+    async with following(store, source(log), FAST) as ingester:
         await ingester.ingest_available()
         shutil.copy(log, tmp_path / "app.jsonl.1")
         os.truncate(log, 0)
@@ -354,9 +339,7 @@ async def test_copytruncate_refilled_past_the_old_size_records_no_false_gap(
         for _ in range(3):
             await ingester.ingest_available()
         await ingester.settle_pending(force=True)
-    finally:
-        writer.close()
-        await ingester.release()
+    writer.close()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(60)) and len(got) == 60
     assert await store.ingest.notes(kinds=["gap"]) == []

@@ -12,6 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import aiosqlite
+
 from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, from_us
 
 if TYPE_CHECKING:
@@ -76,6 +78,23 @@ def _file(row: sqlite3.Row) -> TrackedFile:
         stat_size=row[14],
         stat_mtime_ns=row[15],
         compressed=row[16],
+    )
+
+
+async def _note(
+    conn: aiosqlite.Connection,
+    at: int,
+    file_id: int | None,
+    kind: str,
+    detail: str,
+    *,
+    gap: tuple[int, int | None] | None = None,
+) -> None:
+    """One ingest note, inside the caller's transaction (a gap with the byte range lost)."""
+    await conn.execute(
+        "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (at, file_id, kind, detail, gap[0] if gap else None, gap[1] if gap else None),
     )
 
 
@@ -151,10 +170,7 @@ class IngestState:
             )  # fmt: skip
             file_id = int(cursor.lastrowid or 0)
             if note is not None:
-                await conn.execute(
-                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                    (at, file_id, note[0], note[1]),
-                )
+                await _note(conn, at, file_id, *note)
         tracked = await self.file(file_id)
         assert tracked is not None
         return tracked
@@ -218,10 +234,7 @@ class IngestState:
                 "stat_size = NULL, stat_mtime_ns = NULL, updated_us = ? WHERE id = ?",
                 (path, dev, ino, compressed, at, file_id),
             )
-            await conn.execute(
-                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                (at, file_id, note[0], note[1]),
-            )
+            await _note(conn, at, file_id, *note)
         tracked = await self.file(file_id)
         assert tracked is not None
         return tracked
@@ -302,12 +315,7 @@ class IngestState:
                 (state, at, stat[0] if stat else None, stat[1] if stat else None, file_id),
             )
             if note is not None:
-                await conn.execute(
-                    "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (at, file_id, note[0], note[1], gap[0] if gap else None,
-                     gap[1] if gap else None),
-                )  # fmt: skip
+                await _note(conn, at, file_id, *note, gap=gap)
 
     async def add_gap(
         self, holder: str, file_id: int, start: int, end: int | None, detail: str
@@ -315,11 +323,7 @@ class IngestState:
         """Record bytes of a tracked file that are gone from disk before anyone read them."""
         async with self._store.write() as conn:
             await self._check_lease(holder, now_us())
-            await conn.execute(
-                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
-                "VALUES (?, ?, 'gap', ?, ?, ?)",
-                (now_us(), file_id, detail, start, end),
-            )
+            await _note(conn, now_us(), file_id, "gap", detail, gap=(start, end))
 
     async def update_path(self, holder: str, file_id: int, path: str, note: str) -> None:
         """Record that a tracked file now has another name (a rename rotation)."""
@@ -329,18 +333,12 @@ class IngestState:
             await conn.execute(
                 "UPDATE files SET path = ?, updated_us = ? WHERE id = ?", (path, at, file_id)
             )
-            await conn.execute(
-                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                (at, file_id, "rotated", note),
-            )
+            await _note(conn, at, file_id, "rotated", note)
 
     async def add_note(self, file_id: int | None, kind: str, detail: str) -> None:
         """Record something ingest noticed (no lease needed: a pause is worth noting)."""
         async with self._store.write() as conn:
-            await conn.execute(
-                "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                (now_us(), file_id, kind, detail),
-            )
+            await _note(conn, now_us(), file_id, kind, detail)
 
     async def notes(
         self, *, kinds: Sequence[str] | None = None, limit: int = 50
