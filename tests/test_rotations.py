@@ -19,6 +19,7 @@ import pytest
 from tests.helpers import FAST, event_line, ingest_once, reject_reasons, source, stored_request_ids
 from thirdbook.config import IngestConfig, SourceConfig
 from thirdbook.ingest.ingester import Ingester
+from thirdbook.ingest.rotation import settle_pending
 from thirdbook.store import Store
 
 
@@ -338,7 +339,7 @@ async def test_copytruncate_refilled_past_the_old_size_records_no_false_gap(
         writer.write(lines(range(20, 60)))  # the service writes past the old size first
         for _ in range(3):
             await ingester.ingest_available()
-        await ingester.settle_pending(force=True)
+        await settle_pending(ingester, force=True)
     writer.close()
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(60)) and len(got) == 60

@@ -161,3 +161,28 @@ def watch_roots(sources: list[SourceConfig]) -> tuple[list[Path], bool]:
             if path.is_dir():
                 roots.add(path.resolve())
     return sorted(roots), recursive
+
+
+def _rotation_of(name: str, names: set[str]) -> bool:
+    return any(name != n and name.startswith((n + ".", n + "-", n + "_")) for n in names)
+
+
+def live_paths(
+    sources: list[SourceConfig], discovery: Discovery, known: dict[str, set[str]]
+) -> tuple[dict[str, set[str]], set[str]]:
+    """Each source's live files (plain paths, matches that are not rotations of another
+    match, and the live files it tracked, which may be missing for a moment), and the
+    matches that are rotations (`app.jsonl.1` beside `app.jsonl`). `known` gains the live
+    files matched now."""
+    live: dict[str, set[str]] = {}
+    rotation_named: set[str] = set()
+    for source in sources:
+        paths = {c.path for c in discovery.found.values() if c.source == source.name}
+        plain = {os.path.abspath(os.path.expanduser(p)) for p in source.paths if is_plain(p)}
+        tracked = known.setdefault(source.name, set())
+        names = {os.path.basename(p) for p in paths | plain | tracked}
+        rotated = {p for p in paths | tracked if _rotation_of(os.path.basename(p), names)}
+        rotation_named |= rotated & paths
+        live[source.name] = ((paths | tracked) - rotated) | plain
+        tracked |= live[source.name]
+    return live, rotation_named

@@ -23,18 +23,18 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from thirdbook.config import IngestConfig, SourceConfig
-from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.backfill import (
     PARALLEL_BACKLOG,
     build_indexes,
     bulk_load_wanted,
     drain_pipelined,
 )
-from thirdbook.ingest.discovery import Candidate, Discovery, discover, rotations
+from thirdbook.ingest.discovery import Candidate, discover, live_paths, rotations
 from thirdbook.ingest.errors import IngestPausedError
 from thirdbook.ingest.opening import open_candidate
 from thirdbook.ingest.parse import REJECT_KEEP_BYTES, parse_batch
 from thirdbook.ingest.parse_pool import ParsePool
+from thirdbook.ingest.rotation import settle_pending, unclaimed_are_pending
 from thirdbook.ingest.tail import (
     TAIL_BYTES,
     Batch,
@@ -107,7 +107,7 @@ class Ingester:
         them is looked for (a copy, a compressed rotation) before what is missing is a gap."""
         self.stopped_rows: set[int] = set()
         self._started = False
-        self._source_started: dict[str, int] = {}
+        self.source_started: dict[str, int] = {}
         self.last_progress = 0.0
         self.parsers = ParsePool()
         self.on_commit: Callable[[list[tuple[int, str, bytes]]], Awaitable[None]] | None = None
@@ -171,7 +171,7 @@ class Ingester:
             if path not in self.refused:
                 self.refused.add(path)
                 await self.store.ingest.add_note(None, "refused", f"{path}: {why}")
-        live, rotation_named = _live_paths(self.sources, discovery, self.known_paths)
+        live, rotation_named = live_paths(self.sources, discovery, self.known_paths)
         followed_keys: set[tuple[int, int]] = set()
         for key, candidate in discovery.found.items():
             tail = self.tails.get(key)
@@ -196,8 +196,8 @@ class Ingester:
             if tail is not None:
                 self.tails[key] = tail
         if first_pass:
-            await self._unclaimed_are_pending()
-        await self.settle_pending()
+            await unclaimed_are_pending(self)
+        await settle_pending(self)
         now = time.monotonic()
         for key, tail in self.tails.items():
             if key not in followed_keys and tail.orphan_since is None:
@@ -412,103 +412,6 @@ class Ingester:
             )
             tail.path = candidate.path
 
-    def following_ids(self) -> set[int]:
-        """The tracked rows followed by an open descriptor now."""
-        return {t.file_id for t in self.tails.values()}
-
-    async def predates_source(self, candidate: Candidate) -> bool:
-        """Whether a rotation was last written before ingest began following its source
-        (an old rotation nobody asked for)."""
-        started = self._source_started.get(candidate.source)
-        if started is None:
-            started = await self.store.ingest.source_started_us(candidate.source)
-            if started is None:
-                return True
-            self._source_started[candidate.source] = started
-        return candidate.mtime_ns // 1000 < started
-
-    async def await_continuation(
-        self, row: TrackedFile, detail: str, *, kind: str, while_stopped: bool = False
-    ) -> None:
-        """A stream was cut short: look for the rest of it for a while before a gap."""
-        await self.store.ingest.set_state(self.holder, row.id, "truncated", (kind, detail))
-        self.pending[row.id] = time.monotonic() + self.settings.rotation_wait_s
-        if while_stopped:
-            self.stopped_rows.add(row.id)
-
-    def resolved(self, row_id: int) -> None:
-        """The rest of a cut stream was found and is followed."""
-        self.pending.pop(row_id, None)
-        self.claimed.add(row_id)
-
-    async def resolve(self, row: TrackedFile, *, content_end: int) -> None:
-        """A cut stream's copy holds nothing unread: settle it, with a gap for what was seen
-        in the original and is in no file now."""
-        self.pending.pop(row.id, None)
-        self.stopped_rows.discard(row.id)
-        if row.size_seen > row.offset:
-            detail = (
-                f"{row.path}: bytes {row.offset}..{row.size_seen} were seen but are in no file "
-                f"now (its copy ends at byte {content_end}: logrotate's copy-then-truncate window)"
-            )
-            await self.store.ingest.set_state(
-                self.holder, row.id, "gone", ("gap", detail), gap=(row.offset, row.size_seen)
-            )
-        else:
-            detail = f"{row.path}: its copy holds nothing unread (read to byte {row.offset})"
-            await self.store.ingest.set_state(self.holder, row.id, "released", ("released", detail))
-
-    async def _unclaimed_are_pending(self) -> None:
-        """On the first pass: tracked files found nowhere by identity were rotated away or
-        deleted while ingest was stopped; their rest is looked for by fingerprint. (Files of
-        sources this ingester does not follow are left as they are.)"""
-        names = {source.name for source in self.sources}
-        for row in await self.store.ingest.files("active"):
-            if row.id not in self.claimed and row.source in names and not _still_at(row):
-                await self.await_continuation(
-                    row,
-                    f"{row.path} was rotated away or deleted while ingest was stopped; "
-                    "looking for the rest of it by its fingerprint",
-                    kind="moved",
-                    while_stopped=True,
-                )
-
-    async def settle_pending(self, *, force: bool = False) -> None:
-        """Give up on cut streams whose rest has not turned up in time: record the gap."""
-        now = time.monotonic()
-        names = {source.name for source in self.sources}
-        for row in await self.store.ingest.files("truncated", newest=500):
-            if row.source not in names:
-                continue  # another ingester's source: not ours to judge
-            deadline = self.pending.setdefault(row.id, now + self.settings.rotation_wait_s)
-            if not force and now < deadline:
-                continue
-            self.pending.pop(row.id, None)
-            stopped = row.id in self.stopped_rows
-            self.stopped_rows.discard(row.id)
-            if row.offset < row.size_seen or stopped:
-                end = row.size_seen if row.size_seen > row.offset else None
-                shown = f"{row.offset}..{end}" if end is not None else f"from {row.offset}"
-                if stopped:
-                    detail = (
-                        f"{row.path} was rotated away or deleted while ingest was stopped: "
-                        f"bytes {shown} (and anything written later) were never read and are "
-                        "in no file found beside it"
-                    )
-                else:
-                    detail = (
-                        f"{row.path}: bytes {shown} were never read and are in no file found "
-                        "beside it"
-                    )
-                await self.store.ingest.set_state(
-                    self.holder, row.id, "gone", ("gap", detail), gap=(row.offset, end)
-                )
-            else:
-                detail = f"{row.path}: read to byte {row.offset}; nothing unread was seen in it"
-                await self.store.ingest.set_state(
-                    self.holder, row.id, "released", ("released", detail)
-                )
-
     def note_problem(self, text: str) -> None:
         """Keep the last few problems for the health line, and log them."""
         log.warning("%s", text)
@@ -540,45 +443,9 @@ class Ingester:
             )
 
 
-def _still_at(row: TrackedFile) -> bool:
-    """Whether the row's file is still at its path (unreadable now, perhaps, but not moved)."""
-    try:
-        st = os.lstat(row.path)
-    except OSError:
-        return False
-    return (st.st_dev, st.st_ino) == (row.dev, row.ino)
-
-
 def _stat_key(fd: int) -> tuple[int, int]:
     st = os.fstat(fd)
     return st.st_size, st.st_mtime_ns
-
-
-def _rotation_of(name: str, names: set[str]) -> bool:
-    return any(name != n and name.startswith((n + ".", n + "-", n + "_")) for n in names)
-
-
-def _live_paths(
-    sources: list[SourceConfig], discovery: Discovery, known: dict[str, set[str]]
-) -> tuple[dict[str, set[str]], set[str]]:
-    """Each source's live files (plain paths, matches that are not rotations of another
-    match, and the live files it tracked, which may be missing for a moment), and the
-    matches that are rotations (`app.jsonl.1` beside `app.jsonl`). `known` gains the live
-    files matched now."""
-    from thirdbook.ingest.discovery import is_plain
-
-    live: dict[str, set[str]] = {}
-    rotation_named: set[str] = set()
-    for source in sources:
-        paths = {c.path for c in discovery.found.values() if c.source == source.name}
-        plain = {os.path.abspath(os.path.expanduser(p)) for p in source.paths if is_plain(p)}
-        tracked = known.setdefault(source.name, set())
-        names = {os.path.basename(p) for p in paths | plain | tracked}
-        rotated = {p for p in paths | tracked if _rotation_of(os.path.basename(p), names)}
-        rotation_named |= rotated & paths
-        live[source.name] = ((paths | tracked) - rotated) | plain
-        tracked |= live[source.name]
-    return live, rotation_named
 
 
 def _os_user() -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from thirdbook.ingest.discovery import watch_roots
 from thirdbook.ingest.errors import IngestPausedError, LeaseHeldError
+from thirdbook.ingest.rotation import settle_pending
 from thirdbook.store import LeaseLostError, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
 from thirdbook.store.ingest_state import CheckpointMovedError
@@ -77,7 +78,7 @@ async def run_ingest(ingester: Ingester, stop: asyncio.Event, *, once: bool = Fa
             if once:
                 if moved == 0:
                     # Nothing more will turn up while we wait: what is missing is a gap now.
-                    await ingester.settle_pending(force=True)
+                    await settle_pending(ingester, force=True)
                     break
                 continue
             if moved == 0:

@@ -24,6 +24,13 @@ from thirdbook.ingest.compressed import (
     sniff_bytes,
 )
 from thirdbook.ingest.discovery import Candidate
+from thirdbook.ingest.rotation import (
+    await_continuation,
+    following_ids,
+    predates_source,
+    resolve,
+    resolved,
+)
 from thirdbook.ingest.tail import (
     HEAD_BYTES,
     TAIL_BYTES,
@@ -95,9 +102,7 @@ def _open(candidate: Candidate) -> Content | str | None:
         return f"{exc.strerror or exc}"
     try:
         st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != (candidate.dev, candidate.ino) or not stat.S_ISREG(
-            st.st_mode
-        ):
+        if (st.st_dev, st.st_ino) != (candidate.dev, candidate.ino) or not stat.S_ISREG(st.st_mode):
             os.close(fd)
             return None
         return Content(fd, st, sniff_bytes(read_at(fd, 6, 0)))
@@ -231,7 +236,8 @@ async def _classify(
             # Its inode now holds other bytes: truncated in place, or reused by a new file
             # once the old one was compressed or deleted. Look for the rest elsewhere.
             generation = max(generation, row.generation + 1)
-            await ingester.await_continuation(
+            await await_continuation(
+                ingester,
                 row,
                 f"{row.path} was truncated or replaced while ingest was stopped ({row.offset} "
                 f"bytes had been read; its inode now holds other bytes, as {candidate.path}); "
@@ -259,7 +265,7 @@ async def _classify(
             return await _continue(ingester, candidate, content, row, same_file=False)
         await _record_copy(ingester, candidate, content, row, verdict)
         return None
-    if not live and await ingester.predates_source(candidate):
+    if not live and await predates_source(ingester, candidate):
         content.close()
         _settle(ingester, candidate)  # an old rotation from before ingest began: not asked for
         return None
@@ -320,7 +326,7 @@ async def _continue(
         content.close()
         _settle(ingester, candidate)
         if row.state == "truncated":
-            await ingester.resolve(row, content_end=size)
+            await resolve(ingester, row, content_end=size)
         return None
     where = "renamed" if same_file else "continued"
     if row.state == "active" and same_file:
@@ -340,7 +346,7 @@ async def _continue(
             note=(kind, f"{candidate.path} is {how} of {row.path}; reading it from byte "
                   f"{row.offset}, where ingest of that file had got to ({where})"),
         )  # fmt: skip
-        ingester.resolved(row.id)
+        resolved(ingester, row.id)
     tail = _tail(ingester, tracked, content, candidate)
     if row.state != "active" or not same_file:
         tail.lost_after = row.size_seen if row.size_seen > row.offset else None
@@ -355,8 +361,8 @@ async def _record_copy(
     head = content.head()
     # The stream first, then the copy: a kill between the two leaves a copy that is
     # recognised again, never a stream left to become a false gap.
-    if row.state in ("truncated", "active") and row.id not in ingester.following_ids():
-        await ingester.resolve(row, content_end=size if verdict == "prefix" else row.offset)
+    if row.state in ("truncated", "active") and row.id not in following_ids(ingester):
+        await resolve(ingester, row, content_end=size if verdict == "prefix" else row.offset)
     await ingester.store.ingest.add_file(
         ingester.holder,
         source=row.source,
