@@ -23,7 +23,8 @@ from thirdbook.domain.records import TS_FIRST, TS_LAST, TS_LAST_US, lookup_key, 
 from thirdbook.domain.text import terminal_json
 from thirdbook.services.console import Console
 from thirdbook.store import Store
-from thirdbook.store.ingest_state import EventTuple, now_us
+from thirdbook.store.ingest_rows import EventTuple
+from thirdbook.store.ingest_state import now_us
 
 
 def line(kind: str, ts: str = "2026-11-27T10:00:00+00:00", **fields: object) -> bytes:

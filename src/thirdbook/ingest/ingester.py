@@ -32,26 +32,21 @@ from thirdbook.ingest.backfill import (
 from thirdbook.ingest.discovery import Candidate, discover, live_paths, rotations
 from thirdbook.ingest.errors import IngestPausedError
 from thirdbook.ingest.opening import open_candidate
-from thirdbook.ingest.parse import REJECT_KEEP_BYTES, parse_batch
+from thirdbook.ingest.parse import parse_batch
 from thirdbook.ingest.parse_pool import ParsePool
-from thirdbook.ingest.rotation import settle_pending, unclaimed_are_pending
+from thirdbook.ingest.rotation import release_finished, settle_pending, unclaimed_are_pending
 from thirdbook.ingest.tail import (
     TAIL_BYTES,
     Batch,
     Tail,
     digest,
     head_fingerprint,
-    read_at,
     tail_fingerprint,
 )
 from thirdbook.store import LeaseLostError, Store, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
-from thirdbook.store.ingest_state import (
-    CheckpointMovedError,
-    EventTuple,
-    RejectTuple,
-    now_us,
-)
+from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+from thirdbook.store.ingest_state import CheckpointMovedError, now_us
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +209,7 @@ class Ingester:
             self.bulk = False
             if bulk or first_pass:
                 await build_indexes(self, bulk)
-        await self._release_finished()
+        await release_finished(self)
         self.status.files = len(self.tails)
         self.measure_backlog()
         return stored
@@ -355,56 +350,6 @@ class Ingester:
         self.claimed.add(tracked.id)
         tail.rewind()
 
-    async def _release_finished(self) -> None:
-        """Close files that left the sources (renamed away, deleted) once they stop growing."""
-        now = time.monotonic()
-        for key, tail in list(self.tails.items()):
-            if tail.orphan_since is None:
-                continue
-            quiet_since = max(tail.orphan_since, tail.last_growth)
-            if now - quiet_since < self.settings.release_after_s:
-                continue
-            try:
-                size = tail.size()
-            except OSError:
-                size = tail.read_pos
-            if size > tail.read_pos:
-                continue  # still has unread bytes: the next pass reads them
-            await self._reject_unterminated(tail, size)
-            if tail.lost_after is not None and tail.lost_after > tail.offset:
-                await self.store.ingest.add_gap(
-                    self.holder, tail.file_id, tail.offset, tail.lost_after,
-                    f"{tail.path}: bytes {tail.offset}..{tail.lost_after} of the file it "
-                    "copies were seen but are in neither file (written after the copy was "
-                    "taken and cut by the truncate: logrotate's copy-then-truncate window)",
-                )  # fmt: skip
-            detail = f"{tail.path}: read to its end ({tail.offset} bytes), released"
-            stat = tail.stat_key if tail.complete else _stat_key(tail.fd)
-            await self.store.ingest.set_state(
-                self.holder, tail.file_id, "released", ("released", detail), stat=stat
-            )
-            with contextlib.suppress(OSError):
-                os.close(tail.fd)
-            del self.tails[key]
-
-    async def _reject_unterminated(self, tail: Tail, size: int) -> None:
-        """A released file's last line never got its newline: keep it as a reject."""
-        if size <= tail.offset:
-            return
-        length = size - tail.offset
-        raw = read_at(tail.fd, min(length, REJECT_KEEP_BYTES), tail.offset)
-        reject: RejectTuple = (
-            tail.file_id,
-            tail.offset,
-            length,
-            "the file ended without a newline; its last line is incomplete",
-            raw,
-            int(len(raw) == length),
-            now_us(),
-        )
-        batch = Batch(start=tail.offset, segments=[], long_lines=[], end=size)
-        await self.commit(tail, batch, [], [reject])
-
     async def _renamed(self, tail: Tail, candidate: Candidate) -> None:
         if tail.path != candidate.path:
             await self.store.ingest.update_path(
@@ -441,11 +386,6 @@ class Ingester:
                 caught_up_us=self.status.caught_up_us,
                 paused_reason=self.status.paused_reason,
             )
-
-
-def _stat_key(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_size, st.st_mtime_ns
 
 
 def _os_user() -> str:

@@ -21,7 +21,8 @@ from thirdbook.domain.events import (
     unkeepable_time,
 )
 from thirdbook.domain.records import lookup_key, to_us
-from thirdbook.store.ingest_state import EventTuple, RejectTuple, now_us
+from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.ingest.tail import Batch

@@ -1,4 +1,5 @@
-"""What becomes of a stream a rotation cut short: followed on elsewhere, settled, or a gap.
+"""What becomes of a stream a rotation cut short (followed on elsewhere, settled, or a gap),
+and of a file that left the sources (released once it is read to its end).
 
 A tracked file whose bytes are no longer where ingest was reading them (truncated in place,
 renamed out of sight, its inode reused) is *pending*: the rest of it is looked for, beside
@@ -8,12 +9,17 @@ in no file is a gap with its byte range.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.discovery import Candidate
+from thirdbook.ingest.parse import REJECT_KEEP_BYTES
+from thirdbook.ingest.tail import Batch, Tail, read_at
+from thirdbook.store.ingest_rows import RejectTuple
+from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.ingest.ingester import Ingester
@@ -132,3 +138,60 @@ def _still_at(row: TrackedFile) -> bool:
     except OSError:
         return False
     return (st.st_dev, st.st_ino) == (row.dev, row.ino)
+
+
+async def release_finished(ingester: Ingester) -> None:
+    """Close files that left the sources (renamed away, deleted) once they stop growing."""
+    now = time.monotonic()
+    for key, tail in list(ingester.tails.items()):
+        if tail.orphan_since is None:
+            continue
+        quiet_since = max(tail.orphan_since, tail.last_growth)
+        if now - quiet_since < ingester.settings.release_after_s:
+            continue
+        try:
+            size = tail.size()
+        except OSError:
+            size = tail.read_pos
+        if size > tail.read_pos:
+            continue  # still has unread bytes: the next pass reads them
+        await _reject_unterminated(ingester, tail, size)
+        if tail.lost_after is not None and tail.lost_after > tail.offset:
+            await ingester.store.ingest.add_gap(
+                ingester.holder, tail.file_id, tail.offset, tail.lost_after,
+                f"{tail.path}: bytes {tail.offset}..{tail.lost_after} of the file it "
+                "copies were seen but are in neither file (written after the copy was "
+                "taken and cut by the truncate: logrotate's copy-then-truncate window)",
+            )  # fmt: skip
+        detail = f"{tail.path}: read to its end ({tail.offset} bytes), released"
+        stat = tail.stat_key if tail.complete else _stat_key(tail.fd)
+        await ingester.store.ingest.set_state(
+            ingester.holder, tail.file_id, "released", ("released", detail), stat=stat
+        )
+        with contextlib.suppress(OSError):
+            os.close(tail.fd)
+        del ingester.tails[key]
+
+
+async def _reject_unterminated(ingester: Ingester, tail: Tail, size: int) -> None:
+    """A released file's last line never got its newline: keep it as a reject."""
+    if size <= tail.offset:
+        return
+    length = size - tail.offset
+    raw = read_at(tail.fd, min(length, REJECT_KEEP_BYTES), tail.offset)
+    reject: RejectTuple = (
+        tail.file_id,
+        tail.offset,
+        length,
+        "the file ended without a newline; its last line is incomplete",
+        raw,
+        int(len(raw) == length),
+        now_us(),
+    )
+    batch = Batch(start=tail.offset, segments=[], long_lines=[], end=size)
+    await ingester.commit(tail, batch, [], [reject])
+
+
+def _stat_key(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_size, st.st_mtime_ns

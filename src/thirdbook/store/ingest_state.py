@@ -7,44 +7,25 @@ a crash at any point leaves either all of it or none of it.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import aiosqlite
-
 from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, from_us
+from thirdbook.store.ingest_rows import (
+    FILE_COLUMNS,
+    INSERT_EVENT,
+    INSERT_REJECT,
+    EventTuple,
+    RejectTuple,
+    insert_note,
+    tracked_file,
+)
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store
 
 INGEST_LEASE = "ingest"
-
-EventTuple = tuple[
-    int, str, str | None, int | None, str | None, int | None, str | None, str | None,
-    str | None, str | None, int, int, int, bytes,
-]  # fmt: skip
-"""(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
-weights_hash, route, file_id, byte_offset, ingested_us, raw): one events row."""
-
-RejectTuple = tuple[int, int, int, str, bytes, int, int]
-"""(file_id, byte_offset, length, reason, raw, raw_complete, ingested_us)."""
-
-_INSERT_EVENT = (
-    "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
-    "model_name, model_version, weights_hash, route, file_id, byte_offset, ingested_us, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_REJECT = (
-    "INSERT INTO rejects (file_id, byte_offset, length, reason, raw, raw_complete, ingested_us) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_FILE_COLUMNS = (
-    "id, source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash, "
-    "size_seen, lines, rejects, state, stat_size, stat_mtime_ns, compressed"
-)
-
 
 class LeaseLostError(Exception):
     """This process no longer holds the ingest lease; it must stop ingesting."""
@@ -57,45 +38,6 @@ class CheckpointMovedError(Exception):
 def now_us() -> int:
     """The wall clock in microseconds since the epoch."""
     return time.time_ns() // 1000
-
-
-def _file(row: sqlite3.Row) -> TrackedFile:
-    return TrackedFile(
-        id=row[0],
-        source=row[1],
-        path=row[2],
-        dev=row[3],
-        ino=row[4],
-        generation=row[5],
-        head_len=row[6],
-        head_hash=row[7],
-        offset=row[8],
-        tail_hash=row[9],
-        size_seen=row[10],
-        lines=row[11],
-        rejects=row[12],
-        state=row[13],
-        stat_size=row[14],
-        stat_mtime_ns=row[15],
-        compressed=row[16],
-    )
-
-
-async def _note(
-    conn: aiosqlite.Connection,
-    at: int,
-    file_id: int | None,
-    kind: str,
-    detail: str,
-    *,
-    gap: tuple[int, int | None] | None = None,
-) -> None:
-    """One ingest note, inside the caller's transaction (a gap with the byte range lost)."""
-    await conn.execute(
-        "INSERT INTO ingest_notes (ts_us, file_id, kind, detail, gap_start, gap_end) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (at, file_id, kind, detail, gap[0] if gap else None, gap[1] if gap else None),
-    )
 
 
 class IngestState:
@@ -116,17 +58,17 @@ class IngestState:
         """Tracked files, optionally only those in one state (and only the newest few)."""
         where, params = ("", ()) if state is None else (" WHERE state = ?", (state,))
         rows = await self._store.fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files{where} ORDER BY id DESC LIMIT ?",
+            f"SELECT {FILE_COLUMNS} FROM files{where} ORDER BY id DESC LIMIT ?",
             (*params, newest),
         )
-        return [_file(r) for r in reversed(rows)]
+        return [tracked_file(r) for r in reversed(rows)]
 
     async def file(self, file_id: int) -> TrackedFile | None:
         """One tracked file by id."""
         row = await self._store.fetchone(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE id = ?", (file_id,)
+            f"SELECT {FILE_COLUMNS} FROM files WHERE id = ?", (file_id,)
         )
-        return None if row is None else _file(row)
+        return None if row is None else tracked_file(row)
 
     async def add_file(
         self,
@@ -170,7 +112,7 @@ class IngestState:
             )  # fmt: skip
             file_id = int(cursor.lastrowid or 0)
             if note is not None:
-                await _note(conn, at, file_id, *note)
+                await insert_note(conn, at, file_id, *note)
         tracked = await self.file(file_id)
         assert tracked is not None
         return tracked
@@ -178,11 +120,11 @@ class IngestState:
     async def files_with_identity(self, dev: int, ino: int) -> list[TrackedFile]:
         """Every row ever tracked under this (device, inode), newest first."""
         rows = await self._store.fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? "
+            f"SELECT {FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? "
             "ORDER BY id DESC LIMIT 50",
             (dev, ino),
         )
-        return [_file(r) for r in rows]
+        return [tracked_file(r) for r in rows]
 
     async def files_with_head(self, heads: dict[int, str]) -> list[TrackedFile]:
         """Rows whose first bytes match: `heads` maps a fingerprint length to the candidate's
@@ -192,11 +134,11 @@ class IngestState:
         where = " OR ".join("(head_len = ? AND head_hash = ?)" for _ in heads)
         params = tuple(x for item in heads.items() for x in item)
         rows = await self._store.fetchall(
-            f"SELECT {_FILE_COLUMNS} FROM files WHERE ({where}) AND head_len > 0 "
+            f"SELECT {FILE_COLUMNS} FROM files WHERE ({where}) AND head_len > 0 "
             "ORDER BY id DESC LIMIT 50",
             params,
         )
-        return [_file(r) for r in rows]
+        return [tracked_file(r) for r in rows]
 
     async def short_head_lengths(self) -> list[int]:
         """The fingerprint lengths below the full one that some row was recorded with."""
@@ -234,7 +176,7 @@ class IngestState:
                 "stat_size = NULL, stat_mtime_ns = NULL, updated_us = ? WHERE id = ?",
                 (path, dev, ino, compressed, at, file_id),
             )
-            await _note(conn, at, file_id, *note)
+            await insert_note(conn, at, file_id, *note)
         tracked = await self.file(file_id)
         assert tracked is not None
         return tracked
@@ -287,9 +229,9 @@ class IngestState:
                 async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events") as cur:
                     row = await cur.fetchone()
                 first_id = int(row[0]) if row else 0
-                await conn.executemany(_INSERT_EVENT, events)
+                await conn.executemany(INSERT_EVENT, events)
             if rejects:
-                await conn.executemany(_INSERT_REJECT, rejects)
+                await conn.executemany(INSERT_REJECT, rejects)
             if hashed is not None:
                 await append_batch(conn, file_id, first_id, *await hashed)
         return first_id
@@ -315,7 +257,7 @@ class IngestState:
                 (state, at, stat[0] if stat else None, stat[1] if stat else None, file_id),
             )
             if note is not None:
-                await _note(conn, at, file_id, *note, gap=gap)
+                await insert_note(conn, at, file_id, *note, gap=gap)
 
     async def add_gap(
         self, holder: str, file_id: int, start: int, end: int | None, detail: str
@@ -323,7 +265,7 @@ class IngestState:
         """Record bytes of a tracked file that are gone from disk before anyone read them."""
         async with self._store.write() as conn:
             await self._check_lease(holder, now_us())
-            await _note(conn, now_us(), file_id, "gap", detail, gap=(start, end))
+            await insert_note(conn, now_us(), file_id, "gap", detail, gap=(start, end))
 
     async def update_path(self, holder: str, file_id: int, path: str, note: str) -> None:
         """Record that a tracked file now has another name (a rename rotation)."""
@@ -333,12 +275,12 @@ class IngestState:
             await conn.execute(
                 "UPDATE files SET path = ?, updated_us = ? WHERE id = ?", (path, at, file_id)
             )
-            await _note(conn, at, file_id, "rotated", note)
+            await insert_note(conn, at, file_id, "rotated", note)
 
     async def add_note(self, file_id: int | None, kind: str, detail: str) -> None:
         """Record something ingest noticed (no lease needed: a pause is worth noting)."""
         async with self._store.write() as conn:
-            await _note(conn, now_us(), file_id, kind, detail)
+            await insert_note(conn, now_us(), file_id, kind, detail)
 
     async def notes(
         self, *, kinds: Sequence[str] | None = None, limit: int = 50
