@@ -16,7 +16,7 @@ from thirdbook.cli import main
 from thirdbook.config import Settings
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.console import Console
-from thirdbook.store import NetworkFilesystemError, Store
+from thirdbook.store import NetworkFilesystemError, Store, StoreClosedError
 
 CONSOLE_WORKER = """
 import asyncio, sys
@@ -238,3 +238,18 @@ def test_cli_reports_network_filesystem_clearly(monkeypatch: pytest.MonkeyPatch)
     assert result.exit_code == 1
     assert "network filesystem (cifs)" in result.output
     assert "local disk" in result.output
+
+
+async def test_closing_the_store_lets_a_query_on_its_way_finish_and_refuses_later_ones(
+    tmp_path: Path,
+) -> None:
+    """A console closing under a refresh: the refresh gets its rows, not a closed-database
+    crash; a query asked for after the close says the store is closed."""
+    store = await Store.open(tmp_path / "data" / "thirdbook.db")
+    slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+    reading = asyncio.ensure_future(store.fetchall(slow + "SELECT count(*) FROM n"))
+    await asyncio.sleep(0)  # the read is on its way
+    await store.close()
+    assert (await reading)[0][0] == 300000
+    with pytest.raises(StoreClosedError, match="is closed"):
+        await store.fetchall("SELECT 1")

@@ -4,6 +4,7 @@ from thirdbook.store.database import (
     NetworkFilesystemError,
     Store,
     StoreBusyError,
+    StoreClosedError,
     StoreError,
 )
 from thirdbook.store.ingest_state import LeaseLostError
@@ -13,5 +14,6 @@ __all__ = [
     "NetworkFilesystemError",
     "Store",
     "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
 ]

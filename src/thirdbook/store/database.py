@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, 
 from thirdbook.store.failures import (
     NetworkFilesystemError,
     StoreBusyError,
+    StoreClosedError,
     StoreError,
     StoreReadOnlyError,
     describe_failure,
@@ -37,11 +38,13 @@ __all__ = [
     "NetworkFilesystemError",
     "Store",
     "StoreBusyError",
+    "StoreClosedError",
     "StoreError",
     "StoreReadOnlyError",
 ]
 
 BUSY_GIVE_UP_S = 120.0
+CLOSE_WAIT_S = 10.0
 
 
 def _is_file(path: Path) -> bool:
@@ -71,6 +74,11 @@ class Store:
         self._scratch: Path | None = None  # an upgraded temporary copy, removed on close
         # One write transaction at a time on this connection, whichever task asks.
         self._write_lock = asyncio.Lock()
+        # Queries on their way when `close` is called finish first; later ones are refused.
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
         from thirdbook.store.action_items import ActionItems
         from thirdbook.store.alerts import Alerts
         from thirdbook.store.audit import Audit
@@ -229,46 +237,71 @@ class Store:
                         await self.conn.execute(statement)
                 await self.conn.execute(f"PRAGMA user_version = {number + 1}")
 
-    async def close(self) -> None:
-        """Close the connection (and remove an upgraded copy read in the store's place)."""
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[None]:
+        """Count a query in flight; refuse it once the store is closed."""
+        if self._closed:
+            raise StoreClosedError(f"the store {self.path} is closed")
+        self._in_flight += 1
+        self._idle.clear()
         try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def close(self) -> None:
+        """Let the queries on their way finish, then close the connection (and remove an
+        upgraded copy read in the store's place). Queries asked for later raise
+        `StoreClosedError`."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), CLOSE_WAIT_S)
             await self.conn.close()
         finally:
             if self._scratch is not None:
                 shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _scalar(self, sql: str, params: tuple[object, ...] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        with self._using():
+            async with self.conn.execute(sql, params) as cursor:
+                row = await cursor.fetchone()
         return None if row is None else row[0]
 
     async def fetchall(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """Run a read and return every row (the read transaction ends here)."""
-        async with self.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        with self._using():
+            async with self.conn.execute(sql, params) as cursor:
+                return list(await cursor.fetchall())
 
     async def fetchone(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
         """Run a read and return the first row, if any."""
-        async with self.conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        with self._using():
+            async with self.conn.execute(sql, params) as cursor:
+                return await cursor.fetchone()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on error."""
         if self.read_only_reason is not None:
             raise StoreReadOnlyError(read_only_sentence(self.path, self.read_only_reason))
-        async with self._write_lock:
-            await self._begin_immediate()
-            try:
-                yield self.conn
-            except BaseException:
-                await self._rollback()
-                raise
-            try:
-                await self.conn.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+        with self._using():
+            async with self._write_lock:
+                await self._begin_immediate()
+                try:
+                    yield self.conn
+                except BaseException:
+                    await self._rollback()
+                    raise
+                try:
+                    await self.conn.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
+                    raise
 
     async def _begin_immediate(self) -> None:
         # The busy timeout already waits; past it, keep waiting (with a clear error at the

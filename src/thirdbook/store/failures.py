@@ -20,6 +20,10 @@ class StoreBusyError(StoreError):
     """Another process kept the write lock for longer than we are willing to wait."""
 
 
+class StoreClosedError(StoreError):
+    """The store was closed (the console is shutting down) before this query could run."""
+
+
 class StoreReadOnlyError(StoreError):
     """The store cannot be written by this process (read-only media, or not this user's)."""
 

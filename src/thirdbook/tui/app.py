@@ -29,6 +29,7 @@ from thirdbook.domain.text import visible
 from thirdbook.services.console import Console
 from thirdbook.services.context import Context
 from thirdbook.services.ingest_child import IngestChild, watch_command
+from thirdbook.store import StoreClosedError
 from thirdbook.tui import keys
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
@@ -268,7 +269,7 @@ class ThirdbookApp(App[None]):
             if version != self._data_version or svc.ingester.status.holding_lease:
                 self._data_version = version
                 await main.show_all(svc, force=False)
-        except (NoMatches, IndexError, ValueError, AssertionError):
+        except (NoMatches, IndexError, ValueError, AssertionError, StoreClosedError):
             # The console is closing under a refresh that was already on its way.
             if not self.stop.is_set() and self.is_running and self.screen_stack:
                 raise
