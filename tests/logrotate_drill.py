@@ -146,12 +146,19 @@ def _config(root: Path, mode: str, glob: str, olddir: Path) -> tuple[Path, Path]
 def _start_ingester(root: Path, toml: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "THIRDBOOK_CONFIG": str(toml)}
     return subprocess.Popen(
-        [sys.executable, "-m", "thirdbook.cli", "--data-dir", str(root / "data"), "watch",
-         "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "thirdbook.cli",
+            "--data-dir",
+            str(root / "data"),
+            "watch",
+            "--quiet",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
-    )  # fmt: skip
+    )
 
 
 def _read_any(path: Path) -> bytes:

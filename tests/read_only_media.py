@@ -34,8 +34,12 @@ import pytest
 NOBODY = 65534
 AS_NOBODY = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
 _OVERRIDES = "-dac_override,-dac_read_search,-fowner"
-AS_ROOT_HELD_BY_PERMISSIONS = ["setpriv", f"--bounding-set={_OVERRIDES}",
-                               f"--inh-caps={_OVERRIDES}", "--"]  # fmt: skip
+AS_ROOT_HELD_BY_PERMISSIONS = [
+    "setpriv",
+    f"--bounding-set={_OVERRIDES}",
+    f"--inh-caps={_OVERRIDES}",
+    "--",
+]
 THIRDBOOK = [sys.executable, "-m", "thirdbook.cli"]
 _BIND_READ_ONLY = (
     'while [ "$1" != -- ]; do mount --bind "$1" "$1"; mount -o remount,bind,ro "$1"; shift; '
@@ -65,8 +69,18 @@ class ReadOnly:
     def argv(self, argv: list[str]) -> list[str]:
         """The command line that runs `argv` with the protected directories read-only."""
         if self.way == "medium":
-            return ["unshare", "--mount", "--", "sh", "-ec", _BIND_READ_ONLY, "sh",
-                    *map(str, self.read_only), "--", *argv]  # fmt: skip
+            return [
+                "unshare",
+                "--mount",
+                "--",
+                "sh",
+                "-ec",
+                _BIND_READ_ONLY,
+                "sh",
+                *map(str, self.read_only),
+                "--",
+                *argv,
+            ]
         return [*_as_user(), *argv]
 
     def env(self, data_dir: Path) -> dict[str, str]:
@@ -85,8 +99,13 @@ class ReadOnly:
         self, data_dir: Path, *args: str, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """Run `thirdbook ARGS` with the protected directories read-only."""
-        return subprocess.run(self.argv([*THIRDBOOK, *args]), env=self.env(data_dir),
-                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        return subprocess.run(
+            self.argv([*THIRDBOOK, *args]),
+            env=self.env(data_dir),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def _chmod_tree(top: Path, dir_mode: int, file_mode: int) -> None:
@@ -123,9 +142,24 @@ def why_not(way: str) -> str | None:
             if shutil.which("unshare") is None:
                 return "unshare (util-linux) is not installed"
             done = subprocess.run(
-                ["unshare", "--mount", "--", "sh", "-ec", _BIND_READ_ONLY, "sh", str(probe),
-                 "--", "sh", "-c", f"! touch {probe}/x 2>/dev/null"],
-                capture_output=True, text=True, timeout=60)  # fmt: skip
+                [
+                    "unshare",
+                    "--mount",
+                    "--",
+                    "sh",
+                    "-ec",
+                    _BIND_READ_ONLY,
+                    "sh",
+                    str(probe),
+                    "--",
+                    "sh",
+                    "-c",
+                    f"! touch {probe}/x 2>/dev/null",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if done.returncode != 0:
                 return f"this machine cannot make a read-only bind mount: {done.stderr.strip()}"
             return None
@@ -135,11 +169,18 @@ def why_not(way: str) -> str | None:
             return "setpriv (util-linux) is not installed"
         (probe / "held").mkdir(mode=0o555)
         attempt = f"import pathlib; pathlib.Path({str(probe / 'held' / 'x')!r}).touch()"
-        done = subprocess.run([*_as_user(), sys.executable, "-c", attempt], capture_output=True,
-                              text=True, timeout=60, cwd=probe)  # fmt: skip
+        done = subprocess.run(
+            [*_as_user(), sys.executable, "-c", attempt],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=probe,
+        )
         if "PermissionError" not in done.stderr:
-            return (f"permission bits do not hold {' '.join(_as_user()) or 'this user'} "
-                    f"here: {done.stderr.strip()[-300:]}")  # fmt: skip
+            return (
+                f"permission bits do not hold {' '.join(_as_user()) or 'this user'} "
+                f"here: {done.stderr.strip()[-300:]}"
+            )
         return None
     finally:
         shutil.rmtree(probe, ignore_errors=True)
@@ -151,8 +192,9 @@ def _as_user() -> list[str]:
     when `nobody` can run this Python; else as root without the overriding capabilities."""
     if os.geteuid() != 0:
         return []
-    done = subprocess.run([*AS_NOBODY, *THIRDBOOK, "--version"], capture_output=True,
-                          text=True, timeout=60, cwd="/")  # fmt: skip
+    done = subprocess.run(
+        [*AS_NOBODY, *THIRDBOOK, "--version"], capture_output=True, text=True, timeout=60, cwd="/"
+    )
     return AS_NOBODY if done.returncode == 0 else AS_ROOT_HELD_BY_PERMISSIONS
 
 
@@ -200,8 +242,10 @@ class Pty:
         deadline = time.monotonic() + timeout
         while text.encode() not in self.output:
             if time.monotonic() > deadline or not self._read(0.1):
-                raise AssertionError(f"{text!r} never appeared; the program wrote:\n"
-                                     f"{self.output[-3000:].decode(errors='replace')}")  # fmt: skip
+                raise AssertionError(
+                    f"{text!r} never appeared; the program wrote:\n"
+                    f"{self.output[-3000:].decode(errors='replace')}"
+                )
 
     def press(self, keys: bytes) -> None:
         """Type keys."""

@@ -18,11 +18,10 @@ from thirdbook.tui.app import ThirdbookApp
 from thirdbook.tui.widgets.event_table import EventTable
 
 RULES = TriggerSettings(
-    drift=[DriftRule(name="acc band", model="m", metric="acc", low=0.5, high=1.0,
-                     consecutive=1)],
+    drift=[DriftRule(name="acc band", model="m", metric="acc", low=0.5, high=1.0, consecutive=1)],
     feedback=[FeedbackRule(name="reports", count=2, window_s=2 * 86400)],
     lanes=[AgentLane(agent="agent", tools=["ok"], max_amount=10)],
-)  # fmt: skip
+)
 """One rule of each kind over the model `m`, its metric `acc` and the agent `agent`; the
 feedback window is two days, long enough to reach past the end of time from year 9999."""
 RULES_TOML = """
@@ -71,8 +70,7 @@ def strict_json(line: str) -> Any:
 def run_command(data_dir: Path, *args: str) -> tuple[int, str, bytes]:
     """One command on the store in `data_dir`: exit code, text, stdout bytes. A Python
     exception (a traceback) fails the test at once."""
-    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args],
-                                env={"COLUMNS": "160"})  # fmt: skip
+    result = CliRunner().invoke(main, ["--data-dir", str(data_dir), *args], env={"COLUMNS": "160"})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{' '.join(args)} crashed") from result.exception
     return result.exit_code, result.output, result.stdout_bytes

@@ -14,18 +14,28 @@ from thirdbook.services.console import Console
 from thirdbook.store import Store
 
 T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-RULES = TriggerSettings(drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy",
-                                         low=0.85, consecutive=3)])  # fmt: skip
+RULES = TriggerSettings(
+    drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy", low=0.85, consecutive=3)]
+)
 SETTINGS = Settings(ingest=FAST)
 
 
 def window(n: int, value: float) -> bytes:
     end = T0 + timedelta(seconds=10 * n)
-    return json.dumps({
-        "v": 1, "kind": "metric", "ts": end.isoformat(), "window_end": end.isoformat(),
-        "model": {"name": "credit-scorer", "version": "v7"}, "metric": "accuracy",
-        "value": value,
-    }).encode() + b"\n"  # fmt: skip
+    return (
+        json.dumps(
+            {
+                "v": 1,
+                "kind": "metric",
+                "ts": end.isoformat(),
+                "window_end": end.isoformat(),
+                "model": {"name": "credit-scorer", "version": "v7"},
+                "metric": "accuracy",
+                "value": value,
+            }
+        ).encode()
+        + b"\n"
+    )
 
 
 async def ingest(store: Store, log: Path) -> Console:
@@ -63,8 +73,14 @@ async def test_inquiry_about_an_unknown_request_raises_an_alert(
     store: Store, tmp_path: Path
 ) -> None:
     log = tmp_path / "signals.jsonl"
-    inquiry = {"v": 1, "kind": "inquiry", "ts": T0.isoformat(), "inquiry_id": "INQ-9",
-               "source": "regulator", "request_id": "req-missing"}  # fmt: skip
+    inquiry = {
+        "v": 1,
+        "kind": "inquiry",
+        "ts": T0.isoformat(),
+        "inquiry_id": "INQ-9",
+        "source": "regulator",
+        "request_id": "req-missing",
+    }
     log.write_bytes(event_line(1) + json.dumps(inquiry).encode() + b"\n")
     console = await ingest(store, log)
     [alert] = (await console.alerts()).items

@@ -59,8 +59,9 @@ async def test_an_intact_chain_verifies(tmp_path: Path) -> None:
 async def test_c1_a_flipped_byte_is_named_by_its_sequence_number(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     await chain_of(path, 5)
-    tamper(path, "UPDATE audit SET content = replace(content, 'record 3', 'record 8') "
-                 "WHERE seq = 4")
+    tamper(
+        path, "UPDATE audit SET content = replace(content, 'record 3', 'record 8') WHERE seq = 4"
+    )
     assert await problems(path) == [(4, "its content does not match its hash")]
 
 
@@ -75,8 +76,12 @@ async def test_c1_a_deleted_record_is_named(tmp_path: Path) -> None:
 async def test_c1_reordered_records_are_named(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     await chain_of(path, 5)
-    tamper(path, "UPDATE audit SET seq = -2 WHERE seq = 2",
-           "UPDATE audit SET seq = 2 WHERE seq = 3", "UPDATE audit SET seq = 3 WHERE seq = -2")
+    tamper(
+        path,
+        "UPDATE audit SET seq = -2 WHERE seq = 2",
+        "UPDATE audit SET seq = 2 WHERE seq = 3",
+        "UPDATE audit SET seq = 3 WHERE seq = -2",
+    )
     [(seq, _)] = await problems(path)
     assert seq == 2
 
@@ -88,10 +93,18 @@ async def test_c1_an_inserted_record_breaks_the_chain_where_it_was_put(tmp_path:
     h2 = db.execute("SELECT hash FROM audit WHERE seq = 2").fetchone()[0]
     for seq in (5, 4, 3):
         db.execute("UPDATE audit SET seq = ? WHERE seq = ?", (seq + 1, seq))
-    forged = {"at_us": 1, "action": "note", "outcome": "done", "incident": None,
-              "actor": {"user": "mallory", "uid": 0, "origin": "local"}, "detail": {}}  # fmt: skip
-    db.execute("INSERT INTO audit (seq, at_us, content, prev_hash, hash) VALUES (3, 1, ?, ?, ?)",
-               (canonical_bytes(forged).decode(), h2, record_hash(3, h2, forged)))  # fmt: skip
+    forged = {
+        "at_us": 1,
+        "action": "note",
+        "outcome": "done",
+        "incident": None,
+        "actor": {"user": "mallory", "uid": 0, "origin": "local"},
+        "detail": {},
+    }
+    db.execute(
+        "INSERT INTO audit (seq, at_us, content, prev_hash, hash) VALUES (3, 1, ?, ?, ?)",
+        (canonical_bytes(forged).decode(), h2, record_hash(3, h2, forged)),
+    )
     db.commit()
     db.close()
     # A well-forged record verifies by itself; the record after it can no longer link.
@@ -114,8 +127,10 @@ def test_c2_eight_processes_appending_at_once_make_one_linear_chain(tmp_path: Pa
         "    await store.close()\n"
         "asyncio.run(go())\n"
     )
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(path), f"p{i}", "1000"])
-               for i in range(8)]  # fmt: skip
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), f"p{i}", "1000"])
+        for i in range(8)
+    ]
     assert [w.wait(timeout=240) for w in writers] == [0] * 8
     db = sqlite3.connect(path)
     seqs = [r[0] for r in db.execute("SELECT seq FROM audit ORDER BY seq")]
@@ -164,8 +179,11 @@ def test_c4_different_content_hashes_differently() -> None:
 
 
 async def test_c5_done_refused_and_read_only_actions_are_all_audited(store: Store) -> None:
-    alert = await store.alerts.record(Firing(rule="r", kind="drift", key="m v7", event_ids=(1,),
-                                             at=datetime.now(UTC), summary="s"))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="r", kind="drift", key="m v7", event_ids=(1,), at=datetime.now(UTC), summary="s"
+        )
+    )
     console = Console(store, Settings(), [])
     incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
     with pytest.raises(TriageRefusedError):
@@ -175,10 +193,18 @@ async def test_c5_done_refused_and_read_only_actions_are_all_audited(store: Stor
     viewer = Console(store, Settings(), [], read_only=True)
     with pytest.raises(TriageRefusedError):
         await viewer.set_phase(incident.id, "contained")
-    records = [(r.content["action"], r.content["outcome"]) for page in
-               [await store.audit.records()] for r in page]  # fmt: skip
-    assert records == [("declared", "done"), ("alert", "done"), ("severity", "refused"),
-                       ("action", "refused"), ("phase", "refused")]  # fmt: skip
+    records = [
+        (r.content["action"], r.content["outcome"])
+        for page in [await store.audit.records()]
+        for r in page
+    ]
+    assert records == [
+        ("declared", "done"),
+        ("alert", "done"),
+        ("severity", "refused"),
+        ("action", "refused"),
+        ("phase", "refused"),
+    ]
     refused = (await store.audit.records())[-1].content
     assert refused["detail"]["reason"].startswith("this console is read-only")
     assert refused["actor"]["user"]  # from the operating system

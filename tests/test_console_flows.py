@@ -29,15 +29,22 @@ async def seed(path: Path, kinds: list[str], *, declare: bool = False) -> None:
     now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # fixed: the snapshots show it
     ids = []
     for n, kind in enumerate(kinds):
-        alert = await store.alerts.record(Firing(
-            rule=f"{kind} rule", kind=kind, key=KINDS[kind], event_ids=(n + 1,),  # type: ignore[arg-type]
-            at=now + timedelta(seconds=n), summary=f"{kind} fired",
-        ))  # fmt: skip
+        alert = await store.alerts.record(
+            Firing(
+                rule=f"{kind} rule",
+                kind=kind,
+                key=KINDS[kind],
+                event_ids=(n + 1,),  # type: ignore[arg-type]
+                at=now + timedelta(seconds=n),
+                summary=f"{kind} fired",
+            )
+        )
         ids.append(alert.id)
     if declare:
         console = Console(store, Settings(), [], runbooks=_runbooks())
-        await console.declare([ids[0]], title="v7 declines everyone", severity="SEV2",
-                              blast_radius="medium")  # fmt: skip
+        await console.declare(
+            [ids[0]], title="v7 declines everyone", severity="SEV2", blast_radius="medium"
+        )
     await store.close()
 
 
@@ -47,8 +54,7 @@ def _runbooks() -> RunbookLibrary:
 
 def make_app(path: Path, *, read_only: bool = False, look: Look | None = None) -> ThirdbookApp:
     async def open_console() -> Console:
-        return await Console.open(path, Settings(), [], read_only=read_only,
-                                  runbooks=_runbooks())  # fmt: skip
+        return await Console.open(path, Settings(), [], read_only=read_only, runbooks=_runbooks())
 
     return ThirdbookApp(open_console, ingest=False, subtitle="test", look=look)
 
@@ -72,7 +78,10 @@ async def service(app: ThirdbookApp) -> Console:
 
 @contextlib.asynccontextmanager
 async def incident_console(
-    tmp_path: Path, kinds: tuple[str, ...] = ("drift",), *, read_only: bool = False,
+    tmp_path: Path,
+    kinds: tuple[str, ...] = ("drift",),
+    *,
+    read_only: bool = False,
     size: tuple[int, int] = (80, 24),
 ) -> AsyncIterator[tuple[ThirdbookApp, Pilot[None]]]:
     """A console on a store with open alerts of `kinds`, the first declared as incident #1."""
@@ -162,8 +171,11 @@ async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> N
         assert "needs a due date" in str(app.screen.query_one("#error").render())
         await pilot.press(*"+7d", "enter")
         svc = await service(app)
-        await wait_until(pilot, lambda: app.main_screen.query_one("#action-items").row_count,  # type: ignore[attr-defined]
-                         "item shown")  # fmt: skip
+        await wait_until(
+            pilot,
+            lambda: app.main_screen.query_one("#action-items").row_count,  # type: ignore[attr-defined]
+            "item shown",
+        )
         [item] = await svc.action_items()
         assert (item.owner, item.due) == ("alice", datetime.now(UTC).date() + timedelta(days=7))
         assert "Action items: 1 open" in screen_text(app, "#actions-line")
@@ -262,8 +274,9 @@ def test_unknown_keymap_id_is_refused_by_the_cli(tmp_path: Path) -> None:
 
     config = tmp_path / "thirdbook.toml"
     config.write_text('[console.keymap]\ndeclar = "D"\n')
-    result = CliRunner().invoke(main, ["--config", str(config), "--data-dir",
-                                       str(tmp_path), "console"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["--config", str(config), "--data-dir", str(tmp_path), "console"]
+    )
     assert result.exit_code != 0
     assert "no binding has the id(s) declar" in result.output
 
@@ -296,8 +309,12 @@ def test_shipped_themes_load_and_no_color_picks_the_mono_one(
 
     themes, problems = load_themes([shipped_dir("themes")])
     assert problems == []
-    assert {"thirdbook-dark", "thirdbook-light", "thirdbook-high-contrast",
-            "thirdbook-mono"} <= set(themes)  # fmt: skip
+    assert {
+        "thirdbook-dark",
+        "thirdbook-light",
+        "thirdbook-high-contrast",
+        "thirdbook-mono",
+    } <= set(themes)
     monkeypatch.setenv("NO_COLOR", "1")
     assert Look.from_config(ConsoleConfig(theme="thirdbook-light")).theme == "thirdbook-mono"
     monkeypatch.delenv("NO_COLOR")
@@ -379,8 +396,9 @@ async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path:
 async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
     async with incident_console(tmp_path, read_only=True) as (app, pilot):
         await pilot.press("s")
-        await wait_until(pilot, lambda: any("read-only" in n.message for n in app._notifications),
-                         "refusal")  # fmt: skip
+        await wait_until(
+            pilot, lambda: any("read-only" in n.message for n in app._notifications), "refusal"
+        )
         assert await (await service(app)).snapshots(1) == []
 
 
@@ -402,8 +420,14 @@ async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_withou
         await pilot.pause()
         assert "needs a reason" in str(app.screen.query_one("#error").render())
         await pilot.press(*"applicants harmed now", "enter")
-        await wait_until(pilot, lambda: route_for(FlagdFile.model_validate_json(
-            flags.read_bytes()), "credit-scorer") == "human", "flipped")  # fmt: skip
+        await wait_until(
+            pilot,
+            lambda: (
+                route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer")
+                == "human"
+            ),
+            "flipped",
+        )
         kinds = [e.kind for e in await svc.timeline(1)]
         assert "deviation" in kinds and "containment" in kinds
 
@@ -438,8 +462,7 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
         await wait_until(pilot, lambda: type(app.screen).__name__ == "PromptDialog", "asks what")
         await pilot.press(*f"{data} ft-run-4411", "enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirms")
-        assert "QUARANTINE 3 entries for incident #1" in str(
-            app.screen.query_one("Label").render())
+        assert "QUARANTINE 3 entries for incident #1" in str(app.screen.query_one("Label").render())
         await pilot.press("enter")  # no snapshot and no reason: refused in the dialog
         await pilot.pause()
         assert "needs a reason" in str(app.screen.query_one("#error").render())
@@ -453,8 +476,9 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
         await pilot.press(*f"{data} ft-run-4411", "enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmDialog", "confirms")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: (data / "part-0.jsonl").stat().st_mode & 0o222 == 0,
-                         "made read-only")  # fmt: skip
+        await wait_until(
+            pilot, lambda: (data / "part-0.jsonl").stat().st_mode & 0o222 == 0, "made read-only"
+        )
         assert [i for i, _, _ in await svc.quarantined("ft-run-4411")] == [1]
         assert "containment" in [e.kind for e in await svc.timeline(1)]
 
@@ -465,14 +489,18 @@ async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: 
     async with incident_console(tmp_path) as (app, pilot):
         svc = await service(app)
         await pilot.press("E")  # no snapshot yet: refused, saying why
-        await wait_until(pilot, lambda: any("no complete snapshot" in n.message
-                                            for n in app._notifications), "refusal")  # fmt: skip
+        await wait_until(
+            pilot,
+            lambda: any("no complete snapshot" in n.message for n in app._notifications),
+            "refusal",
+        )
         await pilot.press("s")
         await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
         await pilot.press("E")
         exports = svc.store.path.parent / "exports"
-        await wait_until(pilot, lambda: exports.is_dir() and any(exports.glob("*.tar.gz")),
-                         "bundle")  # fmt: skip
+        await wait_until(
+            pilot, lambda: exports.is_dir() and any(exports.glob("*.tar.gz")), "bundle"
+        )
         [bundle] = exports.glob("*.tar.gz")
         check = verify_bundle(bundle)
         assert check.problems == [] and check.manifest.incident == 1
@@ -490,8 +518,9 @@ async def test_registry_history_from_the_keyboard_shows_the_rollback(tmp_path: P
         await svc.rollback(1)
         await pilot.press("H")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "RegistryScreen", "shown")
-        await wait_until(pilot, lambda: app.screen.query_one("#registry-moves").row_count == 2,
-                         "two moves")  # fmt: skip
+        await wait_until(
+            pilot, lambda: app.screen.query_one("#registry-moves").row_count == 2, "two moves"
+        )
         table = app.screen.query_one("#registry-moves")
         newest = " ".join(str(c) for c in table.get_row_at(0))  # type: ignore[attr-defined]
         assert "v7 → v6" in newest and "rollback" in newest and "#1" in newest

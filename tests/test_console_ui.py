@@ -182,8 +182,9 @@ def _lane_app(store_path: Path, log: Path, *, read_only: bool = False) -> Thirdb
         b'{"v":1,"kind":"agent_action","ts":"2026-11-27T10:00:00+00:00",'
         b'"agent":"support-agent","tool":"issue_refund","target":"acct-1","amount":2500}\n'
     )
-    rules = TriggerSettings(lanes=[AgentLane(agent="support-agent", tools=["issue_refund"],
-                                             max_amount=100)])  # fmt: skip
+    rules = TriggerSettings(
+        lanes=[AgentLane(agent="support-agent", tools=["issue_refund"], max_amount=100)]
+    )
 
     async def open_console() -> Console:
         return await Console.open(store_path, Settings(), source(log), rules, read_only=read_only)
@@ -268,15 +269,21 @@ async def test_overdue_action_items_stand_out(store_path: Path) -> None:
     from thirdbook.domain.alerts import Firing
 
     store = await Store.open(store_path)
-    alert = await store.alerts.record(Firing(
-        rule="acc", kind="drift", key="v7", event_ids=(1,),
-        at=datetime(2026, 11, 27, tzinfo=UTC), summary="s",
-    ))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="acc",
+            kind="drift",
+            key="v7",
+            event_ids=(1,),
+            at=datetime(2026, 11, 27, tzinfo=UTC),
+            summary="s",
+        )
+    )
     console = Console(store, Settings(), [])
-    incident = await console.declare([alert.id], title="t", severity="SEV2",
-                                     blast_radius="medium")  # fmt: skip
-    await console.add_action_item(incident.id, title="tighten the band", owner="alice",
-                                  due=date(2020, 1, 1))  # fmt: skip
+    incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
+    await console.add_action_item(
+        incident.id, title="tighten the band", owner="alice", due=date(2020, 1, 1)
+    )
     await store.close()
     app = make_app(store_path)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -30,7 +30,8 @@ PASSWD = b"root:x:0:0:root:/root:/bin/bash\nsvc:x:1000:1000::/home/svc:/bin/sh\n
 async def _console_with(tmp_path: Path, flag: Path, *, follow: bool = False) -> tuple[Console, int]:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     console.containment = console.containment.model_copy(
-        update={"flag_file": flag, "follow_control_symlinks": follow})
+        update={"flag_file": flag, "follow_control_symlinks": follow}
+    )
     return console, incident_id
 
 
@@ -129,8 +130,12 @@ def test_a_fifo_at_the_flag_path_is_refused_without_hanging(tmp_path: Path) -> N
     _declare_in_a_store(tmp_path)
     for args in (["snapshot", "1"], ["kill-switch", "1", "--mode", "human", "--override", "now"]):
         # A hang fails the test here by timeout (the child is killed), never forever.
-        done = subprocess.run([sys.executable, "-m", "thirdbook.cli", *args],
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "thirdbook.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert "Traceback" not in done.stderr
         if args[0] == "snapshot":
             assert done.returncode == 0, done.stderr
@@ -266,8 +271,9 @@ async def test_a_kill_keeps_the_flags_fields_and_model_mode_restores_it_byte_for
     assert f"restored as before the incident's first kill, sha256:{kept}" in notes[-1]
     assert f"file sha256 {first.before} → {first.after}" in notes[0] and first.before == kept
     assert f"file sha256 {back.before} → {back.after}" in notes[-1] and back.after == kept
-    audited = [r.content.get("detail", {}).get("timeline", "")
-               for r in await console.store.audit.records()]  # fmt: skip
+    audited = [
+        r.content.get("detail", {}).get("timeline", "") for r in await console.store.audit.records()
+    ]
     assert notes[0] in audited and notes[-1] in audited
     await console.close()
 
@@ -318,8 +324,9 @@ async def test_a_flag_file_that_cannot_be_written_fails_in_one_sentence_audited(
     console, incident_id = await _console_with(tmp_path, flag)
     with pytest.raises(ActionFailedError) as failed:
         await console.kill_switch(incident_id, "human", override="now")
-    assert str(failed.value) == (f"could not create the lock for {flag}: no such file or "
-                                 "directory; it is unchanged")  # fmt: skip
+    assert str(failed.value) == (
+        f"could not create the lock for {flag}: no such file or directory; it is unchanged"
+    )
     assert await console.containment_states(incident_id) == []  # nothing recorded as written
     assert ("kill-switch", "failed") in await _outcomes(console)
     await console.close()

@@ -64,8 +64,12 @@ def _setpriv() -> list[str]:
     base = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}"]
     probe = [sys.executable, "-c", "import thirdbook.cli"]
     for extra in ([], ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]):
-        if subprocess.run([*base, "--clear-groups", *extra, *probe], cwd="/",
-                          capture_output=True, timeout=120).returncode == 0:  # fmt: skip
+        if (
+            subprocess.run(
+                [*base, "--clear-groups", *extra, *probe], cwd="/", capture_output=True, timeout=120
+            ).returncode
+            == 0
+        ):
             return [*base, *extra]
     pytest.skip("nobody cannot run this Python interpreter")
 
@@ -74,17 +78,27 @@ def as_nobody(
     root: Path, *args: str, groups: tuple[int, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
     """Run a thirdbook command as nobody (uid, gid and groups), with a timeout."""
-    env = {**os.environ, "HOME": str(root), "THIRDBOOK_DATA_DIR": str(root / "data"),
-           "THIRDBOOK_CONFIG": str(root / "thirdbook.toml")}  # fmt: skip
+    env = {
+        **os.environ,
+        "HOME": str(root),
+        "THIRDBOOK_DATA_DIR": str(root / "data"),
+        "THIRDBOOK_CONFIG": str(root / "thirdbook.toml"),
+    }
     joined = ["--clear-groups"] if not groups else [f"--groups={','.join(map(str, groups))}"]
-    return subprocess.run([*_setpriv(), *joined, sys.executable, "-m", "thirdbook.cli", *args],
-                          env=env, cwd=root, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    return subprocess.run(
+        [*_setpriv(), *joined, sys.executable, "-m", "thirdbook.cli", *args],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def kill(root: Path, groups: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
-    return as_nobody(root, "kill-switch", "1", "--mode", "human", "--override", "customers harmed",
-                     groups=groups)  # fmt: skip
+    return as_nobody(
+        root, "kill-switch", "1", "--mode", "human", "--override", "customers harmed", groups=groups
+    )
 
 
 def route(path: Path) -> str:
@@ -95,8 +109,10 @@ def audited(root: Path) -> list[tuple[str, str, str]]:
     async def go() -> list[tuple[str, str, str]]:
         store = await Store.open(root / "data" / "thirdbook.db")
         try:
-            return [(r.content["action"], r.content["outcome"],
-                     json.dumps(r.content.get("detail", {}))) for r in await store.audit.records()]
+            return [
+                (r.content["action"], r.content["outcome"], json.dumps(r.content.get("detail", {})))
+                for r in await store.audit.records()
+            ]
         finally:
             await store.close()
 
@@ -119,8 +135,10 @@ def test_a_non_root_kill_refuses_to_change_the_flag_files_owner(estate: Path) ->
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (OTHER, OTHER, 0o644)
     assert flag.read_bytes() == before
     assert [p.name for p in control.iterdir() if p.name.endswith(".tmp")] == []
-    assert any(a == "kill-switch" and o == "refused" and "is owned by uid" in d
-               for a, o, d in audited(estate))  # fmt: skip
+    assert any(
+        a == "kill-switch" and o == "refused" and "is owned by uid" in d
+        for a, o, d in audited(estate)
+    )
 
 
 def test_a_non_root_kill_keeps_the_flag_files_owner_group_and_mode(estate: Path) -> None:
@@ -147,14 +165,16 @@ def test_a_read_only_control_directory_is_one_sentence_and_audited_as_failed(
     before = flag.read_bytes()
     done = kill(estate)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().endswith(f"failed: could not create the lock for {flag}: "
-                                        "permission denied; it is unchanged")  # fmt: skip
+    assert done.stderr.strip().endswith(
+        f"failed: could not create the lock for {flag}: permission denied; it is unchanged"
+    )
     lock = control / f".{flag.name}.lock"
     lock.touch(mode=0o644)  # a lock left by root: taken read-only, then the write itself fails
     done = kill(estate)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().endswith(f"failed: could not write {flag}: permission denied; "
-                                        "it is unchanged")  # fmt: skip
+    assert done.stderr.strip().endswith(
+        f"failed: could not write {flag}: permission denied; it is unchanged"
+    )
     assert flag.read_bytes() == before
     failed = [d for a, o, d in audited(estate) if (a, o) == ("kill-switch", "failed")]
     assert len(failed) == 2 and "could not write" in failed[1]

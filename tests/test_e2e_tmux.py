@@ -168,8 +168,12 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.press("q")
     demo_terminal.wait_for("THIRDBOOK-EXITED-0")
     # What was done verifies: the audit chain and every evidence object.
-    verified = subprocess.run([sys.executable, "-m", "thirdbook.cli", "--demo", "verify"],
-                              env={**os.environ, **demo_terminal.env}, capture_output=True,
-                              text=True, timeout=60)  # fmt: skip
+    verified = subprocess.run(
+        [sys.executable, "-m", "thirdbook.cli", "--demo", "verify"],
+        env={**os.environ, **demo_terminal.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verified.returncode == 0, verified.stderr
     assert "evidence ok: 1 complete snapshot(s)" in verified.stdout

@@ -33,9 +33,12 @@ from thirdbook.store import Store
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
-            "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
-            "TERM": "xterm-256color"}  # fmt: skip
+    return {
+        **os.environ,
+        "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
+        "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
+        "TERM": "xterm-256color",
+    }
 
 
 async def _events_then_rejects(tmp_path: Path) -> Path:
@@ -74,8 +77,7 @@ def test_a_damaged_store_is_said_by_status_events_and_the_console(tmp_path: Path
     _damage_the_middle(db)
     installed = str(Path(sys.executable).with_name("thirdbook"))  # the script users run
     for argv in ([installed, "status"], [*THIRDBOOK, "events"]):
-        done = subprocess.run(argv, env=_env(tmp_path), capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
+        done = subprocess.run(argv, env=_env(tmp_path), capture_output=True, text=True, timeout=120)
         assert done.returncode == 1, done.stdout
         _says_damaged(one_sentence(done.stderr), db)
     terminal = Pty([*THIRDBOOK, "console"], _env(tmp_path))
@@ -116,13 +118,20 @@ async def _incident_over_many_logs(tmp_path: Path) -> None:
     logs.mkdir()
     for n in range(30):
         (logs / f"serving-{n:02d}.jsonl").write_bytes(
-            b"".join(event_line(n * 100 + i, pad=100) for i in range(100)))  # fmt: skip
+            b"".join(event_line(n * 100 + i, pad=100) for i in range(100))
+        )
     store = await Store.open(tmp_path / "data" / "thirdbook.db")
     await ingest_once(store, source(logs / "*.jsonl"))
-    alert = await store.alerts.record(Firing(
-        rule="r", kind="drift", key="credit-scorer v7", event_ids=(1,),
-        at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC), summary="accuracy drift",
-    ))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="r",
+            kind="drift",
+            key="credit-scorer v7",
+            event_ids=(1,),
+            at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            summary="accuracy drift",
+        )
+    )
     console = Console(store, Settings(), [], containment=ContainmentConfig(window_before_s=1e9))
     await console.declare([alert.id], title="drift", severity="SEV2", blast_radius="medium")
     await store.close()
@@ -162,7 +171,8 @@ def test_a_full_store_disk_during_a_snapshot_is_one_sentence_and_nothing_is_comp
     assert "Traceback" not in done.output
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("Error: snapshot failed: the disk holding the store ") and (
-        "is full" in line and "rolled back" in line), line  # fmt: skip
+        "is full" in line and "rolled back" in line
+    ), line
     assert asyncio.run(_consistent(tmp_path)) == ["incomplete"]  # begun, never complete
     _verify_passes(tmp_path)
 
@@ -185,7 +195,8 @@ def test_a_full_evidence_disk_during_a_snapshot_is_one_sentence_and_nothing_is_c
     assert done.exit_code == 1 and "Traceback" not in done.output
     line = done.stderr.strip().splitlines()[-1]
     assert line.startswith("Error: snapshot failed: cannot store evidence in ") and (
-        "No space left on device (ENOSPC)" in line), line  # fmt: skip
+        "No space left on device (ENOSPC)" in line
+    ), line
     assert asyncio.run(_consistent(tmp_path)) == ["incomplete"]
     _verify_passes(tmp_path)
 
@@ -199,9 +210,25 @@ def test_a_really_full_small_evidence_filesystem_is_one_sentence(tmp_path: Path)
     evidence = tmp_path / "data" / "evidence"
     evidence.mkdir()
     small = 'mount -t tmpfs -o size=256k tmpfs "$1"; shift; exec "$@"'
-    done = subprocess.run(["unshare", "--mount", "--", "sh", "-ec", small, "sh", str(evidence),
-                           *THIRDBOOK, "snapshot", "1"], env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--",
+            "sh",
+            "-ec",
+            small,
+            "sh",
+            str(evidence),
+            *THIRDBOOK,
+            "snapshot",
+            "1",
+        ],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     line = done.stderr.strip().splitlines()[-1]
     assert "cannot store evidence in" in line and "ENOSPC" in line, line
@@ -251,8 +278,10 @@ def test_an_unexpected_error_is_one_sentence_with_its_traceback_in_a_log(
     done = CliRunner().invoke(main, ["status"])
     assert done.exit_code == 1
     line = one_sentence(done.stderr)
-    assert line.startswith("Error: status failed: an unexpected error (RuntimeError: a bug in "
-                           "the health line) (the traceback is in ")  # fmt: skip
+    assert line.startswith(
+        "Error: status failed: an unexpected error (RuntimeError: a bug in "
+        "the health line) (the traceback is in "
+    )
     log = Path(line.split("the traceback is in ")[1].split(";")[0])
     assert log.parent == tmp_path / "data" / "crashes"
     assert "Traceback" in log.read_text() and "a bug in the health line" in log.read_text()
@@ -289,13 +318,21 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
             await wait_until(pilot, lambda: type(app.screen).__name__ == "KillSwitchDialog", "asks")
             await pilot.press("enter")  # human review; no snapshot, so a reason is asked for
             await pilot.press(*"applicants harmed now", "enter")
-            await wait_until(pilot, lambda: any(n.message.startswith("Failed: ") and str(control)
-                                                in n.message for n in app._notifications),
-                             "the failure said")  # fmt: skip
+            await wait_until(
+                pilot,
+                lambda: any(
+                    n.message.startswith("Failed: ") and str(control) in n.message
+                    for n in app._notifications
+                ),
+                "the failure said",
+            )
             said = next(n.message for n in app._notifications if n.message.startswith("Failed: "))
             assert "read-only file" in said and "unchanged" in said, said
         assert app.is_running and app.crash is None  # the console goes on
-        outcomes = [r.content["outcome"] for r in await svc.store.audit.records()
-                    if r.content["action"] == "kill-switch"]  # fmt: skip
+        outcomes = [
+            r.content["outcome"]
+            for r in await svc.store.audit.records()
+            if r.content["action"] == "kill-switch"
+        ]
         assert outcomes == ["failed"]
     assert flags.read_bytes() == before

@@ -51,21 +51,34 @@ async def _incident_with_log(tmp_path: Path) -> tuple[Console, int, Path]:
     log.write_bytes(b"".join(event_line(i) for i in range(200)))
     store = await Store.open(tmp_path / "data" / "thirdbook.db")
     await ingest_once(store, source(log))
-    alert = await store.alerts.record(Firing(
-        rule="r", kind="drift", key="credit-scorer v7", event_ids=(1,),
-        at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC), summary="drift",
-    ))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="r",
+            kind="drift",
+            key="credit-scorer v7",
+            event_ids=(1,),
+            at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            summary="drift",
+        )
+    )
     registry = tmp_path / "registry.json"
-    registry.write_text('{"models": {"credit-scorer": {"versions": {"v7": '
-                        '{"weights_hash": "sha256:ab"}}, "aliases": {"serving": "v7"}}}}')
+    registry.write_text(
+        '{"models": {"credit-scorer": {"versions": {"v7": '
+        '{"weights_hash": "sha256:ab"}}, "aliases": {"serving": "v7"}}}}'
+    )
     weights = tmp_path / "models" / "credit-scorer" / "v7"
     weights.mkdir(parents=True)
     (weights / "model.bin").write_bytes(b"\x00" * 4096)
-    paths = ContainmentConfig(registry=registry, flag_file=tmp_path / "absent.json",
-                              weights_dir=tmp_path / "models", window_before_s=10 ** 9)
+    paths = ContainmentConfig(
+        registry=registry,
+        flag_file=tmp_path / "absent.json",
+        weights_dir=tmp_path / "models",
+        window_before_s=10**9,
+    )
     console = Console(store, Settings(), [], containment=paths)
-    incident = await console.declare([alert.id], title="drift", severity="SEV2",
-                                     blast_radius="medium")  # fmt: skip
+    incident = await console.declare(
+        [alert.id], title="drift", severity="SEV2", blast_radius="medium"
+    )
     return console, incident.id, log
 
 
@@ -110,8 +123,11 @@ async def test_c8_an_interrupted_snapshot_stays_incomplete(tmp_path: Path) -> No
         await console.snapshot(incident_id, stop_midway)
     [snapshot] = await console.snapshots(incident_id)
     assert snapshot.status == "incomplete" and snapshot.captured() == {}
-    outcomes = [r.content["outcome"] for r in await console.store.audit.records()
-                if r.content["action"] == "snapshot"]  # fmt: skip
+    outcomes = [
+        r.content["outcome"]
+        for r in await console.store.audit.records()
+        if r.content["action"] == "snapshot"
+    ]
     assert outcomes == ["started", "interrupted"]
     await console.store.close()
 
@@ -135,18 +151,30 @@ def test_prompt_templates_are_found_whether_a_page_holds_one_template_or_several
     from thirdbook.evidence.snapshot import _Seen
 
     def line(template: str, version: str, system: str) -> bytes:
-        return (b'{"kind":"inference","prompt":{"template_version":"' + version.encode()
-                + b'","template_id":"' + template.encode() + b'","system":"' + system.encode()
-                + b'"}}\n')  # fmt: skip
+        return (
+            b'{"kind":"inference","prompt":{"template_version":"'
+            + version.encode()
+            + b'","template_id":"'
+            + template.encode()
+            + b'","system":"'
+            + system.encode()
+            + b'"}}\n'
+        )
 
     seen = _Seen()
     page = [line("credit", "12", "Decide.")] * 3
     seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(page)], b"".join(page))
-    mixed = [line("credit", "14", "Decide at once."), line("credit", "13", "Decide carefully."),
-             line("support", "2", "Help."), line("credit", "12", "Decide.")]  # fmt: skip
+    mixed = [
+        line("credit", "14", "Decide at once."),
+        line("credit", "13", "Decide carefully."),
+        line("support", "2", "Help."),
+        line("credit", "12", "Decide."),
+    ]
     seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(mixed)], b"".join(mixed))
-    assert seen.templates == {"credit@12": {"system": "Decide."},
-                              "credit@13": {"system": "Decide carefully."},
-                              "credit@14": {"system": "Decide at once."},
-                              "support@2": {"system": "Help."}}  # fmt: skip
+    assert seen.templates == {
+        "credit@12": {"system": "Decide."},
+        "credit@13": {"system": "Decide carefully."},
+        "credit@14": {"system": "Decide at once."},
+        "support@2": {"system": "Help."},
+    }
     assert seen.count == 7

@@ -27,8 +27,9 @@ AWS = "AKIAIOSFODNN7EXAMPLE"
 async def leaky_incident(tmp_path: Path) -> tuple[Console, int]:
     """An incident whose window holds a log line with a cloud key, snapshotted."""
     console, incident_id, log = await _incident_with_log(tmp_path)
-    leaky = event_line(7).replace(b'"decision":"decline"',
-                                  f'"decision":"decline","note":"{AWS}"'.encode())  # fmt: skip
+    leaky = event_line(7).replace(
+        b'"decision":"decline"', f'"decision":"decline","note":"{AWS}"'.encode()
+    )
     log.write_bytes(log.read_bytes().replace(event_line(7), leaky))
     from tests.helpers import ingest_once, source
 
@@ -64,8 +65,10 @@ async def test_an_exported_bundle_verifies_offline_with_its_secrets_masked(
     assert check.problems == [] and manifest["secrets"] == "masked"
     files = members(bundle)
     root = f"thirdbook-incident-{incident_id}"
-    assert {f"{root}/{n}" for n in ("MANIFEST.json", "README.md", "incident.json",
-                                    "timeline.json", "audit.jsonl")} <= set(files)  # fmt: skip
+    assert {
+        f"{root}/{n}"
+        for n in ("MANIFEST.json", "README.md", "incident.json", "timeline.json", "audit.jsonl")
+    } <= set(files)
     assert any(n.startswith(f"{root}/snapshots/") for n in files)
     assert not any(AWS.encode() in data for data in files.values())
     assert gzip.decompress(bundle.read_bytes()).count(AWS.encode()) == 0
@@ -151,8 +154,9 @@ def test_a_removed_or_changed_audit_record_is_named(bundle: Path) -> None:
     for edit, said in ((drop_second, "does not link"), (reword, "does not hash")):
         tampered = rewrite(bundle, _edit("audit.jsonl", edit))
         problems = verify_bundle(tampered).problems
-        assert any(p.where.startswith("audit.jsonl record") and said in p.problem
-                   for p in problems), problems  # fmt: skip
+        assert any(
+            p.where.startswith("audit.jsonl record") and said in p.problem for p in problems
+        ), problems
 
 
 def test_an_unlisted_file_is_named(bundle: Path) -> None:
@@ -164,14 +168,17 @@ def test_an_unlisted_file_is_named(bundle: Path) -> None:
     assert any(p.where == "objects/extra" and "not listed" in p.problem for p in problems)
 
 
-@pytest.mark.parametrize(("name", "kind", "said"), [
-    ("../escape.txt", tarfile.REGTYPE, "escapes"),
-    ("/etc/evil", tarfile.REGTYPE, "escapes"),
-    ("thirdbook-incident-1/../../x", tarfile.REGTYPE, "escapes"),
-    ("thirdbook-incident-1/link", tarfile.SYMTYPE, "not a plain file"),
-    ("thirdbook-incident-1/hard", tarfile.LNKTYPE, "not a plain file"),
-    ("other-folder/file", tarfile.REGTYPE, "outside the bundle's folder"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "kind", "said"),
+    [
+        ("../escape.txt", tarfile.REGTYPE, "escapes"),
+        ("/etc/evil", tarfile.REGTYPE, "escapes"),
+        ("thirdbook-incident-1/../../x", tarfile.REGTYPE, "escapes"),
+        ("thirdbook-incident-1/link", tarfile.SYMTYPE, "not a plain file"),
+        ("thirdbook-incident-1/hard", tarfile.LNKTYPE, "not a plain file"),
+        ("other-folder/file", tarfile.REGTYPE, "outside the bundle's folder"),
+    ],
+)
 def test_paths_that_escape_the_bundle_and_links_are_refused_unread(
     tmp_path: Path, name: str, kind: bytes, said: str
 ) -> None:

@@ -29,10 +29,27 @@ LINES_TRIED = {"commands": 0, "console": 0}
 SMALL_LINES = FAST.model_copy(update={"max_line_bytes": 4096})  # over-long lines are tried too
 
 MARKUP = ["[@click=app.quit]x[/]", "[link=file:///etc/passwd]y[/]", "[bold red]z", "[/]", "[", "\\"]
-CONTROLS = ["\x1b]0;pwned\x07", "\x1b]52;c;aGk=\x07", "\x1b]8;;http://x\x1b\\l\x1b]8;;\x1b\\",
-            "\x1b[2J", "\x1bP1$r\x1b\\", "\u009b31m", "\u0085", "\x07", "\x08", "\r",
-            "\x7f", "\x00", "\u202e", "\u2066", "\u200f", "\u2028", "\ufeff", "\ud800",
-            "\udfff"]  # fmt: skip
+CONTROLS = [
+    "\x1b]0;pwned\x07",
+    "\x1b]52;c;aGk=\x07",
+    "\x1b]8;;http://x\x1b\\l\x1b]8;;\x1b\\",
+    "\x1b[2J",
+    "\x1bP1$r\x1b\\",
+    "\u009b31m",
+    "\u0085",
+    "\x07",
+    "\x08",
+    "\r",
+    "\x7f",
+    "\x00",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "\u2028",
+    "\ufeff",
+    "\ud800",
+    "\udfff",
+]
 UNICODE = ["é", "\u0301" * 40, "漢字" * 30, "👩‍👩‍👧‍👦", "مرحبا", "\U0010ffff", "ﷺ"]
 TEXT = st.one_of(
     st.text(max_size=40),
@@ -41,63 +58,143 @@ TEXT = st.one_of(
     ),
     st.integers(1, 3000).map(lambda n: "x" * n),
 )
-RAW_NUMBERS = [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1E400", b"1" + b"0" * 400,
-               b"1" + b"0" * 400 + b".0", b"1e-999", b"-0", b"01", b"1.", b".5", b"+1", b"0x10",
-               b"9" * 30, b"1" * 5000, b"nan", b"inf", b"true", b"null"]  # fmt: skip
+RAW_NUMBERS = [
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e999",
+    b"-1E400",
+    b"1" + b"0" * 400,
+    b"1" + b"0" * 400 + b".0",
+    b"1e-999",
+    b"-0",
+    b"01",
+    b"1.",
+    b".5",
+    b"+1",
+    b"0x10",
+    b"9" * 30,
+    b"1" * 5000,
+    b"nan",
+    b"inf",
+    b"true",
+    b"null",
+]
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70),
     st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**4000]),
     st.floats(allow_nan=True, allow_infinity=True),  # json.dumps writes NaN and Infinity
     st.sampled_from(["NaN", "inf", "-Infinity", "1e999", "0.9", "", "  1 "]),
 )
-ZONES = [UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-14)),
-         timezone(timedelta(hours=23, minutes=59)),
-         timezone(-timedelta(hours=23, minutes=59))]  # fmt: skip
+ZONES = [
+    UTC,
+    timezone(timedelta(hours=14)),
+    timezone(timedelta(hours=-14)),
+    timezone(timedelta(hours=23, minutes=59)),
+    timezone(-timedelta(hours=23, minutes=59)),
+]
 TIMES = st.one_of(
-    st.sampled_from([
-        "9999-12-31T23:59:59-14:00", "9999-12-31T23:59:59.999999+00:00",
-        "0001-01-01T00:00:00+14:00",
-        "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999999Z", "9999-12-30T23:59:59.999999Z",
-        "2026-02-30T00:00:00Z", "2026-11-27T10:00:00", "2026-11-27T10:00:00+24:00",
-        "2026-11-27 10:00:00Z", "2026-11-27T10:00:00.1234567Z", "2026-W48-5T10:00Z", "", "now",
-        "253402300800", "-62135596800", "99999999999999999999",
-    ]),
-    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                 timezones=st.sampled_from(ZONES)).map(datetime.isoformat),
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:59:59.999999+00:00",
+            "0001-01-01T00:00:00+14:00",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.999999Z",
+            "9999-12-30T23:59:59.999999Z",
+            "2026-02-30T00:00:00Z",
+            "2026-11-27T10:00:00",
+            "2026-11-27T10:00:00+24:00",
+            "2026-11-27 10:00:00Z",
+            "2026-11-27T10:00:00.1234567Z",
+            "2026-W48-5T10:00Z",
+            "",
+            "now",
+            "253402300800",
+            "-62135596800",
+            "99999999999999999999",
+        ]
+    ),
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from(ZONES),
+    ).map(datetime.isoformat),
     st.integers(-(2**70), 2**70),  # Unix times
     st.floats(allow_nan=True, allow_infinity=True),
-)  # fmt: skip
+)
 NESTED = st.recursive(
     st.none() | st.booleans() | NUMBERS | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=8,
 )
-VALUES = st.one_of(TEXT, NUMBERS, TIMES, NESTED, st.integers(1, 400).map(lambda d: ("deep", d)),
-                   st.sampled_from(RAW_NUMBERS).map(lambda raw: ("raw", raw)))  # fmt: skip
+VALUES = st.one_of(
+    TEXT,
+    NUMBERS,
+    TIMES,
+    NESTED,
+    st.integers(1, 400).map(lambda d: ("deep", d)),
+    st.sampled_from(RAW_NUMBERS).map(lambda raw: ("raw", raw)),
+)
 
 MODEL = {"name": "m", "version": "v1", "weights_hash": "sha256:ab"}
 BASES: dict[str, dict[str, Any]] = {
-    "inference": {"request_id": "req-1", "subject": "s-1", "route": "model", "model": MODEL,
-                  "prompt": {"system": "sys", "user": "u", "template_id": "t",
-                             "retrieved": [{"id": "d", "content_hash": "h"}],
-                             "tool_outputs": [{"tool": "t", "output": "o"}]},
-                  "response": {"text": "ok", "decision": "approve", "score": 0.5},
-                  "action": {"type": "send", "target": "x"}, "latency_ms": 3.0},
-    "metric": {"model": MODEL, "metric": "acc", "value": 0.9,
-               "window_start": "2026-11-27T09:59:50+00:00",
-               "window_end": "2026-11-27T10:00:00+00:00"},
+    "inference": {
+        "request_id": "req-1",
+        "subject": "s-1",
+        "route": "model",
+        "model": MODEL,
+        "prompt": {
+            "system": "sys",
+            "user": "u",
+            "template_id": "t",
+            "retrieved": [{"id": "d", "content_hash": "h"}],
+            "tool_outputs": [{"tool": "t", "output": "o"}],
+        },
+        "response": {"text": "ok", "decision": "approve", "score": 0.5},
+        "action": {"type": "send", "target": "x"},
+        "latency_ms": 3.0,
+    },
+    "metric": {
+        "model": MODEL,
+        "metric": "acc",
+        "value": 0.9,
+        "window_start": "2026-11-27T09:59:50+00:00",
+        "window_end": "2026-11-27T10:00:00+00:00",
+    },
     "feedback": {"target": "m", "category": "wrong", "request_id": "req-1", "text": "bad"},
-    "agent_action": {"agent": "agent", "tool": "ok", "target": "acct-1", "amount": 5.0,
-                     "currency": "GBP", "outcome": "ok"},
+    "agent_action": {
+        "agent": "agent",
+        "tool": "ok",
+        "target": "acct-1",
+        "amount": 5.0,
+        "currency": "GBP",
+        "outcome": "ok",
+    },
     "change": {"change_type": "deploy", "model": MODEL, "description": "d", "actor": "ci"},
-    "inquiry": {"inquiry_id": "INQ-1", "source": "regulator", "request_id": "req-1",
-                "question": "why?", "due": "2026-11-28T10:00:00+00:00"},
-}  # fmt: skip
+    "inquiry": {
+        "inquiry_id": "INQ-1",
+        "source": "regulator",
+        "request_id": "req-1",
+        "question": "why?",
+        "due": "2026-11-28T10:00:00+00:00",
+    },
+}
 PATHS = [(key,) for base in BASES.values() for key in base] + [
-    ("model", "name"), ("model", "version"), ("model", "weights_hash"), ("prompt", "user"),
-    ("prompt", "retrieved"), ("response", "score"), ("response", "text"), ("ts",), ("v",),
-    ("kind",), ("event_id",), ("extra",), ("extra", "deeper"),
-]  # fmt: skip
+    ("model", "name"),
+    ("model", "version"),
+    ("model", "weights_hash"),
+    ("prompt", "user"),
+    ("prompt", "retrieved"),
+    ("response", "score"),
+    ("response", "text"),
+    ("ts",),
+    ("v",),
+    ("kind",),
+    ("event_id",),
+    ("extra",),
+    ("extra", "deeper"),
+]
 
 
 def _put(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -135,8 +232,12 @@ def near_valid(draw: st.DrawFn) -> bytes:
     """An event of some kind with a few hostile values (and sometimes a required one gone),
     sometimes with bytes flipped or cut afterwards."""
     kind = draw(st.sampled_from(sorted(BASES)))
-    record: dict[str, Any] = {"v": 1, "kind": kind, "ts": "2026-11-27T10:00:00+00:00",
-                              **json.loads(json.dumps(BASES[kind]))}  # fmt: skip
+    record: dict[str, Any] = {
+        "v": 1,
+        "kind": kind,
+        "ts": "2026-11-27T10:00:00+00:00",
+        **json.loads(json.dumps(BASES[kind])),
+    }
     for path in draw(st.lists(st.sampled_from(PATHS), max_size=4)):
         _put(record, path, draw(VALUES))
     for key in draw(st.lists(st.sampled_from(sorted(record)), max_size=1)):
@@ -167,9 +268,13 @@ def signal(draw: st.DrawFn) -> bytes:
     agent action, an inquiry; with hostile names, so alerts carry them."""
     kind = draw(st.sampled_from(["metric", "feedback", "agent_action", "inquiry"]))
     record: dict[str, Any] = {"v": 1, "kind": kind, **BASES[kind]}
-    record["ts"] = draw(st.datetimes(min_value=datetime(1970, 1, 2),
-                                     max_value=datetime(9999, 12, 29),
-                                     timezones=st.sampled_from(ZONES))).isoformat()  # fmt: skip
+    record["ts"] = draw(
+        st.datetimes(
+            min_value=datetime(1970, 1, 2),
+            max_value=datetime(9999, 12, 29),
+            timezones=st.sampled_from(ZONES),
+        )
+    ).isoformat()
     if kind == "metric":
         record["value"] = draw(FINITE)
         record["window_end"] = record["ts"]
@@ -213,9 +318,17 @@ def _ingest_lines(folder: Path, lines: list[bytes]) -> tuple[Path, int]:
     return store_path, data.count(b"\n")
 
 
-CI = settings(derandomize=True, database=None, deadline=None, print_blob=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                     HealthCheck.large_base_example])  # fmt: skip
+CI = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 @settings(CI, max_examples=25)
@@ -239,14 +352,18 @@ def _fuzz_console(lines: list[bytes]) -> None:
 def test_generated_lines_break_no_command() -> None:
     LINES_TRIED["commands"] = 0
     _fuzz_commands()
-    print(f"\nfuzz: {LINES_TRIED['commands']} generated lines through ingest, then events, "
-          "events --json, status, alerts, alerts --json, rejects, rejects --json")
+    print(
+        f"\nfuzz: {LINES_TRIED['commands']} generated lines through ingest, then events, "
+        "events --json, status, alerts, alerts --json, rejects, rejects --json"
+    )
     assert LINES_TRIED["commands"] >= 25 * 150
 
 
 def test_generated_lines_break_no_console_first_screen() -> None:
     LINES_TRIED["console"] = 0
     _fuzz_console()
-    print(f"\nfuzz: {LINES_TRIED['console']} generated lines through ingest, then the "
-          "console's first screen")
+    print(
+        f"\nfuzz: {LINES_TRIED['console']} generated lines through ingest, then the "
+        "console's first screen"
+    )
     assert LINES_TRIED["console"] >= 4 * 60

@@ -32,7 +32,8 @@ async def contained(tmp_path: Path, *hooks: HookConfig, flags: bool = True) -> t
     flag_file = tmp_path / "killswitch.flagd.json"
     flag_file.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
     console.containment = console.containment.model_copy(
-        update={"hooks": list(hooks), "flag_file": flag_file if flags else None})
+        update={"hooks": list(hooks), "flag_file": flag_file if flags else None}
+    )
     await console.snapshot(incident_id)
     return console, incident_id
 
@@ -46,10 +47,10 @@ async def test_a_command_hook_also_runs_with_the_incident_as_json_and_its_output
     tmp_path: Path,
 ) -> None:
     seen = tmp_path / "seen.json"
-    argv = script(tmp_path, f"open({str(seen)!r}, 'w').write(sys.stdin.read())\n"
-                            "print('review desk paged')\n")  # fmt: skip
-    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch",
-                                                                command=argv))  # fmt: skip
+    argv = script(
+        tmp_path, f"open({str(seen)!r}, 'w').write(sys.stdin.read())\nprint('review desk paged')\n"
+    )
+    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
     await console.kill_switch(incident_id, "human")
     assert route(tmp_path) == "human"  # thirdbook's own change, and the hook as well
     payload = json.loads(seen.read_text())
@@ -79,15 +80,17 @@ async def test_a_failing_hook_fails_the_action_audited_and_says_the_change_stand
     tmp_path: Path,
 ) -> None:
     argv = script(tmp_path, "print('desk unreachable'); sys.exit(3)\n")
-    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch",
-                                                                command=argv))  # fmt: skip
+    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
     with pytest.raises(ActionFailedError, match=r"exit 3.*kill-switch change stands"):
         await console.kill_switch(incident_id, "refuse")
     assert route(tmp_path) == "refused"
     [entry] = [e for e in await console.timeline(incident_id) if e.kind == "hook"]
     assert "FAILED (exit 3)" in entry.detail and "desk unreachable" in entry.detail
-    [record] = [r.content for r in await console.store.audit.for_incident(incident_id)
-                if r.content["outcome"] == "failed"]  # fmt: skip
+    [record] = [
+        r.content
+        for r in await console.store.audit.for_incident(incident_id)
+        if r.content["outcome"] == "failed"
+    ]
     assert record["action"] == "kill-switch" and "exit 3" in str(record)
     await console.close()
 
@@ -123,8 +126,9 @@ async def test_hook_output_is_bounded_and_a_missing_command_is_a_clear_failure(
     loud = script(tmp_path, "sys.stdout.write('x' * 1_000_000)\n")
     result = await run_hook(HookConfig(action="quarantine", command=loud), b"{}")
     assert result.ok and len(result.output) == OUTPUT_LIMIT and result.truncated
-    missing = await run_hook(HookConfig(action="quarantine",
-                                        command=[str(tmp_path / "nope")]), b"{}")  # fmt: skip
+    missing = await run_hook(
+        HookConfig(action="quarantine", command=[str(tmp_path / "nope")]), b"{}"
+    )
     assert not missing.ok and missing.error is not None and "cannot run it" in missing.error
 
 
@@ -160,8 +164,12 @@ async def test_a_webhook_gets_the_action_as_its_body_with_headers_from_the_envir
 
     url, received, statuses = webhook
     monkeypatch.setenv("DEPLOY_TOKEN", "s3cret")
-    hook = HookConfig(action="rollback", url=f"{url}/rollback", when="instead",
-                      headers={"Authorization": "Bearer ${DEPLOY_TOKEN}"})  # fmt: skip
+    hook = HookConfig(
+        action="rollback",
+        url=f"{url}/rollback",
+        when="instead",
+        headers={"Authorization": "Bearer ${DEPLOY_TOKEN}"},
+    )
     console, incident_id = await contained(tmp_path, hook)
     registry = registry_file(tmp_path / "data")
     console.containment = console.containment.model_copy(update={"registry": registry})
@@ -183,8 +191,7 @@ async def test_a_webhook_gets_the_action_as_its_body_with_headers_from_the_envir
 async def test_dry_run_names_the_hooks_and_runs_none(tmp_path: Path) -> None:
     seen = tmp_path / "seen.json"
     argv = script(tmp_path, f"open({str(seen)!r}, 'w').write('ran')\n")
-    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch",
-                                                                command=argv))  # fmt: skip
+    console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
     lines = await console.preview(incident_id, "kill-switch", mode="human")
     assert any(line.startswith("would run the kill-switch hook") for line in lines)
     assert not seen.exists() and route(tmp_path) == "model"

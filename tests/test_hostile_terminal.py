@@ -42,18 +42,32 @@ _ALLOWED_CSI_FINAL = set(b"mHhlup")
 def _hostile_lines() -> bytes:
     ts = "2026-11-27T10:00:00+00:00"
     records = [
-        {"v": 1, "kind": "inference", "ts": ts, "request_id": "req-hostile-1",
-         "subject": HOSTILE_SUBJECT,
-         "model": {"name": HOSTILE_MODEL, "version": "v7", "weights_hash": "sha256:ab"},
-         "prompt": {"text": "\x1b]52;c;cHJvbXB0\x07"}, "response": {"text": "\x9b2J"}},
-        {"v": 1, "kind": "agent_action", "ts": ts, "agent": "support-agent",
-         "tool": "issue_refund", "target": HOSTILE_TARGET, "amount": 5},
-    ]  # fmt: skip
+        {
+            "v": 1,
+            "kind": "inference",
+            "ts": ts,
+            "request_id": "req-hostile-1",
+            "subject": HOSTILE_SUBJECT,
+            "model": {"name": HOSTILE_MODEL, "version": "v7", "weights_hash": "sha256:ab"},
+            "prompt": {"text": "\x1b]52;c;cHJvbXB0\x07"},
+            "response": {"text": "\x9b2J"},
+        },
+        {
+            "v": 1,
+            "kind": "agent_action",
+            "ts": ts,
+            "agent": "support-agent",
+            "tool": "issue_refund",
+            "target": HOSTILE_TARGET,
+            "amount": 5,
+        },
+    ]
     return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
-def _run_on_pty(argv: list[str], env: dict[str, str], keys: list[tuple[float, bytes]],
-                seconds: float) -> bytes:  # fmt: skip
+def _run_on_pty(
+    argv: list[str], env: dict[str, str], keys: list[tuple[float, bytes]], seconds: float
+) -> bytes:
     pid, fd = pty.fork()
     if pid == 0:  # the child: the real program
         os.execvpe(argv[0], argv, env)
@@ -82,16 +96,30 @@ def _run_on_pty(argv: list[str], env: dict[str, str], keys: list[tuple[float, by
 
 
 def test_hostile_log_data_never_reaches_the_terminal(tmp_path: Path) -> None:
-    env = dict(os.environ, TERM="xterm-256color", THIRDBOOK_DATA_DIR=str(tmp_path / "data"),
-               THIRDBOOK_CONFIG=str(tmp_path / "thirdbook.toml"))  # fmt: skip
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        THIRDBOOK_DATA_DIR=str(tmp_path / "data"),
+        THIRDBOOK_CONFIG=str(tmp_path / "thirdbook.toml"),
+    )
     env.pop("NO_COLOR", None)
-    subprocess.run([*THIRDBOOK, "demo", "--headless", "--duration", "2", "--speed", "20"],
-                   env=env, check=True, capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [*THIRDBOOK, "demo", "--headless", "--duration", "2", "--speed", "20"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     logs = tmp_path / "data" / "demo" / "logs"
     (logs / HOSTILE_FILE).write_bytes(_hostile_lines())
     # Find the hostile decision in the explorer and open its raw line (which names its file).
-    keys = [(5.0, b"/"), (5.5, b"request:req-hostile-1\r"), (6.5, b"r"), (8.0, b"\x1b"),
-            (8.5, b"q")]  # fmt: skip
+    keys = [
+        (5.0, b"/"),
+        (5.5, b"request:req-hostile-1\r"),
+        (6.5, b"r"),
+        (8.0, b"\x1b"),
+        (8.5, b"q"),
+    ]
     out = _run_on_pty([*THIRDBOOK, "demo", "--keep", "--speed", "0.5"], env, keys, 12.0)
 
     assert b"req-hostile-1" in out, "the hostile event was never drawn"

@@ -74,12 +74,20 @@ async def test_time_outside_what_the_store_keeps_is_rejected_with_its_reason(
     keeps = "is outside the times the store keeps (1970-01-01T00:00:00Z to "
     assert reasons[0] == f"ts 9999-12-31T23:59:59-14:00 {keeps}9999-12-30T23:59:59.999999Z)"
     assert all(keeps in reason for reason in reasons)
-    assert [r.split()[0] for r in reasons] == ["ts"] * 5 + ["window_end", "window_start", "due",
-                                                           "ts"]  # fmt: skip
+    assert [r.split()[0] for r in reasons] == ["ts"] * 5 + [
+        "window_end",
+        "window_start",
+        "due",
+        "ts",
+    ]
     assert [raw + b"\n" for raw in await stored_raw(store)] == kept
     rows = await store.fetchall("SELECT ts_us FROM events ORDER BY id")
-    assert [r[0] for r in rows] == [0, TS_LAST_US, TS_LAST_US,
-                                    to_us(datetime(2026, 11, 27, 10, tzinfo=UTC))]  # fmt: skip
+    assert [r[0] for r in rows] == [
+        0,
+        TS_LAST_US,
+        TS_LAST_US,
+        to_us(datetime(2026, 11, 27, 10, tzinfo=UTC)),
+    ]
 
 
 async def test_nan_infinity_and_overflowing_numbers_are_rejected_as_invalid_json(
@@ -143,9 +151,22 @@ def _as_an_older_version_stored(raw: bytes, ts_us: int) -> EventTuple:
     body = json.loads(raw)  # Python's json reads NaN and Infinity, as that version's parser did
     model = body.get("model") or {}
     name = body.get("agent") or body.get("target") or model.get("name")
-    return (ts_us, body["kind"], body.get("request_id"), lookup_key(body.get("request_id")),
-            body.get("subject"), lookup_key(body.get("subject")), name, model.get("version"),
-            model.get("weights_hash"), body.get("route"), 0, 0, now_us(), raw)  # fmt: skip
+    return (
+        ts_us,
+        body["kind"],
+        body.get("request_id"),
+        lookup_key(body.get("request_id")),
+        body.get("subject"),
+        lookup_key(body.get("subject")),
+        name,
+        model.get("version"),
+        model.get("weights_hash"),
+        body.get("route"),
+        0,
+        0,
+        now_us(),
+        raw,
+    )
 
 
 FAR = "9999-12-31T23:59:59-14:00"  # 10000-01-01T13:59:59Z: past the largest Python time
@@ -173,8 +194,15 @@ async def _fill_as_an_older_version(store: Store, tmp_path: Path) -> None:
     through the store's own calls."""
     holder = "older-version"
     assert await store.leases.try_acquire(holder, user="old", ttl_s=60)
-    tracked = await store.ingest.add_file(holder, source="old", path=str(tmp_path / "old.jsonl"),
-                                          dev=1, ino=1, head_len=0, head_hash="")  # fmt: skip
+    tracked = await store.ingest.add_file(
+        holder,
+        source="old",
+        path=str(tmp_path / "old.jsonl"),
+        dev=1,
+        ino=1,
+        head_len=0,
+        head_hash="",
+    )
     rows, offset = [], 0
     for raw, ts_us in OLD_LINES:
         body = raw.rstrip(b"\n")
@@ -183,20 +211,47 @@ async def _fill_as_an_older_version(store: Store, tmp_path: Path) -> None:
         row = _as_an_older_version_stored(body, stamp)
         rows.append((*row[:10], tracked.id, offset, *row[12:]))
         offset += len(raw)
-    await store.ingest.commit_batch(holder, file_id=tracked.id, events=rows, rejects=[],
-                                    start=0, offset=offset, tail_hash="", head_len=0,
-                                    head_hash="", size_seen=offset, path=tracked.path)  # fmt: skip
-    await store.ingest.save_progress(events_total=len(rows), rejects_total=0, backlog_bytes=0,
-                                     last_event_ts_us=2**63 - 1, caught_up_us=-(2**63),
-                                     paused_reason=None)  # fmt: skip
+    await store.ingest.commit_batch(
+        holder,
+        file_id=tracked.id,
+        events=rows,
+        rejects=[],
+        start=0,
+        offset=offset,
+        tail_hash="",
+        head_len=0,
+        head_hash="",
+        size_seen=offset,
+        path=tracked.path,
+    )
+    await store.ingest.save_progress(
+        events_total=len(rows),
+        rejects_total=0,
+        backlog_bytes=0,
+        last_event_ts_us=2**63 - 1,
+        caught_up_us=-(2**63),
+        paused_reason=None,
+    )
     await store.leases.release(holder)
     far = datetime.fromisoformat(FAR)
     for firing in (
-        Firing(rule="acc band", kind="drift", key="m v1", event_ids=(4, 5), at=far,
-               summary="m v1 acc outside [0.5, 1] for 1 consecutive windows (latest 0.1)"),
-        Firing(rule="reports", kind="feedback", key=f"{HOSTILE} wrong", event_ids=(2, 3),
-               at=datetime.fromisoformat(EARLY), summary=f"2 reports against {HOSTILE}"),
-    ):  # fmt: skip
+        Firing(
+            rule="acc band",
+            kind="drift",
+            key="m v1",
+            event_ids=(4, 5),
+            at=far,
+            summary="m v1 acc outside [0.5, 1] for 1 consecutive windows (latest 0.1)",
+        ),
+        Firing(
+            rule="reports",
+            kind="feedback",
+            key=f"{HOSTILE} wrong",
+            event_ids=(2, 3),
+            at=datetime.fromisoformat(EARLY),
+            summary=f"2 reports against {HOSTILE}",
+        ),
+    ):
         await store.alerts.record(firing)
 
 
@@ -233,8 +288,10 @@ def test_rows_an_older_version_stored_are_read_by_every_command_and_the_console(
     # A line that is not standard JSON is given as its text, never re-emitted as NaN.
     assert isinstance(listed[len(OLD_LINES) - 6]["event"], str)
     assert "NaN" in listed[len(OLD_LINES) - 6]["event"]
-    assert [a["first_at"][:4] for a in map(strict_json, outputs[
-        "alerts --json --limit 10000"].splitlines())] == ["1970", "9999"]  # fmt: skip
+    assert [
+        a["first_at"][:4]
+        for a in map(strict_json, outputs["alerts --json --limit 10000"].splitlines())
+    ] == ["1970", "9999"]
 
     run_first_screen(data_dir / "thirdbook.db", RULES)
     # The chart's windows (times read from the raw lines) are as the store keeps them too.
@@ -248,8 +305,11 @@ def test_rows_an_older_version_stored_are_read_by_every_command_and_the_console(
     assert code == 0 and f"{len(OLD_LINES) + 2} events, 0 rejects" in text, text
     assert "evaluating triggers failed" not in text
     outputs = read_everything(data_dir)
-    drift = next(strict_json(x) for x in outputs["alerts --json --limit 10000"].splitlines()
-                 if '"drift"' in x)  # fmt: skip
+    drift = next(
+        strict_json(x)
+        for x in outputs["alerts --json --limit 10000"].splitlines()
+        if '"drift"' in x
+    )
     assert drift["fired"] == 2 and drift["summary"].endswith("(latest 0.2)")
     run_first_screen(data_dir / "thirdbook.db", RULES)
 
@@ -260,8 +320,14 @@ def test_alerts_json_never_passes_controls_or_bidi_from_log_data_to_the_terminal
     data_dir = tmp_path / "data"
     (tmp_path / "thirdbook.toml").write_text(RULES_TOML)
     log = tmp_path / "agent.jsonl"
-    log.write_bytes(line("agent_action", agent="agent", tool="wire\u009b\u202e\u001b[2J",
-                         target="\u2066acct\u007f"))
+    log.write_bytes(
+        line(
+            "agent_action",
+            agent="agent",
+            tool="wire\u009b\u202e\u001b[2J",
+            target="\u2066acct\u007f",
+        )
+    )
     code, text, _ = run_command(data_dir, "ingest", "--once", str(log))
     assert code == 0 and "1 events" in text, text
     code, _, raw = run_command(data_dir, "alerts", "--json")
@@ -272,8 +338,9 @@ def test_alerts_json_never_passes_controls_or_bidi_from_log_data_to_the_terminal
     [alert] = [strict_json(x) for x in printed.splitlines()]
     assert "wire\u009b\u202e\x1b[2J" in alert["summary"]  # escaped, not lost
     # Who dismissed it and why goes in the audit chain; its JSON is escaped the same way.
-    code, _, _ = run_command(data_dir, "dismiss", str(alert["id"]), "--reason",
-                             "noise \u009b\u202e\x1b[2J\x7f")  # fmt: skip
+    code, _, _ = run_command(
+        data_dir, "dismiss", str(alert["id"]), "--reason", "noise \u009b\u202e\x1b[2J\x7f"
+    )
     assert code == 0
     code, _, raw = run_command(data_dir, "audit", "--json")
     assert code == 0 and raw.isascii() and b"\x1b" not in raw and b"\x7f" not in raw
@@ -294,8 +361,16 @@ def test_rejects_json_is_escaped_and_masked_as_the_table_is(tmp_path: Path) -> N
 
 
 def test_json_for_the_terminal_is_standard_and_ascii() -> None:
-    text = terminal_json({"a": "\x1b\x7f\u009b\u202e\x00é", "n": [float("nan"), float("-inf")],
-                          "t": (1, float("inf"))})  # fmt: skip
+    text = terminal_json(
+        {
+            "a": "\x1b\x7f\u009b\u202e\x00é",
+            "n": [float("nan"), float("-inf")],
+            "t": (1, float("inf")),
+        }
+    )
     assert text.isascii() and "\x7f" not in text
-    assert strict_json(text) == {"a": "\x1b\x7f\u009b\u202e\x00é", "n": ["NaN", "-Infinity"],
-                                 "t": [1, "Infinity"]}  # fmt: skip
+    assert strict_json(text) == {
+        "a": "\x1b\x7f\u009b\u202e\x00é",
+        "n": ["NaN", "-Infinity"],
+        "t": [1, "Infinity"],
+    }

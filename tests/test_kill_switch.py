@@ -52,9 +52,11 @@ def test_e6_mode_is_preserved(tmp_path: Path) -> None:
 def test_e3_invalid_content_is_never_put_in_place(tmp_path: Path) -> None:
     path = flags_file(tmp_path)
     before = path.read_bytes()
-    for bad in (b"{not json", b'{"flags": {"x": {"state": "ON", "variants": {}}}}',
-                b'{"flags": {"x": {"state": "ENABLED", "variants": {"a": 1}, '
-                b'"defaultVariant": "b"}}}'):  # fmt: skip
+    for bad in (
+        b"{not json",
+        b'{"flags": {"x": {"state": "ON", "variants": {}}}}',
+        b'{"flags": {"x": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "b"}}}',
+    ):
         with pytest.raises(ConfigInvalidError):
             replace_file(path, bad, file_hash(path), validate_flagd)
     assert path.read_bytes() == before
@@ -140,8 +142,9 @@ async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviat
     assert ("deviation", "kill switch without a complete snapshot: customers harmed now") in kinds
     containment = [d for k, d in kinds if k == "containment"]
     assert containment and before in containment[0] and after in containment[0]
-    outcomes = [(r.content["action"], r.content["outcome"])
-                for r in await console.store.audit.records()]  # fmt: skip
+    outcomes = [
+        (r.content["action"], r.content["outcome"]) for r in await console.store.audit.records()
+    ]
     assert ("kill-switch", "refused") in outcomes
     await console.snapshot(incident_id)
     await console.kill_switch(incident_id, "fallback")  # after the snapshot: no override needed
@@ -162,8 +165,10 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
     await console.kill_switch(incident_id, "human")
     [state] = await console.containment_states(incident_id)
     assert (state.action, state.value, state.observed) == ("kill switch", "human", None)
-    line = (b'{"v":1,"kind":"inference","ts":"2026-11-27T10:59:00+00:00",'
-            b'"request_id":"req-after","route":"human"}\n')  # fmt: skip
+    line = (
+        b'{"v":1,"kind":"inference","ts":"2026-11-27T10:59:00+00:00",'
+        b'"request_id":"req-after","route":"human"}\n'
+    )
     with log.open("ab") as f:
         f.write(line)
     await ingest_once(console.store, source(log))

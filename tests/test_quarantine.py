@@ -26,8 +26,19 @@ def test_quarantine_add_then_check_refuses_the_path_its_copy_and_its_directory(
     args = ["--data-dir", str(tmp_path / "data"), "--config", str(tmp_path / "none.toml")]
     refused = runner.invoke(main, [*args, "quarantine", "add", "1", str(data)])
     assert refused.exit_code == 1 and "snapshot first" in refused.output
-    added = runner.invoke(main, [*args, "quarantine", "add", "1", str(data), "run-2026-11-27",
-                                 "--override", "retrain starts in an hour"])  # fmt: skip
+    added = runner.invoke(
+        main,
+        [
+            *args,
+            "quarantine",
+            "add",
+            "1",
+            str(data),
+            "run-2026-11-27",
+            "--override",
+            "retrain starts in an hour",
+        ],
+    )
     assert added.exit_code == 0, added.output
     batch = data / "batch-1.jsonl"
     assert not stat.S_IMODE(batch.stat().st_mode) & 0o222  # made read-only

@@ -44,14 +44,21 @@ async def build_estate(base: Path) -> Path:
     (base / "thirdbook.toml").write_text(f'[containment]\nflag_file = "{flag}"\n')
     store = await Store.open(data / "thirdbook.db")
     await ingest_once(store, source(log))
-    alert = await store.alerts.record(Firing(
-        rule="r", kind="drift", key="credit-scorer v7", event_ids=(1,),
-        at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC), summary="accuracy drift",
-    ))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="r",
+            kind="drift",
+            key="credit-scorer v7",
+            event_ids=(1,),
+            at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            summary="accuracy drift",
+        )
+    )
     paths = ContainmentConfig(flag_file=flag, window_before_s=10**9)
     console = Console(store, Settings(), [], containment=paths)
-    incident = await console.declare([alert.id], title="drift on credit-scorer",
-                                     severity="SEV2", blast_radius="medium")  # fmt: skip
+    incident = await console.declare(
+        [alert.id], title="drift on credit-scorer", severity="SEV2", blast_radius="medium"
+    )
     await console.snapshot(incident.id)
     await store.close()
     return data
@@ -59,8 +66,11 @@ async def build_estate(base: Path) -> Path:
 
 def fingerprint(directory: Path) -> dict[str, str]:
     """Every file under `directory` with the SHA-256 of its bytes."""
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if p.is_file()}  # fmt: skip
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 READS = [
@@ -205,8 +215,10 @@ def _older_store(data: Path) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
-                 (1_796_000_000_000_000, None, "gap", "a note from an old store"))  # fmt: skip
+    conn.execute(
+        "INSERT INTO ingest_notes (ts_us, file_id, kind, detail) VALUES (?, ?, ?, ?)",
+        (1_796_000_000_000_000, None, "gap", "a note from an old store"),
+    )
     conn.close()
 
 
@@ -223,8 +235,9 @@ def test_b6_an_older_store_is_read_through_an_upgraded_copy_and_left_as_it_was(
         assert "a note from an old store" in done.stdout and "events      0" in done.stdout
         done = ro.run(data, "verify")
         assert done.returncode == 0, done.stderr
-        done = ro.run(data, "declare", "1", "--title", "t", "--severity", "SEV3",
-                      "--blast-radius", "medium")  # fmt: skip
+        done = ro.run(
+            data, "declare", "1", "--title", "t", "--severity", "SEV3", "--blast-radius", "medium"
+        )
         line = one_sentence(done.stderr)
         assert done.returncode == 1 and ("read-only" in line or "not writable" in line), line
         assert fingerprint(data) == before

@@ -49,7 +49,10 @@ async def test_moves_seen_in_the_file_and_made_by_rollback_answer_which_version_
     await console.rollback(incident_id)
     moves = await console.registry_moves("credit-scorer")
     assert [(m.from_version, m.to_version, m.how) for m in moves] == [
-        ("v7", "v6", "rollback"), ("v6", "v7", "observed"), (None, "v6", "first seen")]
+        ("v7", "v6", "rollback"),
+        ("v6", "v7", "observed"),
+        (None, "v6", "first seen"),
+    ]
     assert moves[0].incident_id == incident_id and moves[0].by_user
     at_1402 = datetime(2026, 11, 27, 14, 2, tzinfo=UTC)
     assert (await console.serving_at("credit-scorer", to_us(at_1402))).to_version == "v7"  # type: ignore[union-attr]
@@ -62,8 +65,9 @@ async def test_a_rollback_claims_a_move_a_watcher_saw_first(tmp_path: Path) -> N
     console, incident_id, _ = await _incident_with_log(tmp_path)
     path = registry_file(tmp_path / "data")
     console.containment = console.containment.model_copy(update={"registry": path})
-    watcher = Console(await Store.open(console.store.path), Settings(), [],
-                      containment=console.containment)  # another process's console
+    watcher = Console(
+        await Store.open(console.store.path), Settings(), [], containment=console.containment
+    )  # another process's console
     await watcher.observe_registry()
     await console.snapshot(incident_id)
     # The watcher looks between the file's write and the rollback's own record.
@@ -85,9 +89,15 @@ async def test_several_processes_looking_at_once_record_each_move_once(tmp_path:
     path = registry_file(tmp_path)
     os.utime(path, (T0.timestamp(), T0.timestamp()))
     db = tmp_path / "thirdbook.db"
-    consoles = [Console(await Store.open(db), Settings(), [],  # four processes
-                        containment=ContainmentConfig(registry=path))
-                for _ in range(4)]  # fmt: skip
+    consoles = [
+        Console(
+            await Store.open(db),
+            Settings(),
+            [],  # four processes
+            containment=ContainmentConfig(registry=path),
+        )
+        for _ in range(4)
+    ]
     await asyncio.gather(*(c.observe_registry() for c in consoles))
     move_alias(path, "v6", T1)
     await asyncio.gather(*(c.observe_registry() for c in consoles))
@@ -112,8 +122,9 @@ def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> 
     move_alias(path, "v7", T1)
     listed = runner.invoke(main, ["registry", "history"], env=env)
     assert listed.exit_code == 0, listed.output
-    assert listed.output.splitlines()[0].startswith("2026-11-27T13:58:30+00:00  credit-scorer "
-                                                    "serving: v6 → v7  [observed]")  # fmt: skip
+    assert listed.output.splitlines()[0].startswith(
+        "2026-11-27T13:58:30+00:00  credit-scorer serving: v6 → v7  [observed]"
+    )
     at = runner.invoke(main, ["registry", "history", "--at", "2026-11-27T14:02"], env=env)
     assert at.exit_code == 0, at.output
     assert at.output.startswith("credit-scorer was serving v7 at 2026-11-27T14:02:00+00:00")
@@ -124,8 +135,9 @@ def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> 
 async def test_a_read_only_console_reads_the_history_but_never_writes_it(tmp_path: Path) -> None:
     path = registry_file(tmp_path)
     store = await Store.open(tmp_path / "thirdbook.db")
-    viewer = Console(store, Settings(), [], read_only=True,
-                     containment=ContainmentConfig(registry=path))  # fmt: skip
+    viewer = Console(
+        store, Settings(), [], read_only=True, containment=ContainmentConfig(registry=path)
+    )
     assert await viewer.registry_moves() == []
     writer = Console(store, Settings(), [], containment=ContainmentConfig(registry=path))
     await writer.observe_registry()

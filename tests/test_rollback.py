@@ -20,12 +20,27 @@ def registry_file(tmp_path: Path, weights: bytes | None = None) -> Path:
     if weights is not None:
         blob = tmp_path / "v6.bin"
         blob.write_bytes(weights)
-        v6 = {"weights_hash": "sha256:" + hashlib.sha256(weights).hexdigest(),
-              "known_good": True, "weights_path": str(blob)}  # fmt: skip
-    path.write_text(json.dumps({"models": {"credit-scorer": {
-        "versions": {"v5": {"weights_hash": "sha256:55", "known_good": True}, "v6": v6,
-                     "v7": {"weights_hash": "sha256:77"}},
-        "aliases": {"serving": "v7"}}}}))  # fmt: skip
+        v6 = {
+            "weights_hash": "sha256:" + hashlib.sha256(weights).hexdigest(),
+            "known_good": True,
+            "weights_path": str(blob),
+        }
+    path.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "credit-scorer": {
+                        "versions": {
+                            "v5": {"weights_hash": "sha256:55", "known_good": True},
+                            "v6": v6,
+                            "v7": {"weights_hash": "sha256:77"},
+                        },
+                        "aliases": {"serving": "v7"},
+                    }
+                }
+            }
+        )
+    )
     return path
 
 

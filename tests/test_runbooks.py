@@ -100,14 +100,19 @@ def test_editing_a_shipped_runbook_copies_it_to_your_directory(tmp_path: Path) -
 
 
 async def _incident(store: Store, kind: str = "drift") -> tuple[Console, int]:
-    alert = await store.alerts.record(Firing(
-        rule="r", kind=kind, key="credit-scorer v7", event_ids=(1,),  # type: ignore[arg-type]
-        at=datetime.now(UTC), summary="s",
-    ))  # fmt: skip
+    alert = await store.alerts.record(
+        Firing(
+            rule="r",
+            kind=kind,
+            key="credit-scorer v7",
+            event_ids=(1,),  # type: ignore[arg-type]
+            at=datetime.now(UTC),
+            summary="s",
+        )
+    )
     runbooks = RunbookLibrary(Path("/nonexistent"), shipped_dir("runbooks"))
     console = Console(store, Settings(), [], runbooks=runbooks)
-    incident = await console.declare([alert.id], title="t", severity="SEV2",
-                                     blast_radius="medium")  # fmt: skip
+    incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
     return console, incident.id
 
 

@@ -24,22 +24,30 @@ from thirdbook.tui.app import ThirdbookApp
 from thirdbook.tui.widgets.event_table import EventTable
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
-JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
-       "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")  # fmt: skip
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+)
 GITHUB = "ghp_" + ("a1B2c3D4e5F6g7H8i9J0" * 2)[:36]
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEAz5\n-----END RSA PRIVATE KEY-----"
 
 
-@pytest.mark.parametrize(("text", "secret", "kind"), [
-    (f"creds {AWS} used", AWS, "AWS Access Key"),
-    (f"Authorization: Bearer {JWT}", JWT, "JSON Web Token"),
-    ("Authorization: Bearer abcdef123456ghijkl7890", "abcdef123456ghijkl7890", "Bearer token"),
-    (f"token={GITHUB}", GITHUB, "GitHub Token"),
-    (f"pem {KEY} end", KEY, "Private Key"),
-    ('{"password": "hunter2!", "user": "bob"}', "hunter2!", "Secret Keyword"),
-    ("slack xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx ok",
-     "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx", "Slack Token"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "secret", "kind"),
+    [
+        (f"creds {AWS} used", AWS, "AWS Access Key"),
+        (f"Authorization: Bearer {JWT}", JWT, "JSON Web Token"),
+        ("Authorization: Bearer abcdef123456ghijkl7890", "abcdef123456ghijkl7890", "Bearer token"),
+        (f"token={GITHUB}", GITHUB, "GitHub Token"),
+        (f"pem {KEY} end", KEY, "Private Key"),
+        ('{"password": "hunter2!", "user": "bob"}', "hunter2!", "Secret Keyword"),
+        (
+            "slack xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx ok",
+            "xoxb-123456789012-1234567890123-abcdefghijklmnopqrstuvwx",
+            "Slack Token",
+        ),
+    ],
+)
 def test_each_kind_of_secret_is_masked_whole_and_the_rest_kept(
     text: str, secret: str, kind: str
 ) -> None:
@@ -73,8 +81,9 @@ async def store_with_secret(tmp_path: Path) -> Path:
     path = tmp_path / "data" / "thirdbook.db"
     store = await Store.open(path)
     log = tmp_path / "serving.jsonl"
-    leaky = event_line(2).replace(b'"decision":"decline"',
-                                  f'"decision":"decline","note":"key {AWS}"'.encode())  # fmt: skip
+    leaky = event_line(2).replace(
+        b'"decision":"decline"', f'"decision":"decline","note":"key {AWS}"'.encode()
+    )
     log.write_bytes(event_line(1) + leaky + event_line(3))
     await ingest_once(store, source(log))
     await store.close()
@@ -138,8 +147,10 @@ def test_events_command_masks_unless_told_why(store_with_secret: Path) -> None:
     runner = CliRunner()
     masked = runner.invoke(main, ["events", "--json"], env=env)
     assert masked.exit_code == 0 and AWS not in masked.output
-    assert "‹secret: AWS Access Key›" in json.loads(masked.output.splitlines()[1])["event"][
-        "response"]["note"]  # fmt: skip
+    assert (
+        "‹secret: AWS Access Key›"
+        in json.loads(masked.output.splitlines()[1])["event"]["response"]["note"]
+    )
     shown = runner.invoke(main, ["events", "--json", "--reveal-secrets", "rotating it"], env=env)
     assert shown.exit_code == 0 and AWS in shown.output
     refused = runner.invoke(main, ["events", "--reveal-secrets", " "], env=env)
@@ -164,11 +175,13 @@ def test_the_patterns_are_cached_per_release_and_a_bad_cache_is_rebuilt(tmp_path
     load_secret_patterns(tmp_path)
     [cache] = list(tmp_path.glob("secret-patterns-*.json"))
     # A later start reads the cache and never imports detect-secrets (a quarter of a second).
-    probe = ("import sys; from pathlib import Path; "
-             "from thirdbook.services.secret_patterns import load_secret_patterns; "
-             f"load_secret_patterns(Path({str(tmp_path)!r})); "
-             "from thirdbook.domain.secrets import mask_secrets; "
-             f"print(mask_secrets('k {AWS}'), 'detect_secrets' in sys.modules)")  # fmt: skip
+    probe = (
+        "import sys; from pathlib import Path; "
+        "from thirdbook.services.secret_patterns import load_secret_patterns; "
+        f"load_secret_patterns(Path({str(tmp_path)!r})); "
+        "from thirdbook.domain.secrets import mask_secrets; "
+        f"print(mask_secrets('k {AWS}'), 'detect_secrets' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["k", "‹secret:", "AWS", "Access", "Key›", "False"]
     cache.write_text("[]")  # emptied (or tampered with): rebuilt from the library, not trusted
@@ -181,8 +194,12 @@ def test_the_literal_screen_respects_case_folding_inside_a_pattern() -> None:
     from thirdbook.domain import secrets
 
     try:
-        secrets.install([("Test Token", r"(?i:tok)EN_[0-9]{6}", 0, 0, False),
-                         ("Exact", r"XY_[0-9]{6}", 0, 0, False)])  # fmt: skip
+        secrets.install(
+            [
+                ("Test Token", r"(?i:tok)EN_[0-9]{6}", 0, 0, False),
+                ("Exact", r"XY_[0-9]{6}", 0, 0, False),
+            ]
+        )
         assert secrets.mask_secrets("a TOKEN_123456 b") == "a ‹secret: Test Token› b"
         assert secrets.mask_secrets("a xy_123456 XY_123456") == "a xy_123456 ‹secret: Exact›"
     finally:

@@ -33,8 +33,9 @@ async def test_declare_records_who_from_the_os(
     monkeypatch.setenv("USER", "somebody-typed-this")  # never believed
     alert = await fire(store, "acc")
     console = Console(store, Settings(), [])
-    incident = await console.declare([alert], title="v7 declines", severity="SEV2",
-                                     blast_radius="high")  # fmt: skip
+    incident = await console.declare(
+        [alert], title="v7 declines", severity="SEV2", blast_radius="high"
+    )
     assert incident.recommended_containment == "kill switch"
     assert incident.alert_ids == (alert,)
     [declared, attached] = await console.timeline(incident.id)
@@ -108,8 +109,19 @@ def test_cli_declare_and_timeline(tmp_path: Path) -> None:
 
     asyncio.run(seed())
     runner = CliRunner()
-    result = runner.invoke(main, ["declare", "1", "--title", "v7 declines",
-                                  "--severity", "SEV2", "--blast-radius", "medium"])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "declare",
+            "1",
+            "--title",
+            "v7 declines",
+            "--severity",
+            "SEV2",
+            "--blast-radius",
+            "medium",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "declared incident #1 SEV2" in result.output and "rollback" in result.output
     result = runner.invoke(main, ["timeline", "1"])
@@ -122,8 +134,9 @@ async def test_action_item_needs_one_owner_and_a_due_date(store: Store) -> None:
     from datetime import date
 
     console = Console(store, Settings(), [])
-    incident = await console.declare([await fire(store, "acc")], title="t", severity="SEV2",
-                                     blast_radius="medium")  # fmt: skip
+    incident = await console.declare(
+        [await fire(store, "acc")], title="t", severity="SEV2", blast_radius="medium"
+    )
     for owner, due, why in [
         ("", date(2026, 12, 1), "needs an owner"),
         ("alice, bob", date(2026, 12, 1), "exactly one owner"),
@@ -132,10 +145,12 @@ async def test_action_item_needs_one_owner_and_a_due_date(store: Store) -> None:
     ]:
         with pytest.raises(TriageRefusedError, match=why):
             await console.add_action_item(incident.id, title="fix", owner=owner, due=due)
-    late = await console.add_action_item(incident.id, title="band for v8", owner="alice",
-                                         due=date(2026, 11, 20))  # fmt: skip
-    soon = await console.add_action_item(incident.id, title="runbook edit", owner="bob",
-                                         due=date(2026, 12, 20))  # fmt: skip
+    late = await console.add_action_item(
+        incident.id, title="band for v8", owner="alice", due=date(2026, 11, 20)
+    )
+    soon = await console.add_action_item(
+        incident.id, title="runbook edit", owner="bob", due=date(2026, 12, 20)
+    )
     today = date(2026, 11, 27)
     assert [i.id for i in await console.action_items(overdue=True, today=today)] == [late.id]
     with pytest.raises(TriageRefusedError, match="needs a resolution"):
@@ -152,19 +167,33 @@ def test_cli_action_items(tmp_path: Path) -> None:
     async def seed() -> None:
         store = await Store.open(tmp_path / "data" / "thirdbook.db")
         console = Console(store, Settings(), [])
-        await console.declare([await fire(store, "acc")], title="t", severity="SEV2",
-                              blast_radius="medium")  # fmt: skip
+        await console.declare(
+            [await fire(store, "acc")], title="t", severity="SEV2", blast_radius="medium"
+        )
         await store.close()
 
     asyncio.run(seed())
     runner = CliRunner()
-    result = runner.invoke(main, ["action-items", "add", "1", "--title", "retrain audit",
-                                  "--owner", "alice", "--due", "2020-01-01"])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "action-items",
+            "add",
+            "1",
+            "--title",
+            "retrain audit",
+            "--owner",
+            "alice",
+            "--due",
+            "2020-01-01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["action-items", "--overdue"])
     assert "OVERDUE" in result.output and "retrain audit" in result.output
-    result = runner.invoke(main, ["action-items", "add", "1", "--title", "x", "--owner", "a;b",
-                                  "--due", "2030-01-01"])  # fmt: skip
+    result = runner.invoke(
+        main, ["action-items", "add", "1", "--title", "x", "--owner", "a;b", "--due", "2030-01-01"]
+    )
     assert result.exit_code == 1 and "exactly one owner" in result.output
     result = runner.invoke(main, ["action-items", "close", "1", "--resolution", "done it"])
     assert result.exit_code == 0
@@ -176,8 +205,9 @@ async def test_a_rule_that_keeps_firing_during_its_incident_updates_the_declared
 ) -> None:
     alert = await fire(store, "acc")
     console = Console(store, Settings(), [])
-    incident = await console.declare([alert], title="v7 drifts", severity="SEV2",
-                                     blast_radius="medium")  # fmt: skip
+    incident = await console.declare(
+        [alert], title="v7 drifts", severity="SEV2", blast_radius="medium"
+    )
     again = await fire(store, "acc")  # still drifting while the incident is worked
     assert again == alert
     [only] = (await console.alerts()).items

@@ -33,18 +33,28 @@ T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 def metric(window: int, value: float, version: str = "v7") -> MetricEvent:
     end = T0 + timedelta(seconds=10 * window)
     return MetricEvent(
-        kind="metric", ts=end, model={"name": "credit-scorer", "version": version},
-        metric="accuracy", value=value, window_start=end - timedelta(seconds=10), window_end=end,
-    )  # type: ignore[arg-type]  # fmt: skip
+        kind="metric",
+        ts=end,
+        model={"name": "credit-scorer", "version": version},
+        metric="accuracy",
+        value=value,
+        window_start=end - timedelta(seconds=10),
+        window_end=end,
+    )  # type: ignore[arg-type]
 
 
 def report(seconds: float, category: str = "wrong_decline") -> FeedbackEvent:
-    return FeedbackEvent(kind="feedback", ts=T0 + timedelta(seconds=seconds),
-                         target="credit-scorer", category=category)  # fmt: skip
+    return FeedbackEvent(
+        kind="feedback",
+        ts=T0 + timedelta(seconds=seconds),
+        target="credit-scorer",
+        category=category,
+    )
 
 
-DRIFT = TriggerSettings(drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy",
-                                         low=0.85, consecutive=3)])  # fmt: skip
+DRIFT = TriggerSettings(
+    drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy", low=0.85, consecutive=3)]
+)
 
 
 def test_drift_fires_at_exactly_n_consecutive_windows() -> None:
@@ -84,8 +94,9 @@ def test_drift_rule_needs_a_band() -> None:
         DriftRule(name="x", model="m", metric="acc")
 
 
-FEEDBACK = TriggerSettings(feedback=[FeedbackRule(name="declines", category="wrong_decline",
-                                                  count=3, window_s=60)])  # fmt: skip
+FEEDBACK = TriggerSettings(
+    feedback=[FeedbackRule(name="declines", category="wrong_decline", count=3, window_s=60)]
+)
 
 
 def test_feedback_fires_at_exactly_k_reports_within_w() -> None:
@@ -122,9 +133,15 @@ def test_one_complaint_of_another_category_is_noise() -> None:
 
 
 LANES = TriggerSettings(
-    lanes=[AgentLane(agent="support-agent", tools=["issue_refund", "send_email"],
-                     targets=["acct-*"], max_amount=100)]
-)  # fmt: skip
+    lanes=[
+        AgentLane(
+            agent="support-agent",
+            tools=["issue_refund", "send_email"],
+            targets=["acct-*"],
+            max_amount=100,
+        )
+    ]
+)
 
 
 def action(**kwargs: Any) -> AgentActionEvent:
@@ -175,8 +192,9 @@ def decision(**drop: bool) -> InferenceEvent:
     return InferenceEvent.model_validate(record)
 
 
-INQUIRY = InquiryEvent(kind="inquiry", ts=T0, inquiry_id="INQ-1", source="regulator",
-                       request_id="req-1")  # fmt: skip
+INQUIRY = InquiryEvent(
+    kind="inquiry", ts=T0, inquiry_id="INQ-1", source="regulator", request_id="req-1"
+)
 
 
 def test_inquiry_about_a_complete_record_is_quiet() -> None:

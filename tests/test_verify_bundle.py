@@ -88,16 +88,23 @@ def _first_file_size(value: object) -> Callable[[dict[str, object]], object]:
     return edit
 
 
-@pytest.mark.parametrize(("change", "said"), [
-    (_replace("/MANIFEST.json", b"{not json"), "MANIFEST.json is not valid JSON"),
-    (_with_manifest(lambda m: [m]), "MANIFEST.json is malformed: a JSON object was expected"),
-    (_with_manifest(_drop("files")), "MANIFEST.json is malformed at files: field required"),
-    (_with_manifest(_first_file_size("12")), "MANIFEST.json is malformed at files."),
-    (_with_manifest(lambda m: {**m, "exported_at": float("nan")}),
-     "MANIFEST.json is not valid JSON (NaN is not JSON"),
-    (_with_manifest(lambda m: {**m, "format": "tarball/9"}),
-     "MANIFEST.json is not a thirdbook-bundle/1 manifest"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_replace("/MANIFEST.json", b"{not json"), "MANIFEST.json is not valid JSON"),
+        (_with_manifest(lambda m: [m]), "MANIFEST.json is malformed: a JSON object was expected"),
+        (_with_manifest(_drop("files")), "MANIFEST.json is malformed at files: field required"),
+        (_with_manifest(_first_file_size("12")), "MANIFEST.json is malformed at files."),
+        (
+            _with_manifest(lambda m: {**m, "exported_at": float("nan")}),
+            "MANIFEST.json is not valid JSON (NaN is not JSON",
+        ),
+        (
+            _with_manifest(lambda m: {**m, "format": "tarball/9"}),
+            "MANIFEST.json is not a thirdbook-bundle/1 manifest",
+        ),
+    ],
+)
 def test_verify_bundle_refuses_a_malformed_manifest_naming_it(
     exported: tuple[Path, str], change: Callable[[Files], Files], said: str
 ) -> None:
@@ -117,17 +124,26 @@ def _record(change: Callable[[dict[str, object]], object]) -> Callable[[list[byt
     return lambda lines: [json.dumps(change(json.loads(lines[0]))).encode(), *lines[1:]]
 
 
-@pytest.mark.parametrize(("change", "said"), [
-    (_audit(lambda lines: [lines[0], b"{half a record", *lines[1:]]),
-     "audit.jsonl line 2 is not valid JSON"),
-    (_audit(_record(lambda r: [r])), "audit.jsonl line 1 is malformed: a JSON object was"),
-    (_audit(_record(_drop("hash"))), "audit.jsonl line 1 is malformed at hash: field required"),
-    (_audit(_record(lambda r: {**r, "seq": "1"})), "audit.jsonl line 1 is malformed at seq"),
-    (_audit(_record(lambda r: {**r, "content": {"n": float("inf")}})),
-     "audit.jsonl line 1 is not valid JSON (Infinity is not JSON"),
-    (_audit(lambda lines: [lines[0].replace(b"}", b', "big": 1e999}', 1), *lines[1:]]),
-     "audit.jsonl line 1 is not valid JSON (1e999 is beyond the range of a double"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            _audit(lambda lines: [lines[0], b"{half a record", *lines[1:]]),
+            "audit.jsonl line 2 is not valid JSON",
+        ),
+        (_audit(_record(lambda r: [r])), "audit.jsonl line 1 is malformed: a JSON object was"),
+        (_audit(_record(_drop("hash"))), "audit.jsonl line 1 is malformed at hash: field required"),
+        (_audit(_record(lambda r: {**r, "seq": "1"})), "audit.jsonl line 1 is malformed at seq"),
+        (
+            _audit(_record(lambda r: {**r, "content": {"n": float("inf")}})),
+            "audit.jsonl line 1 is not valid JSON (Infinity is not JSON",
+        ),
+        (
+            _audit(lambda lines: [lines[0].replace(b"}", b', "big": 1e999}', 1), *lines[1:]]),
+            "audit.jsonl line 1 is not valid JSON (1e999 is beyond the range of a double",
+        ),
+    ],
+)
 def test_verify_bundle_refuses_a_malformed_audit_slice_naming_the_line(
     exported: tuple[Path, str], change: Callable[[Files], Files], said: str
 ) -> None:
@@ -135,12 +151,15 @@ def test_verify_bundle_refuses_a_malformed_audit_slice_naming_the_line(
     assert said in line, line
 
 
-@pytest.mark.parametrize(("data", "said"), [
-    (b"\x00\xff binary", "is not valid JSON"),
-    (b'{"format": "thirdbook-snapshot-v1"}', "is malformed at items: field required"),
-    (b'{"items": [{"kind": "logs", "sha256": 7}]}', "is malformed at items.0.sha256"),
-    (b'{"items": [{"kind": "logs", "size": NaN}]}', "is not valid JSON (NaN is not JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\x00\xff binary", "is not valid JSON"),
+        (b'{"format": "thirdbook-snapshot-v1"}', "is malformed at items: field required"),
+        (b'{"items": [{"kind": "logs", "sha256": 7}]}', "is malformed at items.0.sha256"),
+        (b'{"items": [{"kind": "logs", "size": NaN}]}', "is not valid JSON (NaN is not JSON"),
+    ],
+)
 def test_verify_bundle_refuses_a_malformed_snapshot_manifest_naming_it(
     exported: tuple[Path, str], data: bytes, said: str
 ) -> None:
@@ -168,12 +187,20 @@ def _member(tar: tarfile.TarFile, name: str, size: int, fill: bytes) -> None:
     tar.addfile(info, io.BufferedReader(Repeat(), 1 << 20))
 
 
-@pytest.mark.parametrize(("name", "fill", "said"), [
-    ("MANIFEST.json", b'{"files": {}, "pad": "' + b"x" * 1000, "MANIFEST.json is 67,108,864 "
-     "bytes, over the 2 MiB such a document may have: refused unread"),
-    ("snapshots/1/manifest.json", b"[" * 1000, "snapshots/1/manifest.json is 67,108,864 bytes"),
-    ("audit.jsonl", b'{"seq": 1, "pad": "' + b"y" * 1000, "audit.jsonl line 1 is over 1 MiB"),
-], ids=["manifest", "snapshot-manifest", "audit-line"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "fill", "said"),
+    [
+        (
+            "MANIFEST.json",
+            b'{"files": {}, "pad": "' + b"x" * 1000,
+            "MANIFEST.json is 67,108,864 "
+            "bytes, over the 2 MiB such a document may have: refused unread",
+        ),
+        ("snapshots/1/manifest.json", b"[" * 1000, "snapshots/1/manifest.json is 67,108,864 bytes"),
+        ("audit.jsonl", b'{"seq": 1, "pad": "' + b"y" * 1000, "audit.jsonl line 1 is over 1 MiB"),
+    ],
+    ids=["manifest", "snapshot-manifest", "audit-line"],
+)
 def test_verify_bundle_refuses_a_huge_json_member_with_a_sentence(
     tmp_path: Path, name: str, fill: bytes, said: str
 ) -> None:
@@ -205,11 +232,21 @@ def test_verify_bundle_stays_under_its_stated_memory_bound_whatever_the_bundle(
     link = {"seq": 1, "prev_hash": "0" * 64, "hash": "a" * 64, "link_only": "another" + "z" * 99}
     record = json.dumps(link).encode() + b"\n"
     entry = len(json.dumps({f"objects/{0:064x}": {"sha256": f"{0:064x}", "size": 10**7}}))
-    listed = {f"objects/{n:064x}": {"sha256": f"{n:064x}", "size": n}
-              for n in range((MANIFEST_LIMIT - 1000) // entry)}  # fmt: skip
-    manifest = json.dumps({"format": "thirdbook-bundle/1", "incident": 1, "exported_at": 1.0,
-                           "secrets": "masked", "chain_head": None, "masked": {},
-                           "files": listed}).encode()  # fmt: skip
+    listed = {
+        f"objects/{n:064x}": {"sha256": f"{n:064x}", "size": n}
+        for n in range((MANIFEST_LIMIT - 1000) // entry)
+    }
+    manifest = json.dumps(
+        {
+            "format": "thirdbook-bundle/1",
+            "incident": 1,
+            "exported_at": 1.0,
+            "secrets": "masked",
+            "chain_head": None,
+            "masked": {},
+            "files": listed,
+        }
+    ).encode()
     items = [{"kind": "logs", "sha256": f"{n:064x}", "size": n} for n in range(9_000)]
     snapshot = json.dumps({"items": items}).encode()
     assert len(snapshot) <= SNAPSHOT_LIMIT and len(manifest) <= MANIFEST_LIMIT
@@ -218,8 +255,13 @@ def test_verify_bundle_stays_under_its_stated_memory_bound_whatever_the_bundle(
         _member(tar, f"{root}/snapshots/1/manifest.json", len(snapshot), snapshot)
         _member(tar, f"{root}/objects/{'0' * 64}", 256 * MIB, b"evidence bytes " * 99)
         _member(tar, f"{root}/MANIFEST.json", len(manifest), manifest)
-    done = subprocess.run([sys.executable, "-c", _PEAK, str(bundle)], capture_output=True,
-                          text=True, check=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, str(bundle)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     code, peak_kib = (int(x) for x in done.stdout.split())
     assert code == 1 and "listed but missing" in done.stderr  # it read it all, and said so
     assert "and " in done.stderr and "more problem(s)" in done.stderr  # capped, counted
@@ -252,11 +294,14 @@ def _gnu_longnames(tar: tarfile.TarFile, count: int) -> None:
     _member(tar, "thirdbook-incident-1/README.md", 2, b"hi")
 
 
-@pytest.mark.parametrize(("kind", "said"), [
-    ("global-header", "a global tar header is in the bundle: refused unread"),
-    ("huge-pax-header", "a tar header extension of 200,0"),
-    ("run-of-long-names", "a member has over 4 tar header extensions: refused unread"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("global-header", "a global tar header is in the bundle: refused unread"),
+        ("huge-pax-header", "a tar header extension of 200,0"),
+        ("run-of-long-names", "a member has over 4 tar header extensions: refused unread"),
+    ],
+)
 def test_verify_bundle_refuses_crafted_tar_headers_unread(
     tmp_path: Path, kind: str, said: str
 ) -> None:

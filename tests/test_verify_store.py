@@ -49,20 +49,35 @@ def test_an_intact_store_verifies_with_every_event_re_hashed(tmp_path: Path) -> 
     assert "predate" not in result.output
 
 
-@pytest.mark.parametrize(("sql", "said"), [
-    ("DELETE FROM snapshots WHERE id = 1",
-     "snapshot #1 is missing from the store's index, though the audit chain records it complete"),
-    ("UPDATE snapshots SET status = 'incomplete' WHERE id = 1",
-     "snapshot #1 is incomplete in the store's index, though the audit chain records it "
-     "complete"),
-    ("UPDATE snapshots SET manifest_sha256 = '" + "e" * 64 + "' WHERE id = 1",
-     "snapshot #1's manifest hash in the store's index (" + "e" * 64 + ") is not the one"),
-    ("UPDATE snapshots SET manifest = replace(manifest, '\"logs\"', '\"LOGS\"') WHERE id = 1",
-     "snapshot #1: the store's index holds a manifest that does not hash to its manifest"),
-    ("UPDATE snapshots SET manifest = '{not json' WHERE id = 1",
-     "snapshot #1: the store's index holds a manifest that does not hash to its manifest"),
-], ids=["deleted", "set-incomplete", "other-manifest-hash", "manifest-edited",
-        "manifest-garbled"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "DELETE FROM snapshots WHERE id = 1",
+            "snapshot #1 is missing from the store's index, "
+            "though the audit chain records it complete",
+        ),
+        (
+            "UPDATE snapshots SET status = 'incomplete' WHERE id = 1",
+            "snapshot #1 is incomplete in the store's index, though the audit chain records it "
+            "complete",
+        ),
+        (
+            "UPDATE snapshots SET manifest_sha256 = '" + "e" * 64 + "' WHERE id = 1",
+            "snapshot #1's manifest hash in the store's index (" + "e" * 64 + ") is not the one",
+        ),
+        (
+            "UPDATE snapshots SET manifest = replace(manifest, '\"logs\"', '\"LOGS\"') "
+            "WHERE id = 1",
+            "snapshot #1: the store's index holds a manifest that does not hash to its manifest",
+        ),
+        (
+            "UPDATE snapshots SET manifest = '{not json' WHERE id = 1",
+            "snapshot #1: the store's index holds a manifest that does not hash to its manifest",
+        ),
+    ],
+    ids=["deleted", "set-incomplete", "other-manifest-hash", "manifest-edited", "manifest-garbled"],
+)
 def test_verify_names_a_snapshot_the_index_lost_or_changed(
     tmp_path: Path, sql: str, said: str
 ) -> None:
@@ -76,10 +91,12 @@ def test_verify_names_a_snapshot_marked_complete_that_the_chain_never_recorded(
     tmp_path: Path,
 ) -> None:
     asyncio.run(_snapshotted(tmp_path))
-    tamper(store_path(tmp_path),
-           "INSERT INTO snapshots (incident_id, status, by_user, started_us, manifest_sha256, "
-           "manifest) SELECT incident_id, 'complete', by_user, started_us, manifest_sha256, "
-           "manifest FROM snapshots WHERE id = 1")  # fmt: skip
+    tamper(
+        store_path(tmp_path),
+        "INSERT INTO snapshots (incident_id, status, by_user, started_us, manifest_sha256, "
+        "manifest) SELECT incident_id, 'complete', by_user, started_us, manifest_sha256, "
+        "manifest FROM snapshots WHERE id = 1",
+    )
     lines = failed(verify(tmp_path))
     assert "the audit chain never recorded it complete" in lines[0] and "#2" in lines[0]
 
@@ -98,8 +115,10 @@ async def _ingested(tmp_path: Path, lines: list[bytes]) -> Path:
 def _mixed(start: int, count: int) -> list[bytes]:
     """Event lines, every tenth a line ingest rejects, every fiftieth over 40 KiB (verify
     reads such a row alone)."""
-    return [b"not json %d\n" % n if n % 10 == 3 else event_line(n, pad=40_000 * (n % 50 == 7))
-            for n in range(start, start + count)]  # fmt: skip
+    return [
+        b"not json %d\n" % n if n % 10 == 3 else event_line(n, pad=40_000 * (n % 50 == 7))
+        for n in range(start, start + count)
+    ]
 
 
 _BATCH_2 = (
@@ -108,40 +127,83 @@ _BATCH_2 = (
 )
 
 
-@pytest.mark.parametrize(("sql", "said"), [
-    ("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'decline', 'approve') AS BLOB) "
-     "WHERE id = 57", "event #57: its raw bytes no longer match what ingest stored (batch #2)"),
-    ("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'xxx', 'yyy') AS BLOB) "
-     "WHERE id = 7", "event #7: its raw bytes no longer match what ingest stored (batch #2)"),
-    ("UPDATE rejects SET raw = X'00' WHERE id = 4",
-     "reject #4: its raw bytes no longer match what ingest stored (batch #2)"),
-    ("DELETE FROM events WHERE id = 90",
-     "event #90 is missing (batch #2 recorded events #1–#180)"),
-    ("DELETE FROM events WHERE id = 180",
-     "event #180 is missing (batch #2 recorded events #1–#180)"),
-    ("INSERT INTO events (ts_us, kind, file_id, byte_offset, ingested_us, raw) "
-     "VALUES (1, 'inference', 1, 0, 1, X'7B7D')",
-     "event #226 is in no batch: it was inserted outside ingest"),
-    ("UPDATE events SET byte_offset = byte_offset + 1 WHERE id = 12", _BATCH_2),
-    ("UPDATE events SET byte_offset = 'x' WHERE id = 12", _BATCH_2),
-    # A change that keeps the row's Adler-32 (+1, -2, +1 on three bytes), which only finds
-    # rows: the batch's SHA-256 still catches it.
-    ("UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'req-', 'scr-') AS BLOB) "
-     "WHERE id = 57", _BATCH_2),
-    ("UPDATE events SET file_id = 9 WHERE id = 12", "event #12: its file was changed"),
-    ("DELETE FROM event_batches WHERE id = 2",
-     "batch #3 does not link to the batch before it (a batch record was removed or changed)"),
-    ("UPDATE event_batches SET locators = CAST(zeroblob(4) || substr(locators, 5) AS BLOB) "
-     "WHERE id = 2", "event #1: its raw bytes no longer match what ingest stored (batch #2)"),
-    ("UPDATE event_batches SET locators = 'text' WHERE id = 2",
-     "batch #2's record was changed: its locators no longer have the type ingest wrote"),
-    ("UPDATE events SET raw = 'text' WHERE id = 7",
-     "event #7: its raw bytes no longer match what ingest stored (batch #2)"),
-    ("DROP TABLE event_batches", "the event batch chain is missing or empty"),
-], ids=["raw-changed", "big-raw-changed", "reject-changed", "deleted", "last-deleted",
-        "inserted", "offset-moved", "offset-retyped", "locator-kept", "file-changed",
-        "batch-removed", "locator-forged", "locators-retyped", "raw-retyped",
-        "chain-dropped"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'decline', 'approve') "
+            "AS BLOB) WHERE id = 57",
+            "event #57: its raw bytes no longer match what ingest stored (batch #2)",
+        ),
+        (
+            "UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'xxx', 'yyy') AS BLOB) "
+            "WHERE id = 7",
+            "event #7: its raw bytes no longer match what ingest stored (batch #2)",
+        ),
+        (
+            "UPDATE rejects SET raw = X'00' WHERE id = 4",
+            "reject #4: its raw bytes no longer match what ingest stored (batch #2)",
+        ),
+        (
+            "DELETE FROM events WHERE id = 90",
+            "event #90 is missing (batch #2 recorded events #1–#180)",
+        ),
+        (
+            "DELETE FROM events WHERE id = 180",
+            "event #180 is missing (batch #2 recorded events #1–#180)",
+        ),
+        (
+            "INSERT INTO events (ts_us, kind, file_id, byte_offset, ingested_us, raw) "
+            "VALUES (1, 'inference', 1, 0, 1, X'7B7D')",
+            "event #226 is in no batch: it was inserted outside ingest",
+        ),
+        ("UPDATE events SET byte_offset = byte_offset + 1 WHERE id = 12", _BATCH_2),
+        ("UPDATE events SET byte_offset = 'x' WHERE id = 12", _BATCH_2),
+        # A change that keeps the row's Adler-32 (+1, -2, +1 on three bytes), which only finds
+        # rows: the batch's SHA-256 still catches it.
+        (
+            "UPDATE events SET raw = CAST(replace(CAST(raw AS TEXT), 'req-', 'scr-') AS BLOB) "
+            "WHERE id = 57",
+            _BATCH_2,
+        ),
+        ("UPDATE events SET file_id = 9 WHERE id = 12", "event #12: its file was changed"),
+        (
+            "DELETE FROM event_batches WHERE id = 2",
+            "batch #3 does not link to the batch before it (a batch record was removed or changed)",
+        ),
+        (
+            "UPDATE event_batches SET locators = CAST(zeroblob(4) || substr(locators, 5) AS BLOB) "
+            "WHERE id = 2",
+            "event #1: its raw bytes no longer match what ingest stored (batch #2)",
+        ),
+        (
+            "UPDATE event_batches SET locators = 'text' WHERE id = 2",
+            "batch #2's record was changed: its locators no longer have the type ingest wrote",
+        ),
+        (
+            "UPDATE events SET raw = 'text' WHERE id = 7",
+            "event #7: its raw bytes no longer match what ingest stored (batch #2)",
+        ),
+        ("DROP TABLE event_batches", "the event batch chain is missing or empty"),
+    ],
+    ids=[
+        "raw-changed",
+        "big-raw-changed",
+        "reject-changed",
+        "deleted",
+        "last-deleted",
+        "inserted",
+        "offset-moved",
+        "offset-retyped",
+        "locator-kept",
+        "file-changed",
+        "batch-removed",
+        "locator-forged",
+        "locators-retyped",
+        "raw-retyped",
+        "chain-dropped",
+    ],
+)
 def test_verify_names_the_event_whose_raw_bytes_changed_or_that_was_deleted_or_inserted(
     tmp_path: Path, sql: str, said: str
 ) -> None:
@@ -180,8 +242,10 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
     db.close()
     result = verify(tmp_path)
     assert result.exit_code == 0, result.output
-    assert "events ok: 36 events and 4 rejects in 1 batch(es) re-hashed; 90 events and 10 " \
-           "rejects predate the batch chain" in result.output  # fmt: skip
+    assert (
+        "events ok: 36 events and 4 rejects in 1 batch(es) re-hashed; 90 events and 10 "
+        "rejects predate the batch chain" in result.output
+    )
     # Their raw bytes cannot be checked, but a deleted one is still seen (they are counted).
     tamper(store_path(tmp_path), "DELETE FROM events WHERE id = 5")
     lines = failed(verify(tmp_path))

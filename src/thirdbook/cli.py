@@ -132,8 +132,6 @@ def demo(
     click.echo(terminal_json(summary, indent=2))
 
 
-
-
 @main.command()
 @click.option("--example", is_flag=True, help="Print a commented example thirdbook.toml.")
 @click.option("--check", is_flag=True, help="Validate the config file and say where it is.")

@@ -63,9 +63,13 @@ def with_console(
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> T:
-        svc = await Console.open(context.store_path, context.settings,
-                                 runbooks=context.runbooks(),
-                                 containment=context.containment(), access=access)  # fmt: skip
+        svc = await Console.open(
+            context.store_path,
+            context.settings,
+            runbooks=context.runbooks(),
+            containment=context.containment(),
+            access=access,
+        )
         try:
             return await work(svc)
         finally:

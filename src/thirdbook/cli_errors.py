@@ -58,8 +58,9 @@ def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
 
 def _store_path(obj: dict[str, Any]) -> Path | None:
     try:
-        return Context.load(obj.get("data_dir"), obj.get("config"),
-                            demo=bool(obj.get("demo"))).store_path  # fmt: skip
+        return Context.load(
+            obj.get("data_dir"), obj.get("config"), demo=bool(obj.get("demo"))
+        ).store_path
     except Exception:  # the config itself may be what failed
         return None
 

@@ -20,8 +20,12 @@ from thirdbook.store import Store
 
 
 @click.command()
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(path_type=Path),
-              help="A checkpoint exported earlier: detects a store rolled back past it.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(path_type=Path),
+    help="A checkpoint exported earlier: detects a store rolled back past it.",
+)
 @click.pass_context
 def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
     """Re-check the audit chain, every evidence object, the snapshot index against the chain,
@@ -35,8 +39,9 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
     async def go(stop: asyncio.Event) -> StoreCheck:
         store = await Store.open(context.store_path, access="auto")
         try:
-            return await verify_store(store, ObjectStore(context.store_path.parent / "evidence"),
-                                      checkpoint)  # fmt: skip
+            return await verify_store(
+                store, ObjectStore(context.store_path.parent / "evidence"), checkpoint
+            )
         finally:
             await store.close()
 
@@ -56,12 +61,16 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
     against = "" if checkpoint is None else f", and holds checkpoint {checkpoint.seq}"
     before = ""
     if events.predating_events or events.predating_rejects:
-        before = (f"; {events.predating_events:,} events and {events.predating_rejects:,} "
-                  "rejects predate the batch chain (stored before it, so not re-hashed)")
-    click.echo(f"audit chain ok: {records} records{against}; evidence ok: {check.snapshots} "
-               f"complete snapshot(s), every object re-hashed and the index matching the "
-               f"chain; events ok: {events.events:,} events and {events.rejects:,} rejects "
-               f"in {events.batches - 1:,} batch(es) re-hashed{before}")  # fmt: skip
+        before = (
+            f"; {events.predating_events:,} events and {events.predating_rejects:,} "
+            "rejects predate the batch chain (stored before it, so not re-hashed)"
+        )
+    click.echo(
+        f"audit chain ok: {records} records{against}; evidence ok: {check.snapshots} "
+        f"complete snapshot(s), every object re-hashed and the index matching the "
+        f"chain; events ok: {events.events:,} events and {events.rejects:,} rejects "
+        f"in {events.batches - 1:,} batch(es) re-hashed{before}"
+    )
 
 
 @click.command()
@@ -69,8 +78,9 @@ def verify(ctx: click.Context, checkpoint_file: Path | None) -> None:
 @click.pass_context
 def snapshot(ctx: click.Context, incident_id: int) -> None:
     """Snapshot an incident's window of interest as evidence (do this before containment)."""
-    record: SnapshotRecord = with_console(ctx, lambda svc: svc.snapshot(
-        incident_id, lambda step: click.echo(f"  {step}", err=True)))  # fmt: skip
+    record: SnapshotRecord = with_console(
+        ctx, lambda svc: svc.snapshot(incident_id, lambda step: click.echo(f"  {step}", err=True))
+    )
     captured, missing = record.captured(), record.missing()
     for kind, label in CHECKLIST:
         size = captured.get(kind)
@@ -121,63 +131,116 @@ def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
 
     for record in run_async(go):
         if as_json:
-            click.echo(terminal_json({"seq": record.seq, "hash": record.hash,
-                                   "prev_hash": record.prev_hash, **record.content}))  # fmt: skip
+            click.echo(
+                terminal_json(
+                    {
+                        "seq": record.seq,
+                        "hash": record.hash,
+                        "prev_hash": record.prev_hash,
+                        **record.content,
+                    }
+                )
+            )
             continue
         actor = record.content.get("actor", {})
         detail = json.dumps(record.content.get("detail", {}), ensure_ascii=False)
-        click.echo(f"{record.seq:>6} {record.at:%Y-%m-%d %H:%M:%S}Z "
-                   f"{visible(str(actor.get('user', '?')))} ({visible(str(actor.get('origin')))}) "
-                   f"{record.content.get('action')} {record.content.get('outcome')} "
-                   f"{visible(detail, 200)}")  # fmt: skip
+        click.echo(
+            f"{record.seq:>6} {record.at:%Y-%m-%d %H:%M:%S}Z "
+            f"{visible(str(actor.get('user', '?')))} ({visible(str(actor.get('origin')))}) "
+            f"{record.content.get('action')} {record.content.get('outcome')} "
+            f"{visible(detail, 200)}"
+        )
 
 
 @click.command("kill-switch")
 @click.argument("incident_id", type=int)
-@click.option("--mode", type=click.Choice(["human", "fallback", "refuse", "model"]),
-              required=True, help="Where the model's traffic goes instead ('model': back to "
-              "the model, once it is recovered).")
+@click.option(
+    "--mode",
+    type=click.Choice(["human", "fallback", "refuse", "model"]),
+    required=True,
+    help="Where the model's traffic goes instead ('model': back to "
+    "the model, once it is recovered).",
+)
 @click.option("--model", help="The model to route away from (default: the incident's).")
-@click.option("--override", metavar="REASON",
-              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Act without a complete snapshot; the reason is recorded as a deviation.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
-def kill_switch(ctx: click.Context, incident_id: int, mode: str, model: str | None,
-                override: str | None, dry_run: bool) -> None:  # fmt: skip
+def kill_switch(
+    ctx: click.Context,
+    incident_id: int,
+    mode: str,
+    model: str | None,
+    override: str | None,
+    dry_run: bool,
+) -> None:
     """Flip the kill switch: the flagd flag stays ENABLED and routes away from the model."""
     if dry_run:
-        _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "kill-switch", mode=mode, model=model,  # type: ignore[arg-type]
-            override=override), access="auto"))  # fmt: skip
+        _show(
+            with_console(
+                ctx,
+                lambda svc: svc.preview(
+                    incident_id,
+                    "kill-switch",
+                    mode=mode,
+                    model=model,  # type: ignore[arg-type]
+                    override=override,
+                ),
+                access="auto",
+            )
+        )
         return
-    written = with_console(ctx, lambda svc: svc.kill_switch(
-        incident_id, mode, model=model, override=override))  # type: ignore[arg-type]  # fmt: skip
+    written = with_console(
+        ctx, lambda svc: svc.kill_switch(incident_id, mode, model=model, override=override)
+    )  # type: ignore[arg-type]
     if written.path is None:
         click.echo(f"kill switch: routed to {mode} by its hooks")
         return
-    click.echo(f"kill switch written: routed to {mode} in {visible(str(written.path))}; flag "
-               f"file sha256 {written.before[:16]}… → {written.after[:16]}…")  # fmt: skip
+    click.echo(
+        f"kill switch written: routed to {mode} in {visible(str(written.path))}; flag "
+        f"file sha256 {written.before[:16]}… → {written.after[:16]}…"
+    )
 
 
 @click.command()
 @click.argument("incident_id", type=int)
 @click.option("--to", "to", metavar="VERSION", help="Default: the newest known-good version.")
 @click.option("--model", help="The model to roll back (default: the incident's).")
-@click.option("--override", metavar="REASON",
-              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Act without a complete snapshot; the reason is recorded as a deviation.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
-def rollback(ctx: click.Context, incident_id: int, to: str | None, model: str | None,
-             override: str | None, dry_run: bool) -> None:  # fmt: skip
+def rollback(
+    ctx: click.Context,
+    incident_id: int,
+    to: str | None,
+    model: str | None,
+    override: str | None,
+    dry_run: bool,
+) -> None:
     """Point the model's serving alias at a known-good version (the failing one is kept)."""
     if dry_run:
-        _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "rollback", model=model, override=override), access="auto"))  # fmt: skip
+        _show(
+            with_console(
+                ctx,
+                lambda svc: svc.preview(incident_id, "rollback", model=model, override=override),
+                access="auto",
+            )
+        )
         return
-    plan: RollbackPlan = with_console(ctx, lambda svc: svc.rollback(
-        incident_id, to=to, model=model, override=override))  # fmt: skip
-    click.echo(f"rolled back: {plan.model} serving {plan.from_version} → {plan.to_version} "
-               f"(weights {plan.weights_hash})")  # fmt: skip
+    plan: RollbackPlan = with_console(
+        ctx, lambda svc: svc.rollback(incident_id, to=to, model=model, override=override)
+    )
+    click.echo(
+        f"rolled back: {plan.model} serving {plan.from_version} → {plan.to_version} "
+        f"(weights {plan.weights_hash})"
+    )
 
 
 @click.group()
@@ -188,23 +251,40 @@ def quarantine() -> None:
 @quarantine.command("add")
 @click.argument("incident_id", type=int)
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--override", metavar="REASON",
-              help="Act without a complete snapshot; the reason is recorded as a deviation.")
+@click.option(
+    "--override",
+    metavar="REASON",
+    help="Act without a complete snapshot; the reason is recorded as a deviation.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be done; change nothing.")
 @click.pass_context
-def quarantine_add(ctx: click.Context, incident_id: int, targets: tuple[str, ...],
-                   override: str | None, dry_run: bool) -> None:  # fmt: skip
+def quarantine_add(
+    ctx: click.Context,
+    incident_id: int,
+    targets: tuple[str, ...],
+    override: str | None,
+    dry_run: bool,
+) -> None:
     """Quarantine TARGETS (files, directories, or ids) for an incident."""
     if dry_run:
-        _show(with_console(ctx, lambda svc: svc.preview(
-            incident_id, "quarantine", override=override, targets=targets),
-            access="auto"))  # fmt: skip
+        _show(
+            with_console(
+                ctx,
+                lambda svc: svc.preview(
+                    incident_id, "quarantine", override=override, targets=targets
+                ),
+                access="auto",
+            )
+        )
         return
-    found = with_console(ctx, lambda svc: svc.quarantine(incident_id, list(targets),
-                                                         override=override))  # fmt: skip
+    found = with_console(
+        ctx, lambda svc: svc.quarantine(incident_id, list(targets), override=override)
+    )
     for entry in found:
-        click.echo(f"quarantined {entry.kind} {visible(entry.target)}"
-                   f"{'' if entry.sha256 is None else ' sha256:' + entry.sha256}")  # fmt: skip
+        click.echo(
+            f"quarantined {entry.kind} {visible(entry.target)}"
+            f"{'' if entry.sha256 is None else ' sha256:' + entry.sha256}"
+        )
 
 
 @quarantine.command("check")

@@ -13,10 +13,17 @@ from thirdbook.evidence.bundle import BundleError
 
 @click.command()
 @click.argument("incident_id", type=int)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write it (default: ./thirdbook-incident-N.tar.gz).")
-@click.option("--reveal-secrets", "reveal", metavar="REASON",
-              help="Leave secrets unmasked; the reason goes in the audit chain.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write it (default: ./thirdbook-incident-N.tar.gz).",
+)
+@click.option(
+    "--reveal-secrets",
+    "reveal",
+    metavar="REASON",
+    help="Leave secrets unmasked; the reason goes in the audit chain.",
+)
 @click.pass_context
 def export(ctx: click.Context, incident_id: int, out: Path | None, reveal: str | None) -> None:
     """Write INCIDENT's evidence bundle (tar.gz): manifests, objects, its audit chain slice,
@@ -24,11 +31,16 @@ def export(ctx: click.Context, incident_id: int, out: Path | None, reveal: str |
     out = out or Path(f"thirdbook-incident-{incident_id}.tar.gz")
     if out.exists():
         raise click.ClickException(f"{out} exists: evidence is never overwritten; choose --out")
-    sha = with_console(ctx, lambda svc: svc.export(
-        incident_id, out, reveal=reveal,
-        progress=lambda step: click.echo(f"  {step}", err=True)))  # fmt: skip
-    click.echo(f"wrote {visible(str(out))} ({out.stat().st_size} bytes); MANIFEST.json sha256 "
-               f"{sha} (recorded in the audit chain)")  # fmt: skip
+    sha = with_console(
+        ctx,
+        lambda svc: svc.export(
+            incident_id, out, reveal=reveal, progress=lambda step: click.echo(f"  {step}", err=True)
+        ),
+    )
+    click.echo(
+        f"wrote {visible(str(out))} ({out.stat().st_size} bytes); MANIFEST.json sha256 "
+        f"{sha} (recorded in the audit chain)"
+    )
 
 
 @click.command("verify-bundle")
@@ -51,9 +63,11 @@ def verify_bundle_command(bundle: Path) -> None:
         raise SystemExit(1)
     manifest = check.manifest
     masked = f" ({len(manifest.masked)} objects are masked copies)" if manifest.masked else ""
-    click.echo(f"ok: incident #{manifest.incident}, {len(manifest.files)} files verified; "
-               f"secrets {manifest.secrets}{masked}; MANIFEST.json sha256 "
-               f"{check.manifest_sha256}")  # fmt: skip
+    click.echo(
+        f"ok: incident #{manifest.incident}, {len(manifest.files)} files verified; "
+        f"secrets {manifest.secrets}{masked}; MANIFEST.json sha256 "
+        f"{check.manifest_sha256}"
+    )
 
 
 def register_export_commands(group: click.Group) -> None:

@@ -57,8 +57,9 @@ def _ingest(
     context: Context, sources: list[SourceConfig], once: bool, *, quiet: bool = False
 ) -> None:
     async def open_console() -> Console:
-        return await Console.open(context.store_path, context.settings, sources,
-                                  runbooks=context.runbooks())  # fmt: skip
+        return await Console.open(
+            context.store_path, context.settings, sources, runbooks=context.runbooks()
+        )
 
     _ingest_with(context, open_console, once, quiet)
 
@@ -81,8 +82,10 @@ def _ingest_with(
     except LeaseHeldError as exc:
         raise click.ClickException(str(exc)) from exc
     if not quiet:
-        click.echo(f"{health.events_total} events, {health.rejects_total} rejects in "
-                   f"{context.store_path}", err=True)  # fmt: skip
+        click.echo(
+            f"{health.events_total} events, {health.rejects_total} rejects in {context.store_path}",
+            err=True,
+        )
 
 
 def register_ingest_commands(group: click.Group) -> None:

@@ -47,8 +47,12 @@ def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
 @click.option("--since", help="15m, 2h, 1d, or an ISO 8601 time.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
-@click.option("--reveal-secrets", "reveal", metavar="REASON",
-              help="Show secrets unmasked; the reason goes in the audit chain.")
+@click.option(
+    "--reveal-secrets",
+    "reveal",
+    metavar="REASON",
+    help="Show secrets unmasked; the reason goes in the audit chain.",
+)
 @click.pass_context
 def events(
     ctx: click.Context,
@@ -64,8 +68,9 @@ def events(
 ) -> None:
     """List stored events, newest first (secrets masked unless --reveal-secrets)."""
     if reveal is not None and not reveal.strip():
-        raise click.BadParameter("give the reason for showing secrets",
-                                 param_hint="--reveal-secrets")
+        raise click.BadParameter(
+            "give the reason for showing secrets", param_hint="--reveal-secrets"
+        )
     context = _context(ctx)
     where = EventFilter(
         kind=kind,
@@ -88,9 +93,14 @@ def events(
                     break
                 before = page.next_key
             if reveal is not None:
-                await svc.audited_reveal({"command": "events", "reason": reveal,
-                                          "filter": where.model_dump(mode="json"),
-                                          "events": len(found[:limit])})  # fmt: skip
+                await svc.audited_reveal(
+                    {
+                        "command": "events",
+                        "reason": reveal,
+                        "filter": where.model_dump(mode="json"),
+                        "events": len(found[:limit]),
+                    }
+                )
             return found[:limit]
         finally:
             await svc.close()

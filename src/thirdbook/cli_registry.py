@@ -23,13 +23,17 @@ def registry() -> None:
 
 @registry.command("history")
 @click.option("--model", help="Only this model.")
-@click.option("--at", "at_text", metavar="TIME",
-              help="Which version was serving then: 14:02 (today, UTC), an ISO time, or 15m.")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="Which version was serving then: 14:02 (today, UTC), an ISO time, or 15m.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines.")
 @click.pass_context
 def history(ctx: click.Context, model: str | None, at_text: str | None, as_json: bool) -> None:
     """Every move of the registry's aliases (first seen, observed in the file, or a rollback),
-    newest first; with --at, the version serving a model at that time."""  # fmt: skip
+    newest first; with --at, the version serving a model at that time."""
     if at_text is not None:
         _serving_at(ctx, model, at_text, as_json)
         return
@@ -55,13 +59,21 @@ def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bo
     name, move = with_console(ctx, find, access="auto")
     stamp = when.isoformat(timespec="seconds")
     if as_json:
-        click.echo(terminal_json({"model": name, "at": stamp,
-                               "serving": None if move is None else move.to_version,
-                               "since": None if move is None else move.model_dump(mode="json")}))
-        return  # fmt: skip
+        click.echo(
+            terminal_json(
+                {
+                    "model": name,
+                    "at": stamp,
+                    "serving": None if move is None else move.to_version,
+                    "since": None if move is None else move.model_dump(mode="json"),
+                }
+            )
+        )
+        return
     if move is None:
-        raise click.ClickException(f"no record of {visible(name)}'s serving alias at {stamp}: "
-                                   "the history starts later")  # fmt: skip
+        raise click.ClickException(
+            f"no record of {visible(name)}'s serving alias at {stamp}: the history starts later"
+        )
     click.echo(f"{visible(name)} was serving {visible(str(move.to_version))} at {stamp}")
     click.echo(f"since {_line(move)}")
 
@@ -80,10 +92,12 @@ def _parse_at(text: str) -> datetime:
 def _line(move: AliasMove) -> str:
     who = "" if move.by_user is None else f" by {visible(move.by_user)}"
     incident = "" if move.incident_id is None else f" (incident #{move.incident_id})"
-    return (f"{move.at.isoformat(timespec='seconds')}  {visible(move.model)} "
-            f"{visible(move.alias)}: {visible(str(move.from_version or '-'))} → "
-            f"{visible(str(move.to_version or '-'))}  [{move.how}{who}{incident}]  "
-            f"registry sha256 {move.registry_sha256[:12]}")  # fmt: skip
+    return (
+        f"{move.at.isoformat(timespec='seconds')}  {visible(move.model)} "
+        f"{visible(move.alias)}: {visible(str(move.from_version or '-'))} → "
+        f"{visible(str(move.to_version or '-'))}  [{move.how}{who}{incident}]  "
+        f"registry sha256 {move.registry_sha256[:12]}"
+    )
 
 
 def register_registry_commands(group: click.Group) -> None:

@@ -21,17 +21,27 @@ T = TypeVar("T")
 @click.argument("alert_ids", nargs=-1, type=int, required=True)
 @click.option("--title", required=True, help="What is happening, in a line.")
 @click.option("--severity", type=click.Choice(SEVERITIES), required=True)
-@click.option("--blast-radius", type=click.Choice(["high", "medium"]), required=True,
-              help="high: money moved, data leaked, many users, irreversible; "
-                   "medium: reversible.")  # fmt: skip
+@click.option(
+    "--blast-radius",
+    type=click.Choice(["high", "medium"]),
+    required=True,
+    help="high: money moved, data leaked, many users, irreversible; medium: reversible.",
+)
 @click.pass_context
-def declare(ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity: str,
-            blast_radius: str) -> None:  # fmt: skip
+def declare(
+    ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity: str, blast_radius: str
+) -> None:
     """Declare an incident from open ALERT_IDS."""
-    incident = with_console(ctx, lambda svc: svc.declare(
-        list(alert_ids), title=title, severity=severity, blast_radius=blast_radius))  # fmt: skip
-    click.echo(f"declared incident #{incident.id} {incident.severity}: {visible(incident.title)}"
-               f" (recommended containment: {incident.recommended_containment})")  # fmt: skip
+    incident = with_console(
+        ctx,
+        lambda svc: svc.declare(
+            list(alert_ids), title=title, severity=severity, blast_radius=blast_radius
+        ),
+    )
+    click.echo(
+        f"declared incident #{incident.id} {incident.severity}: {visible(incident.title)}"
+        f" (recommended containment: {incident.recommended_containment})"
+    )
 
 
 @click.command()
@@ -71,10 +81,12 @@ def incidents(ctx: click.Context, limit: int) -> None:
     """List incidents, newest first."""
     found = with_console(ctx, lambda svc: svc.incidents(limit), access="auto")
     for incident in found:
-        click.echo(f"#{incident.id} {incident.severity} {incident.phase:<13} "
-                   f"{incident.declared_at:%Y-%m-%d %H:%M:%S}Z  {visible(incident.title, 120)}"
-                   f"  (commander {visible(incident.commander)}, alerts "
-                   f"{', '.join(f'#{a}' for a in incident.alert_ids)})")  # fmt: skip
+        click.echo(
+            f"#{incident.id} {incident.severity} {incident.phase:<13} "
+            f"{incident.declared_at:%Y-%m-%d %H:%M:%S}Z  {visible(incident.title, 120)}"
+            f"  (commander {visible(incident.commander)}, alerts "
+            f"{', '.join(f'#{a}' for a in incident.alert_ids)})"
+        )
     if not found:
         click.echo("no incidents", err=True)
 
@@ -85,8 +97,10 @@ def incidents(ctx: click.Context, limit: int) -> None:
 def timeline(ctx: click.Context, incident_id: int) -> None:
     """An incident's timeline: every change, with who and when."""
     for entry in with_console(ctx, lambda svc: svc.timeline(incident_id), access="auto"):
-        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
-                   f"{entry.kind:<9} {visible(entry.detail, 300)}")  # fmt: skip
+        click.echo(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
+            f"{entry.kind:<9} {visible(entry.detail, 300)}"
+        )
 
 
 @click.command()
@@ -113,13 +127,18 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
     if ctx.invoked_subcommand is not None:
         return
     today = datetime.now(UTC).date()
-    found = with_console(ctx, lambda svc: svc.action_items(
-        incident_id=incident_id, overdue=overdue, today=today), access="auto")  # fmt: skip
+    found = with_console(
+        ctx,
+        lambda svc: svc.action_items(incident_id=incident_id, overdue=overdue, today=today),
+        access="auto",
+    )
     for item in found:
         mark = "OVERDUE" if item.overdue(today) else item.status
         done = f" — {visible(item.resolution, 120)}" if item.resolution else ""
-        click.echo(f"#{item.id} {mark:<7} due {item.due}  {visible(item.owner):<16} "
-                   f"incident #{item.incident_id}: {visible(item.title, 120)}{done}")  # fmt: skip
+        click.echo(
+            f"#{item.id} {mark:<7} due {item.due}  {visible(item.owner):<16} "
+            f"incident #{item.incident_id}: {visible(item.title, 120)}{done}"
+        )
     if not found:
         click.echo("no action items", err=True)
 
@@ -128,14 +147,15 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
 @click.argument("incident_id", type=int)
 @click.option("--title", required=True)
 @click.option("--owner", required=True, help="Exactly one person.")
-@click.option("--due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="YYYY-MM-DD")  # fmt: skip
+@click.option("--due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
 @click.pass_context
-def action_item_add(ctx: click.Context, incident_id: int, title: str, owner: str,
-                    due: datetime) -> None:  # fmt: skip
+def action_item_add(
+    ctx: click.Context, incident_id: int, title: str, owner: str, due: datetime
+) -> None:
     """Add an action item to an incident."""
-    item = with_console(ctx, lambda svc: svc.add_action_item(
-        incident_id, title=title, owner=owner, due=due.date()))  # fmt: skip
+    item = with_console(
+        ctx, lambda svc: svc.add_action_item(incident_id, title=title, owner=owner, due=due.date())
+    )
     click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}")
 
 
@@ -161,13 +181,19 @@ def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
 
 @click.command()
 @click.argument("incident_id", type=int)
-@click.option("--check", "check", type=int, default=None, metavar="STEP",
-              help="Check step number STEP (as listed).")
-@click.option("--uncheck", "uncheck", type=int, default=None, metavar="STEP",
-              help="Uncheck step number STEP.")
+@click.option(
+    "--check",
+    "check",
+    type=int,
+    default=None,
+    metavar="STEP",
+    help="Check step number STEP (as listed).",
+)
+@click.option(
+    "--uncheck", "uncheck", type=int, default=None, metavar="STEP", help="Uncheck step number STEP."
+)
 @click.pass_context
-def runbook(ctx: click.Context, incident_id: int, check: int | None,
-            uncheck: int | None) -> None:  # fmt: skip
+def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: int | None) -> None:
     """Show an incident's runbook with its numbered steps; check or uncheck one."""
 
     async def work(svc: Console) -> list[str]:
@@ -176,8 +202,9 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None,
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         book = svc.runbook_of(incident)
         if book is None:
-            raise TriageRefusedError(f"incident #{incident_id} has no runbook"
-                                     f" ({incident.runbook or 'none chosen'})")  # fmt: skip
+            raise TriageRefusedError(
+                f"incident #{incident_id} has no runbook ({incident.runbook or 'none chosen'})"
+            )
         for number, checked in ((check, True), (uncheck, False)):
             if number is not None:
                 if not 1 <= number <= len(book.steps):
@@ -207,8 +234,10 @@ def list_runbooks(ctx: click.Context) -> None:
     """List the runbooks (yours over the shipped ones) and any file that cannot be used."""
     library = context_of(ctx).runbooks()
     for book in library.runbooks:
-        click.echo(f"{book.name:<16} {', '.join(book.triggers):<14} {len(book.steps):>2} steps  "
-                   f"{visible(book.title)}")  # fmt: skip
+        click.echo(
+            f"{book.name:<16} {', '.join(book.triggers):<14} {len(book.steps):>2} steps  "
+            f"{visible(book.title)}"
+        )
     for problem in library.problems:
         click.echo(f"problem: {visible(problem)}", err=True)
     if library.problems:
@@ -217,6 +246,17 @@ def list_runbooks(ctx: click.Context) -> None:
 
 def register_triage_commands(group: click.Group) -> None:
     """Add the triage commands to the `thirdbook` group."""
-    for command in (declare, dismiss, attach, severity, phase, incidents, timeline, precision,
-                    action_items, runbook, list_runbooks):  # fmt: skip
+    for command in (
+        declare,
+        dismiss,
+        attach,
+        severity,
+        phase,
+        incidents,
+        timeline,
+        precision,
+        action_items,
+        runbook,
+        list_runbooks,
+    ):
         group.add_command(command)

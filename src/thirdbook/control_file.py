@@ -49,9 +49,14 @@ class ControlFileIOError(Exception):
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a directory"),
-                       (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link")):  # fmt: skip
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
         if test(mode):
             return name
     return "not a regular file"
@@ -133,8 +138,9 @@ def read_control_with_stat(path: Path) -> tuple[bytes, os.stat_result] | None:
             continue
         except OSError as exc:
             if exc.errno == errno.ELOOP:  # a link put there since the lstat
-                raise ControlFileRefusedError(f"{path} became a symbolic link: refused, "
-                                              "unread") from exc  # fmt: skip
+                raise ControlFileRefusedError(
+                    f"{path} became a symbolic link: refused, unread"
+                ) from exc
             raise _failed("read", path, exc) from exc
         try:
             opened = os.fstat(fd)
@@ -147,11 +153,14 @@ def read_control_with_stat(path: Path) -> tuple[bytes, os.stat_result] | None:
         finally:
             os.close(fd)
         if len(data) > CAP:
-            raise ControlFileRefusedError(f"{path} grew over the {CAP:,}-byte cap for a "
-                                          "control file while being read: refused")  # fmt: skip
+            raise ControlFileRefusedError(
+                f"{path} grew over the {CAP:,}-byte cap for a "
+                "control file while being read: refused"
+            )
         return data, opened
-    raise ControlFileRefusedError(f"{path} kept being replaced while being opened: refused, "
-                                  "unread; try again")  # fmt: skip
+    raise ControlFileRefusedError(
+        f"{path} kept being replaced while being opened: refused, unread; try again"
+    )
 
 
 def _read_at_most(fd: int, limit: int) -> bytes:
@@ -175,8 +184,10 @@ def locked(path: Path) -> Iterator[None]:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise ControlFileRefusedError(f"the lock {lock} is {_kind(mode)}, not a regular "
-                                          f"file: refused, nothing written to {path}")  # fmt: skip
+            raise ControlFileRefusedError(
+                f"the lock {lock} is {_kind(mode)}, not a regular "
+                f"file: refused, nothing written to {path}"
+            )
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
@@ -211,8 +222,10 @@ def write_control(path: Path, data: bytes) -> None:
     owner (a new file gets `NEW_MODE`); refused before anything is replaced when `path` is
     not a regular file or its owner cannot be kept. Call it under `locked(path)`."""
     if len(data) > CAP:
-        raise ControlFileRefusedError(f"not written: the new {path.name} would be {len(data):,} "
-                                      f"bytes, over the {CAP:,}-byte cap")  # fmt: skip
+        raise ControlFileRefusedError(
+            f"not written: the new {path.name} would be {len(data):,} "
+            f"bytes, over the {CAP:,}-byte cap"
+        )
     try:
         old: os.stat_result | None = os.lstat(path)
     except FileNotFoundError:
@@ -232,8 +245,10 @@ def write_control(path: Path, data: bytes) -> None:
     try:
         sync_directory(path.parent)
     except OSError as exc:
-        raise ControlFileIOError(f"{path} was replaced, but its directory could not be synced "
-                                 f"to disk: {(exc.strerror or '').lower()}") from exc  # fmt: skip
+        raise ControlFileIOError(
+            f"{path} was replaced, but its directory could not be synced "
+            f"to disk: {(exc.strerror or '').lower()}"
+        ) from exc
 
 
 def _check_kind(path: Path, st: os.stat_result) -> None:

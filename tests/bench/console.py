@@ -73,8 +73,9 @@ def app_on(work: Path, log: Path, lanes: bool = False) -> ThirdbookApp:
     """A console on `log` as `thirdbook console` runs: default settings, with its helper
     process ingesting (the console's own process only draws and answers keys)."""
     config = work / f"{log.stem}.toml"
-    config.write_text(f'[[sources]]\nname = "bench"\npaths = ["{log}"]\n'
-                      + (LANE_CONFIG if lanes else ""))  # fmt: skip
+    config.write_text(
+        f'[[sources]]\nname = "bench"\npaths = ["{log}"]\n' + (LANE_CONFIG if lanes else "")
+    )
     data = work / f"{log.stem}-data"
     context = Context.load(data, config)
 
@@ -107,8 +108,10 @@ async def alert_latency(work: Path, lines: int = 40) -> list[float]:
         table = app.query_one(AlertTable)
         for n in range(lines):
             amount = 1000 + n
-            line = (f'{{"v":1,"kind":"agent_action","ts":"{now_iso()}","agent":"refund-bot",'
-                    f'"tool":"issue_refund","target":"acct-{n}","amount":{amount}}}\n')  # fmt: skip
+            line = (
+                f'{{"v":1,"kind":"agent_action","ts":"{now_iso()}","agent":"refund-bot",'
+                f'"tool":"issue_refund","target":"acct-{n}","amount":{amount}}}\n'
+            )
             start = time.perf_counter()
             with log.open("a") as f:
                 f.write(line)
@@ -155,9 +158,24 @@ def build_big_store(path: Path, events: int) -> None:
             request, subject = f"req-{n:09d}", f"applicant-{n % 100_003}"
             ts = start_us + n * 10_000
             raw = INFERENCE.format(ts="2026-09-21T10:00:00+00:00", n=n, s=n % 100_003).encode()
-            rows.append((ts, "inference", request, lookup_key(request), subject,
-                         lookup_key(subject), "credit-scorer", "v7", "sha256:ab12", "model", 1,
-                         n * 300, ts, raw))  # fmt: skip
+            rows.append(
+                (
+                    ts,
+                    "inference",
+                    request,
+                    lookup_key(request),
+                    subject,
+                    lookup_key(subject),
+                    "credit-scorer",
+                    "v7",
+                    "sha256:ab12",
+                    "model",
+                    1,
+                    n * 300,
+                    ts,
+                    raw,
+                )
+            )
         db.executemany(
             "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
             "model_name, model_version, weights_hash, route, file_id, byte_offset, ingested_us, "
@@ -178,8 +196,12 @@ def first_paint(store: Path, events: int, work: Path) -> tuple[float, int, int]:
     """Seconds from exec to the newest event on screen; RSS then and at peak (kB)."""
     config = work / "paint.toml"
     config.write_text(f'[store]\npath = "{store}"\n')
-    env = dict(os.environ, TERM="xterm-256color", THIRDBOOK_CONFIG=str(config),
-               THIRDBOOK_DATA_DIR=str(work / "paint-data"))  # fmt: skip
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        THIRDBOOK_CONFIG=str(config),
+        THIRDBOOK_DATA_DIR=str(work / "paint-data"),
+    )
     thirdbook = str(Path(sys.executable).with_name("thirdbook"))
     newest = f"req-{events - 1:09d}".encode()
     start = time.perf_counter()
@@ -283,11 +305,17 @@ def key_latency(work: Path, rate: int = 20_000, rounds: int = 30) -> dict[str, o
     config = work / "keys.toml"
     config.write_text(f'[[sources]]\nname = "bench"\npaths = ["{log}"]\n')
     data = work / "keys-data"
-    env = dict(os.environ, TERM="xterm-256color", THIRDBOOK_CONFIG=str(config),
-               THIRDBOOK_DATA_DIR=str(data))  # fmt: skip
+    env = dict(
+        os.environ,
+        TERM="xterm-256color",
+        THIRDBOOK_CONFIG=str(config),
+        THIRDBOOK_DATA_DIR=str(data),
+    )
     seconds = 6 + rounds * 1.2
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(log), str(rate), str(seconds),
-                               INFERENCE], stdout=subprocess.PIPE)  # fmt: skip
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(log), str(rate), str(seconds), INFERENCE],
+        stdout=subprocess.PIPE,
+    )
     console = Pty([str(Path(sys.executable).with_name("thirdbook")), "console"], env)
     paging: list[float] = []
     cursor: list[float] = []
@@ -310,8 +338,12 @@ def key_latency(work: Path, rate: int = 20_000, rounds: int = 30) -> dict[str, o
         console.close()
         writer.wait()
     written = int((writer.stdout.read() if writer.stdout else b"0") or 0)
-    return {"paging": paging, "cursor": cursor, "written": written,
-            "ingest_rate": (after - before) / (t_after - t_before)}  # fmt: skip
+    return {
+        "paging": paging,
+        "cursor": cursor,
+        "written": written,
+        "ingest_rate": (after - before) / (t_after - t_before),
+    }
 
 
 def main() -> None:
@@ -324,32 +356,44 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         work = Path(tmp)
         latencies = asyncio.run(alert_latency(work))
-        print(f"alert latency (line written -> alert on screen), {len(latencies)} lines: "
-              f"p50 {pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms, "
-              f"max {max(latencies):.0f} ms (target p95 < 500 ms)")  # fmt: skip
+        print(
+            f"alert latency (line written -> alert on screen), {len(latencies)} lines: "
+            f"p50 {pct(latencies, 50):.0f} ms, p95 {pct(latencies, 95):.0f} ms, "
+            f"max {max(latencies):.0f} ms (target p95 < 500 ms)"
+        )
         if not args.skip_big:
             big = args.dir / f"console-{args.events}.db"
             if not big.exists():
                 print(f"building a store of {args.events:,} events in {big} (once) ...")
                 started = time.perf_counter()
                 build_big_store(big, args.events)
-                print(f"  built in {time.perf_counter() - started:.0f} s, "
-                      f"{big.stat().st_size / 1e9:.1f} GB")  # fmt: skip
+                print(
+                    f"  built in {time.perf_counter() - started:.0f} s, "
+                    f"{big.stat().st_size / 1e9:.1f} GB"
+                )
             runs = [first_paint(big, args.events, work) for _ in range(3)]
             best = min(runs)
-            print(f"first paint with {args.events:,} events: "
-                  f"{', '.join(f'{r[0]:.2f}' for r in runs)} s from exec (best {best[0]:.2f} s; "
-                  f"target < 1 s), RSS {best[1] / 1024:.0f} MB at paint, peak "
-                  f"{max(r[2] for r in runs) / 1024:.0f} MB (target < 200 MB)")  # fmt: skip
+            print(
+                f"first paint with {args.events:,} events: "
+                f"{', '.join(f'{r[0]:.2f}' for r in runs)} s from exec (best {best[0]:.2f} s; "
+                f"target < 1 s), RSS {best[1] / 1024:.0f} MB at paint, peak "
+                f"{max(r[2] for r in runs) / 1024:.0f} MB (target < 200 MB)"
+            )
         keys = key_latency(work)
         paging, cursor = keys["paging"], keys["cursor"]
         assert isinstance(paging, list) and isinstance(cursor, list)
-        print(f"key latency while ingesting (written {keys['written']:,} lines at 20,000/s; "
-              f"ingested {keys['ingest_rate']:,.0f} events/s meanwhile):")  # fmt: skip
-        print(f"  ] / [ (a page from the store): p50 {pct(paging, 50):.0f} ms, "
-              f"p95 {pct(paging, 95):.0f} ms (target p95 < 100 ms)")  # fmt: skip
-        print(f"  j (cursor): p50 {pct(cursor, 50):.0f} ms, p95 {pct(cursor, 95):.0f} ms, "
-              f"mean {statistics.mean(cursor):.0f} ms")  # fmt: skip
+        print(
+            f"key latency while ingesting (written {keys['written']:,} lines at 20,000/s; "
+            f"ingested {keys['ingest_rate']:,.0f} events/s meanwhile):"
+        )
+        print(
+            f"  ] / [ (a page from the store): p50 {pct(paging, 50):.0f} ms, "
+            f"p95 {pct(paging, 95):.0f} ms (target p95 < 100 ms)"
+        )
+        print(
+            f"  j (cursor): p50 {pct(cursor, 50):.0f} ms, p95 {pct(cursor, 95):.0f} ms, "
+            f"mean {statistics.mean(cursor):.0f} ms"
+        )
 
 
 if __name__ == "__main__":

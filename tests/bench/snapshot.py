@@ -56,10 +56,20 @@ def write_logs(folder: Path, mib: int) -> list[Path]:
                 for _ in range(1000):
                     n += 1
                     seconds = n // 100
-                    chunk.append(LINE.format(
-                        h=seconds // 3600 % 24, m=seconds // 60 % 60, s=seconds % 60,
-                        us=n % 1_000_000, n=n, a=n % 99991, w=WEIGHTS, i=20000 + n % 90000,
-                        r=1000 + n % 9000, pad=" " * 560))  # fmt: skip
+                    chunk.append(
+                        LINE.format(
+                            h=seconds // 3600 % 24,
+                            m=seconds // 60 % 60,
+                            s=seconds % 60,
+                            us=n % 1_000_000,
+                            n=n,
+                            a=n % 99991,
+                            w=WEIGHTS,
+                            i=20000 + n % 90000,
+                            r=1000 + n % 9000,
+                            pad=" " * 560,
+                        )
+                    )
                 data = "".join(chunk)
                 out.write(data)
                 written += len(data)
@@ -91,12 +101,20 @@ async def incident(store_path: Path) -> int:
         existing = await store.incidents.newest(limit=1)  # from an earlier run
         if existing:
             return existing[0].id
-        alert = await store.alerts.record(Firing(
-            rule="acc", kind="drift", key="credit-scorer v7", event_ids=(1,),
-            at=datetime(2026, 11, 27, 23, 0, tzinfo=UTC), summary="bench drift"))  # fmt: skip
+        alert = await store.alerts.record(
+            Firing(
+                rule="acc",
+                kind="drift",
+                key="credit-scorer v7",
+                event_ids=(1,),
+                at=datetime(2026, 11, 27, 23, 0, tzinfo=UTC),
+                summary="bench drift",
+            )
+        )
         console = Console(store, Settings(), [])
-        found = await console.declare([alert.id], title="bench", severity="SEV2",
-                                      blast_radius="medium")  # fmt: skip
+        found = await console.declare(
+            [alert.id], title="bench", severity="SEV2", blast_radius="medium"
+        )
         return found.id
     finally:
         await store.close()
@@ -112,8 +130,11 @@ async def snapshot_once(store_path: Path, incident_id: int) -> tuple[float, list
         record = await console.snapshot(incident_id)
         elapsed = time.perf_counter() - started
         items = (record.manifest or {}).get("items", [])
-        big = [console.objects.path_of(i["sha256"]) for i in items
-               if i.get("kind") in {"events", "logs"}]  # fmt: skip
+        big = [
+            console.objects.path_of(i["sha256"])
+            for i in items
+            if i.get("kind") in {"events", "logs"}
+        ]
         return elapsed, big
     finally:
         await console.close()
@@ -126,8 +147,9 @@ def floor_once(files: list[Path], scratch: Path) -> float:
     started = time.perf_counter()
     for n, path in enumerate(files):
         subprocess.run(["cp", str(path), str(scratch / f"{n}.bin")], check=True)
-    subprocess.run(["openssl", "dgst", "-sha256", *map(str, files)], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        ["openssl", "dgst", "-sha256", *map(str, files)], check=True, stdout=subprocess.DEVNULL
+    )
     elapsed = time.perf_counter() - started
     shutil.rmtree(scratch)
     return elapsed
@@ -168,14 +190,19 @@ async def main() -> None:
         warm(copies)
         floors.append(floor_once(copies, store_path.parent / "floor"))
         size = sum(p.stat().st_size for p in copies)
-        print(f"run {run + 1}: snapshot {seconds:.2f} s, floor {floors[-1]:.2f} s "
-              f"({size / 2**20:,.0f} MiB)", flush=True)  # fmt: skip
+        print(
+            f"run {run + 1}: snapshot {seconds:.2f} s, floor {floors[-1]:.2f} s "
+            f"({size / 2**20:,.0f} MiB)",
+            flush=True,
+        )
     snap, floor = statistics.median(snapshots), statistics.median(floors)
     mib = size / 2**20
     print(f"\nwindow: {mib:,.0f} MiB kept (log segments + events as JSON lines)")
     print(f"snapshot: {snap:.2f} s ({mib / snap:,.0f} MiB/s)")
-    print(f"floor (cp + openssl dgst -sha256 of the same bytes): {floor:.2f} s "
-          f"({mib / floor:,.0f} MiB/s)")  # fmt: skip
+    print(
+        f"floor (cp + openssl dgst -sha256 of the same bytes): {floor:.2f} s "
+        f"({mib / floor:,.0f} MiB/s)"
+    )
     print(f"ratio: {snap / floor:.2f}x (target ≤ 1.5x)")
 
 

@@ -44,8 +44,10 @@ async def build(folder: Path, lines: int) -> Path:
     generate(log, lines)
     with log.open("ab") as f:  # some rejects too, so the chain covers both tables
         f.write(b"".join(b"not json %d\n" % n for n in range(lines // 100)))
-    print(f"file        {lines:,} lines + {lines // 100:,} rejects, generated in "
-          f"{time.perf_counter() - began:.1f} s")  # fmt: skip
+    print(
+        f"file        {lines:,} lines + {lines // 100:,} rejects, generated in "
+        f"{time.perf_counter() - began:.1f} s"
+    )
     store = await Store.open(db)
     ingester = Ingester(store, [SourceConfig(name="bench", paths=[str(log)])], IngestConfig())
     began = time.perf_counter()
@@ -68,8 +70,9 @@ def cli_verify(db: Path) -> tuple[float, int, str]:
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         "print(done.stdout.strip())\n"
     )
-    out = subprocess.run([sys.executable, "-c", peak, str(db.parent)], capture_output=True,
-                         text=True, check=True).stdout.splitlines()  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", peak, str(db.parent)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     seconds, kib = out[0].split()
     return float(seconds), int(kib), out[1]
 
@@ -113,14 +116,20 @@ def main() -> None:
     events_s = statistics.median(o[0] for o in only)
     rows, batches = only[0][1], only[0][2]
     read, hashed, size = floor(db)
-    print(f"verify      {seconds:.1f} s ({rows / seconds:,.0f} rows/s, {size / seconds / 1e6:,.0f} "
-          f"MB/s of raw bytes), peak RSS {max(c[1] for c in cli) / 1024:.0f} MiB "
-          "(thirdbook verify, its own process)")  # fmt: skip
+    print(
+        f"verify      {seconds:.1f} s ({rows / seconds:,.0f} rows/s, {size / seconds / 1e6:,.0f} "
+        f"MB/s of raw bytes), peak RSS {max(c[1] for c in cli) / 1024:.0f} MiB "
+        "(thirdbook verify, its own process)"
+    )
     print(f"            {cli[0][2]}")
-    print(f"events      {events_s:.1f} s for {rows:,} rows in {batches:,} batches "
-          "(the batch chain's part alone)")  # fmt: skip
-    print(f"floor       {read:.1f} s to read every raw event ({size / 1e6:,.0f} MB), "
-          f"{hashed:.1f} s to read and SHA-256 each (sqlite3, one query, no paging)")  # fmt: skip
+    print(
+        f"events      {events_s:.1f} s for {rows:,} rows in {batches:,} batches "
+        "(the batch chain's part alone)"
+    )
+    print(
+        f"floor       {read:.1f} s to read every raw event ({size / 1e6:,.0f} MB), "
+        f"{hashed:.1f} s to read and SHA-256 each (sqlite3, one query, no paging)"
+    )
 
 
 if __name__ == "__main__":

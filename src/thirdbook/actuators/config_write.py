@@ -73,6 +73,7 @@ def replace_file(
         after = file_hash(path)
     wanted = hashlib.sha256(new).hexdigest()
     if after != wanted:
-        raise ControlFileIOError(f"{path} does not read back as written (reads {after[:12]}, "
-                                 f"wrote {wanted[:12]})")  # fmt: skip
+        raise ControlFileIOError(
+            f"{path} does not read back as written (reads {after[:12]}, wrote {wanted[:12]})"
+        )
     return before, after

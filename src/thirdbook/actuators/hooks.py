@@ -40,25 +40,35 @@ class HookResult(BaseModel):
         kind = "exit" if self.target.startswith("command ") else "HTTP"
         said = f"{kind} {self.status}" if self.status is not None else "no status"
         cut = " (cut)" if self.truncated else ""
-        return (f"{self.target}: {'ok' if self.ok else 'FAILED'} ({said}"
-                f"{'' if self.error is None else ', ' + self.error}) in {self.seconds:.1f} s; "
-                f"{len(self.output)} bytes of output{cut}")  # fmt: skip
+        return (
+            f"{self.target}: {'ok' if self.ok else 'FAILED'} ({said}"
+            f"{'' if self.error is None else ', ' + self.error}) in {self.seconds:.1f} s; "
+            f"{len(self.output)} bytes of output{cut}"
+        )
 
 
 async def run_hook(hook: HookConfig, payload: bytes) -> HookResult:
     """Run one hook with `payload`; failures come back as a result, not an exception."""
     started = time.monotonic()
     if hook.command is not None:
-        ok, status, output, truncated, error = await _run_command(hook.command, payload,
-                                                                  hook.timeout_s)  # fmt: skip
+        ok, status, output, truncated, error = await _run_command(
+            hook.command, payload, hook.timeout_s
+        )
         target = "command " + " ".join(hook.command)
     else:
         ok, status, output, truncated, error = await asyncio.to_thread(
             _post, str(hook.url), hook.headers, payload, hook.timeout_s
         )
         target = "webhook " + str(hook.url)
-    return HookResult(target=target, ok=ok, status=status, output=output, truncated=truncated,
-                      error=error, seconds=time.monotonic() - started)  # fmt: skip
+    return HookResult(
+        target=target,
+        ok=ok,
+        status=status,
+        output=output,
+        truncated=truncated,
+        error=error,
+        seconds=time.monotonic() - started,
+    )
 
 
 _Outcome = tuple[bool, int | None, bytes, bool, str | None]
@@ -67,9 +77,12 @@ _Outcome = tuple[bool, int | None, bytes, bool, str | None]
 async def _run_command(argv: list[str], payload: bytes, timeout_s: float) -> _Outcome:
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
     except OSError as exc:
         return False, None, b"", False, f"cannot run it: {exc.strerror or exc}"
     assert proc.stdin is not None and proc.stdout is not None
@@ -111,8 +124,12 @@ def _post(url: str, headers: dict[str, str], payload: bytes, timeout_s: float) -
         expanded = {k: string.Template(v).substitute(os.environ) for k, v in headers.items()}
     except (KeyError, ValueError) as exc:
         return False, None, b"", False, f"header needs environment variable {exc}"
-    request = urllib.request.Request(url, data=payload, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "thirdbook", **expanded})  # fmt: skip
+    request = urllib.request.Request(
+        url,
+        data=payload,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "thirdbook", **expanded},
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             body = response.read(OUTPUT_LIMIT + 1)

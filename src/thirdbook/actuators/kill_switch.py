@@ -113,8 +113,6 @@ def _raw(current: bytes | None) -> dict[str, Any]:
     return raw
 
 
-
-
 def _encode(raw: dict[str, Any]) -> bytes:
     return (json.dumps(raw, indent=2) + "\n").encode()
 
@@ -130,5 +128,6 @@ def flip(
     """
     current = read_control(path)
     seen = bytes_hash(current) if expected is None else expected
-    return replace_file(path, planned_flags(current, model, route, before).data, seen,
-                        validate_flagd)  # fmt: skip
+    return replace_file(
+        path, planned_flags(current, model, route, before).data, seen, validate_flagd
+    )

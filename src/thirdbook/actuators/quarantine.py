@@ -18,13 +18,17 @@ def inspect(target: str) -> list[QuarantineTarget]:
     """What quarantining `target` covers: a file, each file of a directory, or an id."""
     path = Path(target).expanduser()
     if path.is_file():
-        return [QuarantineTarget(target=str(path.resolve()), kind="file",
-                                 sha256=hash_file(path).sha256)]  # fmt: skip
+        return [
+            QuarantineTarget(target=str(path.resolve()), kind="file", sha256=hash_file(path).sha256)
+        ]
     if path.is_dir():
         found = [QuarantineTarget(target=str(path.resolve()), kind="directory", sha256=None)]
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            found.append(QuarantineTarget(target=str(file.resolve()), kind="file",
-                                          sha256=hash_file(file).sha256))  # fmt: skip
+            found.append(
+                QuarantineTarget(
+                    target=str(file.resolve()), kind="file", sha256=hash_file(file).sha256
+                )
+            )
         return found
     return [QuarantineTarget(target=target, kind="id", sha256=None)]
 

@@ -76,8 +76,13 @@ def plan_rollback(registry: Registry, model: str, to: str | None = None) -> Roll
                     f"{target.weights_hash}: refusing to serve them"
                 )
             checked = True
-    return RollbackPlan(model=model, from_version=current, to_version=to,
-                        weights_hash=target.weights_hash, weights_checked=checked)  # fmt: skip
+    return RollbackPlan(
+        model=model,
+        from_version=current,
+        to_version=to,
+        weights_hash=target.weights_hash,
+        weights_checked=checked,
+    )
 
 
 def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPlan, str, str]:

@@ -106,8 +106,7 @@ class _Watched(Generic[M]):
                     raise FileNotFoundError(self.path)
                 self.value = self.model.model_validate_json(data)
                 self.problem = None
-            except (OSError, ValidationError, ControlFileRefusedError,
-                    ControlFileIOError) as exc:  # fmt: skip
+            except (OSError, ValidationError, ControlFileRefusedError, ControlFileIOError) as exc:
                 self.problem = (
                     f"{self.path.name} is not valid ({exc.__class__.__name__}); "
                     "keeping the last good version"

@@ -42,8 +42,13 @@ def _canonical(value: Any) -> Any:
 
 def canonical_bytes(content: dict[str, Any]) -> bytes:
     """The canonical encoding of a record's content (what its hash covers)."""
-    return json.dumps(_canonical(content), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")  # fmt: skip
+    return json.dumps(
+        _canonical(content),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
 
 
 def record_hash(seq: int, prev_hash: str, content: dict[str, Any]) -> str:
@@ -91,8 +96,9 @@ def check_chain(records: list[AuditRecord], prev: ChainHead | None = None) -> Ch
     for record in records:
         if record.seq != expected_seq:
             what = "missing" if record.seq > expected_seq else "out of order or repeated"
-            return ChainProblem(seq=expected_seq,
-                                reason=f"record {expected_seq} is {what} (found {record.seq})")
+            return ChainProblem(
+                seq=expected_seq, reason=f"record {expected_seq} is {what} (found {record.seq})"
+            )
         if record.prev_hash != prev_hash:
             return ChainProblem(seq=record.seq, reason="does not link to the record before it")
         if record_hash(record.seq, record.prev_hash, record.content) != record.hash:

@@ -63,8 +63,10 @@ class BatchDigest:
         """The digest, closed with the batch's header, the rows' offsets, lengths and
         locators (so bytes moved from one row to the next change it too)."""
         sha, rows = self._sha.copy(), len(self.offsets)
-        sha.update(f"\n{file_id}\n{first_event_id}\n{event_count}\n{first_reject_id}\n"
-                   f"{rows - event_count}\n".encode())  # fmt: skip
+        sha.update(
+            f"\n{file_id}\n{first_event_id}\n{event_count}\n{first_reject_id}\n"
+            f"{rows - event_count}\n".encode()
+        )
         sha.update(struct.pack(f">{rows}q", *self.offsets))
         sha.update(struct.pack(f">{rows}q", *self.lengths))
         sha.update(row_locators)
@@ -100,12 +102,15 @@ class BatchRecord(BaseModel):
 
 def chain_hash(batch_id: int, prev_hash: str, sha256: str) -> str:
     """A batch record's link: its id, the previous record's chain hash and its content hash."""
-    return hashlib.sha256(f"thirdbook-batch-chain-v1\n{batch_id}\n{prev_hash}\n{sha256}"
-                          .encode()).hexdigest()  # fmt: skip
+    return hashlib.sha256(
+        f"thirdbook-batch-chain-v1\n{batch_id}\n{prev_hash}\n{sha256}".encode()
+    ).hexdigest()
 
 
 def predating_link(record: BatchRecord) -> str:
     """The first record's chain hash, as migration 11 writes it in SQL (which has no SHA-256):
     its counts and last ids in words, so changing them breaks the link to the next record."""
-    return (f"before the batch chain: events {record.last_event_id or 0}/{record.event_count}, "
-            f"rejects {record.last_reject_id or 0}/{record.reject_count}")  # fmt: skip
+    return (
+        f"before the batch chain: events {record.last_event_id or 0}/{record.event_count}, "
+        f"rejects {record.last_reject_id or 0}/{record.reject_count}"
+    )

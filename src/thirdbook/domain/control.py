@@ -146,8 +146,9 @@ def alias_moves(
     for key, version in known.items():
         if version is not None and key not in now:
             now[key] = None
-    return [(m, a, known.get((m, a)), v) for (m, a), v in sorted(now.items())
-            if known.get((m, a)) != v]  # fmt: skip
+    return [
+        (m, a, known.get((m, a)), v) for (m, a), v in sorted(now.items()) if known.get((m, a)) != v
+    ]
 
 
 class ControlWrite(BaseModel):

@@ -48,8 +48,11 @@ class SnapshotRecord(BaseModel):
         """Why each checklist item kind that a complete snapshot lists was not kept."""
         if self.status != "complete" or self.manifest is None:
             return {}
-        return {str(i.get("kind")): str(i["missing"]) for i in self.manifest.get("items", [])
-                if "missing" in i}  # fmt: skip
+        return {
+            str(i.get("kind")): str(i["missing"])
+            for i in self.manifest.get("items", [])
+            if "missing" in i
+        }
 
 
 class QuarantineTarget(BaseModel):

@@ -12,8 +12,13 @@ BlastRadius = Literal["high", "medium"]
 Phase = Literal["detected", "contained", "investigating", "recovering", "reviewing", "closed"]
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 PHASES: tuple[str, ...] = (
-    "detected", "contained", "investigating", "recovering", "reviewing", "closed",
-)  # fmt: skip
+    "detected",
+    "contained",
+    "investigating",
+    "recovering",
+    "reviewing",
+    "closed",
+)
 
 
 class Actor(BaseModel):

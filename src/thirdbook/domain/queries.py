@@ -10,9 +10,15 @@ from thirdbook.domain.records import EventFilter
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 QUERY_KEYS = {
-    "kind": "kind", "model": "model", "version": "model_version", "request": "request_id",
-    "request_id": "request_id", "subject": "subject", "since": "since", "until": "until",
-}  # fmt: skip
+    "kind": "kind",
+    "model": "model",
+    "version": "model_version",
+    "request": "request_id",
+    "request_id": "request_id",
+    "subject": "subject",
+    "since": "since",
+    "until": "until",
+}
 
 
 def parse_time(text: str, now: datetime) -> datetime:

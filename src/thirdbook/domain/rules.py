@@ -67,12 +67,23 @@ class TriggerSettings(_Rule):
 
 
 DEMO_TRIGGERS = TriggerSettings(
-    drift=[DriftRule(name="credit-scorer accuracy", model="credit-scorer", metric="accuracy",
-                     low=0.85, consecutive=3)],
-    feedback=[FeedbackRule(name="wrong declines", category="wrong_decline", count=5,
-                           window_s=600)],
-    lanes=[AgentLane(agent="support-agent",
-                     tools=["lookup_account", "send_email", "issue_refund"],
-                     targets=["acct-*"], max_amount=100)],
-)  # fmt: skip
+    drift=[
+        DriftRule(
+            name="credit-scorer accuracy",
+            model="credit-scorer",
+            metric="accuracy",
+            low=0.85,
+            consecutive=3,
+        )
+    ],
+    feedback=[FeedbackRule(name="wrong declines", category="wrong_decline", count=5, window_s=600)],
+    lanes=[
+        AgentLane(
+            agent="support-agent",
+            tools=["lookup_account", "send_email", "issue_refund"],
+            targets=["acct-*"],
+            max_amount=100,
+        )
+    ],
+)
 """The shipped rules for the demo estate."""

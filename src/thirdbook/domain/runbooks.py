@@ -83,8 +83,9 @@ def _front_matter(lines: list[str], origin: str) -> tuple[dict[str, str | list[s
             raise RunbookError(f"{origin}:{number}: front matter lines are 'key: value'")
         value = value.strip()
         if value.startswith("[") and value.endswith("]"):
-            fields[key.strip()] = [v.strip().strip("'\"") for v in value[1:-1].split(",")
-                                   if v.strip()]  # fmt: skip
+            fields[key.strip()] = [
+                v.strip().strip("'\"") for v in value[1:-1].split(",") if v.strip()
+            ]
         else:
             fields[key.strip()] = value.strip("'\"")
     raise RunbookError(f"{origin}: the front matter is never closed with a '---' line")
@@ -103,13 +104,15 @@ def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
     unknown = sorted(set(triggers) - KNOWN_TRIGGERS)
     if unknown:
         known = ", ".join(sorted(KNOWN_TRIGGERS))
-        raise RunbookError(f"{origin}: unknown trigger kind(s) {', '.join(unknown)} "
-                           f"(known: {known})")  # fmt: skip
+        raise RunbookError(
+            f"{origin}: unknown trigger kind(s) {', '.join(unknown)} (known: {known})"
+        )
     body: list[RunbookLine] = []  # prose lines are joined into paragraphs
     for line in lines[body_start:]:
         if (step := _STEP.match(line)) is not None:
-            body.append(RunbookLine(kind="step", text=step["text"].strip(),
-                                    step_key=step_key(step["text"])))  # fmt: skip
+            body.append(
+                RunbookLine(kind="step", text=step["text"].strip(), step_key=step_key(step["text"]))
+            )
         elif (heading := _HEADING.match(line)) is not None:
             body.append(RunbookLine(kind="heading", text=heading["text"].strip()))
         elif not line.strip():

@@ -79,10 +79,14 @@ def detector_patterns() -> list[PatternSpec]:
 
     for detector in detectors(RegexBasedDetector):
         if detector.__name__ not in _LEFT_OUT:
-            found.extend((str(detector.secret_type), p.pattern, p.flags, 0, "(?<=" in p.pattern)
-                         for p in detector.denylist)  # fmt: skip
-    found.extend(("Secret Keyword", p.pattern, p.flags, g, True)
-                 for p, g in QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items())  # fmt: skip
+            found.extend(
+                (str(detector.secret_type), p.pattern, p.flags, 0, "(?<=" in p.pattern)
+                for p in detector.denylist
+            )
+    found.extend(
+        ("Secret Keyword", p.pattern, p.flags, g, True)
+        for p, g in QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP.items()
+    )
     found.append(("Bearer token", _BEARER.pattern, _BEARER.flags, 1, False))
     return found
 
@@ -102,8 +106,10 @@ def install(specs: list[PatternSpec]) -> None:
     for index, detector in enumerate(detectors):
         for literal in detector.needs or ():
             (folded if detector.folded else exact).setdefault(literal, []).append(index)
-    _by_literal = ({k: tuple(v) for k, v in exact.items()},
-                   {k: tuple(v) for k, v in folded.items()})  # fmt: skip
+    _by_literal = (
+        {k: tuple(v) for k, v in exact.items()},
+        {k: tuple(v) for k, v in folded.items()},
+    )
     _always = tuple(i for i, d in enumerate(detectors) if d.needs is None)
     _mask_short.cache_clear()
 
@@ -152,8 +158,11 @@ def _needed_literals(pattern: re.Pattern[str]) -> tuple[tuple[str, ...] | None, 
         return max(found, key=lambda f: min(len(x) for x in f)) if found else None
 
     needs = needed(parsed)
-    return (None, False) if needs is None else (
-        tuple(n.lower() for n in needs) if folded else needs, folded)
+    return (
+        (None, False)
+        if needs is None
+        else (tuple(n.lower() for n in needs) if folded else needs, folded)
+    )
 
 
 def installed_specs() -> list[PatternSpec]:

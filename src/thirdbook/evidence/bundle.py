@@ -108,14 +108,21 @@ def write_bundle(
             for name, value in documents.items():
                 text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
                 add(name, ((text if reveal else mask_secrets(text)) + "\n").encode())
-            add("audit.jsonl", b"".join(json.dumps(r, ensure_ascii=False, sort_keys=True)
-                                        .encode() + b"\n" for r in audit))  # fmt: skip
+            add(
+                "audit.jsonl",
+                b"".join(
+                    json.dumps(r, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+                    for r in audit
+                ),
+            )
             wanted: dict[str, None] = {}
             missing = [sha for sha in manifests.values() if not objects.has(sha)]
             for snapshot_id, sha in sorted(manifests.items()):
                 if sha in missing:
-                    raise BundleError(f"snapshot #{snapshot_id}'s manifest (object {sha}) is "
-                                      "missing from the evidence store")  # fmt: skip
+                    raise BundleError(
+                        f"snapshot #{snapshot_id}'s manifest (object {sha}) is "
+                        "missing from the evidence store"
+                    )
                 data = objects.path_of(sha).read_bytes()
                 add(f"snapshots/{snapshot_id}/manifest.json", data)
                 for item in json.loads(data).get("items", []):
@@ -130,9 +137,15 @@ def write_bundle(
                 if name.startswith("masked/"):
                     masked[sha] = fields
             add("README.md", _readme(incident_id, reveal).encode())
-            manifest = {"format": FORMAT, "incident": incident_id, "exported_at": time.time(),
-                        "secrets": "revealed" if reveal else "masked", "chain_head": head,
-                        "masked": masked, "files": listed}  # fmt: skip
+            manifest = {
+                "format": FORMAT,
+                "incident": incident_id,
+                "exported_at": time.time(),
+                "secrets": "revealed" if reveal else "masked",
+                "chain_head": head,
+                "masked": masked,
+                "files": listed,
+            }
             data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
             _add(tar, f"{root}/MANIFEST.json", io.BytesIO(data), len(data))
         os.chmod(temp, 0o444)
@@ -167,8 +180,11 @@ def _add_object(
                 size = copy.tell()
                 copy.seek(0)
                 _add(tar, f"{root}/masked/{sha}", copy, size)
-                return f"masked/{sha}", {"sha256": digest.hexdigest(), "size": size,
-                                         "secrets": secrets}  # fmt: skip
+                return f"masked/{sha}", {
+                    "sha256": digest.hexdigest(),
+                    "size": size,
+                    "secrets": secrets,
+                }
     size = path.stat().st_size
     with path.open("rb") as data:
         _add(tar, f"{root}/objects/{sha}", data, size)
@@ -198,8 +214,9 @@ def _masked_blocks(path: Path) -> Iterator[tuple[bytes, int]]:
     from concurrent.futures import Future, ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")  # no threads inherited
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=install_secrets,
-                             initargs=(installed_specs(),)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=install_secrets, initargs=(installed_specs(),)
+    ) as pool:
         pending: deque[Future[tuple[bytes, int]]] = deque()
         for block in _blocks(path):
             pending.append(pool.submit(mask_block, block))
@@ -244,11 +261,13 @@ def _lines(path: Path, piece: int = 16 << 20) -> Iterator[bytes]:
 
 
 def _readme(incident_id: int, reveal: bool) -> str:
-    secrets = ("Secrets are NOT masked in this bundle: it was exported with --reveal-secrets "
-               "(audited)." if reveal else
-               "Secrets are masked: an object that held one is in masked/ (its masked hash in "
-               "MANIFEST.json); the raw object stays in the store, checked by `thirdbook "
-               "verify`.")  # fmt: skip
+    secrets = (
+        "Secrets are NOT masked in this bundle: it was exported with --reveal-secrets (audited)."
+        if reveal
+        else "Secrets are masked: an object that held one is in masked/ (its masked hash in "
+        "MANIFEST.json); the raw object stays in the store, checked by `thirdbook "
+        "verify`."
+    )
     return f"""# Evidence bundle: incident #{incident_id}
 
 Verify it offline with thirdbook:

@@ -146,8 +146,9 @@ def _load(member: str, data: bytes) -> Any:
 def _shaped(member: str, model: type[M], value: Any) -> M:
     """`value` as `model`, or a refusal naming `member` and the first thing wrong."""
     if not isinstance(value, dict):
-        raise BundleError(f"{member} is malformed: a JSON object was expected, not "
-                          f"{type(value).__name__}")  # fmt: skip
+        raise BundleError(
+            f"{member} is malformed: a JSON object was expected, not {type(value).__name__}"
+        )
     try:
         return model.model_validate(value)
     except ValidationError as exc:
@@ -155,8 +156,9 @@ def _shaped(member: str, model: type[M], value: Any) -> M:
         where = ".".join(str(p) for p in first["loc"]) or "the top level"
         more = exc.error_count() - 1
         also = f" (and {more} more problem(s))" if more else ""
-        raise BundleError(f"{member} is malformed at {_cut(where)}: {first['msg'].lower()}"
-                          f"{also}") from None  # fmt: skip
+        raise BundleError(
+            f"{member} is malformed at {_cut(where)}: {first['msg'].lower()}{also}"
+        ) from None
 
 
 def _cut(text: str, limit: int = 120) -> str:
@@ -181,8 +183,10 @@ class _Chain:
             start = end + 1
         del self.pending[:start]
         if len(self.pending) > LINE_LIMIT:
-            raise BundleError(f"audit.jsonl line {self.number + 1} is over "
-                              f"{LINE_LIMIT // MIB} MiB: no audit record is that long")  # fmt: skip
+            raise BundleError(
+                f"audit.jsonl line {self.number + 1} is over "
+                f"{LINE_LIMIT // MIB} MiB: no audit record is that long"
+            )
 
     def close(self) -> None:
         if self.pending:
@@ -194,20 +198,23 @@ class _Chain:
         member = f"audit.jsonl line {self.number}"
         record = _shaped(member, _AuditLine, _load(member, line))
         if (record.content is None) == (record.link_only is None):
-            raise BundleError(f"{member} is malformed: a record has either its content or "
-                              "link_only")  # fmt: skip
+            raise BundleError(
+                f"{member} is malformed: a record has either its content or link_only"
+            )
         where = f"audit.jsonl record seq {record.seq}"
         if self.previous is not None and record.prev_hash != self.previous:
-            self.problems.add(where, "does not link to the record before it (a record was "
-                              "removed or changed)")  # fmt: skip
+            self.problems.add(
+                where, "does not link to the record before it (a record was removed or changed)"
+            )
         if record.content is not None:
             try:
                 expected = record_hash(record.seq, record.prev_hash, record.content)
             except (TypeError, ValueError) as exc:
                 raise BundleError(f"{member} is malformed: {exc}") from None
             if expected != record.hash:
-                self.problems.add(where, "its content does not hash to its recorded hash "
-                                  f"(line {self.number})")  # fmt: skip
+                self.problems.add(
+                    where, f"its content does not hash to its recorded hash (line {self.number})"
+                )
         self.previous = record.hash
 
 
@@ -222,16 +229,23 @@ class _Header(tarfile.TarInfo):
             raise BundleError("a global tar header is in the bundle: refused unread")
         if self.type == tar.GNUTYPE_SPARSE:
             raise BundleError("a sparse file is in the bundle: refused unread")
-        if self.type in (tar.XHDTYPE, tar.SOLARIS_XHDTYPE, tar.GNUTYPE_LONGNAME,
-                         tar.GNUTYPE_LONGLINK):  # fmt: skip
+        if self.type in (
+            tar.XHDTYPE,
+            tar.SOLARIS_XHDTYPE,
+            tar.GNUTYPE_LONGNAME,
+            tar.GNUTYPE_LONGLINK,
+        ):
             if self.size > HEADER_LIMIT:
-                raise BundleError(f"a tar header extension of {self.size:,} bytes is over "
-                                  f"{HEADER_LIMIT // 1024} KiB: refused unread")  # fmt: skip
+                raise BundleError(
+                    f"a tar header extension of {self.size:,} bytes is over "
+                    f"{HEADER_LIMIT // 1024} KiB: refused unread"
+                )
             # Each extension reads the next header recursively: a run of them is refused.
             extensions = getattr(tarfile, "thirdbook_extensions", 0) + 1
             if extensions > EXTENSIONS:
-                raise BundleError(f"a member has over {EXTENSIONS} tar header extensions: "
-                                  "refused unread")  # fmt: skip
+                raise BundleError(
+                    f"a member has over {EXTENSIONS} tar header extensions: refused unread"
+                )
             setattr(tarfile, "thirdbook_extensions", extensions)  # noqa: B010
         return super()._proc_member(tarfile)  # type: ignore[misc]
 
@@ -264,13 +278,17 @@ class _Reading:
             raise BundleError(f"{name!r} appears twice")
         limit = _limit(rest)
         if limit is not None and member.size > limit:
-            raise BundleError(f"{rest} is {member.size:,} bytes, over the {limit // MIB} MiB "
-                              "such a document may have: refused unread")  # fmt: skip
+            raise BundleError(
+                f"{rest} is {member.size:,} bytes, over the {limit // MIB} MiB "
+                "such a document may have: refused unread"
+            )
         if _is_snapshot_manifest(rest):
             self.snapshot_bytes += member.size
             if self.snapshot_bytes > SNAPSHOTS_TOTAL:
-                raise BundleError(f"the snapshot manifests are over {SNAPSHOTS_TOTAL // MIB} "
-                                  f"MiB together (at {rest}): refused")  # fmt: skip
+                raise BundleError(
+                    f"the snapshot manifests are over {SNAPSHOTS_TOTAL // MIB} "
+                    f"MiB together (at {rest}): refused"
+                )
         data = tar.extractfile(member)
         assert data is not None  # a plain file
         if rest == "audit.jsonl":
@@ -299,8 +317,10 @@ def _stream(data: IO[bytes], sink: Any) -> tuple[str, int]:
 def _manifest(data: bytes) -> BundleManifest:
     value = _load("MANIFEST.json", data)
     if isinstance(value, dict) and value.get("format") != FORMAT:
-        raise BundleError(f"MANIFEST.json is not a {FORMAT} manifest (its format is "
-                          f"{_cut(repr(value.get('format')))})")  # fmt: skip
+        raise BundleError(
+            f"MANIFEST.json is not a {FORMAT} manifest (its format is "
+            f"{_cut(repr(value.get('format')))})"
+        )
     return _shaped("MANIFEST.json", BundleManifest, value)
 
 
@@ -319,13 +339,16 @@ def _safe_name(member: tarfile.TarInfo) -> str:
     name = member.name
     parts = PurePosixPath(name).parts
     if not (member.isfile() or member.isdir()):
-        raise BundleError(f"{_cut(name)!r} is not a plain file or folder (links and devices "
-                          "are refused)")  # fmt: skip
+        raise BundleError(
+            f"{_cut(name)!r} is not a plain file or folder (links and devices are refused)"
+        )
     if name.startswith("/") or ".." in parts or not parts or "\\" in name:
         raise BundleError(f"{_cut(name)!r} escapes the bundle's folder")
     if len(name) > NAME_LIMIT:
-        raise BundleError(f"a member's name is {len(name):,} characters, over the {NAME_LIMIT} "
-                          f"a bundle's names have ({_cut(name, 60)!r})")  # fmt: skip
+        raise BundleError(
+            f"a member's name is {len(name):,} characters, over the {NAME_LIMIT} "
+            f"a bundle's names have ({_cut(name, 60)!r})"
+        )
     return "/".join(parts)
 
 
@@ -341,8 +364,10 @@ def verify_bundle(path: Path) -> BundleCheck:
                 setattr(tar, "thirdbook_extensions", 0)  # noqa: B010
                 count += 1
                 if count > MEMBERS:
-                    raise BundleError(f"the bundle has over {MEMBERS:,} members: more than "
-                                      "thirdbook ever writes; refused")  # fmt: skip
+                    raise BundleError(
+                        f"the bundle has over {MEMBERS:,} members: more than "
+                        "thirdbook ever writes; refused"
+                    )
                 reading.member(tar, member)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BundleError(f"{path} is not a readable tar.gz: {exc}") from exc
@@ -350,9 +375,12 @@ def verify_bundle(path: Path) -> BundleCheck:
         raise BundleError("the bundle has no MANIFEST.json")
     problems = _check(reading.manifest, reading)
     problems.kept += reading.chain.problems.kept
-    return BundleCheck(manifest=reading.manifest, manifest_sha256=reading.found["MANIFEST.json"][0],
-                       problems=problems.kept, more_problems=problems.more +
-                       reading.chain.problems.more)  # fmt: skip
+    return BundleCheck(
+        manifest=reading.manifest,
+        manifest_sha256=reading.found["MANIFEST.json"][0],
+        problems=problems.kept,
+        more_problems=problems.more + reading.chain.problems.more,
+    )
 
 
 def _check(manifest: BundleManifest, reading: _Reading) -> _Problems:
@@ -362,8 +390,7 @@ def _check(manifest: BundleManifest, reading: _Reading) -> _Problems:
         if got is None:
             problems.add(name, "listed but missing")
         elif got != (want.sha256, want.size):
-            problems.add(name, f"hashes to {got[0]} ({got[1]} bytes), not the listed "
-                         f"{want.sha256}")  # fmt: skip
+            problems.add(name, f"hashes to {got[0]} ({got[1]} bytes), not the listed {want.sha256}")
     for name in sorted(set(found) - set(manifest.files) - {"MANIFEST.json"}):
         problems.add(name, "not listed in MANIFEST.json")
     for name, (sha, _) in found.items():

@@ -47,17 +47,22 @@ async def verify_chain(
         last = ChainHead(seq=page[-1].seq, hash=page[-1].hash)
     if checkpoint is not None and not problems:
         if last is None or last.seq < checkpoint.seq:
-            problems.append(ChainProblem(
-                seq=checkpoint.seq,
-                reason=f"the store ends at record {0 if last is None else last.seq}, before the "
-                       f"checkpointed record {checkpoint.seq}: it was rolled back to an older copy",
-            ))  # fmt: skip
+            problems.append(
+                ChainProblem(
+                    seq=checkpoint.seq,
+                    reason=f"the store ends at record {0 if last is None else last.seq}, "
+                    "before the "
+                    f"checkpointed record {checkpoint.seq}: it was rolled back to an older copy",
+                )
+            )
         elif at_checkpoint != checkpoint.hash:
-            problems.append(ChainProblem(
-                seq=checkpoint.seq,
-                reason="the record at the checkpoint differs from the one checkpointed: the "
-                       "chain was rewritten or the store replaced",
-            ))  # fmt: skip
+            problems.append(
+                ChainProblem(
+                    seq=checkpoint.seq,
+                    reason="the record at the checkpoint differs from the one checkpointed: the "
+                    "chain was rewritten or the store replaced",
+                )
+            )
     return problems
 
 

@@ -99,11 +99,15 @@ class _Checker:
 
     def link(self, batch: BatchRecord, previous: BatchRecord | None) -> None:
         if previous is None and not batch.predates:
-            self.problem("the batch chain's first record (for the events stored before it) is "
-                         "missing: the chain cannot be checked from its start")  # fmt: skip
+            self.problem(
+                "the batch chain's first record (for the events stored before it) is "
+                "missing: the chain cannot be checked from its start"
+            )
         elif previous is not None and batch.prev_hash != previous.chain_hash:
-            self.problem(f"batch #{batch.id} does not link to the batch before it (a batch record "
-                         "was removed or changed)")  # fmt: skip
+            self.problem(
+                f"batch #{batch.id} does not link to the batch before it (a batch record "
+                "was removed or changed)"
+            )
         if batch.predates:
             expected = predating_link(batch)
         else:
@@ -112,25 +116,34 @@ class _Checker:
             self.problem(f"batch #{batch.id}'s record does not match its chain hash (changed)")
 
     async def before_chain(self, batch: BatchRecord, table: str, rows: _Rows) -> None:
-        last, recorded = ((batch.last_event_id, batch.event_count) if table == "events"
-                          else (batch.last_reject_id, batch.reject_count))  # fmt: skip
+        last, recorded = (
+            (batch.last_event_id, batch.event_count)
+            if table == "events"
+            else (batch.last_reject_id, batch.reject_count)
+        )
         count = 0
         async for run in rows.take_upto(last or 0):
             count += len(run)
         self.predating[table] += count
         if count < recorded:
-            self.problem(f"{recorded - count:,} of the {recorded:,} {table} stored before the "
-                         f"batch chain (up to #{last or 0}) are missing")  # fmt: skip
+            self.problem(
+                f"{recorded - count:,} of the {recorded:,} {table} stored before the "
+                f"batch chain (up to #{last or 0}) are missing"
+            )
         elif count > recorded:
-            self.problem(f"{count - recorded:,} {table} were inserted among the {recorded:,} "
-                         f"stored before the batch chain (up to #{last or 0})")  # fmt: skip
+            self.problem(
+                f"{count - recorded:,} {table} were inserted among the {recorded:,} "
+                f"stored before the batch chain (up to #{last or 0})"
+            )
 
     async def rows(self, batch: BatchRecord, table: str, rows: _Rows, digest: BatchDigest) -> bool:
         """Check the batch's rows of one table, feeding them to its digest; True when each
         matches its locator."""
-        first, last, count = ((batch.first_event_id, batch.last_event_id, batch.event_count)
-                              if table == "events" else (batch.first_reject_id,
-                              batch.last_reject_id, batch.reject_count))  # fmt: skip
+        first, last, count = (
+            (batch.first_event_id, batch.last_event_id, batch.event_count)
+            if table == "events"
+            else (batch.first_reject_id, batch.last_reject_id, batch.reject_count)
+        )
         if not count or first is None or last is None:
             return True
         base = 0 if table == "events" else batch.event_count * LOCATOR
@@ -145,19 +158,26 @@ class _Checker:
                 self.counts[table] += n
                 continue
             for row in run:
-                expected, whole = self.row(batch, table, row, (first, last), base, expected,
-                                           digest)  # fmt: skip
+                expected, whole = self.row(batch, table, row, (first, last), base, expected, digest)
                 ok = ok and whole
         if expected <= last:
-            self.problem(f"{table[:-1]} #{expected} is missing (batch #{batch.id} recorded "
-                         f"{table} #{first}–#{last})")  # fmt: skip
+            self.problem(
+                f"{table[:-1]} #{expected} is missing (batch #{batch.id} recorded "
+                f"{table} #{first}–#{last})"
+            )
             ok = False
         return ok
 
     def row(
-        self, batch: BatchRecord, table: str, row: Row, span: tuple[int, int], base: int,
-        expected: int, digest: BatchDigest,
-    ) -> tuple[int, bool]:  # fmt: skip
+        self,
+        batch: BatchRecord,
+        table: str,
+        row: Row,
+        span: tuple[int, int],
+        base: int,
+        expected: int,
+        digest: BatchDigest,
+    ) -> tuple[int, bool]:
         """One row checked alone (a run with a problem in it); the next id expected, and
         whether this row matched."""
         noun, (row_id, file_id, offset, raw), first = table[:-1], row, span[0]
@@ -166,16 +186,20 @@ class _Checker:
             return expected, False
         ok = True
         if row_id > expected:
-            self.problem(f"{noun} #{expected} is missing (batch #{batch.id} recorded "
-                         f"{table} #{first}–#{span[1]})")  # fmt: skip
+            self.problem(
+                f"{noun} #{expected} is missing (batch #{batch.id} recorded "
+                f"{table} #{first}–#{span[1]})"
+            )
             ok = False
         self.counts[table] += 1
         raw = _blob(raw)
         digest.add([offset if isinstance(offset, int) else -1], [raw])
         at = base + (row_id - first) * LOCATOR
         if locators([raw]) != batch.locators[at : at + LOCATOR]:
-            self.problem(f"{noun} #{row_id}: its raw bytes no longer match what ingest stored "
-                         f"(batch #{batch.id})")  # fmt: skip
+            self.problem(
+                f"{noun} #{row_id}: its raw bytes no longer match what ingest stored "
+                f"(batch #{batch.id})"
+            )
             ok = False
         elif file_id != batch.file_id:
             self.problem(f"{noun} #{row_id}: its file was changed (batch #{batch.id})")
@@ -205,8 +229,12 @@ async def verify_events(store: Store) -> EventCheck:
     head = await batches.head()
     check = _Checker()
     if head is None:
-        return EventCheck(problems=["the event batch chain is missing or empty: its first record "
-                                    "(written by schema migration 11) was deleted"])  # fmt: skip
+        return EventCheck(
+            problems=[
+                "the event batch chain is missing or empty: its first record "
+                "(written by schema migration 11) was deleted"
+            ]
+        )
     top, last_event, last_reject = head
     events = _Rows(batches.pages("events", last_event))
     rejects = _Rows(batches.pages("rejects", last_reject))
@@ -218,16 +246,22 @@ async def verify_events(store: Store) -> EventCheck:
 
 
 async def _walk(
-    batches: EventBatches, check: _Checker, top: int, events: _Rows, rejects: _Rows,
+    batches: EventBatches,
+    check: _Checker,
+    top: int,
+    events: _Rows,
+    rejects: _Rows,
     lasts: tuple[int, int],
-) -> EventCheck:  # fmt: skip
+) -> EventCheck:
     previous: BatchRecord | None = None
     seen = 0
     async for batch in batches.walk(top):
         seen += 1
         if batch.unreadable is not None:
-            check.problem(f"batch #{batch.id}'s record was changed: its {batch.unreadable} "
-                          "no longer have the type ingest wrote")  # fmt: skip
+            check.problem(
+                f"batch #{batch.id}'s record was changed: its {batch.unreadable} "
+                "no longer have the type ingest wrote"
+            )
             previous = batch
             continue
         check.link(batch, previous)
@@ -240,9 +274,11 @@ async def _walk(
         whole = await check.rows(batch, "events", events, digest)
         whole = await check.rows(batch, "rejects", rejects, digest) and whole
         if whole and not _hashes_to(batch, digest):
-            check.problem(f"batch #{batch.id} ({_span(batch)}): a row's raw bytes or byte "
-                          "offset, or the batch's record, no longer hash to what ingest "
-                          "stored")  # fmt: skip
+            check.problem(
+                f"batch #{batch.id} ({_span(batch)}): a row's raw bytes or byte "
+                "offset, or the batch's record, no longer hash to what ingest "
+                "stored"
+            )
     for table, rows in (("event", events), ("reject", rejects)):
         async for run in rows.take_upto(1 << 62):  # rows beyond the last batches' ranges
             for row in run:
@@ -251,11 +287,15 @@ async def _walk(
     for table, stray in (("event", stray_event), ("reject", stray_reject)):
         if stray is not None:
             check.problem(f"{table} #{stray} is in no batch: it was inserted outside ingest")
-    return EventCheck(batches=seen, events=check.counts["events"],
-                      rejects=check.counts["rejects"],
-                      predating_events=check.predating["events"],
-                      predating_rejects=check.predating["rejects"], problems=check.problems,
-                      more_problems=check.more)  # fmt: skip
+    return EventCheck(
+        batches=seen,
+        events=check.counts["events"],
+        rejects=check.counts["rejects"],
+        predating_events=check.predating["events"],
+        predating_rejects=check.predating["rejects"],
+        problems=check.problems,
+        more_problems=check.more,
+    )
 
 
 def _hashes_to(batch: BatchRecord, digest: BatchDigest) -> bool:
@@ -263,9 +303,13 @@ def _hashes_to(batch: BatchRecord, digest: BatchDigest) -> bool:
     if batch.file_id is None:
         return False
     try:
-        return batch.sha256 == digest.hexdigest(batch.file_id, batch.first_event_id,
-                                                batch.event_count, batch.first_reject_id,
-                                                batch.locators)  # fmt: skip
+        return batch.sha256 == digest.hexdigest(
+            batch.file_id,
+            batch.first_event_id,
+            batch.event_count,
+            batch.first_reject_id,
+            batch.locators,
+        )
     except (struct.error, TypeError):  # an offset that is no longer an integer
         return False
 

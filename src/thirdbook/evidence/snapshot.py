@@ -75,8 +75,10 @@ async def take_snapshot(
     progress("events of the window and their log segments")
     # The log segments are copied (in threads) while the events are written out.
     segments = await store.events.window_segments(since_us, until_us)
-    copies = [asyncio.create_task(asyncio.to_thread(_file_item, objects, "logs", Path(p), first))
-              for p, first in sorted(segments)]  # fmt: skip
+    copies = [
+        asyncio.create_task(asyncio.to_thread(_file_item, objects, "logs", Path(p), first))
+        for p, first in sorted(segments)
+    ]
     try:
         events_ref, seen = await _events(store, objects, since_us, until_us)
         logs = [await copy for copy in copies]
@@ -85,27 +87,44 @@ async def take_snapshot(
             copy.cancel()
         await asyncio.gather(*copies, return_exceptions=True)
         raise
-    items.append(_item("events", f"store events {start.isoformat()} to {end.isoformat()}",
-                       events_ref, count=seen.count))  # fmt: skip
+    items.append(
+        _item(
+            "events",
+            f"store events {start.isoformat()} to {end.isoformat()}",
+            events_ref,
+            count=seen.count,
+        )
+    )
     items.extend(logs)
     for kind, file in (("registry", paths.registry), ("routing", paths.flag_file)):
         progress(kind)
-        items.append(await asyncio.to_thread(_control_item, objects, kind, file,
-                                             paths.follow_control_symlinks))  # fmt: skip
+        items.append(
+            await asyncio.to_thread(
+                _control_item, objects, kind, file, paths.follow_control_symlinks
+            )
+        )
     progress("model versions and weights")
     models = await asyncio.to_thread(_models, seen.models, paths)
     items.append(_item("model", "registry and events", objects.put_bytes(canonical_bytes(models))))
-    items.append(_item("prompts", "events of the window",
-                       objects.put_bytes(canonical_bytes({"templates": seen.templates}))))
+    items.append(
+        _item(
+            "prompts",
+            "events of the window",
+            objects.put_bytes(canonical_bytes({"templates": seen.templates})),
+        )
+    )
     if runbook_file is not None:
         items.append(await asyncio.to_thread(_file_item, objects, "runbook", runbook_file))
 
     manifest = {
-        "format": "thirdbook-snapshot-v1", "incident": incident.id, "snapshot": snapshot_id,
+        "format": "thirdbook-snapshot-v1",
+        "incident": incident.id,
+        "snapshot": snapshot_id,
         "window": {"start": start.isoformat(), "end": end.isoformat()},
         "taken_by": {"user": actor.user, "uid": actor.uid, "origin": actor.origin},
-        "taken_at": datetime.now(UTC).isoformat(), "items": items,
-    }  # fmt: skip
+        "taken_at": datetime.now(UTC).isoformat(),
+        "items": items,
+    }
     manifest_ref = objects.put_bytes(canonical_bytes(manifest))
     progress("done")
     return await store.snapshots.complete(snapshot_id, manifest, manifest_ref.sha256, actor)
@@ -172,7 +191,8 @@ class _Seen:
                 at = data.find(b'"template_id"')
                 end = data.find(b"\n", at)
                 first[(ids[0], versions[0] if versions else None)] = data[
-                    data.rfind(b"\n", 0, at) + 1 : end if end >= 0 else len(data)]  # fmt: skip
+                    data.rfind(b"\n", 0, at) + 1 : end if end >= 0 else len(data)
+                ]
         else:  # several templates on the page: line by line
             first = {}
             for row in rows:
@@ -183,7 +203,8 @@ class _Seen:
                     first.setdefault(pair, row[1])
         for (template_id, version), line in first.items():
             name = f"{template_id.decode(errors='replace')}@" + (
-                "None" if version is None else version.decode(errors="replace"))
+                "None" if version is None else version.decode(errors="replace")
+            )
             if name not in self.templates:
                 self.templates[name] = {"system": _system_prompt(line)}
 
@@ -228,24 +249,30 @@ async def _events(
 def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -> dict[str, Any]:
     registry: Any = None
     if paths.registry is not None:
-        with contextlib.suppress(ControlFileRefusedError, ControlFileIOError,
-                                 orjson.JSONDecodeError):  # fmt: skip
+        with contextlib.suppress(
+            ControlFileRefusedError, ControlFileIOError, orjson.JSONDecodeError
+        ):
             data = read_control(target_of(paths.registry, follow=paths.follow_control_symlinks))
             registry = None if data is None else orjson.loads(data)
     models = []
     for (name, version), logged_hash in sorted(seen.items()):
-        entry: dict[str, Any] = {"name": name, "version": version, "logged_weights_hash":
-                                 logged_hash}  # fmt: skip
+        entry: dict[str, Any] = {
+            "name": name,
+            "version": version,
+            "logged_weights_hash": logged_hash,
+        }
         with contextlib.suppress(AttributeError, KeyError, TypeError):
             entry["registry_weights_hash"] = registry["models"][name]["versions"][version][
-                "weights_hash"]  # fmt: skip
+                "weights_hash"
+            ]
         if paths.weights_dir is not None:
             folder = paths.weights_dir / name / version
             if folder.is_dir():
                 entry["weights_files"] = {
                     str(f.relative_to(folder)): hash_file(f).sha256
-                    for f in sorted(folder.rglob("*")) if f.is_file()
-                }  # fmt: skip
+                    for f in sorted(folder.rglob("*"))
+                    if f.is_file()
+                }
         models.append(entry)
     return {"models": models, "registry": registry}
 
@@ -257,11 +284,16 @@ async def verify_snapshots(store: Store, objects: ObjectStore) -> list[str]:
         manifest = snapshot.manifest or {}
         kept = canonical_bytes(manifest)
         if hashlib.sha256(kept).hexdigest() != snapshot.manifest_sha256:
-            problems.append(f"snapshot #{snapshot.id}: the store's index holds a manifest that "
-                            "does not hash to its manifest sha256 (it was changed)")  # fmt: skip
+            problems.append(
+                f"snapshot #{snapshot.id}: the store's index holds a manifest that "
+                "does not hash to its manifest sha256 (it was changed)"
+            )
         refs = [("manifest", snapshot.manifest_sha256 or "", len(kept))]
-        refs += [(str(i.get("origin")), str(i["sha256"]), int(i["size"]))
-                 for i in manifest.get("items", []) if "sha256" in i]  # fmt: skip
+        refs += [
+            (str(i.get("origin")), str(i["sha256"]), int(i["size"]))
+            for i in manifest.get("items", [])
+            if "sha256" in i
+        ]
         for origin, sha, size in refs:
             problem = await asyncio.to_thread(objects.verify, ObjectRef(sha256=sha, size=size))
             if problem is not None:

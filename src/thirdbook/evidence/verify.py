@@ -60,10 +60,16 @@ async def verify_store(
     chain = await verify_chain(store, checkpoint, note)
     evidence = await verify_snapshots(store, objects)
     evidence += await verify_snapshot_index(store, recorded, whole_chain=not chain)
-    complete = sum(1 for status, _ in (await store.snapshots.index()).values()
-                   if status == "complete")  # fmt: skip
-    return StoreCheck(chain=chain, head=await store.audit.head(), evidence=evidence,
-                      snapshots=complete, events=await verify_events(store))  # fmt: skip
+    complete = sum(
+        1 for status, _ in (await store.snapshots.index()).values() if status == "complete"
+    )
+    return StoreCheck(
+        chain=chain,
+        head=await store.audit.head(),
+        evidence=evidence,
+        snapshots=complete,
+        events=await verify_events(store),
+    )
 
 
 async def verify_snapshot_index(
@@ -82,12 +88,16 @@ async def verify_snapshot_index(
         elif row[0] != "complete":
             problems.append(f"snapshot #{snapshot_id} is {row[0]} in the store's index, {said}")
         elif row[1] != sha:
-            problems.append(f"snapshot #{snapshot_id}'s manifest hash in the store's index "
-                            f"({row[1]}) is not the one the audit chain recorded (record "
-                            f"{seq}: {sha})")  # fmt: skip
+            problems.append(
+                f"snapshot #{snapshot_id}'s manifest hash in the store's index "
+                f"({row[1]}) is not the one the audit chain recorded (record "
+                f"{seq}: {sha})"
+            )
     if whole_chain:
         for snapshot_id, (status, _) in sorted(index.items()):
             if status == "complete" and snapshot_id not in recorded:
-                problems.append(f"snapshot #{snapshot_id} is complete in the store's index, but "
-                                "the audit chain never recorded it complete")  # fmt: skip
+                problems.append(
+                    f"snapshot #{snapshot_id} is complete in the store's index, but "
+                    "the audit chain never recorded it complete"
+                )
     return problems

@@ -332,20 +332,29 @@ async def _continue(
     if row.state == "active" and same_file:
         if row.path != candidate.path:
             await store.update_path(
-                ingester.holder, row.id, candidate.path,
+                ingester.holder,
+                row.id,
+                candidate.path,
                 f"{row.path} was renamed {candidate.path} while ingest was stopped",
-            )  # fmt: skip
+            )
         tracked = row
     else:
         how, kind = ("the copy", "copy") if not same_file else ("the same file", "rotated")
         if content.compressed:
             how = f"a {content.compressed}-compressed rotation"
         tracked = await store.adopt(
-            ingester.holder, row.id, path=candidate.path, dev=candidate.dev,
-            ino=candidate.ino, compressed=content.compressed,
-            note=(kind, f"{candidate.path} is {how} of {row.path}; reading it from byte "
-                  f"{row.offset}, where ingest of that file had got to ({where})"),
-        )  # fmt: skip
+            ingester.holder,
+            row.id,
+            path=candidate.path,
+            dev=candidate.dev,
+            ino=candidate.ino,
+            compressed=content.compressed,
+            note=(
+                kind,
+                f"{candidate.path} is {how} of {row.path}; reading it from byte "
+                f"{row.offset}, where ingest of that file had got to ({where})",
+            ),
+        )
         resolved(ingester, row.id)
     tail = _tail(ingester, tracked, content, candidate)
     if row.state != "active" or not same_file:

@@ -158,11 +158,14 @@ async def release_finished(ingester: Ingester) -> None:
         await _reject_unterminated(ingester, tail, size)
         if tail.lost_after is not None and tail.lost_after > tail.offset:
             await ingester.store.ingest.add_gap(
-                ingester.holder, tail.file_id, tail.offset, tail.lost_after,
+                ingester.holder,
+                tail.file_id,
+                tail.offset,
+                tail.lost_after,
                 f"{tail.path}: bytes {tail.offset}..{tail.lost_after} of the file it "
                 "copies were seen but are in neither file (written after the copy was "
                 "taken and cut by the truncate: logrotate's copy-then-truncate window)",
-            )  # fmt: skip
+            )
         detail = f"{tail.path}: read to its end ({tail.offset} bytes), released"
         stat = tail.stat_key if tail.complete else _stat_key(tail.fd)
         await ingester.store.ingest.set_state(

@@ -83,12 +83,20 @@ class Console(TriageService, ContainmentService, ExportService):
     ) -> Console:
         """Open the store (refusing network filesystems) for the given sources and rules; a
         store opened read-only (see `Store.open`'s `access`) makes a read-only console."""
-        store = await Store.open(store_path, busy_timeout_ms=settings.store.busy_timeout_ms,
-                                 access=access)  # fmt: skip
+        store = await Store.open(
+            store_path, busy_timeout_ms=settings.store.busy_timeout_ms, access=access
+        )
         chosen = settings.sources if sources is None else sources
         read_only = read_only or store.read_only_reason is not None
-        return cls(store, settings, chosen, triggers, read_only=read_only, runbooks=runbooks,
-                   containment=containment)  # fmt: skip
+        return cls(
+            store,
+            settings,
+            chosen,
+            triggers,
+            read_only=read_only,
+            runbooks=runbooks,
+            containment=containment,
+        )
 
     async def alerts(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
@@ -137,11 +145,17 @@ class Console(TriageService, ContainmentService, ExportService):
         for stored in page.items:
             event = stored_event(stored.raw)
             if isinstance(event, MetricEvent) and event.metric == rule.metric:
-                points.append(DriftPoint(at=event.window_end or event.ts, value=event.value,
-                                         version=event.model.version))  # fmt: skip
+                points.append(
+                    DriftPoint(
+                        at=event.window_end or event.ts,
+                        value=event.value,
+                        version=event.model.version,
+                    )
+                )
         points.sort(key=lambda p: p.at)
-        series = DriftSeries(title=f"{model} {rule.metric}", low=rule.low, high=rule.high,
-                             points=tuple(points))  # fmt: skip
+        series = DriftSeries(
+            title=f"{model} {rule.metric}", low=rule.low, high=rule.high, points=tuple(points)
+        )
         return series.model_copy(update={"title": f"{series.title} {'→'.join(series.versions)}"})
 
     async def events(
@@ -177,8 +191,9 @@ class Console(TriageService, ContainmentService, ExportService):
             kinds = [s.kind for s in find_secrets(event.raw.decode(errors="backslashreplace"))]
             if not kinds:
                 raise TriageRefusedError("nothing is masked in this line")
-            await self.store.audit.append(actor, "reveal-secrets", "done",
-                                          {**detail, "kinds": kinds}, incident_id)  # fmt: skip
+            await self.store.audit.append(
+                actor, "reveal-secrets", "done", {**detail, "kinds": kinds}, incident_id
+            )
             return event, kinds
 
     async def audited_reveal(self, detail: dict[str, Any], incident_id: int | None = None) -> None:

@@ -54,9 +54,10 @@ class ConsoleBase:
         try:
             if self.read_only:
                 why = self.store.read_only_reason
-                raise TriageRefusedError("this console is read-only: it can look but not act"
-                                         + (f" (the store cannot be written: {why})"
-                                            if why else ""))  # fmt: skip
+                raise TriageRefusedError(
+                    "this console is read-only: it can look but not act"
+                    + (f" (the store cannot be written: {why})" if why else "")
+                )
             yield actor
             return
         except ActionFailedError as exc:
@@ -74,5 +75,6 @@ class ConsoleBase:
         finally:
             if note:
                 with contextlib.suppress(Exception):
-                    await self.store.audit.append(actor, action, outcome, {**detail, **note},
-                                                  incident_id)  # fmt: skip
+                    await self.store.audit.append(
+                        actor, action, outcome, {**detail, **note}, incident_id
+                    )

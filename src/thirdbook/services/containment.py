@@ -55,8 +55,9 @@ class ContainmentService(RegistryService, HookService):
             runbook_file = None
             if incident.runbook is not None and self.runbook_of(incident) is not None:
                 runbook_file = self.runbooks.path_of(incident.runbook)
-            return await take_snapshot(self.store, self.objects, incident, actor,
-                                       self.containment, runbook_file, progress)  # fmt: skip
+            return await take_snapshot(
+                self.store, self.objects, incident, actor, self.containment, runbook_file, progress
+            )
 
     async def kill_switch(
         self,
@@ -75,20 +76,33 @@ class ContainmentService(RegistryService, HookService):
         async with self._acting("kill-switch", detail, incident_id) as actor:
             hooks, instead = self._hooks("kill-switch")
             path, model, override = await self._containable(
-                incident_id, model, override, None if instead else "flag_file")
+                incident_id, model, override, None if instead else "flag_file"
+            )
             target, before, after, how = None, "", "", f"routed to {VARIANT[mode]} by its hooks"
             if path is not None:
                 target = await control(target_of, path, follow=self._follow)
-                before, after, how = await self._flip(incident_id, path, target, model, mode,
-                                                      expected)  # fmt: skip
-                await self.store.containment.written(incident_id, "kill switch", model, "route",
-                                                     VARIANT[mode])  # fmt: skip
-            await self._contained(incident_id, actor, "kill switch", override,
-                                  f"kill switch: {model} {how}")
-            await self._run_hooks(incident_id, actor, "kill-switch", hooks, {
-                "model": model, "mode": mode, "variant": VARIANT[mode],
-                "flag_file": None if target is None else str(target),
-                "flag_sha256": {"before": before, "after": after} if target else None})  # fmt: skip
+                before, after, how = await self._flip(
+                    incident_id, path, target, model, mode, expected
+                )
+                await self.store.containment.written(
+                    incident_id, "kill switch", model, "route", VARIANT[mode]
+                )
+            await self._contained(
+                incident_id, actor, "kill switch", override, f"kill switch: {model} {how}"
+            )
+            await self._run_hooks(
+                incident_id,
+                actor,
+                "kill-switch",
+                hooks,
+                {
+                    "model": model,
+                    "mode": mode,
+                    "variant": VARIANT[mode],
+                    "flag_file": None if target is None else str(target),
+                    "flag_sha256": {"before": before, "after": after} if target else None,
+                },
+            )
             return ControlWrite(path=target, before=before, after=after)
 
     async def _flip(
@@ -106,21 +120,31 @@ class ContainmentService(RegistryService, HookService):
         kept = await self._keep(current, target)
         first = await self._before_first_kill(incident_id, model, mode)
         try:
-            change = await asyncio.to_thread(planned_flags, current, model, VARIANT[mode],
-                                             first[1] if first else None)  # fmt: skip
+            change = await asyncio.to_thread(
+                planned_flags, current, model, VARIANT[mode], first[1] if first else None
+            )
         except ValueError as exc:
             raise TriageRefusedError(f"{target} is not a valid flag file now: {exc}") from exc
-        before, after = await control(replace_file, target, change.data,
-                                      expected or bytes_hash(current), validate_flagd)  # fmt: skip
+        before, after = await control(
+            replace_file, target, change.data, expected or bytes_hash(current), validate_flagd
+        )
         if first and change.restored:
             how = f"(the flag restored as before the incident's first kill, sha256:{first[0]})"
         elif change.suspended_targeting:
-            how = ("(flag ENABLED; its targeting rule, which could still route to the model, set "
-                   "aside until the flag is restored)")  # fmt: skip
+            how = (
+                "(flag ENABLED; its targeting rule, which could still route to the model, set "
+                "aside until the flag is restored)"
+            )
         else:
             how = "(flag ENABLED)"
-        return before, after, (f"routed to {VARIANT[mode]} {how} in {named(target, path)}; "
-                               f"file sha256 {before} → {after}{kept}")  # fmt: skip
+        return (
+            before,
+            after,
+            (
+                f"routed to {VARIANT[mode]} {how} in {named(target, path)}; "
+                f"file sha256 {before} → {after}{kept}"
+            ),
+        )
 
     async def preview(
         self,
@@ -135,8 +159,10 @@ class ContainmentService(RegistryService, HookService):
         """What an action would do now, changing nothing (`--dry-run`); a refusal it would
         meet is raised as it would be."""
         hooks, instead = self._hooks(action)
-        said = [f"would run the {action} hook {h.target} ({h.when}, timeout {h.timeout_s:g} s)"
-                for h in hooks]  # fmt: skip
+        said = [
+            f"would run the {action} hook {h.target} ({h.when}, timeout {h.timeout_s:g} s)"
+            for h in hooks
+        ]
         if action == "quarantine":
             await self._snapshot_first(incident_id, override)
             found = await self.quarantine_plan(targets)
@@ -147,14 +173,19 @@ class ContainmentService(RegistryService, HookService):
             ] + said
         file = "flag_file" if action == "kill-switch" else "registry"
         path, model, deviation = await self._containable(
-            incident_id, model, override, None if instead and action == "kill-switch" else file)
+            incident_id, model, override, None if instead and action == "kill-switch" else file
+        )
         note = [] if deviation is None else [f"would record a deviation: {deviation}"]
         if action == "rollback":
             plan = await self.rollback_plan(incident_id)
             move = f"{plan.from_version} → {plan.to_version}"
             where = "through its hooks" if instead else f"in {path}"
-            return [f"would move {plan.model}'s serving alias {move} {where} "
-                    f"(weights {plan.weights_hash})", *note, *said]  # fmt: skip
+            return [
+                f"would move {plan.model}'s serving alias {move} {where} "
+                f"(weights {plan.weights_hash})",
+                *note,
+                *said,
+            ]
         if path is None:
             return [f"would route {model} to {VARIANT[mode]} through its hooks", *note, *said]
         target = await control(target_of, path, follow=self._follow)
@@ -164,9 +195,12 @@ class ContainmentService(RegistryService, HookService):
             new = planned_flags(current, model, VARIANT[mode], first[1] if first else None).data
         except ValueError as exc:
             raise TriageRefusedError(f"{target} is not a valid flag file now: {exc}") from exc
-        return [f"would route {model} to {VARIANT[mode]} in {named(target, path)}",
-                f"file sha256 {bytes_hash(current)} → {bytes_hash(new)}",
-                *note, *said]  # fmt: skip
+        return [
+            f"would route {model} to {VARIANT[mode]} in {named(target, path)}",
+            f"file sha256 {bytes_hash(current)} → {bytes_hash(new)}",
+            *note,
+            *said,
+        ]
 
     async def rollback(
         self,
@@ -178,11 +212,13 @@ class ContainmentService(RegistryService, HookService):
     ) -> RollbackPlan:
         """Point the model's `serving` alias at a known-good version (the failing version is
         never touched). Snapshot first, as for the kill switch."""
-        async with self._acting("rollback", {"to": to, "model": model, "override": override},
-                                incident_id) as actor:  # fmt: skip
+        async with self._acting(
+            "rollback", {"to": to, "model": model, "override": override}, incident_id
+        ) as actor:
             hooks, instead = self._hooks("rollback")
-            path, model, override = await self._containable(incident_id, model, override,
-                                                            "registry")  # fmt: skip
+            path, model, override = await self._containable(
+                incident_id, model, override, "registry"
+            )
             assert path is not None
             await self.observe_registry()  # moves made by others before this one
             target = await control(target_of, path, follow=self._follow)
@@ -192,19 +228,28 @@ class ContainmentService(RegistryService, HookService):
             else:
                 kept = await self._keep(await control(read_control, target), target)
                 plan, before, after = await control(roll_back, target, model, to)
-            await self.store.containment.written(incident_id, "rollback", model, "model_version",
-                                                 plan.to_version)  # fmt: skip
+            await self.store.containment.written(
+                incident_id, "rollback", model, "model_version", plan.to_version
+            )
             if not instead:
                 await self.observe_registry("rollback", actor=actor, incident_id=incident_id)
             checked = "re-hashed and matching" if plan.weights_checked else "as registered"
-            await self._contained(incident_id, actor, "rollback", override,
-                                  f"rollback: {model} serving {plan.from_version} → "
-                                  f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
-                                  + ("made by its hooks" if instead else
-                                     f"in {named(target, path)}; registry sha256 {before} → "
-                                     f"{after}{kept}"))  # fmt: skip
-            await self._run_hooks(incident_id, actor, "rollback", hooks,
-                                  plan.model_dump(mode="json"))  # fmt: skip
+            await self._contained(
+                incident_id,
+                actor,
+                "rollback",
+                override,
+                f"rollback: {model} serving {plan.from_version} → "
+                f"{plan.to_version} (weights {plan.weights_hash}, {checked}); "
+                + (
+                    "made by its hooks"
+                    if instead
+                    else f"in {named(target, path)}; registry sha256 {before} → {after}{kept}"
+                ),
+            )
+            await self._run_hooks(
+                incident_id, actor, "rollback", hooks, plan.model_dump(mode="json")
+            )
             return plan
 
     async def rollback_plan(self, incident_id: int) -> RollbackPlan:
@@ -234,13 +279,16 @@ class ContainmentService(RegistryService, HookService):
             raise TriageRefusedError(f"incident #{incident_id} is closed")
         path: Path | None = None if file is None else getattr(self.containment, file)
         if file is not None and path is None:
-            raise TriageRefusedError(f"no {file.replace('_', ' ')} is configured "
-                                     f"([containment] {file} in thirdbook.toml)")  # fmt: skip
+            raise TriageRefusedError(
+                f"no {file.replace('_', ' ')} is configured "
+                f"([containment] {file} in thirdbook.toml)"
+            )
         if model is None:
             model, _ = await self.incident_model(incident)
         if model is None:
-            raise TriageRefusedError("cannot tell which model this incident is about: "
-                                     "name it (--model)")  # fmt: skip
+            raise TriageRefusedError(
+                "cannot tell which model this incident is about: name it (--model)"
+            )
         return path, model, await self._snapshot_first(incident_id, override)
 
     async def _snapshot_first(self, incident_id: int, override: str | None) -> str | None:
@@ -261,29 +309,39 @@ class ContainmentService(RegistryService, HookService):
     ) -> list[QuarantineTarget]:
         """Quarantine training data or fine-tunes (paths or ids): hashes recorded, files made
         read-only, and the quarantine list file beside the store rewritten."""
-        async with self._acting("quarantine", {"targets": targets, "override": override},
-                                incident_id) as actor:  # fmt: skip
+        async with self._acting(
+            "quarantine", {"targets": targets, "override": override}, incident_id
+        ) as actor:
             if await self.store.incidents.get(incident_id) is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
             override = await self._snapshot_first(incident_id, override)
             found = await self.quarantine_plan(targets)
             hooks, instead = self._hooks("quarantine")
-            read_only = 0 if instead else sum([await asyncio.to_thread(make_read_only, t)
-                                               for t in found])  # fmt: skip
+            read_only = (
+                0 if instead else sum([await asyncio.to_thread(make_read_only, t) for t in found])
+            )
             await self._deviation(incident_id, actor, "quarantine", override)
             await self.store.quarantine.add(
-                incident_id, found, actor,
+                incident_id,
+                found,
+                actor,
                 f"quarantine: {', '.join(targets)} ({len(found)} entries, {read_only} files "
                 f"made read-only)",
-            )  # fmt: skip
+            )
             listed = await self.store.quarantine.listed()
             try:
                 await control(self._write_quarantine_list, listed)
             except TriageRefusedError as exc:  # the entries are recorded: the list lags
-                raise ActionFailedError(f"the quarantine is recorded, but its list file was "
-                                        f"not written: {exc}") from exc  # fmt: skip
-            await self._run_hooks(incident_id, actor, "quarantine", hooks,
-                                  {"targets": [t.model_dump(mode="json") for t in found]})
+                raise ActionFailedError(
+                    f"the quarantine is recorded, but its list file was not written: {exc}"
+                ) from exc
+            await self._run_hooks(
+                incident_id,
+                actor,
+                "quarantine",
+                hooks,
+                {"targets": [t.model_dump(mode="json") for t in found]},
+            )
             return found
 
     async def quarantine_plan(self, targets: tuple[str, ...] | list[str]) -> list[QuarantineTarget]:
@@ -310,9 +368,11 @@ class ContainmentService(RegistryService, HookService):
         try:
             kept = await asyncio.to_thread(self.objects.put_bytes, data)
         except OSError as exc:
-            raise ActionFailedError(f"could not keep {path} as evidence before changing it: "
-                                    f"{(exc.strerror or str(exc)).lower()}; nothing was "
-                                    "changed") from exc  # fmt: skip
+            raise ActionFailedError(
+                f"could not keep {path} as evidence before changing it: "
+                f"{(exc.strerror or str(exc)).lower()}; nothing was "
+                "changed"
+            ) from exc
         return f"; previous file kept as sha256:{kept.sha256}"
 
     async def _before_first_kill(
@@ -341,9 +401,9 @@ class ContainmentService(RegistryService, HookService):
     ) -> None:
         """An action taken without a complete snapshot goes on the timeline as a deviation."""
         if override:
-            await self.store.incidents.note(incident_id, actor, "deviation",
-                                            f"{what} without a complete snapshot: "
-                                            f"{override}")  # fmt: skip
+            await self.store.incidents.note(
+                incident_id, actor, "deviation", f"{what} without a complete snapshot: {override}"
+            )
 
     async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
         """(model or agent, serving version) an incident is about: from a drift alert's key,
@@ -351,8 +411,9 @@ class ContainmentService(RegistryService, HookService):
         serving version from the registry."""
         model = None
         alerts = [a for a in [await self.store.alerts.get(i) for i in incident.alert_ids] if a]
-        for alert in sorted(alerts, key=lambda a: ["drift", "feedback", "agent_lane",
-                                                   "unexplainable"].index(a.kind)):  # fmt: skip
+        for alert in sorted(
+            alerts, key=lambda a: ["drift", "feedback", "agent_lane", "unexplainable"].index(a.kind)
+        ):
             if alert.kind in {"drift", "feedback", "agent_lane"}:
                 model = alert.key.split(" ")[0]
                 break

@@ -54,9 +54,12 @@ class Context:
         if not self.demo:
             return self.settings.containment
         control = self.demo_dir / "control"
-        return self.settings.containment.model_copy(update={
-            "registry": control / "registry.json", "flag_file": control / "killswitch.flagd.json",
-        })  # fmt: skip
+        return self.settings.containment.model_copy(
+            update={
+                "registry": control / "registry.json",
+                "flag_file": control / "killswitch.flagd.json",
+            }
+        )
 
     def runbooks(self) -> RunbookLibrary:
         """The shipped runbooks under one's own: the configured directory, else `runbooks`

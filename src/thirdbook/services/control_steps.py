@@ -22,8 +22,10 @@ from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 T = TypeVar("T")
 
-_KILL_NOTE = re.compile(r"kill switch: (?P<model>.+?) routed to (?P<route>\w+) .*?; file sha256 "
-                        r".*?(?:; previous file kept as sha256:(?P<kept>[0-9a-f]{64}))?$")
+_KILL_NOTE = re.compile(
+    r"kill switch: (?P<model>.+?) routed to (?P<route>\w+) .*?; file sha256 "
+    r".*?(?:; previous file kept as sha256:(?P<kept>[0-9a-f]{64}))?$"
+)
 """A kill-switch note on the timeline that names the file written (and what it kept)."""
 
 

@@ -53,9 +53,14 @@ class DemoSession:
             triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
         # The demo's runbooks and control files are its own (see `Context` with `demo`).
         demo = Context(self.settings, self.data_dir, self.config_path, demo=True)
-        return await Console.open(self.layer.store_path, self.settings, self.sources, triggers,
-                                  runbooks=demo.runbooks(),
-                                  containment=demo.containment())  # fmt: skip
+        return await Console.open(
+            self.layer.store_path,
+            self.settings,
+            self.sources,
+            triggers,
+            runbooks=demo.runbooks(),
+            containment=demo.containment(),
+        )
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""

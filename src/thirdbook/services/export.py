@@ -32,11 +32,16 @@ class ExportService(ConsoleBase):
             incident = await self.store.incidents.get(incident_id)
             if incident is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
-            snapshots = [s for s in await self.store.snapshots.for_incident(incident_id)
-                         if s.status == "complete" and s.manifest_sha256]  # fmt: skip
+            snapshots = [
+                s
+                for s in await self.store.snapshots.for_incident(incident_id)
+                if s.status == "complete" and s.manifest_sha256
+            ]
             if not snapshots:
-                raise TriageRefusedError(f"incident #{incident_id} has no complete snapshot to "
-                                         "export: snapshot first (s, or `thirdbook snapshot`)")
+                raise TriageRefusedError(
+                    f"incident #{incident_id} has no complete snapshot to "
+                    "export: snapshot first (s, or `thirdbook snapshot`)"
+                )
             timeline = await self.store.incidents.timeline(incident_id)
             records = await self._chain_span(incident_id)
             head = await self.store.audit.head()
@@ -47,16 +52,26 @@ class ExportService(ConsoleBase):
             manifests = {s.id: str(s.manifest_sha256) for s in snapshots}
             try:
                 sha = await asyncio.to_thread(
-                    write_bundle, out, incident_id, documents,
-                    chain_slice(records, incident_id, reveal is not None), manifests,
-                    self.objects, reveal=reveal is not None, progress=progress,
+                    write_bundle,
+                    out,
+                    incident_id,
+                    documents,
+                    chain_slice(records, incident_id, reveal is not None),
+                    manifests,
+                    self.objects,
+                    reveal=reveal is not None,
+                    progress=progress,
                     head=None if head is None else head.model_dump(mode="json"),
-                )  # fmt: skip
+                )
             except BundleError as exc:
-                raise ActionFailedError(f"{exc}: nothing was written; `thirdbook verify` "
-                                        "checks the whole evidence store") from exc  # fmt: skip
+                raise ActionFailedError(
+                    f"{exc}: nothing was written; `thirdbook verify` "
+                    "checks the whole evidence store"
+                ) from exc
             await self.store.incidents.note(
-                incident_id, actor, "export",
+                incident_id,
+                actor,
+                "export",
                 f"evidence bundle {out.name}: {len(snapshots)} snapshot(s), secrets "
                 f"{'REVEALED (' + str(reveal) + ')' if reveal else 'masked'}; "
                 f"MANIFEST.json sha256 {sha}",

@@ -36,8 +36,10 @@ def explain(exc: BaseException, store_path: Path | None) -> str | None:
 def _os_error(exc: OSError) -> str:
     name = exc.filename if exc.filename is not None else "a file"
     if exc.errno == errno.ENOSPC:
-        return (f"no space is left on the device holding {name}; what failed was not "
-                "recorded as done: free some space and run it again")  # fmt: skip
+        return (
+            f"no space is left on the device holding {name}; what failed was not "
+            "recorded as done: free some space and run it again"
+        )
     if exc.errno == errno.EROFS:
         return f"cannot write {name}: it is on a read-only filesystem"
     if exc.errno in {errno.EACCES, errno.EPERM}:

@@ -36,7 +36,6 @@ class Health:
     truncations: int
 
 
-
 class HealthMeter:
     """Reads health; remembers recent event counts to tell the rate."""
 
@@ -57,8 +56,11 @@ class HealthMeter:
         progress = await self.store.ingest.progress()
         lease = await self.store.leases.current()
         here = self.ingester.status.holding_lease
-        helper = (lease is not None and lease.pid == self.helper_pid
-                  and lease.host == socket.gethostname())  # fmt: skip
+        helper = (
+            lease is not None
+            and lease.pid == self.helper_pid
+            and lease.host == socket.gethostname()
+        )
         live = lease is not None and (
             here or (time.time() - lease.heartbeat.timestamp()) < self.settings.ingest.lease_ttl_s
         )
@@ -92,4 +94,3 @@ class HealthMeter:
             gaps=sum(1 for n in notes if n.kind == "gap"),
             truncations=sum(1 for n in notes if n.kind == "truncated"),
         )
-

@@ -35,25 +35,38 @@ class HookService(ConsoleBase):
         if not hooks:
             return []
         incident = await self.store.incidents.get(incident_id)
-        payload = json.dumps({
-            "thirdbook": 1, "action": action, "detail": detail, "actor": actor.model_dump(),
-            "incident": None if incident is None else incident.model_dump(mode="json"),
-        }, sort_keys=True).encode()  # fmt: skip
+        payload = json.dumps(
+            {
+                "thirdbook": 1,
+                "action": action,
+                "detail": detail,
+                "actor": actor.model_dump(),
+                "incident": None if incident is None else incident.model_dump(mode="json"),
+            },
+            sort_keys=True,
+        ).encode()
         results = []
         for hook in hooks:
             result = await run_hook(hook, payload)
             output = await asyncio.to_thread(self.objects.put_bytes, result.output)
             excerpt = result.output[:200].decode("utf-8", errors="backslashreplace").strip()
             await self.store.incidents.note(
-                incident_id, actor, "hook",
+                incident_id,
+                actor,
+                "hook",
                 f"{action} hook ({hook.when}) {result.summary()}; output sha256:{output.sha256}"
                 + (f": {excerpt}" if excerpt else ""),
             )
             results.append(result)
         failed = [r for r in results if not r.ok]
         if failed:
-            done = ("thirdbook changed nothing itself" if self._hooks(action)[1]
-                    else f"thirdbook's own {action} change stands")  # fmt: skip
-            raise ActionFailedError(f"{len(failed)} of {len(results)} {action} hooks failed "
-                                    f"({failed[0].summary()}); {done}")  # fmt: skip
+            done = (
+                "thirdbook changed nothing itself"
+                if self._hooks(action)[1]
+                else f"thirdbook's own {action} change stands"
+            )
+            raise ActionFailedError(
+                f"{len(failed)} of {len(results)} {action} hooks failed "
+                f"({failed[0].summary()}); {done}"
+            )
         return results

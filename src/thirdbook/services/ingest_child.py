@@ -27,8 +27,15 @@ def _die_with_parent() -> None:  # runs in the child, between fork and exec
 
 def watch_command(data_dir: Path, config: Path, *, demo: bool = False) -> list[str]:
     """The `thirdbook watch` command line for the same data directory and config."""
-    command = [sys.executable, "-m", "thirdbook.cli", "--data-dir", str(data_dir),
-               "--config", str(config)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "thirdbook.cli",
+        "--data-dir",
+        str(data_dir),
+        "--config",
+        str(config),
+    ]
     return [*command, *(["--demo"] if demo else []), "watch", "--quiet"]
 
 
@@ -52,9 +59,12 @@ class IngestChild:
             self.log.parent.mkdir(parents=True, exist_ok=True)
             out = self.log.open("ab")  # type: ignore[assignment]
         self.process = await asyncio.create_subprocess_exec(
-            *self.command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            *self.command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
             preexec_fn=_die_with_parent,
-        )  # fmt: skip
+        )
         if not isinstance(out, int):
             out.close()
 

@@ -50,8 +50,9 @@ class RegistryService(ConsoleBase):
         if how == "observed" and sha == self._registry_seen:
             return []
         at_us = now_us() if how == "rollback" else mtime_ns // 1000
-        moves = await self.store.registry_history.record(registry, sha, at_us, how, actor=actor,
-                                                         incident_id=incident_id)  # fmt: skip
+        moves = await self.store.registry_history.record(
+            registry, sha, at_us, how, actor=actor, incident_id=incident_id
+        )
         self._registry_seen = sha
         return moves
 

@@ -38,7 +38,12 @@ def _spec(item: object) -> secrets.PatternSpec:
     if not isinstance(item, list) or len(item) != 5:
         raise ValueError("not a pattern")
     kind, source, flags, group, gated = item
-    if not (isinstance(kind, str) and isinstance(source, str) and isinstance(flags, int)
-            and isinstance(group, int) and isinstance(gated, bool)):  # fmt: skip
+    if not (
+        isinstance(kind, str)
+        and isinstance(source, str)
+        and isinstance(flags, int)
+        and isinstance(group, int)
+        and isinstance(gated, bool)
+    ):
         raise ValueError("not a pattern")
     return kind, source, flags, group, gated

@@ -24,15 +24,23 @@ class TriageService(ConsoleBase):
     ) -> Incident:
         """Declare an incident from open alerts, as the OS user of this process; it follows
         the runbook for its alerts' kinds."""
-        detail = {"alerts": alert_ids, "title": title, "severity": severity,
-                  "blast_radius": blast_radius}  # fmt: skip
+        detail = {
+            "alerts": alert_ids,
+            "title": title,
+            "severity": severity,
+            "blast_radius": blast_radius,
+        }
         async with self._acting("declare", detail) as actor:
             alerts = [await self.store.alerts.get(a) for a in alert_ids]
             runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
             return await self.store.incidents.declare(
-                alert_ids, title=title, severity=severity, blast_radius=blast_radius,
-                actor=actor, runbook=None if runbook is None else runbook.name,
-            )  # fmt: skip
+                alert_ids,
+                title=title,
+                severity=severity,
+                blast_radius=blast_radius,
+                actor=actor,
+                runbook=None if runbook is None else runbook.name,
+            )
 
     async def attach(self, alert_id: int, incident_id: int) -> None:
         """Attach an open alert to an open incident."""

@@ -85,8 +85,9 @@ def unread_wal_bytes(path: Path) -> int:
 async def connect_read_only(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
     """A read-only connection (see `store.access`), its first read already done."""
     timeout = busy_timeout_ms / 1000
-    conn = await aiosqlite.connect(read_only_uri(path, immutable=False), uri=True,
-                                   isolation_level=None, timeout=timeout)  # fmt: skip
+    conn = await aiosqlite.connect(
+        read_only_uri(path, immutable=False), uri=True, isolation_level=None, timeout=timeout
+    )
     try:
         await conn.execute("SELECT count(*) FROM sqlite_master")
         return conn
@@ -107,8 +108,9 @@ async def connect_read_only(path: Path, busy_timeout_ms: int) -> aiosqlite.Conne
             "in a read-only directory; copy the store's files somewhere writable and read "
             "that copy (--data-dir)"
         )
-    conn = await aiosqlite.connect(read_only_uri(path, immutable=True), uri=True,
-                                   isolation_level=None, timeout=timeout)  # fmt: skip
+    conn = await aiosqlite.connect(
+        read_only_uri(path, immutable=True), uri=True, isolation_level=None, timeout=timeout
+    )
     try:
         await conn.execute("SELECT count(*) FROM sqlite_master")
     except sqlite3.DatabaseError as exc:

@@ -19,8 +19,15 @@ _SEVERAL = re.compile(r"[,;&/]|\band\b", re.IGNORECASE)
 
 
 def _item(row: sqlite3.Row) -> ActionItem:
-    return ActionItem(id=row[0], incident_id=row[1], title=row[2], owner=row[3],
-                      due=date.fromisoformat(row[4]), status=row[5], resolution=row[6])  # fmt: skip
+    return ActionItem(
+        id=row[0],
+        incident_id=row[1],
+        title=row[2],
+        owner=row[3],
+        due=date.fromisoformat(row[4]),
+        status=row[5],
+        resolution=row[6],
+    )
 
 
 class ActionItems:
@@ -49,9 +56,14 @@ class ActionItems:
                 (incident_id, title.strip(), owner.strip(), due.isoformat(), now_us()),
             )
             item_id = int(cursor.lastrowid or 0)
-            await add_timeline_entry(conn, incident_id, actor, "action",
-                                     f"action item #{item_id} for {owner.strip()}, due "
-                                     f"{due.isoformat()}: {title.strip()}")  # fmt: skip
+            await add_timeline_entry(
+                conn,
+                incident_id,
+                actor,
+                "action",
+                f"action item #{item_id} for {owner.strip()}, due "
+                f"{due.isoformat()}: {title.strip()}",
+            )
         found = await self.get(item_id)
         assert found is not None
         return found

@@ -21,10 +21,17 @@ _COLUMNS = "id, rule, kind, key, status, summary, fired, event_ids, first_at_us,
 
 def _alert(row: sqlite3.Row) -> Alert:
     return Alert(
-        id=row[0], rule=row[1], kind=row[2], key=row[3], status=row[4], summary=row[5],
-        fired=row[6], event_ids=tuple(json.loads(row[7])), first_at=from_us(row[8]),
+        id=row[0],
+        rule=row[1],
+        kind=row[2],
+        key=row[3],
+        status=row[4],
+        summary=row[5],
+        fired=row[6],
+        event_ids=tuple(json.loads(row[7])),
+        first_at=from_us(row[8]),
         last_at=from_us(row[9]),
-    )  # fmt: skip
+    )
 
 
 class Alerts:
@@ -55,10 +62,18 @@ class Alerts:
                 cursor = await conn.execute(
                     "INSERT INTO alerts (rule, kind, key, summary, event_ids, first_at_us, "
                     "last_at_us, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (firing.rule, firing.kind, firing.key, firing.summary,
-                     json.dumps(list(firing.event_ids)[-MAX_EVENT_IDS:]), at, at, now_us(),
-                     now_us()),
-                )  # fmt: skip
+                    (
+                        firing.rule,
+                        firing.kind,
+                        firing.key,
+                        firing.summary,
+                        json.dumps(list(firing.event_ids)[-MAX_EVENT_IDS:]),
+                        at,
+                        at,
+                        now_us(),
+                        now_us(),
+                    ),
+                )
                 alert_id = int(cursor.lastrowid or 0)
             else:
                 existing = _alert(row)

@@ -41,10 +41,13 @@ async def append_audit(
     seq, prev_hash = (1, GENESIS) if row is None else (int(row[0]) + 1, str(row[1]))
     at = now_us()
     content = {
-        "at_us": at, "action": action, "outcome": outcome, "incident": incident_id,
+        "at_us": at,
+        "action": action,
+        "outcome": outcome,
+        "incident": incident_id,
         "actor": {"user": actor.user, "uid": actor.uid, "origin": actor.origin},
         "detail": detail,
-    }  # fmt: skip
+    }
     digest = record_hash(seq, prev_hash, content)
     await conn.execute(
         "INSERT INTO audit (seq, at_us, incident_id, content, prev_hash, hash) "
@@ -61,8 +64,9 @@ def _record(row: Any) -> AuditRecord:
             raise ValueError("not an object")
     except ValueError:
         content = {"undecodable": str(row[2])}  # its hash will not match: verify names it
-    return AuditRecord(seq=row[0], at=from_us(row[1]), content=content, prev_hash=row[3],
-                       hash=row[4])  # fmt: skip
+    return AuditRecord(
+        seq=row[0], at=from_us(row[1]), content=content, prev_hash=row[3], hash=row[4]
+    )
 
 
 class Audit:

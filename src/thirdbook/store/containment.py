@@ -45,10 +45,15 @@ class Containment:
         states = []
         for row_id, action, model, field, value, written_us, after in rows:
             observed = await self._observed(row_id, model, field, value, written_us, after)
-            states.append(ContainmentState(
-                action=action, model=model, value=value, written=from_us(written_us),
-                observed=None if observed is None else from_us(observed),
-            ))  # fmt: skip
+            states.append(
+                ContainmentState(
+                    action=action,
+                    model=model,
+                    value=value,
+                    written=from_us(written_us),
+                    observed=None if observed is None else from_us(observed),
+                )
+            )
         return states
 
     async def _observed(
@@ -58,8 +63,11 @@ class Containment:
         if observed is not None:
             return observed
         # A request routed away from the model is logged without one (a human decided).
-        match = ("route = ? AND (model_name = ? OR model_name IS NULL)" if field == "route"
-                 else "model_version = ? AND model_name = ?")  # fmt: skip
+        match = (
+            "route = ? AND (model_name = ? OR model_name IS NULL)"
+            if field == "route"
+            else "model_version = ? AND model_name = ?"
+        )
         newest = await self._store.fetchone("SELECT coalesce(max(id), 0) FROM events")
         upto = int(newest[0]) if newest else scanned
         seen = await self._store.fetchone(

@@ -156,8 +156,9 @@ class Store:
         """`mode=ro`, else `immutable` when no `-shm` can be made and no `-wal` would be
         missed; a store written by an older thirdbook is read through an upgraded copy."""
         if not _is_file(path):
-            raise StoreError(f"there is no store at {path} to read ({reason}, so none can be "
-                             "made here)")  # fmt: skip
+            raise StoreError(
+                f"there is no store at {path} to read ({reason}, so none can be made here)"
+            )
         conn = await connect_read_only(path, busy_timeout_ms)
         store = cls(conn, path, reason)
         try:
@@ -167,8 +168,9 @@ class Store:
                 raise StoreError(newer_schema_sentence(path, version))
             if version < SCHEMA_VERSION:
                 await conn.close()
-                return await cls._open_upgraded_copy(path, reason, version, busy_timeout_ms,
-                                                     cache_mb)  # fmt: skip
+                return await cls._open_upgraded_copy(
+                    path, reason, version, busy_timeout_ms, cache_mb
+                )
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StoreError(describe_failure(exc, path) or str(exc)) from exc
@@ -210,9 +212,11 @@ class Store:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         store.path, store._scratch = path, scratch
-        store.read_only_reason = (f"{reason}; it was written by an older thirdbook (schema "
-                                  f"{version}), so this reads an upgraded copy of it, taken "
-                                  "when it was opened")  # fmt: skip
+        store.read_only_reason = (
+            f"{reason}; it was written by an older thirdbook (schema "
+            f"{version}), so this reads an upgraded copy of it, taken "
+            "when it was opened"
+        )
         return store
 
     async def _configure(self, busy_timeout_ms: int, cache_mb: int) -> None:

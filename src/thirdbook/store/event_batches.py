@@ -68,28 +68,56 @@ async def append_batch(
     sha = digest.hexdigest(file_id, first_event, event_count, first_reject_id, row_locators)
     await conn.execute(
         f"INSERT INTO event_batches ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (batch_id, file_id, first_event,
-         None if first_event is None else first_event + event_count - 1, event_count,
-         first_reject_id,
-         None if first_reject_id is None else first_reject_id + reject_count - 1,
-         reject_count, row_locators, sha, prev_hash, chain_hash(batch_id, prev_hash, sha)),
-    )  # fmt: skip
+        (
+            batch_id,
+            file_id,
+            first_event,
+            None if first_event is None else first_event + event_count - 1,
+            event_count,
+            first_reject_id,
+            None if first_reject_id is None else first_reject_id + reject_count - 1,
+            reject_count,
+            row_locators,
+            sha,
+            prev_hash,
+            chain_hash(batch_id, prev_hash, sha),
+        ),
+    )
 
 
 def _record(row: Any) -> BatchRecord:
     try:
         return BatchRecord(
-            id=row[0], file_id=row[1], first_event_id=row[2], last_event_id=row[3],
-            event_count=row[4], first_reject_id=row[5], last_reject_id=row[6],
-            reject_count=row[7], locators=row[8], sha256=row[9], prev_hash=row[10],
+            id=row[0],
+            file_id=row[1],
+            first_event_id=row[2],
+            last_event_id=row[3],
+            event_count=row[4],
+            first_reject_id=row[5],
+            last_reject_id=row[6],
+            reject_count=row[7],
+            locators=row[8],
+            sha256=row[9],
+            prev_hash=row[10],
             chain_hash=row[11],
-        )  # fmt: skip
+        )
     except ValidationError as exc:  # changed by hand: verify names it, and goes on
         wrong = ", ".join(str(e["loc"][0]) for e in exc.errors())
-        return BatchRecord(id=row[0], file_id=None, first_event_id=None, last_event_id=None,
-                           event_count=0, first_reject_id=None, last_reject_id=None,
-                           reject_count=0, locators=b"", sha256="", prev_hash=str(row[10]),
-                           chain_hash=str(row[11]), unreadable=wrong)  # fmt: skip
+        return BatchRecord(
+            id=row[0],
+            file_id=None,
+            first_event_id=None,
+            last_event_id=None,
+            event_count=0,
+            first_reject_id=None,
+            last_reject_id=None,
+            reject_count=0,
+            locators=b"",
+            sha256="",
+            prev_hash=str(row[10]),
+            chain_hash=str(row[11]),
+            unreadable=wrong,
+        )
 
 
 class EventBatches:
@@ -146,8 +174,7 @@ class EventBatches:
                 if run:
                     yield run
                     run = []
-                big = await self._store.fetchone(f"SELECT raw FROM {table} WHERE id = ?",
-                                                 (row[0],))  # fmt: skip
+                big = await self._store.fetchone(f"SELECT raw FROM {table} WHERE id = ?", (row[0],))
                 yield [(row[0], row[1], row[2], None if big is None else big[0])]
             if run:
                 yield run

@@ -49,8 +49,9 @@ async def add_timeline_entry(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (incident_id, now_us(), actor.user, actor.uid, actor.origin, kind, detail),
     )
-    await append_audit(conn, actor, kind, "done", {"timeline": detail, **(audited or {})},
-                       incident_id)  # fmt: skip
+    await append_audit(
+        conn, actor, kind, "done", {"timeline": detail, **(audited or {})}, incident_id
+    )
 
 
 async def _open_alert(conn: aiosqlite.Connection, alert_id: int) -> tuple[str, str]:
@@ -105,9 +106,14 @@ class Incidents:
             )
             incident_id = int(cursor.lastrowid or 0)
             recommended = "kill switch" if blast_radius == "high" else "rollback"
-            await add_timeline_entry(conn, incident_id, actor, "declared",
-                            f"{severity}, blast radius {blast_radius} (recommended: "
-                            f"{recommended}): {title.strip()}")  # fmt: skip
+            await add_timeline_entry(
+                conn,
+                incident_id,
+                actor,
+                "declared",
+                f"{severity}, blast radius {blast_radius} (recommended: "
+                f"{recommended}): {title.strip()}",
+            )
             for alert_id, summary in zip(alert_ids, summaries, strict=True):
                 await conn.execute(
                     "UPDATE alerts SET status = 'declared', incident_id = ?, triaged_by = ?, "
@@ -149,8 +155,9 @@ class Incidents:
                 "triaged_us = ? WHERE id = ?",
                 (reason.strip(), actor.user, now_us(), alert_id),
             )
-            await append_audit(conn, actor, "dismiss", "done",
-                               {"alert": alert_id, "reason": reason.strip()})  # fmt: skip
+            await append_audit(
+                conn, actor, "dismiss", "done", {"alert": alert_id, "reason": reason.strip()}
+            )
 
     async def set_severity(self, incident_id: int, severity: str, actor: Actor) -> None:
         """Change an incident's severity; the change goes on the timeline."""
@@ -158,8 +165,10 @@ class Incidents:
             _, before = await existing_incident(conn, incident_id)
             if before == severity:
                 raise TriageRefusedError(f"incident #{incident_id} is already {severity}")
-            await conn.execute("UPDATE incidents SET severity = ?, updated_us = ? WHERE id = ?",
-                               (severity, now_us(), incident_id))  # fmt: skip
+            await conn.execute(
+                "UPDATE incidents SET severity = ?, updated_us = ? WHERE id = ?",
+                (severity, now_us(), incident_id),
+            )
             await add_timeline_entry(conn, incident_id, actor, "severity", f"{before} → {severity}")
 
     async def note(self, incident_id: int, actor: Actor, kind: str, detail: str) -> None:
@@ -178,8 +187,10 @@ class Incidents:
                 raise TriageRefusedError(f"incident #{incident_id} is already {phase}")
             if before == "closed":
                 raise TriageRefusedError(f"incident #{incident_id} is closed")
-            await conn.execute("UPDATE incidents SET phase = ?, updated_us = ? WHERE id = ?",
-                               (phase, now_us(), incident_id))  # fmt: skip
+            await conn.execute(
+                "UPDATE incidents SET phase = ?, updated_us = ? WHERE id = ?",
+                (phase, now_us(), incident_id),
+            )
             await add_timeline_entry(conn, incident_id, actor, "phase", f"{before} → {phase}")
 
     async def check_step(
@@ -229,10 +240,16 @@ class Incidents:
             "SELECT id FROM alerts WHERE incident_id = ? ORDER BY id", (row[0],)
         )
         return Incident(
-            id=row[0], title=row[1], severity=row[2], blast_radius=row[3], phase=row[4],
-            commander=row[5], declared_at=from_us(row[6]), alert_ids=tuple(a[0] for a in alerts),
+            id=row[0],
+            title=row[1],
+            severity=row[2],
+            blast_radius=row[3],
+            phase=row[4],
+            commander=row[5],
+            declared_at=from_us(row[6]),
+            alert_ids=tuple(a[0] for a in alerts),
             runbook=row[7],
-        )  # fmt: skip
+        )
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
         """Everything that happened to an incident, oldest first."""
@@ -242,10 +259,16 @@ class Incidents:
             (incident_id,),
         )
         return [
-            TimelineEntry(id=r[0], incident_id=r[1], at=from_us(r[2]),
-                          actor=Actor(user=r[3], uid=r[4], origin=r[5]), kind=r[6], detail=r[7])
+            TimelineEntry(
+                id=r[0],
+                incident_id=r[1],
+                at=from_us(r[2]),
+                actor=Actor(user=r[3], uid=r[4], origin=r[5]),
+                kind=r[6],
+                detail=r[7],
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def marks(self) -> tuple[object, ...]:
         """Changes whenever an alert or anything on a timeline changes: cheap to compare, so
@@ -263,5 +286,7 @@ class Incidents:
             "sum(status = 'dismissed'), sum(status = 'open') FROM alerts GROUP BY rule "
             "ORDER BY rule"
         )
-        return [RulePrecision(rule=r[0], fired=r[1], declared=r[2], dismissed=r[3], open=r[4])
-                for r in rows]  # fmt: skip
+        return [
+            RulePrecision(rule=r[0], fired=r[1], declared=r[2], dismissed=r[3], open=r[4])
+            for r in rows
+        ]

@@ -10,9 +10,21 @@ import aiosqlite
 from thirdbook.domain.records import TrackedFile
 
 EventTuple = tuple[
-    int, str, str | None, int | None, str | None, int | None, str | None, str | None,
-    str | None, str | None, int, int, int, bytes,
-]  # fmt: skip
+    int,
+    str,
+    str | None,
+    int | None,
+    str | None,
+    int | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    int,
+    int,
+    bytes,
+]
 """(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
 weights_hash, route, file_id, byte_offset, ingested_us, raw): one events row."""
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 INGEST_LEASE = "ingest"
 
+
 class LeaseLostError(Exception):
     """This process no longer holds the ingest lease; it must stop ingesting."""
 
@@ -107,9 +108,25 @@ class IngestState:
                 "offset, tail_hash, size_seen, first_seen_us, updated_us, state, stat_size, "
                 "stat_mtime_ns, compressed) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (source, path, dev, ino, generation, head_len, head_hash, offset, tail_hash,
-                 offset, at, at, state, stat_size, stat_mtime, compressed),
-            )  # fmt: skip
+                (
+                    source,
+                    path,
+                    dev,
+                    ino,
+                    generation,
+                    head_len,
+                    head_hash,
+                    offset,
+                    tail_hash,
+                    offset,
+                    at,
+                    at,
+                    state,
+                    stat_size,
+                    stat_mtime,
+                    compressed,
+                ),
+            )
             file_id = int(cursor.lastrowid or 0)
             if note is not None:
                 await insert_note(conn, at, file_id, *note)
@@ -120,8 +137,7 @@ class IngestState:
     async def files_with_identity(self, dev: int, ino: int) -> list[TrackedFile]:
         """Every row ever tracked under this (device, inode), newest first."""
         rows = await self._store.fetchall(
-            f"SELECT {FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? "
-            "ORDER BY id DESC LIMIT 50",
+            f"SELECT {FILE_COLUMNS} FROM files WHERE dev = ? AND ino = ? ORDER BY id DESC LIMIT 50",
             (dev, ino),
         )
         return [tracked_file(r) for r in rows]
@@ -207,17 +223,31 @@ class IngestState:
         from thirdbook.store.event_batches import append_batch, digest_batch
 
         at = now_us()
-        hashed = (asyncio.ensure_future(asyncio.to_thread(digest_batch, events, rejects))
-                  if events or rejects else None)  # fmt: skip
+        hashed = (
+            asyncio.ensure_future(asyncio.to_thread(digest_batch, events, rejects))
+            if events or rejects
+            else None
+        )
         async with self._store.write() as conn:
             await self._check_lease(holder, at)
             cursor = await conn.execute(
                 "UPDATE files SET offset = ?, tail_hash = ?, head_len = ?, head_hash = ?, "
                 "size_seen = ?, path = ?, lines = lines + ?, rejects = rejects + ?, "
                 "updated_us = ? WHERE id = ? AND offset = ?",
-                (offset, tail_hash, head_len, head_hash, size_seen, path,
-                 len(events), len(rejects), at, file_id, start),
-            )  # fmt: skip
+                (
+                    offset,
+                    tail_hash,
+                    head_len,
+                    head_hash,
+                    size_seen,
+                    path,
+                    len(events),
+                    len(rejects),
+                    at,
+                    file_id,
+                    start,
+                ),
+            )
             if cursor.rowcount != 1:
                 raise CheckpointMovedError(
                     f"file {file_id}: a batch starting at byte {start} is not at the "

@@ -14,8 +14,17 @@ if TYPE_CHECKING:
     from thirdbook.domain.incidents import Actor
     from thirdbook.store.database import Store
 
-_NAMES = ("at_us", "model", "alias", "from_version", "to_version", "how", "by_user",
-          "incident_id", "registry_sha256")  # fmt: skip
+_NAMES = (
+    "at_us",
+    "model",
+    "alias",
+    "from_version",
+    "to_version",
+    "how",
+    "by_user",
+    "incident_id",
+    "registry_sha256",
+)
 _COLUMNS = ", ".join(_NAMES)
 
 
@@ -49,19 +58,38 @@ class RegistryHistory:
             for model, alias, old, new in moves:
                 await conn.execute(
                     f"INSERT INTO alias_moves ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (at_us, model, alias, old, new, "first seen" if first else how,
-                     None if actor is None else actor.user, incident_id, sha256),
-                )  # fmt: skip
+                    (
+                        at_us,
+                        model,
+                        alias,
+                        old,
+                        new,
+                        "first seen" if first else how,
+                        None if actor is None else actor.user,
+                        incident_id,
+                        sha256,
+                    ),
+                )
             if how == "rollback" and not moves and actor is not None:
                 await conn.execute(
                     "UPDATE alias_moves SET how = 'rollback', by_user = ?, incident_id = ? "
                     "WHERE registry_sha256 = ? AND how = 'observed'",
                     (actor.user, incident_id, sha256),
                 )
-        return [AliasMove(at=from_us(at_us), model=m, alias=a, from_version=o, to_version=n,
-                          how="first seen" if first else how, registry_sha256=sha256,
-                          by_user=None if actor is None else actor.user,
-                          incident_id=incident_id) for m, a, o, n in moves]  # fmt: skip
+        return [
+            AliasMove(
+                at=from_us(at_us),
+                model=m,
+                alias=a,
+                from_version=o,
+                to_version=n,
+                how="first seen" if first else how,
+                registry_sha256=sha256,
+                by_user=None if actor is None else actor.user,
+                incident_id=incident_id,
+            )
+            for m, a, o, n in moves
+        ]
 
     async def moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
         """Alias moves, newest first (of one model, or of all)."""

@@ -31,10 +31,15 @@ def _manifest(text: Any) -> dict[str, Any] | None:
 
 def _snapshot(row: Any) -> SnapshotRecord:
     return SnapshotRecord(
-        id=row[0], incident_id=row[1], status=row[2], by=row[3], started=from_us(row[4]),
-        finished=None if row[5] is None else from_us(row[5]), manifest_sha256=row[6],
+        id=row[0],
+        incident_id=row[1],
+        status=row[2],
+        by=row[3],
+        started=from_us(row[4]),
+        finished=None if row[5] is None else from_us(row[5]),
+        manifest_sha256=row[6],
         manifest=_manifest(row[7]),
-    )  # fmt: skip
+    )
 
 
 class Snapshots:
@@ -52,8 +57,9 @@ class Snapshots:
                 (incident_id, actor.user, now_us()),
             )
             snapshot_id = int(cursor.lastrowid or 0)
-            await append_audit(conn, actor, "snapshot", "started", {"snapshot": snapshot_id},
-                               incident_id)  # fmt: skip
+            await append_audit(
+                conn, actor, "snapshot", "started", {"snapshot": snapshot_id}, incident_id
+            )
         return snapshot_id
 
     async def complete(
@@ -73,10 +79,18 @@ class Snapshots:
             )
             items = manifest.get("items", [])
             size = sum(int(i.get("size", 0)) for i in items)
-            note = (f"snapshot #{snapshot_id} complete: {len(items)} items, {size:,} bytes, "
-                    f"manifest sha256:{manifest_sha256}")  # fmt: skip
-            await add_timeline_entry(conn, int(row[0]), actor, "evidence", note, {
-                "snapshot": snapshot_id, "manifest_sha256": manifest_sha256})  # fmt: skip
+            note = (
+                f"snapshot #{snapshot_id} complete: {len(items)} items, {size:,} bytes, "
+                f"manifest sha256:{manifest_sha256}"
+            )
+            await add_timeline_entry(
+                conn,
+                int(row[0]),
+                actor,
+                "evidence",
+                note,
+                {"snapshot": snapshot_id, "manifest_sha256": manifest_sha256},
+            )
         found = await self.get(snapshot_id)
         assert found is not None
         return found

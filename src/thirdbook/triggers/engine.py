@@ -56,11 +56,17 @@ class TriggerEngine:
     def observe(self, event: Event, event_id: int) -> list[Firing]:
         """The firings this event causes (an inquiry is judged by `judge_inquiry`)."""
         if isinstance(event, MetricEvent):
-            return [f for rule in self.settings.drift
-                    if (f := self._drift(rule, event, event_id)) is not None]  # fmt: skip
+            return [
+                f
+                for rule in self.settings.drift
+                if (f := self._drift(rule, event, event_id)) is not None
+            ]
         if isinstance(event, FeedbackEvent):
-            return [f for rule in self.settings.feedback
-                    if (f := self._feedback(rule, event, event_id)) is not None]  # fmt: skip
+            return [
+                f
+                for rule in self.settings.feedback
+                if (f := self._feedback(rule, event, event_id)) is not None
+            ]
         if isinstance(event, AgentActionEvent):
             lane = self._lanes.get(event.agent)
             firing = None if lane is None else _outside_lane(lane, event, event_id)
@@ -98,11 +104,14 @@ class TriggerEngine:
             return None
         band = _band(rule)
         return Firing(
-            rule=rule.name, kind="drift", key=f"{model.name} {model.version}",
-            event_ids=tuple(windows.ids[first : last + 1]), at=windows.ends[last],
+            rule=rule.name,
+            kind="drift",
+            key=f"{model.name} {model.version}",
+            event_ids=tuple(windows.ids[first : last + 1]),
+            at=windows.ends[last],
             summary=f"{model.name} {model.version} {event.metric} outside {band} for {run} "
-                    f"consecutive windows (latest {event.value:g})",
-        )  # fmt: skip
+            f"consecutive windows (latest {event.value:g})",
+        )
 
     # -- feedback ------------------------------------------------------------------------
 
@@ -128,11 +137,14 @@ class TriggerEngine:
             if stop - start >= rule.count:
                 ids = tuple(reports.ids[start:stop])
                 return Firing(
-                    rule=rule.name, kind="feedback", key=f"{event.target} {event.category}",
-                    event_ids=ids, at=reports.times[stop - 1],
+                    rule=rule.name,
+                    kind="feedback",
+                    key=f"{event.target} {event.category}",
+                    event_ids=ids,
+                    at=reports.times[stop - 1],
                     summary=f"{len(ids)} {event.category} reports against {event.target} "
-                            f"within {rule.window_s:g} s (threshold {rule.count})",
-                )  # fmt: skip
+                    f"within {rule.window_s:g} s (threshold {rule.count})",
+                )
         return None
 
     # -- unexplainable decisions ---------------------------------------------------------
@@ -161,8 +173,14 @@ class TriggerEngine:
                 f"{inquiry.source} inquiry {inquiry.inquiry_id}: the record of {about} "
                 f"lacks the {', '.join(missing)}"
             )
-        return Firing(rule="unexplainable decision", kind="unexplainable", key=about,
-                      event_ids=ids, at=inquiry.ts, summary=summary)  # fmt: skip
+        return Firing(
+            rule="unexplainable decision",
+            kind="unexplainable",
+            key=about,
+            event_ids=ids,
+            at=inquiry.ts,
+            summary=summary,
+        )
 
 
 def _outside_lane(lane: AgentLane, event: AgentActionEvent, event_id: int) -> Firing | None:
@@ -178,9 +196,14 @@ def _outside_lane(lane: AgentLane, event: AgentActionEvent, event_id: int) -> Fi
         why.append(f"amount {event.amount:g}{currency} is over its limit of {lane.max_amount:g}")
     if not why:
         return None
-    return Firing(rule=f"{lane.agent} lane", kind="agent_lane", key=lane.agent,
-                  event_ids=(event_id,), at=event.ts,
-                  summary=f"{lane.agent} acted outside its lane: {'; '.join(why)}")  # fmt: skip
+    return Firing(
+        rule=f"{lane.agent} lane",
+        kind="agent_lane",
+        key=lane.agent,
+        event_ids=(event_id,),
+        at=event.ts,
+        summary=f"{lane.agent} acted outside its lane: {'; '.join(why)}",
+    )
 
 
 def _shifted(at: datetime, seconds: float) -> datetime:

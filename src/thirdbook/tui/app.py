@@ -65,9 +65,12 @@ class Look:
             config_path or locations.config_file()
         )
         no_color = "NO_COLOR" in os.environ
-        return cls(theme=NO_COLOUR_THEME if no_color else console.theme,
-                   keymap=dict(console.keymap), no_color=no_color,
-                   theme_dirs=[locations.shipped_dir("themes"), own.expanduser()])  # fmt: skip
+        return cls(
+            theme=NO_COLOUR_THEME if no_color else console.theme,
+            keymap=dict(console.keymap),
+            no_color=no_color,
+            theme_dirs=[locations.shipped_dir("themes"), own.expanduser()],
+        )
 
 
 class ThirdbookApp(App[None]):
@@ -92,8 +95,9 @@ class ThirdbookApp(App[None]):
     ) -> None:
         """Notifications often quote untrusted text (a refusal naming a model or a path from
         the logs): never markup, control characters made visible, whoever calls."""
-        super().notify(visible(message), title=visible(title), severity=severity,
-                       timeout=timeout, markup=False)  # fmt: skip
+        super().notify(
+            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
+        )
 
     def __init__(
         self,
@@ -162,9 +166,13 @@ class ThirdbookApp(App[None]):
         self.console_service = await self._open_console()
         why = self.console_service.store.read_only_reason
         if why is not None:
-            self.notify(f"The store cannot be written ({why}): this console looks but neither "
-                        "ingests nor acts.", title="Read-only", severity="warning",
-                        timeout=30)  # fmt: skip
+            self.notify(
+                f"The store cannot be written ({why}): this console looks but neither "
+                "ingests nor acts.",
+                title="Read-only",
+                severity="warning",
+                timeout=30,
+            )
         for problem in self.console_service.runbooks.problems:
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
@@ -191,9 +199,11 @@ class ThirdbookApp(App[None]):
                 if binding.id in {"quit", "up", "down", "list-up", "list-down"}:
                     continue
                 key = self.look.keymap.get(binding.id or "", binding.key).split(",")[0]
-                yield SystemCommand(f"{binding.description} ({key})",
-                                    f"binding id: {binding.id}",
-                                    partial(self._run, target, binding.action))  # fmt: skip
+                yield SystemCommand(
+                    f"{binding.description} ({key})",
+                    f"binding id: {binding.id}",
+                    partial(self._run, target, binding.action),
+                )
 
     async def _run(self, target: object, action: str) -> None:
         await self.run_action(action, target)  # type: ignore[arg-type]
@@ -225,8 +235,9 @@ class ThirdbookApp(App[None]):
         busy = [w for w in self.workers if not w.is_finished and w is not current]
         for worker in busy:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.wait(), timeout=5 if worker.group in {
-                    "ingest", "demo"} else 2)  # fmt: skip
+                await asyncio.wait_for(
+                    worker.wait(), timeout=5 if worker.group in {"ingest", "demo"} else 2
+                )
         for worker in busy:
             if not worker.is_finished:
                 worker.cancel()
@@ -316,17 +327,26 @@ def run_console(context: Context, *, read_only: bool = False) -> None:
     read_only = read_only or refusal is not None
 
     async def open_console() -> Console:
-        return await Console.open(store_path, settings, settings.sources, read_only=read_only,
-                                  runbooks=context.runbooks(), access="auto")  # fmt: skip
+        return await Console.open(
+            store_path,
+            settings,
+            settings.sources,
+            read_only=read_only,
+            runbooks=context.runbooks(),
+            access="auto",
+        )
 
     subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
     look = Look.from_config(settings.console, context.config_path)
     helper = None
     if not read_only and settings.sources:
-        helper = IngestChild(watch_command(context.data_dir, context.config_path),
-                             log=context.data_dir / "ingest.log")  # fmt: skip
-    _run_app(ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look,
-                          ingest_child=helper))  # fmt: skip
+        helper = IngestChild(
+            watch_command(context.data_dir, context.config_path),
+            log=context.data_dir / "ingest.log",
+        )
+    _run_app(
+        ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look, ingest_child=helper)
+    )
 
 
 def _run_app(app: ThirdbookApp) -> None:
@@ -346,7 +366,17 @@ def run_demo_console(session: object) -> None:
 
     assert isinstance(session, DemoSession)
     look = Look.from_config(session.settings.console, session.config_path)
-    helper = IngestChild(watch_command(session.data_dir, session.config_path, demo=True),
-                         log=session.layer.demo_dir / "ingest.log")  # fmt: skip
-    _run_app(ThirdbookApp(session.open_console, demo=session.layer, subtitle="demo", look=look,
-                          ingest=False, ingest_child=helper))  # fmt: skip
+    helper = IngestChild(
+        watch_command(session.data_dir, session.config_path, demo=True),
+        log=session.layer.demo_dir / "ingest.log",
+    )
+    _run_app(
+        ThirdbookApp(
+            session.open_console,
+            demo=session.layer,
+            subtitle="demo",
+            look=look,
+            ingest=False,
+            ingest_child=helper,
+        )
+    )

@@ -116,9 +116,12 @@ def key_help(keymap: dict[str, str]) -> list[KeyHelp]:
 
 
 _NAMES = {
-    "question_mark": "?", "slash": "/", "right_square_bracket": "]",
-    "left_square_bracket": "[", "space": "space",
-}  # fmt: skip
+    "question_mark": "?",
+    "slash": "/",
+    "right_square_bracket": "]",
+    "left_square_bracket": "[",
+    "space": "space",
+}
 
 
 def _pretty(keys: str) -> str:

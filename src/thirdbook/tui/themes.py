@@ -24,8 +24,19 @@ from textual.theme import Theme
 
 DEFAULT_THEME = "thirdbook-dark"
 NO_COLOUR_THEME = "thirdbook-mono"
-_COLOURS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel",
-            "boost", "success", "warning", "error")  # fmt: skip
+_COLOURS = (
+    "primary",
+    "secondary",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+    "success",
+    "warning",
+    "error",
+)
 
 
 class ThemeFile(BaseModel):
@@ -75,8 +86,9 @@ def load_theme(path: Path) -> Theme:
     try:
         return ThemeFile.model_validate(raw).theme()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}"
-                             for e in exc.errors())  # fmt: skip
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'file'}: {e['msg']}" for e in exc.errors()
+        )
         raise ValueError(f"{path}: {problems}") from exc
 
 

@@ -17,9 +17,12 @@ from thirdbook.tui.dialogs.triage import DIALOG_CSS
 class ChoiceDialog(ModalScreen[str | None]):
     """A list to pick from with j/k or arrows and enter; esc cancels. Returns the option id."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ChoiceDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="ChoiceDialog")
+        + """
     ChoiceDialog OptionList { height: auto; max-height: 12; }
     """
+    )
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="cancel"),
         Binding("j", "down", show=False),

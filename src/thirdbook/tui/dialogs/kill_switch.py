@@ -35,9 +35,12 @@ class KillChoice:
 class KillSwitchDialog(ModalScreen[KillChoice | None]):
     """Choose where the traffic goes; without a complete snapshot, a reason is required."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="KillSwitchDialog") + """
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="KillSwitchDialog")
+        + """
     KillSwitchDialog OptionList { height: auto; margin-bottom: 1; }
     """
+    )
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
 
     def __init__(self, model: str, serving: str, snapshot_complete: bool) -> None:
@@ -49,14 +52,22 @@ class KillSwitchDialog(ModalScreen[KillChoice | None]):
             title = Text("KILL SWITCH for ", style="bold")
             title.append_text(safe(f"{self.model} (serving {self.serving})", 80))
             yield Label(title)
-            yield Static("The flag stays ENABLED and its default variant routes the model's "
-                         "traffic away from it. Choose, then enter:")  # fmt: skip
-            yield OptionList(*[Option(f"{mode}: {what}", id=mode) for mode, what in MODES],
-                             id="modes")  # fmt: skip
+            yield Static(
+                "The flag stays ENABLED and its default variant routes the model's "
+                "traffic away from it. Choose, then enter:"
+            )
+            yield OptionList(
+                *[Option(f"{mode}: {what}", id=mode) for mode, what in MODES], id="modes"
+            )
             if not self.snapshot_complete:
-                yield Static(Text("No complete evidence snapshot yet: snapshot first (esc, then "
-                                  "s). To act anyway, give the reason; it is recorded as a "
-                                  "deviation.", style="bold"))  # fmt: skip
+                yield Static(
+                    Text(
+                        "No complete evidence snapshot yet: snapshot first (esc, then "
+                        "s). To act anyway, give the reason; it is recorded as a "
+                        "deviation.",
+                        style="bold",
+                    )
+                )
                 yield Input(placeholder="Override reason (enter to flip)", id="override")
             yield Static("", classes="error", id="error")
 
@@ -101,12 +112,21 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
         with Vertical():
             yield Label(self.heading)
             yield Static(self.body)
-            hint = "enter to confirm, esc to cancel" if self.snapshot_complete else (
-                "No complete evidence snapshot yet: snapshot first (esc, then s). To act "
-                "anyway, give the reason; it is recorded as a deviation.")  # fmt: skip
+            hint = (
+                "enter to confirm, esc to cancel"
+                if self.snapshot_complete
+                else (
+                    "No complete evidence snapshot yet: snapshot first (esc, then s). To act "
+                    "anyway, give the reason; it is recorded as a deviation."
+                )
+            )
             yield Static(Text(hint, style="bold"))
-            yield Input(placeholder="Override reason (enter to act)" if not
-                        self.snapshot_complete else "enter to confirm", id="override")  # fmt: skip
+            yield Input(
+                placeholder="Override reason (enter to act)"
+                if not self.snapshot_complete
+                else "enter to confirm",
+                id="override",
+            )
             yield Static("", classes="error", id="error")
 
     @on(Input.Submitted, "#override")

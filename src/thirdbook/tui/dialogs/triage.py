@@ -36,8 +36,11 @@ class PromptDialog(ModalScreen[str | None]):
     def __init__(self, heading: str, context: Text, placeholder: str, needed: str) -> None:
         super().__init__()
         self.heading, self.context, self.placeholder, self.needed = (
-            heading, context, placeholder, needed,
-        )  # fmt: skip
+            heading,
+            context,
+            placeholder,
+            needed,
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -56,9 +59,12 @@ class PromptDialog(ModalScreen[str | None]):
 
 def dismiss_dialog(alert: Alert) -> PromptDialog:
     """Ask why an alert is not an incident."""
-    return PromptDialog(f"Dismiss alert #{alert.id}?", safe(alert.summary, 300),
-                        "Why is this not an incident? (enter to dismiss)",
-                        "A reason is needed: it is the evidence for calibrating this rule.")
+    return PromptDialog(
+        f"Dismiss alert #{alert.id}?",
+        safe(alert.summary, 300),
+        "Why is this not an incident? (enter to dismiss)",
+        "A reason is needed: it is the evidence for calibrating this rule.",
+    )
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,21 @@ class DeclareDialog(ModalScreen[Declaration | None]):
         with Vertical():
             yield Label(Text(f"Declare an incident from alert #{self.alert.id}", style="bold"))
             yield Input(value=self.alert.summary[:120], placeholder="Title", id="title")
-            yield Select([(s, s) for s in SEVERITIES], value="SEV1" if high else "SEV2",
-                         allow_blank=False, id="severity")  # fmt: skip
             yield Select(
-                [("high: money moved, data leaked, irreversible → kill switch", "high"),
-                 ("medium: reversible → rollback", "medium")],
-                value="high" if high else "medium", allow_blank=False, id="blast",
-            )  # fmt: skip
+                [(s, s) for s in SEVERITIES],
+                value="SEV1" if high else "SEV2",
+                allow_blank=False,
+                id="severity",
+            )
+            yield Select(
+                [
+                    ("high: money moved, data leaked, irreversible → kill switch", "high"),
+                    ("medium: reversible → rollback", "medium"),
+                ],
+                value="high" if high else "medium",
+                allow_blank=False,
+                id="blast",
+            )
             yield Button("Declare", variant="error", id="declare")
             yield Static("", classes="error", id="error")
 
@@ -102,8 +116,10 @@ class DeclareDialog(ModalScreen[Declaration | None]):
         if not title:
             self.query_one("#error", Static).update("An incident needs a title.")
             return
-        self.dismiss(Declaration(
-            title=title,
-            severity=str(self.query_one("#severity", Select).value),
-            blast_radius=str(self.query_one("#blast", Select).value),
-        ))  # fmt: skip
+        self.dismiss(
+            Declaration(
+                title=title,
+                severity=str(self.query_one("#severity", Select).value),
+                blast_radius=str(self.query_one("#blast", Select).value),
+            )
+        )

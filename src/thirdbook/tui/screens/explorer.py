@@ -19,8 +19,10 @@ from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
 
-HINT = ("Filter: kind:inference model:credit-scorer version:v7 request:ID subject:ID "
-        "since:15m until:ISO — enter to apply, esc to go back")  # fmt: skip
+HINT = (
+    "Filter: kind:inference model:credit-scorer version:v7 request:ID subject:ID "
+    "since:15m until:ISO — enter to apply, esc to go back"
+)
 
 
 class ExplorerScreen(Screen[None]):

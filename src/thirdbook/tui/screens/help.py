@@ -34,10 +34,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text.assemble(
-                ("Keys", "bold"), " — remap any of them in thirdbook.toml under ",
-                ("[console.keymap]", "bold"), " by id, e.g. declare = \"D\". esc closes.",
-            ))  # fmt: skip
+            yield Static(
+                Text.assemble(
+                    ("Keys", "bold"),
+                    " — remap any of them in thirdbook.toml under ",
+                    ("[console.keymap]", "bold"),
+                    ' by id, e.g. declare = "D". esc closes.',
+                )
+            )
             yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -45,8 +49,12 @@ class HelpScreen(ModalScreen[None]):
         for column in ("where", "keys", "does", "id"):
             table.add_column(column, key=column)
         for row in key_help(self.keymap):
-            table.add_row(Text(row.where, style="dim"), Text(row.keys, style="bold"),
-                          Text(row.description), Text(row.binding_id, style="dim"))  # fmt: skip
+            table.add_row(
+                Text(row.where, style="dim"),
+                Text(row.keys, style="bold"),
+                Text(row.description),
+                Text(row.binding_id, style="dim"),
+            )
         table.focus()
 
     def action_down(self) -> None:

@@ -71,8 +71,9 @@ class IncidentListScreen(Screen[int | None]):
         self.query_one(IncidentTable).show_rows({i.id: incident_cells(i) for i in items})
         page = len(self._pages)
         title = f"Incidents — page {page}{'  ] older' if more else ''} — enter: make active"
-        self.query_one("#incidents-title", Static).update(Text(title if items else
-                                                               "Incidents — none declared yet"))
+        self.query_one("#incidents-title", Static).update(
+            Text(title if items else "Incidents — none declared yet")
+        )
 
     def action_choose(self) -> None:
         """Make the highlighted incident the active one on the main screen."""

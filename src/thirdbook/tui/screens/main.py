@@ -38,8 +38,10 @@ class MainScreen(TriageActions):
         finally:
             self._snapshot_step = None
         if done and record is not None:
-            self.notify(f"Snapshot #{record.id} complete: manifest sha256:"
-                        f"{(record.manifest_sha256 or '')[:16]}…")  # fmt: skip
+            self.notify(
+                f"Snapshot #{record.id} complete: manifest sha256:"
+                f"{(record.manifest_sha256 or '')[:16]}…"
+            )
         await self.show_all(self.service, events=False)
 
     @work(exclusive=True, group="triage")
@@ -50,22 +52,31 @@ class MainScreen(TriageActions):
             return
         model, version = await self.service.incident_model(incident)
         if model is None:
-            self.notify("Cannot tell which model this incident is about; use `thirdbook "
-                        "kill-switch INCIDENT --model NAME`.", severity="warning")  # fmt: skip
+            self.notify(
+                "Cannot tell which model this incident is about; use `thirdbook "
+                "kill-switch INCIDENT --model NAME`.",
+                severity="warning",
+            )
             return
         snapshots = await self.service.snapshots(incident.id)
         complete = any(s.status == "complete" for s in snapshots)
-        choice = await self.app.push_screen_wait(
-            KillSwitchDialog(model, version or "?", complete)
-        )
+        choice = await self.app.push_screen_wait(KillSwitchDialog(model, version or "?", complete))
         if choice is None:
             return
-        done, hashes = await self._act(self.service.kill_switch(
-            incident.id, choice.mode, model=model, override=choice.override,  # type: ignore[arg-type]
-        ))  # fmt: skip
+        done, hashes = await self._act(
+            self.service.kill_switch(
+                incident.id,
+                choice.mode,
+                model=model,
+                override=choice.override,  # type: ignore[arg-type]
+            )
+        )
         if done and hashes is not None:
-            self.notify(f"Kill switch written: {model} routed to {choice.mode}. Watch the events "
-                        f"for its requests taking the new route.", timeout=10)  # fmt: skip
+            self.notify(
+                f"Kill switch written: {model} routed to {choice.mode}. Watch the events "
+                f"for its requests taking the new route.",
+                timeout=10,
+            )
 
     @work(exclusive=True, group="triage")
     async def action_rollback(self) -> None:
@@ -78,14 +89,22 @@ class MainScreen(TriageActions):
             return
         heading = Text("ROLL BACK ", style="bold")
         heading.append_text(safe(f"{plan.model}: {plan.from_version} → {plan.to_version}", 80))
-        body = safe(f"The serving alias moves to {plan.to_version} (weights {plan.weights_hash})."
-                    f" {plan.from_version} stays registered and untouched.", 300)  # fmt: skip
+        body = safe(
+            f"The serving alias moves to {plan.to_version} (weights {plan.weights_hash})."
+            f" {plan.from_version} stays registered and untouched.",
+            300,
+        )
         choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
-        done, result = await self._act(self.service.rollback(
-            incident.id, to=plan.to_version, model=plan.model, override=choice.override,
-        ))  # fmt: skip
+        done, result = await self._act(
+            self.service.rollback(
+                incident.id,
+                to=plan.to_version,
+                model=plan.model,
+                override=choice.override,
+            )
+        )
         if done and result is not None:
             self.notify(f"Rolled back: {result.model} now serves {result.to_version}.")
 
@@ -93,8 +112,9 @@ class MainScreen(TriageActions):
         """Ask once; without a complete snapshot the answer must carry an override reason."""
         assert self.service is not None
         snapshots = await self.service.snapshots(incident_id)
-        return await self.app.push_screen_wait(ConfirmDialog(
-            heading, body, any(s.status == "complete" for s in snapshots)))  # fmt: skip
+        return await self.app.push_screen_wait(
+            ConfirmDialog(heading, body, any(s.status == "complete" for s in snapshots))
+        )
 
     @work(exclusive=True, group="triage")
     async def action_quarantine(self) -> None:
@@ -102,11 +122,17 @@ class MainScreen(TriageActions):
         incident = self._need_incident()
         if incident is None or self.service is None:
             return
-        typed = await self.app.push_screen_wait(PromptDialog(
-            f"Quarantine for incident #{incident.id}",
-            Text("Paths (files or directories) or ids of training data and fine-tunes a retrain "
-                 "must not use; separate with spaces, quote a path with spaces."),
-            "e.g. /data/train/2026-11 ft-run-4411 (enter)", "Name at least one path or id."))
+        typed = await self.app.push_screen_wait(
+            PromptDialog(
+                f"Quarantine for incident #{incident.id}",
+                Text(
+                    "Paths (files or directories) or ids of training data and fine-tunes a retrain "
+                    "must not use; separate with spaces, quote a path with spaces."
+                ),
+                "e.g. /data/train/2026-11 ft-run-4411 (enter)",
+                "Name at least one path or id.",
+            )
+        )
         if typed is None:
             return
         try:
@@ -121,14 +147,18 @@ class MainScreen(TriageActions):
         listed = "; ".join(f"{t.kind} {t.target}" for t in found[:6])
         more = f" and {len(found) - 6} more" if len(found) > 6 else ""
         hashed = "1 file is" if len(files) == 1 else f"{len(files)} files are"
-        body = safe(f"{listed}{more}. {hashed} hashed and made read-only; all are listed in "
-                    "quarantine.json, and `thirdbook quarantine check` refuses them to a "
-                    "retrain.", 600)  # fmt: skip
+        body = safe(
+            f"{listed}{more}. {hashed} hashed and made read-only; all are listed in "
+            "quarantine.json, and `thirdbook quarantine check` refuses them to a "
+            "retrain.",
+            600,
+        )
         choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
-        done, result = await self._act(self.service.quarantine(
-            incident.id, targets, override=choice.override))  # fmt: skip
+        done, result = await self._act(
+            self.service.quarantine(incident.id, targets, override=choice.override)
+        )
         if done and result is not None:
             self.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")
 
@@ -139,11 +169,16 @@ class MainScreen(TriageActions):
         if incident is None or self.service is None:
             return
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = self.service.store.path.parent / "exports" / (
-            f"thirdbook-incident-{incident.id}-{stamp}.tar.gz")  # fmt: skip
+        out = (
+            self.service.store.path.parent
+            / "exports"
+            / (f"thirdbook-incident-{incident.id}-{stamp}.tar.gz")
+        )
         self.notify(f"Exporting incident #{incident.id}'s evidence…")
         done, sha = await self._act(self.service.export(incident.id, out))
         if done and sha is not None:
-            self.notify(f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; "
-                        "secrets masked). Check it: thirdbook verify-bundle FILE.",
-                        timeout=15)  # fmt: skip
+            self.notify(
+                f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; "
+                "secrets masked). Check it: thirdbook verify-bundle FILE.",
+                timeout=15,
+            )

@@ -55,7 +55,6 @@ PANELS = {
 """Panel name: (tab label, the id of the widget that takes focus)."""
 
 
-
 class MainView(Screen[None]):
     """Everything the commander needs on one screen: the panels and moving between them."""
 
@@ -132,10 +131,10 @@ class MainView(Screen[None]):
                 Vertical(id="left", classes="current"),
                 Vertical(id="panel-live", classes="panel current"),
             ):
-                    yield Static(Text("Live triggers"), id="alerts-title", classes="title")
-                    yield AlertTable(id="alerts")
-                    yield DriftChart(id="drift")
-                    yield EventBrowser(id="browser")
+                yield Static(Text("Live triggers"), id="alerts-title", classes="title")
+                yield AlertTable(id="alerts")
+                yield DriftChart(id="drift")
+                yield EventBrowser(id="browser")
             with Vertical(id="right", classes="hidden"):
                 with Vertical(id="panel-incident", classes="panel"):
                     yield Static(Text("Incident"), classes="title")
@@ -223,23 +222,36 @@ class MainView(Screen[None]):
         if self.active_incident_id is not None:
             incident = await svc.incident(self.active_incident_id)
         if incident is None:
-            incident = next((i for i in await svc.incidents(limit=10) if i.phase != "closed"),
-                            None)  # fmt: skip
+            incident = next((i for i in await svc.incidents(limit=10) if i.phase != "closed"), None)
         self.incident = incident
         self._show_banner(incident)
         snapshots = [] if incident is None else await svc.snapshots(incident.id)
         states = [] if incident is None else await svc.containment_states(incident.id)
         self._awaiting_observation = any(s.observed is None for s in states)
-        self.query_one(IncidentPanel).show(incident, await svc.precision(),
-                                           snapshots[0] if snapshots else None,
-                                           self._snapshot_step, states)  # fmt: skip
+        self.query_one(IncidentPanel).show(
+            incident,
+            await svc.precision(),
+            snapshots[0] if snapshots else None,
+            self._snapshot_step,
+            states,
+        )
         runbook = None if incident is None else svc.runbook_of(incident)
         checks = {} if incident is None else await svc.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)
-        done = sum(1 for s in runbook.steps if checks.get(s.step_key or "", None)
-                   and checks[s.step_key or ""].checked) if runbook else 0  # fmt: skip
-        heading = "Runbook" if runbook is None else (
-            f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done")  # fmt: skip
+        done = (
+            sum(
+                1
+                for s in runbook.steps
+                if checks.get(s.step_key or "", None) and checks[s.step_key or ""].checked
+            )
+            if runbook
+            else 0
+        )
+        heading = (
+            "Runbook"
+            if runbook is None
+            else (f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done")
+        )
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
         entries = [] if incident is None else await svc.timeline(incident.id)
         self.query_one(TimelineTable).show_entries(entries[-TIMELINE_ROWS:])
@@ -254,8 +266,10 @@ class MainView(Screen[None]):
             show_line(banner, Text("No active incident"))
             banner.add_class("quiet")
             return
-        text = Text(f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
-                    f"{elapsed(incident.declared_at)} · ")  # fmt: skip
+        text = Text(
+            f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
+            f"{elapsed(incident.declared_at)} · "
+        )
         text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
         show_line(banner, text)
         banner.set_class(incident.phase == "closed", "quiet")
@@ -341,10 +355,15 @@ class MainView(Screen[None]):
     async def action_reveal_secrets(self) -> None:
         """Show the masked secrets of the selected event's raw line (asks why; audited)."""
         if self.service is not None:
-            await reveal_selected(self, self.query_one(EventBrowser), self.service,
-                                  None if self.incident is None else self.incident.id)  # fmt: skip
-            self.query_one("#panel-live").set_class(self.query_one(EventBrowser).detail_shown,
-                                                    "detail-open")  # fmt: skip
+            await reveal_selected(
+                self,
+                self.query_one(EventBrowser),
+                self.service,
+                None if self.incident is None else self.incident.id,
+            )
+            self.query_one("#panel-live").set_class(
+                self.query_one(EventBrowser).detail_shown, "detail-open"
+            )
 
     def _update_detail(self) -> None:
         browser = self.query_one(EventBrowser)

@@ -61,11 +61,15 @@ class RegistryScreen(Screen[None]):
         moves = await self.service.registry_moves()
         # Keys grow with time: the table puts the highest first.
         self.query_one(MoveTable).show_rows(
-            {len(moves) - n: move_cells(m) for n, m in enumerate(moves)})
-        self.query_one("#registry-title", Static).update(Text(
-            f"Registry history — {len(moves)} alias moves, newest first (g: look again)"
-            if moves else "Registry history — nothing recorded (is [containment] registry "
-            "configured?)"))  # fmt: skip
+            {len(moves) - n: move_cells(m) for n, m in enumerate(moves)}
+        )
+        self.query_one("#registry-title", Static).update(
+            Text(
+                f"Registry history — {len(moves)} alias moves, newest first (g: look again)"
+                if moves
+                else "Registry history — nothing recorded (is [containment] registry configured?)"
+            )
+        )
 
     def action_cursor_down(self) -> None:
         """Down."""

@@ -19,12 +19,17 @@ async def reveal_selected(
     if event is None:
         screen.notify("Select an event first (j/k).", severity="warning")
         return
-    reason = await screen.app.push_screen_wait(PromptDialog(
-        f"Show the secrets in event #{event.id}?",
-        Text("Masked secrets (keys, tokens, JWTs, private keys, bearer headers) in this line "
-             "will be shown until you move off it. Who, when and why go in the audit chain."),
-        "Why do you need to see them? (enter to show)", "A reason is required.",
-    ))  # fmt: skip
+    reason = await screen.app.push_screen_wait(
+        PromptDialog(
+            f"Show the secrets in event #{event.id}?",
+            Text(
+                "Masked secrets (keys, tokens, JWTs, private keys, bearer headers) in this line "
+                "will be shown until you move off it. Who, when and why go in the audit chain."
+            ),
+            "Why do you need to see them? (enter to show)",
+            "A reason is required.",
+        )
+    )
     if reason is None:
         return
     try:
@@ -33,5 +38,9 @@ async def reveal_selected(
         screen.notify(f"Refused: {exc}", severity="error", timeout=8)
         return
     browser.reveal(event.id)
-    screen.notify(f"Showing {len(kinds)} secret(s) in event #{event.id} ({', '.join(kinds)}); "
-                  "recorded in the audit chain.", severity="warning", timeout=8)  # fmt: skip
+    screen.notify(
+        f"Showing {len(kinds)} secret(s) in event #{event.id} ({', '.join(kinds)}); "
+        "recorded in the audit chain.",
+        severity="warning",
+        timeout=8,
+    )

@@ -43,8 +43,11 @@ class TriageActions(MainView):
             # control directory): said in a sentence, and the console goes on. A bug is not
             # caught: the console stops, saying so (see `ThirdbookApp`).
             refused = isinstance(exc, TriageRefusedError)
-            why = str(exc) if refused else explain(exc, None if self.service is None else
-                                                      self.service.store.path)  # fmt: skip
+            why = (
+                str(exc)
+                if refused
+                else explain(exc, None if self.service is None else self.service.store.path)
+            )
             if why is None:
                 raise
             said = "Refused" if refused and not isinstance(exc, ActionFailedError) else "Failed"
@@ -59,15 +62,18 @@ class TriageActions(MainView):
     def _selected_alert(self) -> Alert | None:
         alert = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
         if alert is None or alert.status != "open":
-            self.notify("Select an open alert in Live triggers first (1, then j/k).",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                "Select an open alert in Live triggers first (1, then j/k).", severity="warning"
+            )
             return None
         return alert
 
     def _need_incident(self) -> Incident | None:
         if self.incident is None:
-            self.notify("No active incident: declare one from an alert (d), or choose one (I).",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                "No active incident: declare one from an alert (d), or choose one (I).",
+                severity="warning",
+            )
         return self.incident
 
     @work(exclusive=True, group="triage")
@@ -77,15 +83,21 @@ class TriageActions(MainView):
         choice = None if alert is None else await self.app.push_screen_wait(DeclareDialog(alert))
         if alert is None or choice is None or self.service is None:
             return
-        _, incident = await self._act(self.service.declare(
-            [alert.id], title=choice.title, severity=choice.severity,
-            blast_radius=choice.blast_radius,
-        ))  # fmt: skip
+        _, incident = await self._act(
+            self.service.declare(
+                [alert.id],
+                title=choice.title,
+                severity=choice.severity,
+                blast_radius=choice.blast_radius,
+            )
+        )
         if incident is not None:
             self.active_incident_id = incident.id
             await self.show_all(self.service, events=False)
-            self.notify(f"Declared incident #{incident.id} {incident.severity}; recommended "
-                        f"containment: {incident.recommended_containment}")  # fmt: skip
+            self.notify(
+                f"Declared incident #{incident.id} {incident.severity}; recommended "
+                f"containment: {incident.recommended_containment}"
+            )
 
     @work(exclusive=True, group="triage")
     async def action_dismiss_alert(self) -> None:
@@ -103,13 +115,14 @@ class TriageActions(MainView):
         alert = self._selected_alert()
         if alert is None or self.service is None:
             return
-        open_incidents = [i for i in await self.service.incidents(limit=50)
-                          if i.phase != "closed"]  # fmt: skip
+        open_incidents = [i for i in await self.service.incidents(limit=50) if i.phase != "closed"]
         if not open_incidents:
             self.notify("No open incident to attach to: declare one (d).", severity="warning")
             return
-        options = [(str(i.id), safe(f"#{i.id} {i.severity} {i.phase}: {i.title}", 70))
-                   for i in open_incidents]  # fmt: skip
+        options = [
+            (str(i.id), safe(f"#{i.id} {i.severity} {i.phase}: {i.title}", 70))
+            for i in open_incidents
+        ]
         current = None if self.incident is None else str(self.incident.id)
         chosen = await self.app.push_screen_wait(
             ChoiceDialog(f"Attach alert #{alert.id} to which incident?", options, current)
@@ -132,10 +145,13 @@ class TriageActions(MainView):
         if incident is None or self.service is None:
             return
         current = str(getattr(incident, field))
-        chosen = await self.app.push_screen_wait(ChoiceDialog(
-            f"{field.capitalize()} of incident #{incident.id}", [(c, Text(c)) for c in choices],
-            current,
-        ))  # fmt: skip
+        chosen = await self.app.push_screen_wait(
+            ChoiceDialog(
+                f"{field.capitalize()} of incident #{incident.id}",
+                [(c, Text(c)) for c in choices],
+                current,
+            )
+        )
         if chosen is not None:
             setter = self.service.set_severity if field == "severity" else self.service.set_phase
             await self._act(setter(incident.id, chosen))
@@ -165,13 +181,18 @@ class TriageActions(MainView):
         if item_id is None or self.service is None:
             self.notify("Select an action item first (5, then j/k).", severity="warning")
             return
-        resolution = await self.app.push_screen_wait(PromptDialog(
-            f"Close action item #{item_id}?", Text(""), "Resolution: what was done (enter)",
-            "Closing an action item needs a short resolution.",
-        ))  # fmt: skip
-        if resolution is not None and (
-            await self._act(self.service.close_action_item(item_id, resolution))
-        )[0]:
+        resolution = await self.app.push_screen_wait(
+            PromptDialog(
+                f"Close action item #{item_id}?",
+                Text(""),
+                "Resolution: what was done (enter)",
+                "Closing an action item needs a short resolution.",
+            )
+        )
+        if (
+            resolution is not None
+            and (await self._act(self.service.close_action_item(item_id, resolution)))[0]
+        ):
             self.notify(f"Closed action item #{item_id}")
 
     async def action_check_step(self) -> None:

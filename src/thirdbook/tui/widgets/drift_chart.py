@@ -38,8 +38,10 @@ def chart_text(series: DriftSeries, width: int, rows: int = PLOT_ROWS) -> Text:
         return text
     latest = values[-1]
     text.append(f" · latest {latest:.3g}")
-    text.append(" OUTSIDE" if series.outside(latest) else " inside",
-                style="bold reverse" if series.outside(latest) else "")  # fmt: skip
+    text.append(
+        " OUTSIDE" if series.outside(latest) else " inside",
+        style="bold reverse" if series.outside(latest) else "",
+    )
     text.append(f" · {len(values)} windows\n")
     top, bottom = max([*values, *edges]), min([*values, *edges])
     # Values near the largest double are scaled down first: their distance would overflow.

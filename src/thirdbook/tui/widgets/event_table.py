@@ -24,8 +24,15 @@ from textual.strip import Strip
 from thirdbook.domain.records import StoredEvent
 from thirdbook.domain.text import visible
 
-FIELDS = (("id", 7), ("time", 8), ("kind", 12), ("model", 22), ("route", 6), ("request", 24),
-          ("subject", 24))  # fmt: skip
+FIELDS = (
+    ("id", 7),
+    ("time", 8),
+    ("kind", 12),
+    ("model", 22),
+    ("route", 6),
+    ("request", 24),
+    ("subject", 24),
+)
 """The fields of a line with their widths in cells (the last one is not cut)."""
 
 HEADER = " ".join(name.ljust(width) for name, width in FIELDS).rstrip()
@@ -44,11 +51,19 @@ def _field(value: str, width: int, last: bool) -> str:
 def event_line(event: StoredEvent) -> str:
     """One event's fields as one line, every field made visible."""
     model = " ".join(p for p in (event.model_name, event.model_version) if p)
-    values = (str(event.id), f"{event.ts:%H:%M:%S}", event.kind, model, event.route or "",
-              event.request_id or "", event.subject or "")  # fmt: skip
+    values = (
+        str(event.id),
+        f"{event.ts:%H:%M:%S}",
+        event.kind,
+        model,
+        event.route or "",
+        event.request_id or "",
+        event.subject or "",
+    )
     last = len(FIELDS) - 1
-    fields = [_field(v, w, n == last) for n, (v, (_, w)) in enumerate(zip(values, FIELDS,
-                                                                          strict=True))]
+    fields = [
+        _field(v, w, n == last) for n, (v, (_, w)) in enumerate(zip(values, FIELDS, strict=True))
+    ]
     return " ".join(fields).rstrip()
 
 
@@ -66,8 +81,10 @@ class EventTable(ScrollView, can_focus=True):
     EventTable > .event-table--even { background: $surface-lighten-1 20%; }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "event-table--header", "event-table--cursor", "event-table--even",
-    }  # fmt: skip
+        "event-table--header",
+        "event-table--cursor",
+        "event-table--even",
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down", "cursor_down", show=False),
         Binding("up", "cursor_up", show=False),

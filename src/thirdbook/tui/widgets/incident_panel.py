@@ -37,8 +37,9 @@ def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -
         text.append(f"snapshot running — {running}", style="bold")
         return text
     if snapshot is None or snapshot.status != "complete":
-        text.append("not snapshotted" if snapshot is None else "snapshot INCOMPLETE",
-                    style="bold reverse")  # fmt: skip
+        text.append(
+            "not snapshotted" if snapshot is None else "snapshot INCOMPLETE", style="bold reverse"
+        )
         text.append(" (s: snapshot first, then act)")
         return text
     text.append(f"snapshot #{snapshot.id} by ")
@@ -73,10 +74,12 @@ def containment_text(states: list[ContainmentState]) -> Text:
 def incident_text(incident: Incident | None) -> Text:
     """The incident's facts."""
     if incident is None:
-        return Text("No incident. Select an alert in Live (1) and declare one with d.",
-                    style="dim")  # fmt: skip
-    text = Text(f"#{incident.id} {incident.severity} · {incident.phase} · "
-                f"{elapsed(incident.declared_at)} · commander ", style="bold")  # fmt: skip
+        return Text("No incident. Select an alert in Live (1) and declare one with d.", style="dim")
+    text = Text(
+        f"#{incident.id} {incident.severity} · {incident.phase} · "
+        f"{elapsed(incident.declared_at)} · commander ",
+        style="bold",
+    )
     text.append_text(safe(incident.commander, 40))
     text.append("\n")
     text.append_text(safe(incident.title, 300))
@@ -119,8 +122,12 @@ class IncidentPanel(Vertical):
         yield Static(id="containment-state")
         with Horizontal():
             for key, (label, _) in CONTAINMENT.items():
-                yield Button(label, id=f"contain-{key}", compact=True,
-                             variant="error" if key == "kill-switch" else "default")  # fmt: skip
+                yield Button(
+                    label,
+                    id=f"contain-{key}",
+                    compact=True,
+                    variant="error" if key == "kill-switch" else "default",
+                )
         yield Static(precision_text([]), id="precision")
 
     def show(

@@ -23,8 +23,12 @@ class RunbookList(OptionList):
         keep = self.highlighted
         options: list[Option] = []
         if runbook is None:
-            options.append(Option(Text("No runbook: declare an incident to follow one.",
-                                       style="dim"), disabled=True))  # fmt: skip
+            options.append(
+                Option(
+                    Text("No runbook: declare an incident to follow one.", style="dim"),
+                    disabled=True,
+                )
+            )
         else:
             for n, line in enumerate(runbook.lines):
                 if line.kind == "heading":
