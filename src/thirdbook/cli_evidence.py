@@ -185,8 +185,8 @@ def kill_switch(
                 lambda svc: svc.preview(
                     incident_id,
                     "kill-switch",
-                    mode=mode,
-                    model=model,  # type: ignore[arg-type]
+                    mode=mode,  # type: ignore[arg-type]
+                    model=model,
                     override=override,
                 ),
                 access="auto",
@@ -194,8 +194,14 @@ def kill_switch(
         )
         return
     written = with_console(
-        ctx, lambda svc: svc.kill_switch(incident_id, mode, model=model, override=override)
-    )  # type: ignore[arg-type]
+        ctx,
+        lambda svc: svc.kill_switch(
+            incident_id,
+            mode,  # type: ignore[arg-type]
+            model=model,
+            override=override,
+        ),
+    )
     if written.path is None:
         click.echo(f"kill switch: routed to {mode} by its hooks")
         return

@@ -66,9 +66,9 @@ class MainScreen(TriageActions):
         done, hashes = await self._act(
             self.service.kill_switch(
                 incident.id,
-                choice.mode,
+                choice.mode,  # type: ignore[arg-type]
                 model=model,
-                override=choice.override,  # type: ignore[arg-type]
+                override=choice.override,
             )
         )
         if done and hashes is not None:
