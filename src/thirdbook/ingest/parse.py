@@ -1,19 +1,19 @@
 """Turn complete lines into store rows through the source's format, or rejects with a reason.
 
-Nothing is dropped: every line becomes its events (each at the line's offset and its index
-in the line) or one reject row (raw bytes, or their first bytes when the line is over the
-size limit). A line is never split: its events and its checkpoint commit together.
+Nothing is dropped: every line becomes its events, each at the line's offset and its index
+in the line (a format may find none in a line), or one reject row (raw bytes, or their first
+bytes when the line is over the size limit). A line is never split: its events are in the
+same batch, which commits with the file's checkpoint in one transaction.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.events import InferenceEvent, model_of, unkeepable_time
 from thirdbook.domain.formats import format_named
-from thirdbook.domain.line_format import LineEvent, LineFormat, LineReject
+from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
 from thirdbook.store.ingest_state import now_us
@@ -24,42 +24,6 @@ if TYPE_CHECKING:
 BOM = b"\xef\xbb\xbf"
 REJECT_KEEP_BYTES = 64 * 1024
 """How much of an over-long line a reject keeps (the source file has the rest)."""
-
-
-def _rows(
-    found: Sequence[LineEvent], line: bytes, file_id: int, start: int, ingested_us: int
-) -> list[EventTuple] | str:
-    """The events rows of one line, or why the line is refused (an event's time the store
-    cannot keep refuses the whole line: a line is stored whole or not at all)."""
-    rows: list[EventTuple] = []
-    for index, (event, raw) in enumerate(found):
-        ts_us = to_us(event.ts)
-        refused = unkeepable_time(event, ts_us)
-        if refused is not None:
-            return refused if len(found) == 1 else f"event {index} of the line: {refused}"
-        name, version, weights = model_of(event)
-        request_id = getattr(event, "request_id", None)
-        subject = getattr(event, "subject", None)
-        rows.append(
-            (
-                ts_us,
-                event.kind,
-                request_id,
-                lookup_key(request_id),
-                subject,
-                lookup_key(subject),
-                name,
-                version,
-                weights,
-                event.route if isinstance(event, InferenceEvent) else None,
-                file_id,
-                start,
-                index,
-                ingested_us,
-                line if raw is None else raw,
-            )
-        )
-    return rows
 
 
 def parse_lines(
@@ -98,17 +62,42 @@ def parse_lines(
         try:
             found = parse(body)
         except Exception as exc:  # a format's bug must cost one line, never the ingest
-            reason = f"the {line_format.name} format failed on this line: {exc!r}"
-        else:
-            if isinstance(found, LineReject):
-                reason = found.reason
-            else:
-                rows = _rows(found, line, file_id, start, ingested_us)
-                if not isinstance(rows, str):
-                    events.extend(rows)
-                    continue
-                reason = rows
-        rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
+            found = LineReject(f"the {line_format.name} format failed on this line: {exc!r}")
+        if isinstance(found, LineReject):
+            rejects.append((file_id, start, len(line), found.reason, line, 1, ingested_us))
+            continue
+        kept = len(events)
+        for index, (event, raw) in enumerate(found):
+            ts_us = to_us(event.ts)
+            refused = unkeepable_time(event, ts_us)
+            if refused is not None:
+                # A line is stored whole or not at all: its events so far go too.
+                del events[kept:]
+                reason = refused if len(found) == 1 else f"event {index} of the line: {refused}"
+                rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
+                break
+            name, version, weights = model_of(event)
+            request_id = getattr(event, "request_id", None)
+            subject = getattr(event, "subject", None)
+            events.append(
+                (
+                    ts_us,
+                    event.kind,
+                    request_id,
+                    lookup_key(request_id),
+                    subject,
+                    lookup_key(subject),
+                    name,
+                    version,
+                    weights,
+                    event.route if isinstance(event, InferenceEvent) else None,
+                    file_id,
+                    start,
+                    index,
+                    ingested_us,
+                    line if raw is None else raw,
+                )
+            )
     return events, rejects
 
 
