@@ -23,7 +23,8 @@ _CLOCK = re.compile(r"\d+:\d\d:\d\d")
 
 def rendered_lines(widget: Widget) -> list[str]:
     """The lines a widget draws, as the terminal shows them."""
-    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    size = widget.outer_size
+    strips = widget.render_lines(Region(0, 0, size.width, size.height))
     return [strip.text for strip in strips]
 
 

@@ -13,6 +13,7 @@ from textual.widgets import Button, Static
 from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import Incident, RulePrecision, elapsed_clock
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.health_line import human_size
 
 CONTAINMENT = {
@@ -93,7 +94,7 @@ def precision_text(rules: list[RulePrecision]) -> Text:
         share = "–" if rule.precision is None else f"{rule.precision:.0%}"
         text.append(" · " if n else "")
         text.append_text(safe(rule.rule, 40))
-        text.append(f" {rule.declared}/{rule.fired} {share}")
+        text.append(f" {rule.declared}/{rule.fired} ({share})")
     return text
 
 
@@ -111,7 +112,7 @@ class IncidentPanel(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(incident_text(None), id="incident-facts")
+        yield Static(Unbroken(incident_text(None)), id="incident-facts")
         yield Static(id="evidence")
         yield Static(id="containment-state")
         with Horizontal():
@@ -122,7 +123,7 @@ class IncidentPanel(Vertical):
                     compact=True,
                     variant="error" if key == "kill-switch" else "default",
                 )
-        yield Static(precision_text([]), id="precision")
+        yield Static(Unbroken(precision_text([])), id="precision")
 
     incident: Incident | None = None
     """The incident shown."""
@@ -144,18 +145,17 @@ class IncidentPanel(Vertical):
         evidence.update(evidence_text(snapshot, running))
         contained = self.query_one("#containment-state", Static)
         contained.display = bool(states)
-        contained.update(containment_text(states or []))
-        self.query_one("#precision", Static).update(precision_text(rules))
+        contained.update(Unbroken(containment_text(states or [])))
+        self.query_one("#precision", Static).update(Unbroken(precision_text(rules)))
 
     def tick(self, now: datetime) -> None:
         """The incident's clock moves on (the banner passes the same `now`, so the two agree)."""
         facts = self.query_one("#incident-facts", Static)
         text = incident_text(self.incident, now)
-        current = facts.content
-        if isinstance(current, Text) and current.plain == text.plain:
+        current = str(facts.content)
+        if current == text.plain:
             return
-        same_size = isinstance(current, Text) and len(current.plain) == len(text.plain)
-        facts.update(text, layout=not same_size)
+        facts.update(Unbroken(text), layout=len(current) != len(text.plain))
 
     @on(Button.Pressed)
     async def _containment(self, event: Button.Pressed) -> None:
