@@ -21,7 +21,10 @@ from thirdbook.tui.safe_text import safe
 class AskOnceDialog(ModalScreen[bool]):
     """A yes-or-no question asked once: enter does it, esc does not."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="AskOnceDialog") + "AskOnceDialog #hint { margin-top: 1; }"
+    DEFAULT_CSS = DIALOG_CSS.format(name="AskOnceDialog") + (
+        "AskOnceDialog #hint { margin-top: 1; }\n"
+        "AskOnceDialog Label { text-wrap: nowrap; text-overflow: ellipsis; }"
+    )
     BINDINGS = [
         Binding("enter", "dismiss(True)", "Do it", id="confirm"),
         Binding("escape", "dismiss(False)", "Cancel", id="cancel"),
