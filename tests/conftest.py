@@ -55,6 +55,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("THIRDBOOK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("THIRDBOOK_CONFIG", str(tmp_path / "thirdbook.toml"))
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")  # not the Linux console's ASCII glyphs
     yield
 
 

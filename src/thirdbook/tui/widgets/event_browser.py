@@ -15,6 +15,7 @@ from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.services.console import Console
 from thirdbook.tui.safe_text import safe, safe_bytes
+from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
 
@@ -156,4 +157,4 @@ class EventBrowser(Vertical):
         heading = f"#{alert.id} {alert.rule} · first {alert.first_at:%H:%M:%S} · "
         text = Text(f"{heading}events {events}\n", style="dim")
         text.append_text(safe(alert.summary, 2000))
-        detail.update(text)
+        detail.update(Unbroken(text))
