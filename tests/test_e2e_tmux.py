@@ -112,14 +112,12 @@ def demo_terminal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Te
 
 
 def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> None:
-    began = time.monotonic()
-    screen = demo_terminal.wait_for("inference", timeout=20)
-    first_seen = time.monotonic() - began
+    # How fast the first events appear is measured by tests/bench/console.py (first paint),
+    # not here: on a busy machine it varies by seconds.
+    screen = demo_terminal.wait_for("inference", timeout=30)
     assert "credit-scorer" in screen
     screen = demo_terminal.wait_for("ingesting here")
     assert "events " in screen and "rejects 0" in screen
-    # Within 2 s of the console starting (Python's own start-up comes on top).
-    assert first_seen < 3.5, f"events took {first_seen:.1f} s to appear"
     demo_terminal.wait_for("] older", timeout=20)  # more than one page by now
     demo_terminal.press("]")
     demo_terminal.wait_for("page 2, older events")
