@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from thirdbook.cli_common import context_of, with_console
+from thirdbook.cli.common import context_of, with_console
 from thirdbook.domain.incidents import PHASES, SEVERITIES
 from thirdbook.domain.text import visible
 from thirdbook.services.console import Console

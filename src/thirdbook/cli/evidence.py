@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from thirdbook.actuators.rollback import RollbackPlan
-from thirdbook.cli_common import context_of, run_async, with_console
+from thirdbook.cli.common import context_of, run_async, with_console
 from thirdbook.domain.audit import AuditRecord, ChainHead
 from thirdbook.domain.evidence import CHECKLIST, SnapshotRecord
 from thirdbook.domain.text import terminal_json, visible

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from thirdbook.cli_common import with_console
+from thirdbook.cli.common import with_console
 from thirdbook.domain.text import visible
 from thirdbook.evidence.bundle import BundleError
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import parse_since
-from thirdbook.cli_common import run_async as _run
+from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import parse_since
+from thirdbook.cli.common import run_async as _run
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.domain.secrets import mask_secrets

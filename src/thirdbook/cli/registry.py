@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from thirdbook.cli_common import parse_since, with_console
+from thirdbook.cli.common import parse_since, with_console
 from thirdbook.domain.control import AliasMove
 from thirdbook.domain.records import to_us
 from thirdbook.domain.text import terminal_json, visible

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import run_async as _run
+from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import run_async as _run
 from thirdbook.config import SourceConfig
 from thirdbook.services.console import Console, Health
 from thirdbook.services.context import Context

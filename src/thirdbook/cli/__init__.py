@@ -1,24 +1,24 @@
-"""The command line: the console by default, and headless subcommands for scripts and tests."""
+"""The command line: the console by default, and headless subcommands for scripts and tests
+(one module per group of commands beside this one)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from thirdbook import __version__
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import run_async as _run
-from thirdbook.cli_errors import ThirdbookGroup
-from thirdbook.cli_evidence import register_evidence_commands
-from thirdbook.cli_export import register_export_commands
-from thirdbook.cli_ingest import register_ingest_commands
-from thirdbook.cli_queries import register_query_commands
-from thirdbook.cli_registry import register_registry_commands
-from thirdbook.cli_triage import register_triage_commands
+from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import run_async as _run
+from thirdbook.cli.errors import ThirdbookGroup
+from thirdbook.cli.evidence import register_evidence_commands
+from thirdbook.cli.export import register_export_commands
+from thirdbook.cli.ingest import register_ingest_commands
+from thirdbook.cli.queries import register_query_commands
+from thirdbook.cli.registry import register_registry_commands
+from thirdbook.cli.triage import register_triage_commands
 from thirdbook.config import EXAMPLE_CONFIG
 from thirdbook.domain.text import terminal_json
 from thirdbook.services.context import Context
@@ -157,7 +157,3 @@ register_triage_commands(main)
 register_evidence_commands(main)
 register_registry_commands(main)
 register_export_commands(main)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
