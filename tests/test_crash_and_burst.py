@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import event_line, stored_raw, stored_request_ids
-from thirdbook.config import Settings
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
 FAST_CONFIG = """
@@ -206,12 +205,12 @@ async def test_burst_with_rotation_loses_nothing_and_shows_lag(
     try:
         await wait_until(lambda: (data_dir / "thirdbook.db").exists())
         burst.start()
-        console = Console(await Store.open(data_dir / "thirdbook.db"), Settings(), [])
+        console = build_services(await Store.open(data_dir / "thirdbook.db"))
         lags: list[float] = []
         backlogs: list[int] = []
         try:
             while burst.is_alive() or await console.store.events.count() < burst.written:
-                health = await console.health()
+                health = await console.health.read()
                 backlogs.append(health.backlog_bytes)
                 lags.append(health.lag_s or 0.0)
                 await asyncio.sleep(0.2)

@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from thirdbook.config import IngestConfig, SourceConfig
+from thirdbook.domain.clock import now_us
 from thirdbook.ingest.backfill import (
     PARALLEL_BACKLOG,
     build_indexes,
@@ -46,7 +47,7 @@ from thirdbook.ingest.tail import (
 from thirdbook.store import LeaseLostError, Store, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
-from thirdbook.store.ingest_state import CheckpointMovedError, now_us
+from thirdbook.store.ingest_state import CheckpointMovedError
 
 log = logging.getLogger(__name__)
 

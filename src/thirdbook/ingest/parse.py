@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import orjson
 from pydantic import ValidationError
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.events import (
     EVENT_ADAPTER,
     EVENT_KINDS,
@@ -22,7 +23,6 @@ from thirdbook.domain.events import (
 )
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.ingest.tail import Batch
