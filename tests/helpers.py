@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 from thirdbook.config import IngestConfig, SourceConfig
 from thirdbook.ingest.ingester import Ingester
+from thirdbook.services.factory import Services, build_services
 from thirdbook.store import Store
 
 FAST = IngestConfig(debounce_ms=20, poll_interval_s=0.05, release_after_s=0.2, lease_ttl_s=1.0)
@@ -62,3 +64,18 @@ async def reject_reasons(store: Store) -> list[tuple[int, str, bytes]]:
     """(offset, reason, raw) of every reject, in store order."""
     rows = await store.fetchall("SELECT byte_offset, reason, raw FROM rejects ORDER BY id")
     return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+
+def with_containment(services: Services, **update: Any) -> Services:
+    """The same store's services with `[containment]` changed, as a console restarted on an
+    edited thirdbook.toml would have them."""
+    return build_services(
+        services.store,
+        services.settings,
+        sources=services.sources,
+        triggers=services.triggers,
+        containment=services.containment_config.model_copy(update=update),
+        runbooks=services.runbooks,
+        read_only=services.read_only,
+        paths=services.paths,
+    )

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from thirdbook.cli import main
 from thirdbook.config import Settings
 from thirdbook.domain.rules import AgentLane, DriftRule, FeedbackRule, TriggerSettings
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.tui.app import ThirdbookApp
 from thirdbook.tui.widgets.event_table import EventTable
 
@@ -98,8 +98,10 @@ async def first_screen(store_path: Path, rules: TriggerSettings, *, rows: bool) 
     """Open the console (read-only) on the store and let its first screen draw: the events,
     the alerts and the drift chart of the newest drift alert. It must not crash."""
 
-    async def open_console() -> Console:
-        return await Console.open(store_path, Settings(), [], rules, read_only=True)
+    async def open_console() -> Services:
+        return await open_services(
+            Context.for_store(store_path, Settings(triggers=rules)), read_only=True
+        )
 
     app = ThirdbookApp(open_console, ingest=False, subtitle="test")
     async with app.run_test(size=(120, 40)) as pilot:

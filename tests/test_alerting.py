@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.helpers import FAST, event_line
 from thirdbook.config import Settings, SourceConfig
 from thirdbook.domain.rules import DriftRule, TriggerSettings
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services, build_services
 from thirdbook.store import Store
 
 T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
@@ -38,11 +38,17 @@ def window(n: int, value: float) -> bytes:
     )
 
 
-async def ingest(store: Store, log: Path) -> Console:
+async def ingest(store: Store, log: Path) -> Services:
     """One console process ingesting `log` to its end, with the drift rule."""
-    console = Console(store, SETTINGS, [SourceConfig(name="t", paths=[str(log)])], RULES)
-    await console.run_ingest(asyncio.Event(), once=True)
-    await console.ingester.release()
+    console = build_services(
+        store,
+        SETTINGS,
+        sources=[SourceConfig(name="t", paths=[str(log)])],
+        triggers=RULES,
+        ingest=True,
+    )
+    await console.ingest.run(asyncio.Event(), once=True)
+    await console.ingest.ingester.release()
     return console
 
 
@@ -50,7 +56,7 @@ async def test_an_open_alert_is_updated_not_duplicated(store: Store, tmp_path: P
     log = tmp_path / "metrics.jsonl"
     log.write_bytes(b"".join(window(n, 0.7) for n in range(1, 6)) + event_line(1))
     console = await ingest(store, log)
-    [alert] = (await console.alerts()).items
+    [alert] = (await console.queries.alerts()).items
     assert (alert.kind, alert.key, alert.status) == ("drift", "credit-scorer v7", "open")
     assert alert.fired == 3  # windows 3, 4 and 5 each completed a run of three
     ids = await store.fetchall("SELECT id FROM events WHERE kind = 'metric' ORDER BY id")
@@ -61,11 +67,11 @@ async def test_trigger_state_survives_a_restart(store: Store, tmp_path: Path) ->
     log = tmp_path / "metrics.jsonl"
     log.write_bytes(window(1, 0.7) + window(2, 0.7))
     first = await ingest(store, log)
-    assert (await first.alerts()).items == []
+    assert (await first.queries.alerts()).items == []
     with log.open("ab") as writer:
         writer.write(window(3, 0.7))
     second = await ingest(store, log)  # a new process: it relearns windows 1 and 2
-    [alert] = (await second.alerts()).items
+    [alert] = (await second.queries.alerts()).items
     assert alert.fired == 1 and len(alert.event_ids) == 3
 
 
@@ -83,6 +89,6 @@ async def test_inquiry_about_an_unknown_request_raises_an_alert(
     }
     log.write_bytes(event_line(1) + json.dumps(inquiry).encode() + b"\n")
     console = await ingest(store, log)
-    [alert] = (await console.alerts()).items
+    [alert] = (await console.queries.alerts()).items
     assert alert.kind == "unexplainable"
     assert "no decision record for req-missing" in alert.summary

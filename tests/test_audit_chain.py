@@ -15,14 +15,13 @@ import pytest
 from click.testing import CliRunner
 
 from thirdbook.cli import main
-from thirdbook.config import Settings
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.audit import canonical_bytes, record_hash
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import Actor
 from thirdbook.evidence.chain import verify_chain
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
 
 ME = Actor(user="alice", uid=1000, origin="203.0.113.9 52144")
 
@@ -184,15 +183,17 @@ async def test_c5_done_refused_and_read_only_actions_are_all_audited(store: Stor
             rule="r", kind="drift", key="m v7", event_ids=(1,), at=datetime.now(UTC), summary="s"
         )
     )
-    console = Console(store, Settings(), [])
-    incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
+    console = build_services(store)
+    incident = await console.triage.declare(
+        [alert.id], title="t", severity="SEV2", blast_radius="medium"
+    )
     with pytest.raises(TriageRefusedError):
-        await console.set_severity(incident.id, "SEV2")  # already SEV2
+        await console.triage.set_severity(incident.id, "SEV2")  # already SEV2
     with pytest.raises(TriageRefusedError):
-        await console.add_action_item(incident.id, title="fix", owner="", due=None)
-    viewer = Console(store, Settings(), [], read_only=True)
+        await console.triage.add_action_item(incident.id, title="fix", owner="", due=None)
+    viewer = build_services(store, read_only=True)
     with pytest.raises(TriageRefusedError):
-        await viewer.set_phase(incident.id, "contained")
+        await viewer.triage.set_phase(incident.id, "contained")
     records = [
         (r.content["action"], r.content["outcome"])
         for page in [await store.audit.records()]
@@ -212,10 +213,10 @@ async def test_c5_done_refused_and_read_only_actions_are_all_audited(store: Stor
 
 
 async def test_c5_an_interrupted_action_is_audited(store: Store) -> None:
-    console = Console(store, Settings(), [])
+    console = build_services(store)
 
     async def slow_declare() -> None:
-        async with console._acting("declare", {"title": "t"}):
+        async with console.acting.act("declare", {"title": "t"}):
             await asyncio.sleep(10)  # the SSH session drops here
 
     task = asyncio.create_task(slow_declare())

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from thirdbook.config import ConsoleConfig, Settings
+from thirdbook.config import ConsoleConfig, ContainmentConfig, Settings
 from thirdbook.domain.alerts import Firing
 from thirdbook.locations import shipped_dir
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, Services, build_services, open_services
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
 from thirdbook.tui.app import Look, ThirdbookApp
@@ -41,8 +41,8 @@ async def seed(path: Path, kinds: list[str], *, declare: bool = False) -> None:
         )
         ids.append(alert.id)
     if declare:
-        console = Console(store, Settings(), [], runbooks=_runbooks())
-        await console.declare(
+        console = build_services(store, runbooks=_runbooks())
+        await console.triage.declare(
             [ids[0]], title="v7 declines everyone", severity="SEV2", blast_radius="medium"
         )
     await store.close()
@@ -52,9 +52,15 @@ def _runbooks() -> RunbookLibrary:
     return RunbookLibrary(Path("/nonexistent"), shipped_dir("runbooks"))
 
 
-def make_app(path: Path, *, read_only: bool = False, look: Look | None = None) -> ThirdbookApp:
-    async def open_console() -> Console:
-        return await Console.open(path, Settings(), [], read_only=read_only, runbooks=_runbooks())
+def make_app(
+    path: Path,
+    *,
+    read_only: bool = False,
+    look: Look | None = None,
+    settings: Settings | None = None,
+) -> ThirdbookApp:
+    async def open_console() -> Services:
+        return await open_services(Context.for_store(path, settings), read_only=read_only)
 
     return ThirdbookApp(open_console, ingest=False, subtitle="test", look=look)
 
@@ -71,7 +77,7 @@ def screen_text(app: ThirdbookApp, selector: str) -> str:
     return str(app.main_screen.query_one(selector).render())
 
 
-async def service(app: ThirdbookApp) -> Console:
+async def service(app: ThirdbookApp) -> Services:
     assert app.console_service is not None
     return app.console_service
 
@@ -83,11 +89,14 @@ async def incident_console(
     *,
     read_only: bool = False,
     size: tuple[int, int] = (80, 24),
+    containment: ContainmentConfig | None = None,
 ) -> AsyncIterator[tuple[ThirdbookApp, Pilot[None]]]:
-    """A console on a store with open alerts of `kinds`, the first declared as incident #1."""
+    """A console on a store with open alerts of `kinds`, the first declared as incident #1
+    (its control files as `containment` says)."""
     path = tmp_path / "s.db"
     await seed(path, list(kinds), declare=True)
-    app = make_app(path, read_only=read_only)
+    settings = Settings(containment=containment or ContainmentConfig())
+    app = make_app(path, read_only=read_only, settings=settings)
     async with app.run_test(size=size) as pilot:
         await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
         yield app, pilot
@@ -119,11 +128,11 @@ async def test_attach_an_alert_to_the_active_incident(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: True, "")
         for _ in range(50):
             await pilot.pause(0.02)
-            alerts = {a.kind: a for a in (await svc.alerts()).items}
+            alerts = {a.kind: a for a in (await svc.queries.alerts()).items}
             if alerts["feedback"].status == "attached":
                 break
         assert alerts["feedback"].status == "attached"
-        incident = await svc.incident(1)
+        incident = await svc.triage.incident(1)
         assert incident is not None and incident.alert_ids == (1, 2)
 
 
@@ -137,7 +146,7 @@ async def test_severity_and_phase_from_the_keyboard(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.press("j", "enter")  # detected -> contained
         await wait_until(pilot, lambda: "contained" in screen_text(app, "#incident"), "phase")
-        entries = [(e.kind, e.detail) for e in await (await service(app)).timeline(1)]
+        entries = [(e.kind, e.detail) for e in await (await service(app)).triage.timeline(1)]
         assert ("severity", "SEV2 → SEV1") in entries
         assert ("phase", "detected → contained") in entries
 
@@ -149,7 +158,7 @@ async def test_checking_a_runbook_step_is_recorded_on_the_timeline(tmp_path: Pat
         await pilot.press("j", "space")
         svc = await service(app)
         await wait_until(pilot, lambda: "1/12 done" in screen_text(app, "#runbook-title"), "1/10")
-        [entry] = [e for e in await svc.timeline(1) if e.kind == "runbook"]
+        [entry] = [e for e in await svc.triage.timeline(1) if e.kind == "runbook"]
         assert entry.detail.startswith("checked: ")
         assert entry.actor.user  # from the operating system, never typed in
         await pilot.press("space")  # again: unchecked
@@ -176,7 +185,7 @@ async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> N
             lambda: app.main_screen.query_one("#action-items").row_count,  # type: ignore[attr-defined]
             "item shown",
         )
-        [item] = await svc.action_items()
+        [item] = await svc.triage.action_items()
         assert (item.owner, item.due) == ("alice", datetime.now(UTC).date() + timedelta(days=7))
         assert "Action items: 1 open" in screen_text(app, "#actions-line")
         # Close it from the tracker, with a resolution.
@@ -185,7 +194,7 @@ async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> N
         await pilot.press(*"check added to CI", "enter")
         for _ in range(50):
             await pilot.pause(0.02)
-            [item] = await svc.action_items()
+            [item] = await svc.triage.action_items()
             if item.status == "done":
                 break
         assert item.resolution == "check added to CI"
@@ -203,7 +212,7 @@ async def test_read_only_console_refuses_every_action(tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert sum("read-only" in m for m in messages) == 2
         svc = await service(app)
-        assert [e.kind for e in await svc.timeline(1)] == ["declared", "alert"]
+        assert [e.kind for e in await svc.triage.timeline(1)] == ["declared", "alert"]
 
 
 async def test_help_lists_every_key_with_its_id(tmp_path: Path) -> None:
@@ -325,8 +334,10 @@ async def test_incident_list_makes_an_incident_active(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     await seed(path, ["drift", "feedback"], declare=True)
     store = await Store.open(path)
-    console = Console(store, Settings(), [], runbooks=_runbooks())
-    await console.declare([2], title="second incident", severity="SEV3", blast_radius="medium")
+    console = build_services(store, runbooks=_runbooks())
+    await console.triage.declare(
+        [2], title="second incident", severity="SEV3", blast_radius="medium"
+    )
     await store.close()
     app = make_app(path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -390,7 +401,7 @@ async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path:
         assert "✓ model version + weights hash: captured" in evidence
         assert "✗ routing config: MISSING" in evidence  # no flag file configured: said so
         svc = await service(app)
-        assert [e.kind for e in await svc.timeline(1)][-1] == "evidence"
+        assert [e.kind for e in await svc.triage.timeline(1)][-1] == "evidence"
 
 
 async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
@@ -399,7 +410,7 @@ async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
         await wait_until(
             pilot, lambda: any("read-only" in n.message for n in app._notifications), "refusal"
         )
-        assert await (await service(app)).snapshots(1) == []
+        assert await (await service(app)).containment.snapshots(1) == []
 
 
 async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_without_snapshot(
@@ -409,9 +420,11 @@ async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_withou
 
     flags = tmp_path / "killswitch.flagd.json"
     flags.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
-    async with incident_console(tmp_path) as (app, pilot):
+    async with incident_console(tmp_path, containment=ContainmentConfig(flag_file=flags)) as (
+        app,
+        pilot,
+    ):
         svc = await service(app)
-        svc.containment = svc.containment.model_copy(update={"flag_file": flags})
         await pilot.press("K")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "KillSwitchDialog", "asks")
         assert "KILL SWITCH for credit-scorer" in str(app.screen.query_one("Label").render())
@@ -428,7 +441,7 @@ async def test_kill_switch_from_the_keyboard_asks_once_and_needs_a_reason_withou
             ),
             "flipped",
         )
-        kinds = [e.kind for e in await svc.timeline(1)]
+        kinds = [e.kind for e in await svc.triage.timeline(1)]
         assert "deviation" in kinds and "containment" in kinds
 
 
@@ -438,9 +451,10 @@ async def test_rollback_from_the_keyboard_names_the_versions_and_asks_once(
     from tests.test_rollback import registry_file, serving
 
     registry = registry_file(tmp_path)
-    async with incident_console(tmp_path) as (app, pilot):
-        svc = await service(app)
-        svc.containment = svc.containment.model_copy(update={"registry": registry})
+    async with incident_console(tmp_path, containment=ContainmentConfig(registry=registry)) as (
+        app,
+        pilot,
+    ):
         await pilot.press("s")
         await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
         await pilot.press("R")
@@ -468,7 +482,7 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
         assert "needs a reason" in str(app.screen.query_one("#error").render())
         await pilot.press("escape")  # cancelled: nothing held back
         await pilot.pause()
-        assert await svc.quarantined("ft-run-4411") == []
+        assert await svc.quarantine.check("ft-run-4411") == []
         await pilot.press("s")
         await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
         await pilot.press("Q")
@@ -479,8 +493,8 @@ async def test_quarantine_from_the_keyboard_names_what_it_holds_back_and_asks_on
         await wait_until(
             pilot, lambda: (data / "part-0.jsonl").stat().st_mode & 0o222 == 0, "made read-only"
         )
-        assert [i for i, _, _ in await svc.quarantined("ft-run-4411")] == [1]
-        assert "containment" in [e.kind for e in await svc.timeline(1)]
+        assert [i for i, _, _ in await svc.quarantine.check("ft-run-4411")] == [1]
+        assert "containment" in [e.kind for e in await svc.triage.timeline(1)]
 
 
 async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: Path) -> None:
@@ -497,7 +511,7 @@ async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: 
         await pilot.press("s")
         await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "snap")
         await pilot.press("E")
-        exports = svc.store.path.parent / "exports"
+        exports = svc.paths.exports
         await wait_until(
             pilot, lambda: exports.is_dir() and any(exports.glob("*.tar.gz")), "bundle"
         )
@@ -510,12 +524,14 @@ async def test_registry_history_from_the_keyboard_shows_the_rollback(tmp_path: P
     from tests.test_rollback import registry_file
 
     registry = registry_file(tmp_path)
-    async with incident_console(tmp_path) as (app, pilot):
+    async with incident_console(tmp_path, containment=ContainmentConfig(registry=registry)) as (
+        app,
+        pilot,
+    ):
         svc = await service(app)
-        svc.containment = svc.containment.model_copy(update={"registry": registry})
-        await svc.observe_registry()
-        await svc.snapshot(1)
-        await svc.rollback(1)
+        await svc.registry.observe()
+        await svc.containment.snapshot(1)
+        await svc.containment.rollback(1)
         await pilot.press("H")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "RegistryScreen", "shown")
         await wait_until(

@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import FAST, event_line, ingest_once, source
 from thirdbook.config import Settings
 from thirdbook.ingest.ingester import Ingester
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, Services, build_services, open_services
 from thirdbook.store import Store
 from thirdbook.tui.app import PAGE_SIZE, ThirdbookApp
 from thirdbook.tui.widgets.event_table import EventTable
@@ -35,8 +35,8 @@ async def store_path(tmp_path: Path) -> Path:
 
 
 def make_app(store_path: Path, *, ingest: bool = False) -> ThirdbookApp:
-    async def open_console() -> Console:
-        return await Console.open(store_path, Settings(), [])
+    async def open_console() -> Services:
+        return await open_services(Context.for_store(store_path))
 
     return ThirdbookApp(open_console, ingest=ingest, subtitle="test")
 
@@ -144,8 +144,8 @@ async def test_console_that_ingests_says_so(store_path: Path, tmp_path: Path) ->
     log = tmp_path / "live.jsonl"
     log.write_bytes(event_line(7000))
 
-    async def open_console() -> Console:
-        return await Console.open(store_path, Settings(), source(log))
+    async def open_console() -> Services:
+        return await open_services(Context.for_store(store_path), ingest=True, sources=source(log))
 
     app = ThirdbookApp(open_console, ingest=True, subtitle="test")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -186,8 +186,13 @@ def _lane_app(store_path: Path, log: Path, *, read_only: bool = False) -> Thirdb
         lanes=[AgentLane(agent="support-agent", tools=["issue_refund"], max_amount=100)]
     )
 
-    async def open_console() -> Console:
-        return await Console.open(store_path, Settings(), source(log), rules, read_only=read_only)
+    async def open_console() -> Services:
+        return await open_services(
+            Context.for_store(store_path, Settings(triggers=rules)),
+            read_only=read_only,
+            ingest=not read_only,
+            sources=source(log),
+        )
 
     return ThirdbookApp(open_console, ingest=not read_only, subtitle="test")
 
@@ -221,7 +226,7 @@ async def test_declare_from_the_keyboard_shows_the_incident_banner(
         assert "INCIDENT #1 SEV1" in banner  # an agent out of its lane: SEV1 by default
         assert "Agent refunded 2,500 GBP" in banner
         assert app.console_service is not None
-        [incident] = await app.console_service.incidents()
+        [incident] = await app.console_service.triage.incidents()
         assert incident.blast_radius == "high"
         assert incident.recommended_containment == "kill switch"
 
@@ -240,7 +245,7 @@ async def test_dismiss_needs_a_reason_in_the_dialog_too(store_path: Path, tmp_pa
         for _ in range(50):
             await pilot.pause(0.02)
             assert app.console_service is not None
-            alerts = (await app.console_service.alerts()).items
+            alerts = (await app.console_service.queries.alerts()).items
             if alerts and alerts[0].status == "dismissed":
                 break
         assert alerts[0].status == "dismissed"
@@ -258,7 +263,7 @@ async def test_read_only_console_refuses_to_triage(store_path: Path, tmp_path: P
         await pilot.press(*"noise", "enter")
         await pilot.pause(0.1)
         assert app.console_service is not None
-        assert (await app.console_service.alerts()).items[0].status == "open"
+        assert (await app.console_service.queries.alerts()).items[0].status == "open"
         messages = [n.message for n in app._notifications]
         assert any("read-only" in m for m in messages)
 
@@ -279,9 +284,11 @@ async def test_overdue_action_items_stand_out(store_path: Path) -> None:
             summary="s",
         )
     )
-    console = Console(store, Settings(), [])
-    incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
-    await console.add_action_item(
+    console = build_services(store)
+    incident = await console.triage.declare(
+        [alert.id], title="t", severity="SEV2", blast_radius="medium"
+    )
+    await console.triage.add_action_item(
         incident.id, title="tighten the band", owner="alice", due=date(2020, 1, 1)
     )
     await store.close()

@@ -14,24 +14,25 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import with_containment
 from tests.test_evidence import _incident_with_log
 from tests.test_kill_switch import flags_file
 from thirdbook.actuators.kill_switch import flip
 from thirdbook.control_file import ControlFileRefusedError, read_control
 from thirdbook.demo.control_files import FLAG_FILE, ControlFiles
 from thirdbook.domain.control import FlagdFile, route_for
-from thirdbook.services.console import Console
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
+from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
+from thirdbook.services.factory import Services
 
 PASSWD = b"root:x:0:0:root:/root:/bin/bash\nsvc:x:1000:1000::/home/svc:/bin/sh\n"
 """Stands for /etc/passwd: a file a flag-file link must never expose or overwrite."""
 
 
-async def _console_with(tmp_path: Path, flag: Path, *, follow: bool = False) -> tuple[Console, int]:
+async def _console_with(
+    tmp_path: Path, flag: Path, *, follow: bool = False
+) -> tuple[Services, int]:
     console, incident_id, _ = await _incident_with_log(tmp_path)
-    console.containment = console.containment.model_copy(
-        update={"flag_file": flag, "follow_control_symlinks": follow}
-    )
+    console = with_containment(console, flag_file=flag, follow_control_symlinks=follow)
     return console, incident_id
 
 
@@ -39,7 +40,7 @@ def _route(path: Path) -> str:
     return route_for(FlagdFile.model_validate_json(path.read_bytes()), "credit-scorer")
 
 
-async def _outcomes(console: Console) -> list[tuple[str, str]]:
+async def _outcomes(console: Services) -> list[tuple[str, str]]:
     records = await console.store.audit.records()
     return [(r.content["action"], r.content["outcome"]) for r in records]
 
@@ -53,9 +54,9 @@ async def test_a_flag_file_symlink_is_refused_unread_and_its_target_untouched(
     flag.symlink_to(secret)
     console, incident_id = await _console_with(tmp_path, flag)
     with pytest.raises(TriageRefusedError, match=r"symbolic link \(to .*etc-passwd\): refused"):
-        await console.kill_switch(incident_id, "human", override="now")
+        await console.containment.kill_switch(incident_id, "human", override="now")
     with pytest.raises(TriageRefusedError, match="follow_control_symlinks"):
-        await console.preview(incident_id, "kill-switch", override="now")
+        await console.containment.preview(incident_id, "kill-switch", override="now")
     assert flag.is_symlink() and secret.read_bytes() == PASSWD
     assert not console.objects.has(hashlib.sha256(PASSWD).hexdigest())  # not kept as evidence
     assert ("kill-switch", "refused") in await _outcomes(console)
@@ -73,11 +74,13 @@ async def test_a_followed_flag_file_link_writes_its_target_and_the_serving_layer
     serving = ControlFiles(control)  # the demo's serving layer, reading through the link
     assert serving.serving().route == "model"
     console, incident_id = await _console_with(tmp_path, control / FLAG_FILE, follow=True)
-    written = await console.kill_switch(incident_id, "human", override="now")
+    written = await console.containment.kill_switch(incident_id, "human", override="now")
     assert written.path == real and (control / FLAG_FILE).is_symlink()
     assert _route(real) == "human" and serving.serving().route == "human"
     assert oct(real.stat().st_mode & 0o777) == oct(0o640)  # the target's mode, kept
-    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "containment"]
+    [note] = [
+        e.detail for e in await console.triage.timeline(incident_id) if e.kind == "containment"
+    ]
     assert f"in {real} (the link {control / FLAG_FILE} points at it)" in note
     assert written.after in note
     assert [p.name for p in control.iterdir()] == [FLAG_FILE]  # temp and lock beside the target
@@ -92,8 +95,8 @@ async def test_a_2_gib_flag_file_is_refused_at_once_without_reading_it(tmp_path:
     tracemalloc.start()
     try:
         with pytest.raises(TriageRefusedError, match=r"2,147,483,648 bytes, over the 1,048,576"):
-            await console.kill_switch(incident_id, "human", override="now")
-        record = await console.snapshot(incident_id)
+            await console.containment.kill_switch(incident_id, "human", override="now")
+        record = await console.containment.snapshot(incident_id)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -116,8 +119,8 @@ async def test_a_directory_or_device_at_the_flag_path_is_refused_unread(
     console, incident_id = await _console_with(tmp_path, flag, follow=True)
     said = "a directory" if kind == "directory" else "a character device"
     with pytest.raises(TriageRefusedError, match=f"is {said}, not a regular file: refused"):
-        await console.kill_switch(incident_id, "human", override="now")
-    record = await console.snapshot(incident_id)
+        await console.containment.kill_switch(incident_id, "human", override="now")
+    record = await console.containment.snapshot(incident_id)
     [routing] = [i for i in (record.manifest or {})["items"] if i["kind"] == "routing"]
     assert f"is {said}, not a regular file" in routing["missing"]
     await console.close()
@@ -166,7 +169,7 @@ async def test_a_symlinked_lock_creates_nothing_where_it_points(tmp_path: Path) 
     lock.symlink_to(planted)
     console, incident_id = await _console_with(tmp_path, flag)
     with pytest.raises(TriageRefusedError, match=r"the lock .* is a symbolic link"):
-        await console.kill_switch(incident_id, "human", override="now")
+        await console.containment.kill_switch(incident_id, "human", override="now")
     assert not planted.exists() and not os.path.lexists(planted)
     assert flag.read_bytes() == before
     planted.write_bytes(PASSWD)  # a lock link to an existing file: not opened for writing
@@ -184,7 +187,7 @@ async def test_a_snapshot_does_not_copy_a_flag_file_link_it_would_refuse_to_writ
     flag = tmp_path / "killswitch.flagd.json"
     flag.symlink_to(secret)
     console, incident_id = await _console_with(tmp_path, flag)
-    record = await console.snapshot(incident_id)
+    record = await console.containment.snapshot(incident_id)
     assert record.status == "complete"  # as with a missing file: said, and shown MISSING
     [routing] = [i for i in (record.manifest or {})["items"] if i["kind"] == "routing"]
     assert routing["origin"] == str(flag) and "sha256" not in routing
@@ -196,8 +199,8 @@ async def test_a_snapshot_does_not_copy_a_flag_file_link_it_would_refuse_to_writ
     real = flags_file(tmp_path / "real")
     flag.unlink()
     flag.symlink_to(real)
-    console.containment = console.containment.model_copy(update={"follow_control_symlinks": True})
-    record = await console.snapshot(incident_id)
+    console = with_containment(console, follow_control_symlinks=True)
+    record = await console.containment.snapshot(incident_id)
     [routing] = [i for i in (record.manifest or {})["items"] if i["kind"] == "routing"]
     assert (routing["origin"], routing["link"]) == (str(real), str(flag))
     assert console.objects.path_of(routing["sha256"]).read_bytes() == real.read_bytes()
@@ -206,19 +209,19 @@ async def test_a_snapshot_does_not_copy_a_flag_file_link_it_would_refuse_to_writ
 
 async def test_a_registry_or_quarantine_list_link_is_not_written_through(tmp_path: Path) -> None:
     console, incident_id = await _console_with(tmp_path, flags_file(tmp_path))
-    assert console.containment.registry is not None
-    registry = console.containment.registry
+    assert console.containment_config.registry is not None
+    registry = console.containment_config.registry
     real = tmp_path / "real-registry.json"
     registry.rename(real)
     registry.symlink_to(real)
-    await console.snapshot(incident_id)
+    await console.containment.snapshot(incident_id)
     with pytest.raises(TriageRefusedError, match="symbolic link"):
-        await console.rollback(incident_id, to="v7")
+        await console.containment.rollback(incident_id, to="v7")
     secret = tmp_path / "etc-passwd"
     secret.write_bytes(PASSWD)
     (console.store.path.parent / "quarantine.json").symlink_to(secret)
     with pytest.raises(ActionFailedError, match="recorded, but its list file was not written"):
-        await console.quarantine(incident_id, ["ft-run-4411"])
+        await console.quarantine.add(incident_id, ["ft-run-4411"])
     assert secret.read_bytes() == PASSWD
     assert ("quarantine", "failed") in await _outcomes(console)
     await console.close()
@@ -251,8 +254,8 @@ async def test_a_kill_keeps_the_flags_fields_and_model_mode_restores_it_byte_for
     flag.write_bytes(FLAG_WITH_RULES)
     original = json.loads(FLAG_WITH_RULES)
     console, incident_id = await _console_with(tmp_path, flag)
-    await console.snapshot(incident_id)
-    first = await console.kill_switch(incident_id, "human")
+    await console.containment.snapshot(incident_id)
+    first = await console.containment.kill_switch(incident_id, "human")
     killed = json.loads(flag.read_bytes())
     route = killed["flags"]["credit-scorer-route"]
     assert (route["state"], route["defaultVariant"]) == ("ENABLED", "human")
@@ -262,10 +265,12 @@ async def test_a_kill_keeps_the_flags_fields_and_model_mode_restores_it_byte_for
     assert route["targeting"] == {}
     assert killed["metadata"] == original["metadata"]
     assert killed["flags"]["dark-mode"] == original["flags"]["dark-mode"]
-    await console.kill_switch(incident_id, "fallback")  # a second kill, same incident
-    back = await console.kill_switch(incident_id, "model")
+    await console.containment.kill_switch(incident_id, "fallback")  # a second kill, same incident
+    back = await console.containment.kill_switch(incident_id, "model")
     assert flag.read_bytes() == FLAG_WITH_RULES  # as it was before the first kill
-    notes = [e.detail for e in await console.timeline(incident_id) if e.kind == "containment"]
+    notes = [
+        e.detail for e in await console.triage.timeline(incident_id) if e.kind == "containment"
+    ]
     assert "targeting rule, which could still route to the model, set aside" in notes[0]
     kept = hashlib.sha256(FLAG_WITH_RULES).hexdigest()
     assert f"restored as before the incident's first kill, sha256:{kept}" in notes[-1]
@@ -282,12 +287,12 @@ async def test_routing_back_keeps_other_flags_changed_during_the_incident(tmp_pa
     flag = tmp_path / "killswitch.flagd.json"
     flag.write_bytes(FLAG_WITH_RULES)
     console, incident_id = await _console_with(tmp_path, flag)
-    await console.snapshot(incident_id)
-    await console.kill_switch(incident_id, "refuse")
+    await console.containment.snapshot(incident_id)
+    await console.containment.kill_switch(incident_id, "refuse")
     during = json.loads(flag.read_bytes())
     during["flags"]["dark-mode"]["defaultVariant"] = "on"  # another team's change meanwhile
     flag.write_text(json.dumps(during))
-    await console.kill_switch(incident_id, "model")
+    await console.containment.kill_switch(incident_id, "model")
     now = json.loads(flag.read_bytes())
     original = json.loads(FLAG_WITH_RULES)
     assert now["flags"]["credit-scorer-route"] == original["flags"]["credit-scorer-route"]
@@ -323,11 +328,13 @@ async def test_a_flag_file_that_cannot_be_written_fails_in_one_sentence_audited(
     flag = tmp_path / "gone" / "killswitch.flagd.json"  # its directory is not there
     console, incident_id = await _console_with(tmp_path, flag)
     with pytest.raises(ActionFailedError) as failed:
-        await console.kill_switch(incident_id, "human", override="now")
+        await console.containment.kill_switch(incident_id, "human", override="now")
     assert str(failed.value) == (
         f"could not create the lock for {flag}: no such file or directory; it is unchanged"
     )
-    assert await console.containment_states(incident_id) == []  # nothing recorded as written
+    assert (
+        await console.containment.containment_states(incident_id) == []
+    )  # nothing recorded as written
     assert ("kill-switch", "failed") in await _outcomes(console)
     await console.close()
 
@@ -368,7 +375,7 @@ async def test_an_invalid_flag_file_is_refused_in_one_line_and_left_as_it_is(
     flag.write_bytes(b'{"flags": {"credit-scorer-route": {"state": "ON"}}}')
     console, incident_id = await _console_with(tmp_path, flag)
     with pytest.raises(TriageRefusedError) as refused:
-        await console.kill_switch(incident_id, "human", override="now")
+        await console.containment.kill_switch(incident_id, "human", override="now")
     assert str(refused.value).startswith(f"{flag} is not a valid flag file now: ")
     assert "\n" not in str(refused.value)
     assert flag.read_bytes() == b'{"flags": {"credit-scorer-route": {"state": "ON"}}}'

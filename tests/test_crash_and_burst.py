@@ -16,8 +16,8 @@ import pytest
 
 from tests.helpers import event_line, ingest_once, stored_raw, stored_request_ids
 from tests.multi_event_format import EventArrays, array_line
-from thirdbook.config import Settings, SourceConfig
-from thirdbook.services.console import Console
+from thirdbook.config import SourceConfig
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
 FAST_CONFIG = """
@@ -295,12 +295,12 @@ async def test_burst_with_rotation_loses_nothing_and_shows_lag(
     try:
         await wait_until(lambda: (data_dir / "thirdbook.db").exists())
         burst.start()
-        console = Console(await Store.open(data_dir / "thirdbook.db"), Settings(), [])
+        console = build_services(await Store.open(data_dir / "thirdbook.db"))
         lags: list[float] = []
         backlogs: list[int] = []
         try:
             while burst.is_alive() or await console.store.events.count() < burst.written:
-                health = await console.health()
+                health = await console.health.read()
                 backlogs.append(health.backlog_bytes)
                 lags.append(health.lag_s or 0.0)
                 await asyncio.sleep(0.2)

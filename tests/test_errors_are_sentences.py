@@ -26,9 +26,9 @@ from tests.helpers import event_line, ingest_once, source
 from tests.read_only_media import THIRDBOOK, Pty, ReadOnly, one_sentence, read_only, why_not
 from tests.test_read_only_store import build_estate
 from thirdbook.cli import main
-from thirdbook.config import ContainmentConfig, Settings
+from thirdbook.config import ContainmentConfig
 from thirdbook.domain.alerts import Firing
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
 
@@ -132,8 +132,8 @@ async def _incident_over_many_logs(tmp_path: Path) -> None:
             summary="accuracy drift",
         )
     )
-    console = Console(store, Settings(), [], containment=ContainmentConfig(window_before_s=1e9))
-    await console.declare([alert.id], title="drift", severity="SEV2", blast_radius="medium")
+    console = build_services(store, containment=ContainmentConfig(window_before_s=1e9))
+    await console.triage.declare([alert.id], title="drift", severity="SEV2", blast_radius="medium")
     await store.close()
 
 
@@ -271,10 +271,12 @@ def _kill_switch_audited_as_failed(ro: ReadOnly, data: Path) -> None:
 def test_an_unexpected_error_is_one_sentence_with_its_traceback_in_a_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(self: Console) -> None:
+    from thirdbook.services.health import HealthService
+
+    async def broken(self: HealthService) -> None:
         raise RuntimeError("a bug in the health line")
 
-    monkeypatch.setattr(Console, "health", broken)
+    monkeypatch.setattr(HealthService, "read", broken)
     done = CliRunner().invoke(main, ["status"])
     assert done.exit_code == 1
     line = one_sentence(done.stderr)
@@ -294,6 +296,7 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.test_console_flows import incident_console, service, wait_until
+    from thirdbook.config import ContainmentConfig
     from thirdbook.domain.control import routing_flags
 
     control = tmp_path / "control"
@@ -309,9 +312,11 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
-    async with incident_console(tmp_path) as (app, pilot):
+    async with incident_console(tmp_path, containment=ContainmentConfig(flag_file=flags)) as (
+        app,
+        pilot,
+    ):
         svc = await service(app)
-        svc.containment = svc.containment.model_copy(update={"flag_file": flags})
         with monkeypatch.context() as patch:
             patch.setattr(os, "open", read_only_open)
             await pilot.press("K")

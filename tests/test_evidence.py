@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import event_line, ingest_once, source
-from thirdbook.config import ContainmentConfig, Settings
+from thirdbook.config import ContainmentConfig
 from thirdbook.domain.alerts import Firing
 from thirdbook.evidence.objects import ObjectStore, hash_file
 from thirdbook.evidence.snapshot import verify_snapshots
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services, build_services
 from thirdbook.store import Store
 
 
@@ -45,7 +45,7 @@ def test_c8_large_files_are_hashed_with_bounded_memory(tmp_path: Path) -> None:
     assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB while hashing 64 MiB"
 
 
-async def _incident_with_log(tmp_path: Path) -> tuple[Console, int, Path]:
+async def _incident_with_log(tmp_path: Path) -> tuple[Services, int, Path]:
     log = tmp_path / "logs" / "serving.jsonl"
     log.parent.mkdir()
     log.write_bytes(b"".join(event_line(i) for i in range(200)))
@@ -75,8 +75,8 @@ async def _incident_with_log(tmp_path: Path) -> tuple[Console, int, Path]:
         weights_dir=tmp_path / "models",
         window_before_s=10**9,
     )
-    console = Console(store, Settings(), [], containment=paths)
-    incident = await console.declare(
+    console = build_services(store, containment=paths)
+    incident = await console.triage.declare(
         [alert.id], title="drift", severity="SEV2", blast_radius="medium"
     )
     return console, incident.id, log
@@ -87,7 +87,7 @@ async def test_c7_a_growing_log_is_kept_as_the_bytes_stored_with_their_range(
 ) -> None:
     console, incident_id, log = await _incident_with_log(tmp_path)
     size_then = log.stat().st_size
-    record = await console.snapshot(incident_id)
+    record = await console.containment.snapshot(incident_id)
     with log.open("ab") as f:  # the log keeps growing after the snapshot
         f.write(event_line(999))
     assert record.status == "complete"
@@ -120,8 +120,8 @@ async def test_c8_an_interrupted_snapshot_stays_incomplete(tmp_path: Path) -> No
             raise KeyboardInterrupt  # the session drops in the middle
 
     with pytest.raises(KeyboardInterrupt):
-        await console.snapshot(incident_id, stop_midway)
-    [snapshot] = await console.snapshots(incident_id)
+        await console.containment.snapshot(incident_id, stop_midway)
+    [snapshot] = await console.containment.snapshots(incident_id)
     assert snapshot.status == "incomplete" and snapshot.captured() == {}
     outcomes = [
         r.content["outcome"]

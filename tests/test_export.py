@@ -16,15 +16,14 @@ from click.testing import CliRunner
 from tests.helpers import event_line
 from tests.test_evidence import _incident_with_log
 from thirdbook.cli import main
-from thirdbook.evidence.bundle import BundleError
+from thirdbook.domain.errors import BundleError, TriageRefusedError
 from thirdbook.evidence.bundle_check import verify_bundle
-from thirdbook.services.console import Console
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.services.factory import Services
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
 
 
-async def leaky_incident(tmp_path: Path) -> tuple[Console, int]:
+async def leaky_incident(tmp_path: Path) -> tuple[Services, int]:
     """An incident whose window holds a log line with a cloud key, snapshotted."""
     console, incident_id, log = await _incident_with_log(tmp_path)
     leaky = event_line(7).replace(
@@ -34,7 +33,7 @@ async def leaky_incident(tmp_path: Path) -> tuple[Console, int]:
     from tests.helpers import ingest_once, source
 
     await ingest_once(console.store, source(log))  # the rewritten file is read afresh
-    await console.snapshot(incident_id)
+    await console.containment.snapshot(incident_id)
     return console, incident_id
 
 
@@ -59,7 +58,7 @@ async def test_an_exported_bundle_verifies_offline_with_its_secrets_masked(
 ) -> None:
     console, incident_id = await leaky_incident(tmp_path)
     bundle = tmp_path / "out" / "bundle.tar.gz"
-    sha = await console.export(incident_id, bundle)
+    sha = await console.export.export(incident_id, bundle)
     check = verify_bundle(bundle)
     manifest = check.manifest.model_dump()
     assert check.problems == [] and manifest["secrets"] == "masked"
@@ -78,7 +77,7 @@ async def test_an_exported_bundle_verifies_offline_with_its_secrets_masked(
         assert fields["secrets"] == 1
         assert AWS.encode() in console.objects.path_of(raw_sha).read_bytes()  # the store keeps it
     # The export is on the timeline and in the chain, with the MANIFEST's hash.
-    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "export"]
+    [note] = [e.detail for e in await console.triage.timeline(incident_id) if e.kind == "export"]
     assert sha in note and "secrets masked" in note
     await console.close()
 
@@ -88,14 +87,14 @@ async def test_revealing_secrets_in_an_export_needs_a_reason_and_is_recorded(
 ) -> None:
     console, incident_id = await leaky_incident(tmp_path)
     with pytest.raises(TriageRefusedError, match="needs a reason"):
-        await console.export(incident_id, tmp_path / "a.tar.gz", reveal=" ")
+        await console.export.export(incident_id, tmp_path / "a.tar.gz", reveal=" ")
     bundle = tmp_path / "b.tar.gz"
-    await console.export(incident_id, bundle, reveal="regulator asked for the raw logs")
+    await console.export.export(incident_id, bundle, reveal="regulator asked for the raw logs")
     check = verify_bundle(bundle)
     assert check.problems == [] and check.manifest.secrets == "revealed"
     assert check.manifest.masked == {}
     assert gzip.decompress(bundle.read_bytes()).count(AWS.encode()) >= 1
-    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "export"]
+    [note] = [e.detail for e in await console.triage.timeline(incident_id) if e.kind == "export"]
     assert "REVEALED (regulator asked for the raw logs)" in note
     await console.close()
 
@@ -103,7 +102,7 @@ async def test_revealing_secrets_in_an_export_needs_a_reason_and_is_recorded(
 async def test_export_is_refused_without_a_complete_snapshot(tmp_path: Path) -> None:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     with pytest.raises(TriageRefusedError, match="no complete snapshot"):
-        await console.export(incident_id, tmp_path / "x.tar.gz")
+        await console.export.export(incident_id, tmp_path / "x.tar.gz")
     assert not (tmp_path / "x.tar.gz").exists()
     await console.close()
 
@@ -111,9 +110,9 @@ async def test_export_is_refused_without_a_complete_snapshot(tmp_path: Path) -> 
 @pytest.fixture
 async def bundle(tmp_path: Path) -> Path:
     console, incident_id = await leaky_incident(tmp_path)
-    await console.set_phase(incident_id, "contained")  # one more record in the slice
+    await console.triage.set_phase(incident_id, "contained")  # one more record in the slice
     out = tmp_path / "bundle.tar.gz"
-    await console.export(incident_id, out, reveal="testing tamper checks")
+    await console.export.export(incident_id, out, reveal="testing tamper checks")
     await console.close()
     return out
 
@@ -215,17 +214,17 @@ async def test_an_export_with_a_missing_object_fails_clearly_and_writes_nothing(
 ) -> None:
     import os
 
-    from thirdbook.store.incidents import ActionFailedError
+    from thirdbook.domain.errors import ActionFailedError
 
     console, incident_id = await leaky_incident(tmp_path)
-    [snapshot] = await console.snapshots(incident_id)
+    [snapshot] = await console.containment.snapshots(incident_id)
     lost = next(i["sha256"] for i in (snapshot.manifest or {})["items"] if i["kind"] == "logs")
     path = console.objects.path_of(lost)
     os.chmod(path.parent, 0o755)
     path.unlink()
     out = tmp_path / "x.tar.gz"
     with pytest.raises(ActionFailedError, match=f"object {lost} is missing"):
-        await console.export(incident_id, out)
+        await console.export.export(incident_id, out)
     assert not out.exists() and not list(tmp_path.glob(".x.tar.gz.*"))
     outcomes = [r.content["outcome"] for r in await console.store.audit.records()]
     assert outcomes[-1] == "failed"

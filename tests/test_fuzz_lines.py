@@ -22,7 +22,7 @@ from tests.helpers import FAST, source
 from tests.read_paths import RULES, read_everything, run_first_screen
 from thirdbook.config import Settings
 from thirdbook.domain.records import in_store_range
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
 LINES_TRIED = {"commands": 0, "console": 0}
@@ -293,10 +293,12 @@ LINE = st.one_of(st.binary(min_size=1, max_size=120), near_valid(), near_valid()
 async def _ingest(store_path: Path, log: Path) -> tuple[int, int]:
     store = await Store.open(store_path)
     try:
-        console = Console(store, Settings(ingest=SMALL_LINES), source(log), RULES)
-        await console.run_ingest(asyncio.Event(), once=True)
-        await console.ingester.release()
-        assert not console.ingester.status.problems, console.ingester.status.problems
+        console = build_services(
+            store, Settings(ingest=SMALL_LINES), sources=source(log), triggers=RULES, ingest=True
+        )
+        await console.ingest.run(asyncio.Event(), once=True)
+        await console.ingest.ingester.release()
+        assert not console.ingest.ingester.status.problems, console.ingest.ingester.status.problems
         events = await store.fetchall("SELECT ts_us, raw FROM events")
         for ts_us, raw in events:  # what was kept is standard JSON at a time the store keeps
             assert in_store_range(ts_us), (ts_us, bytes(raw))

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import with_containment
 from tests.test_evidence import _incident_with_log
 from thirdbook.actuators.hooks import OUTPUT_LIMIT, run_hook
 from thirdbook.config import HookConfig
 from thirdbook.domain.control import FlagdFile, route_for, routing_flags
-from thirdbook.services.console import Console
-from thirdbook.store.incidents import ActionFailedError
+from thirdbook.domain.errors import ActionFailedError
+from thirdbook.services.factory import Services
 
 
 def script(tmp_path: Path, body: str) -> list[str]:
@@ -27,14 +28,12 @@ def script(tmp_path: Path, body: str) -> list[str]:
     return [sys.executable, str(path)]
 
 
-async def contained(tmp_path: Path, *hooks: HookConfig, flags: bool = True) -> tuple[Console, int]:
+async def contained(tmp_path: Path, *hooks: HookConfig, flags: bool = True) -> tuple[Services, int]:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     flag_file = tmp_path / "killswitch.flagd.json"
     flag_file.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
-    console.containment = console.containment.model_copy(
-        update={"hooks": list(hooks), "flag_file": flag_file if flags else None}
-    )
-    await console.snapshot(incident_id)
+    console = with_containment(console, hooks=list(hooks), flag_file=flag_file if flags else None)
+    await console.containment.snapshot(incident_id)
     return console, incident_id
 
 
@@ -51,12 +50,12 @@ async def test_a_command_hook_also_runs_with_the_incident_as_json_and_its_output
         tmp_path, f"open({str(seen)!r}, 'w').write(sys.stdin.read())\nprint('review desk paged')\n"
     )
     console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
-    await console.kill_switch(incident_id, "human")
+    await console.containment.kill_switch(incident_id, "human")
     assert route(tmp_path) == "human"  # thirdbook's own change, and the hook as well
     payload = json.loads(seen.read_text())
     assert payload["action"] == "kill-switch" and payload["incident"]["id"] == incident_id
     assert payload["detail"]["variant"] == "human" and payload["detail"]["model"] == "credit-scorer"
-    [entry] = [e for e in await console.timeline(incident_id) if e.kind == "hook"]
+    [entry] = [e for e in await console.triage.timeline(incident_id) if e.kind == "hook"]
     assert "ok (exit 0)" in entry.detail and "review desk paged" in entry.detail
     sha = entry.detail.split("output sha256:")[1][:64]
     assert console.objects.path_of(sha).read_bytes() == b"review desk paged\n"
@@ -68,10 +67,12 @@ async def test_an_instead_hook_acts_in_place_of_the_file_write(tmp_path: Path) -
     argv = script(tmp_path, f"open({str(seen)!r}, 'w').write(sys.stdin.read())\n")
     hook = HookConfig(action="kill-switch", command=argv, when="instead")
     console, incident_id = await contained(tmp_path, hook, flags=False)
-    written = await console.kill_switch(incident_id, "fallback")
+    written = await console.containment.kill_switch(incident_id, "fallback")
     assert (written.path, written.before, written.after) == (None, "", "")
     assert json.loads(seen.read_text())["detail"]["flag_file"] is None
-    notes = [e.detail for e in await console.timeline(incident_id) if e.kind == "containment"]
+    notes = [
+        e.detail for e in await console.triage.timeline(incident_id) if e.kind == "containment"
+    ]
     assert notes[-1].endswith("routed to fallback by its hooks")
     await console.close()
 
@@ -82,9 +83,9 @@ async def test_a_failing_hook_fails_the_action_audited_and_says_the_change_stand
     argv = script(tmp_path, "print('desk unreachable'); sys.exit(3)\n")
     console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
     with pytest.raises(ActionFailedError, match=r"exit 3.*kill-switch change stands"):
-        await console.kill_switch(incident_id, "refuse")
+        await console.containment.kill_switch(incident_id, "refuse")
     assert route(tmp_path) == "refused"
-    [entry] = [e for e in await console.timeline(incident_id) if e.kind == "hook"]
+    [entry] = [e for e in await console.triage.timeline(incident_id) if e.kind == "hook"]
     assert "FAILED (exit 3)" in entry.detail and "desk unreachable" in entry.detail
     [record] = [
         r.content
@@ -172,19 +173,19 @@ async def test_a_webhook_gets_the_action_as_its_body_with_headers_from_the_envir
     )
     console, incident_id = await contained(tmp_path, hook)
     registry = registry_file(tmp_path / "data")
-    console.containment = console.containment.model_copy(update={"registry": registry})
-    plan = await console.rollback(incident_id)
+    console = with_containment(console, registry=registry)
+    plan = await console.containment.rollback(incident_id)
     [(path, body, auth)] = received
     assert path == "/rollback" and auth == "Bearer s3cret"
     assert json.loads(body)["detail"]["to_version"] == plan.to_version == "v6"
     # Instead: the hook made the move; thirdbook did not write the registry.
     assert json.loads(registry.read_text())["models"]["credit-scorer"]["aliases"]["serving"] == "v7"
-    [entry] = [e for e in await console.timeline(incident_id) if e.kind == "hook"]
+    [entry] = [e for e in await console.triage.timeline(incident_id) if e.kind == "hook"]
     assert "ok (HTTP 200)" in entry.detail and "queued rollback 77" in entry.detail
     assert "s3cret" not in entry.detail
     statuses[0] = 500
     with pytest.raises(ActionFailedError, match=r"HTTP 500.*changed nothing itself"):
-        await console.rollback(incident_id)
+        await console.containment.rollback(incident_id)
     await console.close()
 
 
@@ -192,7 +193,7 @@ async def test_dry_run_names_the_hooks_and_runs_none(tmp_path: Path) -> None:
     seen = tmp_path / "seen.json"
     argv = script(tmp_path, f"open({str(seen)!r}, 'w').write('ran')\n")
     console, incident_id = await contained(tmp_path, HookConfig(action="kill-switch", command=argv))
-    lines = await console.preview(incident_id, "kill-switch", mode="human")
+    lines = await console.containment.preview(incident_id, "kill-switch", mode="human")
     assert any(line.startswith("would run the kill-switch hook") for line in lines)
     assert not seen.exists() and route(tmp_path) == "model"
     await console.close()

@@ -21,7 +21,7 @@ from thirdbook.config import Settings
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.records import TS_FIRST, TS_LAST, TS_LAST_US, lookup_key, to_us
 from thirdbook.domain.text import terminal_json
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, Services, build_services, open_services
 from thirdbook.store import Store
 from thirdbook.store.ingest_rows import EventTuple
 from thirdbook.store.ingest_state import now_us
@@ -122,11 +122,13 @@ async def test_nan_infinity_and_overflowing_numbers_are_rejected_as_invalid_json
     assert [raw + b"\n" for raw in await stored_raw(store)] == kept
 
 
-async def _ingest_judged(store: Store, log: Path) -> Console:
+async def _ingest_judged(store: Store, log: Path) -> Services:
     """One console process ingesting `log` to its end, judging it with `RULES`."""
-    console = Console(store, Settings(ingest=FAST), source(log), RULES)
-    await console.run_ingest(asyncio.Event(), once=True)
-    await console.ingester.release()
+    console = build_services(
+        store, Settings(ingest=FAST), sources=source(log), triggers=RULES, ingest=True
+    )
+    await console.ingest.run(asyncio.Event(), once=True)
+    await console.ingest.ingester.release()
     return console
 
 
@@ -142,7 +144,7 @@ async def test_nan_metric_is_a_reject_not_an_event_and_the_band_still_judges(
     assert (offset, raw) == (0, nan)
     assert reason.startswith("invalid JSON: NaN is not a JSON number")
     assert await stored_raw(store) == [low]
-    [alert] = (await console.alerts()).items
+    [alert] = (await console.queries.alerts()).items
     assert alert.summary == "m v1 acc outside [0.5, 1] for 1 consecutive windows (latest 0.1)"
 
 
@@ -265,10 +267,12 @@ async def _older_store(path: Path, tmp_path: Path) -> None:
 
 
 async def _drift_times(store_path: Path) -> list[datetime]:
-    console = await Console.open(store_path, Settings(), [], RULES, read_only=True)
+    console = await open_services(
+        Context.for_store(store_path, Settings(triggers=RULES)), read_only=True
+    )
     try:
-        alert = next(a for a in (await console.alerts()).items if a.kind == "drift")
-        series = await console.drift_series(alert)
+        alert = next(a for a in (await console.queries.alerts()).items if a.kind == "drift")
+        series = await console.queries.drift_series(alert)
         assert series is not None
         return [point.at for point in series.points]
     finally:

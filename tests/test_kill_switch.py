@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import with_containment
 from tests.test_evidence import _incident_with_log
 from thirdbook.actuators.config_write import (
     ABSENT,
@@ -23,7 +24,7 @@ from thirdbook.actuators.config_write import (
 )
 from thirdbook.actuators.kill_switch import flip, validate_flagd
 from thirdbook.domain.control import FlagdFile, route_for, routing_flags
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.domain.errors import TriageRefusedError
 
 
 def flags_file(tmp_path: Path) -> Path:
@@ -131,14 +132,16 @@ async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviat
 ) -> None:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     path = flags_file(tmp_path)
-    console.containment = console.containment.model_copy(update={"flag_file": path})
+    console = with_containment(console, flag_file=path)
     with pytest.raises(TriageRefusedError, match="snapshot first"):
-        await console.kill_switch(incident_id, "human")
+        await console.containment.kill_switch(incident_id, "human")
     assert json.loads(path.read_text())["flags"]["credit-scorer-route"]["defaultVariant"] == "model"
-    written = await console.kill_switch(incident_id, "human", override="customers harmed now")
+    written = await console.containment.kill_switch(
+        incident_id, "human", override="customers harmed now"
+    )
     before, after = written.before, written.after
     assert before != after and written.path == path
-    kinds = [(e.kind, e.detail) for e in await console.timeline(incident_id)]
+    kinds = [(e.kind, e.detail) for e in await console.triage.timeline(incident_id)]
     assert ("deviation", "kill switch without a complete snapshot: customers harmed now") in kinds
     containment = [d for k, d in kinds if k == "containment"]
     assert containment and before in containment[0] and after in containment[0]
@@ -146,8 +149,10 @@ async def test_kill_switch_is_refused_before_a_snapshot_and_override_is_a_deviat
         (r.content["action"], r.content["outcome"]) for r in await console.store.audit.records()
     ]
     assert ("kill-switch", "refused") in outcomes
-    await console.snapshot(incident_id)
-    await console.kill_switch(incident_id, "fallback")  # after the snapshot: no override needed
+    await console.containment.snapshot(incident_id)
+    await console.containment.kill_switch(
+        incident_id, "fallback"
+    )  # after the snapshot: no override needed
     flags = FlagdFile.model_validate_json(path.read_bytes())
     assert route_for(flags, "credit-scorer") == "fallback"
     await console.store.close()
@@ -160,10 +165,10 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
 
     console, incident_id, log = await _incident_with_log(tmp_path)
     path = flags_file(tmp_path)
-    console.containment = console.containment.model_copy(update={"flag_file": path})
-    await console.snapshot(incident_id)
-    await console.kill_switch(incident_id, "human")
-    [state] = await console.containment_states(incident_id)
+    console = with_containment(console, flag_file=path)
+    await console.containment.snapshot(incident_id)
+    await console.containment.kill_switch(incident_id, "human")
+    [state] = await console.containment.containment_states(incident_id)
     assert (state.action, state.value, state.observed) == ("kill switch", "human", None)
     line = (
         b'{"v":1,"kind":"inference","ts":"2026-11-27T10:59:00+00:00",'
@@ -172,7 +177,7 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
     with log.open("ab") as f:
         f.write(line)
     await ingest_once(console.store, source(log))
-    [state] = await console.containment_states(incident_id)
+    [state] = await console.containment.containment_states(incident_id)
     assert state.observed is not None and state.observed >= state.written
     await console.store.close()
 
@@ -180,13 +185,17 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
 async def test_dry_run_shows_the_change_and_changes_nothing(tmp_path: Path) -> None:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     path = flags_file(tmp_path)
-    console.containment = console.containment.model_copy(update={"flag_file": path})
+    console = with_containment(console, flag_file=path)
     before = path.read_bytes()
     with pytest.raises(TriageRefusedError, match="snapshot first"):
-        await console.preview(incident_id, "kill-switch", mode="human")  # as it would be
-    lines = await console.preview(incident_id, "kill-switch", mode="human", override="now")
+        await console.containment.preview(
+            incident_id, "kill-switch", mode="human"
+        )  # as it would be
+    lines = await console.containment.preview(
+        incident_id, "kill-switch", mode="human", override="now"
+    )
     assert lines[0].startswith("would route credit-scorer to human")
     assert lines[-1] == "would record a deviation: now"
     assert path.read_bytes() == before
-    assert [e.kind for e in await console.timeline(incident_id)] == ["declared", "alert"]
+    assert [e.kind for e in await console.triage.timeline(incident_id)] == ["declared", "alert"]
     await console.store.close()

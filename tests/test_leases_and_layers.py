@@ -69,7 +69,7 @@ async def test_indexes_lost_to_an_interrupted_bulk_load_are_rebuilt(
 def test_core_packages_never_import_textual() -> None:
     code = (
         "import sys\n"
-        "import thirdbook.cli, thirdbook.services.console, thirdbook.services.demo\n"
+        "import thirdbook.cli, thirdbook.services.factory, thirdbook.services.demo\n"
         "import thirdbook.ingest.ingester, thirdbook.store, thirdbook.demo.runner\n"
         "assert 'textual' not in sys.modules, 'a core module imported textual'\n"
     )

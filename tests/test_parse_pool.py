@@ -18,7 +18,7 @@ from tests.processes import marked, marked_env, new_marker, wait_for_none
 from thirdbook.config import Settings
 from thirdbook.ingest import ingester as ingester_module
 from thirdbook.ingest.ingester import Ingester
-from thirdbook.services.health import HealthMeter
+from thirdbook.services.health import HealthService
 from thirdbook.store import Store
 from thirdbook.tui.widgets.health_line import health_text
 
@@ -49,10 +49,10 @@ async def test_a_dead_parse_worker_moves_parsing_into_the_ingester(
         await ingester.run(asyncio.Event(), once=True)
         assert await stored_request_ids(store) == ids(range(1000))  # ingest went on, whole
         assert not ingester.parsers.usable
-        here = await HealthMeter(store, ingester, Settings()).read()
+        here = await HealthService(store, Settings().ingest, ingester).read()
         assert FALLBACK in health_text(here).plain
         # Another console sees it too, from what the ingester published.
-        other = await HealthMeter(store, Ingester(store, [], FAST), Settings()).read()
+        other = await HealthService(store, Settings().ingest, Ingester(store, [], FAST)).read()
         assert FALLBACK in health_text(other).plain and not other.ingesting_here
         [note] = await store.ingest.notes(kinds=["parsing"])
         assert "a parse worker failed" in note.detail

@@ -37,7 +37,7 @@ def _clocks(app: ThirdbookApp) -> tuple[str, str]:
 
 
 async def _phases(app: ThirdbookApp) -> list[str]:
-    return [e.detail for e in await (await service(app)).timeline(1) if e.kind == "phase"]
+    return [e.detail for e in await (await service(app)).triage.timeline(1) if e.kind == "phase"]
 
 
 async def test_the_phase_list_stops_at_its_ends(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ async def test_closing_asks_once_naming_what_is_open_and_stops_the_clock(tmp_pat
         await pilot.pause()
         await pilot.press("enter")
         svc = await service(app)
-        await svc.add_action_item(
+        await svc.triage.add_action_item(
             1, title="Add a pre-deploy check", owner="alice", due=date.today() + timedelta(7)
         )
         await pilot.press("p")
@@ -103,7 +103,7 @@ async def test_closing_asks_once_naming_what_is_open_and_stops_the_clock(tmp_pat
         await wait_until(pilot, lambda: "· closed ·" in screen_text(app, "#incident"), "closed")
         assert not isinstance(app.screen, AskOnceDialog)  # asked once
         assert await _phases(app) == ["detected → closed"]
-        incident = await svc.incident(1)
+        incident = await svc.triage.incident(1)
         assert incident is not None and incident.closed_at is not None
         stopped = elapsed_clock(incident, datetime.now(UTC))
         await wait_until(pilot, lambda: _clocks(app) == (stopped, stopped), "one clock")

@@ -20,10 +20,10 @@ import pytest
 
 from tests.helpers import event_line, ingest_once, source
 from tests.read_only_media import THIRDBOOK, Pty, ReadOnly, one_sentence, read_only
-from thirdbook.config import ContainmentConfig, Settings
+from thirdbook.config import ContainmentConfig
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.control import routing_flags
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 from thirdbook.store.schema import MIGRATIONS
 
@@ -55,11 +55,11 @@ async def build_estate(base: Path) -> Path:
         )
     )
     paths = ContainmentConfig(flag_file=flag, window_before_s=10**9)
-    console = Console(store, Settings(), [], containment=paths)
-    incident = await console.declare(
+    console = build_services(store, containment=paths)
+    incident = await console.triage.declare(
         [alert.id], title="drift on credit-scorer", severity="SEV2", blast_radius="medium"
     )
-    await console.snapshot(incident.id)
+    await console.containment.snapshot(incident.id)
     await store.close()
     return data
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from tests.helpers import with_containment
 from tests.test_evidence import _incident_with_log
 from tests.test_rollback import registry_file
 from thirdbook.cli import main
-from thirdbook.config import ContainmentConfig, Settings
+from thirdbook.config import ContainmentConfig
 from thirdbook.domain.records import to_us
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
 T0 = datetime(2026, 11, 27, 13, 50, tzinfo=UTC)
@@ -36,18 +37,18 @@ async def test_moves_seen_in_the_file_and_made_by_rollback_answer_which_version_
     console, incident_id, _ = await _incident_with_log(tmp_path)
     path = registry_file(tmp_path / "data")
     move_alias(path, "v6", T0)
-    console.containment = console.containment.model_copy(update={"registry": path})
-    [first] = await console.observe_registry()
+    console = with_containment(console, registry=path)
+    [first] = await console.registry.observe()
     assert (first.how, first.to_version, first.at) == ("first seen", "v6", T0)
-    assert await console.observe_registry() == []  # unchanged: nothing recorded twice
+    assert await console.registry.observe() == []  # unchanged: nothing recorded twice
 
     move_alias(path, "v7", T1)  # the deploy
-    [deploy] = await console.observe_registry()
+    [deploy] = await console.registry.observe()
     assert (deploy.from_version, deploy.to_version, deploy.how) == ("v6", "v7", "observed")
 
-    await console.snapshot(incident_id)
-    await console.rollback(incident_id)
-    moves = await console.registry_moves("credit-scorer")
+    await console.containment.snapshot(incident_id)
+    await console.containment.rollback(incident_id)
+    moves = await console.registry.moves("credit-scorer")
     assert [(m.from_version, m.to_version, m.how) for m in moves] == [
         ("v7", "v6", "rollback"),
         ("v6", "v7", "observed"),
@@ -55,30 +56,32 @@ async def test_moves_seen_in_the_file_and_made_by_rollback_answer_which_version_
     ]
     assert moves[0].incident_id == incident_id and moves[0].by_user
     at_1402 = datetime(2026, 11, 27, 14, 2, tzinfo=UTC)
-    assert (await console.serving_at("credit-scorer", to_us(at_1402))).to_version == "v7"  # type: ignore[union-attr]
-    assert (await console.serving_at("credit-scorer", to_us(T0) + 1)).to_version == "v6"  # type: ignore[union-attr]
-    assert await console.serving_at("credit-scorer", to_us(T0) - 1) is None  # before history
+    assert (await console.registry.serving_at("credit-scorer", to_us(at_1402))).to_version == "v7"  # type: ignore[union-attr]
+    assert (await console.registry.serving_at("credit-scorer", to_us(T0) + 1)).to_version == "v6"  # type: ignore[union-attr]
+    assert (
+        await console.registry.serving_at("credit-scorer", to_us(T0) - 1) is None
+    )  # before history
     await console.close()
 
 
 async def test_a_rollback_claims_a_move_a_watcher_saw_first(tmp_path: Path) -> None:
     console, incident_id, _ = await _incident_with_log(tmp_path)
     path = registry_file(tmp_path / "data")
-    console.containment = console.containment.model_copy(update={"registry": path})
-    watcher = Console(
-        await Store.open(console.store.path), Settings(), [], containment=console.containment
+    console = with_containment(console, registry=path)
+    watcher = build_services(
+        await Store.open(console.store.path), containment=console.containment_config
     )  # another process's console
-    await watcher.observe_registry()
-    await console.snapshot(incident_id)
+    await watcher.registry.observe()
+    await console.containment.snapshot(incident_id)
     # The watcher looks between the file's write and the rollback's own record.
     real_record = console.store.registry_history.record
 
     async def watcher_first(*args: object, **kwargs: object) -> object:
-        await watcher.observe_registry()
+        await watcher.registry.observe()
         return await real_record(*args, **kwargs)  # type: ignore[arg-type]
 
     console.store.registry_history.record = watcher_first  # type: ignore[method-assign,assignment]
-    await console.rollback(incident_id)
+    await console.containment.rollback(incident_id)
     [newest, _] = await console.store.registry_history.moves()
     assert (newest.to_version, newest.how, newest.incident_id) == ("v6", "rollback", incident_id)
     await watcher.close()
@@ -90,21 +93,19 @@ async def test_several_processes_looking_at_once_record_each_move_once(tmp_path:
     os.utime(path, (T0.timestamp(), T0.timestamp()))
     db = tmp_path / "thirdbook.db"
     consoles = [
-        Console(
+        build_services(
             await Store.open(db),
-            Settings(),
-            [],  # four processes
-            containment=ContainmentConfig(registry=path),
+            containment=ContainmentConfig(registry=path),  # four processes
         )
         for _ in range(4)
     ]
-    await asyncio.gather(*(c.observe_registry() for c in consoles))
+    await asyncio.gather(*(c.registry.observe() for c in consoles))
     move_alias(path, "v6", T1)
-    await asyncio.gather(*(c.observe_registry() for c in consoles))
+    await asyncio.gather(*(c.registry.observe() for c in consoles))
     moves = await consoles[0].store.registry_history.moves()
     assert [(m.from_version, m.to_version) for m in moves] == [("v7", "v6"), (None, "v7")]
     move_alias(path, "v7", T0)  # copied back with an old time: still after the move before
-    await consoles[1].observe_registry()
+    await consoles[1].registry.observe()
     newest = (await consoles[0].store.registry_history.moves())[0]
     assert (newest.to_version, newest.at) == ("v7", T1)
     for c in consoles:
@@ -135,11 +136,9 @@ def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> 
 async def test_a_read_only_console_reads_the_history_but_never_writes_it(tmp_path: Path) -> None:
     path = registry_file(tmp_path)
     store = await Store.open(tmp_path / "thirdbook.db")
-    viewer = Console(
-        store, Settings(), [], read_only=True, containment=ContainmentConfig(registry=path)
-    )
-    assert await viewer.registry_moves() == []
-    writer = Console(store, Settings(), [], containment=ContainmentConfig(registry=path))
-    await writer.observe_registry()
-    assert [m.to_version for m in await viewer.registry_moves()] == ["v7"]
+    viewer = build_services(store, read_only=True, containment=ContainmentConfig(registry=path))
+    assert await viewer.registry.moves() == []
+    writer = build_services(store, containment=ContainmentConfig(registry=path))
+    await writer.registry.observe()
+    assert [m.to_version for m in await viewer.registry.moves()] == ["v7"]
     await store.close()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import with_containment
 from tests.test_evidence import _incident_with_log
-from thirdbook.actuators.rollback import RollbackRefusedError, plan_rollback, roll_back
+from thirdbook.actuators.rollback import plan_rollback, roll_back
 from thirdbook.domain.control import Registry
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.domain.errors import RollbackRefusedError, TriageRefusedError
 
 
 def registry_file(tmp_path: Path, weights: bytes | None = None) -> Path:
@@ -85,13 +86,15 @@ async def test_rollback_from_the_console_is_snapshot_first_and_on_the_timeline(
     console, incident_id, _ = await _incident_with_log(tmp_path)
     (tmp_path / "reg").mkdir()
     path = registry_file(tmp_path / "reg")
-    console.containment = console.containment.model_copy(update={"registry": path})
+    console = with_containment(console, registry=path)
     with pytest.raises(TriageRefusedError, match="snapshot first"):
-        await console.rollback(incident_id)
+        await console.containment.rollback(incident_id)
     assert serving(path) == "v7"
-    await console.snapshot(incident_id)
-    plan = await console.rollback(incident_id)
+    await console.containment.snapshot(incident_id)
+    plan = await console.containment.rollback(incident_id)
     assert plan.to_version == "v6" and serving(path) == "v6"
-    [note] = [e.detail for e in await console.timeline(incident_id) if e.kind == "containment"]
+    [note] = [
+        e.detail for e in await console.triage.timeline(incident_id) if e.kind == "containment"
+    ]
     assert note.startswith("rollback: credit-scorer serving v7 → v6")
     await console.store.close()

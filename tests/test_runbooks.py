@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from thirdbook.config import Settings
 from thirdbook.domain.alerts import Firing
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.runbooks import RunbookError, choose_runbook, parse_runbook, step_key
 from thirdbook.locations import shipped_dir
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services, build_services
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
 
 BOOK = """---
 title: Drift
@@ -99,7 +98,7 @@ def test_editing_a_shipped_runbook_copies_it_to_your_directory(tmp_path: Path) -
     assert drift is not None and drift.steps[-1].text == "A step we learned today."
 
 
-async def _incident(store: Store, kind: str = "drift") -> tuple[Console, int]:
+async def _incident(store: Store, kind: str = "drift") -> tuple[Services, int]:
     alert = await store.alerts.record(
         Firing(
             rule="r",
@@ -111,8 +110,10 @@ async def _incident(store: Store, kind: str = "drift") -> tuple[Console, int]:
         )
     )
     runbooks = RunbookLibrary(Path("/nonexistent"), shipped_dir("runbooks"))
-    console = Console(store, Settings(), [], runbooks=runbooks)
-    incident = await console.declare([alert.id], title="t", severity="SEV2", blast_radius="medium")
+    console = build_services(store, runbooks=runbooks)
+    incident = await console.triage.declare(
+        [alert.id], title="t", severity="SEV2", blast_radius="medium"
+    )
     return console, incident.id
 
 
@@ -120,42 +121,42 @@ async def test_declared_incident_follows_its_kinds_runbook_and_checks_go_on_the_
     store: Store,
 ) -> None:
     console, incident_id = await _incident(store, "agent_lane")
-    incident = await console.incident(incident_id)
+    incident = await console.triage.incident(incident_id)
     assert incident is not None and incident.runbook == "agent-lane"
-    book = console.runbook_of(incident)
+    book = console.triage.runbook_of(incident)
     assert book is not None
     first = book.steps[0]
-    await console.check_step(incident_id, first.step_key or "", True)
-    await console.check_step(incident_id, first.step_key or "", False)
-    checks = await console.runbook_checks(incident_id)
+    await console.triage.check_step(incident_id, first.step_key or "", True)
+    await console.triage.check_step(incident_id, first.step_key or "", False)
+    checks = await console.triage.runbook_checks(incident_id)
     assert checks[first.step_key or ""].checked is False
-    entries = [(e.kind, e.detail) for e in await console.timeline(incident_id)]
+    entries = [(e.kind, e.detail) for e in await console.triage.timeline(incident_id)]
     assert ("runbook", f"checked: {first.text}") in entries
     assert ("runbook", f"unchecked: {first.text}") in entries
     with pytest.raises(TriageRefusedError, match="no such step"):
-        await console.check_step(incident_id, "not-a-step", True)
+        await console.triage.check_step(incident_id, "not-a-step", True)
 
 
 async def test_phases_move_on_the_timeline_and_closed_is_final(store: Store) -> None:
     console, incident_id = await _incident(store)
-    await console.set_phase(incident_id, "contained")
+    await console.triage.set_phase(incident_id, "contained")
     with pytest.raises(TriageRefusedError, match="already contained"):
-        await console.set_phase(incident_id, "contained")
-    await console.set_phase(incident_id, "closed")
+        await console.triage.set_phase(incident_id, "contained")
+    await console.triage.set_phase(incident_id, "closed")
     with pytest.raises(TriageRefusedError, match="is closed"):
-        await console.set_phase(incident_id, "investigating")
+        await console.triage.set_phase(incident_id, "investigating")
     with pytest.raises(TriageRefusedError, match="not a phase"):
-        await console.set_phase(incident_id, "panicking")
-    details = [e.detail for e in await console.timeline(incident_id) if e.kind == "phase"]
+        await console.triage.set_phase(incident_id, "panicking")
+    details = [e.detail for e in await console.triage.timeline(incident_id) if e.kind == "phase"]
     assert details == ["detected → contained", "contained → closed"]
 
 
 async def test_read_only_console_cannot_check_a_step(store: Store) -> None:
     console, incident_id = await _incident(store)
-    viewer = Console(store, Settings(), [], read_only=True, runbooks=console.runbooks)
-    incident = await viewer.incident(incident_id)
+    viewer = build_services(store, read_only=True, runbooks=console.triage.runbooks)
+    incident = await viewer.triage.incident(incident_id)
     assert incident is not None
-    book = viewer.runbook_of(incident)
+    book = viewer.triage.runbook_of(incident)
     assert book is not None
     with pytest.raises(TriageRefusedError, match="read-only"):
-        await viewer.check_step(incident_id, book.steps[0].step_key or "", True)
+        await viewer.triage.check_step(incident_id, book.steps[0].step_key or "", True)

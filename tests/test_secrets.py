@@ -13,13 +13,12 @@ from click.testing import CliRunner
 
 from tests.helpers import event_line, ingest_once, source
 from thirdbook.cli import main
-from thirdbook.config import Settings
 from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.secrets import find_secrets, mask_secrets
 from thirdbook.domain.text import visible
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
 from thirdbook.tui.app import ThirdbookApp
 from thirdbook.tui.widgets.event_table import EventTable
 
@@ -93,8 +92,8 @@ async def store_with_secret(tmp_path: Path) -> Path:
 async def test_the_screen_masks_and_shows_a_secret_only_when_asked_with_a_reason(
     store_with_secret: Path,
 ) -> None:
-    async def open_console() -> Console:
-        return await Console.open(store_with_secret, Settings(), [])
+    async def open_console() -> Services:
+        return await open_services(Context.for_store(store_with_secret))
 
     app = ThirdbookApp(open_console, ingest=False, subtitle="test")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -130,12 +129,12 @@ async def test_the_screen_masks_and_shows_a_secret_only_when_asked_with_a_reason
 
 
 async def test_a_reveal_needs_a_reason_and_something_masked(store_with_secret: Path) -> None:
-    console = await Console.open(store_with_secret, Settings(), [])
+    console = await open_services(Context.for_store(store_with_secret))
     with pytest.raises(TriageRefusedError, match="needs a reason"):
-        await console.reveal_secrets(2, "  ")
+        await console.queries.reveal_secrets(2, "  ")
     with pytest.raises(TriageRefusedError, match="nothing is masked"):
-        await console.reveal_secrets(1, "curious")
-    event, kinds = await console.reveal_secrets(2, "incident 4")
+        await console.queries.reveal_secrets(1, "curious")
+    event, kinds = await console.queries.reveal_secrets(2, "incident 4")
     assert AWS.encode() in event.raw and kinds == ["AWS Access Key"]
     outcomes = [r.content["outcome"] for r in await console.store.audit.records()]
     assert outcomes == ["refused", "refused", "done"]

@@ -13,9 +13,8 @@ from click.testing import CliRunner
 
 from tests.helpers import FAST, event_line, source, stored_request_ids
 from thirdbook.cli import main
-from thirdbook.config import Settings
 from thirdbook.ingest.ingester import Ingester
-from thirdbook.services.console import Console
+from thirdbook.services.factory import build_services
 from thirdbook.store import NetworkFilesystemError, Store, StoreClosedError
 
 CONSOLE_WORKER = """
@@ -108,14 +107,14 @@ async def test_wal_stays_bounded_while_a_console_reads_during_ingest(
     log.write_bytes(b"".join(event_line(i, pad=400) for i in range(120_000)))  # ~70 MB
     wal = Path(f"{store.path}-wal")
     reader_store = await Store.open(store.path)
-    console = Console(reader_store, Settings(), [])
+    console = build_services(reader_store)
     done = asyncio.Event()
     sizes: list[int] = []
 
     async def read_like_a_console() -> None:
         while not done.is_set():
-            await console.events(limit=100)
-            await console.health()
+            await console.queries.events(limit=100)
+            await console.health.read()
             sizes.append(wal.stat().st_size if wal.exists() else 0)
             await asyncio.sleep(0.02)
 
@@ -151,7 +150,7 @@ async def test_disk_full_pauses_ingest_then_resumes_without_loss(
         await asyncio.sleep(0.02)
     assert ingester.status.paused_reason is not None
     assert "full" in ingester.status.paused_reason
-    health = await Console(store, Settings(), []).health()
+    health = await build_services(store).health.read()
     assert health.paused_reason is None or "full" in health.paused_reason
     offsets = await store.fetchall("SELECT offset FROM files")
     count = await store.events.count()

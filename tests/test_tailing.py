@@ -157,8 +157,7 @@ async def test_rotation_while_stopped_reads_the_rest_of_the_rotated_file(
 async def test_rotated_file_gone_while_stopped_is_a_recorded_gap(
     store: Store, tmp_path: Path
 ) -> None:
-    from thirdbook.config import Settings
-    from thirdbook.services.console import Console
+    from thirdbook.services.factory import build_services
 
     logs, archive = tmp_path / "logs", tmp_path / "archive"
     logs.mkdir()
@@ -174,7 +173,7 @@ async def test_rotated_file_gone_while_stopped_is_a_recorded_gap(
     assert await stored_request_ids(store) == ids(range(20), range(30, 35))
     [note] = await store.ingest.notes(kinds=["gap"])
     assert "while ingest was stopped" in note.detail and "a.log" in note.detail
-    health = await Console(store, Settings(), source(log)).health()
+    health = await build_services(store, sources=source(log)).health.read()
     assert health.gaps == 1
 
 

@@ -12,11 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from thirdbook.cli import main
-from thirdbook.config import Settings
 from thirdbook.domain.alerts import Firing
-from thirdbook.services.console import Console
+from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.services.factory import build_services
 from thirdbook.store import Store
-from thirdbook.store.incidents import TriageRefusedError
 
 AT = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
@@ -32,30 +31,30 @@ async def test_declare_records_who_from_the_os(
     monkeypatch.setenv("SSH_CONNECTION", "203.0.113.9 52144 10.0.0.5 22")
     monkeypatch.setenv("USER", "somebody-typed-this")  # never believed
     alert = await fire(store, "acc")
-    console = Console(store, Settings(), [])
-    incident = await console.declare(
+    console = build_services(store)
+    incident = await console.triage.declare(
         [alert], title="v7 declines", severity="SEV2", blast_radius="high"
     )
     assert incident.recommended_containment == "kill switch"
     assert incident.alert_ids == (alert,)
-    [declared, attached] = await console.timeline(incident.id)
+    [declared, attached] = await console.triage.timeline(incident.id)
     me = pwd.getpwuid(os.getuid()).pw_name
     assert declared.actor.user == me and declared.actor.uid == os.getuid()
     assert declared.actor.origin == "ssh from 203.0.113.9:52144"
     assert declared.kind == "declared" and "SEV2" in declared.detail
     assert attached.detail == f"#{alert}: acc!"
-    [a] = (await console.alerts()).items
+    [a] = (await console.queries.alerts()).items
     assert a.status == "declared"
 
 
 async def test_dismiss_needs_a_reason_and_counts_against_precision(store: Store) -> None:
-    console = Console(store, Settings(), [])
+    console = build_services(store)
     first, second = await fire(store, "acc", "v7"), await fire(store, "acc", "v8")
     with pytest.raises(TriageRefusedError, match="needs a reason"):
-        await console.dismiss(first, "   ")
-    await console.dismiss(first, "known noisy window after the deploy")
-    await console.declare([second], title="t", severity="SEV3", blast_radius="medium")
-    [rule] = await console.precision()
+        await console.triage.dismiss(first, "   ")
+    await console.triage.dismiss(first, "known noisy window after the deploy")
+    await console.triage.declare([second], title="t", severity="SEV3", blast_radius="medium")
+    [rule] = await console.triage.precision()
     assert (rule.fired, rule.declared, rule.dismissed, rule.open) == (2, 1, 1, 0)
     assert rule.precision == 0.5
 
@@ -67,8 +66,8 @@ async def test_two_responders_triaging_one_alert_get_one_winner(
     other = await Store.open(store.path)
     try:
         results = await asyncio.gather(
-            Console(store, Settings(), []).dismiss(alert, "noise"),
-            Console(other, Settings(), []).declare(
+            build_services(store).triage.dismiss(alert, "noise"),
+            build_services(other).triage.declare(
                 [alert], title="real", severity="SEV1", blast_radius="high"
             ),
             return_exceptions=True,
@@ -81,24 +80,26 @@ async def test_two_responders_triaging_one_alert_get_one_winner(
 
 async def test_read_only_console_refuses_to_act(store: Store) -> None:
     alert = await fire(store, "acc")
-    console = Console(store, Settings(), [], read_only=True)
+    console = build_services(store, read_only=True)
     with pytest.raises(TriageRefusedError, match="read-only"):
-        await console.dismiss(alert, "noise")
-    assert (await console.alerts()).items[0].status == "open"
+        await console.triage.dismiss(alert, "noise")
+    assert (await console.queries.alerts()).items[0].status == "open"
 
 
 async def test_attach_and_severity_go_on_the_timeline(store: Store) -> None:
-    console = Console(store, Settings(), [])
+    console = build_services(store)
     first, second = await fire(store, "acc"), await fire(store, "reports", "credit-scorer")
-    incident = await console.declare([first], title="t", severity="SEV3", blast_radius="medium")
-    await console.attach(second, incident.id)
-    await console.set_severity(incident.id, "SEV1")
+    incident = await console.triage.declare(
+        [first], title="t", severity="SEV3", blast_radius="medium"
+    )
+    await console.triage.attach(second, incident.id)
+    await console.triage.set_severity(incident.id, "SEV1")
     with pytest.raises(TriageRefusedError, match="already SEV1"):
-        await console.set_severity(incident.id, "SEV1")
-    kinds = [(e.kind, e.detail) for e in await console.timeline(incident.id)]
+        await console.triage.set_severity(incident.id, "SEV1")
+    kinds = [(e.kind, e.detail) for e in await console.triage.timeline(incident.id)]
     assert kinds[-2:] == [("alert", f"#{second} attached: reports!"), ("severity", "SEV3 → SEV1")]
     with pytest.raises(TriageRefusedError, match="no incident #99"):
-        await console.attach(await fire(store, "third"), 99)
+        await console.triage.attach(await fire(store, "third"), 99)
 
 
 def test_cli_declare_and_timeline(tmp_path: Path) -> None:
@@ -133,8 +134,8 @@ def test_cli_declare_and_timeline(tmp_path: Path) -> None:
 async def test_action_item_needs_one_owner_and_a_due_date(store: Store) -> None:
     from datetime import date
 
-    console = Console(store, Settings(), [])
-    incident = await console.declare(
+    console = build_services(store)
+    incident = await console.triage.declare(
         [await fire(store, "acc")], title="t", severity="SEV2", blast_radius="medium"
     )
     for owner, due, why in [
@@ -144,30 +145,30 @@ async def test_action_item_needs_one_owner_and_a_due_date(store: Store) -> None:
         ("alice", None, "needs a due date"),
     ]:
         with pytest.raises(TriageRefusedError, match=why):
-            await console.add_action_item(incident.id, title="fix", owner=owner, due=due)
-    late = await console.add_action_item(
+            await console.triage.add_action_item(incident.id, title="fix", owner=owner, due=due)
+    late = await console.triage.add_action_item(
         incident.id, title="band for v8", owner="alice", due=date(2026, 11, 20)
     )
-    soon = await console.add_action_item(
+    soon = await console.triage.add_action_item(
         incident.id, title="runbook edit", owner="bob", due=date(2026, 12, 20)
     )
     today = date(2026, 11, 27)
-    assert [i.id for i in await console.action_items(overdue=True, today=today)] == [late.id]
+    assert [i.id for i in await console.triage.action_items(overdue=True, today=today)] == [late.id]
     with pytest.raises(TriageRefusedError, match="needs a resolution"):
-        await console.close_action_item(late.id, " ")
-    closed = await console.close_action_item(late.id, "band tightened to 0.88")
+        await console.triage.close_action_item(late.id, " ")
+    closed = await console.triage.close_action_item(late.id, "band tightened to 0.88")
     assert closed.status == "done" and not closed.overdue(today)
-    assert await console.action_items(overdue=True, today=today) == []
-    assert [i.id for i in await console.action_items()] == [late.id, soon.id]
-    entries = [e.detail for e in await console.timeline(incident.id) if e.kind == "action"]
+    assert await console.triage.action_items(overdue=True, today=today) == []
+    assert [i.id for i in await console.triage.action_items()] == [late.id, soon.id]
+    entries = [e.detail for e in await console.triage.timeline(incident.id) if e.kind == "action"]
     assert entries[-1] == f"action item #{late.id} done: band tightened to 0.88"
 
 
 def test_cli_action_items(tmp_path: Path) -> None:
     async def seed() -> None:
         store = await Store.open(tmp_path / "data" / "thirdbook.db")
-        console = Console(store, Settings(), [])
-        await console.declare(
+        console = build_services(store)
+        await console.triage.declare(
             [await fire(store, "acc")], title="t", severity="SEV2", blast_radius="medium"
         )
         await store.close()
@@ -204,16 +205,16 @@ async def test_a_rule_that_keeps_firing_during_its_incident_updates_the_declared
     store: Store,
 ) -> None:
     alert = await fire(store, "acc")
-    console = Console(store, Settings(), [])
-    incident = await console.declare(
+    console = build_services(store)
+    incident = await console.triage.declare(
         [alert], title="v7 drifts", severity="SEV2", blast_radius="medium"
     )
     again = await fire(store, "acc")  # still drifting while the incident is worked
     assert again == alert
-    [only] = (await console.alerts()).items
+    [only] = (await console.queries.alerts()).items
     assert (only.status, only.fired) == ("declared", 2)
-    await console.set_phase(incident.id, "closed")
+    await console.triage.set_phase(incident.id, "closed")
     assert await fire(store, "acc") != alert  # after the incident: a new alert
     dismissed = await fire(store, "other")
-    await console.dismiss(dismissed, "known noise")
+    await console.triage.dismiss(dismissed, "known noise")
     assert await fire(store, "other") != dismissed  # a dismissal judged that one firing

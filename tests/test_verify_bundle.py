@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from tests.test_export import leaky_incident, members, rewrite
 from thirdbook.cli import main
-from thirdbook.evidence.bundle import BundleError
+from thirdbook.domain.errors import BundleError
 from thirdbook.evidence.bundle_check import (
     MANIFEST_LIMIT,
     MEMORY_BOUND_MIB,
@@ -35,7 +35,7 @@ async def exported(tmp_path: Path) -> tuple[Path, str]:
     """A bundle exported from a store, and the MANIFEST hash the store recorded for it."""
     console, incident_id = await leaky_incident(tmp_path)
     out = tmp_path / "bundle.tar.gz"
-    sha = await console.export(incident_id, out)
+    sha = await console.export.export(incident_id, out)
     await console.close()
     return out, sha
 

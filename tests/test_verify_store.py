@@ -36,7 +36,7 @@ def failed(result: Result) -> list[str]:
 
 async def _snapshotted(tmp_path: Path) -> None:
     console, incident_id, _ = await _incident_with_log(tmp_path)
-    await console.snapshot(incident_id)
+    await console.containment.snapshot(incident_id)
     await console.close()
 
 

@@ -75,3 +75,48 @@ def user_runbooks_dir(config: Path) -> Path:
 def user_themes_dir(config: Path) -> Path:
     """Theme files of one's own, beside the config file."""
     return config.parent / "themes"
+
+
+def demo_store_file(data: Path) -> Path:
+    """The demo's own store, kept apart from any real one."""
+    return store_file(demo_dir(data))
+
+
+def demo_runbooks_dir(data: Path) -> Path:
+    """The demo's own runbooks (edited copies of the shipped ones), beside its store."""
+    return demo_dir(data) / "runbooks"
+
+
+def demo_flag_file(data: Path) -> Path:
+    """The kill-switch flag file the demo's serving layer obeys."""
+    return demo_control_dir(data) / "killswitch.flagd.json"
+
+
+def demo_registry_file(data: Path) -> Path:
+    """The model registry the demo's serving layer obeys."""
+    return demo_control_dir(data) / "registry.json"
+
+
+def evidence_dir(store: Path) -> Path:
+    """The content-addressed evidence objects, beside the store."""
+    return store.parent / "evidence"
+
+
+def quarantine_file(store: Path) -> Path:
+    """The quarantine list a retrain pipeline checks, beside the store."""
+    return store.parent / "quarantine.json"
+
+
+def exports_dir(store: Path) -> Path:
+    """Where the console writes evidence bundles, beside the store."""
+    return store.parent / "exports"
+
+
+def ingest_log(directory: Path) -> Path:
+    """The output of a console's helper ingester, in its data (or demo) directory."""
+    return directory / "ingest.log"
+
+
+def crash_dir(data: Path) -> Path:
+    """Where tracebacks of unexpected failures go, inside the data directory."""
+    return data / "crashes"

@@ -37,8 +37,7 @@ import time
 from pathlib import Path
 
 from thirdbook.domain.records import lookup_key
-from thirdbook.services.console import Console
-from thirdbook.services.context import Context
+from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.ingest_child import IngestChild, watch_command
 from thirdbook.store import Store
 from thirdbook.tui.app import ThirdbookApp
@@ -79,19 +78,19 @@ def app_on(work: Path, log: Path, lanes: bool = False) -> ThirdbookApp:
     data = work / f"{log.stem}-data"
     context = Context.load(data, config)
 
-    async def open_console() -> Console:
-        return await Console.open(context.store_path, context.settings, [])
+    async def open_console() -> Services:
+        return await open_services(context)
 
     helper = IngestChild(watch_command(data, config), log=work / f"{log.stem}-ingest.log")
     return ThirdbookApp(open_console, ingest=False, subtitle="bench", ingest_child=helper)
 
 
-async def ingesting(app: ThirdbookApp, pilot: object) -> Console:
+async def ingesting(app: ThirdbookApp, pilot: object) -> Services:
     """Wait until the console's helper holds the ingest lease."""
     while True:
         await pilot.pause(0.05)  # type: ignore[attr-defined]
         svc = app.console_service
-        if svc is not None and (await svc.health()).ingesting_here:
+        if svc is not None and (await svc.health.read()).ingesting_here:
             return svc
 
 

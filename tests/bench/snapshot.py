@@ -7,7 +7,8 @@ the store: a snapshot keeps both, the log segments and the events as JSON lines,
 writes about twice LOG_MIB (1 GiB by default). The store is built once in DIR and kept.
 
 Prints, each the median of --runs runs, all with a warm page cache:
-1. the snapshot (`Console.snapshot`, as `s` and `thirdbook snapshot` run it): seconds and MB/s;
+1. the snapshot (`ContainmentService.snapshot`, as `s` and `thirdbook snapshot` run it): seconds
+   and MB/s;
 2. the floor for the same bytes, measured in the same run: `cp` of them into the evidence
    file system, then `openssl dgst -sha256` of them;
 3. the ratio (target: at most 1.5).
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Firing
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Context, build_services, open_services
 from thirdbook.store import Store
 
 LINE = (
@@ -86,10 +87,10 @@ async def build(folder: Path, mib: int) -> tuple[Path, list[Path]]:
     print(f"building: {mib} MiB of logs and their store in {folder} (once)", flush=True)
     logs = write_logs(folder / "logs", mib)
     sources = [SourceConfig(name="bench", paths=[str(folder / "logs" / "*.jsonl")])]
-    console = await Console.open(store_path, Settings(), sources)
+    console = await open_services(Context.for_store(store_path), ingest=True, sources=sources)
     try:
-        await console.run_ingest(asyncio.Event(), once=True)
-        print(f"  {(await console.health()).events_total:,} events stored", flush=True)
+        await console.ingest.run(asyncio.Event(), once=True)
+        print(f"  {(await console.health.read()).events_total:,} events stored", flush=True)
     finally:
         await console.close()
     return store_path, logs
@@ -111,8 +112,8 @@ async def incident(store_path: Path) -> int:
                 summary="bench drift",
             )
         )
-        console = Console(store, Settings(), [])
-        found = await console.declare(
+        console = build_services(store)
+        found = await console.triage.declare(
             [alert.id], title="bench", severity="SEV2", blast_radius="medium"
         )
         return found.id
@@ -124,10 +125,10 @@ async def snapshot_once(store_path: Path, incident_id: int) -> tuple[float, list
     """Seconds for one snapshot into an empty evidence store; the objects it wrote."""
     shutil.rmtree(store_path.parent / "evidence", ignore_errors=True)
     paths = ContainmentConfig(window_before_s=10**9)
-    console = await Console.open(store_path, Settings(), [], containment=paths)
+    console = await open_services(Context.for_store(store_path, Settings(containment=paths)))
     try:
         started = time.perf_counter()
-        record = await console.snapshot(incident_id)
+        record = await console.containment.snapshot(incident_id)
         elapsed = time.perf_counter() - started
         items = (record.manifest or {}).get("items", [])
         big = [

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
 from thirdbook.actuators.config_write import bytes_hash, replace_file
 from thirdbook.control_file import read_control
-from thirdbook.domain.control import FLAGD_SCHEMA, ROUTES, FlagdFile, route_for, serving_flag_key
+from thirdbook.domain.control import (
+    FLAGD_SCHEMA,
+    ROUTES,
+    FlagdFile,
+    route_for,
+    serving_flag_key,
+)
 from thirdbook.domain.strict_json import loads_strict
 
-KillMode = Literal["human", "fallback", "refuse", "model"]
 VARIANT = {"human": "human", "fallback": "fallback", "refuse": "refused", "model": "model"}
 """Modes and the flag variants they select; `model` routes back to the model (recovery)."""
 

@@ -12,28 +12,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from thirdbook.actuators.config_write import bytes_hash, replace_file
 from thirdbook.control_file import read_control
-from thirdbook.domain.control import Registry
+from thirdbook.domain.control import Registry, RollbackPlan
+from thirdbook.domain.errors import RollbackRefusedError
 from thirdbook.evidence.objects import hash_file
-
-
-class RollbackRefusedError(ValueError):
-    """The rollback cannot be done as asked; the message says why."""
-
-
-class RollbackPlan(BaseModel):
-    """What a rollback will do."""
-
-    model_config = ConfigDict(frozen=True)
-
-    model: str
-    from_version: str | None
-    to_version: str
-    weights_hash: str
-    weights_checked: bool
 
 
 def validate_registry(data: bytes) -> None:

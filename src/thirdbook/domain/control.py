@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FLAGD_SCHEMA = "https://flagd.dev/schema/v0/flags.json"
 ROUTES: tuple[str, ...] = ("model", "human", "fallback", "refused")
 RouteVariant = Literal["model", "human", "fallback", "refused"]
+KillMode = Literal["human", "fallback", "refuse", "model"]
+"""Where the kill switch sends a model's traffic; `model` routes back to it (recovery)."""
 
 
 class FlagdFlag(BaseModel):
@@ -161,3 +163,15 @@ class ControlWrite(BaseModel):
     path: Path | None
     before: str
     after: str
+
+
+class RollbackPlan(BaseModel):
+    """What a rollback will do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    from_version: str | None
+    to_version: str
+    weights_hash: str
+    weights_checked: bool

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from thirdbook.domain.records import TS_FIRST, TS_LAST, in_store_range, to_us, within_store_range
 
@@ -233,6 +233,20 @@ def within_range(event: Event) -> Event:
         if (value := getattr(event, name)) is not None and not in_store_range(to_us(value))
     }
     return event.model_copy(update=update) if update else event
+
+
+BOM = b"\xef\xbb\xbf"
+"""A UTF-8 byte order mark, which a file's first line may carry (and its raw line keeps)."""
+
+
+def parse_stored_line(raw: bytes) -> Event | None:
+    """The event of a stored raw line, its times within the store's range; None if the line
+    no longer validates (as a NaN an older version let in does not): it was valid when it
+    was ingested, so a reader skips it rather than stop."""
+    try:
+        return within_range(EVENT_ADAPTER.validate_json(raw.removeprefix(BOM)))
+    except ValidationError:
+        return None
 
 
 ON_TAPE = ("model version and weights hash", "prompt as sent", "response", "downstream action")

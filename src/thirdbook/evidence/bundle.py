@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from thirdbook.domain.audit import AuditRecord
+from thirdbook.domain.errors import BundleError
 from thirdbook.domain.secrets import find_secrets, installed_specs, mask_counted, mask_secrets
 from thirdbook.domain.secrets import install as install_secrets
 from thirdbook.evidence.objects import ObjectStore, chunks
@@ -53,10 +54,6 @@ class BundleProblem(BaseModel):
 
     where: str
     problem: str
-
-
-class BundleError(ValueError):
-    """The bundle cannot be read safely (a path escapes its folder, a link, not a tar.gz)."""
 
 
 def chain_slice(

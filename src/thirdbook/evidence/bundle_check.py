@@ -30,8 +30,9 @@ from typing import IO, Annotated, Any, Literal, NoReturn, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from thirdbook.domain.audit import record_hash
+from thirdbook.domain.errors import BundleError
 from thirdbook.domain.strict_json import loads_strict
-from thirdbook.evidence.bundle import FORMAT, BundleError, BundleProblem
+from thirdbook.evidence.bundle import FORMAT, BundleProblem
 
 MIB = 1 << 20
 MANIFEST_LIMIT = 2 * MIB

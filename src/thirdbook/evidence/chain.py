@@ -14,11 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from thirdbook.domain.audit import AuditRecord, ChainHead, ChainProblem, check_chain
+from thirdbook.domain.errors import CheckpointError
 from thirdbook.store import Store
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read; the message says why."""
 
 
 async def verify_chain(

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 
 from thirdbook.config import IngestConfig, SourceConfig
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.formats import UnknownFormatError, format_named
 from thirdbook.domain.line_format import LineFormat
 from thirdbook.ingest.backfill import (
@@ -48,7 +49,7 @@ from thirdbook.ingest.tail import (
 from thirdbook.store import LeaseLostError, Store, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
-from thirdbook.store.ingest_state import CheckpointMovedError, now_us
+from thirdbook.store.ingest_state import CheckpointMovedError
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.events import InferenceEvent, model_of, unkeepable_time
 from thirdbook.domain.formats import format_named
 from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.ingest.tail import Batch

@@ -14,12 +14,12 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.discovery import Candidate
 from thirdbook.ingest.parse import REJECT_KEEP_BYTES
 from thirdbook.ingest.tail import Batch, Tail, read_at
 from thirdbook.store.ingest_rows import RejectTuple
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.ingest.ingester import Ingester

@@ -14,14 +14,18 @@ OPEN_ALERTS_READ = 200
 """Open alerts are read up to this many (newest first); more are counted as "200 or more"."""
 
 
-class IncidentReads(Protocol):
-    """The reads `still_open` needs (the triage service has them)."""
+class TriageReads(Protocol):
+    """The incident reads `still_open` needs (the triage service has them)."""
 
     def runbook_of(self, incident: Incident) -> Runbook | None: ...
 
     async def runbook_checks(self, incident_id: int) -> dict[str, StepCheck]: ...
 
     async def action_items(self, *, incident_id: int | None = None) -> list[ActionItem]: ...
+
+
+class AlertReads(Protocol):
+    """The alert read `still_open` needs (the query service has it)."""
 
     async def alerts(
         self, *, status: str | None = None, before_id: int | None = None, limit: int = 50
@@ -68,18 +72,18 @@ def _count(n: int, noun: str, state: str, at_least: bool = False) -> str:
     return f"{n}{' or more' if at_least else ''} {noun}{'' if n == 1 else 's'} {state}"
 
 
-async def still_open(reads: IncidentReads, incident: Incident) -> StillOpen:
+async def still_open(triage: TriageReads, queries: AlertReads, incident: Incident) -> StillOpen:
     """What is still open on `incident`: its unchecked runbook steps, its open action items,
     and the open (untriaged) alerts."""
-    runbook = reads.runbook_of(incident)
-    checks = await reads.runbook_checks(incident.id)
+    runbook = triage.runbook_of(incident)
+    checks = await triage.runbook_checks(incident.id)
     steps = tuple(
         step.text
         for step in (runbook.steps if runbook is not None else ())
         if not ((check := checks.get(step.step_key or "")) is not None and check.checked)
     )
     items = tuple(
-        i for i in await reads.action_items(incident_id=incident.id) if i.status == "open"
+        i for i in await triage.action_items(incident_id=incident.id) if i.status == "open"
     )
-    alerts = await reads.alerts(status="open", limit=OPEN_ALERTS_READ)
+    alerts = await queries.alerts(status="open", limit=OPEN_ALERTS_READ)
     return StillOpen(steps=steps, items=items, alerts=tuple(alerts.items))

@@ -1,62 +1,83 @@
-"""Containment: snapshot first, then the kill switch, rollback or quarantine; all audited."""
+"""Containment: snapshot first, then the kill switch or a rollback; all audited. (Quarantine,
+the third containment action, is `QuarantineService` beside this.)"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from pathlib import Path
 from typing import Literal
 
-from thirdbook.actuators.config_write import (
-    bytes_hash,
-    file_hash,
-    replace_file,
-)
-from thirdbook.actuators.kill_switch import VARIANT, KillMode, planned_flags, validate_flagd
-from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
-from thirdbook.actuators.rollback import (
-    RollbackPlan,
-    RollbackRefusedError,
-    plan_rollback,
-    roll_back,
-)
+from thirdbook.actuators.config_write import bytes_hash, replace_file
+from thirdbook.actuators.kill_switch import VARIANT, planned_flags, validate_flagd
+from thirdbook.actuators.rollback import plan_rollback, roll_back
+from thirdbook.config import ContainmentConfig
 from thirdbook.control_file import (
     ControlFileIOError,
     ControlFileRefusedError,
     read_control,
     target_of,
 )
-from thirdbook.domain.control import ControlWrite
-from thirdbook.domain.evidence import ContainmentState, QuarantineTarget, SnapshotRecord
-from thirdbook.domain.incidents import (
-    Actor,
-    Incident,
-)
-from thirdbook.domain.records import EventFilter
+from thirdbook.domain.control import ControlWrite, KillMode, RollbackPlan
+from thirdbook.domain.errors import ActionFailedError, RollbackRefusedError, TriageRefusedError
+from thirdbook.domain.evidence import ContainmentState, SnapshotRecord
+from thirdbook.domain.incidents import Actor, Incident
+from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import Progress, take_snapshot
+from thirdbook.services.acting import Acting
 from thirdbook.services.control_steps import control, first_kill_kept, named, registry_at
+from thirdbook.services.decisions import DecisionLookup
 from thirdbook.services.hooks import HookService
 from thirdbook.services.registry import RegistryService
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
+from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.services.snapshot_first import record_deviation, snapshot_first
+from thirdbook.store import Store
 
 
-class ContainmentService(RegistryService, HookService):
+class ContainmentService:
     """Evidence snapshots and the containment actions, refused until a snapshot is complete."""
+
+    def __init__(
+        self,
+        store: Store,
+        acting: Acting,
+        config: ContainmentConfig,
+        *,
+        objects: ObjectStore,
+        runbooks: RunbookLibrary,
+        registry: RegistryService,
+        hooks: HookService,
+        decisions: DecisionLookup,
+    ) -> None:
+        """`config`: the control files, the snapshot window and the hooks (resolved by the
+        factory: the demo's own files with `--demo`)."""
+        self.store = store
+        self.acting = acting
+        self.config = config
+        self.objects = objects
+        self.runbooks = runbooks
+        self.registry = registry
+        self.hooks = hooks
+        self.decisions = decisions
+
+    @property
+    def _follow(self) -> bool:
+        """Whether a control file that is a symbolic link is followed (else refused)."""
+        return self.config.follow_control_symlinks
 
     async def snapshot(
         self, incident_id: int, progress: Progress = lambda _: None
     ) -> SnapshotRecord:
         """Snapshot the incident's window of interest (see `evidence.snapshot`)."""
-        async with self._acting("snapshot", {}, incident_id) as actor:
+        async with self.acting.act("snapshot", {}, incident_id) as actor:
             incident = await self.store.incidents.get(incident_id)
             if incident is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
             runbook_file = None
-            if incident.runbook is not None and self.runbook_of(incident) is not None:
+            if incident.runbook is not None and self.runbooks.get(incident.runbook) is not None:
                 runbook_file = self.runbooks.path_of(incident.runbook)
             return await take_snapshot(
-                self.store, self.objects, incident, actor, self.containment, runbook_file, progress
+                self.store, self.objects, incident, actor, self.config, runbook_file, progress
             )
 
     async def kill_switch(
@@ -73,8 +94,8 @@ class ContainmentService(RegistryService, HookService):
         written and its hashes. Refused until the incident has a complete snapshot, unless
         `override` gives the reason (recorded as a deviation)."""
         detail = {"mode": mode, "model": model, "override": override, "expected": expected}
-        async with self._acting("kill-switch", detail, incident_id) as actor:
-            hooks, instead = self._hooks("kill-switch")
+        async with self.acting.act("kill-switch", detail, incident_id) as actor:
+            hooks, instead = self.hooks.configured("kill-switch")
             path, model, override = await self._containable(
                 incident_id, model, override, None if instead else "flag_file"
             )
@@ -90,7 +111,7 @@ class ContainmentService(RegistryService, HookService):
             await self._contained(
                 incident_id, actor, "kill switch", override, f"kill switch: {model} {how}"
             )
-            await self._run_hooks(
+            await self.hooks.run(
                 incident_id,
                 actor,
                 "kill-switch",
@@ -149,28 +170,19 @@ class ContainmentService(RegistryService, HookService):
     async def preview(
         self,
         incident_id: int,
-        action: Literal["kill-switch", "rollback", "quarantine"],
+        action: Literal["kill-switch", "rollback"],
         *,
         mode: KillMode = "human",
         model: str | None = None,
         override: str | None = None,
-        targets: tuple[str, ...] = (),
     ) -> list[str]:
         """What an action would do now, changing nothing (`--dry-run`); a refusal it would
         meet is raised as it would be."""
-        hooks, instead = self._hooks(action)
+        hooks, instead = self.hooks.configured(action)
         said = [
             f"would run the {action} hook {h.target} ({h.when}, timeout {h.timeout_s:g} s)"
             for h in hooks
         ]
-        if action == "quarantine":
-            await self._snapshot_first(incident_id, override)
-            found = await self.quarantine_plan(targets)
-            return [
-                f"would quarantine {t.kind} {t.target}"
-                + ("" if t.sha256 is None else f" (sha256:{t.sha256})")
-                for t in found
-            ] + said
         file = "flag_file" if action == "kill-switch" else "registry"
         path, model, deviation = await self._containable(
             incident_id, model, override, None if instead and action == "kill-switch" else file
@@ -212,15 +224,15 @@ class ContainmentService(RegistryService, HookService):
     ) -> RollbackPlan:
         """Point the model's `serving` alias at a known-good version (the failing version is
         never touched). Snapshot first, as for the kill switch."""
-        async with self._acting(
+        async with self.acting.act(
             "rollback", {"to": to, "model": model, "override": override}, incident_id
         ) as actor:
-            hooks, instead = self._hooks("rollback")
+            hooks, instead = self.hooks.configured("rollback")
             path, model, override = await self._containable(
                 incident_id, model, override, "registry"
             )
             assert path is not None
-            await self.observe_registry()  # moves made by others before this one
+            await self.registry.observe()  # moves made by others before this one
             target = await control(target_of, path, follow=self._follow)
             if instead:  # the registry is read to plan; the hooks make the move
                 registry = await control(registry_at, target)
@@ -232,7 +244,7 @@ class ContainmentService(RegistryService, HookService):
                 incident_id, "rollback", model, "model_version", plan.to_version
             )
             if not instead:
-                await self.observe_registry("rollback", actor=actor, incident_id=incident_id)
+                await self.registry.observe("rollback", actor=actor, incident_id=incident_id)
             checked = "re-hashed and matching" if plan.weights_checked else "as registered"
             await self._contained(
                 incident_id,
@@ -247,7 +259,7 @@ class ContainmentService(RegistryService, HookService):
                     else f"in {named(target, path)}; registry sha256 {before} → {after}{kept}"
                 ),
             )
-            await self._run_hooks(
+            await self.hooks.run(
                 incident_id, actor, "rollback", hooks, plan.model_dump(mode="json")
             )
             return plan
@@ -258,7 +270,7 @@ class ContainmentService(RegistryService, HookService):
         if incident is None:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         model, _ = await self.incident_model(incident)
-        registry = await asyncio.to_thread(self._registry)
+        registry = await asyncio.to_thread(self.registry.current)
         if model is None or registry is None:
             raise TriageRefusedError("no registry is configured, or the model is unknown")
         try:
@@ -277,7 +289,7 @@ class ContainmentService(RegistryService, HookService):
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         if incident.phase == "closed":
             raise TriageRefusedError(f"incident #{incident_id} is closed")
-        path: Path | None = None if file is None else getattr(self.containment, file)
+        path: Path | None = None if file is None else getattr(self.config, file)
         if file is not None and path is None:
             raise TriageRefusedError(
                 f"no {file.replace('_', ' ')} is configured "
@@ -289,76 +301,7 @@ class ContainmentService(RegistryService, HookService):
             raise TriageRefusedError(
                 "cannot tell which model this incident is about: name it (--model)"
             )
-        return path, model, await self._snapshot_first(incident_id, override)
-
-    async def _snapshot_first(self, incident_id: int, override: str | None) -> str | None:
-        """None when the incident has a complete snapshot; else the override (a deviation),
-        or a refusal when there is none."""
-        snapshots = await self.store.snapshots.for_incident(incident_id)
-        if any(s.status == "complete" for s in snapshots):
-            return None
-        if not override:
-            raise TriageRefusedError(
-                "snapshot first: incident has no complete evidence snapshot (s, or "
-                "`thirdbook snapshot`); to act anyway, override with a reason"
-            )
-        return override
-
-    async def quarantine(
-        self, incident_id: int, targets: list[str], *, override: str | None = None
-    ) -> list[QuarantineTarget]:
-        """Quarantine training data or fine-tunes (paths or ids): hashes recorded, files made
-        read-only, and the quarantine list file beside the store rewritten."""
-        async with self._acting(
-            "quarantine", {"targets": targets, "override": override}, incident_id
-        ) as actor:
-            if await self.store.incidents.get(incident_id) is None:
-                raise TriageRefusedError(f"there is no incident #{incident_id}")
-            override = await self._snapshot_first(incident_id, override)
-            found = await self.quarantine_plan(targets)
-            hooks, instead = self._hooks("quarantine")
-            read_only = (
-                0 if instead else sum([await asyncio.to_thread(make_read_only, t) for t in found])
-            )
-            await self._deviation(incident_id, actor, "quarantine", override)
-            await self.store.quarantine.add(
-                incident_id,
-                found,
-                actor,
-                f"quarantine: {', '.join(targets)} ({len(found)} entries, {read_only} files "
-                f"made read-only)",
-            )
-            listed = await self.store.quarantine.listed()
-            try:
-                await control(self._write_quarantine_list, listed)
-            except TriageRefusedError as exc:  # the entries are recorded: the list lags
-                raise ActionFailedError(
-                    f"the quarantine is recorded, but its list file was not written: {exc}"
-                ) from exc
-            await self._run_hooks(
-                incident_id,
-                actor,
-                "quarantine",
-                hooks,
-                {"targets": [t.model_dump(mode="json") for t in found]},
-            )
-            return found
-
-    async def quarantine_plan(self, targets: tuple[str, ...] | list[str]) -> list[QuarantineTarget]:
-        """What quarantining `targets` would hold back (files hashed, directories walked)."""
-        return [t for target in targets for t in await asyncio.to_thread(inspect, target)]
-
-    def _write_quarantine_list(self, listed: list[tuple[int, str, str, str | None]]) -> None:
-        path = target_of(self.store.path.parent / "quarantine.json", follow=self._follow)
-        entries = [{"incident": i, "target": t, "kind": k, "sha256": h} for i, t, k, h in listed]
-        data = (json.dumps({"quarantined": entries}, indent=2) + "\n").encode()
-        replace_file(path, data, file_hash(path), lambda b: None)
-
-    async def quarantined(self, target: str) -> list[tuple[int, str, str]]:
-        """Quarantine entries covering a path (by path, by content, or inside a directory)
-        or an id."""
-        value, sha = await asyncio.to_thread(check_value, target)
-        return await self.store.quarantine.matching(value, sha)
+        return path, model, await snapshot_first(self.store, incident_id, override)
 
     async def _keep(self, data: bytes | None, path: Path) -> str:
         """Keep a control file's bytes as they are now as evidence; a note for the timeline
@@ -393,17 +336,8 @@ class ContainmentService(RegistryService, HookService):
     async def _contained(
         self, incident_id: int, actor: Actor, what: str, override: str | None, note: str
     ) -> None:
-        await self._deviation(incident_id, actor, what, override)
+        await record_deviation(self.store, incident_id, actor, what, override)
         await self.store.incidents.note(incident_id, actor, "containment", note)
-
-    async def _deviation(
-        self, incident_id: int, actor: Actor, what: str, override: str | None
-    ) -> None:
-        """An action taken without a complete snapshot goes on the timeline as a deviation."""
-        if override:
-            await self.store.incidents.note(
-                incident_id, actor, "deviation", f"{what} without a complete snapshot: {override}"
-            )
 
     async def incident_model(self, incident: Incident) -> tuple[str | None, str | None]:
         """(model or agent, serving version) an incident is about: from a drift alert's key,
@@ -417,11 +351,11 @@ class ContainmentService(RegistryService, HookService):
             if alert.kind in {"drift", "feedback", "agent_lane"}:
                 model = alert.key.split(" ")[0]
                 break
-            decision = await self.store.events.page(EventFilter(request_id=alert.key), limit=1)
-            if decision.items and decision.items[0].model_name:
-                model = decision.items[0].model_name
+            decision = await self.decisions.about(alert.key)
+            if decision is not None and decision.stored.model_name:
+                model = decision.stored.model_name
                 break
-        registry = await asyncio.to_thread(self._registry)
+        registry = await asyncio.to_thread(self.registry.current)
         if model is None and registry is not None and len(registry.models) == 1:
             model = next(iter(registry.models))  # the only model the registry knows
         found = None if registry is None or model is None else registry.serving(model)

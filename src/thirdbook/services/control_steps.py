@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from thirdbook.actuators.config_write import ConfigConflictError
-from thirdbook.actuators.rollback import RollbackRefusedError, parse_registry
+from thirdbook.actuators.rollback import parse_registry
 from thirdbook.control_file import ControlFileIOError, ControlFileRefusedError, read_control
 from thirdbook.domain.control import Registry
+from thirdbook.domain.errors import ActionFailedError, RollbackRefusedError, TriageRefusedError
 from thirdbook.domain.incidents import TimelineEntry
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 T = TypeVar("T")
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from typing import Any
 
-from thirdbook.config import Settings, SourceConfig
-from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
-from thirdbook.domain.rules import DEMO_TRIGGERS
-from thirdbook.services.console import Console
-from thirdbook.services.context import Context
+from thirdbook.services.factory import Context, Services, demo_layer, open_services
+from thirdbook.services.queries import QueryService
 
 
 class DemoSession:
-    """One run of the demo: a fresh (or continued) estate under the data directory."""
+    """One run of the demo: a fresh (or continued) estate under the data directory, with its
+    own store, sources, rules, runbooks and control files (the factory's `--demo` context)."""
 
     def __init__(
         self,
@@ -26,59 +25,39 @@ class DemoSession:
         seed: int | None = None,
         fresh: bool = True,
     ) -> None:
-        demo = context.settings.demo
-        self.settings: Settings = context.settings
-        self.config_path = context.config_path
-        self.data_dir = context.data_dir
-        self.layer = DemoServingLayer(
-            context.demo_dir,
-            seed=demo.seed if seed is None else seed,
-            speed=demo.speed if speed is None else speed,
-            requests_per_second=demo.requests_per_second,
-        )
+        self.context = replace(context, demo=True)
+        self.layer = demo_layer(self.context, speed=speed, seed=seed)
         if fresh:
             self.layer.reset()
         else:
             self.layer.logs.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def sources(self) -> list[SourceConfig]:
-        """The demo's watched source."""
-        return self.layer.sources()
+    async def open_services(self, *, ingest: bool = False) -> Services:
+        """The services over the demo's own store (ingesting the demo's logs, if asked)."""
+        return await open_services(self.context, ingest=ingest, sources=self.layer.sources())
 
-    async def open_console(self) -> Console:
-        """The console service over the demo's own store."""
-        triggers = self.settings.triggers
-        if not (triggers.drift or triggers.feedback or triggers.lanes):
-            triggers = DEMO_TRIGGERS  # the demo estate's own rules, unless configured
-        # The demo's runbooks and control files are its own (see `Context` with `demo`).
-        demo = Context(self.settings, self.data_dir, self.config_path, demo=True)
-        return await Console.open(
-            self.layer.store_path,
-            self.settings,
-            self.sources,
-            triggers,
-            runbooks=demo.runbooks(),
-            containment=demo.containment(),
-        )
+    async def run_estate(self, stop: asyncio.Event) -> None:
+        """Run the simulated serving layer, writing its logs, until `stop` is set."""
+        await self.layer.run(stop)
 
     async def run_headless(self, stop: asyncio.Event, duration_s: float | None) -> dict[str, Any]:
         """Run the estate and ingest together, then drain what is left; returns a summary."""
-        console = await self.open_console()
+        services = await self.open_services(ingest=True)
+        assert services.ingest is not None
         ingest_stop = asyncio.Event()
-        ingest = asyncio.create_task(console.run_ingest(ingest_stop))
+        ingest = asyncio.create_task(services.ingest.run(ingest_stop))
         try:
             await self.layer.run(stop, duration_s)
             ingest_stop.set()
             await ingest
-            await console.run_ingest(asyncio.Event(), once=True)
+            await services.ingest.run(asyncio.Event(), once=True)
             counts = {}
             for kind in EVENT_KINDS:
-                counts[kind] = await _count(console, kind)
-            health = await console.health()
-            alerts = (await console.alerts(limit=1000)).items
+                counts[kind] = await _count(services.queries, kind)
+            health = await services.health.read()
+            alerts = (await services.queries.alerts(limit=1000)).items
             return {
-                "store": str(self.layer.store_path),
+                "store": str(self.context.store_path),
                 "logs": str(self.layer.logs),
                 "demo_seconds": round(self.layer.demo_seconds, 1),
                 "lines_written": self.layer.lines_written,
@@ -93,14 +72,14 @@ class DemoSession:
                 ingest.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ingest
-            await console.close()
+            await services.close()
 
 
-async def _count(console: Console, kind: str) -> int:
+async def _count(queries: QueryService, kind: str) -> int:
     total = 0
     before: int | None = None
     while True:
-        page = await console.events(EventFilter(kind=kind), before_id=before, limit=1000)
+        page = await queries.events(EventFilter(kind=kind), before_id=before, limit=1000)
         total += len(page.items)
         if page.next_key is None:
             return total

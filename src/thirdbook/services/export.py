@@ -1,19 +1,46 @@
-"""Exporting an incident's evidence as a bundle (audited), and verifying one."""
+"""Exporting an incident's evidence as a bundle (audited), and verifying one offline."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from thirdbook.domain import clock
 from thirdbook.domain.audit import AuditRecord
-from thirdbook.evidence.bundle import BundleError, Progress, chain_slice, write_bundle
-from thirdbook.services.console_base import ConsoleBase, need_reason
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
+from thirdbook.domain.errors import ActionFailedError, BundleError, TriageRefusedError
+from thirdbook.evidence.bundle import Progress, chain_slice, write_bundle
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.services.acting import Acting, need_reason
+from thirdbook.store import Store
+
+if TYPE_CHECKING:
+    from thirdbook.evidence.bundle_check import BundleCheck
 
 
-class ExportService(ConsoleBase):
+class ExportService:
     """`export`: the incident, its timeline, its snapshots' manifests and objects, and its
     slice of the audit chain, in one tar.gz."""
+
+    def __init__(self, store: Store, acting: Acting, objects: ObjectStore, exports: Path) -> None:
+        """`exports`: where the console writes bundles (beside the store)."""
+        self.store = store
+        self.acting = acting
+        self.objects = objects
+        self.exports = exports
+
+    def bundle_path(self, incident_id: int) -> Path:
+        """A new bundle's file in the exports directory, named for the incident and now."""
+        stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+        return self.exports / f"thirdbook-incident-{incident_id}-{stamp}.tar.gz"
+
+    @staticmethod
+    def verify_bundle(bundle: Path) -> BundleCheck:
+        """Verify a bundle offline (see `evidence.bundle_check`); a bundle that cannot be
+        read safely is refused unread (`BundleError`)."""
+        from thirdbook.evidence.bundle_check import verify_bundle  # tarfile only when used
+
+        return verify_bundle(bundle)
 
     async def export(
         self,
@@ -26,7 +53,7 @@ class ExportService(ConsoleBase):
         """Write the bundle; returns its MANIFEST.json's SHA-256 (also in the audit chain).
         Secrets are masked unless `reveal` gives the reason for showing them (audited)."""
         detail = {"out": str(out), "reveal_secrets": reveal}
-        async with self._acting("export", detail, incident_id) as actor:
+        async with self.acting.act("export", detail, incident_id) as actor:
             if reveal is not None:
                 need_reason(reveal)
             incident = await self.store.incidents.get(incident_id)

@@ -7,8 +7,9 @@ import errno
 import os
 from pathlib import Path
 
+from thirdbook.domain.errors import StoreError
 from thirdbook.evidence.objects import EvidenceWriteError
-from thirdbook.store.failures import StoreError, describe_failure
+from thirdbook.store.failures import describe_failure
 
 
 def explain(exc: BaseException, store_path: Path | None) -> str | None:

@@ -6,9 +6,10 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from thirdbook.config import Settings
+from thirdbook.config import IngestConfig
+from thirdbook.domain import clock
 from thirdbook.domain.records import (
     Lease,
     from_us,
@@ -38,10 +39,11 @@ class Health:
     """Why the ingester parses in its own process (its parse workers failed), if it does."""
 
 
-class HealthMeter:
+class HealthService:
     """Reads health; remembers recent event counts to tell the rate."""
 
-    def __init__(self, store: Store, ingester: Ingester, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: IngestConfig, ingester: Ingester | None) -> None:
+        """`ingester`: this process's own, if it ingests (else ingest is another's)."""
         self.store = store
         self.ingester = ingester
         self.settings = settings
@@ -57,20 +59,20 @@ class HealthMeter:
         rate = (total - first_n) / (now - first_t) if now - first_t > 0.2 else 0.0
         progress = await self.store.ingest.progress()
         lease = await self.store.leases.current()
-        here = self.ingester.status.holding_lease
+        here = self.ingester is not None and self.ingester.status.holding_lease
         helper = (
             lease is not None
             and lease.pid == self.helper_pid
             and lease.host == socket.gethostname()
         )
         live = lease is not None and (
-            here or (time.time() - lease.heartbeat.timestamp()) < self.settings.ingest.lease_ttl_s
+            here or (time.time() - lease.heartbeat.timestamp()) < self.settings.lease_ttl_s
         )
         if lease is not None and not here and live:
             live = process_alive(lease.pid) if lease.host == socket.gethostname() else live
         notes = await self.store.ingest.notes(kinds=["gap", "truncated"], limit=1000)
         caught_up: datetime | None
-        if here:
+        if here and self.ingester is not None:
             status = self.ingester.status
             paused, backlog = status.paused_reason, status.backlog_bytes
             caught_up = None if status.caught_up_us is None else from_us(status.caught_up_us)
@@ -83,7 +85,7 @@ class HealthMeter:
         # Lag: how long ingest has been behind the files (0 when it has read all there is).
         lag = None
         if caught_up is not None:
-            lag = 0.0 if backlog == 0 else (datetime.now(UTC) - caught_up).total_seconds()
+            lag = 0.0 if backlog == 0 else (clock.now() - caught_up).total_seconds()
         return Health(
             events_total=total,
             events_per_s=rate,

@@ -8,20 +8,26 @@ from typing import Any
 
 from thirdbook.actuators.hooks import HookResult, run_hook
 from thirdbook.config import HookAction, HookConfig
+from thirdbook.domain.errors import ActionFailedError
 from thirdbook.domain.incidents import Actor
-from thirdbook.services.console_base import ConsoleBase
-from thirdbook.store.incidents import ActionFailedError
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.store import Store
 
 
-class HookService(ConsoleBase):
+class HookService:
     """`[[containment.hooks]]`: a command or webhook also (or instead) run by an action."""
 
-    def _hooks(self, action: HookAction) -> tuple[list[HookConfig], bool]:
+    def __init__(self, store: Store, objects: ObjectStore, hooks: list[HookConfig]) -> None:
+        self.store = store
+        self.objects = objects
+        self.hooks = hooks
+
+    def configured(self, action: HookAction) -> tuple[list[HookConfig], bool]:
         """The hooks configured for an action, and whether they act instead of thirdbook."""
-        hooks = [h for h in self.containment.hooks if h.action == action]
+        hooks = [h for h in self.hooks if h.action == action]
         return hooks, any(h.when == "instead" for h in hooks)
 
-    async def _run_hooks(
+    async def run(
         self,
         incident_id: int,
         actor: Actor,
@@ -62,7 +68,7 @@ class HookService(ConsoleBase):
         if failed:
             done = (
                 "thirdbook changed nothing itself"
-                if self._hooks(action)[1]
+                if self.configured(action)[1]
                 else f"thirdbook's own {action} change stands"
             )
             raise ActionFailedError(

@@ -15,19 +15,26 @@ from thirdbook.control_file import (
     read_control_with_stat,
     target_of,
 )
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.control import AliasMove, Registry
 from thirdbook.domain.incidents import Actor
-from thirdbook.services.console_base import ConsoleBase
 from thirdbook.services.control_steps import registry_at
-from thirdbook.store.ingest_state import now_us
+from thirdbook.store import Store
 
 
-class RegistryService(ConsoleBase):
+class RegistryService:
     """Every alias move kept, so "which version was serving then?" has an answer."""
 
-    _registry_seen: str | None = None  # the registry file's hash when this process last looked
+    def __init__(self, store: Store, path: Path | None, *, follow: bool, read_only: bool) -> None:
+        """`path`: the registry file (None: none is configured); `follow`: whether a link
+        there is followed (else refused); `read_only`: never record what it sees."""
+        self.store = store
+        self.path = path
+        self.follow = follow
+        self.read_only = read_only
+        self._seen: str | None = None  # the file's hash when this process last looked
 
-    async def observe_registry(
+    async def observe(
         self,
         how: Literal["observed", "rollback"] = "observed",
         *,
@@ -38,7 +45,7 @@ class RegistryService(ConsoleBase):
         modification time; a rollback at the time it is made). Nothing when the file is
         missing, unchanged since this process last looked, or not a valid registry; and
         nothing from a read-only console, which never writes to the store."""
-        path = self.containment.registry
+        path = self.path
         if path is None or self.read_only:
             return []
         try:
@@ -47,47 +54,43 @@ class RegistryService(ConsoleBase):
         except (OSError, ValueError, ControlFileRefusedError, ControlFileIOError):
             return []
         sha = hashlib.sha256(data).hexdigest()
-        if how == "observed" and sha == self._registry_seen:
+        if how == "observed" and sha == self._seen:
             return []
         at_us = now_us() if how == "rollback" else mtime_ns // 1000
         moves = await self.store.registry_history.record(
             registry, sha, at_us, how, actor=actor, incident_id=incident_id
         )
-        self._registry_seen = sha
+        self._seen = sha
         return moves
 
-    async def watch_registry(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
+    async def watch(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
         """Observe the registry until `stop` is set (beside ingest)."""
         while not stop.is_set():
-            await self.observe_registry()
+            await self.observe()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_s)
 
-    async def registry_moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
+    async def moves(self, model: str | None = None, limit: int = 200) -> list[AliasMove]:
         """Alias moves, newest first, after looking at the file once more."""
-        await self.observe_registry()
+        await self.observe()
         return await self.store.registry_history.moves(model, limit)
 
     async def serving_at(self, model: str, at_us: int) -> AliasMove | None:
         """The move that put the version serving `model` at `at_us` in place."""
-        await self.observe_registry()
+        await self.observe()
         return await self.store.registry_history.pointing_at(model, "serving", at_us)
 
-    @property
-    def _follow(self) -> bool:
-        """Whether a control file that is a symbolic link is followed (else refused)."""
-        return self.containment.follow_control_symlinks
-
-    def _registry(self) -> Registry | None:
-        path = self.containment.registry
+    def current(self) -> Registry | None:
+        """The registry as the file says now (None: none configured, or not a valid one)."""
+        path = self.path
         try:
-            return registry_at(target_of(path, follow=self._follow)) if path else None
+            return registry_at(target_of(path, follow=self.follow)) if path else None
         except (ValueError, ControlFileRefusedError, ControlFileIOError):
             return None
 
     def _read_with_mtime(self, path: Path) -> tuple[bytes, int]:
         """The registry's bytes and modification time, read as a control file."""
-        found = read_control_with_stat(target_of(path, follow=self._follow))
+        found = read_control_with_stat(target_of(path, follow=self.follow))
         if found is None:
             raise FileNotFoundError(path)
         return found[0], found[1].st_mtime_ns

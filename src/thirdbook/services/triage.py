@@ -3,21 +3,33 @@ of incidents, timelines and rule precision."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
+from thirdbook.domain import clock
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import (
     ActionItem,
     Incident,
     RulePrecision,
     TimelineEntry,
 )
-from thirdbook.domain.runbooks import StepCheck
-from thirdbook.services.console_base import ConsoleBase
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.domain.runbooks import Runbook, StepCheck
+from thirdbook.services.acting import Acting
+from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.store import Store
 
 
-class TriageService(ConsoleBase):
+class TriageService:
     """The console's triage actions (each as the OS user, audited) and incident reads."""
+
+    def __init__(self, store: Store, acting: Acting, runbooks: RunbookLibrary) -> None:
+        self.store = store
+        self.acting = acting
+        self.runbooks = runbooks
+
+    def runbook_of(self, incident: Incident) -> Runbook | None:
+        """The runbook an incident follows (as the files say now)."""
+        return self.runbooks.get(incident.runbook)
 
     async def declare(
         self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
@@ -30,7 +42,7 @@ class TriageService(ConsoleBase):
             "severity": severity,
             "blast_radius": blast_radius,
         }
-        async with self._acting("declare", detail) as actor:
+        async with self.acting.act("declare", detail) as actor:
             alerts = [await self.store.alerts.get(a) for a in alert_ids]
             runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
             return await self.store.incidents.declare(
@@ -44,22 +56,22 @@ class TriageService(ConsoleBase):
 
     async def attach(self, alert_id: int, incident_id: int) -> None:
         """Attach an open alert to an open incident."""
-        async with self._acting("attach", {"alert": alert_id}, incident_id) as actor:
+        async with self.acting.act("attach", {"alert": alert_id}, incident_id) as actor:
             await self.store.incidents.attach(alert_id, incident_id, actor)
 
     async def dismiss(self, alert_id: int, reason: str) -> None:
         """Dismiss an open alert with a reason."""
-        async with self._acting("dismiss", {"alert": alert_id, "reason_given": reason}) as actor:
+        async with self.acting.act("dismiss", {"alert": alert_id, "reason_given": reason}) as actor:
             await self.store.incidents.dismiss(alert_id, reason, actor)
 
     async def set_severity(self, incident_id: int, severity: str) -> None:
         """Change an incident's severity."""
-        async with self._acting("severity", {"to": severity}, incident_id) as actor:
+        async with self.acting.act("severity", {"to": severity}, incident_id) as actor:
             await self.store.incidents.set_severity(incident_id, severity, actor)
 
     async def set_phase(self, incident_id: int, phase: str) -> None:
         """Move an incident to another phase (detected ... closed)."""
-        async with self._acting("phase", {"to": phase}, incident_id) as actor:
+        async with self.acting.act("phase", {"to": phase}, incident_id) as actor:
             await self.store.incidents.set_phase(incident_id, phase, actor)
 
     async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
@@ -77,7 +89,7 @@ class TriageService(ConsoleBase):
     async def check_step(self, incident_id: int, step_key: str, checked: bool) -> None:
         """Check or uncheck a step of the incident's runbook; recorded on the timeline."""
         detail = {"step": step_key, "checked": checked}
-        async with self._acting("runbook", detail, incident_id) as actor:
+        async with self.acting.act("runbook", detail, incident_id) as actor:
             incident = await self.store.incidents.get(incident_id)
             if incident is None:
                 raise TriageRefusedError(f"there is no incident #{incident_id}")
@@ -98,14 +110,16 @@ class TriageService(ConsoleBase):
     ) -> ActionItem:
         """A new action item: exactly one owner and a due date, both required."""
         detail = {"title": title, "owner": owner, "due": None if due is None else due.isoformat()}
-        async with self._acting("action", detail, incident_id) as actor:
+        async with self.acting.act("action", detail, incident_id) as actor:
             return await self.store.action_items.add(
                 incident_id, title=title, owner=owner, due=due, actor=actor
             )
 
     async def close_action_item(self, item_id: int, resolution: str) -> ActionItem:
         """Close an action item with a short resolution."""
-        async with self._acting("close-action", {"item": item_id, "resolution": resolution}) as a:
+        async with self.acting.act(
+            "close-action", {"item": item_id, "resolution": resolution}
+        ) as a:
             return await self.store.action_items.close(item_id, resolution, a)
 
     async def action_items(
@@ -114,7 +128,7 @@ class TriageService(ConsoleBase):
         """Action items by due date; with `overdue`, only open ones past their date."""
         items = await self.store.action_items.listed(incident_id=incident_id, open_only=overdue)
         if overdue:
-            day = today or datetime.now(UTC).date()
+            day = today or clock.today()
             items = [i for i in items if i.overdue(day)]
         return items
 
@@ -122,6 +136,6 @@ class TriageService(ConsoleBase):
         """Each rule's precision: declared (or attached) over fired."""
         return await self.store.incidents.precision()
 
-    async def triage_marks(self) -> tuple[object, ...]:
+    async def marks(self) -> tuple[object, ...]:
         """A value that changes whenever alerts, incidents, timelines or action items do."""
         return await self.store.incidents.marks()

@@ -1,12 +1,13 @@
 """The store: aiosqlite over one SQLite file in WAL mode; the only place that speaks SQL."""
 
-from thirdbook.store.database import (
+from thirdbook.domain.errors import (
     NetworkFilesystemError,
-    Store,
     StoreBusyError,
     StoreClosedError,
     StoreError,
+    StoreReadOnlyError,
 )
+from thirdbook.store.database import Store
 from thirdbook.store.ingest_state import LeaseLostError
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "StoreBusyError",
     "StoreClosedError",
     "StoreError",
+    "StoreReadOnlyError",
 ]

@@ -18,7 +18,8 @@ from urllib.request import pathname2url
 
 import aiosqlite
 
-from thirdbook.store.failures import StoreError, describe_failure
+from thirdbook.domain.errors import StoreError
+from thirdbook.store.failures import describe_failure
 
 Access = Literal["write", "read", "auto"]
 """`write`: open for writing, or refuse with the reason; `read`: never write; `auto`: write if

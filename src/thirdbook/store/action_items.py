@@ -7,9 +7,10 @@ import sqlite3
 from datetime import date
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import ActionItem, Actor
-from thirdbook.store.incidents import TriageRefusedError, add_timeline_entry, existing_incident
-from thirdbook.store.ingest_state import now_us
+from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store

@@ -7,8 +7,8 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.alerts import Alert, Firing
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import Page, from_us, to_us
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store

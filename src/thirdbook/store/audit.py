@@ -14,9 +14,9 @@ from thirdbook.domain.audit import (
     canonical_bytes,
     record_hash,
 )
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.incidents import Actor
 from thirdbook.domain.records import from_us
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     import aiosqlite

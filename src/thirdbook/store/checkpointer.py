@@ -13,7 +13,8 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from thirdbook.store.database import Store, StoreError
+from thirdbook.domain.errors import StoreError
+from thirdbook.store.database import Store
 
 WAL_CHECKPOINT_BYTES = 8 << 20
 """Checkpoint once the WAL holds this much."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.evidence import ContainmentState
 from thirdbook.domain.records import from_us
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store

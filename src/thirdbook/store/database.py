@@ -20,28 +20,19 @@ from typing import Any
 
 import aiosqlite
 
-from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, write_refusal
-from thirdbook.store.failures import (
+from thirdbook.domain.errors import (
     NetworkFilesystemError,
     StoreBusyError,
     StoreClosedError,
     StoreError,
     StoreReadOnlyError,
-    describe_failure,
-    newer_schema_sentence,
-    read_only_sentence,
 )
+from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, write_refusal
+from thirdbook.store.failures import describe_failure, newer_schema_sentence, read_only_sentence
 from thirdbook.store.filesystem import network_filesystem
 from thirdbook.store.schema import EVENT_INDEXES, MIGRATIONS, SCHEMA_VERSION, create_index_sql
 
-__all__ = [
-    "NetworkFilesystemError",
-    "Store",
-    "StoreBusyError",
-    "StoreClosedError",
-    "StoreError",
-    "StoreReadOnlyError",
-]
+__all__ = ["Store"]
 
 BUSY_GIVE_UP_S = 120.0
 CLOSE_WAIT_S = 10.0

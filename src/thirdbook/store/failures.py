@@ -8,26 +8,6 @@ from pathlib import Path
 from thirdbook.store.schema import SCHEMA_VERSION
 
 
-class StoreError(Exception):
-    """The store cannot do what was asked; the message says why."""
-
-
-class NetworkFilesystemError(StoreError):
-    """The store path is on a network filesystem, where WAL is unsafe."""
-
-
-class StoreBusyError(StoreError):
-    """Another process kept the write lock for longer than we are willing to wait."""
-
-
-class StoreClosedError(StoreError):
-    """The store was closed (the console is shutting down) before this query could run."""
-
-
-class StoreReadOnlyError(StoreError):
-    """The store cannot be written by this process (read-only media, or not this user's)."""
-
-
 def read_only_sentence(path: Path, reason: str) -> str:
     """Why a write is refused, and what still works."""
     return (

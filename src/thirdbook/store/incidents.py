@@ -9,25 +9,17 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from thirdbook.domain.clock import now_us
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import from_us
 from thirdbook.domain.runbooks import RunbookLine, StepCheck
 from thirdbook.store.audit import append_audit
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     import aiosqlite
 
     from thirdbook.store.database import Store
-
-
-class TriageRefusedError(Exception):
-    """The action cannot be done as asked; the message says why."""
-
-
-class ActionFailedError(TriageRefusedError):
-    """An action was tried and did not (wholly) work, e.g. a hook failed: audited as failed,
-    shown like a refusal with its reason."""
 
 
 _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, runbook"

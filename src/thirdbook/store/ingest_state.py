@@ -7,10 +7,10 @@ a crash at any point leaves either all of it or none of it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, from_us
 from thirdbook.store.ingest_rows import (
     FILE_COLUMNS,
@@ -34,11 +34,6 @@ class LeaseLostError(Exception):
 
 class CheckpointMovedError(Exception):
     """A batch did not start at the committed offset: committing it would repeat or skip."""
-
-
-def now_us() -> int:
-    """The wall clock in microseconds since the epoch."""
-    return time.time_ns() // 1000
 
 
 class IngestState:

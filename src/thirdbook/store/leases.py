@@ -11,8 +11,9 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import Lease, from_us
-from thirdbook.store.ingest_state import INGEST_LEASE, now_us
+from thirdbook.store.ingest_state import INGEST_LEASE
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.incidents import Actor
 from thirdbook.store.incidents import add_timeline_entry, existing_incident
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.domain.evidence import QuarantineTarget

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from thirdbook.domain.clock import now_us
 from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.incidents import Actor
 from thirdbook.domain.records import from_us
 from thirdbook.store.audit import append_audit
 from thirdbook.store.incidents import add_timeline_entry, existing_incident
-from thirdbook.store.ingest_state import now_us
 
 if TYPE_CHECKING:
     from thirdbook.store.database import Store

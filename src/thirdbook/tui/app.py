@@ -25,12 +25,11 @@ from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
 from thirdbook import locations
 from thirdbook.config import ConsoleConfig
-from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.text import visible
-from thirdbook.services.console import Console
-from thirdbook.services.context import Context
+from thirdbook.services.demo import DemoSession
+from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.ingest_child import IngestChild, watch_command
-from thirdbook.store import StoreClosedError
 from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.screens.explorer import ExplorerScreen
@@ -41,14 +40,22 @@ from thirdbook.tui.screens.registry import RegistryScreen
 from thirdbook.tui.themes import DEFAULT_THEME, NO_COLOUR_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 
-__all__ = ["PAGE_SIZE", "Look", "ThirdbookApp", "run_console", "run_demo_console"]
+__all__ = [
+    "PAGE_SIZE",
+    "Look",
+    "ThirdbookApp",
+    "console_app",
+    "demo_console_app",
+    "run_console",
+    "run_demo_console",
+]
 
 POLL_S = 0.25
 HEALTH_EVERY_S = 1.0
 """The health line's figures are read at most this often (six queries; the store's other
 changes are noticed every poll by one `PRAGMA data_version`)."""
 
-ConsoleFactory = Callable[[], Awaitable[Console]]
+ConsoleFactory = Callable[[], Awaitable[Services]]
 
 
 @dataclass
@@ -106,7 +113,7 @@ class ThirdbookApp(App[None]):
         open_console: ConsoleFactory,
         *,
         ingest: bool = True,
-        demo: DemoServingLayer | None = None,
+        demo: DemoSession | None = None,
         subtitle: str = "",
         look: Look | None = None,
         ingest_child: IngestChild | None = None,
@@ -123,7 +130,7 @@ class ThirdbookApp(App[None]):
         self._ingest_enabled = ingest
         self._demo = demo
         self.look = look or Look()
-        self.console_service: Console | None = None
+        self.console_service: Services | None = None
         self.stop = asyncio.Event()
         self.sub_title = subtitle
         self._data_version = -1
@@ -175,7 +182,7 @@ class ThirdbookApp(App[None]):
         for problem in self.theme_problems:
             self.notify(problem, title="Theme", severity="error", timeout=15)
         self.console_service = await self._open_console()
-        why = self.console_service.store.read_only_reason
+        why = self.console_service.read_only_reason
         if why is not None:
             self.notify(
                 f"The store cannot be written ({why}): this console looks but neither "
@@ -184,13 +191,13 @@ class ThirdbookApp(App[None]):
                 severity="warning",
                 timeout=30,
             )
-        for problem in self.console_service.runbooks.problems:
+        for problem in self.console_service.triage.runbooks.problems:
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
             self.run_demo()
         if self._ingest_child is not None:
             await self._ingest_child.start()
-            self.console_service.helper_pid = self._ingest_child.pid
+            self.console_service.health.helper_pid = self._ingest_child.pid
         elif self._ingest_enabled:
             self.run_ingest()
         await self.poll()
@@ -262,13 +269,14 @@ class ThirdbookApp(App[None]):
     async def run_ingest(self) -> None:
         """Ingest while this console holds the lease (otherwise only read)."""
         assert self.console_service is not None
-        await self.console_service.run_ingest(self.stop)
+        if self.console_service.ingest is not None:  # else it only reads
+            await self.console_service.ingest.run(self.stop)
 
     @work(exclusive=True, group="demo")
     async def run_demo(self) -> None:
         """The demo's simulated serving layer, writing its logs."""
         assert self._demo is not None
-        await self._demo.run(self.stop)
+        await self._demo.run_estate(self.stop)
 
     async def poll(self) -> None:
         """Refresh the health line, and the panels when the store changed; then reschedule.
@@ -284,11 +292,12 @@ class ThirdbookApp(App[None]):
             now = time.monotonic()
             if now - self._health_at >= HEALTH_EVERY_S:
                 self._health_at = now
-                main.show_health(await svc.health())
+                main.show_health(await svc.health.read())
             else:
                 main.tick()
-            version = await svc.data_version()
-            if version != self._data_version or svc.ingester.status.holding_lease:
+            version = await svc.queries.data_version()
+            ingesting = svc.ingest is not None and svc.ingest.holding_lease
+            if version != self._data_version or ingesting:
                 self._data_version = version
                 await main.show_all(svc, force=False)
         except (NoMatches, IndexError, ValueError, AssertionError, StoreClosedError):
@@ -327,37 +336,36 @@ class ThirdbookApp(App[None]):
             self.push_screen(ExplorerScreen(self.console_service))
 
 
-def run_console(context: Context, *, read_only: bool = False) -> None:
-    """Open the console on a store (the CLI's default command); read-only looks, never acts.
+def console_app(context: Context, *, read_only: bool = False) -> ThirdbookApp:
+    """The console on a context's store (the CLI's default command); read-only looks, never
+    acts. Its services come from the factory, as every command's do; ingest runs in a helper
+    process (`thirdbook watch`, with `--demo` for the demo's store).
 
     A store this process cannot write (read-only media, another user's directory) opens
-    read-only, with a banner saying why; a crash is raised again for the caller to report,
-    so the process exits non-zero."""
-    store_path, settings = context.store_path, context.settings
+    read-only, with a banner saying why."""
     refusal = context.store_write_refusal()
     read_only = read_only or refusal is not None
 
-    async def open_console() -> Console:
-        return await Console.open(
-            store_path,
-            settings,
-            settings.sources,
-            read_only=read_only,
-            runbooks=context.runbooks(),
-            access="auto",
-        )
+    async def open_console() -> Services:
+        return await open_services(context, access="auto", read_only=read_only)
 
-    subtitle = f"{store_path}{' (read-only)' if read_only else ''}"
-    look = Look.from_config(settings.console, context.config_path)
+    subtitle = f"{context.store_path}{' (read-only)' if read_only else ''}"
+    look = Look.from_config(context.settings.console, context.config_path)
     helper = None
-    if not read_only and settings.sources:
+    if not read_only and context.sources():
         helper = IngestChild(
-            watch_command(context.data_dir, context.config_path),
-            log=context.data_dir / "ingest.log",
+            watch_command(context.data_dir, context.config_path, demo=context.demo),
+            log=context.paths.ingest_log,
         )
-    _run_app(
-        ThirdbookApp(open_console, ingest=False, subtitle=subtitle, look=look, ingest_child=helper)
+    return ThirdbookApp(
+        open_console, ingest=False, subtitle=subtitle, look=look, ingest_child=helper
     )
+
+
+def run_console(context: Context, *, read_only: bool = False) -> None:
+    """Run the console on a context's store (see `console_app`); a crash is raised again for
+    the caller to report, so the process exits non-zero."""
+    _run_app(console_app(context, read_only=read_only))
 
 
 def _run_app(app: ThirdbookApp) -> None:
@@ -371,23 +379,25 @@ def _run_app(app: ThirdbookApp) -> None:
         raise SystemExit(app.return_code)
 
 
-def run_demo_console(session: object) -> None:
-    """Open the console on the demo: the simulated estate runs inside the app."""
-    from thirdbook.services.demo import DemoSession
-
-    assert isinstance(session, DemoSession)
-    look = Look.from_config(session.settings.console, session.config_path)
+def demo_console_app(session: DemoSession) -> ThirdbookApp:
+    """The console on the demo: the simulated estate runs inside the app, ingest in a helper
+    (`thirdbook --demo watch`)."""
+    context = session.context
+    look = Look.from_config(context.settings.console, context.config_path)
     helper = IngestChild(
-        watch_command(session.data_dir, session.config_path, demo=True),
-        log=session.layer.demo_dir / "ingest.log",
+        watch_command(context.data_dir, context.config_path, demo=True),
+        log=context.paths.ingest_log,
     )
-    _run_app(
-        ThirdbookApp(
-            session.open_console,
-            demo=session.layer,
-            subtitle="demo",
-            look=look,
-            ingest=False,
-            ingest_child=helper,
-        )
+    return ThirdbookApp(
+        session.open_services,
+        demo=session,
+        subtitle="demo",
+        look=look,
+        ingest=False,
+        ingest_child=helper,
     )
+
+
+def run_demo_console(session: DemoSession) -> None:
+    """Run the console on the demo (see `demo_console_app`)."""
+    _run_app(demo_console_app(session))

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from thirdbook.domain.incidents import PHASES, Incident
-from thirdbook.services.closing import IncidentReads, StillOpen, still_open
+from thirdbook.services.closing import AlertReads, StillOpen, TriageReads, still_open
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.triage import DIALOG_CSS
 from thirdbook.tui.safe_text import safe
@@ -82,7 +82,9 @@ def back_question(incident: Incident, to: str) -> AskOnceDialog:
     return AskOnceDialog(heading, body, f"enter to move it back to {to}, esc to keep it")
 
 
-async def ask_phase(app: App[object], reads: IncidentReads, incident: Incident) -> str | None:
+async def ask_phase(
+    app: App[object], triage: TriageReads, queries: AlertReads, incident: Incident
+) -> str | None:
     """The phase the commander moves `incident` to, or None if they did not (esc, or no to
     the one question a move back or a close asks). Call from a worker."""
     chosen = await app.push_screen_wait(
@@ -93,7 +95,7 @@ async def ask_phase(app: App[object], reads: IncidentReads, incident: Incident) 
     if chosen is None or chosen == incident.phase or incident.phase not in PHASES:
         return chosen
     if chosen == "closed":
-        question = close_question(incident, await still_open(reads, incident))
+        question = close_question(incident, await still_open(triage, queries, incident))
     elif PHASES.index(chosen) < PHASES.index(incident.phase):
         question = back_question(incident, chosen)
     else:

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from thirdbook.domain.queries import parse_event_query
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.widgets.event_browser import EventBrowser
@@ -34,7 +34,7 @@ class ExplorerScreen(Screen[None]):
     ExplorerScreen #query-error { height: auto; padding: 0 1; color: $error; }
     """
 
-    def __init__(self, service: Console, query: str = "") -> None:
+    def __init__(self, service: Services, query: str = "") -> None:
         super().__init__()
         self.service = service
         self.initial = query

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from thirdbook.domain.incidents import Incident, elapsed_clock
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
@@ -46,7 +46,7 @@ class IncidentListScreen(Screen[int | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*keys.INCIDENT_LIST]
 
-    def __init__(self, service: Console) -> None:
+    def __init__(self, service: Services) -> None:
         super().__init__()
         self.service = service
         self._pages: list[int | None] = [None]
@@ -64,7 +64,7 @@ class IncidentListScreen(Screen[int | None]):
 
     async def show_page(self) -> None:
         """The current page of incidents."""
-        items = await self.service.incidents(limit=PAGE_SIZE + 1, before_id=self._pages[-1])
+        items = await self.service.triage.incidents(limit=PAGE_SIZE + 1, before_id=self._pages[-1])
         more = len(items) > PAGE_SIZE
         items = items[:PAGE_SIZE]
         self._next = items[-1].id if more and items else None

@@ -4,7 +4,6 @@ kill switch, a rollback or a quarantine, each asking once, clearly)."""
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import work
@@ -34,7 +33,7 @@ class MainScreen(TriageActions):
 
         progress("starting")
         try:
-            done, record = await self._act(self.service.snapshot(incident.id, progress))
+            done, record = await self._act(self.service.containment.snapshot(incident.id, progress))
         finally:
             self._snapshot_step = None
         if done and record is not None:
@@ -50,7 +49,7 @@ class MainScreen(TriageActions):
         incident = self._need_incident()
         if incident is None or self.service is None:
             return
-        model, version = await self.service.incident_model(incident)
+        model, version = await self.service.containment.incident_model(incident)
         if model is None:
             self.notify(
                 "Cannot tell which model this incident is about; use `thirdbook "
@@ -58,13 +57,13 @@ class MainScreen(TriageActions):
                 severity="warning",
             )
             return
-        snapshots = await self.service.snapshots(incident.id)
+        snapshots = await self.service.containment.snapshots(incident.id)
         complete = any(s.status == "complete" for s in snapshots)
         choice = await self.app.push_screen_wait(KillSwitchDialog(model, version or "?", complete))
         if choice is None:
             return
         done, hashes = await self._act(
-            self.service.kill_switch(
+            self.service.containment.kill_switch(
                 incident.id,
                 choice.mode,  # type: ignore[arg-type]
                 model=model,
@@ -84,7 +83,7 @@ class MainScreen(TriageActions):
         incident = self._need_incident()
         if incident is None or self.service is None:
             return
-        done, plan = await self._act(self.service.rollback_plan(incident.id))
+        done, plan = await self._act(self.service.containment.rollback_plan(incident.id))
         if not done or plan is None:
             return
         heading = Text("ROLL BACK ", style="bold")
@@ -98,7 +97,7 @@ class MainScreen(TriageActions):
         if choice is None:
             return
         done, result = await self._act(
-            self.service.rollback(
+            self.service.containment.rollback(
                 incident.id,
                 to=plan.to_version,
                 model=plan.model,
@@ -111,7 +110,7 @@ class MainScreen(TriageActions):
     async def _confirm(self, incident_id: int, heading: Text, body: Text) -> Confirmation | None:
         """Ask once; without a complete snapshot the answer must carry an override reason."""
         assert self.service is not None
-        snapshots = await self.service.snapshots(incident_id)
+        snapshots = await self.service.containment.snapshots(incident_id)
         return await self.app.push_screen_wait(
             ConfirmDialog(heading, body, any(s.status == "complete" for s in snapshots))
         )
@@ -140,7 +139,7 @@ class MainScreen(TriageActions):
         except ValueError as exc:
             self.notify(f"Refused: cannot read the targets: {exc}", severity="error")
             return
-        found = await self.service.quarantine_plan(targets)
+        found = await self.service.quarantine.plan(targets)
         files = [t for t in found if t.kind == "file"]
         heading = Text("QUARANTINE ", style="bold")
         heading.append_text(safe(f"{len(found)} entries for incident #{incident.id}", 80))
@@ -157,7 +156,7 @@ class MainScreen(TriageActions):
         if choice is None:
             return
         done, result = await self._act(
-            self.service.quarantine(incident.id, targets, override=choice.override)
+            self.service.quarantine.add(incident.id, targets, override=choice.override)
         )
         if done and result is not None:
             self.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")
@@ -168,14 +167,9 @@ class MainScreen(TriageActions):
         incident = self._need_incident()
         if incident is None or self.service is None:
             return
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        out = (
-            self.service.store.path.parent
-            / "exports"
-            / (f"thirdbook-incident-{incident.id}-{stamp}.tar.gz")
-        )
+        out = self.service.export.bundle_path(incident.id)
         self.notify(f"Exporting incident #{incident.id}'s evidence…")
-        done, sha = await self._act(self.service.export(incident.id, out))
+        done, sha = await self._act(self.service.export.export(incident.id, out))
         if done and sha is not None:
             self.notify(
                 f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; "

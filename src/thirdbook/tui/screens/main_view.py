@@ -22,7 +22,8 @@ from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.incidents import Incident, elapsed_clock
 from thirdbook.domain.records import StoredEvent
-from thirdbook.services.console import Console, Health
+from thirdbook.services.factory import Services
+from thirdbook.services.health import Health
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.reveal import reveal_selected
@@ -117,7 +118,7 @@ class MainView(Screen[None]):
         return self.app
 
     @property
-    def service(self) -> Console | None:
+    def service(self) -> Services | None:
         """The console service (None until the store is open)."""
         return self.thirdbook.console_service
 
@@ -178,12 +179,12 @@ class MainView(Screen[None]):
 
     # -- showing the store -------------------------------------------------------------------
 
-    async def show_all(self, svc: Console, *, events: bool = True, force: bool = True) -> None:
+    async def show_all(self, svc: Services, *, events: bool = True, force: bool = True) -> None:
         """Refresh from the store: the events, and the other panels when what they show
         changed (or with `force`). The banner's clock and the drift chart tick on their own."""
         # One refresh at a time: a slow one that began earlier must not paint over a newer one.
         async with self._refreshing:
-            marks = await svc.triage_marks()
+            marks = await svc.triage.marks()
             now = time.monotonic()
             if force or marks != self._marks:
                 self._marks, self._chart_at = marks, now
@@ -198,9 +199,9 @@ class MainView(Screen[None]):
             if events and browser.live_page:  # an older page never changes
                 await browser.show_page(svc)
 
-    async def show_alerts(self, svc: Console) -> None:
+    async def show_alerts(self, svc: Services) -> None:
         """The newest alerts, with a count of the open ones, and the drift chart."""
-        page = await svc.alerts(limit=ALERT_ROWS)
+        page = await svc.queries.alerts(limit=ALERT_ROWS)
         self._alerts = {a.id: a for a in page.items}
         self.query_one(AlertTable).show_alerts(page.items)
         open_count = sum(1 for a in page.items if a.status == "open")
@@ -208,36 +209,38 @@ class MainView(Screen[None]):
         show_line(self.query_one("#alerts-title", Static), Text(title))
         await self.show_chart(svc)
 
-    async def show_chart(self, svc: Console) -> None:
+    async def show_chart(self, svc: Services) -> None:
         """The drift chart of the highlighted alert, or of the newest drift alert."""
         selected = self._alerts.get(self.query_one(AlertTable).selected_id() or -1)
         if selected is None or selected.kind != "drift":
             selected = next((a for a in self._alerts.values() if a.kind == "drift"), None)
         chart = self.query_one(DriftChart)
-        chart.show(None if selected is None else await svc.drift_series(selected))
+        chart.show(None if selected is None else await svc.queries.drift_series(selected))
 
-    async def show_incident(self, svc: Console) -> None:
+    async def show_incident(self, svc: Services) -> None:
         """Banner, incident panel, runbook, timeline and action items of the active incident."""
         incident = None
         if self.active_incident_id is not None:
-            incident = await svc.incident(self.active_incident_id)
+            incident = await svc.triage.incident(self.active_incident_id)
         if incident is None:
-            incident = next((i for i in await svc.incidents(limit=10) if i.phase != "closed"), None)
+            incident = next(
+                (i for i in await svc.triage.incidents(limit=10) if i.phase != "closed"), None
+            )
         self.incident = incident
         self._show_banner(incident)
-        snapshots = [] if incident is None else await svc.snapshots(incident.id)
-        states = [] if incident is None else await svc.containment_states(incident.id)
+        snapshots = [] if incident is None else await svc.containment.snapshots(incident.id)
+        states = [] if incident is None else await svc.containment.containment_states(incident.id)
         self._awaiting_observation = any(s.observed is None for s in states)
         self.query_one(IncidentPanel).show(
             incident,
-            await svc.precision(),
+            await svc.triage.precision(),
             snapshots[0] if snapshots else None,
             self._snapshot_step,
             states,
         )
         self.tick()  # the banner and the panel show one clock
-        runbook = None if incident is None else svc.runbook_of(incident)
-        checks = {} if incident is None else await svc.runbook_checks(incident.id)
+        runbook = None if incident is None else svc.triage.runbook_of(incident)
+        checks = {} if incident is None else await svc.triage.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)
         done = (
             sum(
@@ -254,9 +257,9 @@ class MainView(Screen[None]):
             else (f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done")
         )
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
-        entries = [] if incident is None else await svc.timeline(incident.id)
+        entries = [] if incident is None else await svc.triage.timeline(incident.id)
         self.query_one(TimelineTable).show_entries(entries[-TIMELINE_ROWS:])
-        items = [] if incident is None else await svc.action_items(incident_id=incident.id)
+        items = [] if incident is None else await svc.triage.action_items(incident_id=incident.id)
         today = datetime.now(UTC).date()
         self.query_one(ActionItemTable).show_items(items, today)
         await self._show_actions_line(svc, today)
@@ -275,8 +278,8 @@ class MainView(Screen[None]):
         show_line(banner, text)
         banner.set_class(incident.phase == "closed", "quiet")
 
-    async def _show_actions_line(self, svc: Console, today: date) -> None:
-        items = [i for i in await svc.action_items() if i.status == "open"]
+    async def _show_actions_line(self, svc: Services, today: date) -> None:
+        items = [i for i in await svc.triage.action_items() if i.status == "open"]
         overdue = [i for i in items if i.overdue(today)]
         text = Text(f"Action items: {len(items)} open")
         if overdue:

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from thirdbook.domain.control import AliasMove
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
@@ -42,7 +42,7 @@ class RegistryScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*keys.REGISTRY]
 
-    def __init__(self, service: Console) -> None:
+    def __init__(self, service: Services) -> None:
         super().__init__()
         self.service = service
 
@@ -58,7 +58,7 @@ class RegistryScreen(Screen[None]):
 
     async def action_refresh(self) -> None:
         """Look at the registry file again and show the moves."""
-        moves = await self.service.registry_moves()
+        moves = await self.service.registry.moves()
         # Keys grow with time: the table puts the highest first.
         self.query_one(MoveTable).show_rows(
             {len(moves) - n: move_cells(m) for n, m in enumerate(moves)}

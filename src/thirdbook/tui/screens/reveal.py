@@ -5,14 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.screen import Screen
 
-from thirdbook.services.console import Console
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.services.factory import Services
 from thirdbook.tui.dialogs.triage import PromptDialog
 from thirdbook.tui.widgets.event_browser import EventBrowser
 
 
 async def reveal_selected(
-    screen: Screen[None], browser: EventBrowser, service: Console, incident_id: int | None
+    screen: Screen[None], browser: EventBrowser, service: Services, incident_id: int | None
 ) -> None:
     """Ask why, record it, then show the selected event's raw line with its secrets."""
     event = browser.selected_event()
@@ -33,7 +33,7 @@ async def reveal_selected(
     if reason is None:
         return
     try:
-        _, kinds = await service.reveal_secrets(event.id, reason, incident_id)
+        _, kinds = await service.queries.reveal_secrets(event.id, reason, incident_id)
     except TriageRefusedError as exc:
         screen.notify(f"Refused: {exc}", severity="error", timeout=8)
         return

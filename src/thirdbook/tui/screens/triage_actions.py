@@ -15,9 +15,9 @@ from textual import on, work
 from textual.widgets import OptionList
 
 from thirdbook.domain.alerts import Alert
+from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
 from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.services.failures import explain
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.phase import ask_phase
@@ -47,7 +47,7 @@ class TriageActions(MainView):
             why = (
                 str(exc)
                 if refused
-                else explain(exc, None if self.service is None else self.service.store.path)
+                else explain(exc, None if self.service is None else self.service.paths.store)
             )
             if why is None:
                 raise
@@ -85,7 +85,7 @@ class TriageActions(MainView):
         if alert is None or choice is None or self.service is None:
             return
         _, incident = await self._act(
-            self.service.declare(
+            self.service.triage.declare(
                 [alert.id],
                 title=choice.title,
                 severity=choice.severity,
@@ -107,7 +107,7 @@ class TriageActions(MainView):
         reason = None if alert is None else await self.app.push_screen_wait(dismiss_dialog(alert))
         if alert is None or reason is None or self.service is None:
             return
-        if (await self._act(self.service.dismiss(alert.id, reason)))[0]:
+        if (await self._act(self.service.triage.dismiss(alert.id, reason)))[0]:
             self.notify(f"Dismissed alert #{alert.id}")
 
     @work(exclusive=True, group="triage")
@@ -116,7 +116,9 @@ class TriageActions(MainView):
         alert = self._selected_alert()
         if alert is None or self.service is None:
             return
-        open_incidents = [i for i in await self.service.incidents(limit=50) if i.phase != "closed"]
+        open_incidents = [
+            i for i in await self.service.triage.incidents(limit=50) if i.phase != "closed"
+        ]
         if not open_incidents:
             self.notify("No open incident to attach to: declare one (d).", severity="warning")
             return
@@ -128,7 +130,10 @@ class TriageActions(MainView):
         chosen = await self.app.push_screen_wait(
             ChoiceDialog(f"Attach alert #{alert.id} to which incident?", options, current)
         )
-        if chosen is not None and (await self._act(self.service.attach(alert.id, int(chosen))))[0]:
+        if (
+            chosen is not None
+            and (await self._act(self.service.triage.attach(alert.id, int(chosen))))[0]
+        ):
             self.notify(f"Attached alert #{alert.id} to incident #{chosen}")
 
     @work(exclusive=True, group="triage")
@@ -141,9 +146,10 @@ class TriageActions(MainView):
         """Move the active incident to another phase (back, or closed: asks once)."""
         incident = self._need_incident()
         if incident is not None and self.service is not None:
-            chosen = await ask_phase(self.app, self.service, incident)
+            svc = self.service
+            chosen = await ask_phase(self.app, svc.triage, svc.queries, incident)
             if chosen is not None:
-                await self._act(self.service.set_phase(incident.id, chosen))
+                await self._act(svc.triage.set_phase(incident.id, chosen))
 
     async def _set_field(self, field: str, choices: tuple[str, ...]) -> None:
         incident = self._need_incident()
@@ -158,7 +164,8 @@ class TriageActions(MainView):
             )
         )
         if chosen is not None:
-            setter = self.service.set_severity if field == "severity" else self.service.set_phase
+            triage = self.service.triage
+            setter = triage.set_severity if field == "severity" else triage.set_phase
             await self._act(setter(incident.id, chosen))
 
     async def action_add_action_item(self) -> None:
@@ -182,7 +189,7 @@ class TriageActions(MainView):
             return
         title, owner, due = answer
         _, item = await self._act(
-            self.service.add_action_item(incident_id, title=title, owner=owner, due=due)
+            self.service.triage.add_action_item(incident_id, title=title, owner=owner, due=due)
         )
         if item is not None:
             self.notify(f"Action item #{item.id} for {owner}, due {due}")
@@ -205,7 +212,7 @@ class TriageActions(MainView):
         )
         if (
             resolution is not None
-            and (await self._act(self.service.close_action_item(item_id, resolution)))[0]
+            and (await self._act(self.service.triage.close_action_item(item_id, resolution)))[0]
         ):
             self.notify(f"Closed action item #{item_id}")
 
@@ -223,9 +230,9 @@ class TriageActions(MainView):
             runbook.action_first()  # the first step (headings and prose are skipped)
             self.notify("Choose a step with j/k, then space to check it.")
             return
-        checks = await self.service.runbook_checks(incident.id)
+        checks = await self.service.triage.runbook_checks(incident.id)
         checked = not (step in checks and checks[step].checked)
-        await self._act(self.service.check_step(incident.id, step, checked))
+        await self._act(self.service.triage.check_step(incident.id, step, checked))
 
     @on(OptionList.OptionSelected, "#runbook")
     async def _step_chosen(self) -> None:
@@ -236,7 +243,7 @@ class TriageActions(MainView):
         incident = self._need_incident()
         if incident is None or self.service is None or incident.runbook is None:
             return
-        library = self.service.runbooks
+        library = self.service.triage.runbooks
         path = library.editable_path(incident.runbook)
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
         try:

@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import EventFilter, StoredEvent
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.event_table import EventTable
@@ -59,11 +59,11 @@ class EventBrowser(Vertical):
         """The event table."""
         return self.query_one(EventTable)
 
-    async def show_page(self, svc: Console) -> None:
+    async def show_page(self, svc: Services) -> None:
         """Fetch the current page from the store and show it (unless the user turned the page
         or changed the filter while it was on its way: a stale page is never shown)."""
         asked = (len(self._pages), self._pages[-1], self.where)
-        page = await svc.events(self.where, before_id=self._pages[-1], limit=PAGE_SIZE)
+        page = await svc.queries.events(self.where, before_id=self._pages[-1], limit=PAGE_SIZE)
         if asked != (len(self._pages), self._pages[-1], self.where):
             return
         self._events = {e.id: e for e in page.items}
@@ -84,19 +84,19 @@ class EventBrowser(Vertical):
         else:
             self.update_detail()
 
-    async def older(self, svc: Console) -> None:
+    async def older(self, svc: Services) -> None:
         """One page back in time."""
         if self._next_key is not None:
             self._pages.append(self._next_key)
             await self.show_page(svc)
 
-    async def newer(self, svc: Console) -> None:
+    async def newer(self, svc: Services) -> None:
         """One page forward in time."""
         if len(self._pages) > 1:
             self._pages.pop()
             await self.show_page(svc)
 
-    async def live(self, svc: Console, where: EventFilter | None = None) -> None:
+    async def live(self, svc: Services, where: EventFilter | None = None) -> None:
         """Back to the newest events (of a new filter, when given)."""
         if where is not None:
             self.where = where

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from thirdbook.services.console import Health
+from thirdbook.services.health import Health
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
 

@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 
 import click
 
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import run_async as _run
+from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import run_async as _run
 from thirdbook.config import SourceConfig
-from thirdbook.services.console import Console, Health
-from thirdbook.services.context import Context
+from thirdbook.domain.errors import LeaseHeldError
+from thirdbook.services.factory import Context, Services, open_services
+from thirdbook.services.health import Health
 
 
 @click.command()
@@ -29,7 +30,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], once: bool, source_name: 
     """Ingest PATHS (files or globs): follow them, or with --once read them and exit."""
     context = _context(ctx)
     sources = [SourceConfig(name=source_name, paths=list(paths))]
-    _ingest(context, sources, once)
+    _ingest(context, lambda: open_services(context, ingest=True, sources=sources), once, False)
 
 
 @click.command()
@@ -44,38 +45,27 @@ def watch(ctx: click.Context, quiet: bool) -> None:
     if context.demo:
         from thirdbook.services.demo import DemoSession
 
-        _ingest_with(context, DemoSession(context, fresh=False).open_console, False, quiet)
+        session = DemoSession(context, fresh=False)
+        _ingest(context, lambda: session.open_services(ingest=True), False, quiet)
         return
     if not context.settings.sources:
         raise click.ClickException(
             f"no sources are configured in {context.config_path}; see `thirdbook config --example`"
         )
-    _ingest(context, context.settings.sources, once=False, quiet=quiet)
+    _ingest(context, lambda: open_services(context, ingest=True), False, quiet)
 
 
 def _ingest(
-    context: Context, sources: list[SourceConfig], once: bool, *, quiet: bool = False
+    context: Context, open_ingesting: Callable[[], Awaitable[Services]], once: bool, quiet: bool
 ) -> None:
-    async def open_console() -> Console:
-        return await Console.open(
-            context.store_path, context.settings, sources, runbooks=context.runbooks()
-        )
-
-    _ingest_with(context, open_console, once, quiet)
-
-
-def _ingest_with(
-    context: Context, open_console: Callable[[], Awaitable[Console]], once: bool, quiet: bool
-) -> None:
-    from thirdbook.ingest.errors import LeaseHeldError
-
     async def go(stop: asyncio.Event) -> Health:
-        svc = await open_console()
+        services = await open_ingesting()
         try:
-            await svc.run_ingest(stop, once=once)
-            return await svc.health()
+            assert services.ingest is not None  # asked for, on a store it can write
+            await services.ingest.run(stop, once=once)
+            return await services.health.read()
         finally:
-            await svc.close()
+            await services.close()
 
     try:
         health = _run(go)

@@ -1,20 +1,17 @@
-"""What every part of the console service shares: the store, the settings, and who acts."""
+"""Who acts, and what the audit chain says about an action that does not complete; shared by
+every service that changes something."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from thirdbook.config import ContainmentConfig, Settings
 from thirdbook.domain.audit import Outcome
-from thirdbook.domain.incidents import Actor, Incident
-from thirdbook.domain.runbooks import Runbook
-from thirdbook.evidence.objects import ObjectStore
+from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
+from thirdbook.domain.incidents import Actor
 from thirdbook.services.identity import current_actor
-from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 
 
 def need_reason(reason: str | None) -> None:
@@ -23,32 +20,25 @@ def need_reason(reason: str | None) -> None:
         raise TriageRefusedError("showing secrets needs a reason (it is audited)")
 
 
-class ConsoleBase:
-    """The state the console service's parts work on (see `Console`)."""
+class Acting:
+    """The acting side of one process: the OS user it acts as, the refusal when it may only
+    look, and the audit record of an action refused, failed or interrupted."""
 
-    store: Store
-    settings: Settings
-    read_only: bool
-    runbooks: RunbookLibrary
-    containment: ContainmentConfig
-
-    @property
-    def objects(self) -> ObjectStore:
-        """The evidence objects, beside the store's database."""
-        return ObjectStore(self.store.path.parent / "evidence")
-
-    def runbook_of(self, incident: Incident) -> Runbook | None:
-        """The runbook an incident follows (as the files say now)."""
-        return self.runbooks.get(incident.runbook)
+    def __init__(
+        self, store: Store, *, read_only: bool, actor: Callable[[], Actor] = current_actor
+    ) -> None:
+        self.store = store
+        self.read_only = read_only or store.read_only_reason is not None
+        self._actor = actor
 
     @contextlib.asynccontextmanager
-    async def _acting(
+    async def act(
         self, action: str, detail: dict[str, Any], incident_id: int | None = None
     ) -> AsyncIterator[Actor]:
         """Who acts (from the OS); and an audit record for an action that does not complete:
         refused (with the reason), failed, or interrupted. A completed action is audited in
         the same transaction as its change (with its timeline entry)."""
-        actor = current_actor()
+        actor = self._actor()
         outcome: Outcome = "refused"
         note: dict[str, Any] = {}
         try:
@@ -78,3 +68,9 @@ class ConsoleBase:
                     await self.store.audit.append(
                         actor, action, outcome, {**detail, **note}, incident_id
                     )
+
+    async def done(
+        self, actor: Actor, action: str, detail: dict[str, Any], incident_id: int | None = None
+    ) -> None:
+        """Audit an action that changes nothing in the store but is kept (showing secrets)."""
+        await self.store.audit.append(actor, action, "done", detail, incident_id)

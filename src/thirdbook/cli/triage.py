@@ -3,16 +3,17 @@ action items and runbook steps."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
-from thirdbook.cli_common import context_of, with_console
+from thirdbook.cli.common import context_of, with_services
+from thirdbook.domain import clock
+from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import PHASES, SEVERITIES
 from thirdbook.domain.text import visible
-from thirdbook.services.console import Console
-from thirdbook.store.incidents import TriageRefusedError
+from thirdbook.services.factory import Services
 
 T = TypeVar("T")
 
@@ -32,9 +33,9 @@ def declare(
     ctx: click.Context, alert_ids: tuple[int, ...], title: str, severity: str, blast_radius: str
 ) -> None:
     """Declare an incident from open ALERT_IDS."""
-    incident = with_console(
+    incident = with_services(
         ctx,
-        lambda svc: svc.declare(
+        lambda svc: svc.triage.declare(
             list(alert_ids), title=title, severity=severity, blast_radius=blast_radius
         ),
     )
@@ -50,7 +51,7 @@ def declare(
 @click.pass_context
 def dismiss(ctx: click.Context, alert_id: int, reason: str) -> None:
     """Dismiss an open alert, with the reason."""
-    with_console(ctx, lambda svc: svc.dismiss(alert_id, reason))
+    with_services(ctx, lambda svc: svc.triage.dismiss(alert_id, reason))
     click.echo(f"dismissed alert #{alert_id}")
 
 
@@ -60,7 +61,7 @@ def dismiss(ctx: click.Context, alert_id: int, reason: str) -> None:
 @click.pass_context
 def attach(ctx: click.Context, alert_id: int, incident_id: int) -> None:
     """Attach an open alert to an incident."""
-    with_console(ctx, lambda svc: svc.attach(alert_id, incident_id))
+    with_services(ctx, lambda svc: svc.triage.attach(alert_id, incident_id))
     click.echo(f"attached alert #{alert_id} to incident #{incident_id}")
 
 
@@ -70,7 +71,7 @@ def attach(ctx: click.Context, alert_id: int, incident_id: int) -> None:
 @click.pass_context
 def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
     """Change an incident's severity."""
-    with_console(ctx, lambda svc: svc.set_severity(incident_id, severity))
+    with_services(ctx, lambda svc: svc.triage.set_severity(incident_id, severity))
     click.echo(f"incident #{incident_id} is now {severity}")
 
 
@@ -79,7 +80,7 @@ def severity(ctx: click.Context, incident_id: int, severity: str) -> None:
 @click.pass_context
 def incidents(ctx: click.Context, limit: int) -> None:
     """List incidents, newest first."""
-    found = with_console(ctx, lambda svc: svc.incidents(limit), access="auto")
+    found = with_services(ctx, lambda svc: svc.triage.incidents(limit), access="auto")
     for incident in found:
         click.echo(
             f"#{incident.id} {incident.severity} {incident.phase:<13} "
@@ -96,7 +97,7 @@ def incidents(ctx: click.Context, limit: int) -> None:
 @click.pass_context
 def timeline(ctx: click.Context, incident_id: int) -> None:
     """An incident's timeline: every change, with who and when."""
-    for entry in with_console(ctx, lambda svc: svc.timeline(incident_id), access="auto"):
+    for entry in with_services(ctx, lambda svc: svc.triage.timeline(incident_id), access="auto"):
         click.echo(
             f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {visible(str(entry.actor)):<40} "
             f"{entry.kind:<9} {visible(entry.detail, 300)}"
@@ -107,7 +108,7 @@ def timeline(ctx: click.Context, incident_id: int) -> None:
 @click.pass_context
 def precision(ctx: click.Context) -> None:
     """Each rule's precision (declared / fired): the evidence for calibrating thresholds."""
-    rows: list[Any] = with_console(ctx, lambda svc: svc.precision(), access="auto")
+    rows: list[Any] = with_services(ctx, lambda svc: svc.triage.precision(), access="auto")
     for row in rows:
         value = "-" if row.precision is None else f"{row.precision:.0%}"
         click.echo(
@@ -126,10 +127,10 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None) -> 
     """List action items by due date (overdue ones marked), or add and close them."""
     if ctx.invoked_subcommand is not None:
         return
-    today = datetime.now(UTC).date()
-    found = with_console(
+    today = clock.today()
+    found = with_services(
         ctx,
-        lambda svc: svc.action_items(incident_id=incident_id, overdue=overdue, today=today),
+        lambda svc: svc.triage.action_items(incident_id=incident_id, overdue=overdue, today=today),
         access="auto",
     )
     for item in found:
@@ -153,8 +154,11 @@ def action_item_add(
     ctx: click.Context, incident_id: int, title: str, owner: str, due: datetime
 ) -> None:
     """Add an action item to an incident."""
-    item = with_console(
-        ctx, lambda svc: svc.add_action_item(incident_id, title=title, owner=owner, due=due.date())
+    item = with_services(
+        ctx,
+        lambda svc: svc.triage.add_action_item(
+            incident_id, title=title, owner=owner, due=due.date()
+        ),
     )
     click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}")
 
@@ -165,7 +169,7 @@ def action_item_add(
 @click.pass_context
 def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None:
     """Close an action item with its resolution."""
-    with_console(ctx, lambda svc: svc.close_action_item(item_id, resolution))
+    with_services(ctx, lambda svc: svc.triage.close_action_item(item_id, resolution))
     click.echo(f"action item #{item_id} done")
 
 
@@ -175,7 +179,7 @@ def action_item_close(ctx: click.Context, item_id: int, resolution: str) -> None
 @click.pass_context
 def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
     """Move an incident to another phase (closed is final)."""
-    with_console(ctx, lambda svc: svc.set_phase(incident_id, phase))
+    with_services(ctx, lambda svc: svc.triage.set_phase(incident_id, phase))
     click.echo(f"incident #{incident_id} is now {phase}")
 
 
@@ -196,7 +200,8 @@ def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
 def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: int | None) -> None:
     """Show an incident's runbook with its numbered steps; check or uncheck one."""
 
-    async def work(svc: Console) -> list[str]:
+    async def work(services: Services) -> list[str]:
+        svc = services.triage
         incident = await svc.incident(incident_id)
         if incident is None:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
@@ -224,7 +229,7 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: in
                 lines.append(f"  {number:>2}. [{mark}] {visible(line.text)}{by}")
         return lines
 
-    for line in with_console(ctx, work, access="auto"):
+    for line in with_services(ctx, work, access="auto"):
         click.echo(line)
 
 

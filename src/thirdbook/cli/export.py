@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from thirdbook.cli_common import with_console
+from thirdbook.cli.common import with_services
+from thirdbook.domain.errors import BundleError
 from thirdbook.domain.text import visible
-from thirdbook.evidence.bundle import BundleError
+from thirdbook.services.export import ExportService
 
 
 @click.command()
@@ -31,9 +32,9 @@ def export(ctx: click.Context, incident_id: int, out: Path | None, reveal: str |
     out = out or Path(f"thirdbook-incident-{incident_id}.tar.gz")
     if out.exists():
         raise click.ClickException(f"{out} exists: evidence is never overwritten; choose --out")
-    sha = with_console(
+    sha = with_services(
         ctx,
-        lambda svc: svc.export(
+        lambda svc: svc.export.export(
             incident_id, out, reveal=reveal, progress=lambda step: click.echo(f"  {step}", err=True)
         ),
     )
@@ -49,10 +50,8 @@ def verify_bundle_command(bundle: Path) -> None:
     """Verify an evidence bundle offline: every file against MANIFEST.json, every object
     against its name, the snapshot manifests, and the audit chain slice. Exit 1 on any
     problem; a bundle with a path escaping its folder, or a link, is refused unread."""
-    from thirdbook.evidence.bundle_check import verify_bundle  # tarfile only when used
-
     try:
-        check = verify_bundle(bundle)
+        check = ExportService.verify_bundle(bundle)
     except BundleError as exc:
         raise click.ClickException(f"refused: {visible(str(exc))}") from exc
     for problem in check.problems:

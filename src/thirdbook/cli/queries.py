@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
+from pathlib import Path
 from typing import Any
 
 import click
 
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import parse_since
-from thirdbook.cli_common import run_async as _run
+from thirdbook.cli.common import parse_since, with_services
 from thirdbook.domain.events import event_json_schema
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json, visible, visible_bytes
-from thirdbook.services.console import Console, Health
+from thirdbook.services.factory import Services
+from thirdbook.services.health import Health
 
 
 def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
@@ -71,7 +70,6 @@ def events(
         raise click.BadParameter(
             "give the reason for showing secrets", param_hint="--reveal-secrets"
         )
-    context = _context(ctx)
     where = EventFilter(
         kind=kind,
         model=model,
@@ -81,31 +79,28 @@ def events(
         since=parse_since(since) if since else None,
     )
 
-    async def go(stop: asyncio.Event) -> list[StoredEvent]:
-        svc = await Console.open(context.store_path, context.settings, access="auto")
-        try:
-            found: list[StoredEvent] = []
-            before: int | None = None
-            while len(found) < limit:
-                page = await svc.events(where, before_id=before, limit=min(500, limit))
-                found.extend(page.items)
-                if page.next_key is None:
-                    break
-                before = page.next_key
-            if reveal is not None:
-                await svc.audited_reveal(
-                    {
-                        "command": "events",
-                        "reason": reveal,
-                        "filter": where.model_dump(mode="json"),
-                        "events": len(found[:limit]),
-                    }
-                )
-            return found[:limit]
-        finally:
-            await svc.close()
+    async def go(services: Services) -> list[StoredEvent]:
+        queries = services.queries
+        found: list[StoredEvent] = []
+        before: int | None = None
+        while len(found) < limit:
+            page = await queries.events(where, before_id=before, limit=min(500, limit))
+            found.extend(page.items)
+            if page.next_key is None:
+                break
+            before = page.next_key
+        if reveal is not None:
+            await queries.audited_reveal(
+                {
+                    "command": "events",
+                    "reason": reveal,
+                    "filter": where.model_dump(mode="json"),
+                    "events": len(found[:limit]),
+                }
+            )
+        return found[:limit]
 
-    found = _run(go)
+    found = with_services(ctx, go, access="auto")
     if as_json:
         for event in found:
             click.echo(terminal_json(_event_dict(event, reveal is not None)))
@@ -144,16 +139,11 @@ def events(
 @click.pass_context
 def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
     """List rejected lines with their source, offset and reason."""
-    context = _context(ctx)
 
-    async def go(stop: asyncio.Event) -> list[Any]:
-        svc = await Console.open(context.store_path, context.settings, access="auto")
-        try:
-            return list((await svc.rejects(limit=limit)).items)
-        finally:
-            await svc.close()
+    async def go(services: Services) -> list[Any]:
+        return list((await services.queries.rejects(limit=limit)).items)
 
-    for reject in _run(go):
+    for reject in with_services(ctx, go, access="auto"):
         if as_json:
             click.echo(
                 terminal_json(
@@ -181,17 +171,18 @@ def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
-    context = _context(ctx)
 
-    async def go(stop: asyncio.Event) -> tuple[Health, list[Any], list[Any]]:
-        svc = await Console.open(context.store_path, context.settings, access="auto")
-        try:
-            return await svc.health(), await svc.notes(limit=20), await svc.notes(["gap"], 20)
-        finally:
-            await svc.close()
+    async def go(services: Services) -> tuple[Path, Health, list[Any], list[Any]]:
+        queries = services.queries
+        return (
+            services.paths.store,
+            await services.health.read(),
+            await queries.notes(limit=20),
+            await queries.notes(["gap"], 20),
+        )
 
-    health, notes, gaps = _run(go)
-    click.echo(f"store       {context.store_path}")
+    store, health, notes, gaps = with_services(ctx, go, access="auto")
+    click.echo(f"store       {store}")
     click.echo(f"events      {health.events_total}")
     click.echo(f"rejects     {health.rejects_total}")
     click.echo(f"files       {health.files_active} active, backlog {health.backlog_bytes} bytes")
@@ -225,16 +216,11 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
     """List alerts the triggers raised, newest first."""
-    context = _context(ctx)
 
-    async def go(stop: asyncio.Event) -> list[Any]:
-        svc = await Console.open(context.store_path, context.settings, access="auto")
-        try:
-            return list((await svc.alerts(status=status, limit=limit)).items)
-        finally:
-            await svc.close()
+    async def go(services: Services) -> list[Any]:
+        return list((await services.queries.alerts(status=status, limit=limit)).items)
 
-    found = _run(go)
+    found = with_services(ctx, go, access="auto")
     for alert in found:
         if as_json:
             fields = alert.model_dump(mode="json")

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
 from thirdbook.config import ConfigError
+from thirdbook.domain import clock
+from thirdbook.domain.errors import ActionFailedError, StoreError, TriageRefusedError
 from thirdbook.domain.queries import parse_time
-from thirdbook.services.console import Console
-from thirdbook.services.context import Context
-from thirdbook.store import StoreError
-from thirdbook.store.access import Access
-from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
+from thirdbook.services.factory import Access, Context, Services, open_services
 
 T = TypeVar("T")
 
@@ -50,30 +48,25 @@ def context_of(ctx: click.Context) -> Context:
 def parse_since(text: str) -> datetime:
     """`15m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time (UTC when it has no zone)."""
     try:
-        return parse_time(text, datetime.now(UTC))
+        return parse_time(text, clock.now())
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
 
 
-def with_console(
-    ctx: click.Context, work: Callable[[Console], Awaitable[T]], *, access: Access = "write"
+def with_services(
+    ctx: click.Context, work: Callable[[Services], Awaitable[T]], *, access: Access = "write"
 ) -> T:
-    """Run `work` on a console service over the configured store; refusals exit 1. A read
-    passes `access="auto"`, so that it works on a store this process cannot write."""
+    """Run `work` on the services over the configured store (built by the factory, each on
+    first use); refusals exit 1. A read passes `access="auto"`, so that it works on a store
+    this process cannot write."""
     context = context_of(ctx)
 
     async def go(stop: asyncio.Event) -> T:
-        svc = await Console.open(
-            context.store_path,
-            context.settings,
-            runbooks=context.runbooks(),
-            containment=context.containment(),
-            access=access,
-        )
+        services = await open_services(context, access=access)
         try:
-            return await work(svc)
+            return await work(services)
         finally:
-            await svc.close()
+            await services.close()
 
     try:
         return run_async(go)

@@ -12,21 +12,18 @@ import os
 import sys
 import tempfile
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from thirdbook import __version__, locations
+from thirdbook import __version__
 from thirdbook.config import ConfigError
+from thirdbook.domain import clock
+from thirdbook.domain.errors import StoreError
 from thirdbook.domain.text import visible
-from thirdbook.services.context import Context
+from thirdbook.services.factory import Context, crash_dir
 from thirdbook.services.failures import explain
-from thirdbook.store import StoreError
-
-LOG_DIR = "crashes"
-"""Where tracebacks go, inside the data directory (else a private directory in $TMPDIR)."""
 
 
 class ThirdbookGroup(click.Group):
@@ -50,7 +47,7 @@ def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
     if isinstance(exc, StoreError | ConfigError):  # already a sentence that says why
         return visible(str(exc), 1000)
     what = explain(exc, _store_path(obj)) or f"an unexpected error ({type(exc).__name__}: {exc})"
-    log = save_traceback(exc, locations.data_dir(obj.get("data_dir")))
+    log = save_traceback(exc, crash_dir(obj.get("data_dir")))
     where = f"the traceback is in {log}" if log else "no log file could be written"
     # Cut a long message, never the log file's name.
     return f"{visible(f'{command} failed: {what}', 1500)} ({visible(where)}; --debug shows it here)"
@@ -65,11 +62,13 @@ def _store_path(obj: dict[str, Any]) -> Path | None:
         return None
 
 
-def save_traceback(exc: BaseException, data_dir: Path) -> Path | None:
-    """Write the traceback to a new file readable only by this user; None if none can be."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+def save_traceback(exc: BaseException, crashes: Path) -> Path | None:
+    """Write the traceback to a new file readable only by this user, in `crashes` (inside
+    the data directory, when that exists), else in a private directory in $TMPDIR; None if
+    none can be."""
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     private = Path(tempfile.gettempdir()) / f"thirdbook-{os.geteuid()}"
-    candidates = [data_dir / LOG_DIR] if data_dir.is_dir() else []
+    candidates = [crashes] if crashes.parent.is_dir() else []
     for directory in [*candidates, private]:
         try:
             directory.mkdir(mode=0o700, exist_ok=True)

@@ -1,70 +1,21 @@
-"""The command line: the console by default, and headless subcommands for scripts and tests."""
+"""Opening the console (on the configured store, or on the demo) and the configuration it
+starts from."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from thirdbook import __version__
-from thirdbook.cli_common import context_of as _context
-from thirdbook.cli_common import run_async as _run
-from thirdbook.cli_errors import ThirdbookGroup
-from thirdbook.cli_evidence import register_evidence_commands
-from thirdbook.cli_export import register_export_commands
-from thirdbook.cli_ingest import register_ingest_commands
-from thirdbook.cli_queries import register_query_commands
-from thirdbook.cli_registry import register_registry_commands
-from thirdbook.cli_triage import register_triage_commands
+from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import run_async as _run
 from thirdbook.config import EXAMPLE_CONFIG
 from thirdbook.domain.text import terminal_json
-from thirdbook.services.context import Context
+from thirdbook.services.factory import Context
 
 
-@click.group(cls=ThirdbookGroup, invoke_without_command=True)
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="THIRDBOOK_DATA_DIR",
-    help="Where the store lives (default: the XDG data dir).",
-)
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="THIRDBOOK_CONFIG",
-    help="The config file (default: thirdbook.toml in the XDG config dir).",
-)
-@click.option(
-    "--demo",
-    "use_demo",
-    is_flag=True,
-    help="Use the demo's store (what `thirdbook demo` left in the data dir).",
-)
-@click.option(
-    "--debug",
-    is_flag=True,
-    envvar="THIRDBOOK_DEBUG",
-    help="On an unexpected failure, show the Python traceback (else it goes to a log file).",
-)
-@click.version_option(__version__, prog_name="thirdbook")
-@click.pass_context
-def main(
-    ctx: click.Context, data_dir: Path | None, config: Path | None, use_demo: bool, debug: bool
-) -> None:
-    """thirdbook: the third runbook, a terminal console for AI incident response.
-
-    Without a command, opens the console on the configured store and sources. Any failure
-    ends in one sentence and a non-zero exit; the traceback goes to a log file it names.
-    """
-    ctx.ensure_object(dict).update(data_dir=data_dir, config=config, demo=use_demo)
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(console)
-
-
-@main.command()
+@click.command()
 @click.option("--read-only", is_flag=True, help="Look but do not ingest or act.")
 @click.pass_context
 def console(ctx: click.Context, read_only: bool) -> None:
@@ -88,7 +39,7 @@ def _check_keymap(context: Context) -> None:
         )
 
 
-@main.command()
+@click.command()
 @click.option("--headless", is_flag=True, help="Run the simulation and ingest without the UI.")
 @click.option(
     "--duration",
@@ -132,7 +83,7 @@ def demo(
     click.echo(terminal_json(summary, indent=2))
 
 
-@main.command()
+@click.command()
 @click.option("--example", is_flag=True, help="Print a commented example thirdbook.toml.")
 @click.option("--check", is_flag=True, help="Validate the config file and say where it is.")
 @click.pass_context
@@ -151,13 +102,7 @@ def config(ctx: click.Context, example: bool, check: bool) -> None:
         click.echo("ok")
 
 
-register_ingest_commands(main)
-register_query_commands(main)
-register_triage_commands(main)
-register_evidence_commands(main)
-register_registry_commands(main)
-register_export_commands(main)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+def register_console_commands(group: click.Group) -> None:
+    """Add `console`, `demo` and `config` to the `thirdbook` group."""
+    for command in (console, demo, config):
+        group.add_command(command)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
-from thirdbook.cli_common import parse_since, with_console
+from thirdbook.cli.common import parse_since, with_services
+from thirdbook.domain import clock
 from thirdbook.domain.control import AliasMove
 from thirdbook.domain.records import to_us
 from thirdbook.domain.text import terminal_json, visible
-from thirdbook.services.console import Console
+from thirdbook.services.factory import Services
 
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 
@@ -37,7 +38,7 @@ def history(ctx: click.Context, model: str | None, at_text: str | None, as_json:
     if at_text is not None:
         _serving_at(ctx, model, at_text, as_json)
         return
-    moves = with_console(ctx, lambda svc: svc.registry_moves(model), access="auto")
+    moves = with_services(ctx, lambda svc: svc.registry.moves(model), access="auto")
     if not moves:
         click.echo("no alias moves recorded (is [containment] registry configured?)")
     for move in moves:
@@ -47,16 +48,17 @@ def history(ctx: click.Context, model: str | None, at_text: str | None, as_json:
 def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bool) -> None:
     when = _parse_at(at_text)
 
-    async def find(svc: Console) -> tuple[str, AliasMove | None]:
+    async def find(services: Services) -> tuple[str, AliasMove | None]:
+        svc = services.registry
         name = model
         if name is None:
-            known = {m.model for m in await svc.registry_moves()}
+            known = {m.model for m in await svc.moves()}
             if len(known) != 1:
                 raise click.UsageError(f"name the model (--model): {sorted(known)}")
             name = known.pop()
         return name, await svc.serving_at(name, to_us(when))
 
-    name, move = with_console(ctx, find, access="auto")
+    name, move = with_services(ctx, find, access="auto")
     stamp = when.isoformat(timespec="seconds")
     if as_json:
         click.echo(
@@ -81,7 +83,7 @@ def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bo
 def _parse_at(text: str) -> datetime:
     if _CLOCK.match(text.strip()):
         parts = [int(p) for p in text.strip().split(":")] + [0]
-        today = datetime.now(UTC)
+        today = clock.now()
         try:
             return today.replace(hour=parts[0], minute=parts[1], second=parts[2], microsecond=0)
         except ValueError as exc:

@@ -1,0 +1,71 @@
+"""The command line: the console by default, and headless subcommands for scripts and tests
+(one module per group of commands beside this one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from thirdbook import __version__
+from thirdbook.cli.console import console, register_console_commands
+from thirdbook.cli.containment import register_containment_commands
+from thirdbook.cli.errors import ThirdbookGroup
+from thirdbook.cli.evidence import register_evidence_commands
+from thirdbook.cli.export import register_export_commands
+from thirdbook.cli.ingest import register_ingest_commands
+from thirdbook.cli.queries import register_query_commands
+from thirdbook.cli.registry import register_registry_commands
+from thirdbook.cli.triage import register_triage_commands
+
+__all__ = ["main"]
+
+
+@click.group(cls=ThirdbookGroup, invoke_without_command=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    envvar="THIRDBOOK_DATA_DIR",
+    help="Where the store lives (default: the XDG data dir).",
+)
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar="THIRDBOOK_CONFIG",
+    help="The config file (default: thirdbook.toml in the XDG config dir).",
+)
+@click.option(
+    "--demo",
+    "use_demo",
+    is_flag=True,
+    help="Use the demo's store (what `thirdbook demo` left in the data dir).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="THIRDBOOK_DEBUG",
+    help="On an unexpected failure, show the Python traceback (else it goes to a log file).",
+)
+@click.version_option(__version__, prog_name="thirdbook")
+@click.pass_context
+def main(
+    ctx: click.Context, data_dir: Path | None, config: Path | None, use_demo: bool, debug: bool
+) -> None:
+    """thirdbook: the third runbook, a terminal console for AI incident response.
+
+    Without a command, opens the console on the configured store and sources. Any failure
+    ends in one sentence and a non-zero exit; the traceback goes to a log file it names.
+    """
+    ctx.ensure_object(dict).update(data_dir=data_dir, config=config, demo=use_demo)
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(console)
+
+
+register_console_commands(main)
+register_ingest_commands(main)
+register_query_commands(main)
+register_triage_commands(main)
+register_evidence_commands(main)
+register_containment_commands(main)
+register_registry_commands(main)
+register_export_commands(main)

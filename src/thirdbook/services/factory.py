@@ -1,0 +1,394 @@
+"""The one place that builds the services: for the console, every command, `watch` and the
+demo alike, so a path or an option can never differ between two of them.
+
+`Context` resolves what one invocation works on, all through `locations`: the store, the
+sources, the rules, the control files and every path. `open_services` (or `build_services`,
+over a store already open) builds `Services` from it: each service is built on first use, so
+a read command builds only what it reads (`events` builds no ingester, no alerting and no
+runbooks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from thirdbook import locations
+from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
+from thirdbook.demo.runner import DemoServingLayer
+from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.ingest.ingester import Ingester
+from thirdbook.services.acting import Acting
+from thirdbook.services.alerting import Alerting
+from thirdbook.services.containment import ContainmentService
+from thirdbook.services.decisions import DecisionLookup
+from thirdbook.services.export import ExportService
+from thirdbook.services.health import HealthService
+from thirdbook.services.hooks import HookService
+from thirdbook.services.ingest import IngestService
+from thirdbook.services.quarantine import QuarantineService
+from thirdbook.services.queries import QueryService
+from thirdbook.services.registry import RegistryService
+from thirdbook.services.runbooks import RunbookLibrary
+from thirdbook.services.secret_patterns import load_secret_patterns
+from thirdbook.services.triage import TriageService
+from thirdbook.services.verify import VerifyService
+from thirdbook.store import Store
+from thirdbook.store.access import Access, write_refusal
+
+__all__ = [
+    "Access",
+    "Context",
+    "Paths",
+    "Services",
+    "build_services",
+    "crash_dir",
+    "demo_layer",
+    "open_services",
+]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every file and directory the services of one store use besides the control files."""
+
+    store: Path
+    evidence: Path
+    quarantine_list: Path
+    exports: Path
+    ingest_log: Path
+    crashes: Path
+
+    @classmethod
+    def beside(cls, store: Path, data_dir: Path | None = None) -> Paths:
+        """The paths of a store: its evidence, quarantine list and exports beside it, its
+        logs in `data_dir` (default: the store's directory)."""
+        data = store.parent if data_dir is None else data_dir
+        return cls(
+            store=store,
+            evidence=locations.evidence_dir(store),
+            quarantine_list=locations.quarantine_file(store),
+            exports=locations.exports_dir(store),
+            ingest_log=locations.ingest_log(data),
+            crashes=locations.crash_dir(data),
+        )
+
+
+def crash_dir(data_dir: Path | None = None) -> Path:
+    """Where tracebacks go (the data directory's), even when the config cannot be read."""
+    return locations.crash_dir(locations.data_dir(data_dir))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one invocation works on: the settings, the data directory, the config file, and
+    whether it is the demo's (`--demo`); everything else is resolved from these."""
+
+    settings: Settings
+    data_dir: Path
+    config_path: Path
+    demo: bool = False
+
+    @classmethod
+    def load(
+        cls, data_dir: Path | None = None, config: Path | None = None, *, demo: bool = False
+    ) -> Context:
+        """Resolve paths (flags, then environment, then XDG) and load the config file."""
+        load_secret_patterns()
+        config_path = locations.config_file(config)
+        return cls(load_settings(config_path), locations.data_dir(data_dir), config_path, demo)
+
+    @classmethod
+    def for_store(cls, store: Path, settings: Settings | None = None) -> Context:
+        """A context over one store file with the given settings, its own directory for
+        the rest (tests and benchmarks)."""
+        chosen = settings or Settings()
+        chosen = chosen.model_copy(update={"store": StoreConfig(path=store)})
+        return cls(chosen, store.parent, store.parent / "thirdbook.toml")
+
+    @property
+    def store_path(self) -> Path:
+        """The demo's store with `--demo`; else the configured one, else the data dir's."""
+        if self.demo:
+            return locations.demo_store_file(self.data_dir)
+        if self.settings.store.path is not None:
+            return self.settings.store.path.expanduser()
+        return locations.store_file(self.data_dir)
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where `thirdbook demo` keeps its estate, logs and store."""
+        return locations.demo_dir(self.data_dir)
+
+    @property
+    def paths(self) -> Paths:
+        """Every path beside the store; a console's helper logs into the data (or demo)
+        directory."""
+        logs = self.demo_dir if self.demo else self.data_dir
+        found = Paths.beside(self.store_path, self.data_dir)
+        return Paths(
+            store=found.store,
+            evidence=found.evidence,
+            quarantine_list=found.quarantine_list,
+            exports=found.exports,
+            ingest_log=locations.ingest_log(logs),
+            crashes=found.crashes,
+        )
+
+    def store_write_refusal(self) -> str | None:
+        """Why this process cannot write the store (read-only media, a directory that is not
+        this user's); None when it can."""
+        return write_refusal(self.store_path)
+
+    def sources(self) -> list[SourceConfig]:
+        """The watched sources: with `--demo`, the demo's logs; else the configured ones."""
+        return demo_layer(self).sources() if self.demo else list(self.settings.sources)
+
+    def triggers(self) -> TriggerSettings:
+        """The rules in force: the configured ones; the demo's own when none are configured."""
+        rules = self.settings.triggers
+        if self.demo and not (rules.drift or rules.feedback or rules.lanes):
+            return DEMO_TRIGGERS
+        return rules
+
+    def containment(self) -> ContainmentConfig:
+        """What the serving layer reads; with `--demo`, the demo's own control files."""
+        if not self.demo:
+            return self.settings.containment
+        return self.settings.containment.model_copy(
+            update={
+                "registry": locations.demo_registry_file(self.data_dir),
+                "flag_file": locations.demo_flag_file(self.data_dir),
+            }
+        )
+
+    def runbooks(self) -> RunbookLibrary:
+        """The shipped runbooks under one's own: the configured directory, else `runbooks`
+        beside the config file; the demo keeps its own beside its store."""
+        shipped = locations.shipped_dir("runbooks")
+        if self.demo:
+            return RunbookLibrary(locations.demo_runbooks_dir(self.data_dir), shipped)
+        own = self.settings.console.runbooks_dir
+        user = own.expanduser() if own else locations.user_runbooks_dir(self.config_path)
+        return RunbookLibrary(user, shipped)
+
+
+def demo_layer(
+    context: Context, *, speed: float | None = None, seed: int | None = None
+) -> DemoServingLayer:
+    """The demo's simulated serving layer in the context's data directory (its settings, or
+    the given speed and seed)."""
+    demo = context.settings.demo
+    return DemoServingLayer(
+        context.demo_dir,
+        seed=demo.seed if seed is None else seed,
+        speed=demo.speed if speed is None else speed,
+        requests_per_second=demo.requests_per_second,
+    )
+
+
+class Services:
+    """The services of one process over one store. Each is built on first use and shared
+    after: `triage`, `containment`, `quarantine`, `registry`, `hooks`, `export`, `verify`,
+    `health`, `queries`; and `ingest`, only where this process was asked to ingest."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        paths: Paths,
+        *,
+        sources: list[SourceConfig],
+        triggers: TriggerSettings,
+        containment: ContainmentConfig,
+        runbooks: Callable[[], RunbookLibrary],
+        read_only: bool,
+        ingest: bool,
+    ) -> None:
+        self.store = store
+        """The open store (its owner closes it with `close`; the TUI and the CLI never
+        reach into it)."""
+        self.settings = settings
+        self.paths = paths
+        self.sources = sources
+        self.triggers = triggers
+        self.containment_config = containment
+        self._runbooks = runbooks
+        self.acting = Acting(store, read_only=read_only)
+        self.ingest: IngestService | None = None
+        if ingest and not self.acting.read_only:
+            ingester = Ingester(store, sources, settings.ingest)
+            alerting = Alerting(store, triggers, self.decisions)
+            self.ingest = IngestService(ingester, alerting, self.registry)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether this process only looks (asked to, or the store cannot be written)."""
+        return self.acting.read_only
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why the store cannot be written by this process (None when it can)."""
+        return self.store.read_only_reason
+
+    @cached_property
+    def objects(self) -> ObjectStore:
+        """The evidence objects, beside the store."""
+        return ObjectStore(self.paths.evidence)
+
+    @cached_property
+    def runbooks(self) -> RunbookLibrary:
+        """The runbook library (read from its files on first use)."""
+        return self._runbooks()
+
+    @cached_property
+    def decisions(self) -> DecisionLookup:
+        """Decision records by request id, subject or inquiry."""
+        return DecisionLookup(self.store)
+
+    @cached_property
+    def triage(self) -> TriageService:
+        """Incidents, their timelines, runbook steps and action items."""
+        return TriageService(self.store, self.acting, self.runbooks)
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        """The registry's alias history."""
+        config = self.containment_config
+        return RegistryService(
+            self.store,
+            config.registry,
+            follow=config.follow_control_symlinks,
+            read_only=self.acting.read_only,
+        )
+
+    @cached_property
+    def hooks(self) -> HookService:
+        """The commands and webhooks containment actions run."""
+        return HookService(self.store, self.objects, list(self.containment_config.hooks))
+
+    @cached_property
+    def containment(self) -> ContainmentService:
+        """Snapshots, the kill switch and rollback."""
+        return ContainmentService(
+            self.store,
+            self.acting,
+            self.containment_config,
+            objects=self.objects,
+            runbooks=self.runbooks,
+            registry=self.registry,
+            hooks=self.hooks,
+            decisions=self.decisions,
+        )
+
+    @cached_property
+    def quarantine(self) -> QuarantineService:
+        """Training data and fine-tunes held back from a retrain."""
+        return QuarantineService(
+            self.store,
+            self.acting,
+            self.hooks,
+            self.paths.quarantine_list,
+            follow=self.containment_config.follow_control_symlinks,
+        )
+
+    @cached_property
+    def export(self) -> ExportService:
+        """Evidence bundles."""
+        return ExportService(self.store, self.acting, self.objects, self.paths.exports)
+
+    @cached_property
+    def verify(self) -> VerifyService:
+        """Re-checking the audit chain, the evidence and the events."""
+        return VerifyService(self.store, self.objects)
+
+    @cached_property
+    def health(self) -> HealthService:
+        """The ingest health line's figures."""
+        return HealthService(
+            self.store, self.settings.ingest, None if self.ingest is None else self.ingest.ingester
+        )
+
+    @cached_property
+    def queries(self) -> QueryService:
+        """Alerts, events, rejects, notes, drift series and the audit chain."""
+        return QueryService(self.store, self.acting, self.triggers)
+
+    async def close(self) -> None:
+        """Give up the ingest lease (if held) and close the store."""
+        if self.ingest is not None:
+            await self.ingest.release()
+        await self.store.close()
+
+
+def build_services(
+    store: Store,
+    settings: Settings | None = None,
+    *,
+    sources: list[SourceConfig] | None = None,
+    triggers: TriggerSettings | None = None,
+    containment: ContainmentConfig | None = None,
+    runbooks: RunbookLibrary | Callable[[], RunbookLibrary] | None = None,
+    read_only: bool = False,
+    ingest: bool = False,
+    paths: Paths | None = None,
+) -> Services:
+    """The services over a store already open. What is not given comes from `settings`
+    (default: the defaults); the runbooks from the config file's directory; the paths from
+    beside the store."""
+    chosen = settings or Settings()
+    if runbooks is None:
+        runbooks = _default_runbooks
+    elif isinstance(runbooks, RunbookLibrary):
+        runbooks = _given(runbooks)
+    return Services(
+        store,
+        chosen,
+        paths or Paths.beside(store.path),
+        sources=list(chosen.sources) if sources is None else sources,
+        triggers=chosen.triggers if triggers is None else triggers,
+        containment=chosen.containment if containment is None else containment,
+        runbooks=runbooks,
+        read_only=read_only,
+        ingest=ingest,
+    )
+
+
+async def open_services(
+    context: Context,
+    *,
+    access: Access = "write",
+    read_only: bool = False,
+    ingest: bool = False,
+    sources: list[SourceConfig] | None = None,
+) -> Services:
+    """Open the context's store (refusing network filesystems) and build its services; a
+    store opened read-only (see `Store.open`'s `access`) makes read-only services. With
+    `ingest`, this process ingests `sources` (default: the context's)."""
+    store = await Store.open(
+        context.store_path, busy_timeout_ms=context.settings.store.busy_timeout_ms, access=access
+    )
+    return build_services(
+        store,
+        context.settings,
+        sources=(context.sources() if ingest else []) if sources is None else sources,
+        triggers=context.triggers(),
+        containment=context.containment(),
+        runbooks=context.runbooks,
+        read_only=read_only,
+        ingest=ingest,
+        paths=context.paths,
+    )
+
+
+def _default_runbooks() -> RunbookLibrary:
+    return RunbookLibrary(
+        locations.user_runbooks_dir(locations.config_file()), locations.shipped_dir("runbooks")
+    )
+
+
+def _given(library: RunbookLibrary) -> Callable[[], RunbookLibrary]:
+    return lambda: library
