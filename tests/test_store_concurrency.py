@@ -230,9 +230,9 @@ async def test_local_mount_inside_a_network_one_is_allowed() -> None:
 
 
 def test_cli_reports_network_filesystem_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
-    import thirdbook.store.database as database
+    import thirdbook.store.connection as connection
 
-    monkeypatch.setattr(database, "network_filesystem", lambda path, mountinfo=None: "cifs")
+    monkeypatch.setattr(connection, "network_filesystem", lambda path, mountinfo=None: "cifs")
     result = CliRunner().invoke(main, ["events"])
     assert result.exit_code == 1
     assert "network filesystem (cifs)" in result.output

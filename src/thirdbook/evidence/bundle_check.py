@@ -16,7 +16,8 @@ documents that must be parsed are parsed, each under a cap, and the audit slice 
 Together these keep `verify-bundle` under `MEMORY_BOUND_MIB` (the test measures it). A member
 that is not a plain file or folder inside the bundle's folder, or a document that is not the
 JSON it must be (not JSON, NaN or Infinity, the wrong shape), is refused with a sentence
-naming it.
+naming it. The documents' shapes and caps are in `bundle_documents.py`, the tar stream's in
+`bundle_tar.py`; this module walks the members and checks them against the MANIFEST.
 """
 
 from __future__ import annotations
@@ -24,88 +25,41 @@ from __future__ import annotations
 import hashlib
 import tarfile
 import zlib
-from pathlib import Path, PurePosixPath
-from typing import IO, Annotated, Any, Literal, NoReturn, TypeVar
+from pathlib import Path
+from typing import IO, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from thirdbook.domain.audit import record_hash
 from thirdbook.domain.errors import BundleError
-from thirdbook.domain.strict_json import loads_strict
-from thirdbook.evidence.bundle import FORMAT, BundleProblem
+from thirdbook.evidence.bundle import BundleProblem
+from thirdbook.evidence.bundle_documents import (
+    MANIFEST_LIMIT,
+    MIB,
+    SNAPSHOT_LIMIT,
+    SNAPSHOTS_TOTAL,
+    AuditStream,
+    BundleManifest,
+    Problems,
+    SnapshotManifest,
+    load_json,
+    read_manifest,
+    shaped,
+)
+from thirdbook.evidence.bundle_tar import CappedHeader, safe_name
 
-MIB = 1 << 20
-MANIFEST_LIMIT = 2 * MIB
-SNAPSHOT_LIMIT = 1 * MIB
-SNAPSHOTS_TOTAL = 8 * MIB
-LINE_LIMIT = 1 * MIB
+__all__ = [
+    "MANIFEST_LIMIT",
+    "MEMBERS",
+    "MEMORY_BOUND_MIB",
+    "MIB",
+    "SNAPSHOT_LIMIT",
+    "BundleCheck",
+    "verify_bundle",
+]
+
 MEMBERS = 20_000
-NAME_LIMIT = 256
-HEADER_LIMIT = 64 << 10
-EXTENSIONS = 4
-PROBLEMS = 100
 MEMORY_BOUND_MIB = 256
 _READ = MIB
-
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-Size = Annotated[int, Field(ge=0)]
-M = TypeVar("M", bound=BaseModel)
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True)
-
-
-class ListedFile(_Strict):
-    """A file as MANIFEST.json lists it."""
-
-    sha256: Sha256
-    size: Size
-
-
-class MaskedCopy(ListedFile):
-    """An object included as a masked copy: its masked hash and size, and how many secrets."""
-
-    secrets: Size
-
-
-class ExportedHead(_Strict):
-    """The audit chain's head at export."""
-
-    seq: int
-    hash: str
-
-
-class BundleManifest(_Strict):
-    """MANIFEST.json, checked for shape."""
-
-    format: str
-    incident: int
-    exported_at: float
-    secrets: Literal["masked", "revealed"]
-    chain_head: ExportedHead | None
-    masked: dict[str, MaskedCopy]
-    files: dict[str, ListedFile]
-
-
-class _Item(_Strict):
-    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
-    kind: str
-    sha256: Sha256 | None = None
-    size: Size = 0
-
-
-class _SnapshotManifest(_Strict):
-    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
-    items: list[_Item]
-
-
-class _AuditLine(_Strict):
-    seq: Annotated[int, Field(ge=1)]
-    prev_hash: str
-    hash: str
-    content: dict[str, Any] | None = None
-    link_only: str | None = None
 
 
 class BundleCheck(BaseModel):
@@ -120,155 +74,19 @@ class BundleCheck(BaseModel):
     more_problems: int = 0
 
 
-class _Problems:
-    """Problems of one kind: the first `PROBLEMS` kept, the rest counted."""
-
-    def __init__(self) -> None:
-        self.kept: list[BundleProblem] = []
-        self.more = 0
-
-    def add(self, where: str, problem: str) -> None:
-        if len(self.kept) < PROBLEMS:
-            self.kept.append(BundleProblem(where=where, problem=problem))
-        else:
-            self.more += 1
-
-
-def _load(member: str, data: bytes) -> Any:
-    """Strict JSON (no NaN, Infinity or overflowing numbers), or a refusal naming `member`."""
-    try:
-        return loads_strict(data)
-    except RecursionError:
-        raise BundleError(f"{member} is not JSON that can be read (nested too deeply)") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise BundleError(f"{member} is not valid JSON ({_cut(str(exc))})") from None
-
-
-def _shaped(member: str, model: type[M], value: Any) -> M:
-    """`value` as `model`, or a refusal naming `member` and the first thing wrong."""
-    if not isinstance(value, dict):
-        raise BundleError(
-            f"{member} is malformed: a JSON object was expected, not {type(value).__name__}"
-        )
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the top level"
-        more = exc.error_count() - 1
-        also = f" (and {more} more problem(s))" if more else ""
-        raise BundleError(
-            f"{member} is malformed at {_cut(where)}: {first['msg'].lower()}{also}"
-        ) from None
-
-
-def _cut(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-class _Chain:
-    """audit.jsonl checked as it streams: split into lines (each capped), every whole record
-    re-hashed, every record linked to the one before."""
-
-    def __init__(self) -> None:
-        self.problems = _Problems()
-        self.pending = bytearray()
-        self.number = 0
-        self.previous: str | None = None
-
-    def feed(self, chunk: bytes) -> None:
-        self.pending += chunk
-        start = 0
-        while (end := self.pending.find(b"\n", start)) >= 0:
-            self._line(bytes(self.pending[start:end]))
-            start = end + 1
-        del self.pending[:start]
-        if len(self.pending) > LINE_LIMIT:
-            raise BundleError(
-                f"audit.jsonl line {self.number + 1} is over "
-                f"{LINE_LIMIT // MIB} MiB: no audit record is that long"
-            )
-
-    def close(self) -> None:
-        if self.pending:
-            self._line(bytes(self.pending))
-            self.pending.clear()
-
-    def _line(self, line: bytes) -> None:
-        self.number += 1
-        member = f"audit.jsonl line {self.number}"
-        record = _shaped(member, _AuditLine, _load(member, line))
-        if (record.content is None) == (record.link_only is None):
-            raise BundleError(
-                f"{member} is malformed: a record has either its content or link_only"
-            )
-        where = f"audit.jsonl record seq {record.seq}"
-        if self.previous is not None and record.prev_hash != self.previous:
-            self.problems.add(
-                where, "does not link to the record before it (a record was removed or changed)"
-            )
-        if record.content is not None:
-            try:
-                expected = record_hash(record.seq, record.prev_hash, record.content)
-            except (TypeError, ValueError) as exc:
-                raise BundleError(f"{member} is malformed: {exc}") from None
-            if expected != record.hash:
-                self.problems.add(
-                    where, f"its content does not hash to its recorded hash (line {self.number})"
-                )
-        self.previous = record.hash
-
-
-class _Header(tarfile.TarInfo):
-    """Tar headers read with caps: tarfile reads a header extension (pax, GNU long name) or
-    a sparse map whole, so a crafted one could otherwise fill memory."""
-
-    def _proc_member(self, tarfile: Any) -> Any:
-        import tarfile as tar
-
-        if self.type == tar.XGLTYPE:  # it would apply to every later member, and accumulate
-            raise BundleError("a global tar header is in the bundle: refused unread")
-        if self.type == tar.GNUTYPE_SPARSE:
-            raise BundleError("a sparse file is in the bundle: refused unread")
-        if self.type in (
-            tar.XHDTYPE,
-            tar.SOLARIS_XHDTYPE,
-            tar.GNUTYPE_LONGNAME,
-            tar.GNUTYPE_LONGLINK,
-        ):
-            if self.size > HEADER_LIMIT:
-                raise BundleError(
-                    f"a tar header extension of {self.size:,} bytes is over "
-                    f"{HEADER_LIMIT // 1024} KiB: refused unread"
-                )
-            # Each extension reads the next header recursively: a run of them is refused.
-            extensions = getattr(tarfile, "thirdbook_extensions", 0) + 1
-            if extensions > EXTENSIONS:
-                raise BundleError(
-                    f"a member has over {EXTENSIONS} tar header extensions: refused unread"
-                )
-            setattr(tarfile, "thirdbook_extensions", extensions)  # noqa: B010
-        return super()._proc_member(tarfile)  # type: ignore[misc]
-
-    def _proc_gnusparse_00(self, *_: Any) -> NoReturn:
-        raise BundleError("a sparse file is in the bundle: refused unread")
-
-    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
-
-
 class _Reading:
     """What has been read so far."""
 
     def __init__(self) -> None:
         self.found: dict[str, tuple[str, int]] = {}
         self.manifest: BundleManifest | None = None
-        self.chain = _Chain()
+        self.chain = AuditStream()
         self.wanted: list[tuple[str, str]] = []  # (snapshot manifest, object it lists)
         self.snapshot_bytes = 0
         self.root: str | None = None
 
     def member(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
-        name = _safe_name(member)
+        name = safe_name(member)
         top, _, rest = name.partition("/")
         self.root = self.root or top
         if top != self.root:
@@ -283,7 +101,7 @@ class _Reading:
                 f"{rest} is {member.size:,} bytes, over the {limit // MIB} MiB "
                 "such a document may have: refused unread"
             )
-        if _is_snapshot_manifest(rest):
+        if _is_snapshotread_manifest(rest):
             self.snapshot_bytes += member.size
             if self.snapshot_bytes > SNAPSHOTS_TOTAL:
                 raise BundleError(
@@ -299,9 +117,9 @@ class _Reading:
         kept = bytearray()
         self.found[rest] = _stream(data, kept.extend if limit is not None else None)
         if rest == "MANIFEST.json":
-            self.manifest = _manifest(bytes(kept))
+            self.manifest = read_manifest(bytes(kept))
         elif limit is not None:
-            snapshot = _shaped(rest, _SnapshotManifest, _load(rest, bytes(kept)))
+            snapshot = shaped(rest, SnapshotManifest, load_json(rest, bytes(kept)))
             self.wanted += [(rest, i.sha256) for i in snapshot.items if i.sha256 is not None]
 
 
@@ -315,42 +133,15 @@ def _stream(data: IO[bytes], sink: Any) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _manifest(data: bytes) -> BundleManifest:
-    value = _load("MANIFEST.json", data)
-    if isinstance(value, dict) and value.get("format") != FORMAT:
-        raise BundleError(
-            f"MANIFEST.json is not a {FORMAT} manifest (its format is "
-            f"{_cut(repr(value.get('format')))})"
-        )
-    return _shaped("MANIFEST.json", BundleManifest, value)
-
-
 def _limit(name: str) -> int | None:
     """The size cap of a member that is parsed whole (None: it is only hashed, or streamed)."""
     if name == "MANIFEST.json":
         return MANIFEST_LIMIT
-    return SNAPSHOT_LIMIT if _is_snapshot_manifest(name) else None
+    return SNAPSHOT_LIMIT if _is_snapshotread_manifest(name) else None
 
 
-def _is_snapshot_manifest(name: str) -> bool:
+def _is_snapshotread_manifest(name: str) -> bool:
     return name.startswith("snapshots/") and name.endswith("/manifest.json")
-
-
-def _safe_name(member: tarfile.TarInfo) -> str:
-    name = member.name
-    parts = PurePosixPath(name).parts
-    if not (member.isfile() or member.isdir()):
-        raise BundleError(
-            f"{_cut(name)!r} is not a plain file or folder (links and devices are refused)"
-        )
-    if name.startswith("/") or ".." in parts or not parts or "\\" in name:
-        raise BundleError(f"{_cut(name)!r} escapes the bundle's folder")
-    if len(name) > NAME_LIMIT:
-        raise BundleError(
-            f"a member's name is {len(name):,} characters, over the {NAME_LIMIT} "
-            f"a bundle's names have ({_cut(name, 60)!r})"
-        )
-    return "/".join(parts)
 
 
 def verify_bundle(path: Path) -> BundleCheck:
@@ -359,7 +150,7 @@ def verify_bundle(path: Path) -> BundleCheck:
     reading = _Reading()
     count = 0
     try:
-        with tarfile.open(path, mode="r|gz", tarinfo=_Header) as tar:
+        with tarfile.open(path, mode="r|gz", tarinfo=CappedHeader) as tar:
             while (member := tar.next()) is not None:
                 tar.members.clear()  # type: ignore[attr-defined]  # else it keeps every header
                 setattr(tar, "thirdbook_extensions", 0)  # noqa: B010
@@ -384,8 +175,8 @@ def verify_bundle(path: Path) -> BundleCheck:
     )
 
 
-def _check(manifest: BundleManifest, reading: _Reading) -> _Problems:
-    found, problems = reading.found, _Problems()
+def _check(manifest: BundleManifest, reading: _Reading) -> Problems:
+    found, problems = reading.found, Problems()
     for name, want in sorted(manifest.files.items()):
         got = found.get(name)
         if got is None:

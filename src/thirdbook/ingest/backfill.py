@@ -7,14 +7,11 @@ import asyncio
 import pickle
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
 from thirdbook.domain.formats import module_of
+from thirdbook.ingest.ingester_protocols import Draining
 from thirdbook.ingest.parse import parse_batch_packed
 from thirdbook.ingest.tail import Batch, Tail
-
-if TYPE_CHECKING:
-    from thirdbook.ingest.ingester import Ingester
 
 PARALLEL_BACKLOG = 8 << 20
 """Past this many unread bytes in a file, parsing moves to a worker process and overlaps
@@ -29,13 +26,13 @@ BACKFILL_BATCH_BYTES = 64 << 20
 and a random-key index is touched nearly everywhere, so fewer, larger commits write far less."""
 
 
-async def bulk_load_wanted(ingester: Ingester) -> bool:
+async def bulk_load_wanted(ingester: Draining) -> bool:
     """A backlog larger than the store itself loads faster without the indexes."""
     backlog = sum(t.backlog() for t in ingester.tails.values())
     return backlog > BULK_BACKLOG and backlog > await ingester.store.size_bytes()
 
 
-async def build_indexes(ingester: Ingester, bulk: bool) -> None:
+async def build_indexes(ingester: Draining, bulk: bool) -> None:
     """Build the events indexes a bulk load (or an interrupted one) left missing."""
     began = time.monotonic()
     built = await ingester.store.build_event_indexes()
@@ -48,7 +45,7 @@ async def build_indexes(ingester: Ingester, bulk: bool) -> None:
         )
 
 
-async def drain_pipelined(ingester: Ingester, tail: Tail) -> int:
+async def drain_pipelined(ingester: Draining, tail: Tail) -> int:
     """Read ahead and parse in a worker process while earlier batches commit, in order.
 
     Batches commit strictly in file order; when a commit fails, `_commit` rewinds the

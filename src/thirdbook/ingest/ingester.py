@@ -33,6 +33,7 @@ from thirdbook.ingest.backfill import (
 )
 from thirdbook.ingest.discovery import Candidate, discover, live_paths, rotations
 from thirdbook.ingest.errors import IngestPausedError
+from thirdbook.ingest.loop import run_ingest
 from thirdbook.ingest.opening import open_candidate
 from thirdbook.ingest.parse import parse_batch
 from thirdbook.ingest.parse_pool import ParsePool
@@ -364,8 +365,6 @@ class Ingester:
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> None:
         """Ingest until `stop` is set (or, with `once`, until everything available is in);
         see `thirdbook.ingest.loop.run_ingest`."""
-        from thirdbook.ingest.loop import run_ingest
-
         await run_ingest(self, stop, once=once)
 
     async def publish_progress(self, *, force: bool = False) -> None:

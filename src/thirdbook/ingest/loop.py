@@ -8,20 +8,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from typing import TYPE_CHECKING
 
 from thirdbook.ingest.discovery import watch_roots
 from thirdbook.ingest.errors import IngestPausedError, LeaseHeldError
+from thirdbook.ingest.ingester_protocols import Running
 from thirdbook.ingest.rotation import settle_pending
 from thirdbook.store import LeaseLostError, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
 from thirdbook.store.ingest_state import CheckpointMovedError
 
-if TYPE_CHECKING:
-    from thirdbook.ingest.ingester import Ingester
 
-
-async def run_ingest(ingester: Ingester, stop: asyncio.Event, *, once: bool = False) -> None:
+async def run_ingest(ingester: Running, stop: asyncio.Event, *, once: bool = False) -> None:
     """Ingest until `stop` is set (or, with `once`, until everything available is in).
 
     Without the lease it waits and tries again; with it, it wakes on file events (and a
@@ -96,7 +93,7 @@ async def run_ingest(ingester: Ingester, stop: asyncio.Event, *, once: bool = Fa
             await ingester.publish_progress(force=True)
 
 
-async def _watch(ingester: Ingester, wake: asyncio.Event, stop: asyncio.Event) -> None:
+async def _watch(ingester: Running, wake: asyncio.Event, stop: asyncio.Event) -> None:
     roots, recursive = watch_roots(ingester.sources)
     if not roots:
         return
@@ -117,7 +114,7 @@ async def _watch(ingester: Ingester, wake: asyncio.Event, stop: asyncio.Event) -
         ingester.note_problem(f"file watching stopped: {exc}")
 
 
-async def _lease_holder_text(ingester: Ingester) -> str:
+async def _lease_holder_text(ingester: Running) -> str:
     lease = await ingester.store.leases.current()
     if lease is None:
         return "another process is ingesting this store"

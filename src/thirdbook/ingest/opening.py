@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import os
 import stat
-from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.compressed import (
@@ -24,6 +23,7 @@ from thirdbook.ingest.compressed import (
     sniff_bytes,
 )
 from thirdbook.ingest.discovery import Candidate
+from thirdbook.ingest.ingester_protocols import Opening
 from thirdbook.ingest.rotation import (
     await_continuation,
     following_ids,
@@ -40,9 +40,6 @@ from thirdbook.ingest.tail import (
     tail_fingerprint,
     tail_from,
 )
-
-if TYPE_CHECKING:
-    from thirdbook.ingest.ingester import Ingester
 
 OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 """A watched file is opened without following a link and without blocking on a FIFO."""
@@ -111,7 +108,7 @@ def _open(candidate: Candidate) -> Content | str | None:
         return None
 
 
-def _settle(ingester: Ingester, candidate: Candidate) -> None:
+def _settle(ingester: Opening, candidate: Candidate) -> None:
     """Nothing in this file is unread: do not look at it again while it stays as it is."""
     ingester.settled[(candidate.dev, candidate.ino)] = (candidate.size, candidate.mtime_ns)
 
@@ -121,7 +118,7 @@ def _same_head(content: Content, row: TrackedFile) -> bool:
     return 0 < row.head_len <= len(head) and digest(head[: row.head_len]) == row.head_hash
 
 
-def _copy_of_followed(ingester: Ingester, content: Content, row: TrackedFile) -> bool:
+def _copy_of_followed(ingester: Opening, content: Content, row: TrackedFile) -> bool:
     """Whether the content copies a file being followed now, proven past its first bytes
     (two files may well share a header): by the committed checkpoint's fingerprint, or by
     the bytes before the point both have reached. When the original was cut meanwhile (the
@@ -160,7 +157,7 @@ def _matches(content: Content, row: TrackedFile) -> str | None:
 
 
 async def open_candidate(
-    ingester: Ingester, candidate: Candidate, *, live: bool, may_be_copy: bool = False
+    ingester: Opening, candidate: Candidate, *, live: bool, may_be_copy: bool = False
 ) -> Tail | None:
     """Decide where to read a file not yet followed, and follow it if anything is unread.
 
@@ -217,7 +214,7 @@ async def open_candidate(
 
 
 async def _classify(
-    ingester: Ingester,
+    ingester: Opening,
     candidate: Candidate,
     content: Content,
     by_identity: list[TrackedFile],
@@ -297,7 +294,7 @@ async def _classify(
     return _tail(ingester, tracked, content, candidate)
 
 
-def _begins_a_followed_file(ingester: Ingester, head: bytes) -> bool:
+def _begins_a_followed_file(ingester: Opening, head: bytes) -> bool:
     return any(
         read_at(t.fd, len(head), 0) == head for t in ingester.tails.values() if not t.complete
     )
@@ -312,7 +309,7 @@ def _heads(head: bytes, short: list[int]) -> dict[int, str]:
 
 
 async def _continue(
-    ingester: Ingester,
+    ingester: Opening,
     candidate: Candidate,
     content: Content,
     row: TrackedFile,
@@ -363,7 +360,7 @@ async def _continue(
 
 
 async def _record_copy(
-    ingester: Ingester, candidate: Candidate, content: Content, row: TrackedFile, verdict: str
+    ingester: Opening, candidate: Candidate, content: Content, row: TrackedFile, verdict: str
 ) -> None:
     """A copy of bytes already stored: remember it as read, and settle the stream it copies."""
     size = content.size()
@@ -388,7 +385,7 @@ async def _record_copy(
     _settle(ingester, candidate)
 
 
-def _tail(ingester: Ingester, row: TrackedFile, content: Content, candidate: Candidate) -> Tail:
+def _tail(ingester: Opening, row: TrackedFile, content: Content, candidate: Candidate) -> Tail:
     tail = tail_from(row, content.keep(), candidate.path)
     tail.dev, tail.ino = candidate.dev, candidate.ino  # the file's identity, not a temp copy's
     tail.stat_key = (candidate.size, candidate.mtime_ns)

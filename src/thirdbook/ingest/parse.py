@@ -9,21 +9,16 @@ same batch, which commits with the file's checkpoint in one transaction.
 from __future__ import annotations
 
 import pickle
-from typing import TYPE_CHECKING
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.events import InferenceEvent, model_of, unkeepable_time
 from thirdbook.domain.formats import format_named
 from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
+from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
 
-if TYPE_CHECKING:
-    from thirdbook.ingest.tail import Batch
-
 BOM = b"\xef\xbb\xbf"
-REJECT_KEEP_BYTES = 64 * 1024
-"""How much of an over-long line a reject keeps (the source file has the rest)."""
 
 
 def parse_lines(

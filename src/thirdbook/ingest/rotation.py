@@ -12,25 +12,21 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import TYPE_CHECKING
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.discovery import Candidate
-from thirdbook.ingest.parse import REJECT_KEEP_BYTES
-from thirdbook.ingest.tail import Batch, Tail, read_at
+from thirdbook.ingest.ingester_protocols import Tracking
+from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch, Tail, read_at
 from thirdbook.store.ingest_rows import RejectTuple
 
-if TYPE_CHECKING:
-    from thirdbook.ingest.ingester import Ingester
 
-
-def following_ids(ingester: Ingester) -> set[int]:
+def following_ids(ingester: Tracking) -> set[int]:
     """The tracked rows followed by an open descriptor now."""
     return {t.file_id for t in ingester.tails.values()}
 
 
-async def predates_source(ingester: Ingester, candidate: Candidate) -> bool:
+async def predates_source(ingester: Tracking, candidate: Candidate) -> bool:
     """Whether a rotation was last written before ingest began following its source
     (an old rotation nobody asked for)."""
     started = ingester.source_started.get(candidate.source)
@@ -43,7 +39,7 @@ async def predates_source(ingester: Ingester, candidate: Candidate) -> bool:
 
 
 async def await_continuation(
-    ingester: Ingester, row: TrackedFile, detail: str, *, kind: str, while_stopped: bool = False
+    ingester: Tracking, row: TrackedFile, detail: str, *, kind: str, while_stopped: bool = False
 ) -> None:
     """A stream was cut short: look for the rest of it for a while before a gap."""
     await ingester.store.ingest.set_state(ingester.holder, row.id, "truncated", (kind, detail))
@@ -52,13 +48,13 @@ async def await_continuation(
         ingester.stopped_rows.add(row.id)
 
 
-def resolved(ingester: Ingester, row_id: int) -> None:
+def resolved(ingester: Tracking, row_id: int) -> None:
     """The rest of a cut stream was found and is followed."""
     ingester.pending.pop(row_id, None)
     ingester.claimed.add(row_id)
 
 
-async def resolve(ingester: Ingester, row: TrackedFile, *, content_end: int) -> None:
+async def resolve(ingester: Tracking, row: TrackedFile, *, content_end: int) -> None:
     """A cut stream's copy holds nothing unread: settle it, with a gap for what was seen
     in the original and is in no file now."""
     ingester.pending.pop(row.id, None)
@@ -78,7 +74,7 @@ async def resolve(ingester: Ingester, row: TrackedFile, *, content_end: int) -> 
         )
 
 
-async def unclaimed_are_pending(ingester: Ingester) -> None:
+async def unclaimed_are_pending(ingester: Tracking) -> None:
     """On the first pass: tracked files found nowhere by identity were rotated away or
     deleted while ingest was stopped; their rest is looked for by fingerprint. (Files of
     sources this ingester does not follow are left as they are.)"""
@@ -95,7 +91,7 @@ async def unclaimed_are_pending(ingester: Ingester) -> None:
             )
 
 
-async def settle_pending(ingester: Ingester, *, force: bool = False) -> None:
+async def settle_pending(ingester: Tracking, *, force: bool = False) -> None:
     """Give up on cut streams whose rest has not turned up in time: record the gap."""
     now = time.monotonic()
     names = {source.name for source in ingester.sources}
@@ -140,7 +136,7 @@ def _still_at(row: TrackedFile) -> bool:
     return (st.st_dev, st.st_ino) == (row.dev, row.ino)
 
 
-async def release_finished(ingester: Ingester) -> None:
+async def release_finished(ingester: Tracking) -> None:
     """Close files that left the sources (renamed away, deleted) once they stop growing."""
     now = time.monotonic()
     for key, tail in list(ingester.tails.items()):
@@ -176,7 +172,7 @@ async def release_finished(ingester: Ingester) -> None:
         del ingester.tails[key]
 
 
-async def _reject_unterminated(ingester: Ingester, tail: Tail, size: int) -> None:
+async def _reject_unterminated(ingester: Tracking, tail: Tail, size: int) -> None:
     """A released file's last line never got its newline: keep it as a reject."""
     if size <= tail.offset:
         return

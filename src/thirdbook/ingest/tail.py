@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from thirdbook.domain.formats import DEFAULT_FORMAT, format_named
 from thirdbook.domain.line_format import LineFormat
 from thirdbook.domain.records import TrackedFile
-from thirdbook.ingest.parse import REJECT_KEEP_BYTES
 
 HEAD_BYTES = 1024
 """The fingerprint covers up to this many bytes from the start of a file."""
 TAIL_BYTES = 256
 """And the checkpoint remembers a hash of this many bytes before the committed offset."""
+REJECT_KEEP_BYTES = 64 * 1024
+"""How much of an over-long line a reject keeps (the source file has the rest)."""
 
 
 def digest(data: bytes) -> str:

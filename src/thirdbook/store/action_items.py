@@ -13,7 +13,7 @@ from thirdbook.domain.incidents import ActionItem, Actor
 from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 _COLUMNS = "id, incident_id, title, owner, due, status, resolution"
 _SEVERAL = re.compile(r"[,;&/]|\band\b", re.IGNORECASE)
@@ -34,7 +34,7 @@ def _item(row: sqlite3.Row) -> ActionItem:
 class ActionItems:
     """Add, close and list action items; each change goes on the incident's timeline."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def add(

@@ -11,7 +11,7 @@ from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import Page, from_us, to_us
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 MAX_EVENT_IDS = 200
 """An alert remembers at most this many of the events that made it fire (the latest)."""
@@ -37,7 +37,7 @@ def _alert(row: sqlite3.Row) -> Alert:
 class Alerts:
     """Record firings and read alerts back."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def record(self, firing: Firing) -> Alert:

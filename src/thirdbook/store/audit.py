@@ -21,7 +21,7 @@ from thirdbook.domain.records import from_us
 if TYPE_CHECKING:
     import aiosqlite
 
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 PAGE = 2000
 
@@ -72,7 +72,7 @@ def _record(row: Any) -> AuditRecord:
 class Audit:
     """Append to the chain and read it back."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def append(

@@ -9,13 +9,13 @@ from thirdbook.domain.evidence import ContainmentState
 from thirdbook.domain.records import from_us
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 
 class Containment:
     """Record an action as written; find the first logged request that shows it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
         # Per action: the last event id already looked at, and when it was observed. A
         # console re-checks unobserved actions every few seconds while events pour in, so

@@ -1,87 +1,41 @@
-"""The store: one aiosqlite connection per process role, WAL, and disciplined writes.
+"""The store: its connection (`store/connection.py`) with every table's queries composed on it.
 
-Every write transaction starts with `BEGIN IMMEDIATE`: under WAL a deferred transaction that
-reads and then writes fails at once with "database is locked" whatever the busy timeout, so
-we take the write lock first and let the busy timeout queue us behind other writers.
+`Store` is what the rest of thirdbook holds: `store.events`, `store.incidents`, `store.audit`
+and the other tables, each a class over the connection's reads and write transactions, and
+the database-wide upkeep (the events table's indexes, checkpoints, integrity). The table
+modules depend on the connection alone; only this module knows them all.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import shutil
-import sqlite3
-import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
-from thirdbook.domain.errors import (
-    NetworkFilesystemError,
-    StoreBusyError,
-    StoreClosedError,
-    StoreError,
-    StoreReadOnlyError,
-)
-from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, write_refusal
-from thirdbook.store.failures import describe_failure, newer_schema_sentence, read_only_sentence
-from thirdbook.store.filesystem import network_filesystem
-from thirdbook.store.schema import EVENT_INDEXES, MIGRATIONS, SCHEMA_VERSION, create_index_sql
+from thirdbook.store.action_items import ActionItems
+from thirdbook.store.alerts import Alerts
+from thirdbook.store.audit import Audit
+from thirdbook.store.connection import StoreConnection
+from thirdbook.store.containment import Containment
+from thirdbook.store.events import EventQueries
+from thirdbook.store.incidents import Incidents
+from thirdbook.store.ingest_state import IngestState
+from thirdbook.store.leases import Leases
+from thirdbook.store.quarantine import Quarantine
+from thirdbook.store.registry_history import RegistryHistory
+from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
+from thirdbook.store.snapshots import Snapshots
 
 __all__ = ["Store"]
 
-BUSY_GIVE_UP_S = 120.0
-CLOSE_WAIT_S = 10.0
 
-
-def _is_file(path: Path) -> bool:
-    return path.is_file()
-
-
-def _room_for_copy(path: Path, directory: Path) -> bool:
-    size = path.stat().st_size + unread_wal_bytes(path)
-    return shutil.disk_usage(directory).free >= 2 * size + (64 << 20)
-
-
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
-
-
-class Store:
+class Store(StoreConnection):
     """An open store. Use `await Store.open(path)`; close with `await store.close()`."""
 
     def __init__(
         self, conn: aiosqlite.Connection, path: Path, read_only_reason: str | None = None
     ) -> None:
-        self.conn = conn
-        self.path = path
-        self.read_only_reason = read_only_reason
-        """Why this store is open read-only (None: it is writable); every write refuses."""
-        self._scratch: Path | None = None  # an upgraded temporary copy, removed on close
-        # One write transaction at a time on this connection, whichever task asks.
-        self._write_lock = asyncio.Lock()
-        # Queries on their way when `close` is called finish first; later ones are refused.
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._closed = False
-        from thirdbook.store.action_items import ActionItems
-        from thirdbook.store.alerts import Alerts
-        from thirdbook.store.audit import Audit
-        from thirdbook.store.containment import Containment
-        from thirdbook.store.events import EventQueries
-        from thirdbook.store.incidents import Incidents
-        from thirdbook.store.ingest_state import IngestState
-        from thirdbook.store.leases import Leases
-        from thirdbook.store.quarantine import Quarantine
-        from thirdbook.store.registry_history import RegistryHistory
-        from thirdbook.store.snapshots import Snapshots
-
+        super().__init__(conn, path, read_only_reason)
         self.events = EventQueries(self)
         self.ingest = IngestState(self)
         self.leases = Leases(self)
@@ -93,233 +47,6 @@ class Store:
         self.quarantine = Quarantine(self)
         self.containment = Containment(self)
         self.registry_history = RegistryHistory(self)
-
-    @classmethod
-    async def open(
-        cls,
-        path: Path,
-        *,
-        busy_timeout_ms: int = 10_000,
-        cache_mb: int = 64,
-        mountinfo: str | None = None,
-        access: Access = "write",
-    ) -> Store:
-        """Open (creating if needed) and migrate the store at `path`; with `access="auto"`, a
-        store this process cannot write is opened read-only instead (see `store.access`)."""
-        fstype = network_filesystem(path.parent, mountinfo)
-        if fstype is not None:
-            raise NetworkFilesystemError(
-                f"refusing to open the store {path}: it is on a network filesystem ({fstype}). "
-                "SQLite's write-ahead log needs every process on one host; put the store on a "
-                "local disk (--data-dir or [store] path)."
-            )
-        refusal = "it was opened read-only" if access == "read" else write_refusal(path)
-        if refusal is not None and access == "write":
-            raise StoreReadOnlyError(read_only_sentence(path, refusal))
-        if refusal is not None:
-            return await cls._open_read_only(path, refusal, busy_timeout_ms, cache_mb)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store's directory {path.parent}: {exc}") from exc
-        try:
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=busy_timeout_ms / 1000
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from exc
-        store = cls(conn, path)
-        try:
-            await store._configure(busy_timeout_ms, cache_mb)
-            await store._migrate()
-        except sqlite3.DatabaseError as exc:
-            await conn.close()
-            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
-        except BaseException:
-            await conn.close()
-            raise
-        return store
-
-    @classmethod
-    async def _open_read_only(
-        cls, path: Path, reason: str, busy_timeout_ms: int, cache_mb: int
-    ) -> Store:
-        """`mode=ro`, else `immutable` when no `-shm` can be made and no `-wal` would be
-        missed; a store written by an older thirdbook is read through an upgraded copy."""
-        if not _is_file(path):
-            raise StoreError(
-                f"there is no store at {path} to read ({reason}, so none can be made here)"
-            )
-        conn = await connect_read_only(path, busy_timeout_ms)
-        store = cls(conn, path, reason)
-        try:
-            await conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
-            version = int(await store._scalar("PRAGMA user_version") or 0)
-            if version > SCHEMA_VERSION:
-                raise StoreError(newer_schema_sentence(path, version))
-            if version < SCHEMA_VERSION:
-                await conn.close()
-                return await cls._open_upgraded_copy(
-                    path, reason, version, busy_timeout_ms, cache_mb
-                )
-        except sqlite3.DatabaseError as exc:
-            await conn.close()
-            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
-        except BaseException:
-            await conn.close()
-            raise
-        return store
-
-    @classmethod
-    async def _open_upgraded_copy(
-        cls, path: Path, reason: str, version: int, busy_timeout_ms: int, cache_mb: int
-    ) -> Store:
-        """Read an older store that cannot be upgraded in place: copy it (SQLite's backup,
-        a consistent view) to a temporary directory and upgrade the copy, if there is room."""
-        scratch_root = Path(tempfile.gettempdir())
-        if not _room_for_copy(path, scratch_root):
-            raise StoreError(
-                f"the store {path} was written by an older thirdbook (schema {version}, this "
-                f"one reads {SCHEMA_VERSION}) and cannot be upgraded ({reason}), nor copied to "
-                f"{scratch_root} to read (not enough space there): copy it somewhere writable"
-            )
-        scratch = Path(tempfile.mkdtemp(prefix="thirdbook-upgraded-", dir=scratch_root))
-        copy = scratch / path.name
-        try:
-            source = await connect_read_only(path, busy_timeout_ms)
-            try:
-                target = await aiosqlite.connect(copy, isolation_level=None)
-                try:
-                    await source.backup(target)
-                finally:
-                    await target.close()
-            finally:
-                await source.close()
-            store = await cls.open(copy, busy_timeout_ms=busy_timeout_ms, cache_mb=cache_mb)
-        except sqlite3.DatabaseError as exc:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise StoreError(describe_failure(exc, path) or str(exc)) from exc
-        except BaseException:
-            shutil.rmtree(scratch, ignore_errors=True)
-            raise
-        store.path, store._scratch = path, scratch
-        store.read_only_reason = (
-            f"{reason}; it was written by an older thirdbook (schema "
-            f"{version}), so this reads an upgraded copy of it, taken "
-            "when it was opened"
-        )
-        return store
-
-    async def _configure(self, busy_timeout_ms: int, cache_mb: int) -> None:
-        await self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        mode = await self._scalar("PRAGMA journal_mode = WAL")
-        if str(mode).lower() != "wal":
-            raise StoreError(f"the store {self.path} cannot use write-ahead logging ({mode})")
-        await self.conn.execute("PRAGMA synchronous = NORMAL")
-        await self.conn.execute("PRAGMA foreign_keys = ON")
-        await self.conn.execute(f"PRAGMA cache_size = {-1024 * int(cache_mb)}")
-        # Keep the WAL from staying large after a checkpoint has emptied it.
-        await self.conn.execute("PRAGMA journal_size_limit = 67108864")
-
-    async def _migrate(self) -> None:
-        async with self.write():
-            version = int(await self._scalar("PRAGMA user_version") or 0)
-            if version > SCHEMA_VERSION:
-                raise StoreError(newer_schema_sentence(self.path, version))
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        await self.conn.execute(statement)
-                await self.conn.execute(f"PRAGMA user_version = {number + 1}")
-
-    @contextlib.contextmanager
-    def _using(self) -> Iterator[None]:
-        """Count a query in flight; refuse it once the store is closed."""
-        if self._closed:
-            raise StoreClosedError(f"the store {self.path} is closed")
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if not self._in_flight:
-                self._idle.set()
-
-    async def close(self) -> None:
-        """Let the queries on their way finish, then close the connection (and remove an
-        upgraded copy read in the store's place). Queries asked for later raise
-        `StoreClosedError`."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), CLOSE_WAIT_S)
-            await self.conn.close()
-        finally:
-            if self._scratch is not None:
-                shutil.rmtree(self._scratch, ignore_errors=True)
-
-    async def _scalar(self, sql: str, params: tuple[object, ...] = ()) -> Any:
-        with self._using():
-            async with self.conn.execute(sql, params) as cursor:
-                row = await cursor.fetchone()
-        return None if row is None else row[0]
-
-    async def fetchall(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        """Run a read and return every row (the read transaction ends here)."""
-        with self._using():
-            async with self.conn.execute(sql, params) as cursor:
-                return list(await cursor.fetchall())
-
-    async def fetchone(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
-        """Run a read and return the first row, if any."""
-        with self._using():
-            async with self.conn.execute(sql, params) as cursor:
-                return await cursor.fetchone()
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on error."""
-        if self.read_only_reason is not None:
-            raise StoreReadOnlyError(read_only_sentence(self.path, self.read_only_reason))
-        with self._using():
-            async with self._write_lock:
-                await self._begin_immediate()
-                try:
-                    yield self.conn
-                except BaseException:
-                    await self._rollback()
-                    raise
-                try:
-                    await self.conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback()
-                    raise
-
-    async def _begin_immediate(self) -> None:
-        # The busy timeout already waits; past it, keep waiting (with a clear error at the
-        # end) rather than showing anyone "database is locked".
-        deadline = time.monotonic() + BUSY_GIVE_UP_S
-        while True:
-            try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_locked(exc) or time.monotonic() > deadline:
-                    if _is_locked(exc):
-                        raise StoreBusyError(
-                            f"the store {self.path} has been busy for {BUSY_GIVE_UP_S:.0f} s; "
-                            "another process holds its write lock"
-                        ) from exc
-                    raise
-                await asyncio.sleep(0.05)
-
-    async def _rollback(self) -> None:
-        if self.conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                await self.conn.execute("ROLLBACK")
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

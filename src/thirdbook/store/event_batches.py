@@ -14,7 +14,7 @@ from thirdbook.domain.batches import BatchDigest, BatchRecord, chain_hash, locat
 if TYPE_CHECKING:
     import aiosqlite
 
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 BATCH_PAGE = 64  # batch records read at a time (each holds 4 bytes per row it covers)
 ROW_PAGE = 1000  # rows read at a time, each of at most ROW_INLINE raw bytes (32 MiB at most)
@@ -123,7 +123,7 @@ def _record(row: Any) -> BatchRecord:
 class EventBatches:
     """Read the batch chain and the rows it covers, in id order, a page at a time."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def head(self) -> tuple[int, int, int] | None:

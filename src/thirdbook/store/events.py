@@ -16,7 +16,7 @@ from thirdbook.domain.records import (
 )
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 _EVENT_COLUMNS = (
     "e.id, e.ts_us, e.kind, e.request_id, e.subject, e.model_name, e.model_version, "
@@ -46,7 +46,7 @@ def _event(row: sqlite3.Row) -> StoredEvent:
 class EventQueries:
     """Events and rejects, newest first, paged by id."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def page(

@@ -19,7 +19,7 @@ from thirdbook.store.audit import append_audit
 if TYPE_CHECKING:
     import aiosqlite
 
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 
 _INCIDENT = "id, title, severity, blast_radius, phase, commander, declared_us, runbook"
@@ -70,7 +70,7 @@ async def existing_incident(conn: aiosqlite.Connection, incident_id: int) -> tup
 class Incidents:
     """Incidents, their alerts and their timeline."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def declare(

@@ -23,7 +23,7 @@ from thirdbook.store.ingest_rows import (
 )
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 INGEST_LEASE = "ingest"
 
@@ -39,7 +39,7 @@ class CheckpointMovedError(Exception):
 class IngestState:
     """Checkpoints and ingest bookkeeping."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def _check_lease(self, holder: str, at_us: int) -> None:

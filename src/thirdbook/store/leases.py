@@ -16,7 +16,7 @@ from thirdbook.domain.records import Lease, from_us
 from thirdbook.store.ingest_state import INGEST_LEASE
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 
 def process_alive(pid: int) -> bool:
@@ -47,7 +47,7 @@ def _lease(row: tuple[object, ...]) -> Lease:
 class Leases:
     """Take, renew, read and release leases."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def current(self, name: str = INGEST_LEASE) -> Lease | None:

@@ -10,13 +10,13 @@ from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
 if TYPE_CHECKING:
     from thirdbook.domain.evidence import QuarantineTarget
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 
 class Quarantine:
     """Add targets (on the timeline, audited) and look them up."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def add(

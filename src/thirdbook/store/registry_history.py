@@ -12,7 +12,7 @@ from thirdbook.domain.records import from_us
 
 if TYPE_CHECKING:
     from thirdbook.domain.incidents import Actor
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 _NAMES = (
     "at_us",
@@ -32,7 +32,7 @@ class RegistryHistory:
     """Record the registry file's alias moves (compared with the last known state inside
     the write, so several processes looking at once record each move once)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def record(

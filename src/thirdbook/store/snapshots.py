@@ -13,7 +13,7 @@ from thirdbook.store.audit import append_audit
 from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
 if TYPE_CHECKING:
-    from thirdbook.store.database import Store
+    from thirdbook.store.connection import StoreConnection
 
 _COLUMNS = "id, incident_id, status, by_user, started_us, finished_us, manifest_sha256, manifest"
 
@@ -45,7 +45,7 @@ def _snapshot(row: Any) -> SnapshotRecord:
 class Snapshots:
     """Start, complete and list snapshots; each step is audited."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreConnection) -> None:
         self._store = store
 
     async def start(self, incident_id: int, actor: Actor) -> int:
