@@ -4,7 +4,9 @@ inside a package, not even for type hints), and no module over 400 lines."""
 from __future__ import annotations
 
 import itertools
+import re
 import textwrap
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -176,3 +178,20 @@ def test_the_line_limit_names_a_long_module(tmp_path: Path) -> None:
     (tmp_path / "pkg" / "short.py").write_text("x = 1\n" * MAX_LINES)
     (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
     assert _too_long(tmp_path) == {"pkg/long.py": MAX_LINES + 1}
+
+
+def test_architecture_md_names_every_package_contract_and_test_that_exist() -> None:
+    """ARCHITECTURE.md stays a true map: each package of src/thirdbook in the code map, each
+    import-linter contract in pyproject.toml named (and no other), each cited test file real."""
+    root = SRC.parent
+    text = (root / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    packages = sorted(
+        p.name for p in (SRC / "thirdbook").iterdir() if (p / "__init__.py").is_file()
+    )
+    assert [p for p in packages if f"**`{p}/`**" not in text] == []
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = {c["name"] for c in pyproject["tool"]["importlinter"]["contracts"]}
+    cited = set(re.findall(r'import-linter "([^"]+)"', text))
+    assert cited == contracts
+    tests = set(re.findall(r"`(tests/[\w/]+\.py)`", text))
+    assert tests and [t for t in sorted(tests) if not (root / t).is_file()] == []
