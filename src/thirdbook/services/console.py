@@ -15,8 +15,7 @@ from typing import Any
 from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Alert
-from thirdbook.domain.drift import DriftPoint, DriftSeries
-from thirdbook.domain.events import MetricEvent
+from thirdbook.domain.drift import DriftSeries
 from thirdbook.domain.records import (
     EventFilter,
     IngestNote,
@@ -27,9 +26,10 @@ from thirdbook.domain.records import (
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.domain.secrets import find_secrets
 from thirdbook.ingest.ingester import Ingester
-from thirdbook.services.alerting import Alerting, stored_event
+from thirdbook.services.alerting import Alerting
 from thirdbook.services.console_base import need_reason
 from thirdbook.services.containment import ContainmentService
+from thirdbook.services.drift_series import drift_series
 from thirdbook.services.export import ExportService
 from thirdbook.services.health import Health, HealthMeter
 from thirdbook.services.runbooks import RunbookLibrary
@@ -134,29 +134,12 @@ class Console(TriageService, ContainmentService, ExportService):
         self.meter.helper_pid = pid
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
-        """The newest `windows` metric windows of a drift alert's model, whatever version
-        served them (so a rollback's recovery shows beside the drift), with the band."""
+        """A drift alert's chart: its model's newest `windows` metric windows and the
+        incident's own (see `services.drift_series`), with the band."""
         rule = next((r for r in self.alerting.engine.settings.drift if r.name == alert.rule), None)
         if rule is None or alert.kind != "drift":
             return None
-        model = alert.key.partition(" ")[0]
-        page = await self.store.events.page(EventFilter(kind="metric", model=model), limit=windows)
-        points = []
-        for stored in page.items:
-            event = stored_event(stored.raw)
-            if isinstance(event, MetricEvent) and event.metric == rule.metric:
-                points.append(
-                    DriftPoint(
-                        at=event.window_end or event.ts,
-                        value=event.value,
-                        version=event.model.version,
-                    )
-                )
-        points.sort(key=lambda p: p.at)
-        series = DriftSeries(
-            title=f"{model} {rule.metric}", low=rule.low, high=rule.high, points=tuple(points)
-        )
-        return series.model_copy(update={"title": f"{series.title} {'→'.join(series.versions)}"})
+        return await drift_series(self.store, rule, alert, windows)
 
     async def events(
         self, where: EventFilter | None = None, *, before_id: int | None = None, limit: int = 50

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import (
@@ -77,6 +78,33 @@ class EventQueries:
         items = [_event(r) for r in rows[:limit]]
         next_key = items[-1].id if len(rows) > limit else None
         return Page[StoredEvent](items=items, next_key=next_key)
+
+    async def by_ids(self, ids: Sequence[int]) -> list[StoredEvent]:
+        """The events with these ids (the first 1,000 of them), oldest first; an id with no
+        event is left out."""
+        chosen = sorted(set(ids))[:1000]
+        if not chosen:
+            return []
+        marks = ", ".join("?" * len(chosen))
+        rows = await self._store.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id "
+            f"WHERE e.id IN ({marks}) ORDER BY e.id",
+            tuple(chosen),
+        )
+        return [_event(r) for r in rows]
+
+    async def first_of_version(
+        self, model: str, version: str, kind: str, limit: int
+    ) -> list[StoredEvent]:
+        """A model version's first `limit` events of one kind, oldest first (read in time
+        order along the model index, so it stops as soon as it has them)."""
+        rows = await self._store.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_name = ? AND e.model_version = ? AND e.kind = ? "
+            "ORDER BY e.ts_us, e.id LIMIT ?",
+            (model, version, kind, limit),
+        )
+        return [_event(r) for r in rows]
 
     async def window_raw(
         self, since_us: int, until_us: int, before_id: int | None, limit: int

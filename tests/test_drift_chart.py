@@ -1,0 +1,106 @@
+"""The drift chart keeps the incident's windows in view after recovery, with their times."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+
+from tests.helpers import source
+from thirdbook.config import Settings
+from thirdbook.domain.drift import DriftSeries
+from thirdbook.domain.rules import DriftRule, TriggerSettings
+from thirdbook.services.console import Console
+from thirdbook.tui.clock_text import hms
+from thirdbook.tui.widgets.drift_chart import DriftChart, chart_text
+
+T0 = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+RULES = TriggerSettings(
+    drift=[DriftRule(name="acc", model="credit-scorer", metric="accuracy", low=0.85)]
+)
+WINDOW = timedelta(seconds=10)
+BEFORE, BAD, AFTER = 20, 8, 200
+"""v6 in band, then v7's bad windows, then far more recovered v6 windows than a page holds."""
+
+
+def _window(n: int, version: str, value: float) -> bytes:
+    end = T0 + WINDOW * (n + 1)
+    record = {
+        "v": 1,
+        "kind": "metric",
+        "ts": end.isoformat(),
+        "model": {"name": "credit-scorer", "version": version},
+        "metric": "accuracy",
+        "value": value,
+        "window_start": (end - WINDOW).isoformat(),
+        "window_end": end.isoformat(),
+    }
+    return json.dumps(record).encode() + b"\n"
+
+
+async def _recovered_series(tmp_path: Path) -> DriftSeries:
+    log = tmp_path / "signals.jsonl"
+    plan = [("v6", 0.93)] * BEFORE + [("v7", 0.74)] * BAD + [("v6", 0.92)] * AFTER
+    log.write_bytes(b"".join(_window(n, v, x) for n, (v, x) in enumerate(plan)))
+    console = await Console.open(tmp_path / "thirdbook.db", Settings(), source(log), RULES)
+    try:
+        await console.run_ingest(asyncio.Event(), once=True)
+        [alert] = [a for a in (await console.alerts()).items if a.kind == "drift"]
+        series = await console.drift_series(alert)
+    finally:
+        await console.close()
+    assert series is not None
+    return series
+
+
+def _plot(text: str) -> list[str]:
+    return [line.partition("│")[2] for line in text.splitlines() if "│" in line]
+
+
+async def test_after_recovery_the_chart_still_shows_every_red_window(tmp_path: Path) -> None:
+    series = await _recovered_series(tmp_path)
+    first_bad = T0 + WINDOW * (BEFORE + 1)
+    assert all(not series.outside(p.value) for p in series.points[-120:])  # the newest page
+    assert series.first_outside() is not None and series.first_outside().at == first_bad  # type: ignore[union-attr]
+    for width, rows in ((78, 2), (78, 4), (198, 4)):
+        text = chart_text(series, width, rows).plain
+        plot = _plot(text)
+        assert sum(row.count("✕") for row in plot) == BAD, text  # every one of them in view
+        assert any(row.rstrip().endswith("●") for row in plot), text  # and the recovery
+        assert f"first outside {hms(first_bad)}" in text.splitlines()[-1], text
+        assert hms(T0 + WINDOW * (BEFORE + BAD + AFTER)) in text.splitlines()[-1], text
+        assert "latest 0.92 inside" in text.splitlines()[0]
+        assert all(len(line) <= width for line in text.splitlines()), text
+
+
+class _Chart(App[None]):
+    CSS = "DriftChart { height: 4; }"  # as the main screen sizes it at 80x24
+
+    def __init__(self, series: DriftSeries) -> None:
+        super().__init__()
+        self.series = series
+
+    def compose(self) -> ComposeResult:
+        yield DriftChart(id="drift")
+
+    def on_mount(self) -> None:
+        self.query_one(DriftChart).show(self.series)
+
+
+async def test_the_chart_widget_at_its_short_height_keeps_the_red_windows_and_times(
+    tmp_path: Path,
+) -> None:
+    """At 80x24 the main screen gives the chart four lines: a title, two plot rows and the
+    row of times under them."""
+    series = await _recovered_series(tmp_path)
+    app = _Chart(series)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chart = app.query_one(DriftChart)
+        lines = chart.render().plain.splitlines()
+        assert len(lines) == chart.size.height == 4
+        assert sum(line.count("✕") for line in lines[1:3]) == BAD
+        assert f"first outside {hms(T0 + WINDOW * (BEFORE + 1))}" in lines[3]
