@@ -41,9 +41,14 @@ def _window(n: int, version: str, value: float) -> bytes:
     return json.dumps(record).encode() + b"\n"
 
 
-async def _recovered_series(tmp_path: Path) -> DriftSeries:
+async def _recovered_series(
+    tmp_path: Path, drift: list[tuple[str, float]] | None = None, before: int = BEFORE
+) -> DriftSeries:
+    """Windows of v6 in band (`before` of them), then `drift` (v7's bad windows by default),
+    then far more recovered v6 windows than a page holds; the drift alert's series."""
     log = tmp_path / "signals.jsonl"
-    plan = [("v6", 0.93)] * BEFORE + [("v7", 0.74)] * BAD + [("v6", 0.92)] * AFTER
+    bad = [("v7", 0.74)] * BAD if drift is None else drift
+    plan = [("v6", 0.93)] * before + bad + [("v6", 0.92)] * AFTER
     log.write_bytes(b"".join(_window(n, v, x) for n, (v, x) in enumerate(plan)))
     console = await Console.open(tmp_path / "thirdbook.db", Settings(), source(log), RULES)
     try:
@@ -74,6 +79,38 @@ async def test_after_recovery_the_chart_still_shows_every_red_window(tmp_path: P
         assert hms(T0 + WINDOW * (BEFORE + BAD + AFTER)) in text.splitlines()[-1], text
         assert "latest 0.92 inside" in text.splitlines()[0]
         assert all(len(line) <= width for line in text.splitlines()), text
+
+
+def _marks(text: str) -> str:
+    """What each plot column shows: `✕`, `●`, `:` (a break) or `─` (the band only)."""
+    plot = _plot(text)
+    marks = []
+    for column in range(max(map(len, plot))):
+        chars = {row[column] for row in plot if column < len(row)}
+        marks.append(next((c for c in "✕●:─" if c in chars), " "))
+    return "".join(marks)
+
+
+async def test_the_incidents_windows_are_drawn_whole_in_band_ones_between_included(
+    tmp_path: Path,
+) -> None:
+    bad, good = ("v7", 0.74), ("v7", 0.9)
+    series = await _recovered_series(tmp_path, [bad, bad, bad, good, bad, bad, bad])
+    text = chart_text(series, 78, 2).plain
+    assert "●●✕✕✕●✕✕✕:●" in _marks(text), text  # two windows before, all of it, the newest
+
+
+async def test_a_version_that_ran_long_in_band_before_drifting_keeps_its_incident_in_view(
+    tmp_path: Path,
+) -> None:
+    """v7 in band for 300 windows, then bad: the chart shows the bad ones and the windows
+    just before them (not v7's first windows, hours earlier), then the recovery."""
+    series = await _recovered_series(tmp_path, [("v7", 0.9)] * 300 + [("v7", 0.74)] * BAD, before=0)
+    first_bad = T0 + WINDOW * 301
+    assert series.first_outside() is not None and series.first_outside().at == first_bad  # type: ignore[union-attr]
+    text = chart_text(series, 78, 4).plain
+    assert "●●✕✕✕✕✕✕✕✕:●" in _marks(text), text
+    assert f"first outside {hms(first_bad)}" in text.splitlines()[-1], text
 
 
 class _Chart(App[None]):

@@ -80,10 +80,8 @@ class DriftSeries(BaseModel):
         return None if held is None else self.points[held[0]]
 
     def spacing(self) -> timedelta | None:
-        """The usual (median) time between windows, if there are two at different times."""
-        times = [p.at for p in self.points]
-        steps = sorted(b - a for a, b in pairwise(times) if b > a)
-        return steps[len(steps) // 2] if steps else None
+        """The usual time between windows (see `usual_spacing`)."""
+        return usual_spacing([p.at for p in self.points])
 
     @property
     def versions(self) -> tuple[str, ...]:
@@ -100,3 +98,9 @@ class DriftSeries(BaseModel):
         return (self.low is not None and value < self.low) or (
             self.high is not None and value > self.high
         )
+
+
+def usual_spacing(times: list[datetime]) -> timedelta | None:
+    """The median time between successive windows (oldest first), if two differ."""
+    steps = sorted(b - a for a, b in pairwise(times) if b > a)
+    return steps[len(steps) // 2] if steps else None

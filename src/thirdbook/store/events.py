@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import (
@@ -93,16 +94,33 @@ class EventQueries:
         )
         return [_event(r) for r in rows]
 
-    async def first_of_version(
-        self, model: str, version: str, kind: str, limit: int
+    async def of_version(
+        self,
+        model: str,
+        version: str,
+        kind: str,
+        limit: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
     ) -> list[StoredEvent]:
-        """A model version's first `limit` events of one kind, oldest first (read in time
-        order along the model index, so it stops as soon as it has them)."""
+        """A model version's events of one kind, `since` ≤ ts < `until`: the first `limit`
+        oldest first (or the last, newest first). Read in time order along the model index,
+        so it stops as soon as it has them."""
+        order = "DESC" if newest_first else "ASC"
         rows = await self._store.fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id "
-            "WHERE e.model_name = ? AND e.model_version = ? AND e.kind = ? "
-            "ORDER BY e.ts_us, e.id LIMIT ?",
-            (model, version, kind, limit),
+            "WHERE e.model_name = ? AND e.model_version = ? AND e.ts_us >= ? AND e.ts_us < ? "
+            f"AND e.kind = ? ORDER BY e.ts_us {order}, e.id {order} LIMIT ?",
+            (
+                model,
+                version,
+                -(1 << 63) if since is None else to_us(since),
+                (1 << 63) - 1 if until is None else to_us(until),
+                kind,
+                limit,
+            ),
         )
         return [_event(r) for r in rows]
 
