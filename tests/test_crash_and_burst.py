@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import event_line, stored_raw, stored_request_ids
-from thirdbook.config import Settings
+from tests.helpers import event_line, ingest_once, stored_raw, stored_request_ids
+from tests.multi_event_format import EventArrays, array_line
+from thirdbook.config import Settings, SourceConfig
 from thirdbook.services.console import Console
 from thirdbook.store import Store
 
@@ -163,6 +164,94 @@ async def test_crash_loop_loses_and_duplicates_nothing(data_dir: Path, tmp_path:
     finally:
         await store.close()
     assert kills >= 100
+
+
+class ArrayWriter(threading.Thread):
+    """Appends lines of 0 to 5 events each (numbered on across lines) at a steady pace, often
+    in fragments split mid-line."""
+
+    def __init__(self, path: Path, first: int, lines: int, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.path, self.first, self.lines, self.seconds = path, first, lines, seconds
+        self.rng = random.Random(5)
+        self.events = first
+
+    def line(self) -> bytes:
+        count = self.rng.choice([0, 1, 1, 2, 3, 5])
+        line = array_line(*(event_line(self.events + k) for k in range(count)))
+        self.events += count
+        return line
+
+    def run(self) -> None:
+        began = time.monotonic()
+        with self.path.open("ab", buffering=0) as handle:
+            for n in range(self.lines):
+                line = self.line()
+                cut = self.rng.randrange(1, len(line)) if self.rng.random() < 0.3 else len(line)
+                handle.write(line[:cut])
+                if cut < len(line):
+                    time.sleep(0.001)
+                    handle.write(line[cut:])
+                ahead = began + self.seconds * (n + 1) / self.lines - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+
+
+def start_array_ingester(data_dir: Path) -> subprocess.Popen[bytes]:
+    """`thirdbook watch` over the configured array source, the test format registered."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.multi_event_cli", "--data-dir", str(data_dir), "watch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+@pytest.mark.slow
+async def test_crash_loop_stores_every_event_of_many_a_line_once(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "arrays.log"
+    source = SourceConfig(name="arrays", paths=[str(log)], format=EventArrays.name)
+    (tmp_path / "thirdbook.toml").write_text(
+        FAST_CONFIG + f'[[sources]]\nname = "arrays"\npaths = ["{log}"]\n'
+        f'format = "{EventArrays.name}"\n'
+    )
+    # A backlog the parse workers take (over 8 MiB in more than one batch), then appends.
+    backlog = b"".join(array_line(event_line(n)) for n in range(60_000))
+    log.write_bytes(backlog)
+    first = start_array_ingester(data_dir)
+    try:
+        await wait_until(lambda: _count(data_dir, 1), timeout=120)
+    finally:
+        kill(first)  # likely with a batch in flight in a worker
+    writer = ArrayWriter(log, 60_000, lines=3000, seconds=12.0)
+    writer.start()
+    rng = random.Random(17)
+    kills = 1
+    while kills < 25 or writer.is_alive():
+        process = start_array_ingester(data_dir)
+        time.sleep(rng.uniform(0.05, 0.9))
+        kill(process)
+        kills += 1
+    writer.join()
+    store = await Store.open(data_dir / "thirdbook.db")
+    try:
+        await ingest_once(store, [source])
+        got = await stored_request_ids(store)
+        assert len(got) - len(set(got)) == 0, "duplicates"
+        assert got == [f"req-{n:08d}" for n in range(writer.events)], "missing or out of order"
+        # Each at its line's offset and its index in the line, as the file has them.
+        content, where, at = log.read_bytes(), [], 0
+        for line in content.splitlines(keepends=True):
+            where.extend((at, index) for index in range(line.count(b'"request_id"')))
+            at += len(line)
+        rows = await store.fetchall("SELECT byte_offset, line_index FROM events ORDER BY id")
+        assert [(r[0], r[1]) for r in rows] == where
+        assert await store.events.reject_count() == 0
+        assert await store.integrity_check() == "ok"
+    finally:
+        await store.close()
 
 
 class RotatingBurst(threading.Thread):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,8 +63,30 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
 
+    def wait_for_match(self, pattern: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if re.search(pattern, screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{pattern!r} never matched; the screen was:\n{screen}")
+
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+def _demo(tmp_path: Path, width: int, height: int, extra: dict[str, str] | None = None) -> Terminal:
+    env = {
+        "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
+        "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
+        "TERM": "xterm-256color",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **(extra or {}),
+    }
+    command = [sys.executable, "-m", "thirdbook.cli", "demo", "--speed", "10"]
+    return Terminal(command, width, height, env)
 
 
 @pytest.fixture(params=[(80, 24), (200, 50)], ids=["80x24", "200x50"])
@@ -88,14 +112,12 @@ def demo_terminal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Te
 
 
 def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> None:
-    began = time.monotonic()
-    screen = demo_terminal.wait_for("inference", timeout=20)
-    first_seen = time.monotonic() - began
+    # How fast the first events appear is measured by tests/bench/console.py (first paint),
+    # not here: on a busy machine it varies by seconds.
+    screen = demo_terminal.wait_for("inference", timeout=30)
     assert "credit-scorer" in screen
     screen = demo_terminal.wait_for("ingesting here")
     assert "events " in screen and "rejects 0" in screen
-    # Within 2 s of the console starting (Python's own start-up comes on top).
-    assert first_seen < 3.5, f"events took {first_seen:.1f} s to appear"
     demo_terminal.wait_for("] older", timeout=20)  # more than one page by now
     demo_terminal.press("]")
     demo_terminal.wait_for("page 2, older events")
@@ -177,3 +199,33 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     )
     assert verified.returncode == 0, verified.stderr
     assert "evidence ok: 1 complete snapshot(s)" in verified.stdout
+
+
+def test_an_action_item_typed_at_full_speed_lands_in_its_fields(tmp_path: Path) -> None:
+    """`i`, then title, tab, owner, tab, due, enter in one burst: each key lands in the
+    field it was typed for (the title has letters that are keys on the main screen: `e`
+    edits the runbook, `p` changes the phase, `q` quits)."""
+    terminal = _demo(tmp_path, 80, 24)
+    try:
+        terminal.wait_for_match(r"Live triggers — \d+ open", timeout=60)  # the cursor is on one
+        terminal.press("d")
+        terminal.wait_for("Declare an incident from alert")
+        terminal.press("Enter")
+        terminal.wait_for("INCIDENT #1")
+        title = "Add a pre-deploy quick check"
+        terminal.press("i", title, "Tab", "alice", "Tab", "+7d", "Enter")  # no pauses
+        screen = terminal.wait_for("Action items: 1 open")
+        assert "alice: Add a pre-deploy quick" in screen, screen
+        terminal.press("5")
+        screen = terminal.wait_for(title)
+        [row] = [line for line in screen.splitlines() if title in line]
+        assert row.split()[1:4] == [
+            (datetime.now(UTC).date() + timedelta(days=7)).isoformat(),
+            "open",
+            "alice",
+        ], screen
+        assert "INCIDENT #1 SEV" in screen and "· detected ·" in screen  # no key went astray
+        terminal.press("q")
+        terminal.wait_for("THIRDBOOK-EXITED-0")
+    finally:
+        terminal.close()

@@ -164,6 +164,7 @@ def _as_an_older_version_stored(raw: bytes, ts_us: int) -> EventTuple:
         body.get("route"),
         0,
         0,
+        0,
         now_us(),
         raw,
     )

@@ -234,6 +234,9 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
             for c in ("stat_size", "stat_mtime_ns", "compressed")
         ),
         *(f"ALTER TABLE ingest_notes DROP COLUMN {c}" for c in ("gap_start", "gap_end")),
+        # ... nor the line index and parse fallback of schema 13.
+        "ALTER TABLE events DROP COLUMN line_index",
+        "ALTER TABLE ingest_progress DROP COLUMN parse_fallback",
         "PRAGMA user_version = 10",
     )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))

@@ -10,11 +10,10 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from thirdbook.domain.formats import DEFAULT_FORMAT, UnknownFormatError, format_named
 from thirdbook.domain.rules import TriggerSettings
-
-SourceFormat = Literal["thirdbook"]
 
 
 class _Section(BaseModel):
@@ -26,12 +25,24 @@ class SourceConfig(_Section):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
     paths: list[str] = Field(min_length=1)
-    format: SourceFormat = "thirdbook"
+    format: str = Field(
+        default=DEFAULT_FORMAT,
+        description="The format of its lines, by name (thirdbook.domain.formats).",
+    )
     olddirs: list[str] = Field(
         default_factory=list,
         description="Directories where rotations of these files land besides their own "
         "(logrotate's olddir); searched for the unread rest of a rotated file.",
     )
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, name: str) -> str:
+        try:
+            format_named(name)
+        except UnknownFormatError as exc:
+            raise ValueError(str(exc)) from None
+        return name
 
 
 class StoreConfig(_Section):
@@ -174,7 +185,8 @@ def parse_settings(text: str, origin: str = "thirdbook.toml") -> Settings:
     except ValidationError as exc:
         lines = [f"{origin}: {exc.error_count()} problem(s):"]
         for err in exc.errors():
-            lines.append(f"  {_location(err['loc'])}: {err['msg']}")
+            message = err["msg"].removeprefix("Value error, ")  # our own sentence, whole
+            lines.append(f"  {_location(err['loc'])}: {message}")
         raise ConfigError("\n".join(lines)) from exc
     names = [s.name for s in settings.sources]
     duplicates = sorted({n for n in names if names.count(n) > 1})

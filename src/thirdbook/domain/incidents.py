@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,11 +48,25 @@ class Incident(BaseModel):
     declared_at: datetime
     alert_ids: tuple[int, ...]
     runbook: str | None = Field(default=None, description="The runbook's name, if one applies.")
+    closed_at: datetime | None = Field(default=None, description="When it was closed, if it is.")
+
+    def elapsed(self, now: datetime) -> timedelta:
+        """How long it has run: until `now`, or until its close (a closed incident's clock
+        stops)."""
+        end = self.closed_at if self.phase == "closed" and self.closed_at is not None else now
+        return max(end - self.declared_at, timedelta(0))
 
     @property
     def recommended_containment(self) -> str:
         """High blast radius: the kill switch. Medium and reversible: roll back."""
         return "kill switch" if self.blast_radius == "high" else "rollback"
+
+
+def elapsed_clock(incident: Incident, now: datetime) -> str:
+    """The incident's running time as h:mm:ss: what the banner, the incident panel and the
+    incident list all show, so they never disagree."""
+    minutes, seconds = divmod(int(incident.elapsed(now).total_seconds()), 60)
+    return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 class TimelineEntry(BaseModel):

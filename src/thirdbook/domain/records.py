@@ -80,6 +80,7 @@ class StoredEvent(_Record):
     path: str
     byte_offset: int
     raw: bytes
+    line_index: int = Field(default=0, description="Its index among its line's events.")
 
 
 class Reject(_Record):
@@ -152,6 +153,9 @@ class IngestProgress(_Record):
     updated: datetime
     paused_reason: str | None
     caught_up: datetime | None = None
+    parse_fallback: str | None = Field(
+        default=None, description="Why lines are parsed in the ingester's own process."
+    )
 
 
 class EventFilter(_Record):

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from thirdbook.domain.formats import module_of
 from thirdbook.ingest.parse import parse_batch_packed
 from thirdbook.ingest.tail import Batch, Tail
 
@@ -58,6 +59,7 @@ async def drain_pipelined(ingester: Ingester, tail: Tail) -> int:
     inflight: deque[tuple[Batch, asyncio.Future[bytes]]]
     inflight = deque()
     stored = 0
+    line_format = tail.line_format.name, module_of(tail.line_format)  # looked up in the worker
     try:
         while True:
             if not inflight:
@@ -84,6 +86,7 @@ async def drain_pipelined(ingester: Ingester, tail: Tail) -> int:
                     batch,
                     tail.file_id,
                     settings.max_line_bytes,
+                    *line_format,
                 )
                 inflight.append((batch, future))
             if not inflight:

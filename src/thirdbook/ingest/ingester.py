@@ -20,9 +20,10 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 
 from thirdbook.config import IngestConfig, SourceConfig
+from thirdbook.domain.formats import UnknownFormatError, format_named
+from thirdbook.domain.line_format import LineFormat
 from thirdbook.ingest.backfill import (
     PARALLEL_BACKLOG,
     build_indexes,
@@ -35,6 +36,7 @@ from thirdbook.ingest.opening import open_candidate
 from thirdbook.ingest.parse import parse_batch
 from thirdbook.ingest.parse_pool import ParsePool
 from thirdbook.ingest.rotation import release_finished, settle_pending, unclaimed_are_pending
+from thirdbook.ingest.status import IngestStatus
 from thirdbook.ingest.tail import (
     TAIL_BYTES,
     Batch,
@@ -54,21 +56,6 @@ WAL_BOUND = 32 << 20
 """Past this, the ingester checkpoints between commits itself, so the WAL stays bounded."""
 
 
-@dataclass
-class IngestStatus:
-    """What the ingester in this process is doing, for the health line."""
-
-    holding_lease: bool = False
-    paused_reason: str | None = None
-    events_total: int = 0
-    rejects_total: int = 0
-    backlog_bytes: int = 0
-    files: int = 0
-    last_event_ts_us: int | None = None
-    caught_up_us: int | None = None
-    problems: list[str] = field(default_factory=list)
-
-
 class Ingester:
     """Tails the sources into the store while it holds the ingest lease."""
 
@@ -82,6 +69,8 @@ class Ingester:
     ) -> None:
         self.store = store
         self.sources = sources
+        self.formats: dict[str, LineFormat] = {s.name: format_named(s.format) for s in sources}
+        """Each source's format, by source name."""
         self.settings = settings
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.user = user or _os_user()
@@ -224,13 +213,11 @@ class Ingester:
         if tail.backlog() > PARALLEL_BACKLOG and self.parsers.usable:
             try:
                 return await drain_pipelined(self, tail)
-            except BrokenProcessPool as exc:
-                # The worker could not start or died: parse here instead, nothing is lost
-                # (nothing past the committed offset was kept).
-                self._pool_broken = True
-                self.parsers.close()
+            except (BrokenProcessPool, UnknownFormatError, ImportError) as exc:
+                # A worker could not start, died, or cannot find the format: parse here from
+                # now on; nothing is lost (nothing past the committed offset was kept).
                 tail.rewind()
-                self.note_problem(f"parallel parsing is off: {exc}")
+                await self.parse_in_process(f"a parse worker failed ({exc})")
         stored = 0
         settings = self.settings
         while True:
@@ -262,7 +249,7 @@ class Ingester:
                 continue
             tail.last_growth = time.monotonic()
             events, rejects = await asyncio.to_thread(
-                parse_batch, batch, tail.file_id, settings.max_line_bytes
+                parse_batch, batch, tail.file_id, settings.max_line_bytes, tail.line_format
             )
             await self.commit(tail, batch, events, rejects)
             stored += len(events)
@@ -357,6 +344,15 @@ class Ingester:
             )
             tail.path = candidate.path
 
+    async def parse_in_process(self, why: str) -> None:
+        """Stop using the parse workers (`why`: what failed); the health line says so."""
+        self.parsers.broken(why)
+        self.status.parse_fallback = why
+        text = f"parsing in the ingester's own process from now on: {why}"
+        self.note_problem(text)
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            await self.store.ingest.add_note(None, "parsing", text)
+
     def note_problem(self, text: str) -> None:
         """Keep the last few problems for the health line, and log them."""
         log.warning("%s", text)
@@ -385,6 +381,7 @@ class Ingester:
                 last_event_ts_us=self.status.last_event_ts_us,
                 caught_up_us=self.status.caught_up_us,
                 paused_reason=self.status.paused_reason,
+                parse_fallback=self.status.parse_fallback,
             )
 
 

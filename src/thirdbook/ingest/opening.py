@@ -393,5 +393,6 @@ def _tail(ingester: Ingester, row: TrackedFile, content: Content, candidate: Can
     tail.dev, tail.ino = candidate.dev, candidate.ino  # the file's identity, not a temp copy's
     tail.stat_key = (candidate.size, candidate.mtime_ns)
     tail.complete = row.compressed is not None or content.compressed is not None
+    tail.line_format = ingester.formats[candidate.source]
     ingester.claimed.add(row.id)
     return tail

@@ -1,25 +1,19 @@
-"""Turn complete lines of the thirdbook v1 format into store rows, or rejects with a reason.
+"""Turn complete lines into store rows through the source's format, or rejects with a reason.
 
-Nothing is dropped: every line becomes either an event row (raw bytes kept verbatim) or a
-reject row (raw bytes, or their first bytes when the line is over the size limit).
+Nothing is dropped: every line becomes its events, each at the line's offset and its index
+in the line (a format may find none in a line), or one reject row (raw bytes, or their first
+bytes when the line is over the size limit). A line is never split: its events are in the
+same batch, which commits with the file's checkpoint in one transaction.
 """
 
 from __future__ import annotations
 
 import pickle
-import re
 from typing import TYPE_CHECKING
 
-import orjson
-from pydantic import ValidationError
-
-from thirdbook.domain.events import (
-    EVENT_ADAPTER,
-    EVENT_KINDS,
-    InferenceEvent,
-    model_of,
-    unkeepable_time,
-)
+from thirdbook.domain.events import InferenceEvent, model_of, unkeepable_time
+from thirdbook.domain.formats import format_named
+from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
 from thirdbook.store.ingest_state import now_us
@@ -32,90 +26,18 @@ REJECT_KEEP_BYTES = 64 * 1024
 """How much of an over-long line a reject keeps (the source file has the rest)."""
 
 
-def _shape_reason(exc: ValidationError) -> str:
-    errors = exc.errors(include_url=False, include_input=False)
-    if any(e["type"] == "json_invalid" for e in errors):
-        return f"invalid JSON: {errors[0]['msg'].removeprefix('Invalid JSON: ')}"
-    if (
-        errors
-        and not errors[0]["loc"]
-        and errors[0]["type"]
-        in {
-            "dict_type",
-            "model_attributes_type",
-            "json_type",
-            "model_type",
-        }
-    ):
-        return "wrong shape: a line must be a JSON object"
-    parts = []
-    for err in errors[:3]:
-        loc = err["loc"]
-        if err["type"] != "union_tag_invalid" and loc and loc[0] in EVENT_KINDS:
-            loc = loc[1:]  # the union's tag: the kind is already known
-        where = ".".join(str(p) for p in loc) or "(line)"
-        parts.append(f"{where}: {err['msg']}")
-    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "wrong shape: " + "; ".join(parts) + more
-
-
-_NUMBER = re.compile(r"-?[0-9][0-9.eE+-]*")
-
-
-def nonstandard_json(body: bytes) -> str | None:
-    """Why a line the validator could read is still not standard JSON, or None: the validator
-    takes NaN, Infinity and numbers beyond a double (read as infinity) anywhere in a line,
-    which no standard reader (nor `events --json`) can pass on."""
-    try:
-        orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        at = f"at line {exc.lineno} column {exc.colno}"
-        rest = exc.doc[exc.pos : exc.pos + 40]
-        token = next((t for t in ("NaN", "Infinity") if rest.startswith(t)), None)
-        if token is not None:
-            return f"invalid JSON: {token} is not a JSON number {at}"
-        number = _NUMBER.match(rest)
-        if "infinity" in exc.msg and number is not None:
-            return f"invalid JSON: {number.group()} is beyond the range of a double {at}"
-        return f"invalid JSON: {exc.msg} {at}"
-    return None
-
-
-def _refusal(body: bytes, exc: ValidationError) -> str:
-    """The reason for a line the validator refused; NaN or Infinity in a number field is
-    invalid JSON first, not a wrong shape."""
-    if not any(e["type"] == "json_invalid" for e in exc.errors(include_url=False)):
-        nonstandard = nonstandard_json(body)
-        if nonstandard is not None:
-            return nonstandard
-    return _shape_reason(exc)
-
-
-def diagnose(line: bytes) -> str | None:
-    """Why a line cannot be an event before JSON is even tried, or None."""
-    if not line.strip():
-        return "empty line"
-    nul = line.find(b"\x00")
-    if nul >= 0:
-        return f"contains a NUL byte at byte {nul}"
-    try:
-        line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start}: {exc.reason}"
-    return None
-
-
 def parse_lines(
     data: bytes,
     base_offset: int,
     file_id: int,
     ingested_us: int,
     max_line_bytes: int,
+    line_format: LineFormat,
 ) -> tuple[list[EventTuple], list[RejectTuple]]:
     """Parse `data`, a run of complete lines (each ending in b"\\n") starting at `base_offset`."""
     events: list[EventTuple] = []
     rejects: list[RejectTuple] = []
-    validate = EVENT_ADAPTER.validate_json
+    parse = line_format.parse_line
     offset = base_offset
     lines = data.split(b"\n")
     lines.pop()  # the empty string after the last newline
@@ -138,16 +60,22 @@ def parse_lines(
             continue
         body = line[3:] if start == 0 and line.startswith(BOM) else line
         try:
-            event = validate(body)
-        except ValidationError as exc:
-            # Only a line that failed gets the closer look (it costs every line otherwise).
-            reason = diagnose(line) or _refusal(body, exc)
-        else:
+            found = parse(body)
+        except Exception as exc:  # a format's bug must cost one line, never the ingest
+            found = LineReject(f"the {line_format.name} format failed on this line: {exc!r}")
+        if isinstance(found, LineReject):
+            rejects.append((file_id, start, len(line), found.reason, line, 1, ingested_us))
+            continue
+        kept = len(events)
+        for index, (event, raw) in enumerate(found):
             ts_us = to_us(event.ts)
-            refused = nonstandard_json(body) or unkeepable_time(event, ts_us)
+            refused = unkeepable_time(event, ts_us)
             if refused is not None:
-                rejects.append((file_id, start, len(line), refused, line, 1, ingested_us))
-                continue
+                # A line is stored whole or not at all: its events so far go too.
+                del events[kept:]
+                reason = refused if len(found) == 1 else f"event {index} of the line: {refused}"
+                rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
+                break
             name, version, weights = model_of(event)
             request_id = getattr(event, "request_id", None)
             subject = getattr(event, "subject", None)
@@ -165,24 +93,25 @@ def parse_lines(
                     event.route if isinstance(event, InferenceEvent) else None,
                     file_id,
                     start,
+                    index,
                     ingested_us,
-                    line,
+                    line if raw is None else raw,
                 )
             )
-            continue
-        rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
     return events, rejects
 
 
 def parse_batch(
-    batch: Batch, file_id: int, max_line_bytes: int
+    batch: Batch, file_id: int, max_line_bytes: int, line_format: LineFormat
 ) -> tuple[list[EventTuple], list[RejectTuple]]:
     """Parse a batch's lines; over-long lines become rejects that keep their first bytes."""
     at = now_us()
     events: list[EventTuple] = []
     rejects: list[RejectTuple] = []
     for offset, data in batch.segments:
-        seg_events, seg_rejects = parse_lines(data, offset, file_id, at, max_line_bytes)
+        seg_events, seg_rejects = parse_lines(
+            data, offset, file_id, at, max_line_bytes, line_format
+        )
         events.extend(seg_events)
         rejects.extend(seg_rejects)
     for long in batch.long_lines:
@@ -201,6 +130,11 @@ def parse_batch(
     return events, rejects
 
 
-def parse_batch_packed(batch: Batch, file_id: int, max_line_bytes: int) -> bytes:
-    """`parse_batch` for a worker process: the result pickled once, as one bytes object."""
-    return pickle.dumps(parse_batch(batch, file_id, max_line_bytes), pickle.HIGHEST_PROTOCOL)
+def parse_batch_packed(
+    batch: Batch, file_id: int, max_line_bytes: int, format_name: str, format_module: str
+) -> bytes:
+    """`parse_batch` for a worker process, given the format by name (and the module that
+    registers it): the result pickled once, as one bytes object."""
+    line_format = format_named(format_name, format_module)
+    rows = parse_batch(batch, file_id, max_line_bytes, line_format)
+    return pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)

@@ -13,6 +13,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
+from thirdbook.domain.formats import DEFAULT_FORMAT, format_named
+from thirdbook.domain.line_format import LineFormat
 from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.parse import REJECT_KEEP_BYTES
 
@@ -128,6 +130,8 @@ class Tail:
     """The file's (size, mtime) when opened: a released file unchanged since is not reread."""
     complete: bool = False
     """True for content that cannot grow (a decompressed rotation)."""
+    line_format: LineFormat = field(default_factory=lambda: format_named(DEFAULT_FORMAT))
+    """How its lines are read: the format of the source that matched it."""
 
     def __post_init__(self) -> None:
         if self.read_pos < 0:

@@ -34,6 +34,8 @@ class Health:
     paused_reason: str | None
     gaps: int
     truncations: int
+    parse_fallback: str | None = None
+    """Why the ingester parses in its own process (its parse workers failed), if it does."""
 
 
 class HealthMeter:
@@ -72,7 +74,9 @@ class HealthMeter:
             status = self.ingester.status
             paused, backlog = status.paused_reason, status.backlog_bytes
             caught_up = None if status.caught_up_us is None else from_us(status.caught_up_us)
+            fallback = status.parse_fallback
         else:
+            fallback = progress.parse_fallback if progress and live else None
             paused = progress.paused_reason if progress else None
             backlog = progress.backlog_bytes if progress else 0
             caught_up = progress.caught_up if progress else None
@@ -93,4 +97,5 @@ class HealthMeter:
             paused_reason=paused,
             gaps=sum(1 for n in notes if n.kind == "gap"),
             truncations=sum(1 for n in notes if n.kind == "truncated"),
+            parse_fallback=fallback,
         )

@@ -37,7 +37,7 @@ def digest_batch(
     rows as inserted (`EventTuple`: offset at 11, raw last; `RejectTuple`: offset at 1, raw at
     4). Run in a thread: most of it is hashing done without the GIL."""
     digest = BatchDigest()
-    event_raws, reject_raws = [e[13] for e in events], [r[4] for r in rejects]
+    event_raws, reject_raws = [e[-1] for e in events], [r[4] for r in rejects]
     digest.add([e[11] for e in events], event_raws)
     digest.add([r[1] for r in rejects], reject_raws)
     return digest, locators(event_raws) + locators(reject_raws), len(events)

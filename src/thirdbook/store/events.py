@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _EVENT_COLUMNS = (
     "e.id, e.ts_us, e.kind, e.request_id, e.subject, e.model_name, e.model_version, "
-    "e.weights_hash, e.route, f.source, f.path, e.byte_offset, e.raw"
+    "e.weights_hash, e.route, f.source, f.path, e.byte_offset, e.raw, e.line_index"
 )
 
 
@@ -41,6 +41,7 @@ def _event(row: sqlite3.Row) -> StoredEvent:
         path=row[10],
         byte_offset=row[11],
         raw=bytes(row[12]),
+        line_index=row[13],
     )
 
 

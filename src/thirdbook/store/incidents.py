@@ -239,6 +239,13 @@ class Incidents:
         alerts = await self._store.fetchall(
             "SELECT id FROM alerts WHERE incident_id = ? ORDER BY id", (row[0],)
         )
+        closed = None
+        if row[4] == "closed":  # a closed incident stays closed: its one "→ closed" entry
+            closed = await self._store.fetchone(
+                "SELECT max(at_us) FROM timeline WHERE incident_id = ? AND kind = 'phase' "
+                "AND detail LIKE '%→ closed'",
+                (row[0],),
+            )
         return Incident(
             id=row[0],
             title=row[1],
@@ -249,6 +256,7 @@ class Incidents:
             declared_at=from_us(row[6]),
             alert_ids=tuple(a[0] for a in alerts),
             runbook=row[7],
+            closed_at=None if closed is None or closed[0] is None else from_us(closed[0]),
         )
 
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:

@@ -23,18 +23,20 @@ EventTuple = tuple[
     int,
     int,
     int,
+    int,
     bytes,
 ]
 """(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
-weights_hash, route, file_id, byte_offset, ingested_us, raw): one events row."""
+weights_hash, route, file_id, byte_offset, line_index, ingested_us, raw): one events row. Its
+position is its line's (file_id, byte_offset) and its index among that line's events."""
 
 RejectTuple = tuple[int, int, int, str, bytes, int, int]
 """(file_id, byte_offset, length, reason, raw, raw_complete, ingested_us)."""
 
 INSERT_EVENT = (
     "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
-    "model_name, model_version, weights_hash, route, file_id, byte_offset, ingested_us, raw) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "model_name, model_version, weights_hash, route, file_id, byte_offset, line_index, "
+    "ingested_us, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_REJECT = (
     "INSERT INTO rejects (file_id, byte_offset, length, reason, raw, raw_complete, ingested_us) "

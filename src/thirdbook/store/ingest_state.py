@@ -345,18 +345,20 @@ class IngestState:
         last_event_ts_us: int | None,
         caught_up_us: int | None,
         paused_reason: str | None,
+        parse_fallback: str | None = None,
     ) -> None:
         """Publish the ingester's figures for the consoles' health line."""
         async with self._store.write() as conn:
             await conn.execute(
                 "INSERT INTO ingest_progress (name, events_total, rejects_total, backlog_bytes, "
-                "last_event_ts_us, caught_up_us, updated_us, paused_reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "last_event_ts_us, caught_up_us, updated_us, paused_reason, parse_fallback) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET events_total = excluded.events_total, "
                 "rejects_total = excluded.rejects_total, backlog_bytes = excluded.backlog_bytes, "
                 "last_event_ts_us = excluded.last_event_ts_us, "
                 "caught_up_us = excluded.caught_up_us, updated_us = excluded.updated_us, "
-                "paused_reason = excluded.paused_reason",
+                "paused_reason = excluded.paused_reason, "
+                "parse_fallback = excluded.parse_fallback",
                 (
                     INGEST_LEASE,
                     events_total,
@@ -366,6 +368,7 @@ class IngestState:
                     caught_up_us,
                     now_us(),
                     paused_reason,
+                    parse_fallback,
                 ),
             )
 
@@ -373,7 +376,7 @@ class IngestState:
         """The ingester's last published figures."""
         row = await self._store.fetchone(
             "SELECT events_total, rejects_total, backlog_bytes, last_event_ts_us, updated_us, "
-            "paused_reason, caught_up_us FROM ingest_progress WHERE name = ?",
+            "paused_reason, caught_up_us, parse_fallback FROM ingest_progress WHERE name = ?",
             (INGEST_LEASE,),
         )
         if row is None:
@@ -386,4 +389,5 @@ class IngestState:
             updated=from_us(row[4]),
             paused_reason=row[5],
             caught_up=None if row[6] is None else from_us(row[6]),
+            parse_fallback=row[7],
         )

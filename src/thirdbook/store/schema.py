@@ -296,6 +296,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX files_by_identity ON files(dev, ino);
     CREATE INDEX files_by_head ON files(head_hash)
     """,
+    # 13: one line may carry many events (a batch of spans): an event's position is its line's
+    # offset and its index among the line's events (0 for a one-event line). And why the
+    # ingester parses in its own process, when its worker processes have failed.
+    """
+    ALTER TABLE events ADD COLUMN line_index INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ingest_progress ADD COLUMN parse_fallback TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,7 @@ import contextlib
 import os
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -18,6 +18,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.filter import LineFilter
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
@@ -31,6 +32,7 @@ from thirdbook.services.context import Context
 from thirdbook.services.ingest_child import IngestChild, watch_command
 from thirdbook.store import StoreClosedError
 from thirdbook.tui import keys
+from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
@@ -111,7 +113,11 @@ class ThirdbookApp(App[None]):
     ) -> None:
         """`ingest` runs ingest in this process; `ingest_child` runs it in a helper process
         instead (what the command line does: the UI's own loop stays free for keys)."""
-        super().__init__()
+        # NO_COLOR: Textual strips every colour only with "native ANSI" on (otherwise it
+        # sends greys); bold, reverse and underline stay. TERM=linux: ASCII for what the
+        # console's font cannot draw.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        self._glyphs = AsciiGlyphs() if wants_ascii(os.environ.get("TERM")) else None
         self._ingest_child = ingest_child
         self._open_console = open_console
         self._ingest_enabled = ingest
@@ -127,6 +133,11 @@ class ThirdbookApp(App[None]):
         self.crash: BaseException | None = None
         """What ended the console, if it crashed (the command line reports it in a sentence)."""
         self._apply_look()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters (NO_COLOR's among them), then the ASCII glyphs if wanted."""
+        filters = super().get_line_filters()
+        return filters if self._glyphs is None else [*filters, self._glyphs]
 
     def _handle_exception(self, error: Exception) -> None:
         """An unhandled error ends the console with a non-zero exit (Textual's way), kept in

@@ -31,7 +31,8 @@ MAIN = [
     Binding("R", "rollback", "Roll back", id="rollback"),
     Binding("Q", "quarantine", "Quarantine", show=False, id="quarantine"),
     Binding("E", "export", "Export evidence", show=False, id="export"),
-    Binding("i", "add_action_item", "Action item", id="add-action-item"),
+    # Priority: handled in the key's own turn, so the dialog is up before the next key.
+    Binding("i", "add_action_item", "Action item", id="add-action-item", priority=True),
     Binding("c", "close_action_item", "Close item", show=False, id="close-action-item"),
     Binding("space", "check_step", "Check step", show=False, id="check-step"),
     Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),

@@ -14,8 +14,22 @@ from textual.widgets.option_list import Option
 from thirdbook.tui.dialogs.triage import DIALOG_CSS
 
 
+class NoWrapOptionList(OptionList):
+    """Options that stop at the ends: down on the last stays there (so "closed" is never one
+    key past "detected", nor the other way round)."""
+
+    def action_cursor_down(self) -> None:
+        if self.highlighted is None or self.highlighted < self.option_count - 1:
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.highlighted is None or self.highlighted > 0:
+            super().action_cursor_up()
+
+
 class ChoiceDialog(ModalScreen[str | None]):
-    """A list to pick from with j/k or arrows and enter; esc cancels. Returns the option id."""
+    """A list to pick from with j/k or arrows and enter (it does not wrap around at its
+    ends); esc cancels. Returns the option id."""
 
     DEFAULT_CSS = (
         DIALOG_CSS.format(name="ChoiceDialog")
@@ -38,7 +52,9 @@ class ChoiceDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(self.heading, style="bold"))
-            yield OptionList(*[Option(text, id=key) for key, text in self.options], id="choices")
+            yield NoWrapOptionList(
+                *[Option(text, id=key) for key, text in self.options], id="choices"
+            )
 
     def on_mount(self) -> None:
         choices = self.query_one(OptionList)

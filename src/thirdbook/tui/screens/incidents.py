@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,12 +12,11 @@ from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from thirdbook.domain.incidents import Incident
+from thirdbook.domain.incidents import Incident, elapsed_clock
 from thirdbook.services.console import Console
 from thirdbook.tui import keys
 from thirdbook.tui.clock_text import local
 from thirdbook.tui.safe_text import safe
-from thirdbook.tui.widgets.incident_panel import elapsed
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
 
 PAGE_SIZE = 50
@@ -29,7 +29,7 @@ def incident_cells(incident: Incident) -> tuple[Text, ...]:
         Text(incident.severity, style="bold" if incident.severity in {"SEV1", "SEV2"} else ""),
         Text(incident.phase, style="dim" if incident.phase == "closed" else ""),
         Text(f"{local(incident.declared_at):%Y-%m-%d %H:%M}"),
-        Text(elapsed(incident.declared_at)),
+        Text(elapsed_clock(incident, datetime.now(UTC))),
         safe(incident.commander, 20),
         Text(str(len(incident.alert_ids))),
         safe(incident.title, 200),

@@ -20,7 +20,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 
 from thirdbook.domain.alerts import Alert
-from thirdbook.domain.incidents import Incident
+from thirdbook.domain.incidents import Incident, elapsed_clock
 from thirdbook.domain.records import StoredEvent
 from thirdbook.services.console import Console, Health
 from thirdbook.tui import keys
@@ -32,7 +32,7 @@ from thirdbook.tui.widgets.drift_chart import DriftChart
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.health_line import HealthLine
-from thirdbook.tui.widgets.incident_panel import IncidentPanel, elapsed
+from thirdbook.tui.widgets.incident_panel import IncidentPanel
 from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_list import RunbookList
 from thirdbook.tui.widgets.timeline_table import TimelineTable
@@ -235,6 +235,7 @@ class MainView(Screen[None]):
             self._snapshot_step,
             states,
         )
+        self.tick()  # the banner and the panel show one clock
         runbook = None if incident is None else svc.runbook_of(incident)
         checks = {} if incident is None else await svc.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)
@@ -260,7 +261,7 @@ class MainView(Screen[None]):
         self.query_one(ActionItemTable).show_items(items, today)
         await self._show_actions_line(svc, today)
 
-    def _show_banner(self, incident: Incident | None) -> None:
+    def _show_banner(self, incident: Incident | None, now: datetime | None = None) -> None:
         banner = self.query_one("#incident", Static)
         if incident is None:
             show_line(banner, Text("No active incident"))
@@ -268,7 +269,7 @@ class MainView(Screen[None]):
             return
         text = Text(
             f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
-            f"{elapsed(incident.declared_at)} · "
+            f"{elapsed_clock(incident, now or datetime.now(UTC))} · "
         )
         text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
         show_line(banner, text)
@@ -287,9 +288,11 @@ class MainView(Screen[None]):
         show_line(self.query_one("#actions-line", Static), text)
 
     def tick(self) -> None:
-        """The banner's elapsed time moves on."""
+        """The banner's and the incident panel's clocks move on, together."""
+        now = datetime.now(UTC)
         if self.incident is not None:
-            self._show_banner(self.incident)
+            self._show_banner(self.incident, now)
+        self.query_one(IncidentPanel).tick(now)
 
     def show_health(self, health: Health) -> None:
         """New figures on the health line (and the banner's clock)."""

@@ -7,7 +7,7 @@ import os
 import shlex
 import subprocess
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from rich.text import Text
@@ -15,11 +15,12 @@ from textual import on, work
 from textual.widgets import OptionList
 
 from thirdbook.domain.alerts import Alert
-from thirdbook.domain.incidents import PHASES, SEVERITIES, Incident
+from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.services.failures import explain
 from thirdbook.store.incidents import ActionFailedError, TriageRefusedError
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
+from thirdbook.tui.dialogs.phase import ask_phase
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.main_view import MainView
@@ -137,8 +138,12 @@ class TriageActions(MainView):
 
     @work(exclusive=True, group="triage")
     async def action_phase(self) -> None:
-        """Move the active incident to another phase."""
-        await self._set_field("phase", PHASES)
+        """Move the active incident to another phase (back, or closed: asks once)."""
+        incident = self._need_incident()
+        if incident is not None and self.service is not None:
+            chosen = await ask_phase(self.app, self.service, incident)
+            if chosen is not None:
+                await self._act(self.service.set_phase(incident.id, chosen))
 
     async def _set_field(self, field: str, choices: tuple[str, ...]) -> None:
         incident = self._need_incident()
@@ -156,19 +161,28 @@ class TriageActions(MainView):
             setter = self.service.set_severity if field == "severity" else self.service.set_phase
             await self._act(setter(incident.id, chosen))
 
-    @work(exclusive=True, group="triage")
     async def action_add_action_item(self) -> None:
-        """A new action item on the active incident: title, one owner, a due date."""
+        """A new action item on the active incident: title, one owner, a due date. The
+        dialog is up before the next key is read (see `ActionItemDialog`)."""
         incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        today = datetime.now(UTC).date()
-        answer = await self.app.push_screen_wait(ActionItemDialog(incident.id, today))
-        if answer is None:
+        if incident is not None and self.service is not None:
+            incident_id = incident.id
+
+            def answered(answer: tuple[str, str, date] | None) -> None:
+                self._add_action_item(incident_id, answer)
+
+            dialog = ActionItemDialog(incident_id, datetime.now(UTC).date())
+            await self.app.push_screen(dialog, answered)
+
+    @work(exclusive=True, group="triage")
+    async def _add_action_item(
+        self, incident_id: int, answer: tuple[str, str, date] | None
+    ) -> None:
+        if answer is None or self.service is None:
             return
         title, owner, due = answer
         _, item = await self._act(
-            self.service.add_action_item(incident.id, title=title, owner=owner, due=due)
+            self.service.add_action_item(incident_id, title=title, owner=owner, due=due)
         )
         if item is not None:
             self.notify(f"Action item #{item.id} for {owner}, due {due}")

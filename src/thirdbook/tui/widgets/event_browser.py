@@ -16,6 +16,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.services.console import Console
 from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe, safe_bytes
+from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
 
@@ -157,4 +158,4 @@ class EventBrowser(Vertical):
         heading = f"#{alert.id} {alert.rule} · first {hms(alert.first_at)} · "
         text = Text(f"{heading}events {events}\n", style="dim")
         text.append_text(safe(alert.summary, 2000))
-        detail.update(text)
+        detail.update(Unbroken(text))

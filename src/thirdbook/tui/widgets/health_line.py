@@ -29,6 +29,8 @@ def health_text(health: Health) -> Text:
         text.append("  ")
     text.append(f"events {health.events_total:,}")
     text.append(f" · {health.events_per_s:,.0f}/s")
+    if health.parse_fallback:  # slower, so said early; the ingest notes say why
+        text.append(" · parsing in process (workers failed)", style="bold")
     if health.lag_s is not None:
         text.append(f" · lag {health.lag_s:,.1f}s")
     if health.backlog_bytes:

@@ -11,8 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
-from thirdbook.domain.incidents import Incident, RulePrecision
+from thirdbook.domain.incidents import Incident, RulePrecision, elapsed_clock
 from thirdbook.tui.safe_text import safe
+from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.health_line import human_size
 
 CONTAINMENT = {
@@ -22,12 +23,6 @@ CONTAINMENT = {
     "quarantine": ("Quarantine", "holds training data and fine-tunes back from retraining (key Q)"),
 }
 """The containment moves, each a button, a key and a palette entry."""
-
-
-def elapsed(since: datetime) -> str:
-    """h:mm:ss since a time."""
-    minutes, seconds = divmod(int((datetime.now(UTC) - since).total_seconds()), 60)
-    return f"{minutes // 60:d}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -> Text:
@@ -71,13 +66,13 @@ def containment_text(states: list[ContainmentState]) -> Text:
     return text
 
 
-def incident_text(incident: Incident | None) -> Text:
-    """The incident's facts."""
+def incident_text(incident: Incident | None, now: datetime | None = None) -> Text:
+    """The incident's facts; its clock as of `now` (stopped at its close, if closed)."""
     if incident is None:
         return Text("No incident. Select an alert in Live (1) and declare one with d.", style="dim")
+    clock = elapsed_clock(incident, now or datetime.now(UTC))
     text = Text(
-        f"#{incident.id} {incident.severity} · {incident.phase} · "
-        f"{elapsed(incident.declared_at)} · commander ",
+        f"#{incident.id} {incident.severity} · {incident.phase} · {clock} · commander ",
         style="bold",
     )
     text.append_text(safe(incident.commander, 40))
@@ -99,7 +94,7 @@ def precision_text(rules: list[RulePrecision]) -> Text:
         share = "–" if rule.precision is None else f"{rule.precision:.0%}"
         text.append(" · " if n else "")
         text.append_text(safe(rule.rule, 40))
-        text.append(f" {rule.declared}/{rule.fired} {share}")
+        text.append(f" {rule.declared}/{rule.fired} ({share})")
     return text
 
 
@@ -117,7 +112,7 @@ class IncidentPanel(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(incident_text(None), id="incident-facts")
+        yield Static(Unbroken(incident_text(None)), id="incident-facts")
         yield Static(id="evidence")
         yield Static(id="containment-state")
         with Horizontal():
@@ -128,7 +123,10 @@ class IncidentPanel(Vertical):
                     compact=True,
                     variant="error" if key == "kill-switch" else "default",
                 )
-        yield Static(precision_text([]), id="precision")
+        yield Static(Unbroken(precision_text([])), id="precision")
+
+    incident: Incident | None = None
+    """The incident shown."""
 
     def show(
         self,
@@ -137,16 +135,27 @@ class IncidentPanel(Vertical):
         snapshot: SnapshotRecord | None = None,
         running: str | None = None,
         states: list[ContainmentState] | None = None,
+        now: datetime | None = None,
     ) -> None:
         """Show an incident (or none), its evidence, and the rules' precision."""
-        self.query_one("#incident-facts", Static).update(incident_text(incident))
+        self.incident = incident
+        self.tick(now or datetime.now(UTC))
         evidence = self.query_one("#evidence", Static)
         evidence.display = incident is not None
         evidence.update(evidence_text(snapshot, running))
         contained = self.query_one("#containment-state", Static)
         contained.display = bool(states)
-        contained.update(containment_text(states or []))
-        self.query_one("#precision", Static).update(precision_text(rules))
+        contained.update(Unbroken(containment_text(states or [])))
+        self.query_one("#precision", Static).update(Unbroken(precision_text(rules)))
+
+    def tick(self, now: datetime) -> None:
+        """The incident's clock moves on (the banner passes the same `now`, so the two agree)."""
+        facts = self.query_one("#incident-facts", Static)
+        text = incident_text(self.incident, now)
+        current = str(facts.content)
+        if current == text.plain:
+            return
+        facts.update(Unbroken(text), layout=len(current) != len(text.plain))
 
     @on(Button.Pressed)
     async def _containment(self, event: Button.Pressed) -> None:

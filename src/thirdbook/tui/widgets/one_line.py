@@ -12,7 +12,11 @@ from textual.widgets import Static
 
 
 def show_line(line: Static, text: Text) -> None:
-    """Show `text` on a fixed-size line, if it differs from what is there."""
+    """Show `text` on a fixed-size line, if it differs from what is there. What does not fit
+    ends in an ellipsis (a wrapped second line would be hidden, cut without a sign)."""
+    if line.styles.text_wrap != "nowrap":
+        line.styles.text_wrap = "nowrap"
+        line.styles.text_overflow = "ellipsis"
     current = line.content
     if isinstance(current, Text) and current.plain == text.plain and current.spans == text.spans:
         return
