@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from thirdbook.config import Settings
 from thirdbook.demo.control_files import FLAG_FILE, REGISTRY_FILE, write_json_atomically
-from thirdbook.demo.estate import DEPLOY_AT, MODEL
+from thirdbook.demo.estate import AGENT, CLOSE_AT, DEPLOY_AT, MODEL, REFUND_AT
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.control import FlagdFile, Registry, route_for, routing_flags
-from thirdbook.domain.events import EVENT_ADAPTER
+from thirdbook.domain.events import EVENT_ADAPTER, ChangeEvent, MetricEvent
+from thirdbook.domain.records import EventFilter
+from thirdbook.services.demo import DemoSession
+from thirdbook.services.factory import Context, Services
+from thirdbook.tui.clock_text import hms
+from thirdbook.tui.widgets.drift_chart import chart_text
+from thirdbook.tui.widgets.event_table import event_line
 
 START = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
@@ -97,8 +107,8 @@ def test_serving_layer_obeys_kill_switch_and_registry(tmp_path: Path) -> None:
         if e["kind"] == "inference"
     ]
 
-    def seconds(ts: str) -> float:
-        return (datetime.fromisoformat(ts) - START).total_seconds()
+    def seconds(ts: str) -> float:  # events are stamped on the demo clock
+        return layer.clock.demo_seconds(datetime.fromisoformat(ts))
 
     window = [(r, v) for t, r, v in served if DEPLOY_AT + 21 <= seconds(t) <= DEPLOY_AT + 39]
     assert window and all(route == "human" and version is None for route, version in window)
@@ -149,3 +159,141 @@ def test_registry_rejects_an_alias_to_an_unknown_version() -> None:
                 }
             }
         )
+
+
+T = TypeVar("T")
+
+
+async def _until(what: Callable[[], Awaitable[T | None]], ceiling_s: float = 90.0) -> T:
+    """`what`'s first answer that is not None, asked every 0.1 s (a generous ceiling: the
+    machine may be busy)."""
+    deadline = time.monotonic() + ceiling_s
+    while (found := await what()) is None:
+        assert time.monotonic() < deadline, f"nothing after {ceiling_s:g} s"
+        await asyncio.sleep(0.1)
+    return found
+
+
+def _session(tmp_path: Path, speed: float) -> DemoSession:
+    context = Context(Settings(), tmp_path / "data", tmp_path / "thirdbook.toml", demo=True)
+    return DemoSession(context, speed=speed)
+
+
+async def _events(console: Services, where: EventFilter) -> list[Any]:
+    page = await console.queries.events(where, limit=10_000)
+    return [EVENT_ADAPTER.validate_json(e.raw) for e in reversed(page.items)]
+
+
+async def test_one_clock_the_deploy_first_bad_window_incident_and_registry_agree(
+    tmp_path: Path,
+) -> None:
+    """Played in real time, the demo's events share the console's clock: the deploy's change
+    event and the registry's move are the same instant, the first window out of band comes
+    after it, the alert and the incident after that, and nothing is stamped in the future.
+    The screen shows both times the drift runbook compares."""
+    session = _session(tmp_path, speed=20)
+    console = await session.open_services(ingest=True)
+    await console.registry.observe()  # v6, first seen before the estate starts
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(session.layer.run(stop)),
+        asyncio.create_task(console.ingest.run(stop)),
+    ]
+
+    async def drift_alert() -> Any:
+        return next((a for a in (await console.queries.alerts()).items if a.kind == "drift"), None)
+
+    try:
+        alert = await _until(drift_alert)
+        incident = await console.triage.declare(
+            [alert.id], title="credit-scorer drift", severity="SEV2", blast_radius="medium"
+        )
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    now = datetime.now(UTC)
+    try:
+        [deploy] = await _events(console, EventFilter(kind="change"))
+        assert isinstance(deploy, ChangeEvent)
+        [move] = [m for m in await console.registry.moves(MODEL) if m.to_version == "v7"]
+        assert (move.how, move.at) == ("observed", deploy.ts)  # one instant, one clock
+        windows = await _events(console, EventFilter(kind="metric", model_version="v7"))
+        bad = [
+            w
+            for w in windows
+            if isinstance(w, MetricEvent) and w.metric == "accuracy" and w.value < 0.85
+        ]
+        first_bad = min(bad, key=lambda w: w.window_end)
+        assert deploy.ts <= first_bad.window_start < first_bad.window_end <= alert.first_at
+        assert alert.first_at <= incident.declared_at <= now
+        timeline = await console.triage.timeline(incident.id)
+        assert timeline and all(incident.declared_at <= e.at <= now for e in timeline)
+        newest = (await console.queries.events(limit=1)).items[0]
+        assert newest.ts <= now  # no event from the future
+        # On screen: the deploy's line in the event explorer and the chart's first bad window.
+        change = (await console.queries.events(EventFilter(kind="change"), limit=1)).items[0]
+        assert hms(deploy.ts) in event_line(change)
+        series = await console.queries.drift_series(alert)
+        assert series is not None and series.first_outside() is not None
+        assert series.first_outside().at == first_bad.window_end  # type: ignore[union-attr]
+        chart = chart_text(series, 78, rows=2).plain
+        assert f"first outside {hms(first_bad.window_end)}" in chart, chart
+    finally:
+        await console.close()
+
+
+async def test_the_support_agent_obeys_its_kill_switch_and_the_console_observes_it(
+    tmp_path: Path,
+) -> None:
+    """After the lane alert's kill switch the agent takes no further action: each chat goes
+    to a person, logged on the human route, which is how the console observes the switch;
+    the scripted account closure never happens, and routing back lets the agent act again."""
+    session = _session(tmp_path, speed=20)
+    layer = session.layer
+    console = await session.open_services(ingest=True)
+    try:
+        layer.advance_to(REFUND_AT + 1)  # the 2,500 GBP refund is logged
+        await console.ingest.run(asyncio.Event(), once=True)
+        [lane] = [a for a in (await console.queries.alerts()).items if a.kind == "agent_lane"]
+        incident = await console.triage.declare(
+            [lane.id], title="agent out of lane", severity="SEV1", blast_radius="high"
+        )
+        await console.containment.snapshot(incident.id)
+        await console.containment.kill_switch(incident.id, "human")
+        [state] = await console.containment.containment_states(incident.id)
+        assert (state.model, state.value, state.observed) == (AGENT, "human", None)
+
+        layer.advance_to(CLOSE_AT + 20)
+        await console.ingest.run(asyncio.Event(), once=True)
+        [state] = await console.containment.containment_states(incident.id)
+        assert state.observed is not None and state.observed >= state.written
+        after = [
+            json.loads(line)
+            for line in (layer.logs / "agent.jsonl").read_bytes().splitlines()
+            if layer.clock.demo_seconds(datetime.fromisoformat(json.loads(line)["ts"]))
+            > REFUND_AT + 1
+        ]
+        assert len(after) >= 5
+        assert all(e["kind"] == "inference" and e["route"] == "human" for e in after)
+        assert {
+            "type": "handoff",
+            "target": "acct-77102",
+            "detail": f"{AGENT} did not run close_account",
+        } in [e["action"] for e in after]
+        [lane] = [a for a in (await console.queries.alerts()).items if a.kind == "agent_lane"]
+        assert lane.fired == 1  # the closure it would have made never fired the lane rule
+
+        await console.containment.kill_switch(
+            incident.id, "model"
+        )  # route back: the agent acts again
+        written_at = layer.demo_seconds
+        layer.advance_to(written_at + 20)
+        acted = [
+            e
+            for e in map(json.loads, (layer.logs / "agent.jsonl").read_bytes().splitlines())
+            if layer.clock.demo_seconds(datetime.fromisoformat(e["ts"])) > written_at
+        ]
+        assert acted and all(e["kind"] == "agent_action" for e in acted)
+    finally:
+        layer.close()
+        await console.close()

@@ -146,5 +146,6 @@ def test_the_linux_console_gets_ascii(tmp_path: Path) -> None:
         assert glyph not in text
     # The drift chart in ASCII: a value label, the axis, then points and the band's edge.
     assert re.search(r"\d\|[-ox ]*x", text), "no ASCII chart row with a point outside the band"
-    assert re.search(r"\d\|-[-ox ]*-", text), "no ASCII band edge"
+    # (The band's row may begin with points on it: at 80x24 the chart has two plot rows.)
+    assert re.search(r"\d\|[-ox ]*--", text), "no ASCII band edge"
     assert any(_is_colour(p) for p in _sgr_parameters(out))  # colour itself is still sent

@@ -5,12 +5,16 @@ parsed again only when they changed; a link is followed (as a flagd provider rea
 it points at), and anything but a regular file under 1 MiB is refused unread. A file that is
 missing, refused or does not validate leaves the last good version in force, as a flagd
 provider does, and is reported once.
+
+One flag file routes both the credit model and the support agent (a flag each); the demo's
+deploy pipeline moves the registry's `serving` alias at the deploy's time on the demo clock.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -23,7 +27,7 @@ from thirdbook.control_file import (
     read_control,
     target_of,
 )
-from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
+from thirdbook.demo.estate import AGENT, MODEL, WEIGHTS, Serving
 from thirdbook.domain.control import (
     FlagdFile,
     RegisteredModel,
@@ -32,6 +36,7 @@ from thirdbook.domain.control import (
     route_for,
     routing_flags,
 )
+from thirdbook.domain.records import to_us
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,8 +49,14 @@ def write_json_atomically(path: Path, data: object) -> None:
     write_atomically(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
-def initial_registry() -> Registry:
-    """The demo registry: v6 known good and serving, v7 registered for the deploy."""
+def initial_registry(now: datetime | None = None) -> Registry:
+    """The demo registry: v6 known good and serving (registered months ago), v7 registered
+    last week for the deploy; `now` is the demo's start."""
+    now = now or datetime.now(UTC)
+
+    def ago(days: float) -> str:
+        return (now - timedelta(days=days)).replace(microsecond=0).isoformat()
+
     return Registry(
         models={
             MODEL: RegisteredModel(
@@ -53,12 +64,12 @@ def initial_registry() -> Registry:
                     "v6": RegisteredVersion(
                         weights_hash=WEIGHTS["v6"],
                         known_good=True,
-                        registered="2026-08-14T09:12:00+00:00",
+                        registered=ago(105),
                     ),
                     "v7": RegisteredVersion(
                         weights_hash=WEIGHTS["v7"],
                         known_good=False,
-                        registered="2026-11-20T16:40:00+00:00",
+                        registered=ago(6.8),
                         note="retrained on Q3 applications",
                     ),
                 },
@@ -68,14 +79,20 @@ def initial_registry() -> Registry:
     )
 
 
-def write_initial_control(control: Path) -> None:
-    """Lay down the kill switch (routing to the model) and the registry."""
+def initial_flags() -> FlagdFile:
+    """The kill switch: a flag for the credit model and one for the support agent, both
+    routing to the model (the agent acts)."""
+    return FlagdFile(flags={**routing_flags(MODEL).flags, **routing_flags(AGENT).flags})
+
+
+def write_initial_control(control: Path, now: datetime | None = None) -> None:
+    """Lay down the kill switch (routing to the model and the agent) and the registry."""
     control.mkdir(parents=True, exist_ok=True)
     write_json_atomically(
-        control / FLAG_FILE, routing_flags(MODEL).model_dump(by_alias=True, mode="json")
+        control / FLAG_FILE, initial_flags().model_dump(by_alias=True, mode="json")
     )
     write_json_atomically(
-        control / REGISTRY_FILE, initial_registry().model_dump(mode="json", exclude_none=True)
+        control / REGISTRY_FILE, initial_registry(now).model_dump(mode="json", exclude_none=True)
     )
 
 
@@ -122,18 +139,24 @@ class ControlFiles:
         self.registry = _Watched(control / REGISTRY_FILE, Registry)
 
     def serving(self) -> Serving:
-        """The route and the served version now."""
-        route = route_for(self.flags.current(), MODEL)
+        """The model's route and served version now, and the agent's route."""
+        flags = self.flags.current()
+        route, agent_route = route_for(flags, MODEL), route_for(flags, AGENT)
         registry = self.registry.current()
         served = registry.serving(MODEL) if registry else None
         if served is None:
-            return Serving(route, "v6", WEIGHTS["v6"])
+            return Serving(route, "v6", WEIGHTS["v6"], agent_route)
         version, entry = served
-        return Serving(route, version, entry.weights_hash)
+        return Serving(route, version, entry.weights_hash, agent_route)
 
-    def set_serving_alias(self, model: str, version: str) -> None:
-        """Move the `serving` alias (the demo's deploy pipeline does this)."""
+    def set_serving_alias(self, model: str, version: str, at: datetime | None = None) -> None:
+        """Move the `serving` alias (the demo's deploy pipeline does this) at `at`, the
+        deploy's time on the demo clock: the file's time says when, and the console's
+        registry history records the move at the file's time."""
         registry = self.registry.current() or initial_registry()
         data = registry.model_dump(mode="json", exclude_none=True)
         data["models"][model]["aliases"]["serving"] = version
         write_json_atomically(self.registry.path, data)
+        if at is not None:
+            ns = to_us(at) * 1000
+            os.utime(self.registry.path, ns=(ns, ns))

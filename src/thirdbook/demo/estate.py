@@ -13,7 +13,10 @@ The script, in demo seconds (the speed factor maps real time onto it):
 
 Everything is drawn from one seeded generator, so a seed and a sequence of control-file
 states give the same events every time. What is served follows the kill switch and the
-registry as they stand at each request.
+registry as they stand at each request, and the support agent obeys its own flag in the
+same file: routed away from itself, it takes no action and the chat goes to the route's
+path. Events are stamped by the demo's clock (`thirdbook.demo.clock`): the wall-clock time
+at which the serving layer writes them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+from thirdbook.demo.clock import DemoClock
 
 MODEL = "credit-scorer"
 AGENT = "support-agent"
@@ -48,6 +53,9 @@ SYSTEM_PROMPT = (
 )
 POLICY_DOC = ("policy-cr7", "sha256:" + hashlib.sha256(b"policy CR-7 text").hexdigest())
 AGENT_LANE_TOOLS = ("lookup_account", "send_email", "issue_refund")
+INQUIRY_DUE = timedelta(days=1)
+"""How long the regulator gives for an answer: a day of the commander's time, whatever the
+demo's speed."""
 
 Stream = str
 """Which log an event goes to: 'serving', 'signals', 'agent' or 'changes'."""
@@ -55,11 +63,13 @@ Stream = str
 
 @dataclass(frozen=True)
 class Serving:
-    """What the control files say at one moment: the route and the served version."""
+    """What the control files say at one moment: the model's route and served version, and
+    the support agent's route (`model`: the agent acts; else its kill switch stopped it)."""
 
     route: str
     version: str
     weights_hash: str
+    agent_route: str = "model"
 
 
 @dataclass(order=True)
@@ -76,13 +86,13 @@ class Estate:
     def __init__(
         self,
         seed: int,
-        start: datetime,
+        clock: DemoClock,
         requests_per_second: float,
-        deploy: Callable[[str, str], None] | None = None,
+        deploy: Callable[[str, str, datetime], None] | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self._deploy = deploy
-        self.start = start
+        self.clock = clock
         self.interval = 1.0 / requests_per_second
         self._queue: list[_Due] = []
         self._seq = 0
@@ -107,7 +117,7 @@ class Estate:
         heapq.heappush(self._queue, _Due(at, self._seq, what, data))
 
     def _ts(self, at: float) -> str:
-        return (self.start + timedelta(seconds=at)).isoformat(timespec="microseconds")
+        return self.clock.stamp(at)
 
     def run_until(
         self, demo_s: float, serving: Callable[[], Serving]
@@ -265,8 +275,25 @@ class Estate:
             )
         ]
 
+    def _agent_step(
+        self,
+        at: float,
+        serving: Callable[[], Serving],
+        tool: str,
+        target: str,
+        amount: float | None,
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        """The agent's next action, unless its kill switch routes it away from itself: then
+        it acts on nothing and the chat is served by the route's path (logged as a request
+        on that route, as a routed-away credit decision is)."""
+        chat = f"chat-{self.rng.getrandbits(32):08x}"
+        route = serving().agent_route
+        if route == "model":
+            return [("agent", self._agent_action(at, chat, tool, target, amount))]
+        return [("agent", self._handed_off(at, chat, route, tool, target))]
+
     def _agent_action(
-        self, at: float, tool: str, target: str, amount: float | None, outcome: str
+        self, at: float, chat: str, tool: str, target: str, amount: float | None
     ) -> dict[str, Any]:
         record: dict[str, Any] = {
             "v": 1,
@@ -275,13 +302,35 @@ class Estate:
             "agent": AGENT,
             "tool": tool,
             "target": target,
-            "request_id": f"chat-{self.rng.getrandbits(32):08x}",
-            "outcome": outcome,
+            "request_id": chat,
+            "outcome": "ok",
         }
         if amount is not None:
             record["amount"] = amount
             record["currency"] = "GBP"
         return record
+
+    def _handed_off(
+        self, at: float, chat: str, route: str, tool: str, target: str
+    ) -> dict[str, Any]:
+        served = {"human": "referred", "fallback": "acknowledged", "refused": "refused"}
+        return {
+            "v": 1,
+            "kind": "inference",
+            "ts": self._ts(at),
+            "request_id": chat,
+            "subject": target,
+            "route": route,
+            "response": {
+                "decision": served.get(route, "referred"),
+                "text": f"Served by the {route} path: {AGENT} is stopped by its kill switch.",
+            },
+            "action": {
+                "type": "handoff",
+                "target": target,
+                "detail": f"{AGENT} did not run {tool}",
+            },
+        }
 
     def _on_agent(
         self, at: float, serving: Callable[[], Serving]
@@ -291,24 +340,24 @@ class Estate:
         tool = rng.choice(AGENT_LANE_TOOLS)
         account = f"acct-{rng.randrange(10000, 99999)}"
         amount = round(rng.uniform(5, 80), 2) if tool == "issue_refund" else None
-        return [("agent", self._agent_action(at, tool, account, amount, "ok"))]
+        return self._agent_step(at, serving, tool, account, amount)
 
     def _on_refund(
         self, at: float, serving: Callable[[], Serving]
     ) -> list[tuple[Stream, dict[str, Any]]]:
-        return [("agent", self._agent_action(at, "issue_refund", "acct-77102", 2500.0, "ok"))]
+        return self._agent_step(at, serving, "issue_refund", "acct-77102", 2500.0)
 
     def _on_close(
         self, at: float, serving: Callable[[], Serving]
     ) -> list[tuple[Stream, dict[str, Any]]]:
-        return [("agent", self._agent_action(at, "close_account", "acct-77102", None, "ok"))]
+        return self._agent_step(at, serving, "close_account", "acct-77102", None)
 
     def _on_deploy(
         self, at: float, serving: Callable[[], Serving]
     ) -> list[tuple[Stream, dict[str, Any]]]:
         self.deployed_v7 = True
         if self._deploy is not None:
-            self._deploy(MODEL, "v7")
+            self._deploy(MODEL, "v7", self.clock.at(at))
         return [
             (
                 "changes",
@@ -339,7 +388,7 @@ class Estate:
                     "request_id": self._glitched_request,
                     "question": "Why did your system decline this application? Provide the model "
                     "version, the inputs considered and the reasons given.",
-                    "due": self._ts(at + 86400),
+                    "due": (self.clock.at(at) + INQUIRY_DUE).isoformat(timespec="microseconds"),
                 },
             )
         ]

@@ -1,4 +1,8 @@
-"""The demo serving layer: runs the simulated estate in (scaled) real time, writing its logs."""
+"""The demo serving layer: runs the simulated estate in (scaled) real time, writing its logs.
+
+Its events are stamped by the demo's clock (`thirdbook.demo.clock`), which is the wall clock
+when it runs: the console's incidents, timeline and registry history read the same clock.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import asyncio
 import contextlib
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 import orjson
 
 from thirdbook.config import SourceConfig
+from thirdbook.demo.clock import DemoClock
 from thirdbook.demo.control_files import ControlFiles, write_initial_control
 from thirdbook.demo.estate import Estate
 
@@ -32,14 +37,16 @@ class DemoServingLayer:
         requests_per_second: float = 4.0,
         start: datetime | None = None,
     ) -> None:
+        """`start` pins demo second 0 to a time (to replay the script with `advance_to`);
+        without it, `run` stamps each event with the wall-clock time it is written."""
         self.demo_dir = demo_dir
         self.logs = demo_dir / "logs"
         self.control_dir = demo_dir / "control"
         self.speed = speed
+        self.clock = DemoClock(speed, start)
         self.control = ControlFiles(self.control_dir)
-        self.start = start or datetime.now(UTC)
         self.estate = Estate(
-            seed, self.start, requests_per_second, deploy=self.control.set_serving_alias
+            seed, self.clock, requests_per_second, deploy=self.control.set_serving_alias
         )
         self.demo_seconds = 0.0
         self.lines_written = 0
@@ -61,7 +68,7 @@ class DemoServingLayer:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.store_path}{suffix}").unlink(missing_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
-        write_initial_control(self.control_dir)
+        write_initial_control(self.control_dir, self.clock.at(0))
 
     def _file(self, stream: str) -> IO[bytes]:
         handle = self._files.get(stream)
@@ -85,6 +92,7 @@ class DemoServingLayer:
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
         """Run in real time scaled by the speed factor until stopped (or for `duration_s`)."""
+        self.clock.resume(self.demo_seconds)  # what is written from now is stamped now
         began = time.monotonic() - self.demo_seconds / self.speed
         try:
             while not stop.is_set():

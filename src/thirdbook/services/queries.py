@@ -7,13 +7,13 @@ from typing import Any
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import AuditRecord, ChainHead
-from thirdbook.domain.drift import DriftPoint, DriftSeries
+from thirdbook.domain.drift import DriftSeries
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.domain.events import MetricEvent, parse_stored_line
 from thirdbook.domain.records import EventFilter, IngestNote, Page, Reject, StoredEvent
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.domain.secrets import find_secrets
 from thirdbook.services.acting import Acting, need_reason
+from thirdbook.services.drift_series import drift_series
 from thirdbook.store import Store
 
 
@@ -51,29 +51,12 @@ class QueryService:
         return await self.store.data_version()
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
-        """The newest `windows` metric windows of a drift alert's model, whatever version
-        served them (so a rollback's recovery shows beside the drift), with the band."""
+        """A drift alert's chart: its model's newest `windows` metric windows and the
+        incident's own (see `services.drift_series`), with the band."""
         rule = next((r for r in self.triggers.drift if r.name == alert.rule), None)
         if rule is None or alert.kind != "drift":
             return None
-        model = alert.key.partition(" ")[0]
-        page = await self.store.events.page(EventFilter(kind="metric", model=model), limit=windows)
-        points = []
-        for stored in page.items:
-            event = parse_stored_line(stored.raw)
-            if isinstance(event, MetricEvent) and event.metric == rule.metric:
-                points.append(
-                    DriftPoint(
-                        at=event.window_end or event.ts,
-                        value=event.value,
-                        version=event.model.version,
-                    )
-                )
-        points.sort(key=lambda p: p.at)
-        series = DriftSeries(
-            title=f"{model} {rule.metric}", low=rule.low, high=rule.high, points=tuple(points)
-        )
-        return series.model_copy(update={"title": f"{series.title} {'→'.join(series.versions)}"})
+        return await drift_series(self.store, rule, alert, windows)
 
     async def audit_records(self, incident_id: int | None = None) -> list[AuditRecord]:
         """The audit chain's records, oldest first (only one incident's, when given)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.records import (
@@ -78,6 +80,50 @@ class EventQueries:
         items = [_event(r) for r in rows[:limit]]
         next_key = items[-1].id if len(rows) > limit else None
         return Page[StoredEvent](items=items, next_key=next_key)
+
+    async def by_ids(self, ids: Sequence[int]) -> list[StoredEvent]:
+        """The events with these ids (the first 1,000 of them), oldest first; an id with no
+        event is left out."""
+        chosen = sorted(set(ids))[:1000]
+        if not chosen:
+            return []
+        marks = ", ".join("?" * len(chosen))
+        rows = await self._store.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id "
+            f"WHERE e.id IN ({marks}) ORDER BY e.id",
+            tuple(chosen),
+        )
+        return [_event(r) for r in rows]
+
+    async def of_version(
+        self,
+        model: str,
+        version: str,
+        kind: str,
+        limit: int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+    ) -> list[StoredEvent]:
+        """A model version's events of one kind, `since` ≤ ts < `until`: the first `limit`
+        oldest first (or the last, newest first). Read in time order along the model index,
+        so it stops as soon as it has them."""
+        order = "DESC" if newest_first else "ASC"
+        rows = await self._store.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id "
+            "WHERE e.model_name = ? AND e.model_version = ? AND e.ts_us >= ? AND e.ts_us < ? "
+            f"AND e.kind = ? ORDER BY e.ts_us {order}, e.id {order} LIMIT ?",
+            (
+                model,
+                version,
+                -(1 << 63) if since is None else to_us(since),
+                (1 << 63) - 1 if until is None else to_us(until),
+                kind,
+                limit,
+            ),
+        )
+        return [_event(r) for r in rows]
 
     async def window_raw(
         self, since_us: int, until_us: int, before_id: int | None, limit: int

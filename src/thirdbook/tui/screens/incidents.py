@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from thirdbook.domain.incidents import Incident, elapsed_clock
 from thirdbook.services.factory import Services
 from thirdbook.tui import keys
+from thirdbook.tui.clock_text import local
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
 
@@ -27,7 +28,7 @@ def incident_cells(incident: Incident) -> tuple[Text, ...]:
         Text(str(incident.id), style="dim"),
         Text(incident.severity, style="bold" if incident.severity in {"SEV1", "SEV2"} else ""),
         Text(incident.phase, style="dim" if incident.phase == "closed" else ""),
-        Text(f"{incident.declared_at:%Y-%m-%d %H:%M}"),
+        Text(f"{local(incident.declared_at):%Y-%m-%d %H:%M}"),
         Text(elapsed_clock(incident, datetime.now(UTC))),
         safe(incident.commander, 20),
         Text(str(len(incident.alert_ids))),

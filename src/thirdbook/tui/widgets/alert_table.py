@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from thirdbook.domain.alerts import Alert
+from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
 
@@ -22,7 +23,7 @@ def alert_cells(alert: Alert) -> tuple[Text, ...]:
     """The cells for one alert; the summary is built from log data, so it is sanitised."""
     return (
         Text(str(alert.id), style="dim"),
-        Text(f"{alert.last_at:%H:%M:%S}"),
+        Text(hms(alert.last_at)),
         Text(alert.kind.replace("_", " "), style=KIND_STYLE.get(alert.kind, "")),
         Text(alert.status, style="bold" if alert.status == "open" else "dim"),
         Text(f"×{alert.fired}"),

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.services.factory import Services
+from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.event_table import EventTable
@@ -154,7 +155,7 @@ class EventBrowser(Vertical):
         if detail.has_class("hidden"):
             return
         events = ", ".join(map(str, alert.event_ids[-12:]))
-        heading = f"#{alert.id} {alert.rule} · first {alert.first_at:%H:%M:%S} · "
+        heading = f"#{alert.id} {alert.rule} · first {hms(alert.first_at)} · "
         text = Text(f"{heading}events {events}\n", style="dim")
         text.append_text(safe(alert.summary, 2000))
         detail.update(Unbroken(text))

@@ -23,6 +23,7 @@ from textual.strip import Strip
 
 from thirdbook.domain.records import StoredEvent
 from thirdbook.domain.text import visible
+from thirdbook.tui.clock_text import hms
 
 FIELDS = (
     ("id", 7),
@@ -53,7 +54,7 @@ def event_line(event: StoredEvent) -> str:
     model = " ".join(p for p in (event.model_name, event.model_version) if p)
     values = (
         str(event.id),
-        f"{event.ts:%H:%M:%S}",
+        hms(event.ts),
         event.kind,
         model,
         event.route or "",

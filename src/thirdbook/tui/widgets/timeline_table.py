@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from thirdbook.domain.incidents import TimelineEntry
+from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
 
@@ -13,7 +14,7 @@ def timeline_cells(entry: TimelineEntry) -> tuple[Text, ...]:
     """The cells of one entry; who is the OS user, uid and SSH origin."""
     return (
         Text(str(entry.id), style="dim"),
-        Text(f"{entry.at:%H:%M:%S}"),
+        Text(hms(entry.at)),
         safe(f"{entry.actor.user} ({entry.actor.origin})", 40),
         Text(entry.kind, style="bold"),
         safe(entry.detail, 300),
