@@ -66,16 +66,19 @@ def _hostile_lines() -> bytes:
 
 
 def _run_on_pty(
-    argv: list[str], env: dict[str, str], keys: list[tuple[float, bytes]], seconds: float
+    argv: list[str], env: dict[str, str], steps: list[tuple[bytes, bytes]], ceiling: float
 ) -> bytes:
+    """Run `argv` on a pseudo-terminal; each step waits until the output since the previous
+    key holds its bytes (a person reading the screen), then types its key."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the real program
         os.execvpe(argv[0], argv, env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 240, 0, 0))
     out = bytearray()
-    start = time.monotonic()
+    since = 0  # where the output after the last key starts
+    deadline = time.monotonic() + ceiling
     try:
-        while time.monotonic() - start < seconds:
+        while time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.05)
             if ready:
                 try:
@@ -85,8 +88,15 @@ def _run_on_pty(
                 if not data:
                     break
                 out += data
-            if keys and time.monotonic() - start >= keys[0][0]:
-                os.write(fd, keys.pop(0)[1])
+            if not steps:
+                continue
+            wanted, key = steps[0]
+            if wanted in out[since:]:
+                time.sleep(0.3)
+                os.write(fd, key)
+                steps.pop(0)
+                since = len(out)
+        assert not steps, f"waited {ceiling:.0f} s for {steps[0][0]!r} on screen"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
@@ -113,14 +123,14 @@ def test_hostile_log_data_never_reaches_the_terminal(tmp_path: Path) -> None:
     logs = tmp_path / "data" / "demo" / "logs"
     (logs / HOSTILE_FILE).write_bytes(_hostile_lines())
     # Find the hostile decision in the explorer and open its raw line (which names its file).
-    keys = [
-        (5.0, b"/"),
-        (5.5, b"request:req-hostile-1\r"),
-        (6.5, b"r"),
-        (8.0, b"\x1b"),
-        (8.5, b"q"),
+    steps = [
+        (b"inference", b"/"),  # events on screen: open the explorer
+        (b"request:", b"request:req-hostile-1\r"),  # its filter is up
+        (b"req-hostile-1", b"r"),  # the match is listed: its raw line
+        (b".jsonl@0", b"\x1b"),
+        (b"", b"q"),
     ]
-    out = _run_on_pty([*THIRDBOOK, "demo", "--keep", "--speed", "0.5"], env, keys, 12.0)
+    out = _run_on_pty([*THIRDBOOK, "demo", "--keep", "--speed", "0.5"], env, steps, 90.0)
 
     assert b"req-hostile-1" in out, "the hostile event was never drawn"
     for match in _ESCAPE.finditer(out):
