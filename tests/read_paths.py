@@ -49,11 +49,28 @@ READ_COMMANDS: tuple[tuple[str, ...], ...] = (
     ("events", "--limit", "100000"),
     ("events", "--json", "--limit", "100000"),
     ("status",),
+    ("status", "--json"),
     ("alerts", "--limit", "10000"),
     ("alerts", "--json", "--limit", "10000"),
     ("rejects", "--limit", "10000"),
     ("rejects", "--json", "--limit", "10000"),
+    ("incidents", "--limit", "10000"),
+    ("incidents", "--json", "--limit", "10000"),
+    ("precision",),
+    ("precision", "--json"),
+    ("action-items",),
+    ("action-items", "--json"),
+    ("audit",),
+    ("audit", "--json"),
+    ("registry", "history"),
+    ("registry", "history", "--json"),
 )
+INCIDENT_READ_COMMANDS: tuple[tuple[str, ...], ...] = (
+    ("timeline", "{incident}"),
+    ("timeline", "{incident}", "--full"),
+    ("timeline", "{incident}", "--json"),
+)
+"""Run for each incident `incidents --json` lists (when the store has any)."""
 RAW_FORBIDDEN = ("\x1b", "\x07", "\x7f", "\u009b", "\u202e", "\u2066")
 """What must never reach the terminal raw from data (ESC, BEL, DEL, CSI, bidi overrides)."""
 
@@ -79,8 +96,25 @@ def run_command(data_dir: Path, *args: str) -> tuple[int, str, bytes]:
 def read_everything(data_dir: Path) -> dict[str, str]:
     """Run every read command; each must exit 0, each JSON line must be standard JSON, and
     no output may carry a control or bidi character raw."""
-    outputs = {}
-    for args in READ_COMMANDS:
+    outputs: dict[str, str] = {}
+    stdout = _read(data_dir, READ_COMMANDS, outputs)
+    listed = [strict_json(x) for x in stdout["incidents --json --limit 10000"].splitlines()]
+    for incident in listed[:3]:
+        commands = tuple(
+            tuple(a.format(incident=incident["id"]) for a in args)
+            for args in INCIDENT_READ_COMMANDS
+        )
+        _read(data_dir, commands, outputs)
+    return outputs
+
+
+def _read(
+    data_dir: Path, commands: tuple[tuple[str, ...], ...], outputs: dict[str, str]
+) -> dict[str, str]:
+    """Run `commands`, checking each; their output (stdout and stderr) goes in `outputs`,
+    their stdout alone is returned."""
+    stdout: dict[str, str] = {}
+    for args in commands:
         code, text, raw = run_command(data_dir, *args)
         assert code == 0, f"{' '.join(args)} exited {code}: {text[-500:]}"
         printed = raw.decode("utf-8")
@@ -91,7 +125,8 @@ def read_everything(data_dir: Path) -> dict[str, str]:
                 strict_json(line)
                 assert line.isascii(), f"{' '.join(args)} printed non-ASCII JSON"
         outputs[" ".join(args)] = text
-    return outputs
+        stdout[" ".join(args)] = printed
+    return stdout
 
 
 async def first_screen(store_path: Path, rules: TriggerSettings, *, rows: bool) -> None:

@@ -268,6 +268,10 @@ def _kill_switch_audited_as_failed(ro: ReadOnly, data: Path) -> None:
     assert asyncio.run(integrity()) == "ok"
 
 
+async def _a_store(path: Path) -> None:
+    await (await Store.open(path)).close()
+
+
 def test_an_unexpected_error_is_one_sentence_with_its_traceback_in_a_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -276,6 +280,7 @@ def test_an_unexpected_error_is_one_sentence_with_its_traceback_in_a_log(
     async def broken(self: HealthService) -> None:
         raise RuntimeError("a bug in the health line")
 
+    asyncio.run(_a_store(tmp_path / "data" / "thirdbook.db"))  # a read needs a store
     monkeypatch.setattr(HealthService, "read", broken)
     done = CliRunner().invoke(main, ["status"])
     assert done.exit_code == 1

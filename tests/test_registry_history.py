@@ -112,6 +112,10 @@ async def test_several_processes_looking_at_once_record_each_move_once(tmp_path:
         await c.close()
 
 
+async def _a_store(path: Path) -> None:
+    await (await Store.open(path)).close()
+
+
 def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> None:
     path = registry_file(tmp_path)
     move_alias(path, "v6", T0)
@@ -119,13 +123,27 @@ def test_registry_history_command_lists_moves_and_answers_at(tmp_path: Path) -> 
     config.write_text(f'[containment]\nregistry = "{path}"\n')
     env = {"THIRDBOOK_DATA_DIR": str(tmp_path / "data"), "THIRDBOOK_CONFIG": str(config)}
     runner = CliRunner()
+    missing = runner.invoke(main, ["registry", "history"], env=env)
+    assert missing.exit_code == 1 and "no store at" in missing.output  # a read makes none
+    asyncio.run(_a_store(tmp_path / "data" / "thirdbook.db"))
     assert runner.invoke(main, ["registry", "history"], env=env).exit_code == 0
     move_alias(path, "v7", T1)
     listed = runner.invoke(main, ["registry", "history"], env=env)
     assert listed.exit_code == 0, listed.output
-    assert listed.output.splitlines()[0].startswith(
-        "2026-11-27T13:58:30+00:00  credit-scorer serving: v6 → v7  [observed]"
-    )
+    # Piped: a line naming the columns, then one move a line, newest first.
+    heading, newest, first = listed.output.splitlines()
+    assert heading.split()[:6] == ["at", "(UTC)", "model", "alias", "from", "to"]
+    assert newest.split()[:6] == [
+        "2026-11-27T13:58:30+00:00",
+        "credit-scorer",
+        "serving",
+        "v6",
+        "v7",
+        "observed",
+    ]
+    assert "first seen" in first
+    moves = runner.invoke(main, ["registry", "history", "--json"], env=env)
+    assert [json.loads(x)["how"] for x in moves.stdout.splitlines()] == ["observed", "first seen"]
     at = runner.invoke(main, ["registry", "history", "--at", "2026-11-27T14:02"], env=env)
     assert at.exit_code == 0, at.output
     assert at.output.startswith("credit-scorer was serving v7 at 2026-11-27T14:02:00+00:00")

@@ -229,9 +229,14 @@ async def test_local_mount_inside_a_network_one_is_allowed() -> None:
     assert network_filesystem(Path("/home/x"), NFS_MOUNTINFO) is None
 
 
-def test_cli_reports_network_filesystem_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_reports_network_filesystem_clearly(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import thirdbook.store.connection as connection
 
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert CliRunner().invoke(main, ["ingest", "--once", str(empty)]).exit_code == 0  # a store
     monkeypatch.setattr(connection, "network_filesystem", lambda path, mountinfo=None: "cifs")
     result = CliRunner().invoke(main, ["events"])
     assert result.exit_code == 1

@@ -8,38 +8,24 @@ from pathlib import Path
 import click
 
 from thirdbook import __version__
+from thirdbook.cli.action_items import register_action_item_commands
 from thirdbook.cli.console import console, register_console_commands
 from thirdbook.cli.containment import register_containment_commands
 from thirdbook.cli.errors import ThirdbookGroup
 from thirdbook.cli.evidence import register_evidence_commands
 from thirdbook.cli.export import register_export_commands
+from thirdbook.cli.global_options import AFTER_THE_COMMAND, accept_after_every_command, root_options
 from thirdbook.cli.ingest import register_ingest_commands
 from thirdbook.cli.queries import register_query_commands
 from thirdbook.cli.registry import register_registry_commands
+from thirdbook.cli.runbooks import register_runbook_commands
 from thirdbook.cli.triage import register_triage_commands
 
 __all__ = ["main"]
 
 
-@click.group(cls=ThirdbookGroup, invoke_without_command=True)
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    envvar="THIRDBOOK_DATA_DIR",
-    help="Where the store lives (default: the XDG data dir).",
-)
-@click.option(
-    "--config",
-    type=click.Path(path_type=Path),
-    envvar="THIRDBOOK_CONFIG",
-    help="The config file (default: thirdbook.toml in the XDG config dir).",
-)
-@click.option(
-    "--demo",
-    "use_demo",
-    is_flag=True,
-    help="Use the demo's store (what `thirdbook demo` left in the data dir).",
-)
+@click.group(cls=ThirdbookGroup, invoke_without_command=True, epilog=AFTER_THE_COMMAND)
+@root_options
 @click.option(
     "--debug",
     is_flag=True,
@@ -65,7 +51,10 @@ register_console_commands(main)
 register_ingest_commands(main)
 register_query_commands(main)
 register_triage_commands(main)
+register_action_item_commands(main)
+register_runbook_commands(main)
 register_evidence_commands(main)
 register_containment_commands(main)
 register_registry_commands(main)
 register_export_commands(main)
+accept_after_every_command(main)

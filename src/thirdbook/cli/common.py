@@ -14,6 +14,7 @@ from thirdbook.config import ConfigError
 from thirdbook.domain import clock
 from thirdbook.domain.errors import ActionFailedError, StoreError, TriageRefusedError
 from thirdbook.domain.queries import parse_time
+from thirdbook.domain.text import visible
 from thirdbook.services.factory import Access, Context, Services, open_services
 
 T = TypeVar("T")
@@ -45,6 +46,16 @@ def context_of(ctx: click.Context) -> Context:
         raise click.ClickException(str(exc)) from exc
 
 
+def refuse_missing_store(context: Context) -> None:
+    """Exit 1 with one sentence when the context's store does not exist: a read has nothing
+    to read, and must not leave a store (or a data directory) behind."""
+    path = context.store_path
+    if path.exists():
+        return
+    first = "`thirdbook demo`" if context.demo else "`thirdbook ingest` or `thirdbook watch`"
+    raise click.ClickException(f"no store at {visible(str(path))}: run {first} first")
+
+
 def parse_since(text: str) -> datetime:
     """`15m`, `2h`, `1d`, `30s` ago, or an ISO 8601 time (UTC when it has no zone)."""
     try:
@@ -58,8 +69,11 @@ def with_services(
 ) -> T:
     """Run `work` on the services over the configured store (built by the factory, each on
     first use); refusals exit 1. A read passes `access="auto"`, so that it works on a store
-    this process cannot write."""
+    this process cannot write; on a store that does not exist it says so and exits 1,
+    creating nothing (a write creates the store)."""
     context = context_of(ctx)
+    if access != "write":
+        refuse_missing_store(context)
 
     async def go(stop: asyncio.Event) -> T:
         services = await open_services(context, access=access)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from thirdbook.cli.common import context_of as _context
+from thirdbook.cli.common import refuse_missing_store
 from thirdbook.cli.common import run_async as _run
 from thirdbook.config import EXAMPLE_CONFIG
 from thirdbook.domain.text import terminal_json
@@ -19,9 +20,12 @@ from thirdbook.services.factory import Context
 @click.option("--read-only", is_flag=True, help="Look but do not ingest or act.")
 @click.pass_context
 def console(ctx: click.Context, read_only: bool) -> None:
-    """Open the console on the configured store and sources."""
+    """Open the console on the configured store and sources (with --read-only, on a store
+    that exists)."""
     context = _context(ctx)
     _check_keymap(context)
+    if read_only:
+        refuse_missing_store(context)
     from thirdbook.tui.app import run_console
 
     run_console(context, read_only=read_only)

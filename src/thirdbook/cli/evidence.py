@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 
 from thirdbook.cli.common import with_services
+from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
+from thirdbook.domain.audit import AuditRecord
 from thirdbook.domain.errors import CheckpointError
-from thirdbook.domain.text import terminal_json, visible
+from thirdbook.domain.text import terminal_json
 from thirdbook.services.verify import VerifyService
 
 
@@ -72,34 +74,54 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
         VerifyService.write_checkpoint(head, out)
 
 
+AUDIT_COLUMNS = (
+    Column("seq", right=True),
+    Column("at (UTC)"),
+    Column("user", limit=40),
+    Column("origin", limit=60),
+    Column("action"),
+    Column("outcome"),
+    Column("incident"),
+    Column("detail", limit=200, fold=True),
+)
+
+
 @click.command()
 @click.option("--incident", "incident_id", type=int, help="Only this incident's records.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@json_option
 @click.pass_context
 def audit(ctx: click.Context, incident_id: int | None, as_json: bool) -> None:
-    """The audit records: every action, done, refused, failed or interrupted, with who."""
+    """The audit records, oldest first: every action, done, refused, failed or interrupted,
+    with who. Their JSON is the records as chained (`seq`, `hash`, `prev_hash` and the
+    hashed content), so it can be re-hashed."""
     records = with_services(ctx, lambda svc: svc.queries.audit_records(incident_id), access="auto")
-    for record in records:
-        if as_json:
-            click.echo(
-                terminal_json(
-                    {
-                        "seq": record.seq,
-                        "hash": record.hash,
-                        "prev_hash": record.prev_hash,
-                        **record.content,
-                    }
-                )
-            )
-            continue
-        actor = record.content.get("actor", {})
-        detail = json.dumps(record.content.get("detail", {}), ensure_ascii=False)
-        click.echo(
-            f"{record.seq:>6} {record.at:%Y-%m-%d %H:%M:%S}Z "
-            f"{visible(str(actor.get('user', '?')))} ({visible(str(actor.get('origin')))}) "
-            f"{record.content.get('action')} {record.content.get('outcome')} "
-            f"{visible(detail, 200)}"
+    if as_json:
+        echo_json(
+            (
+                {"seq": r.seq, "hash": r.hash, "prev_hash": r.prev_hash, **r.content}
+                for r in records
+            ),
+            empty="no audit records",
         )
+        return
+    show_rows(AUDIT_COLUMNS, (_audit_row(record) for record in records), empty="no audit records")
+
+
+def _audit_row(record: AuditRecord) -> tuple[str, ...]:
+    content = record.content
+    actor = content.get("actor")
+    actor = actor if isinstance(actor, dict) else {}
+    incident = content.get("incident")
+    return (
+        str(record.seq),
+        f"{record.at:%Y-%m-%d %H:%M:%S}",
+        str(actor.get("user", "?")),
+        str(actor.get("origin", "?")),
+        str(content.get("action")),
+        str(content.get("outcome")),
+        "" if incident is None else f"#{incident}",
+        json.dumps(content.get("detail", {}), ensure_ascii=False),
+    )
 
 
 def register_evidence_commands(group: click.Group) -> None:

@@ -8,13 +8,54 @@ from typing import Any
 import click
 
 from thirdbook.cli.common import parse_since, with_services
+from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
+from thirdbook.domain.alerts import Alert
 from thirdbook.domain.events import event_json_schema
-from thirdbook.domain.records import EventFilter, StoredEvent
+from thirdbook.domain.records import EventFilter, IngestNote, Reject, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
-from thirdbook.domain.text import terminal_json, visible, visible_bytes
+from thirdbook.domain.text import terminal_json, visible
 from thirdbook.services.factory import Services
 from thirdbook.services.health import Health
+
+NO_EVENTS = "no events match"
+EVENT_COLUMNS = (
+    Column("id", right=True),
+    Column("time (UTC)"),
+    Column("kind"),
+    Column("model", limit=60),
+    Column("route", limit=60),
+    Column("request", limit=60, fold=True),
+    Column("subject", limit=60, fold=True),
+)
+REJECT_COLUMNS = (
+    Column("id", right=True),
+    Column("source", limit=60),
+    Column("where", limit=120, fold=True),
+    Column("bytes", right=True),
+    Column("reason", limit=300, fold=True),
+    Column("raw", limit=200, fold=True),
+)
+ALERT_COLUMNS = (
+    Column("id", right=True),
+    Column("status"),
+    Column("kind"),
+    Column("fired", right=True),
+    Column("last (UTC)"),
+    Column("rule", limit=40),
+    Column("summary", limit=200, fold=True),
+)
+GAP_COLUMNS = (
+    Column("gap at (UTC)"),
+    Column("bytes"),
+    Column("lost", right=True),
+    Column("detail", limit=300, fold=True),
+)
+NOTE_COLUMNS = (
+    Column("at (UTC)"),
+    Column("kind"),
+    Column("detail", limit=200, fold=True),
+)
 
 
 def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
@@ -45,7 +86,7 @@ def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
 @click.option("--subject")
 @click.option("--since", help="15m, 2h, 1d, or an ISO 8601 time.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@json_option
 @click.option(
     "--reveal-secrets",
     "reveal",
@@ -102,77 +143,79 @@ def events(
 
     found = with_services(ctx, go, access="auto")
     if as_json:
-        for event in found:
-            click.echo(terminal_json(_event_dict(event, reveal is not None)))
+        echo_json((_event_dict(event, reveal is not None) for event in found), empty=NO_EVENTS)
         return
-    from rich.console import Console as RichConsole
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold")
-    for column in ("id", "time (UTC)", "kind", "model", "route", "request", "subject"):
-        table.add_column(column, no_wrap=column not in {"request", "subject"}, overflow="fold")
-    for event in found:
-        model_text = " ".join(p for p in (event.model_name, event.model_version) if p)
-        table.add_row(
-            *(
-                Text(visible(value, 60, reveal=reveal is not None))
-                for value in (
-                    str(event.id),
-                    f"{event.ts:%m-%d %H:%M:%S}",
-                    event.kind,
-                    model_text,
-                    event.route or "",
-                    event.request_id or "",
-                    event.subject or "",
-                )
+    show_rows(
+        EVENT_COLUMNS,
+        (
+            (
+                str(event.id),
+                f"{event.ts:%m-%d %H:%M:%S}",
+                event.kind,
+                " ".join(p for p in (event.model_name, event.model_version) if p),
+                event.route or "",
+                event.request_id or "",
+                event.subject or "",
             )
-        )
-    RichConsole(highlight=False, markup=False).print(table)
-    if not found:
-        click.echo("no events match", err=True)
+            for event in found
+        ),
+        empty=NO_EVENTS,
+        reveal=reveal is not None,
+    )
 
 
 @click.command()
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 def rejects(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """List rejected lines with their source, offset and reason."""
+    """List rejected lines, newest first, with their source, offset and reason."""
 
-    async def go(services: Services) -> list[Any]:
+    async def go(services: Services) -> list[Reject]:
         return list((await services.queries.rejects(limit=limit)).items)
 
-    for reject in with_services(ctx, go, access="auto"):
-        if as_json:
-            click.echo(
-                terminal_json(
-                    {
-                        "id": reject.id,
-                        "source": reject.source,
-                        "path": reject.path,
-                        "offset": reject.byte_offset,
-                        "length": reject.length,
-                        "reason": reject.reason,
-                        "raw": mask_secrets(reject.raw.decode("utf-8", "backslashreplace")),
-                        "raw_complete": reject.raw_complete,
-                    }
-                )
+    found = with_services(ctx, go, access="auto")
+    if as_json:
+        echo_json((_reject_dict(reject) for reject in found), empty="no rejects")
+        return
+    show_rows(
+        REJECT_COLUMNS,
+        (
+            (
+                str(reject.id),
+                reject.source,
+                f"{reject.path}@{reject.byte_offset}",
+                str(reject.length),
+                reject.reason,
+                reject.raw.decode("utf-8", errors="backslashreplace"),
             )
-        else:
-            click.echo(
-                f"#{reject.id} {visible(reject.path)}@{reject.byte_offset} "
-                f"({reject.length} bytes): {visible(reject.reason)}"
-            )
-            click.echo(f"    {visible_bytes(reject.raw, 200)}")
+            for reject in found
+        ),
+        empty="no rejects",
+    )
+
+
+def _reject_dict(reject: Reject) -> dict[str, Any]:
+    return {
+        "id": reject.id,
+        "source": reject.source,
+        "path": reject.path,
+        "offset": reject.byte_offset,
+        "length": reject.length,
+        "reason": reject.reason,
+        "raw": mask_secrets(reject.raw.decode("utf-8", "backslashreplace")),
+        "raw_complete": reject.raw_complete,
+        "ingested": reject.ingested.isoformat(),
+    }
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
 @click.pass_context
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, as_json: bool) -> None:
     """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
 
-    async def go(services: Services) -> tuple[Path, Health, list[Any], list[Any]]:
+    async def go(services: Services) -> tuple[Path, Health, list[IngestNote], list[IngestNote]]:
         queries = services.queries
         return (
             services.paths.store,
@@ -182,7 +225,10 @@ def status(ctx: click.Context) -> None:
         )
 
     store, health, notes, gaps = with_services(ctx, go, access="auto")
-    click.echo(f"store       {store}")
+    if as_json:
+        click.echo(terminal_json(_status_dict(store, health, notes, gaps)))
+        return
+    click.echo(f"store       {visible(str(store))}")
     click.echo(f"events      {health.events_total}")
     click.echo(f"rejects     {health.rejects_total}")
     click.echo(f"files       {health.files_active} active, backlog {health.backlog_bytes} bytes")
@@ -197,42 +243,101 @@ def status(ctx: click.Context) -> None:
     if health.paused_reason:
         click.echo(f"PAUSED      {visible(health.paused_reason)}")
     click.echo(f"gaps        {health.gaps}   truncations {health.truncations}")
-    for gap in gaps:
-        end = "?" if gap.gap_end is None else gap.gap_end
-        lost = "" if gap.gap_end is None else f", {gap.gap_end - (gap.gap_start or 0)} bytes"
-        click.echo(
-            f"  gap {gap.ts:%Y-%m-%d %H:%M:%S} bytes {gap.gap_start}..{end}{lost}: "
-            f"{visible(gap.detail, 300)}"
-        )
+    show_rows(
+        GAP_COLUMNS,
+        (
+            (
+                f"{gap.ts:%Y-%m-%d %H:%M:%S}",
+                f"{gap.gap_start}..{'?' if gap.gap_end is None else gap.gap_end}",
+                "?" if gap.gap_end is None else str(gap.gap_end - (gap.gap_start or 0)),
+                gap.detail,
+            )
+            for gap in gaps
+        ),
+        indent=2,
+    )
     click.echo("recent notes")
-    for note in notes:
-        click.echo(f"  {note.ts:%Y-%m-%d %H:%M:%S} {note.kind:<10} {visible(note.detail, 200)}")
+    show_rows(
+        NOTE_COLUMNS,
+        ((f"{note.ts:%Y-%m-%d %H:%M:%S}", note.kind, note.detail) for note in notes),
+        indent=2,
+    )
+
+
+def _status_dict(
+    store: Path, health: Health, notes: list[IngestNote], gaps: list[IngestNote]
+) -> dict[str, Any]:
+    lease = health.lease
+    return {
+        "store": str(store),
+        "events": health.events_total,
+        "rejects": health.rejects_total,
+        "files_active": health.files_active,
+        "backlog_bytes": health.backlog_bytes,
+        "lease": None
+        if lease is None
+        else {
+            "user": lease.user,
+            "host": lease.host,
+            "pid": lease.pid,
+            "heartbeat": lease.heartbeat.isoformat(),
+            "live": health.lease_live,
+        },
+        "paused_reason": health.paused_reason,
+        "gaps": health.gaps,
+        "truncations": health.truncations,
+        "gap_notes": [_note_dict(note) for note in gaps],
+        "notes": [_note_dict(note) for note in notes],
+    }
+
+
+def _note_dict(note: IngestNote) -> dict[str, Any]:
+    return {
+        "at": note.ts.isoformat(),
+        "kind": note.kind,
+        "detail": mask_secrets(note.detail),
+        "gap_start": note.gap_start,
+        "gap_end": note.gap_end,
+    }
 
 
 @click.command()
 @click.option("--status", type=click.Choice(["open", "dismissed", "attached", "declared"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+@json_option
 @click.pass_context
 def alerts(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
     """List alerts the triggers raised, newest first."""
 
-    async def go(services: Services) -> list[Any]:
+    async def go(services: Services) -> list[Alert]:
         return list((await services.queries.alerts(status=status, limit=limit)).items)
 
     found = with_services(ctx, go, access="auto")
-    for alert in found:
-        if as_json:
-            fields = alert.model_dump(mode="json")
-            fields.update(key=mask_secrets(alert.key), summary=mask_secrets(alert.summary))
-            click.echo(terminal_json(fields))
-        else:
-            click.echo(
-                f"#{alert.id} {alert.status:<9} {alert.kind:<13} "
-                f"{visible(alert.summary, 200)} (x{alert.fired})"
+    if as_json:
+        echo_json((_alert_dict(alert) for alert in found), empty="no alerts")
+        return
+    show_rows(
+        ALERT_COLUMNS,
+        (
+            (
+                str(alert.id),
+                alert.status,
+                alert.kind,
+                str(alert.fired),
+                f"{alert.last_at:%Y-%m-%d %H:%M:%S}",
+                alert.rule,
+                alert.summary,
             )
-    if not found:
-        click.echo("no alerts", err=True)
+            for alert in found
+        ),
+        empty="no alerts",
+    )
+
+
+def _alert_dict(alert: Alert) -> dict[str, Any]:
+    fields = alert.model_dump(mode="json")
+    fields.update(key=mask_secrets(alert.key), summary=mask_secrets(alert.summary))
+    return fields
 
 
 @click.command()

@@ -8,12 +8,24 @@ from datetime import datetime
 import click
 
 from thirdbook.cli.common import parse_since, with_services
+from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain import clock
 from thirdbook.domain.control import AliasMove
 from thirdbook.domain.records import to_us
 from thirdbook.domain.text import terminal_json, visible
 from thirdbook.services.factory import Services
 
+MOVE_COLUMNS = (
+    Column("at (UTC)"),
+    Column("model", limit=60),
+    Column("alias", limit=40),
+    Column("from", limit=40),
+    Column("to", limit=40),
+    Column("how"),
+    Column("by", limit=40),
+    Column("incident"),
+    Column("registry sha256", abbreviate=12),
+)
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 
 
@@ -30,7 +42,7 @@ def registry() -> None:
     metavar="TIME",
     help="Which version was serving then: 14:02 (today, UTC), an ISO time, or 15m.",
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON lines.")
+@json_option
 @click.pass_context
 def history(ctx: click.Context, model: str | None, at_text: str | None, as_json: bool) -> None:
     """Every move of the registry's aliases (first seen, observed in the file, or a rollback),
@@ -39,10 +51,28 @@ def history(ctx: click.Context, model: str | None, at_text: str | None, as_json:
         _serving_at(ctx, model, at_text, as_json)
         return
     moves = with_services(ctx, lambda svc: svc.registry.moves(model), access="auto")
-    if not moves:
-        click.echo("no alias moves recorded (is [containment] registry configured?)")
-    for move in moves:
-        click.echo(terminal_json(move.model_dump(mode="json")) if as_json else _line(move))
+    empty = "no alias moves recorded (is [containment] registry configured?)"
+    if as_json:
+        echo_json((move.model_dump(mode="json") for move in moves), empty=empty)
+        return
+    show_rows(
+        MOVE_COLUMNS,
+        (
+            (
+                move.at.isoformat(timespec="seconds"),
+                move.model,
+                move.alias,
+                str(move.from_version or "-"),
+                str(move.to_version or "-"),
+                move.how,
+                move.by_user or "",
+                "" if move.incident_id is None else f"#{move.incident_id}",
+                move.registry_sha256,
+            )
+            for move in moves
+        ),
+        empty=empty,
+    )
 
 
 def _serving_at(ctx: click.Context, model: str | None, at_text: str, as_json: bool) -> None:
