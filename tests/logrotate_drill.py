@@ -5,8 +5,11 @@ when logrotate has moved it, a few milliseconds late, as a real service does on 
 signal); logrotate rotates every second or so in one mode; `thirdbook watch` ingests and is
 SIGKILLed at random points and restarted after a random pause (so rotations also happen
 while it is down). At the end the ingester catches up and the drill counts, for every id
-written: stored once, stored twice, still on disk but not stored (lost by us), or gone from
-disk before anyone could read it (logrotate's own copy-then-truncate window).
+written: stored once, stored twice, still on disk in a whole line but not stored (lost by
+us), or gone from disk before anyone could read it (logrotate's own copy-then-truncate
+window). A line logrotate's copy ended inside of is gone too: the copy raced the writer's
+write (its last read saw the file end at a page boundary of it) and the truncate took the
+rest, so only a fragment is on disk (ingest keeps it as a reject, with a gap after it).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class DrillResult:
     lost: int = 0
     window_gone: int = 0
     window_read: int = 0
+    cut: int = 0
+    """Of window_gone: lines a copy ended inside of (a fragment on disk, the rest truncated)."""
     gaps: int = 0
     kills: int = 0
     rotations: int = 0
@@ -61,15 +66,15 @@ class DrillResult:
         """One row of the matrix, as the closing note shows it."""
         return (
             f"| {self.mode} | {self.glob} | {self.written:,} | {self.lost:,} | "
-            f"{self.duplicated:,} | {self.gaps} | {self.window_gone:,} | {self.window_read:,} | "
-            f"{self.kills} | {self.rotations} |"
+            f"{self.duplicated:,} | {self.gaps} | {self.window_gone:,} | {self.cut} | "
+            f"{self.window_read:,} | {self.kills} | {self.rotations} |"
         )
 
 
 HEADER = (
     "| mode | glob | written | lost | duplicated | gaps recorded | gone in logrotate's window "
-    "| read before the window closed | kills | rotations |\n"
-    "|---|---|---|---|---|---|---|---|---|---|"
+    "| of them cut inside a line | read before the window closed | kills | rotations |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -172,13 +177,19 @@ def _read_any(path: Path) -> bytes:
     return data
 
 
-def _ids_on_disk(*dirs: Path) -> set[int]:
-    found: set[int] = set()
+def ids_on_disk(*dirs: Path) -> tuple[set[int], set[int]]:
+    """The ids in whole lines of the files in `dirs`, and those only in a last line without
+    its newline (a fragment: what a copy holds of a line it ended inside of)."""
+    whole: set[int] = set()
+    fragments: set[int] = set()
     for directory in dirs:
         for path in directory.iterdir():
             if path.is_file():
-                found.update(int(m) for m in _ID.findall(_read_any(path)))
-    return found
+                data = _read_any(path)
+                end = data.rfind(b"\n") + 1
+                whole.update(int(m) for m in _ID.findall(data, 0, end))
+                fragments.update(int(m) for m in _ID.findall(data, end))
+    return whole, fragments - whole
 
 
 def _stored(db: Path) -> list[int]:
@@ -273,7 +284,7 @@ def run_drill(
         writer.stop.set()
         writer.join(timeout=30)
         result.written = writer.written
-        on_disk = _ids_on_disk(logs, old)
+        on_disk, fragments = ids_on_disk(logs, old)
         # Catch up: wait until everything still on disk is in, or the ceiling passes.
         ceiling = time.monotonic() + catch_up_s
         quiet_since, last = time.monotonic(), -1
@@ -305,6 +316,7 @@ def run_drill(
     result.lost = len(on_disk - distinct)
     result.window_gone = len(written - on_disk - distinct)
     result.window_read = len((written - on_disk) & distinct)
+    result.cut = len(fragments - distinct)
     result.gaps = _gaps(db)
     return result
 

@@ -345,3 +345,41 @@ async def test_copytruncate_refilled_past_the_old_size_records_no_false_gap(
     got = await stored_request_ids(store)
     assert sorted(got) == ids(range(60)) and len(got) == 60
     assert await store.ingest.notes(kinds=["gap"]) == []
+
+
+@pytest.mark.parametrize("stopped_again", [True, False])
+async def test_copy_ending_inside_a_line_keeps_the_fragment_and_records_the_cut(
+    store: Store, tmp_path: Path, stopped_again: bool
+) -> None:
+    # The interleaving the real-logrotate drill found (RELIABILITY A16, copytruncate): ingest
+    # is stopped across a rotation; logrotate's copy races the service's write of four lines,
+    # its last read seeing the file end at a page boundary inside the first of them; the
+    # truncate then takes the rest of the write. Ingest restarts and continues the copy from
+    # its checkpoint; it is stopped again before the copy is released (the drill's case), or
+    # not, and an ingester releases it.
+    log = tmp_path / "app.jsonl"
+    writer = log.open("ab", buffering=0)
+    writer.write(lines(range(20)))
+    await ingest_once(store, source(log))
+    writer.write(lines(range(20, 36)))
+    writer.write(lines(range(36, 40)))  # one write, in progress when the copy ends
+    whole = log.read_bytes()
+    line_36 = whole.index(b'"req-00000036"')
+    line_36 = whole.rindex(b"\n", 0, line_36) + 1
+    cut = line_36 + 100  # inside line 36, past its request id
+    (tmp_path / "app.jsonl.1").write_bytes(whole[:cut])
+    os.truncate(log, 0)
+    writer.write(lines(range(40, 45)))
+    writer.close()
+    if stopped_again:
+        async with following(store, source(log), IngestConfig(release_after_s=3600)) as ingester:
+            await ingester.ingest_available()  # reads the copy's whole lines, never releases
+    async with following(store, source(log), IngestConfig(release_after_s=0)) as ingester:
+        await ingester.ingest_available()
+    got = await stored_request_ids(store)
+    assert sorted(got) == ids(range(36), range(40, 45)) and len(got) == 41
+    [(offset, reason, raw)] = await reject_reasons(store)
+    assert (offset, raw) == (line_36, whole[line_36:cut]) and "without a newline" in reason
+    [gap] = await store.ingest.notes(kinds=["gap"])
+    assert (gap.gap_start, gap.gap_end) == (cut, None)
+    assert "app.jsonl.1: the copy ends inside a line" in gap.detail

@@ -49,7 +49,7 @@ from thirdbook.ingest.tail import (
 )
 from thirdbook.store import LeaseLostError, Store, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
-from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+from thirdbook.store.ingest_rows import EventTuple, NoteTuple, RejectTuple
 from thirdbook.store.ingest_state import CheckpointMovedError
 
 log = logging.getLogger(__name__)
@@ -265,8 +265,9 @@ class Ingester:
         batch: Batch,
         events: list[EventTuple],
         rejects: list[RejectTuple],
+        note: NoteTuple | None = None,
     ) -> None:
-        """Store a parsed batch and move the checkpoint; on failure, rewind the tail."""
+        """Store a parsed batch (with `note`) and move the checkpoint; on failure, rewind."""
         tail.refresh_head()
         last = batch.last_bytes
         if len(last) >= TAIL_BYTES and batch.end == batch.segments[-1][0] + len(last):
@@ -286,6 +287,7 @@ class Ingester:
                 head_hash=tail.head_hash,
                 size_seen=max(tail.last_size, batch.end),
                 path=tail.path,
+                note=note,
             )
         except (LeaseLostError, CheckpointMovedError):
             tail.rewind()

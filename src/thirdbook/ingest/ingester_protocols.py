@@ -17,7 +17,7 @@ from thirdbook.ingest.status import IngestStatus
 from thirdbook.ingest.tail import Batch, Tail
 from thirdbook.store import Store
 from thirdbook.store.checkpointer import WalCheckpointer
-from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+from thirdbook.store.ingest_rows import EventTuple, NoteTuple, RejectTuple
 
 FileKey = tuple[int, int]
 """A file's identity: (device, inode)."""
@@ -32,7 +32,12 @@ class Committing(Protocol):
     tails: dict[FileKey, Tail]
 
     async def commit(
-        self, tail: Tail, batch: Batch, events: list[EventTuple], rejects: list[RejectTuple]
+        self,
+        tail: Tail,
+        batch: Batch,
+        events: list[EventTuple],
+        rejects: list[RejectTuple],
+        note: NoteTuple | None = None,
     ) -> None: ...
 
 

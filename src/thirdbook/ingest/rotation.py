@@ -18,7 +18,7 @@ from thirdbook.domain.records import TrackedFile
 from thirdbook.ingest.discovery import Candidate
 from thirdbook.ingest.ingester_protocols import Tracking
 from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch, Tail, read_at
-from thirdbook.store.ingest_rows import RejectTuple
+from thirdbook.store.ingest_rows import NoteTuple, RejectTuple
 
 
 def following_ids(ingester: Tracking) -> set[int]:
@@ -151,8 +151,8 @@ async def release_finished(ingester: Tracking) -> None:
             size = tail.read_pos
         if size > tail.read_pos:
             continue  # still has unread bytes: the next pass reads them
-        await _reject_unterminated(ingester, tail, size)
-        if tail.lost_after is not None and tail.lost_after > tail.offset:
+        cut = await _reject_unterminated(ingester, tail, size)
+        if not cut and tail.lost_after is not None and tail.lost_after > tail.offset:
             await ingester.store.ingest.add_gap(
                 ingester.holder,
                 tail.file_id,
@@ -172,10 +172,11 @@ async def release_finished(ingester: Tracking) -> None:
         del ingester.tails[key]
 
 
-async def _reject_unterminated(ingester: Tracking, tail: Tail, size: int) -> None:
-    """A released file's last line never got its newline: keep it as a reject."""
+async def _reject_unterminated(ingester: Tracking, tail: Tail, size: int) -> bool:
+    """A released file's last line never got its newline: keep it as a reject. In a copy, that
+    line was cut: the gap after it is recorded with the reject. Returns whether it was."""
     if size <= tail.offset:
-        return
+        return False
     length = size - tail.offset
     raw = read_at(tail.fd, min(length, REJECT_KEEP_BYTES), tail.offset)
     reject: RejectTuple = (
@@ -187,8 +188,32 @@ async def _reject_unterminated(ingester: Tracking, tail: Tail, size: int) -> Non
         int(len(raw) == length),
         now_us(),
     )
+    gap = await _cut_inside_a_line(ingester, tail, size)
     batch = Batch(start=tail.offset, segments=[], long_lines=[], end=size)
-    await ingester.commit(tail, batch, [], [reject])
+    await ingester.commit(tail, batch, [], [reject], gap)
+    return gap is not None
+
+
+async def _cut_inside_a_line(ingester: Tracking, tail: Tail, size: int) -> NoteTuple | None:
+    """The gap after a copy of a file (a copytruncate copy, a compressed rotation) that ends
+    inside a line: the copy was taken while that line was being written (logrotate's last
+    read saw the file end at a page boundary of the write), so the rest of it went to the
+    original after the copy and is in neither file. None for the file the writer writes."""
+    if not await ingester.store.ingest.notes(kinds=["copy"], file_id=tail.file_id, limit=1):
+        return None
+    end = tail.lost_after if tail.lost_after is not None and tail.lost_after > size else None
+    shown = f"{size}..{end}" if end is not None else f"from {size}"
+    lost = (
+        "deleted with the original once it was compressed"
+        if tail.complete
+        else "cut by the truncate (logrotate's copy-then-truncate window)"
+    )
+    detail = (
+        f"{tail.path}: the copy ends inside a line (bytes {tail.offset}..{size}, kept as a "
+        f"reject); bytes {shown} of the file it copies (the rest of that line, and whatever "
+        f"followed it) were written after the copy was taken and {lost}"
+    )
+    return "gap", detail, (size, end)
 
 
 def _stat_key(fd: int) -> tuple[int, int]:

@@ -33,6 +33,9 @@ position is its line's (file_id, byte_offset) and its index among that line's ev
 RejectTuple = tuple[int, int, int, str, bytes, int, int]
 """(file_id, byte_offset, length, reason, raw, raw_complete, ingested_us)."""
 
+NoteTuple = tuple[str, str, tuple[int, int | None] | None]
+"""(kind, detail, gap): an ingest note written in a batch's transaction (a gap with its range)."""
+
 INSERT_EVENT = (
     "INSERT INTO events (ts_us, kind, request_id, request_key, subject, subject_key, "
     "model_name, model_version, weights_hash, route, file_id, byte_offset, line_index, "

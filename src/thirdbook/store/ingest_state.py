@@ -17,6 +17,7 @@ from thirdbook.store.ingest_rows import (
     INSERT_EVENT,
     INSERT_REJECT,
     EventTuple,
+    NoteTuple,
     RejectTuple,
     insert_note,
     tracked_file,
@@ -206,13 +207,14 @@ class IngestState:
         head_hash: str,
         size_seen: int,
         path: str,
+        note: NoteTuple | None = None,
     ) -> int:
-        """Store a batch and move the file's checkpoint from `start` to `offset`, all or
-        nothing. The move is a compare-and-swap: a batch that does not begin exactly at the
-        committed offset is refused, so no line can be stored twice or skipped. Returns the
-        first new event's id (the rest follow it, in order). The batch is recorded in the event
-        batch chain (store/event_batches.py) in the same transaction; its rows are hashed in a
-        thread meanwhile."""
+        """Store a batch (and `note`, if given) and move the file's checkpoint from `start` to
+        `offset`, all or nothing. The move is a compare-and-swap: a batch that does not begin
+        exactly at the committed offset is refused, so no line can be stored twice or skipped.
+        Returns the first new event's id (the rest follow it, in order). The batch is recorded
+        in the event batch chain (store/event_batches.py) in the same transaction; its rows are
+        hashed in a thread meanwhile."""
         import asyncio
 
         from thirdbook.store.event_batches import append_batch, digest_batch
@@ -257,6 +259,8 @@ class IngestState:
                 await conn.executemany(INSERT_EVENT, events)
             if rejects:
                 await conn.executemany(INSERT_REJECT, rejects)
+            if note is not None:
+                await insert_note(conn, at, file_id, note[0], note[1], gap=note[2])
             if hashed is not None:
                 await append_batch(conn, file_id, first_id, *await hashed)
         return first_id
@@ -308,14 +312,15 @@ class IngestState:
             await insert_note(conn, now_us(), file_id, kind, detail)
 
     async def notes(
-        self, *, kinds: Sequence[str] | None = None, limit: int = 50
+        self, *, kinds: Sequence[str] | None = None, file_id: int | None = None, limit: int = 50
     ) -> list[IngestNote]:
-        """The newest ingest notes, optionally of some kinds only."""
+        """The newest ingest notes, optionally of some kinds only, or about one file only."""
         sql = "SELECT id, ts_us, file_id, kind, detail, gap_start, gap_end FROM ingest_notes"
-        params: tuple[object, ...] = ()
-        if kinds:
-            sql += f" WHERE kind IN ({', '.join('?' for _ in kinds)})"
-            params = tuple(kinds)
+        where = [f"kind IN ({', '.join('?' for _ in kinds)})"] if kinds else []
+        params: tuple[object, ...] = tuple(kinds or ())
+        if file_id is not None:
+            where, params = [*where, "file_id = ?"], (*params, file_id)
+        sql += f" WHERE {' AND '.join(where)}" if where else ""
         sql += " ORDER BY id DESC LIMIT ?"
         rows = await self._store.fetchall(sql, (*params, limit))
         return [
