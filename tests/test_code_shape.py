@@ -17,16 +17,6 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MAX_LINES = 400
 
 
-def _awaiting_the_panels(module: str) -> bool:
-    """The main screen being rewritten into per-panel widgets (issue 10, "The main screen"):
-    until that lands, `tui/app.py` and the three-file `MainScreen` (main, main_view,
-    triage_actions) import each other, and `tui/app.py` is a few lines over the limit.
-    Removed when the panels land."""
-    return module in {"thirdbook.tui.app", "thirdbook.tui.screens.triage_actions"} or (
-        module.startswith("thirdbook.tui.screens.main")
-    )
-
-
 def import_graph(package: str) -> grimp.ImportGraph:
     """Every import of `package`'s modules, those under `if TYPE_CHECKING:` included, and
     function-level ones too; fresh each run (no cache)."""
@@ -102,12 +92,7 @@ def describe(graph: grimp.ImportGraph, groups: Iterable[list[str]]) -> str:
 def test_src_has_no_import_circle() -> None:
     graph = import_graph("thirdbook")
     groups = import_cycles(graph)
-    expected = [g for g in groups if all(_awaiting_the_panels(m) for m in g)]
-    unexpected = [g for g in groups if g not in expected]
-    assert not unexpected, "import circles in src/:\n" + describe(graph, groups)
-    if expected:
-        # Removed when the panels land: the main screen's rewrite removes this circle.
-        pytest.xfail("until the panels land:\n" + describe(graph, expected))
+    assert not groups, "import circles in src/:\n" + describe(graph, groups)
 
 
 def _package(root: Path, files: dict[str, str]) -> None:
@@ -157,20 +142,9 @@ def _too_long(root: Path) -> dict[str, int]:
 def test_no_module_in_src_is_over_400_lines() -> None:
     assert (SRC / "thirdbook" / "__init__.py").is_file(), f"no thirdbook package under {SRC}"
     over = _too_long(SRC)
-    waiting = {
-        name: n
-        for name, n in over.items()
-        if _awaiting_the_panels(name.removesuffix(".py").replace("/", "."))
-    }
-    rest = {name: n for name, n in over.items() if name not in waiting}
-    assert not rest, "modules over 400 lines: " + ", ".join(
-        f"src/{name} ({n} lines)" for name, n in rest.items()
+    assert not over, "modules over 400 lines: " + ", ".join(
+        f"src/{name} ({n} lines)" for name, n in over.items()
     )
-    if waiting:
-        # Removed when the panels land: the main screen's rewrite brings tui/app.py under.
-        pytest.xfail(
-            "until the panels land: " + ", ".join(f"src/{k} ({v})" for k, v in waiting.items())
-        )
 
 
 def test_the_line_limit_names_a_long_module(tmp_path: Path) -> None:

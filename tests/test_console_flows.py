@@ -98,7 +98,11 @@ async def incident_console(
     settings = Settings(containment=containment or ContainmentConfig())
     app = make_app(path, read_only=read_only, settings=settings)
     async with app.run_test(size=size) as pilot:
+        # Each panel paints on its own: wait for the ones a commander reads before acting.
         await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
+        await wait_until(
+            pilot, lambda: app.query_one(AlertTable).row_count == len(kinds), "alerts shown"
+        )
         yield app, pilot
 
 
@@ -209,7 +213,7 @@ async def test_read_only_console_refuses_every_action(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.press("j", "space")
         await pilot.pause(0.1)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.said]
         assert sum("read-only" in m for m in messages) == 2
         svc = await service(app)
         assert [e.kind for e in await svc.triage.timeline(1)] == ["declared", "alert"]
@@ -302,13 +306,13 @@ async def test_a_bad_theme_file_is_reported_not_a_crash(tmp_path: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
         assert app.theme == "ours"
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.said]
         assert any("ugly.toml" in m and "not a colour" in m for m in messages)
     missing = make_app(path, look=Look(theme="nope"))
     async with missing.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
         assert missing.theme == "thirdbook-dark"
-        assert any("theme 'nope' not found" in n.message for n in missing._notifications)
+        assert any("theme 'nope' not found" in n.message for n in missing.said)
 
 
 def test_shipped_themes_load_and_no_color_picks_the_mono_one(
@@ -407,9 +411,7 @@ async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path:
 async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
     async with incident_console(tmp_path, read_only=True) as (app, pilot):
         await pilot.press("s")
-        await wait_until(
-            pilot, lambda: any("read-only" in n.message for n in app._notifications), "refusal"
-        )
+        await wait_until(pilot, lambda: any("read-only" in n.message for n in app.said), "refusal")
         assert await (await service(app)).containment.snapshots(1) == []
 
 
@@ -505,7 +507,7 @@ async def test_export_from_the_keyboard_writes_a_bundle_that_verifies(tmp_path: 
         await pilot.press("E")  # no snapshot yet: refused, saying why
         await wait_until(
             pilot,
-            lambda: any("no complete snapshot" in n.message for n in app._notifications),
+            lambda: any("no complete snapshot" in n.message for n in app.said),
             "refusal",
         )
         await pilot.press("s")

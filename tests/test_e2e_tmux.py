@@ -230,3 +230,29 @@ def test_an_action_item_typed_at_full_speed_lands_in_its_fields(tmp_path: Path) 
         terminal.wait_for("THIRDBOOK-EXITED-0")
     finally:
         terminal.close()
+
+
+def test_the_fastest_path_works_at_the_speed_a_person_types(tmp_path: Path) -> None:
+    """From the drift alert: `d`, enter, `s`, `K`, enter, `2`, 0.4 s apart. The kill switch
+    is pressed while the snapshot is still being taken: its dialog waits for the snapshot
+    (saying so), keeps the enter typed meanwhile, and the Incident panel then reads
+    "observed" once the serving logs show requests taking the new route."""
+    terminal = _demo(tmp_path, 80, 24)
+    try:
+        terminal.wait_for("drift", timeout=60)
+        screen = terminal.wait_for(" id  last")
+        rows = screen.split(" id  last")[1].splitlines()[1:]
+        drift_row = next(n for n, row in enumerate(rows) if " drift " in row)
+        terminal.press(*["j"] * drift_row)  # the cursor starts on the newest alert
+        time.sleep(0.4)
+        for key in ("d", "Enter", "s", "K", "Enter", "2"):
+            terminal.press(key)
+            time.sleep(0.4)
+        screen = terminal.wait_for("observed", timeout=40)
+        assert "kill switch → credit-scorer human: written" in screen, screen
+        assert "INCIDENT #1" in screen and "Evidence: snapshot #1" in screen, screen
+        assert "deviation" not in screen and "Override reason" not in screen, screen
+        terminal.press("q")
+        terminal.wait_for("THIRDBOOK-EXITED-0")
+    finally:
+        terminal.close()

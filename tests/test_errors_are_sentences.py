@@ -331,12 +331,11 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
             await wait_until(
                 pilot,
                 lambda: any(
-                    n.message.startswith("Failed: ") and str(control) in n.message
-                    for n in app._notifications
+                    n.message.startswith("Failed: ") and str(control) in n.message for n in app.said
                 ),
                 "the failure said",
             )
-            said = next(n.message for n in app._notifications if n.message.startswith("Failed: "))
+            said = next(n.message for n in app.said if n.message.startswith("Failed: "))
             assert "read-only file" in said and "unchanged" in said, said
         assert app.is_running and app.crash is None  # the console goes on
         outcomes = [

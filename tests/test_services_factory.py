@@ -76,7 +76,7 @@ def test_k_in_the_demo_console_writes_the_demo_flag_file_as_the_command_does(
             await pilot.press(*"applicants harmed now", "enter")
             for _ in range(500):  # up to ~10 s on a busy machine
                 await pilot.pause(0.02)
-                said = [n.message for n in app._notifications if n.message.startswith("Refused")]
+                said = [n.message for n in app.said if n.message.startswith("Refused")]
                 assert not said, said
                 if routed(flag) == "human":
                     return

@@ -16,7 +16,7 @@ from thirdbook.domain.alerts import Alert
 from thirdbook.domain.evidence import ContainmentState
 from thirdbook.domain.incidents import Incident, RulePrecision
 from thirdbook.tui.unbroken import lay_out
-from thirdbook.tui.widgets.event_browser import EventBrowser
+from thirdbook.tui.widgets.alert_detail import AlertDetail
 from thirdbook.tui.widgets.incident_panel import IncidentPanel
 
 HASH = "sha256:" + "c0181e92b4ce603c" * 4
@@ -50,11 +50,11 @@ def assert_unbroken(source: str, lines: list[str]) -> None:
 class Panels(App[None]):
     """The incident panel and the alert detail as the 80-column console lays them out."""
 
-    CSS = "IncidentPanel { width: 80; } EventBrowser { width: 80; height: 12; }"
+    CSS = "IncidentPanel { width: 80; } AlertDetail { width: 80; }"
 
     def compose(self) -> ComposeResult:
         yield IncidentPanel(id="panel")
-        yield EventBrowser(id="browser")
+        yield AlertDetail(id="alert-detail")
 
 
 def _incident() -> Incident:
@@ -128,11 +128,9 @@ async def test_the_alert_detail_breaks_no_token_at_80_columns() -> None:
     )
     app = Panels()
     async with app.run_test(size=(80, 24)) as pilot:
-        browser = app.query_one(EventBrowser)
-        browser.toggle_detail()
-        browser.show_alert(alert)
+        detail = app.query_one(AlertDetail)
+        detail.show_alert(alert)
         await pilot.pause()
-        detail = browser.query_one("#detail")
         lines = rendered_lines(detail)
         assert_unbroken(str(detail.render()), lines)
         assert "(asked 10:00 UTC)" in "\n".join(lines)

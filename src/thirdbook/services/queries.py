@@ -7,6 +7,7 @@ from typing import Any
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import AuditRecord, ChainHead
+from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.drift import DriftSeries
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.records import EventFilter, IngestNote, Page, Reject, StoredEvent
@@ -46,9 +47,10 @@ class QueryService:
         """What ingest noticed: truncations, gaps, rotations, pauses."""
         return await self.store.ingest.notes(kinds=kinds, limit=limit)
 
-    async def data_version(self) -> int:
-        """Changes whenever another connection commits: cheap to poll."""
-        return await self.store.data_version()
+    async def marks(self) -> StoreMarks:
+        """What the store holds, as high-water marks: one cheap query a console makes each
+        tick to learn which panels have something new (see `StoreMarks`)."""
+        return await self.store.incidents.marks()
 
     async def drift_series(self, alert: Alert, windows: int = 120) -> DriftSeries | None:
         """A drift alert's chart: its model's newest `windows` metric windows and the

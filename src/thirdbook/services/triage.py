@@ -135,7 +135,3 @@ class TriageService:
     async def precision(self) -> list[RulePrecision]:
         """Each rule's precision: declared (or attached) over fired."""
         return await self.store.incidents.precision()
-
-    async def marks(self) -> tuple[object, ...]:
-        """A value that changes whenever alerts, incidents, timelines or action items do."""
-        return await self.store.incidents.marks()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
+from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
@@ -270,14 +271,23 @@ class Incidents:
             for r in rows
         ]
 
-    async def marks(self) -> tuple[object, ...]:
-        """Changes whenever an alert or anything on a timeline changes: cheap to compare, so
-        a console redraws its panels only when something they show has changed."""
+    async def marks(self) -> StoreMarks:
+        """The high-water marks a console compares each tick (one statement, each part an
+        index lookup or a count over the small alerts table)."""
         row = await self._store.fetchone(
             "SELECT (SELECT max(updated_us) FROM alerts), (SELECT max(triaged_us) FROM alerts), "
-            "(SELECT count(*) FROM alerts), (SELECT max(id) FROM timeline)"
+            "(SELECT count(*) FROM alerts), (SELECT max(id) FROM timeline), "
+            "(SELECT max(id) FROM events), (SELECT max(id) FROM snapshots), "
+            "(SELECT max(id) FROM containment)"
         )
-        return tuple(row) if row is not None else ()
+        if row is None:
+            return StoreMarks()
+        return StoreMarks(
+            alerts=(row[0], row[1], int(row[2] or 0)),
+            timeline=row[3],
+            events=row[4],
+            evidence=(row[5], row[6]),
+        )
 
     async def precision(self) -> list[RulePrecision]:
         """Per rule: alerts fired, declared or attached, dismissed, still open."""

@@ -9,9 +9,7 @@ import os
 import time
 import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -19,12 +17,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.filter import LineFilter
-from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.notifications import Notification, SeverityLevel
+from textual.screen import ModalScreen, Screen
 from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
-from thirdbook import locations
-from thirdbook.config import ConsoleConfig
 from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.text import visible
 from thirdbook.services.demo import DemoSession
@@ -32,13 +28,15 @@ from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.ingest_child import IngestChild, watch_command
 from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
+from thirdbook.tui.look import Look
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
 from thirdbook.tui.screens.registry import RegistryScreen
-from thirdbook.tui.themes import DEFAULT_THEME, NO_COLOUR_THEME, load_themes
+from thirdbook.tui.themes import DEFAULT_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
+from thirdbook.tui.widgets.message_bar import MessageBar
 
 __all__ = [
     "PAGE_SIZE",
@@ -53,33 +51,9 @@ __all__ = [
 POLL_S = 0.25
 HEALTH_EVERY_S = 1.0
 """The health line's figures are read at most this often (six queries; the store's other
-changes are noticed every poll by one `PRAGMA data_version`)."""
+changes are noticed every poll by one query of its high-water marks)."""
 
 ConsoleFactory = Callable[[], Awaitable[Services]]
-
-
-@dataclass
-class Look:
-    """How the console looks and which keys do what (from `[console]` in thirdbook.toml)."""
-
-    theme: str = DEFAULT_THEME
-    keymap: dict[str, str] = field(default_factory=dict)
-    theme_dirs: list[Path] = field(default_factory=lambda: [locations.shipped_dir("themes")])
-    no_color: bool = False
-
-    @classmethod
-    def from_config(cls, console: ConsoleConfig, config_path: Path | None = None) -> Look:
-        """The look the config asks for; NO_COLOR picks the no-colour theme."""
-        own = console.themes_dir or locations.user_themes_dir(
-            config_path or locations.config_file()
-        )
-        no_color = "NO_COLOR" in os.environ
-        return cls(
-            theme=NO_COLOUR_THEME if no_color else console.theme,
-            keymap=dict(console.keymap),
-            no_color=no_color,
-            theme_dirs=[locations.shipped_dir("themes"), own.expanduser()],
-        )
 
 
 class ThirdbookApp(App[None]):
@@ -90,8 +64,11 @@ class ThirdbookApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*keys.GLOBAL]
 
     def action_clear_notifications(self) -> None:
-        """Clear the messages in the corner (they can cover a panel on a small terminal)."""
+        """Clear the messages (the main screen's bar, and any in a corner elsewhere)."""
         self.clear_notifications()
+        bar = self._message_bar()
+        if bar is not None:
+            bar.clear()
 
     def notify(
         self,
@@ -102,11 +79,29 @@ class ThirdbookApp(App[None]):
         timeout: float | None = None,
         markup: bool = False,
     ) -> None:
-        """Notifications often quote untrusted text (a refusal naming a model or a path from
-        the logs): never markup, control characters made visible, whoever calls."""
-        super().notify(
-            visible(message), title=visible(title), severity=severity, timeout=timeout, markup=False
-        )
+        """Messages often quote untrusted text (a refusal naming a model or a path from the
+        logs): never markup, control characters made visible, whoever calls. On the main
+        screen they show in its message bar, which covers nothing (see `MessageBar`); every
+        one is kept in `said`."""
+        said, title = visible(message), visible(title)
+        lasts = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        shown = Notification(said, title, severity, lasts, markup=False)
+        self.said.append(shown)
+        bar = self._message_bar()
+        if bar is None:
+            super().notify(said, title=title, severity=severity, timeout=timeout, markup=False)
+        else:
+            bar.add(f"{title}: {said}" if title else said, severity, shown.timeout)
+
+    def _message_bar(self) -> MessageBar | None:
+        """The main screen's message bar, if the main screen is what shows (under dialogs)."""
+        for screen in reversed(self.screen_stack):
+            if not isinstance(screen, ModalScreen):
+                with contextlib.suppress(NoMatches):
+                    if isinstance(screen, MainScreen):
+                        return screen.query_one(MessageBar)
+                return None
+        return None
 
     def __init__(
         self,
@@ -133,10 +128,11 @@ class ThirdbookApp(App[None]):
         self.console_service: Services | None = None
         self.stop = asyncio.Event()
         self.sub_title = subtitle
-        self._data_version = -1
         self._health_at = 0.0
         self._shut_down = False
         self.theme_problems: list[str] = []
+        self.said: list[Notification] = []
+        """Every message the console showed, in order (its bar or a corner keep none)."""
         self.crash: BaseException | None = None
         """What ended the console, if it crashed (the command line reports it in a sentence)."""
         self._apply_look()
@@ -279,10 +275,11 @@ class ThirdbookApp(App[None]):
         await self._demo.run_estate(self.stop)
 
     async def poll(self) -> None:
-        """Refresh the health line, and the panels when the store changed; then reschedule.
+        """Refresh the health line, and tell the main screen the store's marks (one query);
+        its panels read again only what changed. Then reschedule.
 
-        `PRAGMA data_version` changes when any other connection commits, so another
-        responder's action shows here within one poll, without re-reading an idle store.
+        The marks move when any connection commits, so another responder's action shows
+        here within one poll, without re-reading an idle store.
         """
         svc = self.console_service
         if svc is None or self.stop.is_set():
@@ -295,11 +292,7 @@ class ThirdbookApp(App[None]):
                 main.show_health(await svc.health.read())
             else:
                 main.tick()
-            version = await svc.queries.data_version()
-            ingesting = svc.ingest is not None and svc.ingest.holding_lease
-            if version != self._data_version or ingesting:
-                self._data_version = version
-                await main.show_all(svc, force=False)
+            await main.store_changed(svc, await svc.queries.marks())
         except (NoMatches, IndexError, ValueError, AssertionError, StoreClosedError):
             # The console is closing under a refresh that was already on its way.
             if not self.stop.is_set() and self.is_running and self.screen_stack:
@@ -318,10 +311,9 @@ class ThirdbookApp(App[None]):
         if self.console_service is None or isinstance(self.screen, IncidentListScreen):
             return
 
-        async def chosen(incident_id: int | None) -> None:
-            if incident_id is not None and self.console_service is not None:
-                self.main_screen.active_incident_id = incident_id
-                await self.main_screen.show_all(self.console_service, events=False)
+        def chosen(incident_id: int | None) -> None:
+            if incident_id is not None:
+                self.main_screen.show_incident(incident_id)
 
         self.push_screen(IncidentListScreen(self.console_service), chosen)
 

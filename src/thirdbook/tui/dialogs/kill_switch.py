@@ -9,10 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from thirdbook.tui.dialogs.snapshot_wait import SnapshotWait, WaitsForSnapshot
 from thirdbook.tui.dialogs.triage import DIALOG_CSS
 from thirdbook.tui.safe_text import safe
 
@@ -32,34 +32,46 @@ class KillChoice:
     override: str | None
 
 
-class KillSwitchDialog(ModalScreen[KillChoice | None]):
-    """Choose where the traffic goes; without a complete snapshot, a reason is required."""
+class KillSwitchDialog(WaitsForSnapshot[KillChoice | None]):
+    """Choose where the traffic goes; without a complete snapshot, a reason is required.
+    Opened while a snapshot runs, it waits for it (see `WaitsForSnapshot`)."""
 
     DEFAULT_CSS = (
         DIALOG_CSS.format(name="KillSwitchDialog")
         + """
     KillSwitchDialog OptionList { height: auto; margin-bottom: 1; }
+    KillSwitchDialog .hidden { display: none; }
     """
     )
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
 
-    def __init__(self, model: str, serving: str, snapshot_complete: bool) -> None:
-        super().__init__()
-        self.model, self.serving, self.snapshot_complete = model, serving, snapshot_complete
+    def __init__(
+        self,
+        model: str,
+        serving: str | None,
+        snapshot_complete: bool,
+        wait: SnapshotWait | None = None,
+    ) -> None:
+        super().__init__(snapshot_complete, wait)
+        self.model, self.serving = model, serving
 
     def compose(self) -> ComposeResult:
         with Vertical():
             title = Text("KILL SWITCH for ", style="bold")
-            title.append_text(safe(f"{self.model} (serving {self.serving})", 80))
+            serving = "version not known" if self.serving is None else f"serving {self.serving}"
+            title.append_text(safe(f"{self.model} ({serving})", 80))
             yield Label(title)
             yield Static(
                 "The flag stays ENABLED and its default variant routes the model's "
                 "traffic away from it. Choose, then enter:"
             )
             yield OptionList(
-                *[Option(f"{mode}: {what}", id=mode) for mode, what in MODES], id="modes"
+                *[Option(f"{mode}: {what}", id=mode) for mode, what in MODES],
+                id="modes",
+                disabled=self.waiting,
             )
-            if not self.snapshot_complete:
+            yield self.waiting_note()
+            if not self.snapshot_complete and not self.waiting:
                 yield Static(
                     Text(
                         "No complete evidence snapshot yet: snapshot first (esc, then "
@@ -98,15 +110,24 @@ class Confirmation:
     override: str | None
 
 
-class ConfirmDialog(ModalScreen[Confirmation | None]):
-    """Asks once, clearly: enter confirms; without a complete snapshot a reason is required."""
+class ConfirmDialog(WaitsForSnapshot[Confirmation | None]):
+    """Asks once, clearly: enter confirms; without a complete snapshot a reason is required.
+    Opened while a snapshot runs, it waits for it (see `WaitsForSnapshot`)."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    DEFAULT_CSS = (
+        DIALOG_CSS.format(name="ConfirmDialog") + "ConfirmDialog .hidden { display: none; }"
+    )
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
 
-    def __init__(self, heading: Text, body: Text, snapshot_complete: bool) -> None:
-        super().__init__()
-        self.heading, self.body, self.snapshot_complete = heading, body, snapshot_complete
+    def __init__(
+        self,
+        heading: Text,
+        body: Text,
+        snapshot_complete: bool,
+        wait: SnapshotWait | None = None,
+    ) -> None:
+        super().__init__(snapshot_complete, wait)
+        self.heading, self.body = heading, body
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -120,6 +141,10 @@ class ConfirmDialog(ModalScreen[Confirmation | None]):
                     "anyway, give the reason; it is recorded as a deviation."
                 )
             )
+            yield self.waiting_note()
+            if self.waiting:
+                yield Static("", classes="error", id="error")
+                return
             yield Static(Text(hint, style="bold"))
             yield Input(
                 placeholder="Override reason (enter to act)"

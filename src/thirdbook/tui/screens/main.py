@@ -1,178 +1,384 @@
-"""The main screen: its view and triage actions, plus containment (snapshot first, then the
-kill switch, a rollback or a quarantine, each asking once, clearly)."""
+"""The main screen: the banner, the five panels and moving between them. Each panel reads
+what it shows itself (see `panels`); this screen tells them when the store changed, routes
+the moving keys to the panel that is showing, and refuses an action at its key when the
+console is read-only or the incident is closed. The actions are in `triage_keys` and
+`containment_keys`."""
 
 from __future__ import annotations
 
-import shlex
+import time
+from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from rich.text import Text
-from textual import work
-from textual.widgets import Static
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import ActiveBinding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, OptionList, Static
 
-from thirdbook.tui.dialogs.kill_switch import Confirmation, ConfirmDialog, KillSwitchDialog
-from thirdbook.tui.dialogs.triage import PromptDialog
-from thirdbook.tui.safe_text import safe
-from thirdbook.tui.screens.triage_actions import TriageActions
-from thirdbook.tui.widgets.incident_panel import IncidentPanel, evidence_text
+from thirdbook.domain.changes import StoreMarks
+from thirdbook.domain.incidents import Incident
+from thirdbook.domain.records import StoredEvent
+from thirdbook.services.factory import Services
+from thirdbook.services.health import Health
+from thirdbook.tui import keys
+from thirdbook.tui.host import services
+from thirdbook.tui.panels.banner import Banner
+from thirdbook.tui.panels.incident import IncidentRegion
+from thirdbook.tui.panels.incident_parts import ActionItemsPanel, RunbookPanel, TimelinePanel
+from thirdbook.tui.panels.live import LivePanel
+from thirdbook.tui.panels.panel import Change, Panel, StoreChanged
+from thirdbook.tui.screens.containment_keys import ContainmentKeys
+from thirdbook.tui.screens.main_layout import LAYOUT_CSS, PANELS, too_small
+from thirdbook.tui.screens.refusals import ACTING, refusal
+from thirdbook.tui.screens.reveal import reveal_selected
+from thirdbook.tui.screens.stage import need_incident
+from thirdbook.tui.screens.triage_keys import TriageKeys
+from thirdbook.tui.widgets.action_item_table import ActionItemTable
+from thirdbook.tui.widgets.event_table import EventTable
+from thirdbook.tui.widgets.health_line import HealthLine
+from thirdbook.tui.widgets.incident_panel import IncidentPanel
+from thirdbook.tui.widgets.message_bar import MessageBar
+from thirdbook.tui.widgets.one_line import show_line
+from thirdbook.tui.widgets.runbook_list import RunbookList
+
+HEARTBEAT_S = 1.0
+"""The panels hear from the store at least this often (some look again on a timer)."""
 
 
-class MainScreen(TriageActions):
+class MainScreen(Screen[None]):
     """Everything the commander needs on one screen."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    BINDINGS: ClassVar[list[BindingType]] = [*keys.MAIN]
+    LAYOUT_CSS = LAYOUT_CSS
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.panel = "live"
+        self.active_incident_id: int | None = None  # chosen in the incident list; else newest
+        self.incident: Incident | None = None
+        self._marks: StoreMarks | None = None
+        self._told_at = 0.0
+        self.live = LivePanel()
+        self.incident_region = IncidentRegion()
+        self.triage = TriageKeys(self)
+        self.containment = ContainmentKeys(self, self.incident_region)
+
+    @property
+    def service(self) -> Services | None:
+        """The console's services (None until the store is open, or while closing)."""
+        return services(self)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Banner()
+        yield Static(id="tabs")
+        yield Static(id="too-small")
+        with Vertical(id="columns"):
+            with Vertical(id="left", classes="current"):
+                yield self.live
+            with Vertical(id="right", classes="hidden"):
+                yield self.incident_region
+                yield RunbookPanel()
+                yield ActionItemsPanel()
+                yield TimelinePanel()
+        yield MessageBar(id="messages")
+        yield HealthLine(id="health")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_tabs()
+        self.query_one("#alerts").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below 80x24 the panels give way to a sentence saying what size is needed."""
+        why = too_small(event.size.width, event.size.height)
+        self.set_class(why is not None, "-too-small")
+        self.query_one("#too-small", Static).update(Text(why or ""))
+        self.refresh_bindings()
+
+    # -- the store ---------------------------------------------------------------------------
+
+    async def store_changed(self, svc: Services, marks: StoreMarks, *, force: bool = False) -> None:
+        """The app's tick: tell the panels when the store's marks moved (and once a second
+        anyway); the active incident is read again only when alerts or timelines moved."""
+        before = self._marks
+        moved = before is None or before.timeline != marks.timeline or before.alerts != marks.alerts
+        if not force and marks == before and time.monotonic() - self._told_at < HEARTBEAT_S:
+            return
+        self._marks, self._told_at = marks, time.monotonic()
+        if force or moved:
+            incident = await self._active_incident(svc)
+            if incident != self.incident:
+                self.incident = incident
+                self.refresh_bindings()  # a closed incident offers fewer actions
+        change = Change(marks, self.incident)
+        for panel in self.query(Panel):
+            panel.post_message(StoreChanged(change, force=force))
+
+    async def _active_incident(self, svc: Services) -> Incident | None:
+        if self.active_incident_id is not None:
+            chosen = await svc.triage.incident(self.active_incident_id)
+            if chosen is not None:
+                return chosen
+        newest = await svc.triage.incidents(limit=10)
+        return next((i for i in newest if i.phase != "closed"), None)
+
+    def look_again(self) -> None:
+        """Read the store's marks now and have every panel show what it holds."""
+        svc = self.service
+        if svc is not None:
+            self.run_worker(self._look_again(svc), group="look-again")
+
+    async def _look_again(self, svc: Services) -> None:
+        await self.store_changed(svc, await svc.queries.marks(), force=True)
+
+    def show_incident(self, incident_id: int) -> None:
+        """Make this incident the active one (from the incident list, or just declared)."""
+        self.active_incident_id = incident_id
+        self.look_again()
+
+    def tick(self) -> None:
+        """The banner's and the Incident panel's clocks move on, together."""
+        now = datetime.now(UTC)
+        self.query_one(MessageBar).expire()
+        self.query_one(Banner).tick(now)
+        self.query_one(IncidentPanel).tick(now)
+
+    def show_health(self, health: Health) -> None:
+        """New figures on the health line (and the clocks)."""
+        self.tick()
+        self.query_one(HealthLine).show(health)
+
+    # -- refusing at the key -----------------------------------------------------------------
+
+    def refusal(self, action: str) -> str | None:
+        """Why this action is refused before any dialog opens, or None."""
+        return refusal(action, services(self), self.incident)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Below 80x24 nothing acts (the panels are not showing)."""
+        return not (action in ACTING and self.has_class("-too-small"))
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer offers only what this console can do now."""
+        bindings = super().active_bindings
+        return {k: b for k, b in bindings.items() if self.refusal(b.binding.action) is None}
+
+    def refused(self, action: str) -> bool:
+        """Say why an action is refused, if it is; True if it was."""
+        why = self.refusal(action)
+        if why is not None:
+            self.notify(why, severity="warning", timeout=8)
+        return why is not None
+
+    # -- panels ------------------------------------------------------------------------------
+
+    def _show_tabs(self) -> None:
+        text = Text()
+        for name, (label, _) in PANELS.items():
+            text.append(f" {label} ", style="bold reverse" if name == self.panel else "")
+            text.append(" ")
+        show_line(self.query_one("#tabs", Static), text)
+
+    def action_panel(self, name: str) -> None:
+        """Show a panel (narrow: instead of the others; wide: all show) and focus it."""
+        self.panel = name
+        for panel in PANELS:
+            self.query_one(f"#panel-{panel}").set_class(panel == name, "current")
+        self.query_one("#left").set_class(name == "live", "current")
+        self.query_one("#right").set_class(name == "live", "hidden")
+        self._show_tabs()
+        # Focus now (not later, as Widget.focus does), so keys typed next land in this panel.
+        self.set_focus(self.query_one(f"#{PANELS[name][1]}"))
+
+    def showing(self) -> Panel:
+        """The panel the moving keys act on: the one showing (narrow), or the one holding
+        the focus (wide, where all show)."""
+        if self.has_class("-wide") and self.has_class("-tall"):
+            node = self.focused
+            while node is not None and not isinstance(node, Panel):
+                node = node.parent if isinstance(node.parent, Widget) else None
+            if isinstance(node, Panel):
+                return node
+        return self.query_one(f"#panel-{self.panel}", Panel)
+
+    def _list(self) -> Widget | None:
+        focused = self.focused
+        if isinstance(focused, DataTable | OptionList | EventTable):
+            return focused
+        panel = self.showing()
+        return self.live.browser.table if panel is self.live else None
+
+    def action_cursor_down(self) -> None:
+        """Down in the focused list (or the Incident panel scrolls)."""
+        target = self._list()
+        if target is None:
+            self.incident_region.content.scroll_down()
+        else:
+            target.action_cursor_down()  # type: ignore[attr-defined]
+
+    def action_cursor_up(self) -> None:
+        """Up in the focused list (or the Incident panel scrolls)."""
+        target = self._list()
+        if target is None:
+            self.incident_region.content.scroll_up()
+        else:
+            target.action_cursor_up()  # type: ignore[attr-defined]
+
+    async def action_older(self) -> None:
+        """A page down: older events on Live, the next page of the panel that is showing."""
+        await self._page(down=True)
+
+    async def action_newer(self) -> None:
+        """A page up: newer events on Live, the previous page of the panel that is showing."""
+        await self._page(down=False)
+
+    async def _page(self, *, down: bool) -> None:
+        panel, svc = self.showing(), self.service
+        if panel is self.live:
+            if svc is not None:
+                browser = self.live.browser
+                await (browser.older(svc) if down else browser.newer(svc))
+        elif panel is self.incident_region:
+            content = self.incident_region.content
+            content.scroll_page_down() if down else content.scroll_page_up()
+        else:
+            target = self._list()
+            if target is not None:
+                page = "action_page_down" if down else "action_page_up"
+                getattr(target, page)()
+
+    async def action_live(self) -> None:
+        """Back to the newest events."""
+        if self.service is not None:
+            await self.live.browser.live(self.service)
+
+    def action_toggle_detail(self) -> None:
+        """Show or hide the selected alert's detail (from the alerts) or the event's raw line."""
+        self.live.toggle_detail(alert=self.focused is self.live.query_one("#alerts"))
+
+    @work(exclusive=True, group="reveal")
+    async def action_reveal_secrets(self) -> None:
+        """Show the masked secrets of the selected event's raw line (asks why; audited)."""
+        if self.refused("reveal_secrets") or self.service is None:
+            return
+        incident_id = None if self.incident is None else self.incident.id
+        await reveal_selected(self, self.live.browser, self.service, incident_id)
+        self.live.detail_changed()
+
+    # -- the actions (see triage_keys and containment_keys) ----------------------------------
+
+    @work(exclusive=True, group="triage")
+    async def action_declare(self) -> None:
+        """Declare an incident from the selected alert."""
+        if not self.refused("declare"):
+            incident_id = await self.triage.declare()
+            if incident_id is not None:
+                self.show_incident(incident_id)
+
+    @work(exclusive=True, group="triage")
+    async def action_dismiss_alert(self) -> None:
+        """Dismiss the selected alert, with a reason."""
+        if not self.refused("dismiss_alert"):
+            await self.triage.dismiss()
+
+    @work(exclusive=True, group="triage")
+    async def action_attach(self) -> None:
+        """Attach the selected alert to an open incident."""
+        if not self.refused("attach"):
+            await self.triage.attach()
+
+    @work(exclusive=True, group="triage")
+    async def action_severity(self) -> None:
+        """Change the active incident's severity."""
+        if not self.refused("severity"):
+            await self.triage.severity()
+
+    @work(exclusive=True, group="triage")
+    async def action_phase(self) -> None:
+        """Move the active incident to another phase (back, or closed: asks once)."""
+        if not self.refused("phase"):
+            await self.triage.phase()
+
+    async def action_add_action_item(self) -> None:
+        """A new action item on the active incident: title, one owner, a due date. The
+        dialog is up before the next key is read (see `ActionItemDialog`)."""
+        if self.refused("add_action_item") or self.service is None:
+            return
+        incident = need_incident(self)
+        if incident is None:
+            return
+        incident_id = incident.id
+
+        def record(answer: tuple[str, str, date] | None) -> None:
+            if answer is not None:
+                add = self.triage.add_action_item(incident_id, answer)
+                self.run_worker(add, group="triage")
+
+        await self.app.push_screen(self.triage.action_item_dialog(incident.id), record)
+
+    @work(exclusive=True, group="triage")
+    async def action_close_action_item(self) -> None:
+        """Close the selected action item with a short resolution."""
+        if not self.refused("close_action_item"):
+            await self.triage.close_action_item(self.query_one(ActionItemTable))
+
+    async def action_check_step(self) -> None:
+        """Check or uncheck the highlighted runbook step (from elsewhere: go to the runbook)."""
+        runbook = self.query_one(RunbookList)
+        if self.focused is not runbook:
+            self.action_panel("runbook")
+        elif not self.refused("check_step"):
+            await self.triage.check_step(runbook)
+
+    @on(OptionList.OptionSelected, "#runbook")
+    async def _step_chosen(self) -> None:
+        await self.action_check_step()
+
+    async def action_edit_runbook(self) -> None:
+        """Open the incident's runbook in $EDITOR (the app suspends), then reload it."""
+        if not self.refused("edit_runbook") and await self.triage.edit_runbook():
+            self.query_one(RunbookPanel).offer(
+                Change(self._marks or StoreMarks(), self.incident), force=True
+            )
 
     @work(exclusive=True, group="snapshot")
     async def action_snapshot(self) -> None:
         """Snapshot the active incident's window as evidence (the UI stays live meanwhile)."""
-        incident = self._need_incident()
-        if incident is None or self.service is None or self._snapshot_step is not None:
-            return
-        panel = self.query_one(IncidentPanel)
-
-        def progress(step: str) -> None:
-            self._snapshot_step = step
-            panel.query_one("#evidence", Static).update(evidence_text(None, step))
-
-        progress("starting")
-        try:
-            done, record = await self._act(self.service.containment.snapshot(incident.id, progress))
-        finally:
-            self._snapshot_step = None
-        if done and record is not None:
-            self.notify(
-                f"Snapshot #{record.id} complete: manifest sha256:"
-                f"{(record.manifest_sha256 or '')[:16]}…"
-            )
-        await self.show_all(self.service, events=False)
+        if not self.refused("snapshot"):
+            await self.containment.snapshot()
 
     @work(exclusive=True, group="triage")
     async def action_kill_switch(self) -> None:
         """Flip the kill switch for the active incident's model (asks once, clearly)."""
-        incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        model, version = await self.service.containment.incident_model(incident)
-        if model is None:
-            self.notify(
-                "Cannot tell which model this incident is about; use `thirdbook "
-                "kill-switch INCIDENT --model NAME`.",
-                severity="warning",
-            )
-            return
-        snapshots = await self.service.containment.snapshots(incident.id)
-        complete = any(s.status == "complete" for s in snapshots)
-        choice = await self.app.push_screen_wait(KillSwitchDialog(model, version or "?", complete))
-        if choice is None:
-            return
-        done, hashes = await self._act(
-            self.service.containment.kill_switch(
-                incident.id,
-                choice.mode,  # type: ignore[arg-type]
-                model=model,
-                override=choice.override,
-            )
-        )
-        if done and hashes is not None:
-            self.notify(
-                f"Kill switch written: {model} routed to {choice.mode}. Watch the events "
-                f"for its requests taking the new route.",
-                timeout=10,
-            )
+        if not self.refused("kill_switch"):
+            await self.containment.kill_switch()
 
     @work(exclusive=True, group="triage")
     async def action_rollback(self) -> None:
         """Roll the active incident's model back to its last known-good version (asks once)."""
-        incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        done, plan = await self._act(self.service.containment.rollback_plan(incident.id))
-        if not done or plan is None:
-            return
-        heading = Text("ROLL BACK ", style="bold")
-        heading.append_text(safe(f"{plan.model}: {plan.from_version} → {plan.to_version}", 80))
-        body = safe(
-            f"The serving alias moves to {plan.to_version} (weights {plan.weights_hash})."
-            f" {plan.from_version} stays registered and untouched.",
-            300,
-        )
-        choice = await self._confirm(incident.id, heading, body)
-        if choice is None:
-            return
-        done, result = await self._act(
-            self.service.containment.rollback(
-                incident.id,
-                to=plan.to_version,
-                model=plan.model,
-                override=choice.override,
-            )
-        )
-        if done and result is not None:
-            self.notify(f"Rolled back: {result.model} now serves {result.to_version}.")
-
-    async def _confirm(self, incident_id: int, heading: Text, body: Text) -> Confirmation | None:
-        """Ask once; without a complete snapshot the answer must carry an override reason."""
-        assert self.service is not None
-        snapshots = await self.service.containment.snapshots(incident_id)
-        return await self.app.push_screen_wait(
-            ConfirmDialog(heading, body, any(s.status == "complete" for s in snapshots))
-        )
+        if not self.refused("rollback"):
+            await self.containment.rollback()
 
     @work(exclusive=True, group="triage")
     async def action_quarantine(self) -> None:
         """Quarantine training data or fine-tunes for the active incident (asks once)."""
-        incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        typed = await self.app.push_screen_wait(
-            PromptDialog(
-                f"Quarantine for incident #{incident.id}",
-                Text(
-                    "Paths (files or directories) or ids of training data and fine-tunes a retrain "
-                    "must not use; separate with spaces, quote a path with spaces."
-                ),
-                "e.g. /data/train/2026-11 ft-run-4411 (enter)",
-                "Name at least one path or id.",
-            )
-        )
-        if typed is None:
-            return
-        try:
-            targets = shlex.split(typed)
-        except ValueError as exc:
-            self.notify(f"Refused: cannot read the targets: {exc}", severity="error")
-            return
-        found = await self.service.quarantine.plan(targets)
-        files = [t for t in found if t.kind == "file"]
-        heading = Text("QUARANTINE ", style="bold")
-        heading.append_text(safe(f"{len(found)} entries for incident #{incident.id}", 80))
-        listed = "; ".join(f"{t.kind} {t.target}" for t in found[:6])
-        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
-        hashed = "1 file is" if len(files) == 1 else f"{len(files)} files are"
-        body = safe(
-            f"{listed}{more}. {hashed} hashed and made read-only; all are listed in "
-            "quarantine.json, and `thirdbook quarantine check` refuses them to a "
-            "retrain.",
-            600,
-        )
-        choice = await self._confirm(incident.id, heading, body)
-        if choice is None:
-            return
-        done, result = await self._act(
-            self.service.quarantine.add(incident.id, targets, override=choice.override)
-        )
-        if done and result is not None:
-            self.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")
+        if not self.refused("quarantine"):
+            await self.containment.quarantine()
 
-    @work(exclusive=True, group="snapshot")
+    @work(exclusive=True, group="export")
     async def action_export(self) -> None:
         """Export the active incident's evidence bundle (secrets masked) beside the store."""
-        incident = self._need_incident()
-        if incident is None or self.service is None:
-            return
-        out = self.service.export.bundle_path(incident.id)
-        self.notify(f"Exporting incident #{incident.id}'s evidence…")
-        done, sha = await self._act(self.service.export.export(incident.id, out))
-        if done and sha is not None:
-            self.notify(
-                f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; "
-                "secrets masked). Check it: thirdbook verify-bundle FILE.",
-                timeout=15,
-            )
+        if not self.refused("export"):
+            await self.containment.export()
+
+    def selected_event(self) -> StoredEvent | None:
+        """The event under the cursor (used by tests and the raw-line view)."""
+        return self.live.selected_event()

@@ -11,12 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from thirdbook.domain.alerts import Alert
 from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.services.factory import Services
-from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe, safe_bytes
-from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
 
@@ -43,7 +40,6 @@ class EventBrowser(Vertical):
         self._next_key: int | None = None
         self._events: dict[int, StoredEvent] = {}
         self.revealed: int | None = None  # the event whose secrets the commander chose to see
-        self._alert: Alert | None = None  # the alert whose detail is showing instead of a line
 
     def compose(self) -> ComposeResult:
         yield Static(classes="title", id="page-title")
@@ -79,11 +75,7 @@ class EventBrowser(Vertical):
         show_line(self.query_one("#page-title", Static), title)
         if number == 1 or page.next_key is not None:
             self._next_key = page.next_key
-        # A refresh keeps what the detail shows: an alert's detail stays (not the line).
-        if self._alert is not None:
-            self.show_alert(self._alert)
-        else:
-            self.update_detail()
+        self.update_detail()
 
     async def older(self, svc: Services) -> None:
         """One page back in time."""
@@ -122,7 +114,6 @@ class EventBrowser(Vertical):
 
     def update_detail(self) -> None:
         """The raw line of the selected event, verbatim but inert."""
-        self._alert = None
         detail = self.query_one("#detail", Static)
         if detail.has_class("hidden"):
             return
@@ -147,15 +138,3 @@ class EventBrowser(Vertical):
         if event_id is not None and not self.detail_shown:
             self.query_one("#detail").remove_class("hidden")
         self.update_detail()
-
-    def show_alert(self, alert: Alert) -> None:
-        """An alert's detail: rule, when, the events that fired it, the summary."""
-        self._alert = alert
-        detail = self.query_one("#detail", Static)
-        if detail.has_class("hidden"):
-            return
-        events = ", ".join(map(str, alert.event_ids[-12:]))
-        heading = f"#{alert.id} {alert.rule} · first {hms(alert.first_at)} · "
-        text = Text(f"{heading}events {events}\n", style="dim")
-        text.append_text(safe(alert.summary, 2000))
-        detail.update(Unbroken(text))

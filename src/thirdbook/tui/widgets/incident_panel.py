@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
@@ -98,11 +98,12 @@ def precision_text(rules: list[RulePrecision]) -> Text:
     return text
 
 
-class IncidentPanel(Vertical):
-    """Facts, evidence status, containment buttons (placeholders) and rule precision."""
+class IncidentPanel(VerticalScroll):
+    """Facts, evidence status, containment buttons and rule precision; it scrolls (j/k,
+    PgDn/PgUp) when they do not fit."""
 
     DEFAULT_CSS = """
-    IncidentPanel { height: auto; }
+    IncidentPanel { height: auto; max-height: 24; }
     IncidentPanel #incident-facts { height: auto; padding: 0 1; }
     IncidentPanel Horizontal { height: auto; padding: 0 1; }
     IncidentPanel Button { margin-right: 1; }
@@ -127,6 +128,12 @@ class IncidentPanel(Vertical):
 
     incident: Incident | None = None
     """The incident shown."""
+    now: datetime | None = None
+    """The time of the last tick: what the banner shows too."""
+
+    def show_progress(self, step: str) -> None:
+        """While a snapshot runs: what it is copying."""
+        self.query_one("#evidence", Static).update(evidence_text(None, step))
 
     def show(
         self,
@@ -139,7 +146,7 @@ class IncidentPanel(Vertical):
     ) -> None:
         """Show an incident (or none), its evidence, and the rules' precision."""
         self.incident = incident
-        self.tick(now or datetime.now(UTC))
+        self.tick(now or self.now or datetime.now(UTC))
         evidence = self.query_one("#evidence", Static)
         evidence.display = incident is not None
         evidence.update(evidence_text(snapshot, running))
@@ -150,6 +157,7 @@ class IncidentPanel(Vertical):
 
     def tick(self, now: datetime) -> None:
         """The incident's clock moves on (the banner passes the same `now`, so the two agree)."""
+        self.now = now
         facts = self.query_one("#incident-facts", Static)
         text = incident_text(self.incident, now)
         current = str(facts.content)

@@ -37,6 +37,9 @@ class NewestFirstTable(DataTable[Text]):
                 if self.row_count:
                     self.move_cursor(row=min(row, self.row_count - 1), animate=False)
             return
+        # The cursor stays on the row it was on (a new alert above it must not move the
+        # commander's choice to another one), unless that row is gone.
+        chosen = self.selected_id()
         with self.app.batch_update():
             for key in current - wanted.keys():
                 self.remove_row(key)
@@ -51,6 +54,8 @@ class NewestFirstTable(DataTable[Text]):
                         self.update_cell(key, column, cell, update_width=True)
             if added:
                 self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
+                if chosen is not None and str(chosen) in wanted:
+                    self.move_cursor(row=self.get_row_index(str(chosen)), animate=False)
 
     def selected_id(self) -> int | None:
         """The id of the row under the cursor, if any."""

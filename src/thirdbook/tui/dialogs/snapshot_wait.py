@@ -1,0 +1,84 @@
+"""A containment dialog opened while a snapshot is still being taken: it says so, keeps the
+keys typed meanwhile, and offers its choices when the snapshot ends, replaying those keys.
+If the snapshot fails, the keys are dropped (they were typed for a dialog that needed no
+override reason) and the dialog asks for one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from rich.text import Text
+from textual import events
+from textual.await_complete import AwaitComplete
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+R = TypeVar("R")
+
+SnapshotWait = Callable[[], Awaitable[bool]]
+"""Waits for the running snapshot to end; True if the incident then has a complete one."""
+
+
+class WaitsForSnapshot(ModalScreen[R], Generic[R]):
+    """A dialog whose choices depend on whether the incident has a complete snapshot."""
+
+    def __init__(self, snapshot_complete: bool, wait: SnapshotWait | None = None) -> None:
+        super().__init__()
+        self.snapshot_complete = snapshot_complete
+        self.waiting = wait is not None
+        self._wait = wait
+        self._typed: list[events.Key] = []
+        self.closing = False
+
+    def waiting_note(self) -> Static:
+        """The line that says the dialog waits (composed by the dialog where it belongs)."""
+        text = Text("A snapshot is being taken: the choices open when it completes.")
+        text.stylize("bold")
+        return Static(text, id="waiting", classes="" if self.waiting else "hidden")
+
+    def on_mount(self) -> None:
+        if self._wait is not None:
+            self.run_worker(self._until_snapshot_ends(self._wait), group="snapshot-wait")
+
+    async def _until_snapshot_ends(self, wait: SnapshotWait) -> None:
+        complete = await wait()
+        self.snapshot_complete, self.waiting = complete, False
+        await self.recompose()
+        self.focus_next()
+        typed, self._typed = self._typed, []
+        if not complete:
+            self.notify(
+                "The snapshot did not complete: the keys typed meanwhile were dropped. Give an "
+                "override reason, or esc and snapshot again (s).",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.app.run_worker(_replay(self, typed), group="replay")
+
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        """Close the dialog; keys still to replay then go to the screen under it."""
+        self.closing = True
+        return super().dismiss(result)
+
+    def on_key(self, event: events.Key) -> None:
+        """While waiting: keep the keys for the choices (esc still cancels)."""
+        if self.waiting and event.key != "escape":
+            self._typed.append(event)
+            event.stop()
+            event.prevent_default()
+
+
+async def _replay(dialog: WaitsForSnapshot[Any], typed: list[events.Key]) -> None:
+    """Post the kept keys one at a time, as typed; after a key that closed the dialog, wait
+    for it to be gone so the rest land on the screen under it."""
+    app = dialog.app
+    for key in typed:
+        app.post_message(events.Key(key.key, key.character))
+        await asyncio.sleep(0.05)
+        for _ in range(200):
+            if not (dialog.closing and dialog in app.screen_stack):
+                break
+            await asyncio.sleep(0.01)

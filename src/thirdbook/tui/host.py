@@ -1,0 +1,29 @@
+"""What the screens and panels need from the app, without importing it (the app imports
+them): the services once the store is open, and whether the console is stopping."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol, cast
+
+from textual.dom import DOMNode
+
+from thirdbook.services.factory import Services
+
+
+class ConsoleHost(Protocol):
+    """The console app, as its screens and panels see it."""
+
+    console_service: Services | None
+    stop: asyncio.Event
+
+
+def host(node: DOMNode) -> ConsoleHost:
+    """The app a screen or widget runs in, as a `ConsoleHost`."""
+    return cast(ConsoleHost, node.app)
+
+
+def services(node: DOMNode) -> Services | None:
+    """The console's services (None until the store is open, or once it is closing)."""
+    app = host(node)
+    return None if app.stop.is_set() else app.console_service

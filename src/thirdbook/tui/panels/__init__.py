@@ -1,0 +1,1 @@
+"""The main screen's panels: each owns its region and reads what it shows itself."""

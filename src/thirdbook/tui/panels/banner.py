@@ -1,0 +1,69 @@
+"""The banner: the active incident in one line (with its clock), and the open action items
+of every incident in another."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from thirdbook.domain.incidents import Incident, elapsed_clock
+from thirdbook.services.factory import Services
+from thirdbook.tui.panels.panel import Change, Panel
+from thirdbook.tui.safe_text import safe
+from thirdbook.tui.widgets.one_line import show_line
+
+
+class Banner(Panel):
+    """Reads the open action items when a timeline changes; the clock ticks on its own."""
+
+    DEFAULT_CSS = """
+    Banner { height: auto; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="banner", classes="")
+        self.incident: Incident | None = None
+        self.now: datetime | None = None
+        """The time of the last tick: what the Incident panel's clock shows too."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No active incident"), id="incident", classes="quiet")
+        yield Static(id="actions-line")
+
+    def wants(self, shown: Change, change: Change) -> bool:
+        return shown.incident != change.incident or shown.marks.timeline != change.marks.timeline
+
+    async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
+        self.incident = change.incident
+        self.tick(self.now or datetime.now(UTC))
+        items = [i for i in await svc.triage.action_items() if i.status == "open"]
+        today = datetime.now(UTC).date()
+        overdue = [i for i in items if i.overdue(today)]
+        text = Text(f"Action items: {len(items)} open")
+        if overdue:
+            text.append(f" · {len(overdue)} OVERDUE", style="bold reverse")
+        if items:
+            first = (overdue or items)[0]
+            text.append(f" · next #{first.id} due {first.due} ")
+            text.append_text(safe(f"{first.owner}: {first.title}", 80))
+        show_line(self.query_one("#actions-line", Static), text)
+
+    def tick(self, now: datetime) -> None:
+        """The incident line, its clock as of `now` (stopped at the close, if closed)."""
+        self.now = now
+        banner = self.query_one("#incident", Static)
+        incident = self.incident
+        if incident is None:
+            show_line(banner, Text("No active incident"))
+            banner.add_class("quiet")
+            return
+        text = Text(
+            f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
+            f"{elapsed_clock(incident, now)} · "
+        )
+        text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
+        show_line(banner, text)
+        banner.set_class(incident.phase == "closed", "quiet")
