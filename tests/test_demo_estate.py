@@ -106,6 +106,9 @@ def test_serving_layer_obeys_kill_switch_and_registry(tmp_path: Path) -> None:
         for e in records(layer)
         if e["kind"] == "inference"
     ]
+    routed_away = [e for e in records(layer) if e["kind"] == "inference" and e["route"] != "model"]
+    # Each names whose traffic it was, so the console can tell which kill switch it shows.
+    assert routed_away and all(e["routed_from"] == MODEL for e in routed_away)
 
     def seconds(ts: str) -> float:  # events are stamped on the demo clock
         return layer.clock.demo_seconds(datetime.fromisoformat(ts))
@@ -274,7 +277,8 @@ async def test_the_support_agent_obeys_its_kill_switch_and_the_console_observes_
             > REFUND_AT + 1
         ]
         assert len(after) >= 5
-        assert all(e["kind"] == "inference" and e["route"] == "human" for e in after)
+        handed_off = {(e["kind"], e["route"], e.get("routed_from")) for e in after}
+        assert handed_off == {("inference", "human", AGENT)}
         assert {
             "type": "handoff",
             "target": "acct-77102",

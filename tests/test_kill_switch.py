@@ -170,6 +170,7 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
     await console.containment.kill_switch(incident_id, "human")
     [state] = await console.containment.containment_states(incident_id)
     assert (state.action, state.value, state.observed) == ("kill switch", "human", None)
+    # A request that names no model: the logs have only ever named credit-scorer.
     line = (
         b'{"v":1,"kind":"inference","ts":"2026-11-27T10:59:00+00:00",'
         b'"request_id":"req-after","route":"human"}\n'
@@ -180,6 +181,52 @@ async def test_a_flip_is_written_then_observed_once_the_logs_show_the_new_route(
     [state] = await console.containment.containment_states(incident_id)
     assert state.observed is not None and state.observed >= state.written
     await console.store.close()
+
+
+def _request_routed_to_a_human(request_id: str, routed_from: str | None) -> bytes:
+    record = {"v": 1, "kind": "inference", "ts": "2026-11-27T10:59:00+00:00"}
+    record |= {"request_id": request_id, "route": "human"}
+    if routed_from is not None:
+        record["routed_from"] = routed_from
+    return json.dumps(record).encode() + b"\n"
+
+
+async def test_a_kill_switch_is_observed_by_its_own_models_requests_not_another_models(
+    tmp_path: Path,
+) -> None:
+    """Two models in the logs: the support agent's chats handed to a person (and requests
+    that name no model, which could be either's) do not show the credit model's kill switch
+    taking effect; the credit model's own requests routed to a human do."""
+    from tests.helpers import ingest_once, source
+
+    console, incident_id, log = await _incident_with_log(tmp_path)  # credit-scorer's traffic
+    with log.open("ab") as f:  # and the support agent's, before the kill
+        f.write(
+            b'{"v":1,"kind":"agent_action","ts":"2026-11-27T10:58:00+00:00",'
+            b'"agent":"support-agent","tool":"send_email","request_id":"chat-1"}\n'
+        )
+    await ingest_once(console.store, source(log))
+    console = with_containment(console, flag_file=flags_file(tmp_path))
+    try:
+        await console.containment.snapshot(incident_id)
+        await console.containment.kill_switch(incident_id, "human")
+        [state] = await console.containment.containment_states(incident_id)
+        assert (state.model, state.value, state.observed) == ("credit-scorer", "human", None)
+
+        with log.open("ab") as f:
+            f.write(_request_routed_to_a_human("chat-2", "support-agent"))
+            f.write(_request_routed_to_a_human("req-unnamed", None))
+        await ingest_once(console.store, source(log))
+        [state] = await console.containment.containment_states(incident_id)
+        assert state.observed is None  # still only written: no credit decision went to a human
+
+        with log.open("ab") as f:
+            f.write(_request_routed_to_a_human("req-credit", "credit-scorer"))
+        await ingest_once(console.store, source(log))
+        [state] = await console.containment.containment_states(incident_id)
+        assert state.observed is not None and state.observed >= state.written
+    finally:  # an open store would keep pytest from exiting
+        await console.store.close()
 
 
 async def test_dry_run_shows_the_change_and_changes_nothing(tmp_path: Path) -> None:

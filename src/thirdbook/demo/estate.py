@@ -15,8 +15,9 @@ Everything is drawn from one seeded generator, so a seed and a sequence of contr
 states give the same events every time. What is served follows the kill switch and the
 registry as they stand at each request, and the support agent obeys its own flag in the
 same file: routed away from itself, it takes no action and the chat goes to the route's
-path. Events are stamped by the demo's clock (`thirdbook.demo.clock`): the wall-clock time
-at which the serving layer writes them.
+path; a request routed away names, in `routed_from`, the model (or agent) it was routed
+from, so the console can tell whose kill switch it shows. Events are stamped by the demo's
+clock (`thirdbook.demo.clock`): the wall-clock time at which the serving layer writes them.
 """
 
 from __future__ import annotations
@@ -203,6 +204,7 @@ class Estate:
                 "fallback": "approve" if income > 40000 else "referred",
                 "refused": "refused",
             }[now.route]
+            record["routed_from"] = MODEL  # whose kill switch sent it here
             record["prompt"] = prompt if now.route != "refused" else None
             record["response"] = {"decision": decision, "text": f"Served by the {now.route} path."}
             record["latency_ms"] = round(rng.uniform(2, 9), 1)
@@ -321,6 +323,7 @@ class Estate:
             "request_id": chat,
             "subject": target,
             "route": route,
+            "routed_from": AGENT,
             "response": {
                 "decision": served.get(route, "referred"),
                 "text": f"Served by the {route} path: {AGENT} is stopped by its kill switch.",

@@ -107,6 +107,11 @@ class InferenceEvent(_Event):
     subject: str | None = None
     route: Route = "model"
     model: ModelRef | None = None
+    routed_from: str | None = Field(
+        default=None,
+        description="On a request routed away from a model (its `route` is not `model`): "
+        "that model (or agent), whose kill switch sent the request elsewhere.",
+    )
     prompt: Prompt | None = None
     response: Response | None = None
     action: DownstreamAction | None = None
@@ -191,14 +196,15 @@ def event_json_schema() -> dict[str, object]:
 
 
 def model_of(event: Event) -> tuple[str | None, str | None, str | None]:
-    """The (name, version, weights hash) an event is about, as far as it says."""
+    """The (name, version, weights hash) an event is about, as far as it says. A request
+    routed away from a model is about that model, though no version of it served."""
     if isinstance(event, AgentActionEvent):
         return event.agent, None, None
     if isinstance(event, FeedbackEvent):
         return event.target, None, None
     model = getattr(event, "model", None)
     if model is None:
-        return None, None, None
+        return getattr(event, "routed_from", None), None, None
     return model.name, model.version, model.weights_hash
 
 

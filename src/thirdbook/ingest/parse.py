@@ -11,14 +11,12 @@ from __future__ import annotations
 import pickle
 
 from thirdbook.domain.clock import now_us
-from thirdbook.domain.events import InferenceEvent, model_of, unkeepable_time
+from thirdbook.domain.events import BOM, InferenceEvent, model_of, unkeepable_time
 from thirdbook.domain.formats import format_named
 from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
-
-BOM = b"\xef\xbb\xbf"
 
 
 def parse_lines(
@@ -53,7 +51,7 @@ def parse_lines(
                 )
             )
             continue
-        body = line[3:] if start == 0 and line.startswith(BOM) else line
+        body = line.removeprefix(BOM) if start == 0 else line
         try:
             found = parse(body)
         except Exception as exc:  # a format's bug must cost one line, never the ingest

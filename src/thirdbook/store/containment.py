@@ -62,20 +62,33 @@ class Containment:
         scanned, observed = self._seen.get(row_id, (after, None))
         if observed is not None:
             return observed
-        # A request routed away from the model is logged without one (a human decided).
-        match = (
-            "route = ? AND (model_name = ? OR model_name IS NULL)"
-            if field == "route"
-            else "model_version = ? AND model_name = ?"
-        )
         newest = await self._store.fetchone("SELECT coalesce(max(id), 0) FROM events")
         upto = int(newest[0]) if newest else scanned
+        if field == "route":
+            # A request routed away from a model names it in `routed_from` (stored as its
+            # model). One that names no model at all is taken as this model's only while
+            # the store has seen no other: with two, it could be either's.
+            match = "route = ? AND (model_name = ? OR (model_name IS NULL AND ?))"
+            params: tuple[object, ...] = (value, model, await self._only_model_seen(model))
+        else:
+            match, params = "model_version = ? AND model_name = ?", (value, model)
         seen = await self._store.fetchone(
             f"SELECT ingested_us FROM events WHERE id > ? AND id <= ? AND kind = 'inference' "
             f"AND {match} ORDER BY id LIMIT 1",
-            (scanned, upto, value, model),
+            (scanned, upto, *params),
         )
         if seen is not None:
             observed = max(int(seen[0]), written_us)
         self._seen[row_id] = (upto, observed)
         return observed
+
+    async def _only_model_seen(self, model: str) -> bool:
+        """Whether `model` is the one model (or agent) the store's events name: two reads
+        of the model index's ends."""
+        names = []
+        for end in ("min", "max"):
+            row = await self._store.fetchone(
+                f"SELECT {end}(model_name) FROM events WHERE model_name IS NOT NULL"
+            )
+            names.append(row[0] if row else None)
+        return names == [model, model]

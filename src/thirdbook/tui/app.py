@@ -174,6 +174,14 @@ class ThirdbookApp(App[None]):
         return screen
 
     async def on_mount(self) -> None:
+        # Raised out of the app's mount, an error escapes Textual's start-up, which leaves the
+        # full screen still drawing (a frame can follow); handled here, as any other error is.
+        try:
+            await self._start()
+        except Exception as error:
+            self._handle_exception(error)
+
+    async def _start(self) -> None:
         self.set_keymap(self.look.keymap)
         for problem in self.theme_problems:
             self.notify(problem, title="Theme", severity="error", timeout=15)
