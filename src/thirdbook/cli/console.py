@@ -26,7 +26,7 @@ def console(ctx: click.Context, read_only: bool) -> None:
     _check_keymap(context)
     if read_only:
         refuse_missing_store(context)
-    from thirdbook.tui.app import run_console
+    from thirdbook.tui.launch import run_console
 
     run_console(context, read_only=read_only)
 
@@ -75,7 +75,7 @@ def demo(
     session = DemoSession(context, speed=speed, seed=seed, fresh=not keep)
     if not headless:
         _check_keymap(context)
-        from thirdbook.tui.app import run_demo_console
+        from thirdbook.tui.launch import run_demo_console
 
         run_demo_console(session)
         return

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import ClassVar
@@ -24,8 +23,8 @@ from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.text import visible
 from thirdbook.services.demo import DemoSession
-from thirdbook.services.factory import Context, Services, open_services
-from thirdbook.services.ingest_child import IngestChild, watch_command
+from thirdbook.services.factory import Services
+from thirdbook.services.ingest_child import IngestChild
 from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.look import Look
@@ -38,15 +37,7 @@ from thirdbook.tui.themes import DEFAULT_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 from thirdbook.tui.widgets.message_bar import MessageBar
 
-__all__ = [
-    "PAGE_SIZE",
-    "Look",
-    "ThirdbookApp",
-    "console_app",
-    "demo_console_app",
-    "run_console",
-    "run_demo_console",
-]
+__all__ = ["PAGE_SIZE", "Look", "ThirdbookApp"]
 
 POLL_S = 0.25
 HEALTH_EVERY_S = 1.0
@@ -334,70 +325,3 @@ class ThirdbookApp(App[None]):
         """The event explorer, with its filter ready for typing."""
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(ExplorerScreen(self.console_service))
-
-
-def console_app(context: Context, *, read_only: bool = False) -> ThirdbookApp:
-    """The console on a context's store (the CLI's default command); read-only looks, never
-    acts. Its services come from the factory, as every command's do; ingest runs in a helper
-    process (`thirdbook watch`, with `--demo` for the demo's store).
-
-    A store this process cannot write (read-only media, another user's directory) opens
-    read-only, with a banner saying why."""
-    refusal = context.store_write_refusal()
-    read_only = read_only or refusal is not None
-
-    async def open_console() -> Services:
-        return await open_services(context, access="auto", read_only=read_only)
-
-    subtitle = f"{context.store_path}{' (read-only)' if read_only else ''}"
-    look = Look.from_config(context.settings.console, context.config_path)
-    helper = None
-    if not read_only and context.sources():
-        helper = IngestChild(
-            watch_command(context.data_dir, context.config_path, demo=context.demo),
-            log=context.paths.ingest_log,
-        )
-    return ThirdbookApp(
-        open_console, ingest=False, subtitle=subtitle, look=look, ingest_child=helper
-    )
-
-
-def run_console(context: Context, *, read_only: bool = False) -> None:
-    """Run the console on a context's store (see `console_app`); a crash is raised again for
-    the caller to report, so the process exits non-zero."""
-    _run_app(console_app(context, read_only=read_only))
-
-
-def _run_app(app: ThirdbookApp) -> None:
-    app.run()
-    if app.crash is not None:
-        # A crash during start-up leaves Textual coroutines that never ran; Python would
-        # name each at exit, after the one sentence that says what happened.
-        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
-        raise app.crash
-    if app.return_code:
-        raise SystemExit(app.return_code)
-
-
-def demo_console_app(session: DemoSession) -> ThirdbookApp:
-    """The console on the demo: the simulated estate runs inside the app, ingest in a helper
-    (`thirdbook --demo watch`)."""
-    context = session.context
-    look = Look.from_config(context.settings.console, context.config_path)
-    helper = IngestChild(
-        watch_command(context.data_dir, context.config_path, demo=True),
-        log=context.paths.ingest_log,
-    )
-    return ThirdbookApp(
-        session.open_services,
-        demo=session,
-        subtitle="demo",
-        look=look,
-        ingest=False,
-        ingest_child=helper,
-    )
-
-
-def run_demo_console(session: DemoSession) -> None:
-    """Run the console on the demo (see `demo_console_app`)."""
-    _run_app(demo_console_app(session))
