@@ -218,3 +218,22 @@ async def test_a_snapshot_that_fails_under_a_waiting_dialog_drops_the_keys_typed
         assert (
             route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer") == "model"
         )
+
+
+async def test_at_200x50_the_timeline_shows_each_detail_whole_in_its_width(
+    tmp_path: Path,
+) -> None:
+    from tests.test_unbroken_text import assert_unbroken, rendered_lines
+
+    title = "add a pre-deploy accuracy check on the holdout set, blocking the deploy below the band"
+    async with incident_console(tmp_path, size=(200, 50)) as (app, pilot):
+        svc = await service(app)
+        await svc.triage.add_action_item(1, title=title, owner="alice", due=date(2030, 1, 1))
+        timeline = app.query_one("#timeline")
+        await wait_until(pilot, lambda: timeline.row_count == 3, "the new entry")  # type: ignore[attr-defined]
+        await pilot.pause(0.2)
+        lines = rendered_lines(timeline)
+        assert max(len(line) for line in lines) <= timeline.size.width
+        shown = " ".join(line.split("  ")[-1].strip() for line in lines)
+        assert "blocking the deploy below the band" in shown, lines  # wrapped, not scrolled away
+        assert_unbroken(title, lines)

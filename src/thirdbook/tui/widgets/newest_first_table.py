@@ -11,12 +11,40 @@ class NewestFirstTable(DataTable[Text]):
 
     COLUMNS: tuple[str, ...] = ("id",)
     ZEBRA = False
+    WRAP_LAST = False
+    """Whether the last column takes the width the others leave and wraps into it (a wide
+    terminal shows the whole detail rather than scrolling it out of sight)."""
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = self.ZEBRA
         for column in self.COLUMNS:
             self.add_column(self.column_label(column), key=column)
+
+    def on_resize(self) -> None:
+        """The last column takes what the others leave (with `WRAP_LAST`)."""
+        self._fit_last()
+
+    def _fit_last(self) -> None:
+        if not self.WRAP_LAST or not self.columns:
+            return
+        *others, last = self.columns.values()
+        # The others, this column's padding, and room for the scrollbar that its rows bring.
+        used = sum(c.get_render_width(self) for c in others) + 2 * self.cell_padding + 3
+        width = max(12, self.scrollable_content_region.width - used)
+        if last.width == width and not last.auto_width:
+            return
+        last.auto_width = False
+        last.width = width
+        # Row heights follow the new width only when the rows are added again.
+        rows = {str(k.value): self.get_row(k) for k in self.rows}
+        row = self.cursor_row
+        with self.app.batch_update():
+            self.clear()
+            for key in sorted(rows, key=int, reverse=True):
+                self.add_row(*rows[key], key=key, height=None)
+            if self.row_count:
+                self.move_cursor(row=min(row, self.row_count - 1), animate=False)
 
     def column_label(self, column: str) -> str | Text:
         """The header of a column (its name, unless a table says otherwise)."""
@@ -33,7 +61,7 @@ class NewestFirstTable(DataTable[Text]):
             with self.app.batch_update():
                 self.clear()
                 for key in sorted(wanted, key=int, reverse=True):
-                    self.add_row(*wanted[key], key=key)
+                    self.add_row(*wanted[key], key=key, height=self._row_height)
                 if self.row_count:
                     self.move_cursor(row=min(row, self.row_count - 1), animate=False)
             return
@@ -46,16 +74,21 @@ class NewestFirstTable(DataTable[Text]):
             added = False
             for key, cells in wanted.items():
                 if key not in current:
-                    self.add_row(*cells, key=key)
+                    self.add_row(*cells, key=key, height=self._row_height)
                     added = True
                     continue
                 for column, cell in zip(self.COLUMNS, cells, strict=True):
                     if self.get_cell(key, column) != cell:
                         self.update_cell(key, column, cell, update_width=True)
+            self._fit_last()
             if added:
                 self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
                 if chosen is not None and str(chosen) in wanted:
                     self.move_cursor(row=self.get_row_index(str(chosen)), animate=False)
+
+    @property
+    def _row_height(self) -> int | None:
+        return None if self.WRAP_LAST else 1
 
     def selected_id(self) -> int | None:
         """The id of the row under the cursor, if any."""

@@ -17,14 +17,22 @@ def timeline_cells(entry: TimelineEntry) -> tuple[Text, ...]:
         Text(hms(entry.at)),
         safe(f"{entry.actor.user} ({entry.actor.origin})", 40),
         Text(entry.kind, style="bold"),
-        safe(entry.detail, 300),
+        _wrapping(safe(entry.detail, 300)),
     )
+
+
+def _wrapping(text: Text) -> Text:
+    # The detail wraps at spaces into the width the other columns leave (see `WRAP_LAST`);
+    # a token wider than that (a hash) is cut on its own line with "…", never continued.
+    text.no_wrap, text.overflow = False, "ellipsis"
+    return text
 
 
 class TimelineTable(NewestFirstTable):
     """One incident's timeline (the newest page of it)."""
 
     COLUMNS = ("id", "time", "who", "what", "detail")
+    WRAP_LAST = True
 
     def show_entries(self, entries: list[TimelineEntry]) -> None:
         """Make the rows exactly these entries."""
