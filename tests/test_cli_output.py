@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.helpers import event_line
 from tests.read_only_media import THIRDBOOK, Pty
 from tests.read_paths import READ_COMMANDS, read_everything, strict_json
 from tests.test_hostile_values import HOSTILE
@@ -295,3 +296,17 @@ def test_hostile_text_typed_into_an_incident_reaches_no_list_raw(tmp_path: Path)
     assert "timeline 1 --json" in outputs and "\\e]52" in outputs["timeline 1 --full"]
     [item] = map(strict_json, outputs["action-items --json"].splitlines())
     assert item["resolution"] == HOSTILE and item["overdue"] is False
+
+
+def test_ingest_reads_the_format_it_is_told_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    log.write_bytes(event_line(1))
+    options = ["--data-dir", str(tmp_path / "data"), "--config", str(tmp_path / "none.toml")]
+    refused = CliRunner().invoke(main, [*options, "ingest", "--once", "--format", "otlp", str(log)])
+    assert refused.exit_code == 2 and "'otlp' is not a known format (thirdbook)" in refused.output
+    assert not (tmp_path / "data").exists()  # refused before the store is made
+    done = CliRunner().invoke(
+        main, [*options, "ingest", "--once", "--format", "thirdbook", str(log)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "1 events, 0 rejects" in done.output

@@ -11,6 +11,7 @@ from thirdbook.cli.common import context_of as _context
 from thirdbook.cli.common import run_async as _run
 from thirdbook.config import SourceConfig
 from thirdbook.domain.errors import LeaseHeldError
+from thirdbook.domain.formats import DEFAULT_FORMAT, known_formats
 from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.health import Health
 
@@ -25,11 +26,25 @@ from thirdbook.services.health import Health
     show_default=True,
     help="The source name recorded with these files.",
 )
+@click.option(
+    "--format",
+    "format_name",
+    default=DEFAULT_FORMAT,
+    show_default=True,
+    help="How the lines are read: " + ", ".join(known_formats()) + ".",
+)
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[str, ...], once: bool, source_name: str) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[str, ...], once: bool, source_name: str, format_name: str
+) -> None:
     """Ingest PATHS (files or globs): follow them, or with --once read them and exit."""
     context = _context(ctx)
-    sources = [SourceConfig(name=source_name, paths=list(paths))]
+    if format_name not in known_formats():
+        raise click.BadParameter(
+            f"{format_name!r} is not a known format ({', '.join(known_formats())})",
+            param_hint="--format",
+        )
+    sources = [SourceConfig(name=source_name, paths=list(paths), format=format_name)]
     _ingest(context, lambda: open_services(context, ingest=True, sources=sources), once, False)
 
 
