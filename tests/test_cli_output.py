@@ -303,7 +303,7 @@ def test_ingest_reads_the_format_it_is_told_and_refuses_an_unknown_one(tmp_path:
     log.write_bytes(event_line(1))
     options = ["--data-dir", str(tmp_path / "data"), "--config", str(tmp_path / "none.toml")]
     refused = CliRunner().invoke(main, [*options, "ingest", "--once", "--format", "otlp", str(log)])
-    assert refused.exit_code == 2 and "'otlp' is not a known format (thirdbook)" in refused.output
+    assert refused.exit_code == 2 and "'otlp' is not a known format (thirdbook" in refused.output
     assert not (tmp_path / "data").exists()  # refused before the store is made
     done = CliRunner().invoke(
         main, [*options, "ingest", "--once", "--format", "thirdbook", str(log)]

@@ -19,7 +19,7 @@ from thirdbook.domain.control import FlagdFile, route_for
 from thirdbook.services.demo import DemoSession
 from thirdbook.services.factory import Context, build_services
 from thirdbook.store import Store
-from thirdbook.tui import app as tui_app
+from thirdbook.tui import launch as tui_launch
 from thirdbook.tui.app import ThirdbookApp
 
 
@@ -61,7 +61,7 @@ def test_k_in_the_demo_console_writes_the_demo_flag_file_as_the_command_does(
     # `thirdbook --demo` builds its console exactly as a user's terminal gets it; only
     # running it is left to Pilot.
     built: list[ThirdbookApp] = []
-    monkeypatch.setattr(tui_app, "_run_app", built.append)
+    monkeypatch.setattr(tui_launch, "_run_app", built.append)
     assert CliRunner().invoke(main, ["--demo"]).exit_code == 0
     [app] = built
 

@@ -45,6 +45,7 @@ class Panel(Vertical):
         self.shown: Change | None = None
         """The change this panel last painted."""
         self._wanted: Change | None = None
+        self._force = False
         self._loading = False
 
     def wants(self, shown: Change, change: Change) -> bool:
@@ -63,8 +64,7 @@ class Panel(Vertical):
         """Load `change` if it concerns this panel (or with `force`)."""
         if not force and self.shown is not None and not self.wants(self.shown, change):
             return
-        if force:
-            self.shown = None
+        self._force = self._force or force
         self._wanted = change
         if not self._loading:
             self._loading = True
@@ -74,11 +74,13 @@ class Panel(Vertical):
         try:
             while self._wanted is not None:
                 change, self._wanted = self._wanted, None
+                shown = None if self._force else self.shown  # forced: read it all again
+                self._force = False
                 svc = services(self)
                 if svc is None:
                     return
                 try:
-                    await self.load(svc, self.shown, change)
+                    await self.load(svc, shown, change)
                 except (StoreClosedError, NoMatches):
                     # The console is closing under a load that was already on its way.
                     if not host(self).stop.is_set():
