@@ -81,10 +81,6 @@ class Store(StoreConnection):
         """SQLite's automatic WAL checkpoint on this connection (0: off)."""
         await self.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
-    async def data_version(self) -> int:
-        """SQLite's data version: it changes when another connection commits."""
-        return int(await self._scalar("PRAGMA data_version") or 0)
-
     async def integrity_check(self) -> str:
         """`PRAGMA integrity_check`: "ok" or the problems found."""
         rows = await self.fetchall("PRAGMA integrity_check")

@@ -112,6 +112,8 @@ class MainScreen(Screen[None]):
         if not force and marks == before and time.monotonic() - self._told_at < HEARTBEAT_S:
             return
         self._marks, self._told_at = marks, time.monotonic()
+        # Live shows no incident: it hears first, before the incident is read again.
+        self.live.post_message(StoreChanged(Change(marks, None), force=force))
         if force or moved:
             incident = await self._active_incident(svc)
             if incident != self.incident:
@@ -119,7 +121,8 @@ class MainScreen(Screen[None]):
                 self.refresh_bindings()  # a closed incident offers fewer actions
         change = Change(marks, self.incident)
         for panel in self.query(Panel):
-            panel.post_message(StoreChanged(change, force=force))
+            if panel is not self.live:
+                panel.post_message(StoreChanged(change, force=force))
 
     async def _active_incident(self, svc: Services) -> Incident | None:
         if self.active_incident_id is not None:
