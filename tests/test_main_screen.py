@@ -24,9 +24,21 @@ from tests.test_console_flows import (
 from thirdbook.config import ContainmentConfig
 from thirdbook.domain.control import FlagdFile, route_for, routing_flags
 from thirdbook.store import Store
+from thirdbook.tui.panels.panel import Panel
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.incident_panel import IncidentPanel
 from thirdbook.tui.widgets.message_bar import MessageBar
+
+
+def _flag_file(tmp_path: Path) -> Path:
+    """A flagd file routing credit-scorer to the model."""
+    flags = tmp_path / "killswitch.flagd.json"
+    flags.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
+    return flags
+
+
+def _routed(flags: Path) -> str | None:
+    return route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer")
 
 
 def _count(counts: Counter[str], name: str, call: Callable[..., Awaitable[Any]]) -> Any:
@@ -42,6 +54,10 @@ async def test_the_panels_read_only_what_changed(tmp_path: Path) -> None:
         svc = await service(app)
         await wait_until(
             pilot, lambda: "Runbook — Model drift" in screen_text(app, "#runbook-title"), "runbook"
+        )
+        panels = list(app.query(Panel))
+        await wait_until(
+            pilot, lambda: all(p.shown is not None and not p.busy for p in panels), "painted"
         )
         counts: Counter[str] = Counter()
         for owner, name in (
@@ -126,7 +142,9 @@ async def test_a_closed_incident_refuses_its_actions_at_the_key(tmp_path: Path) 
             await pilot.press(key)
             await pilot.pause(0.1)
             assert type(app.screen).__name__ == "MainScreen", key
-        assert sum("#1 is closed" in n.message for n in app.said) == 4
+        await wait_until(
+            pilot, lambda: sum("#1 is closed" in n.message for n in app.said) == 4, "refusals"
+        )
 
 
 async def test_messages_cover_no_panel_and_ctrl_l_clears_them(tmp_path: Path) -> None:
@@ -146,8 +164,7 @@ async def test_messages_cover_no_panel_and_ctrl_l_clears_them(tmp_path: Path) ->
 
 
 async def test_a_kill_switch_pressed_during_a_snapshot_waits_for_it(tmp_path: Path) -> None:
-    flags = tmp_path / "killswitch.flagd.json"
-    flags.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
+    flags = _flag_file(tmp_path)
     async with incident_console(tmp_path, containment=ContainmentConfig(flag_file=flags)) as (
         app,
         pilot,
@@ -168,19 +185,20 @@ async def test_a_kill_switch_pressed_during_a_snapshot_waits_for_it(tmp_path: Pa
         assert "snapshot is being taken" in str(app.screen.query_one("#waiting").render())
         await pilot.press("enter", "2")  # typed while it waits: human review, then panel 2
         await pilot.pause(0.3)
-        assert (
-            route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer") == "model"
-        )
+        assert _routed(flags) == "model"
         gate.set()
         await wait_until(
             pilot,
-            lambda: (
-                route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer")
-                == "human"
-            ),
+            lambda: _routed(flags) == "human",
             "the kill switch written",
         )
         await wait_until(pilot, lambda: app.main_screen.panel == "incident", "panel 2")
+        # The file is written first, then the action recorded: wait for the record too.
+        await wait_until(
+            pilot,
+            lambda: "kill switch → credit-scorer human" in screen_text(app, "#containment-state"),
+            "recorded",
+        )
         states = await svc.containment.containment_states(1)
         assert [s.value for s in states] == ["human"]
         timeline = " ".join(e.detail for e in await svc.triage.timeline(1))
@@ -190,8 +208,7 @@ async def test_a_kill_switch_pressed_during_a_snapshot_waits_for_it(tmp_path: Pa
 async def test_a_snapshot_that_fails_under_a_waiting_dialog_drops_the_keys_typed_for_it(
     tmp_path: Path,
 ) -> None:
-    flags = tmp_path / "killswitch.flagd.json"
-    flags.write_text(routing_flags("credit-scorer").model_dump_json(by_alias=True))
+    flags = _flag_file(tmp_path)
     async with incident_console(tmp_path, containment=ContainmentConfig(flag_file=flags)) as (
         app,
         pilot,
@@ -215,9 +232,7 @@ async def test_a_snapshot_that_fails_under_a_waiting_dialog_drops_the_keys_typed
         assert type(app.screen).__name__ == "KillSwitchDialog"  # the enter was not replayed
         assert app.screen.query_one("#override").value == ""  # type: ignore[attr-defined]
         assert any("keys typed meanwhile were dropped" in n.message for n in app.said)
-        assert (
-            route_for(FlagdFile.model_validate_json(flags.read_bytes()), "credit-scorer") == "model"
-        )
+        assert _routed(flags) == "model"
 
 
 async def test_at_200x50_the_timeline_shows_each_detail_whole_in_its_width(

@@ -14,7 +14,7 @@ from thirdbook.tui.dialogs.snapshot_wait import SnapshotWait
 from thirdbook.tui.dialogs.triage import PromptDialog
 from thirdbook.tui.panels.incident import IncidentRegion
 from thirdbook.tui.safe_text import safe
-from thirdbook.tui.screens.stage import Stage, act, need_incident
+from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident
 
 
 class ContainmentKeys:
@@ -67,10 +67,11 @@ class ContainmentKeys:
     async def kill_switch(self) -> None:
         """Flip the kill switch for the active incident's model (asks once, clearly)."""
         stage = self.stage
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
-        containment = stage.service.containment
+        incident, svc = ready
+        containment = svc.containment
         model, version = await containment.incident_model(incident)
         if model is None:
             stage.notify(
@@ -105,10 +106,11 @@ class ContainmentKeys:
     async def rollback(self) -> None:
         """Roll the active incident's model back to its last known-good version (asks once)."""
         stage = self.stage
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
-        containment = stage.service.containment
+        incident, svc = ready
+        containment = svc.containment
         done, plan = await act(stage, containment.rollback_plan(incident.id))
         if not done or plan is None:
             return
@@ -132,9 +134,10 @@ class ContainmentKeys:
     async def quarantine(self) -> None:
         """Quarantine training data or fine-tunes for the active incident (asks once)."""
         stage = self.stage
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
+        incident, svc = ready
         typed = await stage.app.push_screen_wait(
             PromptDialog(
                 f"Quarantine for incident #{incident.id}",
@@ -153,7 +156,7 @@ class ContainmentKeys:
         except ValueError as exc:
             stage.notify(f"Refused: cannot read the targets: {exc}", severity="error")
             return
-        found = await stage.service.quarantine.plan(targets)
+        found = await svc.quarantine.plan(targets)
         files = [t for t in found if t.kind == "file"]
         heading = Text("QUARANTINE ", style="bold")
         heading.append_text(safe(f"{len(found)} entries for incident #{incident.id}", 80))
@@ -168,7 +171,7 @@ class ContainmentKeys:
         choice = await self._confirm(incident.id, heading, body)
         if choice is None:
             return
-        add = stage.service.quarantine.add(incident.id, targets, override=choice.override)
+        add = svc.quarantine.add(incident.id, targets, override=choice.override)
         done, result = await act(stage, add)
         if done and result is not None:
             stage.notify(f"Quarantined {len(result)} entries for incident #{incident.id}.")
@@ -176,12 +179,13 @@ class ContainmentKeys:
     async def export(self) -> None:
         """Export the active incident's evidence bundle (secrets masked) beside the store."""
         stage = self.stage
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
-        out = stage.service.export.bundle_path(incident.id)
+        incident, svc = ready
+        out = svc.export.bundle_path(incident.id)
         stage.notify(f"Exporting incident #{incident.id}'s evidence…")
-        done, sha = await act(stage, stage.service.export.export(incident.id, out))
+        done, sha = await act(stage, svc.export.export(incident.id, out))
         if done and sha is not None:
             stage.notify(
                 f"Evidence bundle written: {out} (MANIFEST sha256 {sha[:16]}…; secrets "

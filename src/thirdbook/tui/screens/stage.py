@@ -100,3 +100,11 @@ def need_incident(stage: Stage) -> Incident | None:
             severity="warning",
         )
     return stage.incident
+
+
+def acting_on(stage: Stage) -> tuple[Incident, Services] | None:
+    """The active incident and the services to act on it, or None (and a warning saying how
+    to have an incident)."""
+    incident = need_incident(stage)
+    svc = stage.service
+    return None if incident is None or svc is None else (incident, svc)

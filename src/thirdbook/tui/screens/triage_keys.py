@@ -16,7 +16,7 @@ from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.phase import ask_phase
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
 from thirdbook.tui.safe_text import safe
-from thirdbook.tui.screens.stage import Stage, act, need_incident, selected_alert
+from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident, selected_alert
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.runbook_list import RunbookList
 
@@ -84,9 +84,10 @@ class TriageKeys:
     async def severity(self) -> None:
         """Change the active incident's severity."""
         stage = self.stage
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
+        incident, svc = ready
         chosen = await stage.app.push_screen_wait(
             ChoiceDialog(
                 f"Severity of incident #{incident.id}",
@@ -95,7 +96,7 @@ class TriageKeys:
             )
         )
         if chosen is not None:
-            await act(stage, stage.service.triage.set_severity(incident.id, chosen))
+            await act(stage, svc.triage.set_severity(incident.id, chosen))
 
     async def phase(self) -> None:
         """Move the active incident to another phase (back, or closed: asks once)."""
@@ -148,14 +149,15 @@ class TriageKeys:
         """Check or uncheck the highlighted runbook step (recorded on the timeline)."""
         stage = self.stage
         step = runbook.selected_step()
-        incident = need_incident(stage)
-        if incident is None or stage.service is None:
+        ready = acting_on(stage)
+        if ready is None:
             return
+        incident, svc = ready
         if step is None:
             runbook.action_first()  # the first step (headings and prose are skipped)
             stage.notify("Choose a step with j/k, then space to check it.")
             return
-        triage = stage.service.triage
+        triage = svc.triage
         checks = await triage.runbook_checks(incident.id)
         checked = not (step in checks and checks[step].checked)
         await act(stage, triage.check_step(incident.id, step, checked))
