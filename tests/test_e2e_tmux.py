@@ -77,6 +77,29 @@ class Terminal:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
+def _highlight_drift(terminal: Terminal) -> str:
+    """Put the cursor on the drift alert as a person would: open the alert detail (`r`),
+    read which alert it is, move (`j`/`k`) until it is the drift one, close the detail.
+    Alerts keep arriving meanwhile; the cursor stays on the alert it is on. Returns its id."""
+    screen = terminal.wait_for(" drift ", timeout=60)
+    rows = screen.split(" id  last")[1].splitlines()[1:]
+    drift_id = next(row.split()[0] for row in rows if " drift " in row)
+    terminal.press("r")
+    detail = re.compile(r"#(\d+) [^\n]*· first \d\d:\d\d")
+    for _ in range(12):
+        time.sleep(0.4)
+        shown = detail.search(terminal.wait_for_match(detail.pattern))
+        assert shown is not None
+        if shown.group(1) == drift_id:
+            break
+        terminal.press("j" if int(shown.group(1)) > int(drift_id) else "k")  # newest first
+    else:
+        raise AssertionError(f"the cursor never reached alert #{drift_id}")
+    terminal.press("r")
+    time.sleep(0.4)
+    return drift_id
+
+
 def _demo(tmp_path: Path, width: int, height: int, extra: dict[str, str] | None = None) -> Terminal:
     env = {
         "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
@@ -124,12 +147,7 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     demo_terminal.press("g")
     demo_terminal.wait_for("live, newest first")
     # The drift alert fires; declare an incident from it with keys and read the banner.
-    demo_terminal.wait_for("drift", timeout=40)
-    screen = demo_terminal.screen()
-    rows = screen.split(" id  last")[1].splitlines()[1:]
-    drift_row = next(n for n, row in enumerate(rows) if " drift " in row)
-    drift_id = rows[drift_row].split()[0]
-    demo_terminal.press(*["j"] * drift_row)  # the cursor starts on the newest alert
+    drift_id = _highlight_drift(demo_terminal)
     demo_terminal.press("d")
     demo_terminal.wait_for(f"Declare an incident from alert #{drift_id}")
     demo_terminal.press("Enter")  # the title is prefilled with the alert's summary
@@ -239,11 +257,7 @@ def test_the_fastest_path_works_at_the_speed_a_person_types(tmp_path: Path) -> N
     "observed" once the serving logs show requests taking the new route."""
     terminal = _demo(tmp_path, 80, 24)
     try:
-        terminal.wait_for("drift", timeout=60)
-        screen = terminal.wait_for(" id  last")
-        rows = screen.split(" id  last")[1].splitlines()[1:]
-        drift_row = next(n for n, row in enumerate(rows) if " drift " in row)
-        terminal.press(*["j"] * drift_row)  # the cursor starts on the newest alert
+        _highlight_drift(terminal)
         time.sleep(0.4)
         for key in ("d", "Enter", "s", "K", "Enter", "2"):
             terminal.press(key)

@@ -252,3 +252,35 @@ async def test_at_200x50_the_timeline_shows_each_detail_whole_in_its_width(
         shown = " ".join(line.split("  ")[-1].strip() for line in lines)
         assert "blocking the deploy below the band" in shown, lines  # wrapped, not scrolled away
         assert_unbroken(title, lines)
+
+
+async def test_a_new_alert_does_not_move_the_cursor_off_the_chosen_one(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from thirdbook.domain.alerts import Firing
+    from thirdbook.tui.widgets.alert_table import AlertTable
+
+    path = tmp_path / "s.db"
+    await seed(path, ["drift", "feedback"])
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(AlertTable)
+        await wait_until(pilot, lambda: table.row_count == 2, "two alerts")
+        await pilot.press("j")  # from the newest (feedback) to the drift alert
+        await wait_until(pilot, lambda: table.selected_id() == 1, "on the drift alert")
+        store = await Store.open(path)
+        try:
+            await store.alerts.record(
+                Firing(
+                    rule="agent rule",
+                    kind="agent_lane",
+                    key="support-agent",
+                    event_ids=(9,),
+                    at=datetime(2026, 11, 27, 10, 5, tzinfo=UTC),
+                    summary="agent fired",
+                )
+            )
+        finally:
+            await store.close()
+        await wait_until(pilot, lambda: table.row_count == 3, "the new alert")
+        assert table.selected_id() == 1  # `d` now declares the alert the commander chose
