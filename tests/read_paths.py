@@ -140,7 +140,7 @@ async def first_screen(store_path: Path, rules: TriggerSettings, *, rows: bool) 
 
     app = ThirdbookApp(open_console, ingest=False, subtitle="test")
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if not rows or app.query_one(EventTable).row_count:
                 break

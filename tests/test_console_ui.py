@@ -42,7 +42,7 @@ def make_app(store_path: Path, *, ingest: bool = False) -> ThirdbookApp:
 
 
 async def settle(pilot: object, app: ThirdbookApp) -> None:
-    for _ in range(50):
+    for _ in range(1500):
         await pilot.pause()  # type: ignore[attr-defined]
         if app.query_one(EventTable).row_count:
             return
@@ -50,8 +50,9 @@ async def settle(pilot: object, app: ThirdbookApp) -> None:
 
 
 def first_request(app: ThirdbookApp) -> str:
+    """The request id of the newest event shown ("" while none is)."""
     table = app.query_one(EventTable)
-    return request_of(table.get_row_at(0)[1].plain)
+    return request_of(table.get_row_at(0)[1].plain) if table.row_count else ""
 
 
 def request_of(line: str) -> str:
@@ -149,7 +150,7 @@ async def test_console_that_ingests_says_so(store_path: Path, tmp_path: Path) ->
 
     app = ThirdbookApp(open_console, ingest=True, subtitle="test")
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if first_request(app) == "req-00007000":
                 break
@@ -200,7 +201,7 @@ def _lane_app(store_path: Path, log: Path, *, read_only: bool = False) -> Thirdb
 async def _wait_for_alert(pilot: object, app: ThirdbookApp) -> None:
     from thirdbook.tui.widgets.alert_table import AlertTable
 
-    for _ in range(100):
+    for _ in range(1500):
         await pilot.pause(0.02)  # type: ignore[attr-defined]
         if app.query_one(AlertTable).row_count:
             return
@@ -218,7 +219,7 @@ async def test_declare_from_the_keyboard_shows_the_incident_banner(
         title = app.screen.query_one("#title")
         title.value = "Agent refunded 2,500 GBP"  # type: ignore[attr-defined]
         await pilot.press("enter")
-        for _ in range(50):
+        for _ in range(1500):
             await pilot.pause(0.02)
             banner = str(app.query_one("#incident").render())
             if "INCIDENT" in banner:
@@ -242,7 +243,7 @@ async def test_dismiss_needs_a_reason_in_the_dialog_too(store_path: Path, tmp_pa
         assert "A reason is needed" in str(app.screen.query_one("#error").render())
         await pilot.press(*"refund approved by finance")
         await pilot.press("enter")
-        for _ in range(50):
+        for _ in range(1500):
             await pilot.pause(0.02)
             assert app.console_service is not None
             alerts = (await app.console_service.queries.alerts()).items

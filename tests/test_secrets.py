@@ -97,7 +97,7 @@ async def test_the_screen_masks_and_shows_a_secret_only_when_asked_with_a_reason
 
     app = ThirdbookApp(open_console, ingest=False, subtitle="test")
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if app.query_one(EventTable).row_count == 3:
                 break
@@ -111,7 +111,7 @@ async def test_the_screen_masks_and_shows_a_secret_only_when_asked_with_a_reason
         await pilot.pause()
         assert "A reason is required." in str(app.screen.query_one("#error").render())
         await pilot.press(*"rotate the leaked key", "enter")
-        for _ in range(100):
+        for _ in range(1500):
             await pilot.pause(0.02)
             if AWS in str(app.query_one("#detail").render()):
                 break

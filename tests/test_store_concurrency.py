@@ -144,7 +144,7 @@ async def test_disk_full_pauses_ingest_then_resumes_without_loss(
     ingester = Ingester(store, source(log), FAST)
     stop = asyncio.Event()
     task = asyncio.create_task(ingester.run(stop))
-    for _ in range(200):
+    for _ in range(1500):
         if ingester.status.paused_reason:
             break
         await asyncio.sleep(0.02)
