@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from thirdbook.domain.incidents import Incident, elapsed_clock
 from thirdbook.services.factory import Services
-from thirdbook.tui.panels.panel import Change, Panel
+from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
 
@@ -34,7 +34,7 @@ class Banner(Panel):
         yield Static(id="actions-line")
 
     def wants(self, shown: Change, change: Change) -> bool:
-        return shown.incident != change.incident or shown.marks.timeline != change.marks.timeline
+        return incident_moved(shown, change)
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         self.incident = change.incident

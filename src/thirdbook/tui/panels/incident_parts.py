@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from thirdbook.services.factory import Services
-from thirdbook.tui.panels.panel import Change, Panel
+from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.one_line import show_line
@@ -20,11 +20,15 @@ from thirdbook.tui.widgets.timeline_table import TimelineTable
 TIMELINE_ROWS = 100
 
 
-def _incident_moved(shown: Change, change: Change) -> bool:
-    return shown.incident != change.incident or shown.marks.timeline != change.marks.timeline
+class IncidentPart(Panel):
+    """A panel of one part of the active incident: it reads when the incident or a timeline
+    moved."""
+
+    def wants(self, shown: Change, change: Change) -> bool:
+        return incident_moved(shown, change)
 
 
-class RunbookPanel(Panel):
+class RunbookPanel(IncidentPart):
     """The incident's runbook with its checked steps."""
 
     def __init__(self) -> None:
@@ -33,9 +37,6 @@ class RunbookPanel(Panel):
     def compose(self) -> ComposeResult:
         yield Static(Text("Runbook"), id="runbook-title", classes="title")
         yield RunbookList(id="runbook")
-
-    def wants(self, shown: Change, change: Change) -> bool:
-        return _incident_moved(shown, change)
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         incident = change.incident
@@ -51,7 +52,7 @@ class RunbookPanel(Panel):
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
 
 
-class TimelinePanel(Panel):
+class TimelinePanel(IncidentPart):
     """The incident's timeline, its newest entries."""
 
     def __init__(self) -> None:
@@ -61,16 +62,13 @@ class TimelinePanel(Panel):
         yield Static(Text("Timeline"), classes="title")
         yield TimelineTable(id="timeline")
 
-    def wants(self, shown: Change, change: Change) -> bool:
-        return _incident_moved(shown, change)
-
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         incident = change.incident
         entries = [] if incident is None else await svc.triage.timeline(incident.id)
         self.query_one(TimelineTable).show_entries(entries[-TIMELINE_ROWS:])
 
 
-class ActionItemsPanel(Panel):
+class ActionItemsPanel(IncidentPart):
     """The incident's action items: owner, due date, overdue ones loud."""
 
     def __init__(self) -> None:
@@ -79,9 +77,6 @@ class ActionItemsPanel(Panel):
     def compose(self) -> ComposeResult:
         yield Static(Text("Action items"), classes="title")
         yield ActionItemTable(id="action-items")
-
-    def wants(self, shown: Change, change: Change) -> bool:
-        return _incident_moved(shown, change)
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         incident = change.incident

@@ -26,6 +26,11 @@ class Change:
     at: float = field(default_factory=time.monotonic)
 
 
+def incident_moved(shown: Change, change: Change) -> bool:
+    """Whether the active incident, or any incident's timeline, changed between the two."""
+    return shown.incident != change.incident or shown.marks.timeline != change.marks.timeline
+
+
 class StoreChanged(Message, bubble=False):
     """Sent to each panel when the store's marks or the active incident changed."""
 

@@ -6,7 +6,7 @@ onto the next line rather than being cut). ctrl+l clears them."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.notifications import SeverityLevel
@@ -24,7 +24,7 @@ class Message:
 
     text: str
     severity: SeverityLevel
-    until: float = field(default=0.0)
+    until: float
 
 
 class MessageBar(Static):

@@ -37,12 +37,15 @@ class NewestFirstTable(DataTable[Text]):
         last.auto_width = False
         last.width = width
         # Row heights follow the new width only when the rows are added again.
-        rows = {str(k.value): self.get_row(k) for k in self.rows}
+        self._rebuild({str(k.value): tuple(self.get_row(k)) for k in self.rows})
+
+    def _rebuild(self, rows: dict[str, tuple[Text, ...]]) -> None:
+        """Clear and add `rows`, newest first; the cursor keeps its row number."""
         row = self.cursor_row
         with self.app.batch_update():
             self.clear()
             for key in sorted(rows, key=int, reverse=True):
-                self.add_row(*rows[key], key=key, height=None)
+                self.add_row(*rows[key], key=key, height=self._row_height)
             if self.row_count:
                 self.move_cursor(row=min(row, self.row_count - 1), animate=False)
 
@@ -56,14 +59,9 @@ class NewestFirstTable(DataTable[Text]):
         current = {str(key.value) for key in self.rows}
         if len(wanted.keys() - current) > len(wanted) // 2:
             # Mostly new rows (a page turned, or a firehose): building afresh is far cheaper
-            # than removing and inserting row by row. The cursor keeps its row number.
-            row = self.cursor_row
-            with self.app.batch_update():
-                self.clear()
-                for key in sorted(wanted, key=int, reverse=True):
-                    self.add_row(*wanted[key], key=key, height=self._row_height)
-                if self.row_count:
-                    self.move_cursor(row=min(row, self.row_count - 1), animate=False)
+            # than removing and inserting row by row.
+            self._rebuild(wanted)
+            self._fit_last()  # the new rows may have changed the other columns' widths
             return
         # The cursor stays on the row it was on (a new alert above it must not move the
         # commander's choice to another one), unless that row is gone.
