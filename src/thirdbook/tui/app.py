@@ -27,6 +27,7 @@ from thirdbook.services.factory import Services
 from thirdbook.services.ingest_child import IngestChild
 from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
+from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
@@ -294,7 +295,7 @@ class ThirdbookApp(App[None]):
             await main.store_changed(svc, await svc.queries.marks())
         except (NoMatches, IndexError, ValueError, AssertionError, StoreClosedError):
             # The console is closing under a refresh that was already on its way.
-            if not self.stop.is_set() and self.is_running and self.screen_stack:
+            if not closing(self):
                 raise
         finally:
             if not self.stop.is_set():

@@ -27,3 +27,10 @@ def services(node: DOMNode) -> Services | None:
     """The console's services (None until the store is open, or once it is closing)."""
     app = host(node)
     return None if app.stop.is_set() else app.console_service
+
+
+def closing(node: DOMNode) -> bool:
+    """Whether the console is closing (stopping, or Textual shutting it down): a refresh
+    already on its way may then find its widgets gone or the store closed."""
+    app = node.app
+    return host(node).stop.is_set() or not app.is_running or not app.screen_stack

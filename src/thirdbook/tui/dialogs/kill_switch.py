@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -83,6 +83,19 @@ class KillSwitchDialog(WaitsForSnapshot[KillChoice | None]):
                 yield Input(placeholder="Override reason (enter to flip)", id="override")
             yield Static("", classes="error", id="error")
 
+    def apply_kept(self, key: events.Key) -> bool:
+        """j/k and the arrows move among the modes; enter chooses (a snapshot is complete)."""
+        modes = self.query_one("#modes", OptionList)
+        if key.key in ("down", "j"):
+            modes.action_cursor_down()
+        elif key.key in ("up", "k"):
+            modes.action_cursor_up()
+        elif key.key == "enter":
+            mode = modes.get_option_at_index(modes.highlighted or 0).id
+            self.dismiss(KillChoice(mode=str(mode), override=None))
+            return True
+        return False
+
     @on(OptionList.OptionSelected, "#modes")
     def _mode(self, event: OptionList.OptionSelected) -> None:
         if self.snapshot_complete:
@@ -153,6 +166,18 @@ class ConfirmDialog(WaitsForSnapshot[Confirmation | None]):
                 id="override",
             )
             yield Static("", classes="error", id="error")
+
+    def apply_kept(self, key: events.Key) -> bool:
+        """Typed text goes into the field; enter confirms (a snapshot is complete)."""
+        field = self.query_one("#override", Input)
+        if key.key == "enter":
+            self.dismiss(Confirmation(override=field.value.strip() or None))
+            return True
+        if key.key == "backspace":
+            field.action_delete_left()
+        elif key.is_printable and key.character:
+            field.insert_text_at_cursor(key.character)
+        return False
 
     @on(Input.Submitted, "#override")
     def _confirm(self, event: Input.Submitted) -> None:

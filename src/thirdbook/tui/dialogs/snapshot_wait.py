@@ -1,17 +1,16 @@
 """A containment dialog opened while a snapshot is still being taken: it says so, keeps the
-keys typed meanwhile, and offers its choices when the snapshot ends, replaying those keys.
-If the snapshot fails, the keys are dropped (they were typed for a dialog that needed no
-override reason) and the dialog asks for one."""
+keys typed meanwhile, and offers its choices when the snapshot ends, applying those keys in
+order (the dialog itself reads them, so none is lost however slow the machine); keys after
+the one that closed it go to the screen under it. If the snapshot fails, the keys are
+dropped (they were typed for a dialog that needed no override reason) and it asks for one."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from rich.text import Text
 from textual import events
-from textual.await_complete import AwaitComplete
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -30,7 +29,6 @@ class WaitsForSnapshot(ModalScreen[R], Generic[R]):
         self.waiting = wait is not None
         self._wait = wait
         self._typed: list[events.Key] = []
-        self.closing = False
 
     def waiting_note(self) -> Static:
         """The line that says the dialog waits (composed by the dialog where it belongs)."""
@@ -56,12 +54,15 @@ class WaitsForSnapshot(ModalScreen[R], Generic[R]):
                 timeout=10,
             )
             return
-        self.app.run_worker(_replay(self, typed), group="replay")
+        for n, key in enumerate(typed):
+            if self.apply_kept(key):  # closed (the screen is popped at once): the rest go on
+                for later in typed[n + 1 :]:
+                    self.app.post_message(events.Key(later.key, later.character))
+                return
 
-    def dismiss(self, result: R | None = None) -> AwaitComplete:
-        """Close the dialog; keys still to replay then go to the screen under it."""
-        self.closing = True
-        return super().dismiss(result)
+    def apply_kept(self, key: events.Key) -> bool:
+        """Apply one key typed while waiting; True if it closed the dialog."""
+        raise NotImplementedError
 
     def on_key(self, event: events.Key) -> None:
         """While waiting: keep the keys for the choices (esc still cancels)."""
@@ -69,16 +70,3 @@ class WaitsForSnapshot(ModalScreen[R], Generic[R]):
             self._typed.append(event)
             event.stop()
             event.prevent_default()
-
-
-async def _replay(dialog: WaitsForSnapshot[Any], typed: list[events.Key]) -> None:
-    """Post the kept keys one at a time, as typed; after a key that closed the dialog, wait
-    for it to be gone so the rest land on the screen under it."""
-    app = dialog.app
-    for key in typed:
-        app.post_message(events.Key(key.key, key.character))
-        await asyncio.sleep(0.05)
-        for _ in range(200):
-            if not (dialog.closing and dialog in app.screen_stack):
-                break
-            await asyncio.sleep(0.01)

@@ -14,7 +14,7 @@ from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.incidents import Incident
 from thirdbook.services.factory import Services
-from thirdbook.tui.host import host, services
+from thirdbook.tui.host import closing, services
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class Panel(Vertical):
                     await self.load(svc, shown, change)
                 except (StoreClosedError, NoMatches):
                     # The console is closing under a load that was already on its way.
-                    if not host(self).stop.is_set():
+                    if not closing(self):
                         raise
                     return
                 self.shown = change

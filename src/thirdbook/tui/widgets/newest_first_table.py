@@ -26,8 +26,8 @@ class NewestFirstTable(DataTable[Text]):
         self._fit_last()
 
     def _fit_last(self) -> None:
-        if not self.WRAP_LAST or not self.columns:
-            return
+        if not self.WRAP_LAST or not self.columns or not self.scrollable_content_region.width:
+            return  # a hidden table is fitted when it shows (its resize)
         *others, last = self.columns.values()
         # The others, this column's padding, and room for the scrollbar that its rows bring.
         used = sum(c.get_render_width(self) for c in others) + 2 * self.cell_padding + 3
@@ -47,7 +47,9 @@ class NewestFirstTable(DataTable[Text]):
             for key in sorted(rows, key=int, reverse=True):
                 self.add_row(*rows[key], key=key, height=self._row_height)
             if self.row_count:
-                self.move_cursor(row=min(row, self.row_count - 1), animate=False)
+                # Scrolled to only on screen: a hidden table has no room to scroll in.
+                row = min(row, self.row_count - 1)
+                self.move_cursor(row=row, animate=False, scroll=self.is_on_screen)
 
     def column_label(self, column: str) -> str | Text:
         """The header of a column (its name, unless a table says otherwise)."""
@@ -63,9 +65,10 @@ class NewestFirstTable(DataTable[Text]):
             self._rebuild(wanted)
             self._fit_last()  # the new rows may have changed the other columns' widths
             return
-        # The cursor stays on the row it was on (a new alert above it must not move the
-        # commander's choice to another one), unless that row is gone.
-        chosen = self.selected_id()
+        # In a table the commander is working in, the cursor stays on the row it was on (a
+        # new alert above it must not move their choice to another one), unless that row is
+        # gone; elsewhere it keeps its place, on the newest row.
+        chosen = self.selected_id() if self.has_focus else None
         with self.app.batch_update():
             for key in current - wanted.keys():
                 self.remove_row(key)
