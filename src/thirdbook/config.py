@@ -148,6 +148,64 @@ class ContainmentConfig(_Section):
     )
 
 
+class ReplayEndpointConfig(_Section):
+    """Where one model version answers a replay: an OpenAI-compatible chat-completions
+    endpoint (`url`, the base URL as OpenAI clients take it) or a command (one JSON object
+    on stdin, one on stdout)."""
+
+    url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Base URL, e.g. http://127.0.0.1:8000/v1 (POST {url}/chat/completions).",
+    )
+    command: list[str] | None = Field(default=None, min_length=1, description="argv (no shell).")
+    model: str | None = Field(
+        default=None, description="The model name sent in the request (default: the version)."
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="The environment variable holding the API key (never stored or shown).",
+    )
+    timeout_s: float = Field(default=30, gt=0, le=600, description="Per request.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReplayEndpointConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of command or url")
+        return self
+
+
+class ReplayExtractConfig(_Section):
+    """How the decision is read from an answer: a JSON path into a JSON answer (default:
+    its `decision` field), a regular expression over the text (its first group), or a
+    command (the answer's JSON on stdin, the decision on stdout)."""
+
+    json_path: str | None = Field(
+        default="decision", description="Dotted path, e.g. result.decision"
+    )
+    regex: str | None = None
+    command: list[str] | None = Field(default=None, min_length=1)
+
+
+class ReplayConfig(_Section):
+    """Replay of logged decisions against model versions (`thirdbook replay`)."""
+
+    endpoints: dict[str, ReplayEndpointConfig] = Field(
+        default_factory=dict, description="Model version -> where it answers."
+    )
+    concurrency: int = Field(default=8, ge=1, le=256, description="Requests in flight.")
+    retries: int = Field(default=3, ge=0, le=10, description="On 429, 5xx and timeouts.")
+    max_answer_bytes: int = Field(default=1 << 20, ge=1024, description="Larger is refused.")
+    seed: int = Field(default=7, description="Sent with temperature 0.")
+    extract: ReplayExtractConfig = ReplayExtractConfig()
+    check_command: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="Says the expected decision of an input (its record's JSON on stdin).",
+    )
+
+
 class Settings(_Section):
     """Everything `thirdbook.toml` can say."""
 
@@ -158,6 +216,7 @@ class Settings(_Section):
     demo: DemoConfig = DemoConfig()
     console: ConsoleConfig = ConsoleConfig()
     containment: ContainmentConfig = ContainmentConfig()
+    replay: ReplayConfig = ReplayConfig()
 
 
 class ConfigError(Exception):
