@@ -345,3 +345,24 @@ async def test_a_kill_switch_the_machine_cannot_write_is_said_and_the_console_go
         ]
         assert outcomes == ["failed"]
     assert flags.read_bytes() == before
+
+
+def test_a_list_piped_to_head_ends_quietly(tmp_path: Path) -> None:
+    # `thirdbook events | head -1`: the reader leaving is not a failure of ours; no error
+    # line, no crash log, just the line head asked for.
+    asyncio.run(_events_then_rejects(tmp_path))
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run(
+        f"{bin_dir / 'thirdbook'} events --limit 3000 | head -1",
+        shell=True,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.count("\n") == 1, done.stdout
+    assert done.stderr == "", done.stderr
+    assert not (tmp_path / "data" / "crashes").exists() or not any(
+        (tmp_path / "data" / "crashes").iterdir()
+    )

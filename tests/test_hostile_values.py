@@ -317,6 +317,34 @@ def test_rows_an_older_version_stored_are_read_by_every_command_and_the_console(
     )
     assert drift["fired"] == 2 and drift["summary"].endswith("(latest 0.2)")
     run_first_screen(data_dir / "thirdbook.db", RULES)
+    _the_evidence_path_holds_over_them(data_dir, tmp_path, drift["id"])
+
+
+def _the_evidence_path_holds_over_them(data_dir: Path, tmp_path: Path, alert_id: int) -> None:
+    """Declare, snapshot, export, verify and verify-bundle over the hostile rows: each
+    exits 0 with its own words, and the bundle verifies."""
+    code, text, _ = run_command(
+        data_dir,
+        "declare",
+        str(alert_id),
+        "--title",
+        "hostile rows",
+        "--severity",
+        "SEV3",
+        "--blast-radius",
+        "medium",
+    )
+    assert code == 0, text
+    incident = strict_json(run_command(data_dir, "incidents", "--json")[1].splitlines()[0])["id"]
+    code, text, _ = run_command(data_dir, "snapshot", str(incident))
+    assert code == 0 and "complete" in text, text
+    bundle = tmp_path / "bundle.tar.gz"
+    code, text, _ = run_command(data_dir, "export", str(incident), "--out", str(bundle))
+    assert code == 0 and bundle.exists(), text
+    code, text, _ = run_command(data_dir, "verify")
+    assert code == 0, text
+    code, text, _ = run_command(data_dir, "verify-bundle", str(bundle))
+    assert code == 0 and "ok" in text, text
 
 
 def test_alerts_json_never_passes_controls_or_bidi_from_log_data_to_the_terminal(

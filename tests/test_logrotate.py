@@ -40,6 +40,21 @@ def test_real_logrotate_loses_and_repeats_nothing(
     assert result.duplicated == 0, f"{result.duplicated} lines were stored twice"
 
 
+@pytest.mark.slow
+@needs_logrotate
+def test_copytruncate_with_its_copies_in_the_glob_repeats_nothing_without_kills(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The case where the copies, matched by a wide glob, were read again from byte 0 even
+    # with the ingester never killed.
+    result = run_drill(tmp_path, "copytruncate", "wide", seconds=8.0, rate=2200, kills=False)
+    with capsys.disabled():
+        print(f"\n{HEADER}\n{result.row()} (no kills)")
+    assert result.rotations >= 3, result.notes
+    assert result.kills == 0
+    assert result.lost == 0 and result.duplicated == 0
+
+
 def test_a_line_a_copy_ended_inside_of_is_not_counted_as_on_disk(tmp_path: Path) -> None:
     # logrotate's copy can end inside a line: its last read saw the file end at a page
     # boundary of the writer's write, and the truncate took the rest. Only a fragment of that

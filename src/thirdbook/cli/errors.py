@@ -34,10 +34,24 @@ class ThirdbookGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (`thirdbook events | head -1`): not a failure of ours.
+            # Quiet, as a tool killed by SIGPIPE is, and nothing left to flush at exit.
+            _stdout_to_devnull()
+            raise click.exceptions.Exit(141) from None
         except Exception as exc:
             if ctx.params.get("debug"):
                 raise
             raise click.ClickException(failure_sentence(exc, ctx)) from exc
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
