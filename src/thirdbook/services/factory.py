@@ -26,6 +26,7 @@ from thirdbook.services.alerting import Alerting
 from thirdbook.services.containment import ContainmentService
 from thirdbook.services.decisions import DecisionLookup
 from thirdbook.services.export import ExportService
+from thirdbook.services.forensics import ForensicsService
 from thirdbook.services.health import HealthService
 from thirdbook.services.hooks import HookService
 from thirdbook.services.ingest import IngestService
@@ -273,7 +274,7 @@ class Services:
     @cached_property
     def containment(self) -> ContainmentService:
         """Snapshots, the kill switch and rollback."""
-        return ContainmentService(
+        service = ContainmentService(
             self.store,
             self.acting,
             self.containment_config,
@@ -282,6 +283,23 @@ class Services:
             registry=self.registry,
             hooks=self.hooks,
             decisions=self.decisions,
+        )
+        # A snapshot of an incident whose model has no baseline takes one of its known-good
+        # version (from its logged decisions).
+        service.after_snapshot = lambda incident_id: self.forensics.baseline_for_snapshot(
+            incident_id
+        )
+        return service
+
+    @cached_property
+    def forensics(self) -> ForensicsService:
+        """Baselines of known-good and the chain diff of an incident."""
+        return ForensicsService(
+            self.store,
+            self.acting,
+            self.containment_config,
+            objects=self.objects,
+            containment=self.containment,
         )
 
     @cached_property
