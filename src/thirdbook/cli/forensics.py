@@ -11,8 +11,7 @@ from thirdbook.cli.common import with_services
 from thirdbook.cli.listing import json_option
 from thirdbook.domain.baselines import Baseline, link_diff
 from thirdbook.domain.text import terminal_json, visible
-from thirdbook.services.forensics import ChainReport
-from thirdbook.store.baselines import BaselineRow
+from thirdbook.services.forensics import BaselineRow, ChainReport
 
 _WINDOW = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}

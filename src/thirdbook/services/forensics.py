@@ -19,7 +19,7 @@ from thirdbook.services.containment import ContainmentService
 from thirdbook.store import Store
 from thirdbook.store.baselines import BaselineRow
 
-__all__ = ["ChainReport", "ForensicsService", "NoBaselineError"]
+__all__ = ["BaselineRow", "ChainReport", "ForensicsService", "NoBaselineError"]
 
 
 class ForensicsService:
