@@ -150,7 +150,9 @@ def observe(
     flag_route: str | None = None,
     registry_alias: str | None = None,
 ) -> Chain:
-    """The chain a version's decisions show (oldest first; the first seen wins per template)."""
+    """The chain a version's decisions show (given oldest first): per template its newest
+    system text, the union of its retrieved documents, each tool's newest output shape, the
+    newest weights hash, and the mix over them all."""
     templates: dict[str, str | None] = {}
     documents: dict[str, set[str]] = {}
     shapes: dict[str, str] = {}
@@ -159,12 +161,12 @@ def observe(
     for event in events:
         key = template_key(event)
         if event.prompt is not None:
-            templates.setdefault(key, event.prompt.system)
+            templates[key] = event.prompt.system
             documents.setdefault(key, set()).update(_documents(event))
             for tool in event.prompt.tool_outputs:
-                shapes.setdefault(tool.tool, output_signature(tool.output))
+                shapes[tool.tool] = output_signature(tool.output)
         if event.model is not None and event.model.weights_hash is not None:
-            weights = weights or event.model.weights_hash
+            weights = event.model.weights_hash
         decision = None if event.response is None else event.response.decision
         mix[f"decision {decision or 'none'}"] += 1
         mix[f"route {event.route}"] += 1
