@@ -49,6 +49,7 @@ class ContainmentService:
         registry: RegistryService,
         hooks: HookService,
         decisions: DecisionLookup,
+        after_snapshot: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         """`config`: the control files, the snapshot window and the hooks (resolved by the
         factory: the demo's own files with `--demo`)."""
@@ -60,8 +61,7 @@ class ContainmentService:
         self.registry = registry
         self.hooks = hooks
         self.decisions = decisions
-        self.after_snapshot: Callable[[int], Awaitable[object]] | None = None
-        """Run after a snapshot completes (the factory hooks automatic baselines here)."""
+        self.after_snapshot = after_snapshot  # after a snapshot: automatic baselines
 
     @property
     def _follow(self) -> bool:

@@ -274,7 +274,7 @@ class Services:
     @cached_property
     def containment(self) -> ContainmentService:
         """Snapshots, the kill switch and rollback."""
-        service = ContainmentService(
+        return ContainmentService(
             self.store,
             self.acting,
             self.containment_config,
@@ -283,24 +283,12 @@ class Services:
             registry=self.registry,
             hooks=self.hooks,
             decisions=self.decisions,
+            after_snapshot=lambda incident_id: self.forensics.baseline_for_snapshot(incident_id),
         )
-        # A snapshot of an incident whose model has no baseline takes one of its known-good
-        # version (from its logged decisions).
-        service.after_snapshot = lambda incident_id: self.forensics.baseline_for_snapshot(
-            incident_id
-        )
-        return service
 
     @cached_property
     def forensics(self) -> ForensicsService:
-        """Baselines of known-good and the chain diff of an incident."""
-        return ForensicsService(
-            self.store,
-            self.acting,
-            self.containment_config,
-            objects=self.objects,
-            containment=self.containment,
-        )
+        return ForensicsService(self.containment)  # baselines and the chain diff
 
     @cached_property
     def quarantine(self) -> QuarantineService:

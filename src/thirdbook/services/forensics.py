@@ -25,19 +25,12 @@ __all__ = ["BaselineRow", "ChainReport", "ForensicsService", "NoBaselineError"]
 class ForensicsService:
     """Take baselines, diff an incident's chain against the last known-good, keep findings."""
 
-    def __init__(
-        self,
-        store: Store,
-        acting: Acting,
-        config: ContainmentConfig,
-        *,
-        objects: ObjectStore,
-        containment: ContainmentService,
-    ) -> None:
-        self.store = store
-        self.acting = acting
-        self.config = config
-        self.objects = objects
+    def __init__(self, containment: ContainmentService) -> None:
+        """Over the containment service's store, control files and evidence objects."""
+        self.store: Store = containment.store
+        self.acting: Acting = containment.acting
+        self.config: ContainmentConfig = containment.config
+        self.objects: ObjectStore = containment.objects
         self.containment = containment
 
     async def baseline(
