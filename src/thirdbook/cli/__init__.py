@@ -14,6 +14,7 @@ from thirdbook.cli.containment import register_containment_commands
 from thirdbook.cli.errors import ThirdbookGroup
 from thirdbook.cli.evidence import register_evidence_commands
 from thirdbook.cli.export import register_export_commands
+from thirdbook.cli.forensics import register_forensics_commands
 from thirdbook.cli.global_options import AFTER_THE_COMMAND, accept_after_every_command, root_options
 from thirdbook.cli.ingest import register_ingest_commands
 from thirdbook.cli.queries import register_query_commands
@@ -57,4 +58,5 @@ register_evidence_commands(main)
 register_containment_commands(main)
 register_registry_commands(main)
 register_export_commands(main)
+register_forensics_commands(main)
 accept_after_every_command(main)

@@ -132,6 +132,21 @@ def _line(move: AliasMove) -> str:
     )
 
 
+@registry.command("mark-known-good")
+@click.argument("model")
+@click.argument("version")
+@click.pass_context
+def mark_known_good(ctx: click.Context, model: str, version: str) -> None:
+    """Mark MODEL VERSION known-good in the registry (a safe control-file write) and baseline
+    it from its logged decisions."""
+    row = with_services(ctx, lambda svc: svc.forensics.mark_known_good(model, version))
+    click.echo(f"{visible(model)} {visible(version)} is known-good in the registry")
+    if row is None:
+        click.echo("no baseline taken: it logged no decisions in the last hour")
+    else:
+        click.echo(f"baseline #{row.id} taken (object sha256:{row.sha256})")
+
+
 def register_registry_commands(group: click.Group) -> None:
     """Add `registry` to the `thirdbook` group."""
     group.add_command(registry)

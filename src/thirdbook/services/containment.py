@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +49,7 @@ class ContainmentService:
         registry: RegistryService,
         hooks: HookService,
         decisions: DecisionLookup,
+        after_snapshot: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         """`config`: the control files, the snapshot window and the hooks (resolved by the
         factory: the demo's own files with `--demo`)."""
@@ -59,6 +61,7 @@ class ContainmentService:
         self.registry = registry
         self.hooks = hooks
         self.decisions = decisions
+        self.after_snapshot = after_snapshot  # after a snapshot: automatic baselines
 
     @property
     def _follow(self) -> bool:
@@ -76,9 +79,14 @@ class ContainmentService:
             runbook_file = None
             if incident.runbook is not None and self.runbooks.get(incident.runbook) is not None:
                 runbook_file = self.runbooks.path_of(incident.runbook)
-            return await take_snapshot(
+            record = await take_snapshot(
                 self.store, self.objects, incident, actor, self.config, runbook_file, progress
             )
+        if self.after_snapshot is not None:
+            progress("baseline of the known-good version, if the model has none")
+            with contextlib.suppress(Exception):  # the snapshot stands whatever happens here
+                await self.after_snapshot(incident_id)
+        return record
 
     async def kill_switch(
         self,

@@ -26,6 +26,7 @@ from thirdbook.services.alerting import Alerting
 from thirdbook.services.containment import ContainmentService
 from thirdbook.services.decisions import DecisionLookup
 from thirdbook.services.export import ExportService
+from thirdbook.services.forensics import ForensicsService
 from thirdbook.services.health import HealthService
 from thirdbook.services.hooks import HookService
 from thirdbook.services.ingest import IngestService
@@ -282,7 +283,12 @@ class Services:
             registry=self.registry,
             hooks=self.hooks,
             decisions=self.decisions,
+            after_snapshot=lambda incident_id: self.forensics.baseline_for_snapshot(incident_id),
         )
+
+    @cached_property
+    def forensics(self) -> ForensicsService:
+        return ForensicsService(self.containment)  # baselines and the chain diff
 
     @cached_property
     def quarantine(self) -> QuarantineService:

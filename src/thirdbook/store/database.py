@@ -15,6 +15,7 @@ import aiosqlite
 from thirdbook.store.action_items import ActionItems
 from thirdbook.store.alerts import Alerts
 from thirdbook.store.audit import Audit
+from thirdbook.store.baselines import Baselines
 from thirdbook.store.connection import StoreConnection
 from thirdbook.store.containment import Containment
 from thirdbook.store.events import EventQueries
@@ -47,6 +48,7 @@ class Store(StoreConnection):
         self.quarantine = Quarantine(self)
         self.containment = Containment(self)
         self.registry_history = RegistryHistory(self)
+        self.baselines = Baselines(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

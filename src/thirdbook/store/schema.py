@@ -303,6 +303,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN line_index INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE ingest_progress ADD COLUMN parse_fallback TEXT
     """,
+    # 14: baselines of known-good (forensics): a model version's chain over a window, kept as
+    # a content-addressed evidence object; this row indexes it.
+    """
+    CREATE TABLE baselines (
+        id INTEGER PRIMARY KEY,
+        model TEXT NOT NULL,
+        version TEXT NOT NULL,
+        taken_us INTEGER NOT NULL,
+        since_us INTEGER NOT NULL,
+        until_us INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        why TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL
+    );
+    CREATE INDEX baselines_by_model ON baselines(model, version, taken_us)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
