@@ -25,6 +25,7 @@ from thirdbook.services.acting import Acting
 from thirdbook.services.alerting import Alerting
 from thirdbook.services.containment import ContainmentService
 from thirdbook.services.decisions import DecisionLookup
+from thirdbook.services.explain import ExplainService
 from thirdbook.services.export import ExportService
 from thirdbook.services.health import HealthService
 from thirdbook.services.hooks import HookService
@@ -248,6 +249,11 @@ class Services:
     def decisions(self) -> DecisionLookup:
         """Decision records by request id, subject or inquiry."""
         return DecisionLookup(self.store)
+
+    @cached_property
+    def explain(self) -> ExplainService:
+        """Explaining a decision from what is on tape, and answering inquiries."""
+        return ExplainService(self.store, self.decisions, self.objects, self.acting, self.registry)
 
     @cached_property
     def triage(self) -> TriageService:
