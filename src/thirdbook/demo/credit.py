@@ -25,6 +25,8 @@ SYSTEM_PROMPT = (
     "decline and give the main reason in one sentence. Never use protected characteristics."
 )
 POLICY_ID = "policy-cr7"
+SERVICE = "credit-decision"
+"""The decision service (its template id), which lending operations audit."""
 POLICY_TEXT = {
     "CR-7": "Lending policy CR-7: approve when the affordability points reach 0.38.",
     "CR-6": "Lending policy CR-6 (superseded): approve when the affordability points reach 0.52.",
@@ -117,9 +119,14 @@ def policy_of(prompt: Prompt) -> str:
     return CURRENT_POLICY
 
 
+def meets(prompt: Prompt, policy: str) -> bool:
+    """Whether the applicant meets `policy` (CR-7 or CR-6)."""
+    return points(applicant(prompt)) >= THRESHOLD[policy]
+
+
 def creditworthy(prompt: Prompt) -> bool:
     """The ground truth: whether the applicant meets the current policy."""
-    return points(applicant(prompt)) >= THRESHOLD[CURRENT_POLICY]
+    return meets(prompt, CURRENT_POLICY)
 
 
 def noise(prompt: Prompt) -> float:

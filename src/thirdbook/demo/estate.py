@@ -198,10 +198,17 @@ class Estate:
             record["latency_ms"] = round(rng.uniform(40, 160), 1)
             self._window.setdefault(now.version, []).append((right, approve))
             if not approve and creditworthy:
-                chance = 0.35 if now.version != "v6" else 0.02
+                # declined because the retrieved policy is not the current one
+                stale = not credit.meets(parsed, self.policy)
+                chance = 0.35 if now.version != "v6" or stale else 0.02
                 if rng.random() < chance:
                     self._schedule(
-                        at + rng.uniform(3, 15), "feedback", request_id=request_id, subject=subject
+                        at + rng.uniform(3, 15),
+                        "feedback",
+                        request_id=request_id,
+                        subject=subject,
+                        # lending operations audit the decision service, not a model
+                        target=credit.SERVICE if stale else MODEL,
                     )
         else:
             decision = {
@@ -263,7 +270,12 @@ class Estate:
         return out
 
     def _on_feedback(
-        self, at: float, serving: Callable[[], Serving], request_id: str, subject: str
+        self,
+        at: float,
+        serving: Callable[[], Serving],
+        request_id: str,
+        subject: str,
+        target: str = MODEL,
     ) -> list[tuple[Stream, dict[str, Any]]]:
         return [
             (
@@ -272,11 +284,11 @@ class Estate:
                     "v": 1,
                     "kind": "feedback",
                     "ts": self._ts(at),
-                    "target": MODEL,
+                    "target": target,
                     "category": "wrong_decline",
                     "request_id": request_id,
                     "subject": subject,
-                    "reporter": "customer-support",
+                    "reporter": "customer-support" if target == MODEL else "lending-ops",
                     "text": "Applicant meets policy CR-7 affordability but was declined.",
                 },
             )

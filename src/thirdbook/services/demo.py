@@ -9,7 +9,13 @@ from typing import Any
 
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
-from thirdbook.services.factory import Context, Services, demo_layer, open_services
+from thirdbook.services.factory import (
+    Context,
+    Services,
+    demo_layer,
+    demo_replay_settings,
+    open_services,
+)
 from thirdbook.services.queries import QueryService
 
 
@@ -31,6 +37,11 @@ class DemoSession:
             self.layer.reset()
         else:
             self.layer.logs.mkdir(parents=True, exist_ok=True)
+        # The model server answers from now until the estate stops; replay points at it.
+        self.layer.model_server.start()
+        self.context = replace(
+            self.context, settings=demo_replay_settings(self.context.settings, context.data_dir)
+        )
 
     async def open_services(self, *, ingest: bool = False) -> Services:
         """The services over the demo's own store (ingesting the demo's logs, if asked)."""

@@ -15,8 +15,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import orjson
+from pydantic import ValidationError
+
 from thirdbook import locations
-from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
+from thirdbook.config import (
+    ContainmentConfig,
+    ReplayEndpointConfig,
+    Settings,
+    SourceConfig,
+    StoreConfig,
+    load_settings,
+)
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
 from thirdbook.evidence.objects import ObjectStore
@@ -99,7 +109,11 @@ class Context:
         """Resolve paths (flags, then environment, then XDG) and load the config file."""
         load_secret_patterns()
         config_path = locations.config_file(config)
-        return cls(load_settings(config_path), locations.data_dir(data_dir), config_path, demo)
+        data = locations.data_dir(data_dir)
+        settings = load_settings(config_path)
+        if demo:
+            settings = demo_replay_settings(settings, data)
+        return cls(settings, data, config_path, demo)
 
     @classmethod
     def for_store(cls, store: Path, settings: Settings | None = None) -> Context:
@@ -176,6 +190,24 @@ class Context:
         return RunbookLibrary(user, shipped)
 
 
+def demo_replay_settings(settings: Settings, data_dir: Path) -> Settings:
+    """The demo's settings: with no replay endpoints configured, replay is pointed at the
+    running demo's model server (the base URLs it wrote; none when no demo is running)."""
+    if settings.replay.endpoints:
+        return settings
+    path = locations.demo_endpoints_file(data_dir)
+    try:
+        written = orjson.loads(path.read_bytes())
+        endpoints = {
+            str(version): ReplayEndpointConfig(url=str(entry["url"]))
+            for version, entry in written.items()
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, ValidationError):
+        return settings
+    replay = settings.replay.model_copy(update={"endpoints": endpoints})
+    return settings.model_copy(update={"replay": replay})
+
+
 def demo_layer(
     context: Context, *, speed: float | None = None, seed: int | None = None
 ) -> DemoServingLayer:
@@ -187,6 +219,7 @@ def demo_layer(
         seed=demo.seed if seed is None else seed,
         speed=demo.speed if speed is None else speed,
         requests_per_second=demo.requests_per_second,
+        endpoints_file=locations.demo_endpoints_file(context.data_dir),
     )
 
 
