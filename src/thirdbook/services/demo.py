@@ -9,13 +9,8 @@ from typing import Any
 
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
-from thirdbook.services.factory import (
-    Context,
-    Services,
-    demo_layer,
-    demo_replay_settings,
-    open_services,
-)
+from thirdbook.services.demo_endpoints import demo_replay_settings
+from thirdbook.services.factory import Context, Services, demo_layer, open_services
 from thirdbook.services.queries import QueryService
 
 

@@ -15,18 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-import orjson
-from pydantic import ValidationError
-
 from thirdbook import locations
-from thirdbook.config import (
-    ContainmentConfig,
-    ReplayEndpointConfig,
-    Settings,
-    SourceConfig,
-    StoreConfig,
-    load_settings,
-)
+from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
 from thirdbook.evidence.objects import ObjectStore
@@ -35,6 +25,7 @@ from thirdbook.services.acting import Acting
 from thirdbook.services.alerting import Alerting
 from thirdbook.services.containment import ContainmentService
 from thirdbook.services.decisions import DecisionLookup
+from thirdbook.services.demo_endpoints import demo_replay_settings
 from thirdbook.services.export import ExportService
 from thirdbook.services.health import HealthService
 from thirdbook.services.hooks import HookService
@@ -109,10 +100,8 @@ class Context:
         """Resolve paths (flags, then environment, then XDG) and load the config file."""
         load_secret_patterns()
         config_path = locations.config_file(config)
-        data = locations.data_dir(data_dir)
-        settings = load_settings(config_path)
-        if demo:
-            settings = demo_replay_settings(settings, data)
+        data, settings = locations.data_dir(data_dir), load_settings(config_path)
+        settings = demo_replay_settings(settings, data) if demo else settings
         return cls(settings, data, config_path, demo)
 
     @classmethod
@@ -188,24 +177,6 @@ class Context:
         own = self.settings.console.runbooks_dir
         user = own.expanduser() if own else locations.user_runbooks_dir(self.config_path)
         return RunbookLibrary(user, shipped)
-
-
-def demo_replay_settings(settings: Settings, data_dir: Path) -> Settings:
-    """The demo's settings: with no replay endpoints configured, replay is pointed at the
-    running demo's model server (the base URLs it wrote; none when no demo is running)."""
-    if settings.replay.endpoints:
-        return settings
-    path = locations.demo_endpoints_file(data_dir)
-    try:
-        written = orjson.loads(path.read_bytes())
-        endpoints = {
-            str(version): ReplayEndpointConfig(url=str(entry["url"]))
-            for version, entry in written.items()
-        }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, ValidationError):
-        return settings
-    replay = settings.replay.model_copy(update={"endpoints": endpoints})
-    return settings.model_copy(update={"replay": replay})
 
 
 def demo_layer(
