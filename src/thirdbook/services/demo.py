@@ -16,7 +16,8 @@ from thirdbook.services.queries import QueryService
 
 class DemoSession:
     """One run of the demo: a fresh (or continued) estate under the data directory, with its
-    own store, sources, rules, runbooks and control files (the factory's `--demo` context)."""
+    own store, sources, rules, runbooks and control files (the factory's `--demo` context),
+    and (`serve`) the model server that answers replay as v6 and v7 until the estate stops."""
 
     def __init__(
         self,
@@ -25,6 +26,7 @@ class DemoSession:
         speed: float | None = None,
         seed: int | None = None,
         fresh: bool = True,
+        serve: bool = True,
     ) -> None:
         self.context = replace(context, demo=True)
         self.layer = demo_layer(self.context, speed=speed, seed=seed)
@@ -32,6 +34,8 @@ class DemoSession:
             self.layer.reset()
         else:
             self.layer.logs.mkdir(parents=True, exist_ok=True)
+        if not serve:  # a helper over the demo's store: the running demo serves the models
+            return
         # The model server answers from now until the estate stops; replay points at it.
         self.layer.model_server.start()
         self.context = replace(
