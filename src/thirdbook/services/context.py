@@ -10,6 +10,7 @@ from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
+from thirdbook.services.demo_endpoints import demo_replay_settings
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.secret_patterns import load_secret_patterns
 from thirdbook.store.access import write_refusal
@@ -63,7 +64,9 @@ class Context:
         """Resolve paths (flags, then environment, then XDG) and load the config file."""
         load_secret_patterns()
         config_path = locations.config_file(config)
-        return cls(load_settings(config_path), locations.data_dir(data_dir), config_path, demo)
+        data, settings = locations.data_dir(data_dir), load_settings(config_path)
+        settings = demo_replay_settings(settings, data) if demo else settings
+        return cls(settings, data, config_path, demo)
 
     @classmethod
     def for_store(cls, store: Path, settings: Settings | None = None) -> Context:
@@ -151,4 +154,5 @@ def demo_layer(
         seed=demo.seed if seed is None else seed,
         speed=demo.speed if speed is None else speed,
         requests_per_second=demo.requests_per_second,
+        endpoints_file=locations.demo_endpoints_file(context.data_dir),
     )
