@@ -173,7 +173,7 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     # Edit the runbook in $EDITOR (the console suspends, then reloads it).
     demo_terminal.press("e")
     demo_terminal.press("3")
-    demo_terminal.wait_for("1/13 done")
+    demo_terminal.wait_for("1/16 done")
     demo_terminal.press("End")  # the new step is the last line of the runbook
     demo_terminal.wait_for("Added in the editor during the drill")
     # Snapshot first, then the kill switch: the serving layer then routes to a human.

@@ -6,6 +6,8 @@ console is read-only or the incident is closed. The actions are in `triage_keys`
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from datetime import UTC, date, datetime
 from typing import ClassVar
@@ -16,8 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import Footer, Header, OptionList, Static
 
 from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.incidents import Incident
@@ -33,12 +34,12 @@ from thirdbook.tui.panels.live import LivePanel
 from thirdbook.tui.panels.panel import Change, Panel, StoreChanged
 from thirdbook.tui.screens.containment_keys import ContainmentKeys
 from thirdbook.tui.screens.main_layout import LAYOUT_CSS, PANELS, too_small
+from thirdbook.tui.screens.moving_keys import MovingKeys
 from thirdbook.tui.screens.refusals import ACTING, refusal
 from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.screens.stage import need_incident
 from thirdbook.tui.screens.triage_keys import TriageKeys
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
-from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.health_line import HealthLine
 from thirdbook.tui.widgets.incident_panel import IncidentPanel
 from thirdbook.tui.widgets.message_bar import MessageBar
@@ -62,12 +63,21 @@ class MainScreen(Screen[None]):
         self.panel = "live"
         self.active_incident_id: int | None = None  # chosen in the incident list; else newest
         self.incident: Incident | None = None
+        self._declared = asyncio.Event()  # clear while a declaration is on its way
+        self._declared.set()
         self._marks: StoreMarks | None = None
         self._told_at = 0.0
         self.live = LivePanel()
         self.incident_region = IncidentRegion()
         self.triage = TriageKeys(self)
         self.containment = ContainmentKeys(self, self.incident_region)
+        self.moving = MovingKeys(
+            self,
+            self.live,
+            self.incident_region,
+            lambda: self.query_one(f"#panel-{self.panel}", Panel),
+            lambda: self.service,
+        )
 
     @property
     def service(self) -> Services | None:
@@ -202,61 +212,24 @@ class MainScreen(Screen[None]):
         self.set_focus(self.query_one(f"#{PANELS[name][1]}"))
 
     def showing(self) -> Panel:
-        """The panel the moving keys act on: the one showing (narrow), or the one holding
-        the focus (wide, where all show)."""
-        if self.has_class("-wide") and self.has_class("-tall"):
-            node = self.focused
-            while node is not None and not isinstance(node, Panel):
-                node = node.parent if isinstance(node.parent, Widget) else None
-            if isinstance(node, Panel):
-                return node
-        return self.query_one(f"#panel-{self.panel}", Panel)
-
-    def _list(self) -> Widget | None:
-        focused = self.focused
-        if isinstance(focused, DataTable | OptionList | EventTable):
-            return focused
-        panel = self.showing()
-        return self.live.browser.table if panel is self.live else None
+        """The panel the moving keys act on."""
+        return self.moving.showing()
 
     def action_cursor_down(self) -> None:
         """Down in the focused list (or the Incident panel scrolls)."""
-        target = self._list()
-        if target is None:
-            self.incident_region.content.scroll_down()
-        else:
-            target.action_cursor_down()  # type: ignore[attr-defined]
+        self.moving.cursor(down=True)
 
     def action_cursor_up(self) -> None:
         """Up in the focused list (or the Incident panel scrolls)."""
-        target = self._list()
-        if target is None:
-            self.incident_region.content.scroll_up()
-        else:
-            target.action_cursor_up()  # type: ignore[attr-defined]
+        self.moving.cursor(down=False)
 
     async def action_older(self) -> None:
         """A page down: older events on Live, the next page of the panel that is showing."""
-        await self._page(down=True)
+        await self.moving.page(down=True)
 
     async def action_newer(self) -> None:
         """A page up: newer events on Live, the previous page of the panel that is showing."""
-        await self._page(down=False)
-
-    async def _page(self, *, down: bool) -> None:
-        panel, svc = self.showing(), self.service
-        if panel is self.live:
-            if svc is not None:
-                browser = self.live.browser
-                await (browser.older(svc) if down else browser.newer(svc))
-        elif panel is self.incident_region:
-            content = self.incident_region.content
-            content.scroll_page_down() if down else content.scroll_page_up()
-        else:
-            target = self._list()
-            if target is not None:
-                page = "action_page_down" if down else "action_page_up"
-                getattr(target, page)()
+        await self.moving.page(down=False)
 
     async def action_live(self) -> None:
         """Back to the newest events."""
@@ -278,13 +251,28 @@ class MainScreen(Screen[None]):
 
     # -- the actions (see triage_keys and containment_keys) ----------------------------------
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="declare")
     async def action_declare(self) -> None:
-        """Declare an incident from the selected alert."""
-        if not self.refused("declare"):
-            incident_id = await self.triage.declare()
-            if incident_id is not None:
-                self.show_incident(incident_id)
+        """Declare an incident from the selected alert. Keys typed while it is written (`s`,
+        `K`, ... at a person's pace) wait for it and act on the new incident, in order."""
+        if self.refused("declare"):
+            return
+        self._declared.clear()
+        try:
+            incident = await self.triage.declare()
+            if incident is not None:
+                self.active_incident_id, self.incident = incident.id, incident
+                self.refresh_bindings()
+                self.look_again()
+        finally:
+            self._declared.set()
+
+    async def _after_declare(self) -> None:
+        """Wait (at most 30 s) for a declaration on its way, so a key typed right after
+        `d` acts on the incident it makes."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(30):
+                await self._declared.wait()
 
     @work(exclusive=True, group="triage")
     async def action_dismiss_alert(self) -> None:
@@ -301,12 +289,14 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="triage")
     async def action_severity(self) -> None:
         """Change the active incident's severity."""
+        await self._after_declare()
         if not self.refused("severity"):
             await self.triage.severity()
 
     @work(exclusive=True, group="triage")
     async def action_phase(self) -> None:
         """Move the active incident to another phase (back, or closed: asks once)."""
+        await self._after_declare()
         if not self.refused("phase"):
             await self.triage.phase()
 
@@ -355,24 +345,28 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="snapshot")
     async def action_snapshot(self) -> None:
         """Snapshot the active incident's window as evidence (the UI stays live meanwhile)."""
+        await self._after_declare()
         if not self.refused("snapshot"):
             await self.containment.snapshot()
 
     @work(exclusive=True, group="triage")
     async def action_kill_switch(self) -> None:
         """Flip the kill switch for the active incident's model (asks once, clearly)."""
+        await self._after_declare()
         if not self.refused("kill_switch"):
             await self.containment.kill_switch()
 
     @work(exclusive=True, group="triage")
     async def action_rollback(self) -> None:
         """Roll the active incident's model back to its last known-good version (asks once)."""
+        await self._after_declare()
         if not self.refused("rollback"):
             await self.containment.rollback()
 
     @work(exclusive=True, group="triage")
     async def action_quarantine(self) -> None:
         """Quarantine training data or fine-tunes for the active incident (asks once)."""
+        await self._after_declare()
         if not self.refused("quarantine"):
             await self.containment.quarantine()
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 from rich.text import Text
 
-from thirdbook.domain.incidents import SEVERITIES
+from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.phase import ask_phase
@@ -27,8 +27,8 @@ class TriageKeys:
     def __init__(self, stage: Stage) -> None:
         self.stage = stage
 
-    async def declare(self) -> int | None:
-        """Declare an incident from the selected alert; returns the new incident's id."""
+    async def declare(self) -> Incident | None:
+        """Declare an incident from the selected alert; returns the new incident."""
         stage = self.stage
         alert = selected_alert(stage)
         choice = None if alert is None else await stage.app.push_screen_wait(DeclareDialog(alert))
@@ -47,7 +47,7 @@ class TriageKeys:
             f"Declared incident #{incident.id} {incident.severity}; recommended "
             f"containment: {incident.recommended_containment}"
         )
-        return incident.id
+        return incident
 
     async def dismiss(self) -> None:
         """Dismiss the selected alert, with a reason."""
