@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,7 @@ Sink = Callable[[ReplayAnswer], Awaitable[None]]
 
 async def run_replay(
     inputs: Iterable[ReplayInput],
-    endpoints: list[Endpoint],
+    endpoints: Sequence[Endpoint],
     *,
     concurrency: int,
     extract: ReplayExtractConfig,
