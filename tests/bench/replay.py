@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
+
+from tests.replay_server import ChatServer
 
 from thirdbook.config import ReplayEndpointConfig, ReplayExtractConfig
 from thirdbook.domain.events import Prompt
 from thirdbook.domain.replay_payload import chat_messages
 from thirdbook.forensics.replay_endpoints import HttpEndpoint
 from thirdbook.forensics.replay_runner import ReplayAnswer, ReplayInput, run_replay
-from tests.replay_server import ChatServer
 
 
 async def bench(n: int, delay_ms: float, concurrency: int) -> None:
@@ -66,10 +68,8 @@ def serve(delay_ms: float) -> None:
     """The server in its own process (so its Python does not share the client's GIL)."""
     with ChatServer(lambda v, b: "approve", delay_s=delay_ms / 1000) as chat:
         print(chat.port, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             chat.thread.join()
-        except KeyboardInterrupt:
-            pass
 
 
 def main() -> None:

@@ -1,1 +1,2 @@
-"""Investigation: baselines of known-good, the chain diff against them, and replay of decisions against two model versions."""
+"""Investigation: baselines of known-good, the chain diff against them, and replay of
+decisions against two model versions."""
