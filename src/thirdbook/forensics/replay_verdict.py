@@ -87,3 +87,19 @@ def run_verdict(verdicts: list[Verdict]) -> tuple[Verdict, dict[str, int]]:
     if not conclusive:
         return Verdict.INCONCLUSIVE, table
     return max(conclusive)[2], table
+
+
+NOT_PREFIX = "not "
+"""An expected outcome that only says which decision was wrong (a commander's "wrong")."""
+
+
+def judge(expected: str | None, known_good: str | None, suspect: str | None) -> Verdict:
+    """`input_verdict`, where an expected outcome `not X` means any decision but X is right."""
+    if expected is None or not expected.startswith(NOT_PREFIX):
+        return input_verdict(expected, known_good, suspect)
+    wrong = expected.removeprefix(NOT_PREFIX)
+
+    def right(decision: str | None) -> str | None:
+        return None if decision is None else ("right" if decision != wrong else "wrong")
+
+    return input_verdict("right", right(known_good), right(suspect))

@@ -32,6 +32,7 @@ from thirdbook.services.ingest import IngestService
 from thirdbook.services.quarantine import QuarantineService
 from thirdbook.services.queries import QueryService
 from thirdbook.services.registry import RegistryService
+from thirdbook.services.replay import ReplayService
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.secret_patterns import load_secret_patterns
 from thirdbook.services.triage import TriageService
@@ -282,6 +283,18 @@ class Services:
             registry=self.registry,
             hooks=self.hooks,
             decisions=self.decisions,
+        )
+
+    @cached_property
+    def replay(self) -> ReplayService:
+        """Replaying an incident's decisions against its known-good and suspect versions."""
+        return ReplayService(
+            self.store,
+            self.acting,
+            self.objects,
+            self.settings.replay,
+            self.containment,
+            self.containment_config.window_before_s,
         )
 
     @cached_property
