@@ -288,14 +288,7 @@ class Services:
     @cached_property
     def replay(self) -> ReplayService:
         """Replaying an incident's decisions against its known-good and suspect versions."""
-        return ReplayService(
-            self.store,
-            self.acting,
-            self.objects,
-            self.settings.replay,
-            self.containment,
-            self.containment_config.window_before_s,
-        )
+        return ReplayService(self.containment, self.settings.replay)
 
     @cached_property
     def quarantine(self) -> QuarantineService:

@@ -28,6 +28,8 @@ from thirdbook.services.acting import Acting
 from thirdbook.services.containment import ContainmentService
 from thirdbook.store import Store
 
+__all__ = ["Mark", "Progress", "ReplayLine", "ReplayOutcome", "ReplayService"]
+
 Mark = Literal["right", "wrong"]
 
 
@@ -84,21 +86,15 @@ def lines_of(run: ReplayRun, answers: list[StoredAnswer]) -> list[ReplayLine]:
 class ReplayService:
     """Start, resume, cancel and mark replay runs."""
 
-    def __init__(
-        self,
-        store: Store,
-        acting: Acting,
-        objects: ObjectStore,
-        config: ReplayConfig,
-        containment: ContainmentService,
-        window_before_s: float,
-    ) -> None:
-        self.store = store
-        self.acting = acting
-        self.objects = objects
+    def __init__(self, containment: ContainmentService, config: ReplayConfig) -> None:
+        """`containment`: the incident's model, the registry, the store, the evidence
+        objects and the window of interest, as containment sees them."""
+        self.store: Store = containment.store
+        self.acting: Acting = containment.acting
+        self.objects: ObjectStore = containment.objects
         self.config = config
         self.containment = containment
-        self.window_before_s = window_before_s
+        self.window_before_s = containment.config.window_before_s
 
     async def run(
         self,
