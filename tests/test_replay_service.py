@@ -311,3 +311,31 @@ async def _setup_and_close(tmp_path: Path, settings: Settings) -> int:
     services, incident_id = await _incident(tmp_path, settings)
     await services.close()
     return incident_id
+
+
+async def test_the_evidence_bundle_holds_the_runs_requests_and_answers(tmp_path: Path) -> None:
+    import tarfile
+
+    from thirdbook.services.export import ExportService
+
+    with ChatServer(decide) as server:
+        services, incident_id = await _incident(tmp_path, _settings(server))
+        outcome = await services.replay.run(incident_id)
+        await services.containment.snapshot(incident_id)
+        out = tmp_path / "bundle.tar.gz"
+        await services.export.export(incident_id, out)
+        answers = await services.store.replay_runs.answers(outcome.run.id)
+        await services.close()
+    check = ExportService.verify_bundle(out)
+    assert check.problems == []
+    with tarfile.open(out) as tar:
+        names = {m.name.split("/", 1)[1] for m in tar.getmembers()}
+        root = f"thirdbook-incident-{incident_id}"
+        doc = tar.extractfile(f"{root}/replay.json")
+        assert doc is not None
+        runs = json.loads(doc.read())
+    assert runs[0]["verdict"] == "regression in the model change"
+    assert len(runs[0]["answers"]) == len(answers)
+    for answer in answers:
+        for sha in (answer.request_sha256, answer.answer_sha256):
+            assert f"objects/{sha}" in names or f"masked/{sha}" in names
