@@ -204,7 +204,15 @@ async def test_resume_after_cancel_sends_no_answered_pair_again(tmp_path: Path) 
         assert 3 <= len(kept) < 10
         sent_before = len(server.bodies)
         again = await services.replay.run(incident_id)
+        audit = await services.queries.audit_records(incident_id)
         await services.close()
+    said = [
+        (r.content["outcome"], r.content["detail"])
+        for r in audit
+        if r.content["action"] == "replay"
+    ]
+    assert any(o == "interrupted" and d.get("status") == "cancelled" for o, d in said)
+    assert any(o == "started" and d.get("answered") == len(kept) for o, d in said)
     resent = {
         (captured_parts(b["messages"]).user.split(":")[0], b["model"])  # type: ignore[union-attr]
         for b in server.bodies[sent_before:]
@@ -255,9 +263,12 @@ async def test_refusals_say_why(tmp_path: Path) -> None:
             await services.replay.run(incident_id, inputs="filter:kind:metric")
         assert server.requests == 0
         one = await services.replay.run(incident_id, inputs="alert:1")  # the alert's decision
+        picked = await services.replay.run(incident_id, inputs=f"filter:request:{UPSTREAM[1]}")
         await services.close()
     assert [line.request_id for line in one.lines] == ["req-good-0"]
     assert one.run.verdict == "regression in the model change"
+    assert [line.request_id for line in picked.lines] == [UPSTREAM[1]]
+    assert picked.run.verdict == "upstream"
 
 
 def test_the_cli_prints_each_input_and_the_verdict_and_never_the_key(tmp_path: Path) -> None:

@@ -126,18 +126,22 @@ class ReplayService:
                 why = "; ".join(f"{n} skipped: {r}" for r, n in skipped.items())
                 raise TriageRefusedError(f"nothing to replay ({why or 'no decisions found'})")
             expected = await expected_outcomes(self.store, gathered, self.config.check_command)
-            run_id = await self._resumable(incident_id, known_good, suspect, named)
-            if run_id is None:
+            resumed = await self._resumable(incident_id, known_good, suspect, named)
+            if resumed is None:
                 run_id = await self.store.replay_runs.start(
                     incident_id, known_good, suspect, named, skipped, actor
                 )
             else:
-                await self.store.replay_runs.set_status(run_id, "running", skipped)
+                run_id = resumed
             done = {
                 (a.request_id, a.version)
                 for a in await self.store.replay_runs.answers(run_id)
                 if a.error is None
             }
+            if resumed is not None:  # audited as resumed, with what is not sent again
+                await self.store.replay_runs.set_status(
+                    run_id, "running", skipped, actor, len(done)
+                )
 
             async def sink(answer: ReplayAnswer) -> None:
                 await self._keep(run_id, answer, expected.get(answer.request_id))
@@ -157,7 +161,10 @@ class ReplayService:
                 for answerer in answerers:
                     await answerer.aclose()
             if cancel is not None and cancel.is_set():
-                await self.store.replay_runs.set_status(run_id, "cancelled", skipped)
+                answered = len(await self.store.replay_runs.answers(run_id))
+                await self.store.replay_runs.set_status(
+                    run_id, "cancelled", skipped, actor, answered
+                )
                 return await self._outcome(run_id, cancelled=True)
             return await self._finish(run_id, actor)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from thirdbook.domain.audit import Outcome
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import Actor
@@ -121,13 +122,19 @@ class ReplayRuns:
         )
         return [_answer(r) for r in rows]
 
-    async def set_status(self, run_id: int, status: str, skipped: dict[str, int]) -> None:
-        """Mark a run running again (resumed) or cancelled."""
+    async def set_status(
+        self, run_id: int, status: str, skipped: dict[str, int], actor: Actor, answered: int
+    ) -> None:
+        """Mark a run running again (resumed) or cancelled; audited either way."""
         async with self._store.write() as conn:
+            incident_id = await _incident_of(conn, run_id)
             await conn.execute(
                 "UPDATE replay_runs SET status = ?, skipped = ? WHERE id = ?",
                 (status, json.dumps(skipped), run_id),
             )
+            outcome: Outcome = "interrupted" if status == "cancelled" else "started"
+            detail = {"run": run_id, "status": status, "answered": answered}
+            await append_audit(conn, actor, "replay", outcome, detail, incident_id)
 
     async def finish(
         self, run_id: int, verdict: str, counts: dict[str, int], actor: Actor, note: str
