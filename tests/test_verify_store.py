@@ -237,6 +237,10 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
         # ... nor the line index and parse fallback of schema 13.
         "ALTER TABLE events DROP COLUMN line_index",
         "ALTER TABLE ingest_progress DROP COLUMN parse_fallback",
+        # ... nor the baselines of schema 14, nor the replay runs of schema 15.
+        "DROP TABLE baselines",
+        "DROP TABLE replay_answers",
+        "DROP TABLE replay_runs",
         "PRAGMA user_version = 10",
     )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))

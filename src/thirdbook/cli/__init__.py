@@ -20,6 +20,7 @@ from thirdbook.cli.global_options import AFTER_THE_COMMAND, accept_after_every_c
 from thirdbook.cli.ingest import register_ingest_commands
 from thirdbook.cli.queries import register_query_commands
 from thirdbook.cli.registry import register_registry_commands
+from thirdbook.cli.replay import register_replay_commands
 from thirdbook.cli.runbooks import register_runbook_commands
 from thirdbook.cli.triage import register_triage_commands
 
@@ -61,4 +62,5 @@ register_registry_commands(main)
 register_export_commands(main)
 register_forensics_commands(main)
 register_explain_commands(main)
+register_replay_commands(main)
 accept_after_every_command(main)

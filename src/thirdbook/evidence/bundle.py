@@ -84,10 +84,12 @@ def write_bundle(
     reveal: bool,
     head: dict[str, Any] | None,
     progress: Progress = lambda _: None,
+    replay_objects: tuple[str, ...] = (),
 ) -> str:
     """Write the bundle to `out` (atomically: a temp file beside it, then renamed); returns
     the SHA-256 of its MANIFEST.json. `documents` are JSON files by name (masked here unless
-    `reveal`); `manifests` maps snapshot id to its manifest's object hash."""
+    `reveal`); `manifests` maps snapshot id to its manifest's object hash; `replay_objects`
+    are the requests and answers of the incident's replay runs (listed in `replay.json`)."""
     import tarfile  # imported when used: it costs the console's start-up otherwise
 
     root = f"thirdbook-incident-{incident_id}"
@@ -125,6 +127,7 @@ def write_bundle(
                 for item in json.loads(data).get("items", []):
                     if "sha256" in item:
                         wanted[str(item["sha256"])] = None
+            wanted.update(dict.fromkeys(replay_objects))
             for n, sha in enumerate(wanted, 1):
                 progress(f"object {n}/{len(wanted)}")
                 if not objects.has(sha):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from thirdbook.domain import clock
 from thirdbook.domain.audit import AuditRecord
@@ -76,6 +76,9 @@ class ExportService:
                 "incident.json": incident.model_dump(mode="json"),
                 "timeline.json": [e.model_dump(mode="json") for e in timeline],
             }
+            replayed = await self._replay_runs(incident_id)
+            if replayed:
+                documents["replay.json"] = replayed
             manifests = {s.id: str(s.manifest_sha256) for s in snapshots}
             try:
                 sha = await asyncio.to_thread(
@@ -89,6 +92,7 @@ class ExportService:
                     reveal=reveal is not None,
                     progress=progress,
                     head=None if head is None else head.model_dump(mode="json"),
+                    replay_objects=_replay_objects(replayed),
                 )
             except BundleError as exc:
                 raise ActionFailedError(
@@ -105,6 +109,19 @@ class ExportService:
             )
             return sha
 
+    async def _replay_runs(self, incident_id: int) -> list[dict[str, Any]]:
+        """The incident's replay runs, each with its answers (objects named by hash)."""
+        runs = []
+        for run in await self.store.replay_runs.for_incident(incident_id):
+            answers = await self.store.replay_runs.answers(run.id)
+            runs.append(
+                {
+                    **run.model_dump(mode="json"),
+                    "answers": [a.model_dump(mode="json") for a in answers],
+                }
+            )
+        return runs
+
     async def _chain_span(self, incident_id: int) -> list[AuditRecord]:
         """The audit records from the incident's first to its last."""
         own = await self.store.audit.for_incident(incident_id)
@@ -120,3 +137,14 @@ class ExportService:
             span.extend(r for r in page if r.seq <= last)
             after = page[-1].seq
         return span
+
+
+def _replay_objects(runs: list[dict[str, Any]]) -> tuple[str, ...]:
+    """Every request and answer object the runs name."""
+    found: dict[str, None] = {}
+    for run in runs:
+        for answer in run["answers"]:
+            for key in ("request_sha256", "answer_sha256"):
+                if answer.get(key):
+                    found[str(answer[key])] = None
+    return tuple(found)

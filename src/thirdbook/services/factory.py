@@ -31,6 +31,7 @@ from thirdbook.services.ingest import IngestService
 from thirdbook.services.quarantine import QuarantineService
 from thirdbook.services.queries import QueryService
 from thirdbook.services.registry import RegistryService
+from thirdbook.services.replay import ReplayService
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.triage import TriageService
 from thirdbook.services.verify import VerifyService
@@ -155,6 +156,11 @@ class Services:
     @cached_property
     def forensics(self) -> ForensicsService:
         return ForensicsService(self.containment)  # baselines and the chain diff
+
+    @cached_property
+    def replay(self) -> ReplayService:
+        """Replaying an incident's decisions against its known-good and suspect versions."""
+        return ReplayService(self.containment, self.settings.replay)
 
     @cached_property
     def quarantine(self) -> QuarantineService:

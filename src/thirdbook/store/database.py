@@ -25,6 +25,7 @@ from thirdbook.store.ingest_state import IngestState
 from thirdbook.store.leases import Leases
 from thirdbook.store.quarantine import Quarantine
 from thirdbook.store.registry_history import RegistryHistory
+from thirdbook.store.replay_runs import ReplayRuns
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
 from thirdbook.store.snapshots import Snapshots
 
@@ -51,6 +52,7 @@ class Store(StoreConnection):
         self.registry_history = RegistryHistory(self)
         self.baselines = Baselines(self)
         self.explain = ExplainQueries(self)
+        self.replay_runs = ReplayRuns(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

@@ -320,6 +320,40 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX baselines_by_model ON baselines(model, version, taken_us)
     """,
+    # 15: replay runs of an incident's decisions against a known-good and a suspect version,
+    # and each version's answer to each input (request and answer kept as evidence objects,
+    # by hash; no credentials anywhere).
+    """
+    CREATE TABLE replay_runs (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        known_good TEXT NOT NULL,
+        suspect TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        started_us INTEGER NOT NULL,
+        finished_us INTEGER,
+        status TEXT NOT NULL DEFAULT 'running',
+        verdict TEXT,
+        counts TEXT,
+        skipped TEXT
+    );
+    CREATE INDEX replay_runs_by_incident ON replay_runs(incident_id);
+    CREATE TABLE replay_answers (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES replay_runs(id),
+        request_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        request_sha256 TEXT NOT NULL,
+        answer_sha256 TEXT,
+        decision TEXT,
+        error TEXT,
+        expected TEXT,
+        expected_source TEXT,
+        UNIQUE (run_id, request_id, version)
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,285 @@
+"""Where a model version answers a replay: an OpenAI-compatible chat-completions endpoint
+over httpx, or a command (one JSON object on stdin, one on stdout).
+
+Every failure is an `EndpointError` with a one-line reason a commander can read. The API
+key is read from the environment at request time and travels only in the Authorization
+header: it is never kept on the endpoint, in the request record or in an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from thirdbook.config import ReplayEndpointConfig
+from thirdbook.domain.replay_payload import ChatMessage
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class EndpointError(RuntimeError):
+    """An endpoint gave no usable answer (the reason is one sentence)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an endpoint returned: the raw body (as received), the answer's text content, and
+    any tool calls it asked for (shown, never executed)."""
+
+    body: bytes
+    content: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 1
+
+
+class Endpoint(Protocol):
+    """One model version's answerer."""
+
+    version: str
+    display: str
+
+    def request_body(self, messages: list[ChatMessage]) -> dict[str, Any]:
+        """The request as sent (no credentials)."""
+
+    async def answer(self, messages: list[ChatMessage]) -> Answer:
+        """Send `messages`; the answer, or `EndpointError`."""
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+def display_url(url: str) -> str:
+    """`url` without user, password, query or fragment (safe to store and show)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+class HttpEndpoint:
+    """POST {url}/chat/completions, temperature 0 and a fixed seed, retries with backoff on
+    429, 5xx and timeouts, redirects refused, the answer read streaming up to a cap."""
+
+    def __init__(
+        self,
+        version: str,
+        config: ReplayEndpointConfig,
+        *,
+        seed: int,
+        retries: int,
+        max_answer_bytes: int,
+        backoff_s: float = 0.2,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if config.url is None:
+            raise ValueError("an HTTP endpoint needs a url")
+        self.version = version
+        self.display = display_url(config.url)
+        self._url = config.url.rstrip("/") + "/chat/completions"
+        self._model = config.model or version
+        self._key_env = config.api_key_env
+        self._timeout = config.timeout_s
+        self._seed = seed
+        self._retries = retries
+        self._cap = max_answer_bytes
+        self._backoff = backoff_s
+        self._client = client or httpx.AsyncClient(
+            follow_redirects=False,
+            # Headers and body go as two writes: without TCP_NODELAY the body waits for
+            # the server's delayed ACK (up to 40 ms a request).
+            transport=httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            ),
+        )
+
+    def request_body(self, messages: list[ChatMessage]) -> dict[str, Any]:
+        return {
+            "model": self._model,
+            "messages": messages,
+            "temperature": 0,
+            "seed": self._seed,
+        }
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        if self._key_env is not None:
+            key = os.environ.get(self._key_env)
+            if not key:
+                raise EndpointError(f"the environment variable {self._key_env} is not set")
+            headers["authorization"] = f"Bearer {key}"
+        return headers
+
+    async def answer(self, messages: list[ChatMessage]) -> Answer:
+        body = json.dumps(self.request_body(messages)).encode()
+        headers = self._headers()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, raw = await asyncio.wait_for(
+                    self._post(body, headers), timeout=self._timeout
+                )
+            except (TimeoutError, httpx.TimeoutException):
+                reason = f"no answer within {self._timeout:g} s"
+                retry = True
+            except httpx.ConnectError:
+                reason = f"{self.display} refused the connection or is down"
+                retry = True
+            except httpx.RemoteProtocolError:
+                raise EndpointError(
+                    f"{self.display} closed the connection mid-answer (truncated)"
+                ) from None
+            except httpx.HTTPError as exc:
+                raise EndpointError(f"{self.display}: {type(exc).__name__}") from None
+            else:
+                if 300 <= status < 400:
+                    raise EndpointError(
+                        f"{self.display} answered with a redirect (HTTP {status}), refused"
+                    )
+                if status in RETRY_STATUSES:
+                    reason = f"{self.display} answered HTTP {status}"
+                    retry = True
+                elif status >= 400:
+                    raise EndpointError(f"{self.display} answered HTTP {status}")
+                else:
+                    content, calls = parse_chat_answer(raw, self.display)
+                    return Answer(body=raw, content=content, tool_calls=calls, attempts=attempt)
+            if not retry or attempt > self._retries:
+                raise EndpointError(f"{reason} (after {attempt} attempts)")
+            await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
+
+    async def _post(self, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        async with self._client.stream("POST", self._url, content=body, headers=headers) as resp:
+            if resp.status_code != 200:
+                await resp.aclose()
+                return resp.status_code, b""
+            declared = resp.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self._cap:
+                raise EndpointError(
+                    f"{self.display}'s answer is {declared} bytes, over the cap of {self._cap}"
+                )
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_raw():
+                size += len(chunk)
+                if size > self._cap:
+                    raise EndpointError(
+                        f"{self.display}'s answer is over the cap of {self._cap} bytes"
+                    )
+                chunks.append(chunk)
+            return resp.status_code, b"".join(chunks)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def parse_chat_answer(raw: bytes, display: str) -> tuple[str, list[dict[str, Any]]]:
+    """The text content and tool calls of an OpenAI chat-completions answer."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise EndpointError(f"{display}'s answer is not JSON (or was cut short)") from None
+    try:
+        message = doc["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
+        raise EndpointError(f"{display}'s answer has no choices[0].message") from None
+    if not isinstance(message, dict):
+        raise EndpointError(f"{display}'s answer has no choices[0].message")
+    content = message.get("content")
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        calls = []
+    text = content if isinstance(content, str) else ""
+    return text, [c for c in calls if isinstance(c, dict)]
+
+
+class CommandEndpoint:
+    """argv given the request as one JSON object on stdin; its stdout is one JSON object
+    (a chat-completions answer, or `{"content": …}`). Killed on timeout."""
+
+    def __init__(
+        self, version: str, config: ReplayEndpointConfig, *, seed: int, max_answer_bytes: int
+    ) -> None:
+        if config.command is None:
+            raise ValueError("a command endpoint needs a command")
+        self.version = version
+        self.display = "command:" + os.path.basename(config.command[0])
+        self._argv = list(config.command)
+        self._model = config.model or version
+        self._timeout = config.timeout_s
+        self._seed = seed
+        self._cap = max_answer_bytes
+
+    def request_body(self, messages: list[ChatMessage]) -> dict[str, Any]:
+        return {"model": self._model, "messages": messages, "temperature": 0, "seed": self._seed}
+
+    async def answer(self, messages: list[ChatMessage]) -> Answer:
+        raw = await run_json_command(
+            self._argv, self.request_body(messages), self._timeout, self._cap, self.display
+        )
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            raise EndpointError(f"{self.display} printed no JSON object") from None
+        if isinstance(doc, dict) and "choices" in doc:
+            content, calls = parse_chat_answer(raw, self.display)
+            return Answer(body=raw, content=content, tool_calls=calls)
+        if isinstance(doc, dict) and isinstance(doc.get("content"), str):
+            return Answer(body=raw, content=doc["content"])
+        return Answer(body=raw, content=raw.decode("utf-8", "replace"))
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def run_json_command(
+    argv: list[str], payload: Any, limit_s: float, cap: int, display: str
+) -> bytes:
+    """Run argv with `payload` as JSON on stdin; its stdout (killed after `limit_s`)."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise EndpointError(f"{display} could not start: {exc.strerror}") from None
+    try:
+        out, _ = await asyncio.wait_for(
+            proc.communicate(json.dumps(payload).encode()), timeout=limit_s
+        )
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise EndpointError(f"{display} gave no answer within {limit_s:g} s (killed)") from None
+    if proc.returncode != 0:
+        raise EndpointError(f"{display} exited with status {proc.returncode}")
+    if len(out) > cap:
+        raise EndpointError(f"{display}'s answer is over the cap of {cap} bytes")
+    return out
+
+
+def build_endpoint(
+    version: str,
+    config: ReplayEndpointConfig,
+    *,
+    seed: int,
+    retries: int,
+    max_answer_bytes: int,
+) -> HttpEndpoint | CommandEndpoint:
+    """The endpoint `config` describes."""
+    if config.url is not None:
+        return HttpEndpoint(
+            version, config, seed=seed, retries=retries, max_answer_bytes=max_answer_bytes
+        )
+    return CommandEndpoint(version, config, seed=seed, max_answer_bytes=max_answer_bytes)

@@ -1,0 +1,89 @@
+"""Replay overhead: 1,000 inputs against a local chat server that answers in 50 ms, at
+concurrency 8. Ideal = 1000 * 50 ms / 8 = 6.25 s; target < 5 % over.
+
+    .venv/bin/python -m tests.bench.replay [--inputs 1000] [--delay-ms 50] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+
+from tests.replay_server import ChatServer
+
+from thirdbook.config import ReplayEndpointConfig, ReplayExtractConfig
+from thirdbook.domain.events import Prompt
+from thirdbook.domain.replay_payload import chat_messages
+from thirdbook.forensics.replay_endpoints import HttpEndpoint
+from thirdbook.forensics.replay_runner import ReplayAnswer, ReplayInput, run_replay
+
+
+async def bench(n: int, delay_ms: float, concurrency: int) -> None:
+    items = [
+        ReplayInput(f"req-{i}", chat_messages(Prompt(system="score", user=f"applicant {i}")))
+        for i in range(n)
+    ]
+    failures = 0
+
+    async def sink(answer: ReplayAnswer) -> None:
+        nonlocal failures
+        failures += answer.error is not None
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.replay", "--serve", str(delay_ms)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    try:
+        url = f"http://127.0.0.1:{port}/v6/v1"
+        config = ReplayEndpointConfig(url=url, timeout_s=30)
+        ep = HttpEndpoint("v6", config, seed=7, retries=3, max_answer_bytes=1 << 20)
+        started = time.perf_counter()
+        await run_replay(
+            items, [ep], concurrency=concurrency, extract=ReplayExtractConfig(), sink=sink
+        )
+        took = time.perf_counter() - started
+        await ep.aclose()
+    finally:
+        server.terminate()
+        server.wait()
+    ideal = n * delay_ms / 1000 / concurrency
+    print(f"inputs           {n}")
+    print(f"server delay     {delay_ms:g} ms, concurrency {concurrency}")
+    print(f"failures         {failures}")
+    print(f"ideal            {ideal:.3f} s")
+    print(f"measured         {took:.3f} s")
+    if ideal:
+        print(f"overhead         {100 * (took - ideal) / ideal:.2f} %  (target < 5 %)")
+    print(f"per request      {1000 * took * concurrency / n:.2f} ms (server's own {delay_ms:g})")
+
+
+def serve(delay_ms: float) -> None:
+    """The server in its own process (so its Python does not share the client's GIL)."""
+    with ChatServer(lambda v, b: "approve", delay_s=delay_ms / 1000) as chat:
+        print(chat.port, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            chat.thread.join()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--inputs", type=int, default=1000)
+    parser.add_argument("--delay-ms", type=float, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--serve", type=float, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        serve(args.serve)
+        return
+    asyncio.run(bench(args.inputs, args.delay_ms, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
