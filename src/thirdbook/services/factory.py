@@ -1,11 +1,11 @@
 """The one place that builds the services: for the console, every command, `watch` and the
 demo alike, so a path or an option can never differ between two of them.
 
-`Context` (in `context.py`) resolves what one invocation works on, all through `locations`: the store, the
-sources, the rules, the control files and every path. `open_services` (or `build_services`,
-over a store already open) builds `Services` from it: each service is built on first use, so
-a read command builds only what it reads (`events` builds no ingester, no alerting and no
-runbooks).
+`Context` (in `context.py`) resolves what one invocation works on, all through `locations`:
+the store, the sources, the rules, the control files and every path. `open_services` (or
+`build_services`, over a store already open) builds `Services` from it: each service is
+built on first use, so a read command builds only what it reads (`events` builds no
+ingester, no alerting and no runbooks).
 """
 
 from __future__ import annotations
