@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.errors import TriageRefusedError
@@ -57,8 +57,7 @@ class ExplainScreen(Screen[None]):
         title = Text("Decision ") + safe(e.request_id, 120) + Text(f" · event #{e.event_id}")
         if self.inquiry_id is not None:
             title += Text(" · inquiry ") + safe(self.inquiry_id, 80) + Text(" (a answers it)")
-        yield Header()
-        yield Static(title, id="explain-title")
+        yield Static(title, id="explain-title")  # no Header: a line more for the facts
         yield Static(verdict(e), id="explain-verdict")
         with VerticalScroll(id="explain-body"):
             for n, block in enumerate(sections(e)):
