@@ -63,7 +63,7 @@ def inquiry(inquiry_id: str = "inq-1", request_id: str = "req-1") -> dict[str, A
     return {
         "v": 1,
         "kind": "inquiry",
-        "ts": ARRIVED.isoformat(),
+        "ts": (datetime.now(UTC) - timedelta(seconds=41)).isoformat(),  # arrived 41 s ago
         "inquiry_id": inquiry_id,
         "source": "regulator",
         "request_id": request_id,

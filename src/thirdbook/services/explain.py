@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from thirdbook.domain.alerts import Alert
 from thirdbook.domain.control import Registry
 from thirdbook.domain.events import (
     AgentActionEvent,
     FeedbackEvent,
+    InferenceEvent,
     InquiryEvent,
     parse_stored_line,
 )
@@ -125,6 +127,35 @@ class ExplainService:
                 what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
                 raise UnknownDecisionError(f"no decision with {what} is in the store")
         return await self._explain(decision, inquiry)
+
+    async def for_event(self, stored: StoredEvent) -> Explanation:
+        """The explanation a selected event leads to: a decision's own, an inquiry's, or that
+        of the decision another event names by request id or subject."""
+        event = parse_stored_line(stored.raw)
+        if isinstance(event, InferenceEvent):
+            return await self._explain(Decision(stored, event), None)
+        if isinstance(event, InquiryEvent):
+            return await self.explain(inquiry_id=event.inquiry_id)
+        if stored.request_id or stored.subject:
+            return await self.explain(request_id=stored.request_id, subject=stored.subject)
+        raise UnknownDecisionError(f"event #{stored.id} names no decision (no request or subject)")
+
+    async def for_alert(self, alert: Alert) -> Explanation:
+        """The explanation an unexplainable-decision alert asks for, through its inquiry
+        (its first event) when that is still in the store, else by its key."""
+        if alert.kind != "unexplainable":
+            raise UnknownDecisionError(
+                f"alert #{alert.id} is a {alert.kind} alert; only an unexplainable-decision "
+                "alert names one decision (select an event instead)"
+            )
+        for stored in await self.store.events.by_ids(alert.event_ids[:1]):
+            event = parse_stored_line(stored.raw)
+            if isinstance(event, InquiryEvent):
+                return await self.explain(inquiry_id=event.inquiry_id)
+        decision = await self.decisions.about(alert.key)
+        if decision is None:
+            raise UnknownDecisionError(f"no decision for {alert.key!r} is in the store")
+        return await self._explain(decision, None)
 
     async def _explain(self, d: Decision, inquiry: dict[str, Any] | None) -> Explanation:
         e, s = d.event, d.stored

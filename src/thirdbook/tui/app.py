@@ -29,6 +29,7 @@ from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
+from thirdbook.tui.screens.explain import ExplainScreen
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
@@ -208,9 +209,19 @@ class ThirdbookApp(App[None]):
             groups.append((keys.EXPLORER, screen))
         elif isinstance(screen, IncidentListScreen):
             groups.append((keys.INCIDENT_LIST, screen))
+        elif isinstance(screen, ExplainScreen):
+            groups.append((keys.EXPLAIN, screen))
         for bindings, target in groups:
             for binding in bindings:
-                if binding.id in {"quit", "up", "down", "list-up", "list-down"}:
+                if binding.id in {
+                    "quit",
+                    "up",
+                    "down",
+                    "list-up",
+                    "list-down",
+                    "explain-up",
+                    "explain-down",
+                }:
                     continue
                 key = self.look.keymap.get(binding.id or "", binding.key).split(",")[0]
                 yield SystemCommand(

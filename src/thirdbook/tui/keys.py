@@ -48,6 +48,7 @@ MAIN = [
     Binding("3", "panel('runbook')", "Runbook panel", show=False, id="panel-runbook"),
     Binding("4", "panel('timeline')", "Timeline panel", show=False, id="panel-timeline"),
     Binding("5", "panel('actions')", "Action items panel", show=False, id="panel-actions"),
+    Binding("w", "explain", "Explain decision", show=False, id="explain"),
 ]
 
 LIST = [
@@ -64,6 +65,7 @@ EXPLORER = [
     Binding("slash", "focus_filter", "Filter", id="filter"),
     Binding("r", "toggle_detail", "Raw line", id="explorer-detail"),
     Binding("S", "reveal_secrets", "Show secrets", show=False, id="explorer-reveal-secrets"),
+    Binding("w", "explain", "Explain decision", id="explorer-explain"),
 ]
 
 INCIDENT_LIST = [*LIST, Binding("enter", "choose", "Make active", id="choose-incident")]
@@ -73,6 +75,16 @@ REGISTRY = [
     Binding("j", "cursor_down", "Down", show=False, id="registry-down"),
     Binding("k", "cursor_up", "Up", show=False, id="registry-up"),
     Binding("g", "refresh", "Look again", id="registry-refresh"),
+]
+
+
+EXPLAIN = [
+    Binding("escape", "app.pop_screen", "Back", id="explain-back"),
+    Binding("j", "scroll_down", "Down", show=False, id="explain-down"),
+    Binding("k", "scroll_up", "Up", show=False, id="explain-up"),
+    Binding("c", "copy_request_id", "Copy request id", id="copy-request-id"),
+    Binding("m", "copy_markdown", "Copy Markdown", id="copy-markdown"),
+    Binding("a", "answer_inquiry", "Answer inquiry", id="answer-inquiry"),
 ]
 
 
@@ -92,6 +104,7 @@ GROUPS = (
     ("event explorer", EXPLORER),
     ("incident list", INCIDENT_LIST),
     ("registry history", REGISTRY),
+    ("explain screen", EXPLAIN),
 )
 EXTRA = (
     KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),

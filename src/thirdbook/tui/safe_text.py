@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import visible, visible_bytes
 
 
@@ -17,3 +18,11 @@ def safe_bytes(value: bytes, limit: int | None = 2000, *, reveal: bool = False) 
     """A `Text` of untrusted raw bytes (a log line), secrets masked unless `reveal` (an
     audited choice)."""
     return Text(visible_bytes(value, limit, reveal=reveal), overflow="fold")
+
+
+def safe_prose(value: str | None, limit: int | None = 20_000, style: str = "") -> Text:
+    """A wrapping `Text` of untrusted `value` that keeps its line breaks: secrets masked
+    over the whole text first (a key across lines stays masked), each line made visible."""
+    lines = mask_secrets((value or "")[: None if limit is None else limit + 4096]).split("\n")
+    shown = "\n".join(visible(line, limit) for line in lines)
+    return Text(shown, style=style, overflow="fold")

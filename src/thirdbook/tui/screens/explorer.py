@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input, Static
 from thirdbook.domain.queries import parse_event_query
 from thirdbook.services.factory import Services
 from thirdbook.tui import keys
+from thirdbook.tui.screens.explain import explain_selected
 from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
@@ -99,6 +100,11 @@ class ExplorerScreen(Screen[None]):
     async def action_reveal_secrets(self) -> None:
         """Show the masked secrets of the selected event's raw line (asks why; audited)."""
         await reveal_selected(self, self.browser, self.service, None)
+
+    @work(exclusive=True, group="explain")
+    async def action_explain(self) -> None:
+        """Explain the selected event's decision."""
+        await explain_selected(self, self.service, None, self.browser.selected_event())
 
     def action_toggle_detail(self) -> None:
         """Show or hide the raw line."""

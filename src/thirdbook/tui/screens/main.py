@@ -33,6 +33,7 @@ from thirdbook.tui.panels.incident_parts import ActionItemsPanel, RunbookPanel, 
 from thirdbook.tui.panels.live import LivePanel
 from thirdbook.tui.panels.panel import Change, Panel, StoreChanged
 from thirdbook.tui.screens.containment_keys import ContainmentKeys
+from thirdbook.tui.screens.explain import explain_selected
 from thirdbook.tui.screens.main_layout import LAYOUT_CSS, PANELS, too_small
 from thirdbook.tui.screens.moving_keys import MovingKeys
 from thirdbook.tui.screens.refusals import ACTING, refusal
@@ -248,6 +249,17 @@ class MainScreen(Screen[None]):
         incident_id = None if self.incident is None else self.incident.id
         await reveal_selected(self, self.live.browser, self.service, incident_id)
         self.live.detail_changed()
+
+    @work(exclusive=True, group="explain")
+    async def action_explain(self) -> None:
+        """Explain the highlighted unexplainable alert (from the alerts), else the event."""
+        alert = (
+            self.live.highlighted_alert()
+            if self.focused is self.live.query_one("#alerts")
+            else None
+        )
+        event = None if alert is not None else self.selected_event()
+        await explain_selected(self, self.service, alert, event)
 
     # -- the actions (see triage_keys and containment_keys) ----------------------------------
 

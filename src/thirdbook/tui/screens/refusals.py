@@ -23,6 +23,7 @@ ACTING = frozenset(
         "check_step",
         "edit_runbook",
         "reveal_secrets",
+        "answer_inquiry",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
