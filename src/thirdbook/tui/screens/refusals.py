@@ -23,12 +23,14 @@ ACTING = frozenset(
         "check_step",
         "edit_runbook",
         "reveal_secrets",
+        "keep_finding",
+        "take_baseline",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
 
 CLOSED_REFUSES = frozenset(
-    ("severity", "phase", "kill_switch", "rollback", "quarantine", "check_step")
+    ("severity", "phase", "kill_switch", "rollback", "quarantine", "check_step", "keep_finding")
 )
 """The actions a closed incident refuses (a snapshot, an export and action items stay)."""
 
