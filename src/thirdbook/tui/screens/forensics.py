@@ -100,7 +100,7 @@ class ForensicsScreen(Screen[None]):
         if not self.no_baseline:
             text.append_text(safe(f"Refused: {why}", None))
             return text
-        text.append_text(safe(why[:1].upper() + why[1:], None))
+        text.append_text(safe(why, None))
         offer = refusal("take_baseline", self.service, None)
         text.append(
             "." if offer is not None else " — or press b to take one now of its known-good version."
@@ -117,9 +117,9 @@ class ForensicsScreen(Screen[None]):
         text.append_text(safe(base.version, 40))
         text.append(f", taken {local(base.taken):%Y-%m-%d %H:%M})\n")
         text.append(
-            f"{report.decisions} decisions {local(report.since):%Y-%m-%d %H:%M}–"
-            f"{local(report.until):%H:%M}; "
-            f"{changed} of {len(report.links)} links not unchanged — "
+            f"{report.decisions} decisions {local(report.since):%Y-%m-%d %H:%M} – "
+            f"{local(report.until):%Y-%m-%d %H:%M}; "
+            f"{changed} of {len(report.links)} links changed, new or gone — "
             "enter: diff, a: add as finding"
         )
         return text
