@@ -116,7 +116,7 @@ async def test_declare_shows_incident_runbook_and_timeline(tmp_path: Path) -> No
         await pilot.pause()
         await pilot.press("enter")
         await wait_until(pilot, lambda: "INCIDENT #1" in screen_text(app, "#incident"), "banner")
-        assert "Runbook — Model drift — 0/12 done" in screen_text(app, "#runbook-title")
+        assert "Runbook — Model drift — 0/15 done" in screen_text(app, "#runbook-title")
         assert "recommended: rollback" in screen_text(app, "#incident-facts")
         timeline = app.main_screen.query_one("#timeline")
         kinds = {str(timeline.get_row_at(r)[3]) for r in range(timeline.row_count)}  # type: ignore[attr-defined]
@@ -161,12 +161,12 @@ async def test_checking_a_runbook_step_is_recorded_on_the_timeline(tmp_path: Pat
         await pilot.pause()
         await pilot.press("j", "space")
         svc = await service(app)
-        await wait_until(pilot, lambda: "1/12 done" in screen_text(app, "#runbook-title"), "1/10")
+        await wait_until(pilot, lambda: "1/15 done" in screen_text(app, "#runbook-title"), "1/10")
         [entry] = [e for e in await svc.triage.timeline(1) if e.kind == "runbook"]
         assert entry.detail.startswith("checked: ")
         assert entry.actor.user  # from the operating system, never typed in
         await pilot.press("space")  # again: unchecked
-        await wait_until(pilot, lambda: "0/12 done" in screen_text(app, "#runbook-title"), "0/10")
+        await wait_until(pilot, lambda: "0/15 done" in screen_text(app, "#runbook-title"), "0/10")
 
 
 async def test_action_item_is_refused_without_owner_or_date(tmp_path: Path) -> None:

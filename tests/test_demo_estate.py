@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from thirdbook.config import Settings
+from thirdbook.demo.agent import AGENT
 from thirdbook.demo.control_files import FLAG_FILE, REGISTRY_FILE, write_json_atomically
-from thirdbook.demo.estate import AGENT, CLOSE_AT, DEPLOY_AT, MODEL, REFUND_AT
+from thirdbook.demo.estate import CLOSE_AT, DEPLOY_AT, MODEL, REFUND_AT
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.control import FlagdFile, Registry, route_for, routing_flags
 from thirdbook.domain.events import EVENT_ADAPTER, ChangeEvent, MetricEvent

@@ -155,9 +155,9 @@ def test_demo_shows_events_flowing_and_answers_keys(demo_terminal: Terminal) -> 
     assert "No active incident" not in screen and "accuracy" in screen
     # Its runbook: check the first step; the timeline records it.
     demo_terminal.press("3")
-    demo_terminal.wait_for("Model drift — 0/12 done")
+    demo_terminal.wait_for("Model drift — 0/15 done")
     demo_terminal.press("j", "Space")
-    demo_terminal.wait_for("Model drift — 1/12 done")
+    demo_terminal.wait_for("Model drift — 1/15 done")
     demo_terminal.press("4")
     demo_terminal.wait_for("checked: Look at the drift chart")
     # An action item, from the keyboard: title, owner, due date.

@@ -87,6 +87,11 @@ def demo_runbooks_dir(data: Path) -> Path:
     return demo_dir(data) / "runbooks"
 
 
+def demo_endpoints_file(data: Path) -> Path:
+    """Where the running demo's model server writes its base URLs (replay reads them)."""
+    return demo_dir(data) / "replay-endpoints.json"
+
+
 def demo_flag_file(data: Path) -> Path:
     """The kill-switch flag file the demo's serving layer obeys."""
     return demo_control_dir(data) / "killswitch.flagd.json"

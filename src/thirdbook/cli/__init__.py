@@ -13,6 +13,7 @@ from thirdbook.cli.console import console, register_console_commands
 from thirdbook.cli.containment import register_containment_commands
 from thirdbook.cli.errors import ThirdbookGroup
 from thirdbook.cli.evidence import register_evidence_commands
+from thirdbook.cli.explain import register_explain_commands
 from thirdbook.cli.export import register_export_commands
 from thirdbook.cli.forensics import register_forensics_commands
 from thirdbook.cli.global_options import AFTER_THE_COMMAND, accept_after_every_command, root_options
@@ -59,4 +60,5 @@ register_containment_commands(main)
 register_registry_commands(main)
 register_export_commands(main)
 register_forensics_commands(main)
+register_explain_commands(main)
 accept_after_every_command(main)

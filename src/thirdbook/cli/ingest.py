@@ -60,7 +60,7 @@ def watch(ctx: click.Context, quiet: bool) -> None:
     if context.demo:
         from thirdbook.services.demo import DemoSession
 
-        session = DemoSession(context, fresh=False)
+        session = DemoSession(context, fresh=False, serve=False)
         _ingest(context, lambda: session.open_services(ingest=True), False, quiet)
         return
     if not context.settings.sources:

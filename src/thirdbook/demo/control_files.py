@@ -27,7 +27,8 @@ from thirdbook.control_file import (
     read_control,
     target_of,
 )
-from thirdbook.demo.estate import AGENT, MODEL, WEIGHTS, Serving
+from thirdbook.demo.agent import AGENT
+from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
 from thirdbook.domain.control import (
     FlagdFile,
     RegisteredModel,

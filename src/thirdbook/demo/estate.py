@@ -10,14 +10,19 @@ The script, in demo seconds (the speed factor maps real time onto it):
 - 75: a logging fault writes one decision without its prompt or weights hash.
 - 120: the support agent refunds 2,500 GBP, far outside its lane; 140: it closes an account.
 - 150: the regulator asks about the decision logged at 75 (an unexplainable decision).
+- 190: the retrieval starts serving the superseded policy CR-6 under CR-7's id (a new
+  content hash, no model change): every version now declines applicants CR-7 would
+  approve, and wrong-decline reports follow.
 
-Everything is drawn from one seeded generator, so a seed and a sequence of control-file
-states give the same events every time. What is served follows the kill switch and the
-registry as they stand at each request, and the support agent obeys its own flag in the
-same file: routed away from itself, it takes no action and the chat goes to the route's
-path; a request routed away names, in `routed_from`, the model (or agent) it was routed
-from, so the console can tell whose kill switch it shows. Events are stamped by the demo's
-clock (`thirdbook.demo.clock`): the wall-clock time at which the serving layer writes them.
+Each decision is a pure function of its prompt (`thirdbook.demo.credit`, which the demo's
+model server answers from too); the applicants and the reports are drawn from one seeded
+generator, so a seed and a sequence of control-file states give the same events every time.
+What is served follows the kill switch and the registry as they stand at each request, and
+the support agent obeys its own flag in the same file: routed away from itself, it takes no
+action and the chat goes to the route's path; a request routed away names, in `routed_from`,
+the model (or agent) it was routed from, so the console can tell whose kill switch it shows.
+Events are stamped by the demo's clock (`thirdbook.demo.clock`): the wall-clock time at
+which the serving layer writes them.
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from thirdbook.demo import credit
+from thirdbook.demo.agent import agent_action, handed_off
 from thirdbook.demo.clock import DemoClock
+from thirdbook.domain.events import Prompt
 
 MODEL = "credit-scorer"
-AGENT = "support-agent"
 METRIC_WINDOW_S = 10.0
 DEPLOY_AT = 30.0
 GLITCH_AT = 75.0
@@ -45,14 +52,9 @@ WEIGHTS = {
     "v6": "sha256:" + hashlib.sha256(b"credit-scorer v6 weights").hexdigest(),
     "v7": "sha256:" + hashlib.sha256(b"credit-scorer v7 weights").hexdigest(),
 }
-ACCURACY = {"v6": 0.93, "v7": 0.74}
-"""How often each version's decision is right; v7's mistakes are mostly wrong declines."""
-
-SYSTEM_PROMPT = (
-    "You assess consumer credit applications under lending policy CR-7. Decide approve or "
-    "decline and give the main reason in one sentence. Never use protected characteristics."
-)
-POLICY_DOC = ("policy-cr7", "sha256:" + hashlib.sha256(b"policy CR-7 text").hexdigest())
+STALE_POLICY_AT = 190.0
+"""From here the retrieval serves the superseded policy CR-6 under CR-7's id (no model
+change): both versions decline applicants CR-7 would approve."""
 AGENT_LANE_TOOLS = ("lookup_account", "send_email", "issue_refund")
 INQUIRY_DUE = timedelta(days=1)
 """How long the regulator gives for an answer: a day of the commander's time, whatever the
@@ -101,6 +103,8 @@ class Estate:
         self._window: dict[str, list[tuple[bool, bool]]] = {}
         self._glitched_request: str | None = None
         self.deployed_v7 = False
+        self.policy = credit.CURRENT_POLICY
+        """The policy document the retrieval serves (CR-6 once it goes stale)."""
         for at, what in (
             (0.0, "request"),
             (METRIC_WINDOW_S, "metrics"),
@@ -110,6 +114,7 @@ class Estate:
             (REFUND_AT, "refund"),
             (CLOSE_AT, "close"),
             (INQUIRY_AT, "inquiry"),
+            (STALE_POLICY_AT, "stale_policy"),
         ):
             self._schedule(at, what)
 
@@ -145,7 +150,6 @@ class Estate:
         subject = f"applicant-{100000 + rng.randrange(900000)}"
         income = rng.randrange(18, 140) * 1000
         amount = rng.randrange(1, 40) * 500
-        creditworthy = rng.random() < 0.7
         record: dict[str, Any] = {
             "v": 1,
             "kind": "inference",
@@ -157,10 +161,12 @@ class Estate:
         prompt = {
             "template_id": "credit-decision",
             "template_version": "12",
-            "system": SYSTEM_PROMPT,
+            "system": credit.SYSTEM_PROMPT,
             "user": f"Applicant income {income} GBP; requested {amount} GBP over 36 months; "
             f"existing credit lines {rng.randrange(0, 6)}.",
-            "retrieved": [{"id": POLICY_DOC[0], "content_hash": POLICY_DOC[1]}],
+            "retrieved": [
+                {"id": credit.POLICY_ID, "content_hash": credit.POLICY_HASH[self.policy]}
+            ],
             "tool_outputs": [
                 {
                     "tool": "bureau_lookup",
@@ -169,11 +175,14 @@ class Estate:
                 }
             ],
         }
+        parsed = Prompt.model_validate(prompt)
+        creditworthy = credit.creditworthy(parsed)
         if now.route == "model":
-            right = rng.random() < ACCURACY.get(now.version, 0.9)
-            approve = creditworthy if right else (not creditworthy and now.version == "v6")
-            if (now.version != "v6" and not right) or glitch:
-                approve = False  # v7's errors are declines of good applicants
+            answer = credit.decide(now.version, parsed)
+            if glitch:  # the decision the regulator asks about is a decline
+                answer = credit.Decision("decline", 0.2, credit.DECLINE_REASON % self.policy)
+            approve = answer.approve
+            right = approve == creditworthy
             decision = "approve" if approve else "decline"
             record["model"] = {
                 "name": MODEL,
@@ -183,20 +192,23 @@ class Estate:
             record["prompt"] = prompt
             record["response"] = {
                 "decision": decision,
-                "score": round(rng.uniform(0.55, 0.95) if approve else rng.uniform(0.05, 0.45), 3),
-                "text": (
-                    "Approved: affordability within policy."
-                    if approve
-                    else "Declined: affordability below the policy threshold."
-                ),
+                "score": answer.score,
+                "text": answer.reason,
             }
             record["latency_ms"] = round(rng.uniform(40, 160), 1)
             self._window.setdefault(now.version, []).append((right, approve))
             if not approve and creditworthy:
-                chance = 0.35 if now.version != "v6" else 0.02
+                # declined because the retrieved policy is not the current one
+                stale = not credit.meets(parsed, self.policy)
+                chance = 0.35 if now.version != "v6" or stale else 0.02
                 if rng.random() < chance:
                     self._schedule(
-                        at + rng.uniform(3, 15), "feedback", request_id=request_id, subject=subject
+                        at + rng.uniform(3, 15),
+                        "feedback",
+                        request_id=request_id,
+                        subject=subject,
+                        # lending operations audit the decision service, not a model
+                        target=credit.SERVICE if stale else MODEL,
                     )
         else:
             decision = {
@@ -258,7 +270,12 @@ class Estate:
         return out
 
     def _on_feedback(
-        self, at: float, serving: Callable[[], Serving], request_id: str, subject: str
+        self,
+        at: float,
+        serving: Callable[[], Serving],
+        request_id: str,
+        subject: str,
+        target: str = MODEL,
     ) -> list[tuple[Stream, dict[str, Any]]]:
         return [
             (
@@ -267,11 +284,11 @@ class Estate:
                     "v": 1,
                     "kind": "feedback",
                     "ts": self._ts(at),
-                    "target": MODEL,
+                    "target": target,
                     "category": "wrong_decline",
                     "request_id": request_id,
                     "subject": subject,
-                    "reporter": "customer-support",
+                    "reporter": "customer-support" if target == MODEL else "lending-ops",
                     "text": "Applicant meets policy CR-7 affordability but was declined.",
                 },
             )
@@ -291,49 +308,8 @@ class Estate:
         chat = f"chat-{self.rng.getrandbits(32):08x}"
         route = serving().agent_route
         if route == "model":
-            return [("agent", self._agent_action(at, chat, tool, target, amount))]
-        return [("agent", self._handed_off(at, chat, route, tool, target))]
-
-    def _agent_action(
-        self, at: float, chat: str, tool: str, target: str, amount: float | None
-    ) -> dict[str, Any]:
-        record: dict[str, Any] = {
-            "v": 1,
-            "kind": "agent_action",
-            "ts": self._ts(at),
-            "agent": AGENT,
-            "tool": tool,
-            "target": target,
-            "request_id": chat,
-            "outcome": "ok",
-        }
-        if amount is not None:
-            record["amount"] = amount
-            record["currency"] = "GBP"
-        return record
-
-    def _handed_off(
-        self, at: float, chat: str, route: str, tool: str, target: str
-    ) -> dict[str, Any]:
-        served = {"human": "referred", "fallback": "acknowledged", "refused": "refused"}
-        return {
-            "v": 1,
-            "kind": "inference",
-            "ts": self._ts(at),
-            "request_id": chat,
-            "subject": target,
-            "route": route,
-            "routed_from": AGENT,
-            "response": {
-                "decision": served.get(route, "referred"),
-                "text": f"Served by the {route} path: {AGENT} is stopped by its kill switch.",
-            },
-            "action": {
-                "type": "handoff",
-                "target": target,
-                "detail": f"{AGENT} did not run {tool}",
-            },
-        }
+            return [("agent", agent_action(self._ts(at), chat, tool, target, amount))]
+        return [("agent", handed_off(self._ts(at), chat, route, tool, target))]
 
     def _on_agent(
         self, at: float, serving: Callable[[], Serving]
@@ -375,6 +351,12 @@ class Estate:
                 },
             )
         ]
+
+    def _on_stale_policy(
+        self, at: float, serving: Callable[[], Serving]
+    ) -> list[tuple[Stream, dict[str, Any]]]:
+        self.policy = "CR-6"  # silently: nothing in the logs says so but the content hash
+        return []
 
     def _on_inquiry(
         self, at: float, serving: Callable[[], Serving]

@@ -20,6 +20,7 @@ from thirdbook.config import SourceConfig
 from thirdbook.demo.clock import DemoClock
 from thirdbook.demo.control_files import ControlFiles, write_initial_control
 from thirdbook.demo.estate import Estate
+from thirdbook.demo.model_server import ModelServer
 
 STREAMS = ("serving", "signals", "agent", "changes")
 TICK_S = 0.1
@@ -36,9 +37,11 @@ class DemoServingLayer:
         speed: float = 20.0,
         requests_per_second: float = 4.0,
         start: datetime | None = None,
+        endpoints_file: Path | None = None,
     ) -> None:
         """`start` pins demo second 0 to a time (to replay the script with `advance_to`);
-        without it, `run` stamps each event with the wall-clock time it is written."""
+        without it, `run` stamps each event with the wall-clock time it is written. While it
+        runs, the model server answers as v6 and v7, its base URLs in `endpoints_file`."""
         self.demo_dir = demo_dir
         self.logs = demo_dir / "logs"
         self.control_dir = demo_dir / "control"
@@ -51,6 +54,7 @@ class DemoServingLayer:
         self.demo_seconds = 0.0
         self.lines_written = 0
         self._files: dict[str, IO[bytes]] = {}
+        self.model_server = ModelServer(endpoints_file)
 
     @property
     def store_path(self) -> Path:
@@ -91,7 +95,9 @@ class DemoServingLayer:
         return len(events)
 
     async def run(self, stop: asyncio.Event, duration_s: float | None = None) -> None:
-        """Run in real time scaled by the speed factor until stopped (or for `duration_s`)."""
+        """Run in real time scaled by the speed factor until stopped (or for `duration_s`),
+        with the model server beside it."""
+        self.model_server.start()
         self.clock.resume(self.demo_seconds)  # what is written from now is stamped now
         began = time.monotonic() - self.demo_seconds / self.speed
         try:
@@ -104,6 +110,7 @@ class DemoServingLayer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=TICK_S)
         finally:
+            self.model_server.stop()
             self.close()
 
     def close(self) -> None:

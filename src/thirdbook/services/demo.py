@@ -9,13 +9,15 @@ from typing import Any
 
 from thirdbook.domain.events import EVENT_KINDS
 from thirdbook.domain.records import EventFilter
+from thirdbook.services.demo_endpoints import demo_replay_settings
 from thirdbook.services.factory import Context, Services, demo_layer, open_services
 from thirdbook.services.queries import QueryService
 
 
 class DemoSession:
     """One run of the demo: a fresh (or continued) estate under the data directory, with its
-    own store, sources, rules, runbooks and control files (the factory's `--demo` context)."""
+    own store, sources, rules, runbooks and control files (the factory's `--demo` context),
+    and (`serve`) the model server that answers replay as v6 and v7 until the estate stops."""
 
     def __init__(
         self,
@@ -24,6 +26,7 @@ class DemoSession:
         speed: float | None = None,
         seed: int | None = None,
         fresh: bool = True,
+        serve: bool = True,
     ) -> None:
         self.context = replace(context, demo=True)
         self.layer = demo_layer(self.context, speed=speed, seed=seed)
@@ -31,6 +34,13 @@ class DemoSession:
             self.layer.reset()
         else:
             self.layer.logs.mkdir(parents=True, exist_ok=True)
+        if not serve:  # a helper over the demo's store: the running demo serves the models
+            return
+        # The model server answers from now until the estate stops; replay points at it.
+        self.layer.model_server.start()
+        self.context = replace(
+            self.context, settings=demo_replay_settings(self.context.settings, context.data_dir)
+        )
 
     async def open_services(self, *, ingest: bool = False) -> Services:
         """The services over the demo's own store (ingesting the demo's logs, if asked)."""

@@ -19,6 +19,7 @@ from thirdbook.store.baselines import Baselines
 from thirdbook.store.connection import StoreConnection
 from thirdbook.store.containment import Containment
 from thirdbook.store.events import EventQueries
+from thirdbook.store.explain import ExplainQueries
 from thirdbook.store.incidents import Incidents
 from thirdbook.store.ingest_state import IngestState
 from thirdbook.store.leases import Leases
@@ -49,6 +50,7 @@ class Store(StoreConnection):
         self.containment = Containment(self)
         self.registry_history = RegistryHistory(self)
         self.baselines = Baselines(self)
+        self.explain = ExplainQueries(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

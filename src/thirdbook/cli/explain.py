@@ -1,0 +1,75 @@
+"""`explain` a decision from what is on tape, and `answer` an inquiry with it."""
+
+from __future__ import annotations
+
+import click
+
+from thirdbook.cli.common import with_services
+from thirdbook.domain.explain_render import as_json, as_markdown, as_text
+from thirdbook.domain.explanation import Explanation
+from thirdbook.domain.text import visible
+from thirdbook.services.explain import Answer, UnknownDecisionError
+from thirdbook.services.factory import Services
+
+
+@click.command()
+@click.argument("request_id", required=False)
+@click.option("--subject", help="The newest decision about this subject.")
+@click.option("--inquiry", "inquiry_id", help="The decision this inquiry asks about.")
+@click.option("--json", "as_json_out", is_flag=True, help="As JSON.")
+@click.option("--markdown", is_flag=True, help="As Markdown.")
+@click.pass_context
+def explain(
+    ctx: click.Context,
+    request_id: str | None,
+    subject: str | None,
+    inquiry_id: str | None,
+    as_json_out: bool,
+    markdown: bool,
+) -> None:
+    """Explain one decision: model version (and the registry's weights hash), the full
+    prompt, the response and the downstream action, each present or MISSING; the route and
+    why; what names or cites it; the snapshots that hold it."""
+    given = [x for x in (request_id, subject, inquiry_id) if x]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of REQUEST_ID, --subject or --inquiry")
+
+    async def work(svc: Services) -> Explanation:
+        return await svc.explain.explain(
+            request_id=request_id, subject=subject, inquiry_id=inquiry_id
+        )
+
+    try:
+        found = with_services(ctx, work, access="auto")
+    except UnknownDecisionError as exc:
+        raise click.ClickException(visible(str(exc))) from exc
+    if as_json_out:
+        click.echo(as_json(found))
+    elif markdown:
+        click.echo(as_markdown(found), nl=False)
+    else:
+        click.echo(as_text(found))
+
+
+@click.command()
+@click.argument("inquiry_id")
+@click.option("--note", help="A note kept with the answer.")
+@click.pass_context
+def answer(ctx: click.Context, inquiry_id: str, note: str | None) -> None:
+    """Answer an inquiry: keep its decision's explanation as evidence, on the incident's
+    timeline and in the audit chain, with who answered and how long after it arrived."""
+
+    async def work(svc: Services) -> Answer:
+        return await svc.explain.answer(inquiry_id, note)
+
+    try:
+        done = with_services(ctx, work)
+    except UnknownDecisionError as exc:
+        raise click.ClickException(visible(str(exc))) from exc
+    click.echo(visible(done.sentence()))
+
+
+def register_explain_commands(main: click.Group) -> None:
+    """Add `explain` and `answer`."""
+    main.add_command(explain)
+    main.add_command(answer)

@@ -1,0 +1,98 @@
+"""An explanation of one decision: the four things on tape (each present or missing), the
+route and why, and everything that names or cites it. Pure data; renderers beside it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from thirdbook.domain.events import DownstreamAction, ModelRef, Prompt, Response
+
+WeightsCheck = Literal["matches", "MISMATCH", "unknown"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ModelPart(_Part):
+    """The exact model version, and whether its weights hash is the registry's."""
+
+    model: ModelRef | None
+    registry_hash: str | None = None
+    check: WeightsCheck = "unknown"
+    check_note: str = ""
+
+    @property
+    def present(self) -> bool:
+        """Name, version and weights hash all logged."""
+        return self.model is not None and bool(self.model.weights_hash)
+
+
+class RouteWhy(_Part):
+    """The route a request took and what was in force at the time."""
+
+    route: str
+    routed_from: str | None = None
+    serving_version: str | None = None
+    serving_since: datetime | None = None
+    containment: str | None = None
+
+
+class Related(_Part):
+    """An event naming the same request id or subject."""
+
+    event_id: int
+    kind: str
+    ts: datetime
+    summary: str
+
+
+class Citation(_Part):
+    """An alert or incident citing the decision."""
+
+    kind: Literal["alert", "incident"]
+    id: int
+    summary: str
+
+
+class SnapshotHold(_Part):
+    """A snapshot whose window holds the decision, with its events object's hash."""
+
+    snapshot_id: int
+    incident_id: int
+    events_sha256: str | None
+    manifest_sha256: str | None
+
+
+class Explanation(_Part):
+    """Everything on tape about one decision."""
+
+    event_id: int
+    request_id: str
+    subject: str | None
+    ts: datetime
+    source: str
+    path: str
+    byte_offset: int
+    model: ModelPart
+    prompt: Prompt | None
+    response: Response | None
+    action: DownstreamAction | None
+    route: RouteWhy
+    related: list[Related] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    snapshots: list[SnapshotHold] = Field(default_factory=list)
+    inquiry: dict[str, Any] | None = None
+
+    def missing(self) -> list[str]:
+        """The four things on tape that were not logged."""
+        parts = {
+            "model version": self.model.present,
+            "prompt": self.prompt is not None,
+            "response": self.response is not None,
+            "downstream action": self.action is not None,
+        }
+        return [name for name, there in parts.items() if not there]

@@ -1,0 +1,350 @@
+"""Explaining a decision from what is on tape, and answering an inquiry with it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from thirdbook.domain.control import Registry
+from thirdbook.domain.events import (
+    AgentActionEvent,
+    FeedbackEvent,
+    InquiryEvent,
+    parse_stored_line,
+)
+from thirdbook.domain.explain_render import as_dict, as_markdown
+from thirdbook.domain.explanation import (
+    Citation,
+    Explanation,
+    ModelPart,
+    Related,
+    RouteWhy,
+    SnapshotHold,
+)
+from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
+from thirdbook.evidence.objects import ObjectStore
+from thirdbook.services.acting import Acting
+from thirdbook.services.decisions import Decision, DecisionLookup
+from thirdbook.services.registry import RegistryService
+from thirdbook.store import Store
+
+_INQUIRY_SCAN = 20_000
+
+
+class UnknownDecisionError(LookupError):
+    """No decision (or inquiry) has that id."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An inquiry answered: the evidence objects, where it was recorded, and how fast."""
+
+    inquiry_id: str
+    request_id: str
+    markdown_sha256: str
+    json_sha256: str
+    incident_id: int | None
+    elapsed_s: float
+    by: str
+
+    def sentence(self) -> str:
+        """What the commander reads."""
+        where = (
+            f"on incident #{self.incident_id}'s timeline and in the audit chain"
+            if self.incident_id is not None
+            else "in the audit chain (no incident cites this inquiry or its decision)"
+        )
+        return (
+            f"inquiry {self.inquiry_id} answered by {self.by} {self.elapsed_s:.0f} s after it "
+            f"arrived; explanation kept as evidence {self.markdown_sha256} (Markdown) and "
+            f"{self.json_sha256} (JSON), recorded {where}"
+        )
+
+
+class ExplainService:
+    """Gather everything on tape about one decision."""
+
+    def __init__(
+        self,
+        store: Store,
+        decisions: DecisionLookup,
+        objects: ObjectStore,
+        acting: Acting,
+        registry: RegistryService | None = None,
+    ) -> None:
+        self.store = store
+        self.decisions = decisions
+        self.objects = objects
+        self.acting = acting
+        self.registry = registry
+
+    async def inquiry(self, inquiry_id: str) -> tuple[StoredEvent, InquiryEvent] | None:
+        """The newest inquiry with that id."""
+        before: int | None = None
+        seen = 0
+        while seen < _INQUIRY_SCAN:
+            page = await self.store.events.page(
+                EventFilter(kind="inquiry"), before_id=before, limit=500
+            )
+            for stored in page.items:
+                event = parse_stored_line(stored.raw)
+                if isinstance(event, InquiryEvent) and event.inquiry_id == inquiry_id:
+                    return stored, event
+            seen += len(page.items)
+            if page.next_key is None:
+                return None
+            before = page.next_key
+        return None
+
+    async def explain(
+        self,
+        *,
+        request_id: str | None = None,
+        subject: str | None = None,
+        inquiry_id: str | None = None,
+    ) -> Explanation:
+        """The explanation of a decision by request id, subject (its newest) or inquiry."""
+        inquiry: dict[str, Any] | None = None
+        if inquiry_id is not None:
+            found = await self.inquiry(inquiry_id)
+            if found is None:
+                raise UnknownDecisionError(f"no inquiry {inquiry_id!r} is in the store")
+            stored_inq, event = found
+            decision = await self.decisions.for_inquiry(event)
+            inquiry = {**event.model_dump(mode="json"), "event_id": stored_inq.id}
+            if decision is None:
+                raise UnknownDecisionError(
+                    f"inquiry {inquiry_id!r} names no decision in the store "
+                    f"(request {event.request_id or '-'}, subject {event.subject or '-'})"
+                )
+        else:
+            decision = await self.decisions.find(request_id=request_id, subject=subject)
+            if decision is None:
+                what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
+                raise UnknownDecisionError(f"no decision with {what} is in the store")
+        return await self._explain(decision, inquiry)
+
+    async def _explain(self, d: Decision, inquiry: dict[str, Any] | None) -> Explanation:
+        e, s = d.event, d.stored
+        at_us = to_us(s.ts)
+        route = await self._route(d, at_us)
+        related = await self._related(d)
+        keys = [k for k in (e.request_id, e.subject) if k]
+        if inquiry is not None:
+            keys.append(str(inquiry["inquiry_id"]))
+        alert_ids = await self.store.explain.alerts_citing([s.id], keys)
+        citations: list[Citation] = []
+        for alert_id in alert_ids:
+            alert = await self.store.alerts.get(alert_id)
+            if alert is not None:
+                citations.append(Citation(kind="alert", id=alert.id, summary=alert.summary))
+        for incident_id in await self.store.explain.incident_of_alerts(alert_ids):
+            incident = await self.store.incidents.get(incident_id)
+            if incident is not None:
+                citations.append(
+                    Citation(
+                        kind="incident",
+                        id=incident.id,
+                        summary=f"{incident.severity} {incident.phase}: {incident.title}",
+                    )
+                )
+        return Explanation(
+            event_id=s.id,
+            request_id=e.request_id,
+            subject=e.subject,
+            ts=s.ts,
+            source=s.source,
+            path=s.path,
+            byte_offset=s.byte_offset,
+            model=await self._model(d, at_us),
+            prompt=e.prompt,
+            response=e.response,
+            action=e.action,
+            route=route,
+            related=related,
+            citations=citations,
+            snapshots=await self._snapshots(s.ts),
+            inquiry=inquiry,
+        )
+
+    async def _model(self, d: Decision, at_us: int) -> ModelPart:
+        model = d.event.model
+        if model is None:
+            return ModelPart(model=None, check="unknown", check_note="no model logged")
+        move = await self.store.registry_history.pointing_at(model.name, "serving", at_us)
+        registry, whence = None, ""
+        if move is not None and move.registry_sha256 and self.objects.has(move.registry_sha256):
+            registry = _parse(self.objects.path_of(move.registry_sha256).read_bytes())
+            whence = f"registry {move.registry_sha256[:12]} in force then"
+        if registry is None and self.registry is not None:
+            registry = self.registry.current()
+            whence = "registry file as it is now (no copy of the one in force then)"
+        if registry is None:
+            return ModelPart(model=model, check="unknown", check_note="no registry to compare")
+        known = registry.models.get(model.name)
+        version = None if known is None else known.versions.get(model.version)
+        if version is None:
+            note = f"{model.name} {model.version} is not in the {whence}"
+            return ModelPart(model=model, check="unknown", check_note=note)
+        if not model.weights_hash:
+            return ModelPart(
+                model=model,
+                registry_hash=version.weights_hash,
+                check="unknown",
+                check_note="no weights hash logged",
+            )
+        same = version.weights_hash == model.weights_hash
+        return ModelPart(
+            model=model,
+            registry_hash=version.weights_hash,
+            check="matches" if same else "MISMATCH",
+            check_note=f"({whence})"
+            if same
+            else f"logged {model.weights_hash} but the registry holds {version.weights_hash} "
+            f"for {model.version} ({whence})",
+        )
+
+    async def _route(self, d: Decision, at_us: int) -> RouteWhy:
+        e = d.event
+        name = e.model.name if e.model is not None else e.routed_from
+        if name is None:
+            return RouteWhy(route=e.route, routed_from=e.routed_from)
+        move = await self.store.registry_history.pointing_at(name, "serving", at_us)
+        held = await self.store.explain.containment_at(name, at_us)
+        contained = None
+        if held is not None:
+            contained = (
+                f"{held['action']} {held['field']}={held['value']} written "
+                f"{from_us(int(held['written_us'])).isoformat()} "
+                f"(incident #{held['incident_id']})"
+            )
+        return RouteWhy(
+            route=e.route,
+            routed_from=e.routed_from,
+            serving_version=None if move is None else move.to_version,
+            serving_since=None if move is None else move.at,
+            containment=contained,
+        )
+
+    async def _related(self, d: Decision) -> list[Related]:
+        found: dict[int, Related] = {}
+        filters = [EventFilter(request_id=d.event.request_id)]
+        if d.event.subject:
+            filters.append(EventFilter(subject=d.event.subject))
+        for where in filters:
+            for stored in (await self.store.events.page(where, limit=50)).items:
+                if stored.kind not in ("feedback", "agent_action", "inquiry"):
+                    continue
+                event = parse_stored_line(stored.raw)
+                found[stored.id] = Related(
+                    event_id=stored.id, kind=stored.kind, ts=stored.ts, summary=_summary(event)
+                )
+        return sorted(found.values(), key=lambda r: r.event_id)
+
+    async def _snapshots(self, ts: datetime) -> list[SnapshotHold]:
+        holds = []
+        for snap in await self.store.snapshots.all_complete():
+            window = (snap.manifest or {}).get("window", {})
+            try:
+                start = datetime.fromisoformat(window["start"])
+                end = datetime.fromisoformat(window["end"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if not start <= ts <= end:
+                continue
+            events: dict[str, Any] = next(
+                (i for i in (snap.manifest or {}).get("items", []) if i.get("kind") == "events"),
+                {},
+            )
+            holds.append(
+                SnapshotHold(
+                    snapshot_id=snap.id,
+                    incident_id=snap.incident_id,
+                    events_sha256=events.get("sha256"),
+                    manifest_sha256=snap.manifest_sha256,
+                )
+            )
+        return holds
+
+    async def answer(self, inquiry_id: str, note: str | None = None) -> Answer:
+        """Keep the explanation as evidence; put it on the incident's timeline (the one
+        citing the inquiry's alert, else an open one citing its decision) and in the audit
+        chain, with who answered and how long after the inquiry arrived."""
+        detail: dict[str, Any] = {"inquiry": inquiry_id}
+        async with self.acting.act("inquiry answered", detail) as actor:
+            explanation = await self.explain(inquiry_id=inquiry_id)
+            inquiry = explanation.inquiry or {}
+            markdown = as_markdown(explanation)
+            if note:
+                markdown += f"\n## answer note\n\n{note}\n"
+            md_ref = self.objects.put_bytes(markdown.encode())
+            body = {**as_dict(explanation), "note": note}
+            js_ref = self.objects.put_bytes(json.dumps(body, sort_keys=True).encode())
+            arrived = datetime.fromisoformat(str(inquiry["ts"]))
+            elapsed = max((datetime.now(UTC) - arrived).total_seconds(), 0.0)
+            incident_id = await self._incident_for(explanation, int(inquiry["event_id"]))
+            result = Answer(
+                inquiry_id=inquiry_id,
+                request_id=explanation.request_id,
+                markdown_sha256=md_ref.sha256,
+                json_sha256=js_ref.sha256,
+                incident_id=incident_id,
+                elapsed_s=elapsed,
+                by=actor.user,
+            )
+            line = (
+                f"inquiry {inquiry_id} about {explanation.request_id} answered "
+                f"{elapsed:.0f} s after it arrived; explanation {md_ref.sha256}"
+                + (f"; note: {note}" if note else "")
+            )
+            await self.store.explain.record_answer(
+                actor,
+                incident_id,
+                line,
+                {
+                    **detail,
+                    "request_id": explanation.request_id,
+                    "elapsed_s": round(elapsed, 3),
+                    "markdown_sha256": md_ref.sha256,
+                    "json_sha256": js_ref.sha256,
+                    "note": note,
+                },
+            )
+        return result
+
+    async def _incident_for(self, e: Explanation, inquiry_event_id: int) -> int | None:
+        keys = [str((e.inquiry or {}).get("inquiry_id"))]
+        keys += [k for k in (e.request_id, e.subject) if k]
+        by_alert = await self.store.explain.incident_of_alerts(
+            await self.store.explain.alerts_citing([inquiry_event_id], keys)
+        )
+        for incident_id in by_alert:
+            return incident_id
+        for c in e.citations:
+            if c.kind == "incident":
+                incident = await self.store.incidents.get(c.id)
+                if incident is not None and incident.phase != "closed":
+                    return incident.id
+        return None
+
+
+def _parse(data: bytes) -> Registry | None:
+    try:
+        return Registry.model_validate_json(data)
+    except ValueError:
+        return None
+
+
+def _summary(event: object) -> str:
+    if isinstance(event, FeedbackEvent):
+        return f"feedback {event.category} from {event.reporter or '-'}: {event.text or ''}"
+    if isinstance(event, AgentActionEvent):
+        return f"{event.agent} {event.tool} {event.target or ''} {event.outcome or ''}".strip()
+    if isinstance(event, InquiryEvent):
+        return f"inquiry {event.inquiry_id} ({event.source}): {event.question or ''}"
+    return "unreadable line"
+
+
+__all__ = ["Answer", "ExplainService", "UnknownDecisionError"]
