@@ -169,3 +169,7 @@ async def test_the_palette_offers_forensics_on_the_main_screen_and_its_keys_ther
         screen = await open_forensics(app, pilot)
         titles = [c.title for c in app.get_system_commands(screen)]
         assert "Add as finding (a)" in titles and "Diff (enter)" in titles
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.query("#diff"), "the diff screen")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert any(t.startswith("Page down (") for t in titles) and "Back (escape)" in titles

@@ -31,6 +31,7 @@ from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.forensics import ForensicsScreen
+from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
@@ -47,7 +48,9 @@ HEALTH_EVERY_S = 1.0
 changes are noticed every poll by one query of its high-water marks)."""
 
 ConsoleFactory = Callable[[], Awaitable[Services]]
-_NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down", "forensics-up", "forensics-down"}
+_NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
+    f"{screen}-{way}" for screen in ("forensics", "diff") for way in ("up", "down")
+}
 
 
 class ThirdbookApp(App[None]):
@@ -212,6 +215,8 @@ class ThirdbookApp(App[None]):
             groups.append((keys.INCIDENT_LIST, screen))
         elif isinstance(screen, ForensicsScreen):
             groups.append((keys.FORENSICS, screen))
+        elif isinstance(screen, LinkDiffScreen):
+            groups.append((keys.LINK_DIFF, screen))
         for bindings, target in groups:
             for binding in bindings:
                 if binding.id in _NOT_IN_PALETTE:
