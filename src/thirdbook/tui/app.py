@@ -31,6 +31,8 @@ from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.explain import ExplainScreen
 from thirdbook.tui.screens.explorer import ExplorerScreen
+from thirdbook.tui.screens.forensics import ForensicsScreen
+from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
@@ -47,6 +49,9 @@ HEALTH_EVERY_S = 1.0
 changes are noticed every poll by one query of its high-water marks)."""
 
 ConsoleFactory = Callable[[], Awaitable[Services]]
+_NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
+    f"{screen}-{way}" for screen in ("forensics", "diff", "explain") for way in ("up", "down")
+}
 
 
 class ThirdbookApp(App[None]):
@@ -211,17 +216,13 @@ class ThirdbookApp(App[None]):
             groups.append((keys.INCIDENT_LIST, screen))
         elif isinstance(screen, ExplainScreen):
             groups.append((keys.EXPLAIN, screen))
+        elif isinstance(screen, ForensicsScreen):
+            groups.append((keys.FORENSICS, screen))
+        elif isinstance(screen, LinkDiffScreen):
+            groups.append((keys.LINK_DIFF, screen))
         for bindings, target in groups:
             for binding in bindings:
-                if binding.id in {
-                    "quit",
-                    "up",
-                    "down",
-                    "list-up",
-                    "list-down",
-                    "explain-up",
-                    "explain-down",
-                }:
+                if binding.id in _NOT_IN_PALETTE:
                     continue
                 key = self.look.keymap.get(binding.id or "", binding.key).split(",")[0]
                 yield SystemCommand(
@@ -337,3 +338,16 @@ class ThirdbookApp(App[None]):
         """The event explorer, with its filter ready for typing."""
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(ExplorerScreen(self.console_service))
+
+    def action_forensics(self) -> None:
+        """The active incident's chain diff against its model's last known-good baseline."""
+        if self.console_service is None or not isinstance(self.screen, MainScreen):
+            return
+        incident = self.screen.incident
+        if incident is None:
+            self.notify(
+                "No active incident: declare one from an alert (d), or choose one (I).",
+                severity="warning",
+            )
+            return
+        self.push_screen(ForensicsScreen(self.console_service, incident.id))

@@ -36,6 +36,7 @@ MAIN = [
     Binding("c", "close_action_item", "Close item", show=False, id="close-action-item"),
     Binding("space", "check_step", "Check step", show=False, id="check-step"),
     Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),
+    Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),
@@ -87,6 +88,24 @@ EXPLAIN = [
     Binding("a", "answer_inquiry", "Answer inquiry", id="answer-inquiry"),
 ]
 
+FORENSICS = [
+    Binding("escape", "app.pop_screen", "Back", id="forensics-back"),
+    Binding("j", "cursor_down", "Down", show=False, id="forensics-down"),
+    Binding("k", "cursor_up", "Up", show=False, id="forensics-up"),
+    Binding("enter", "diff", "Diff", id="forensics-diff"),
+    Binding("a", "keep_finding", "Add as finding", id="keep-finding"),
+    Binding("b", "take_baseline", "Take baseline", id="take-baseline"),
+    Binding("g", "refresh", "Look again", show=False, id="forensics-refresh"),
+]
+
+LINK_DIFF = [
+    Binding("escape", "app.pop_screen", "Back", id="diff-back"),
+    Binding("j", "scroll_down", "Down", show=False, id="diff-down"),
+    Binding("k", "scroll_up", "Up", show=False, id="diff-up"),
+    Binding("right_square_bracket,pagedown", "page_down", "Page down", id="diff-page-down"),
+    Binding("left_square_bracket,pageup", "page_up", "Page up", id="diff-page-up"),
+]
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -105,6 +124,8 @@ GROUPS = (
     ("incident list", INCIDENT_LIST),
     ("registry history", REGISTRY),
     ("explain screen", EXPLAIN),
+    ("forensics", FORENSICS),
+    ("link diff", LINK_DIFF),
 )
 EXTRA = (
     KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),

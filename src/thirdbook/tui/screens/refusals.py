@@ -24,12 +24,14 @@ ACTING = frozenset(
         "edit_runbook",
         "reveal_secrets",
         "answer_inquiry",
+        "keep_finding",
+        "take_baseline",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
 
 CLOSED_REFUSES = frozenset(
-    ("severity", "phase", "kill_switch", "rollback", "quarantine", "check_step")
+    ("severity", "phase", "kill_switch", "rollback", "quarantine", "check_step", "keep_finding")
 )
 """The actions a closed incident refuses (a snapshot, an export and action items stay)."""
 
