@@ -96,7 +96,7 @@ async def test_closing_asks_once_naming_what_is_open_and_stops_the_clock(tmp_pat
         await pilot.press("end", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, AskOnceDialog), "question")
         body = "\n".join(rendered_lines(app.screen.query_one("#body")))
-        assert "- 12 runbook steps unchecked, first: Look at the drift chart" in body, body
+        assert "- 15 runbook steps unchecked, first: Look at the drift chart" in body, body
         assert "- 1 action item open: #1 alice" in body, body
         assert "- 1 alert open in Live triggers: #2 feedback" in body, body
         await pilot.press("enter")

@@ -134,7 +134,10 @@ def test_no_color_sends_no_colour_at_all(tmp_path: Path) -> None:
     colours = sorted({p for p in parameters if _is_colour(p)})
     assert not colours, f"colour SGR parameters sent under NO_COLOR: {colours}"
     assert 7 in parameters and 1 in parameters  # reverse video and bold carry the meaning
-    assert "OUTSIDE" in out.decode("utf-8", "replace")  # the chart said it in words
+    # The chart says its verdict on the latest window in words (the demo's windows cross
+    # the band, so which word depends on the moment).
+    text = out.decode("utf-8", "replace")
+    assert "OUTSIDE" in text or "inside" in text
 
 
 def test_the_linux_console_gets_ascii(tmp_path: Path) -> None:
