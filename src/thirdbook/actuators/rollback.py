@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -70,20 +71,30 @@ def plan_rollback(registry: Registry, model: str, to: str | None = None) -> Roll
     )
 
 
-def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPlan, str, str]:
-    """Move `model`'s serving alias in the registry at `path` (the file itself: see
-    `control_file.target_of`); returns (plan, before, after)."""
+def read_registry(path: Path) -> tuple[bytes, str, Registry]:
+    """The registry file at `path` as it is now: its bytes, their hash, and the registry
+    they hold. Refused when it is missing or does not validate."""
     data = read_control(path)
     if data is None:
         raise RollbackRefusedError(f"there is no registry at {path}")
-    before = bytes_hash(data)
     try:
-        registry = parse_registry(data)
+        return data, bytes_hash(data), parse_registry(data)
     except ValueError as exc:
         raise RollbackRefusedError(f"{path} is not a valid registry now: {exc}") from exc
+
+
+def write_registry(path: Path, raw: dict[str, Any], before: str) -> str:
+    """Write the registry `raw` over the file whose hash was `before` (validated, atomic,
+    read back); returns the new file's hash."""
+    new = (json.dumps(raw, indent=2) + "\n").encode()
+    return replace_file(path, new, before, validate_registry)[1]
+
+
+def roll_back(path: Path, model: str, to: str | None = None) -> tuple[RollbackPlan, str, str]:
+    """Move `model`'s serving alias in the registry at `path` (the file itself: see
+    `control_file.target_of`); returns (plan, before, after)."""
+    data, before, registry = read_registry(path)
     plan = plan_rollback(registry, model, to)
     raw = json.loads(data)
     raw["models"][model].setdefault("aliases", {})["serving"] = plan.to_version
-    new = (json.dumps(raw, indent=2) + "\n").encode()
-    _, after = replace_file(path, new, before, validate_registry)
-    return plan, before, after
+    return plan, before, write_registry(path, raw, before)
