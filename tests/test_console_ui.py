@@ -150,12 +150,16 @@ async def test_console_that_ingests_says_so(store_path: Path, tmp_path: Path) ->
 
     app = ThirdbookApp(open_console, ingest=True, subtitle="test")
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(1500):
+
+        def health() -> str:
+            return str(app.query_one(HealthLine).render())
+
+        for _ in range(1500):  # the health line is read about once a second
             await pilot.pause(0.02)
-            if first_request(app) == "req-00007000":
+            if first_request(app) == "req-00007000" and "ingesting here" in health():
                 break
         assert first_request(app) == "req-00007000"
-        assert "ingesting here" in str(app.query_one(HealthLine).render())
+        assert "ingesting here" in health()
 
 
 def test_main_screen_80x24(snap_compare: object, store_path: Path) -> None:

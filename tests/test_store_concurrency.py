@@ -257,3 +257,23 @@ async def test_closing_the_store_lets_a_query_on_its_way_finish_and_refuses_late
     assert (await reading)[0][0] == 300000
     with pytest.raises(StoreClosedError, match="is closed"):
         await store.fetchall("SELECT 1")
+
+
+async def test_a_write_cancelled_at_any_point_leaves_the_store_writable(store: Store) -> None:
+    """A console's esc (or Ctrl-C) cancels a replay while it keeps an answer: whatever
+    statement the cancel lands on, the next write must still begin its own transaction."""
+    written = 0
+    for attempt in range(60):
+
+        async def keep_notes() -> None:
+            nonlocal written
+            while True:
+                await store.ingest.add_note(None, "console", "a note")
+                written += 1
+
+        task = asyncio.create_task(keep_notes())
+        await asyncio.sleep(0.0005 * (attempt % 12))  # lands on BEGIN, INSERT or COMMIT
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await store.ingest.add_note(None, "console", f"after cancel {attempt}")
+    assert written > 0

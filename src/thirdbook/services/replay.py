@@ -26,9 +26,10 @@ from thirdbook.forensics.replay_runner import Progress, ReplayAnswer, run_replay
 from thirdbook.forensics.replay_verdict import NOT_PREFIX, Verdict, judge, run_verdict
 from thirdbook.services.acting import Acting
 from thirdbook.services.containment import ContainmentService
+from thirdbook.services.replay_detail import ReplayDetail, load_detail
 from thirdbook.store import Store
 
-__all__ = ["Mark", "Progress", "ReplayLine", "ReplayOutcome", "ReplayService"]
+__all__ = ["Mark", "Progress", "ReplayDetail", "ReplayLine", "ReplayOutcome", "ReplayService"]
 
 Mark = Literal["right", "wrong"]
 
@@ -203,6 +204,14 @@ class ReplayService:
     async def outcome(self, run_id: int) -> ReplayOutcome:
         """A stored run and its lines."""
         return await self._outcome(run_id)
+
+    async def detail(self, run_id: int, request_id: str) -> ReplayDetail | None:
+        """One input of a run side by side: the request as sent, each version's answer."""
+        run = await self.store.replay_runs.get(run_id)
+        if run is None:
+            return None
+        answers = await self.store.replay_runs.answers(run_id)
+        return await load_detail(self.objects, run, answers, request_id)
 
     async def runs(self, incident_id: int) -> list[ReplayRun]:
         """An incident's runs, newest first."""

@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -268,14 +268,18 @@ class StoreConnection:
             raise StoreReadOnlyError(read_only_sentence(self.path, self.read_only_reason))
         with self._using():
             async with self._write_lock:
-                await self._begin_immediate()
+                try:
+                    await self._begin_immediate()
+                except BaseException:
+                    await self._rollback()  # a BEGIN that ran although its caller was cancelled
+                    raise
                 try:
                     yield self.conn
                 except BaseException:
                     await self._rollback()
                     raise
                 try:
-                    await self.conn.execute("COMMIT")
+                    await _settled(self.conn.execute("COMMIT"))
                 except BaseException:
                     await self._rollback()
                     raise
@@ -286,7 +290,7 @@ class StoreConnection:
         deadline = time.monotonic() + BUSY_GIVE_UP_S
         while True:
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await _settled(self.conn.execute("BEGIN IMMEDIATE"))
                 return
             except sqlite3.OperationalError as exc:
                 if not _is_locked(exc) or time.monotonic() > deadline:
@@ -301,4 +305,19 @@ class StoreConnection:
     async def _rollback(self) -> None:
         if self.conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
-                await self.conn.execute("ROLLBACK")
+                await _settled(self.conn.execute("ROLLBACK"))
+
+
+async def _settled(statement: Awaitable[Any]) -> Any:
+    """Await a transaction statement to its end even when the caller is cancelled meanwhile
+    (aiosqlite runs it on its thread regardless), then let the cancel through: a BEGIN,
+    COMMIT or ROLLBACK cut off half-way would leave the connection inside a transaction
+    that no one owns, and every later write would fail with "cannot start a transaction
+    within a transaction"."""
+    task = asyncio.ensure_future(statement)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if not task.done():
+            await asyncio.wait({task})
+        raise

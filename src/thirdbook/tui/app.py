@@ -37,6 +37,7 @@ from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
 from thirdbook.tui.screens.registry import RegistryScreen
+from thirdbook.tui.screens.replay import ReplayScreen
 from thirdbook.tui.themes import DEFAULT_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 from thirdbook.tui.widgets.message_bar import MessageBar
@@ -50,7 +51,9 @@ changes are noticed every poll by one query of its high-water marks)."""
 
 ConsoleFactory = Callable[[], Awaitable[Services]]
 _NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
-    f"{screen}-{way}" for screen in ("forensics", "diff", "explain") for way in ("up", "down")
+    f"{screen}-{way}"
+    for screen in ("forensics", "diff", "explain", "replay")
+    for way in ("up", "down")
 }
 
 
@@ -220,6 +223,8 @@ class ThirdbookApp(App[None]):
             groups.append((keys.FORENSICS, screen))
         elif isinstance(screen, LinkDiffScreen):
             groups.append((keys.LINK_DIFF, screen))
+        elif isinstance(screen, ReplayScreen):
+            groups.append((keys.REPLAY, screen))
         for bindings, target in groups:
             for binding in bindings:
                 if binding.id in _NOT_IN_PALETTE:
@@ -341,13 +346,26 @@ class ThirdbookApp(App[None]):
 
     def action_forensics(self) -> None:
         """The active incident's chain diff against its model's last known-good baseline."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(ForensicsScreen(self.console_service, incident_id))
+
+    def action_replay(self) -> None:
+        """Replay the active incident's decisions against its known-good and suspect
+        versions (or show its newest finished run)."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(ReplayScreen(self.console_service, incident_id))
+
+    def _active_incident_id(self) -> int | None:
+        """The main screen's active incident, or None (said) when there is none."""
         if self.console_service is None or not isinstance(self.screen, MainScreen):
-            return
+            return None
         incident = self.screen.incident
         if incident is None:
             self.notify(
                 "No active incident: declare one from an alert (d), or choose one (I).",
                 severity="warning",
             )
-            return
-        self.push_screen(ForensicsScreen(self.console_service, incident.id))
+            return None
+        return incident.id

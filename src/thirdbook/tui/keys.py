@@ -37,6 +37,7 @@ MAIN = [
     Binding("space", "check_step", "Check step", show=False, id="check-step"),
     Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),
     Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
+    Binding("y", "app.replay", "Replay", show=False, id="replay"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),
@@ -98,6 +99,18 @@ FORENSICS = [
     Binding("g", "refresh", "Look again", show=False, id="forensics-refresh"),
 ]
 
+REPLAY = [
+    Binding("escape", "cancel_or_back", "Cancel / back", id="replay-back"),
+    Binding("j", "next_input", "Down", show=False, id="replay-down"),
+    Binding("k", "previous_input", "Up", show=False, id="replay-up"),
+    Binding("right_square_bracket", "next_input", "Next input", id="replay-next"),
+    Binding("left_square_bracket", "previous_input", "Previous", id="replay-previous"),
+    Binding("v", "filter_verdict", "Filter verdict", id="replay-filter"),
+    Binding("r", "mark_right", "Suspect right", id="replay-mark-right"),
+    Binding("x", "mark_wrong", "Suspect wrong", id="replay-mark-wrong"),
+    Binding("g", "run", "Run / resume", id="replay-run"),
+]
+
 LINK_DIFF = [
     Binding("escape", "app.pop_screen", "Back", id="diff-back"),
     Binding("j", "scroll_down", "Down", show=False, id="diff-down"),
@@ -125,6 +138,7 @@ GROUPS = (
     ("registry history", REGISTRY),
     ("explain screen", EXPLAIN),
     ("forensics", FORENSICS),
+    ("replay", REPLAY),
     ("link diff", LINK_DIFF),
 )
 EXTRA = (

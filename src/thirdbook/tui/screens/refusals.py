@@ -26,6 +26,8 @@ ACTING = frozenset(
         "answer_inquiry",
         "keep_finding",
         "take_baseline",
+        "run_replay",
+        "mark_replay",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
