@@ -29,7 +29,15 @@ from thirdbook.services.containment import ContainmentService
 from thirdbook.services.replay_detail import ReplayDetail, load_detail
 from thirdbook.store import Store
 
-__all__ = ["Mark", "Progress", "ReplayDetail", "ReplayLine", "ReplayOutcome", "ReplayService"]
+__all__ = [
+    "Mark",
+    "Progress",
+    "ReplayDetail",
+    "ReplayLine",
+    "ReplayOutcome",
+    "ReplayService",
+    "Verdict",
+]
 
 Mark = Literal["right", "wrong"]
 

@@ -24,9 +24,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.forensics.replay_verdict import Verdict
 from thirdbook.services.factory import Services
-from thirdbook.services.replay import Mark, Progress, ReplayLine, ReplayOutcome
+from thirdbook.services.replay import Mark, Progress, ReplayLine, ReplayOutcome, Verdict
 from thirdbook.tui import keys
 from thirdbook.tui.safe_text import safe_prose
 from thirdbook.tui.screens.refusals import refusal

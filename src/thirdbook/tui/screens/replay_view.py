@@ -9,8 +9,7 @@ import json
 from rich.text import Text
 
 from thirdbook.domain.replay import ReplayRun
-from thirdbook.forensics.replay_verdict import Verdict
-from thirdbook.services.replay import Progress, ReplayDetail, ReplayLine, ReplayOutcome
+from thirdbook.services.replay import Progress, ReplayDetail, ReplayLine, ReplayOutcome, Verdict
 from thirdbook.services.replay_detail import VersionAnswer
 from thirdbook.tui.clock_text import local
 from thirdbook.tui.safe_text import safe, safe_prose
