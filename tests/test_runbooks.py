@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from thirdbook.cli import main
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.runbooks import (
@@ -245,3 +248,46 @@ async def test_read_only_console_cannot_check_a_step(store: Store) -> None:
     assert book is not None
     with pytest.raises(TriageRefusedError, match="read-only"):
         await viewer.triage.check_step(incident_id, book.steps[0].step_key or "", True)
+
+
+def test_the_command_line_says_which_runbook_an_alert_is_offered_and_why(tmp_path: Path) -> None:
+    config = tmp_path / "thirdbook.toml"
+    config.write_text(
+        '[[triggers.drift]]\nname = "acc band"\nmodel = "credit-scorer"\nmetric = "acc"\n'
+        "low = 0.5\nconsecutive = 1\n"
+    )
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "v7.md").write_text(
+        "---\ntitle: v7 again\ntriggers: [drift]\nmatch: [key=* v7]\n---\n- [ ] Roll back.\n"
+    )
+    log = tmp_path / "signals.jsonl"
+    model = '{"name": "credit-scorer", "version": "v%s", "weights_hash": "sha256:7"}'
+    log.write_text(
+        "".join(
+            f'{{"v": 1, "kind": "metric", "ts": "2026-11-27T10:00:0{n}+00:00", '
+            f'"model": {model % n}, "metric": "acc", "value": 0.1}}\n'
+            for n in (6, 7)
+        )
+    )
+
+    def run(*args: str) -> tuple[int, str]:
+        options = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
+        done = CliRunner().invoke(main, [*options, *args], env={"COLUMNS": "200"})
+        return done.exit_code, done.output
+
+    assert run("ingest", "--once", str(log))[0] == 0
+    code, text = run("runbooks", "--alert", "2")
+    assert (code, text.strip()) == (0, "alert #2: v7 (v7 again), it matches key=* v7"), text
+    code, text = run("runbooks", "--alert", "1", "--json")
+    assert code == 0 and json.loads(text) == {
+        "alert": 1,
+        "name": "drift",
+        "title": "Model drift",
+        "how": "kind",
+        "matched": [],
+    }
+    code, text = run("runbooks", "--alert", "9")
+    assert code == 1 and "there is no alert #9" in text
+    code, text = run("runbooks")
+    [line] = [line for line in text.splitlines() if line.startswith("v7 ")]
+    assert "key=* v7" in line
