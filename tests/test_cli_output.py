@@ -185,7 +185,7 @@ def test_every_list_command_gives_json_with_ids_times_and_kinds(estate: Estate) 
         ("audit",): {"seq", "hash", "prev_hash", "action", "outcome", "actor"},
         ("registry", "history"): {"at", "model", "alias", "from_version", "to_version", "how"},
         ("precision",): {"rule", "fired", "declared", "dismissed", "open", "precision"},
-        ("runbooks",): {"name", "title", "triggers", "steps"},
+        ("runbooks",): {"name", "title", "triggers", "match", "steps"},
         ("status",): {"store", "events", "rejects", "lease", "gaps", "notes"},
     }
     found: dict[tuple[str, ...], list[dict[str, object]]] = {}

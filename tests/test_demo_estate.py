@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from thirdbook.config import Settings
+from thirdbook.demo import credit
 from thirdbook.demo.agent import AGENT
 from thirdbook.demo.control_files import FLAG_FILE, REGISTRY_FILE, write_json_atomically
-from thirdbook.demo.estate import CLOSE_AT, DEPLOY_AT, MODEL, REFUND_AT
+from thirdbook.demo.estate import CLOSE_AT, DEPLOY_AT, MODEL, REFUND_AT, STALE_POLICY_AT
 from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.control import FlagdFile, Registry, route_for, routing_flags
 from thirdbook.domain.events import EVENT_ADAPTER, ChangeEvent, MetricEvent
@@ -299,6 +300,56 @@ async def test_the_support_agent_obeys_its_kill_switch_and_the_console_observes_
             if layer.clock.demo_seconds(datetime.fromisoformat(e["ts"])) > written_at
         ]
         assert acted and all(e["kind"] == "agent_action" for e in acted)
+    finally:
+        layer.close()
+        await console.close()
+
+
+async def test_the_upstream_alert_offers_the_upstream_runbook_and_v7_drift_the_drift_one(
+    tmp_path: Path,
+) -> None:
+    """The outdated policy's wrong-decline reports come from the same rule, and are of the
+    same kind, as v7's; only their key (the decision service, not the model) tells them
+    apart. Declared, the upstream alert's incident follows the upstream-change runbook, while
+    v7's drift and v7's reports keep theirs."""
+    session = _session(tmp_path, speed=20)
+    layer = session.layer
+    console = await session.open_services(ingest=True)
+    assert console.ingest is not None
+    try:
+        upstream = None
+        while upstream is None:  # the reports take a while to make a pattern
+            assert layer.demo_seconds < STALE_POLICY_AT + 300, "no alert for the outdated policy"
+            layer.advance_to(layer.demo_seconds + 10)
+            await console.ingest.run(asyncio.Event(), once=True)
+            alerts = (await console.queries.alerts()).items
+            upstream = next(
+                (a for a in alerts if a.kind == "feedback" and a.key.startswith(credit.SERVICE)),
+                None,
+            )
+        [drift] = [a for a in alerts if a.kind == "drift"]
+        [reports] = [a for a in alerts if a.kind == "feedback" and a.key.startswith(MODEL)]
+        assert drift.key == f"{MODEL} v7" and reports.rule == upstream.rule
+
+        offered = {}
+        for alert in (upstream, drift, reports):
+            choice = await console.triage.runbook_for_alert(alert.id)
+            assert choice is not None
+            offered[alert.id] = (choice.runbook.name, choice.how)
+        assert offered == {
+            upstream.id: ("upstream", "match"),
+            drift.id: ("drift", "kind"),
+            reports.id: ("feedback", "kind"),
+        }
+        declared = {}
+        for alert in (upstream, drift):
+            incident = await console.triage.declare(
+                [alert.id], title=alert.summary, severity="SEV2", blast_radius="medium"
+            )
+            declared[alert.id] = incident.runbook
+            book = console.triage.runbook_of(incident)
+            assert book is not None and book.name == incident.runbook
+        assert declared == {upstream.id: "upstream", drift.id: "drift"}
     finally:
         layer.close()
         await console.close()

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from thirdbook.cli import main
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.domain.runbooks import RunbookError, choose_runbook, parse_runbook, step_key
+from thirdbook.domain.runbooks import (
+    Runbook,
+    RunbookError,
+    choose_for,
+    choose_runbook,
+    parse_runbook,
+    step_key,
+)
 from thirdbook.locations import shipped_dir
 from thirdbook.services.factory import Services, build_services
 from thirdbook.services.runbooks import RunbookLibrary
@@ -50,6 +60,9 @@ def test_front_matter_steps_and_paragraphs() -> None:
         ("---\ntriggers: [weather]\n---\n- [ ] a\n", "unknown trigger kind(s) weather"),
         ("---\ntriggers: [drift]\n---\n# only prose\n", "no steps"),
         ("---\ntriggers [drift]\n---\n- [ ] a\n", "key: value"),
+        ("---\ntriggers: [drift]\nmatch: [model=v7]\n---\n- [ ] a\n", "not 'model=v7'"),
+        ("---\ntriggers: [drift]\nmatch: [key]\n---\n- [ ] a\n", "'field=pattern'"),
+        ("---\ntriggers: [drift]\nmatch: [key=]\n---\n- [ ] a\n", "one of rule, key"),
     ],
 )
 def test_bad_runbooks_are_refused_with_the_reason(text: str, reason: str) -> None:
@@ -73,6 +86,81 @@ def test_choose_prefers_the_first_kind_with_a_runbook() -> None:
     lane = parse_runbook(BOOK.replace("[drift, feedback]", "[agent_lane]"), "lane")
     assert choose_runbook([drift, lane], ["agent_lane", "drift"]) == lane
     assert choose_runbook([drift, lane], ["unexplainable"]) is None
+
+
+def _book(name: str, triggers: str, match: str | None = None) -> Runbook:
+    head = f"---\ntriggers: [{triggers}]\n" + ("" if match is None else f"match: {match}\n")
+    return parse_runbook(f"{head}---\n- [ ] Do the thing.\n", name)
+
+
+def _firing(kind: str, rule: str, key: str) -> Firing:
+    return Firing(
+        rule=rule,
+        kind=kind,  # type: ignore[arg-type]
+        key=key,
+        event_ids=(1,),
+        at=datetime.now(UTC),
+        summary="s",
+    )
+
+
+def test_the_most_specific_runbook_wins_and_kind_is_the_fallback() -> None:
+    books = [
+        _book("a-by-kind", "feedback"),
+        _book("b-service", "feedback", "[key=credit-decision *]"),
+        _book("c-service-declines", "feedback", "[key=credit-decision wrong_decline]"),
+        _book("d-rule-and-key", "feedback", "[rule=wrong declines, key=credit-d*, key=loans *]"),
+        _book("e-anything-upstream", "any", "[rule=upstream *]"),
+        _book("z-general", "any"),
+    ]
+    assert [c.field for c in books[3].match] == ["rule", "key", "key"]
+
+    def chosen(*alerts: Firing | str) -> tuple[str, str] | None:
+        choice = choose_for(books, alerts)
+        return None if choice is None else (choice.runbook.name, choice.how)
+
+    service = _firing("feedback", "wrong declines", "credit-decision wrong_decline")
+    # Two fields beat one; of one field, the longer pattern beats the shorter.
+    assert chosen(service) == ("d-rule-and-key", "match")
+    assert chosen(_firing("feedback", "many complaints", "credit-decision wrong_decline")) == (
+        "c-service-declines",
+        "match",
+    )
+    assert chosen(_firing("feedback", "many complaints", "credit-decision slow")) == (
+        "b-service",
+        "match",
+    )
+    # Conditions on one field are alternatives: `loans *` alone holds for the key.
+    assert chosen(_firing("feedback", "wrong declines", "loans late")) == (
+        "d-rule-and-key",
+        "match",
+    )
+    # A match that does not hold is no fallback: the kind's runbook is.
+    model = _firing("feedback", "wrong declines", "credit-scorer wrong_decline")
+    assert chosen(model) == ("a-by-kind", "kind")
+    assert chosen("feedback") == ("a-by-kind", "kind")  # a bare kind matches no `match`
+    # A `match` under `any` fits every kind; a kind nobody names gets the general runbook.
+    assert chosen(_firing("drift", "upstream accuracy", "m v1")) == ("e-anything-upstream", "match")
+    assert chosen(_firing("drift", "accuracy", "m v1")) == ("z-general", "general")
+    # The first alert with a runbook decides, however specific a later one's is.
+    assert chosen(model, service) == ("a-by-kind", "kind")
+    assert chosen(_firing("drift", "accuracy", "m v1"), service) == ("d-rule-and-key", "match")
+    choice = choose_for(books, [service])
+    assert choice is not None and choice.matched == (
+        "rule=wrong declines",
+        "key=credit-d*",
+    )
+
+
+def test_nothing_matched_and_no_general_runbook_is_no_runbook() -> None:
+    books = [
+        _book("service", "feedback", "[key=credit-decision *]"),
+        _book("lane", "agent_lane"),
+    ]
+    feedback = _firing("feedback", "wrong declines", "credit-scorer wrong_decline")
+    assert choose_for(books, [feedback]) is None
+    assert choose_runbook(books, [_firing("drift", "accuracy", "m v1")]) is None
+    assert choose_runbook(books, []) is None
 
 
 def test_your_runbook_replaces_a_shipped_one_and_a_bad_file_is_reported(tmp_path: Path) -> None:
@@ -160,3 +248,46 @@ async def test_read_only_console_cannot_check_a_step(store: Store) -> None:
     assert book is not None
     with pytest.raises(TriageRefusedError, match="read-only"):
         await viewer.triage.check_step(incident_id, book.steps[0].step_key or "", True)
+
+
+def test_the_command_line_says_which_runbook_an_alert_is_offered_and_why(tmp_path: Path) -> None:
+    config = tmp_path / "thirdbook.toml"
+    config.write_text(
+        '[[triggers.drift]]\nname = "acc band"\nmodel = "credit-scorer"\nmetric = "acc"\n'
+        "low = 0.5\nconsecutive = 1\n"
+    )
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "v7.md").write_text(
+        "---\ntitle: v7 again\ntriggers: [drift]\nmatch: [key=* v7]\n---\n- [ ] Roll back.\n"
+    )
+    log = tmp_path / "signals.jsonl"
+    model = '{"name": "credit-scorer", "version": "v%s", "weights_hash": "sha256:7"}'
+    log.write_text(
+        "".join(
+            f'{{"v": 1, "kind": "metric", "ts": "2026-11-27T10:00:0{n}+00:00", '
+            f'"model": {model % n}, "metric": "acc", "value": 0.1}}\n'
+            for n in (6, 7)
+        )
+    )
+
+    def run(*args: str) -> tuple[int, str]:
+        options = ["--data-dir", str(tmp_path / "data"), "--config", str(config)]
+        done = CliRunner().invoke(main, [*options, *args], env={"COLUMNS": "200"})
+        return done.exit_code, done.output
+
+    assert run("ingest", "--once", str(log))[0] == 0
+    code, text = run("runbooks", "--alert", "2")
+    assert (code, text.strip()) == (0, "alert #2: v7 (v7 again), it matches key=* v7"), text
+    code, text = run("runbooks", "--alert", "1", "--json")
+    assert code == 0 and json.loads(text) == {
+        "alert": 1,
+        "name": "drift",
+        "title": "Model drift",
+        "how": "kind",
+        "matched": [],
+    }
+    code, text = run("runbooks", "--alert", "9")
+    assert code == 1 and "there is no alert #9" in text
+    code, text = run("runbooks")
+    [line] = [line for line in text.splitlines() if line.startswith("v7 ")]
+    assert "key=* v7" in line

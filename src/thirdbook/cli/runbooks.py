@@ -8,12 +8,14 @@ import click
 from thirdbook.cli.common import context_of, with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.domain.runbooks import RunbookChoice
 from thirdbook.domain.text import visible
 from thirdbook.services.factory import Access, Services
 
 RUNBOOK_COLUMNS = (
     Column("name", limit=60),
     Column("triggers", limit=60),
+    Column("match", limit=80, fold=True),
     Column("steps", right=True),
     Column("title", limit=120, fold=True),
 )
@@ -72,10 +74,21 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: in
 
 
 @click.command("runbooks")
+@click.option(
+    "--alert",
+    "alert_id",
+    type=int,
+    default=None,
+    metavar="ALERT",
+    help="Only the runbook an incident declared from ALERT would follow, and why.",
+)
 @json_option
 @click.pass_context
-def list_runbooks(ctx: click.Context, as_json: bool) -> None:
+def list_runbooks(ctx: click.Context, alert_id: int | None, as_json: bool) -> None:
     """List the runbooks (yours over the shipped ones) and any file that cannot be used."""
+    if alert_id is not None:
+        _offered(ctx, alert_id, as_json)
+        return
     library = context_of(ctx).runbooks()
     if as_json:
         echo_json(
@@ -83,6 +96,7 @@ def list_runbooks(ctx: click.Context, as_json: bool) -> None:
                 "name": book.name,
                 "title": book.title,
                 "triggers": list(book.triggers),
+                "match": [str(c) for c in book.match],
                 "steps": [line.text for line in book.steps],
             }
             for book in library.runbooks
@@ -91,7 +105,13 @@ def list_runbooks(ctx: click.Context, as_json: bool) -> None:
         show_rows(
             RUNBOOK_COLUMNS,
             (
-                (book.name, ", ".join(book.triggers), str(len(book.steps)), book.title)
+                (
+                    book.name,
+                    ", ".join(book.triggers),
+                    ", ".join(str(c) for c in book.match),
+                    str(len(book.steps)),
+                    book.title,
+                )
                 for book in library.runbooks
             ),
             empty="no runbooks",
@@ -100,6 +120,42 @@ def list_runbooks(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"problem: {visible(problem)}", err=True)
     if library.problems:
         raise SystemExit(1)
+
+
+def _offered(ctx: click.Context, alert_id: int, as_json: bool) -> None:
+    """Which runbook an alert is offered: by a `match`, by its kind, or the general one (a
+    file that cannot be used is named on stderr: it may be the one meant to match)."""
+
+    async def work(services: Services) -> tuple[RunbookChoice | None, list[str]]:
+        choice = await services.triage.runbook_for_alert(alert_id)
+        return choice, services.triage.runbooks.problems
+
+    choice, problems = with_services(ctx, work, access="auto")
+    for problem in problems:
+        click.echo(f"problem: {visible(problem)}", err=True)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "alert": alert_id,
+                    "name": None if choice is None else choice.runbook.name,
+                    "title": None if choice is None else choice.runbook.title,
+                    "how": None if choice is None else choice.how,
+                    "matched": [] if choice is None else list(choice.matched),
+                }
+            ]
+        )
+        return
+    if choice is None:
+        click.echo(f"alert #{alert_id}: no runbook applies (and there is no general one)")
+        return
+    why = {
+        "match": f"it matches {', '.join(choice.matched)}",
+        "kind": "by the alert's kind",
+        "general": "the general runbook: no other applies",
+    }[choice.how]
+    book = choice.runbook
+    click.echo(f"alert #{alert_id}: {visible(book.name)} ({visible(book.title)}), {visible(why)}")
 
 
 def register_runbook_commands(group: click.Group) -> None:

@@ -12,20 +12,42 @@ A runbook file looks like this::
 
 Front matter is a small `key: value` block (lists in square brackets). `triggers` names the
 trigger kinds the runbook applies to (`drift`, `feedback`, `unexplainable`, `agent_lane`);
-`any` marks the general runbook used when no other one applies. A step is known by a hash of
-its text, so editing other lines keeps an incident's checks; rewording a step starts it
-unchecked.
+`any` marks the general runbook used when no other one applies.
+
+`match` (optional) narrows a runbook to some alerts of those kinds: a list of `field=pattern`
+conditions on the alert's `rule` (the rule's name) or `key` (what it fired for: a model and
+version, a feedback target and category, an agent, a subject), each a glob (`*`, `?`, `[...]`,
+case-sensitive)::
+
+    ---
+    title: Upstream change
+    triggers: [feedback, drift]
+    match: [key=credit-decision *]
+    ---
+
+Conditions on one field are alternatives; conditions on different fields must all hold. A
+runbook with `match` is offered only to the alerts it matches (with `triggers: [any]`, of any
+kind). For each alert the most specific runbook wins: one whose `match` holds, more fields
+first, then longer patterns; else one naming its kind (kind only, as before); else the
+general one. Ties go to the runbook whose name sorts first.
+
+A step is known by a hash of its text, so editing other lines keeps an incident's checks;
+rewording a step starts it unchecked.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
-from typing import Literal
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 KNOWN_TRIGGERS = frozenset({"drift", "feedback", "unexplainable", "agent_lane", "any"})
+MATCH_FIELDS = ("rule", "key")
+"""The alert fields a runbook's `match` may test."""
 _STEP = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?P<text>\S.*)$")
 _HEADING = re.compile(r"^\s{0,3}(?P<marks>#{1,6})\s+(?P<text>.*)$")
 
@@ -44,6 +66,56 @@ class RunbookLine(BaseModel):
     step_key: str | None = None
 
 
+class AlertFacts(Protocol):
+    """What a runbook is matched on: an `Alert` or a `Firing` has these."""
+
+    @property
+    def kind(self) -> str:
+        """The trigger kind."""
+        ...
+
+    @property
+    def rule(self) -> str:
+        """The name of the rule that fired."""
+        ...
+
+    @property
+    def key(self) -> str:
+        """What it fired for."""
+        ...
+
+
+class KindOnly(BaseModel):
+    """An alert known only by its kind (no rule or key: no `match` holds for it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    rule: str = ""
+    key: str = ""
+
+
+class MatchCondition(BaseModel):
+    """One `field=pattern` of a runbook's `match`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: Literal["rule", "key"]
+    pattern: str = Field(min_length=1)
+
+    def holds(self, alert: AlertFacts) -> bool:
+        """Whether the alert's field fits the glob."""
+        return fnmatch.fnmatchcase(getattr(alert, self.field), self.pattern)
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.pattern}"
+
+
+Specificity = tuple[int, int]
+"""How closely a runbook fits an alert: (fields matched, literal characters of the patterns
+that matched); (0, 0) is by kind only. Larger is more specific."""
+
+
 class Runbook(BaseModel):
     """A parsed runbook."""
 
@@ -52,6 +124,9 @@ class Runbook(BaseModel):
     name: str = Field(description="The file name without `.md`; incidents refer to it.")
     title: str
     triggers: tuple[str, ...]
+    match: tuple[MatchCondition, ...] = Field(
+        default=(), description="Empty: every alert of its kinds."
+    )
     lines: tuple[RunbookLine, ...]
 
     @property
@@ -62,6 +137,31 @@ class Runbook(BaseModel):
     def applies_to(self, kind: str) -> bool:
         """Whether the runbook names this trigger kind."""
         return kind in self.triggers
+
+    @property
+    def general(self) -> bool:
+        """Whether this is a general runbook: `any` kind and no `match`."""
+        return "any" in self.triggers and not self.match
+
+    def fits(self, alert: AlertFacts) -> Specificity | None:
+        """How specifically the runbook fits an alert; None when it does not apply (the
+        general runbook is not said to fit: it is the fallback)."""
+        if not self.match:
+            return (0, 0) if self.applies_to(alert.kind) else None
+        if not (self.applies_to(alert.kind) or "any" in self.triggers):
+            return None
+        fields, literal = 0, 0
+        for name in {c.field for c in self.match}:
+            held = [c for c in self.match if c.field == name and c.holds(alert)]
+            if not held:
+                return None
+            fields += 1
+            literal += max(len(c.pattern.replace("*", "").replace("?", "")) for c in held)
+        return (fields, literal)
+
+    def matched(self, alert: AlertFacts) -> list[str]:
+        """The `match` conditions that hold for an alert, as written (`key=...`)."""
+        return [str(c) for c in self.match if c.holds(alert)]
 
 
 def step_key(text: str) -> str:
@@ -89,6 +189,21 @@ def _front_matter(lines: list[str], origin: str) -> tuple[dict[str, str | list[s
         else:
             fields[key.strip()] = value.strip("'\"")
     raise RunbookError(f"{origin}: the front matter is never closed with a '---' line")
+
+
+def _match(value: str | list[str] | None, origin: str) -> tuple[MatchCondition, ...]:
+    items = [value] if isinstance(value, str) else value or []
+    conditions = []
+    for item in items:
+        field, equals, pattern = item.partition("=")
+        field, pattern = field.strip(), pattern.strip()
+        if not equals or field not in MATCH_FIELDS or not pattern:
+            raise RunbookError(
+                f"{origin}: match conditions are 'field=pattern' with field one of "
+                f"{', '.join(MATCH_FIELDS)} (not {item!r})"
+            )
+        conditions.append(MatchCondition.model_validate({"field": field, "pattern": pattern}))
+    return tuple(conditions)
 
 
 def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
@@ -128,17 +243,56 @@ def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
         title = headings[0] if headings else name
     if not any(b.kind == "step" for b in body):
         raise RunbookError(f"{origin}: no steps (a step is a task-list line: '- [ ] ...')")
-    return Runbook(name=name, title=title, triggers=tuple(triggers), lines=tuple(body))
+    return Runbook(
+        name=name,
+        title=title,
+        triggers=tuple(triggers),
+        match=_match(fields.get("match"), origin),
+        lines=tuple(body),
+    )
 
 
-def choose_runbook(runbooks: list[Runbook], kinds: list[str]) -> Runbook | None:
-    """The runbook for an incident whose alerts have these kinds: the first runbook naming
-    the first kind that has one, else the general (`any`) runbook."""
-    for kind in kinds:
+class RunbookChoice(BaseModel):
+    """The runbook chosen for some alerts, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runbook: Runbook
+    how: Literal["match", "kind", "general"]
+    alert: int | None = Field(description="Which alert (by position) it was chosen for.")
+    matched: tuple[str, ...] = Field(default=(), description="The conditions that held.")
+
+
+def choose_for(
+    runbooks: Sequence[Runbook], alerts: Sequence[AlertFacts | str]
+) -> RunbookChoice | None:
+    """The runbook for an incident with these alerts (a bare string is an alert known only
+    by its kind): the first alert that has a runbook decides, taking its most specific one
+    (see the module's docstring); ties go to the earlier runbook. Else the first general
+    runbook; else None."""
+    for position, given in enumerate(alerts):
+        alert: AlertFacts = KindOnly(kind=given) if isinstance(given, str) else given
+        best: tuple[Specificity, Runbook] | None = None
         for runbook in runbooks:
-            if runbook.applies_to(kind):
-                return runbook
-    return next((r for r in runbooks if r.applies_to("any")), None)
+            fit = runbook.fits(alert)
+            if fit is not None and (best is None or fit > best[0]):
+                best = (fit, runbook)
+        if best is not None:
+            fit, runbook = best
+            if fit == (0, 0):
+                return RunbookChoice(runbook=runbook, how="kind", alert=position)
+            matched = tuple(runbook.matched(alert))
+            return RunbookChoice(runbook=runbook, how="match", alert=position, matched=matched)
+    general = next((r for r in runbooks if r.general), None)
+    return None if general is None else RunbookChoice(runbook=general, how="general", alert=None)
+
+
+def choose_runbook(
+    runbooks: Sequence[Runbook], alerts: Sequence[AlertFacts | str]
+) -> Runbook | None:
+    """The runbook `choose_for` chooses, without the why."""
+    choice = choose_for(runbooks, alerts)
+    return None if choice is None else choice.runbook
 
 
 class StepCheck(BaseModel):

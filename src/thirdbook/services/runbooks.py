@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
-from thirdbook.domain.runbooks import Runbook, RunbookError, choose_runbook, parse_runbook
+from thirdbook.domain.runbooks import (
+    AlertFacts,
+    Runbook,
+    RunbookChoice,
+    RunbookError,
+    choose_for,
+    parse_runbook,
+)
 
 
 class RunbookLibrary:
@@ -53,11 +61,17 @@ class RunbookLibrary:
         """A runbook by name, if it exists and parses."""
         return None if name is None else self._runbooks.get(name)
 
-    def choose(self, kinds: list[str]) -> Runbook | None:
-        """The runbook for alerts of these kinds (see `choose_runbook`)."""
+    def choose(self, alerts: Sequence[AlertFacts | str]) -> Runbook | None:
+        """The runbook for an incident with these alerts, first alert first (a string is an
+        alert known only by its kind); see `choose_for`."""
+        choice = self.choice(alerts)
+        return None if choice is None else choice.runbook
+
+    def choice(self, alerts: Sequence[AlertFacts | str]) -> RunbookChoice | None:
+        """The runbook for these alerts and why it was chosen (see `choose_for`)."""
         # The general runbook is the fallback, so specific ones are looked at first.
-        ordered = sorted(self.runbooks, key=lambda r: ("any" in r.triggers, r.name))
-        return choose_runbook(ordered, kinds)
+        ordered = sorted(self.runbooks, key=lambda r: (r.general, r.name))
+        return choose_for(ordered, alerts)
 
     def path_of(self, name: str) -> Path | None:
         """The file a runbook was read from."""

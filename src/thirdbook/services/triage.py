@@ -13,7 +13,7 @@ from thirdbook.domain.incidents import (
     RulePrecision,
     TimelineEntry,
 )
-from thirdbook.domain.runbooks import Runbook, StepCheck
+from thirdbook.domain.runbooks import Runbook, RunbookChoice, StepCheck
 from thirdbook.services.acting import Acting
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
@@ -31,11 +31,19 @@ class TriageService:
         """The runbook an incident follows (as the files say now)."""
         return self.runbooks.get(incident.runbook)
 
+    async def runbook_for_alert(self, alert_id: int) -> RunbookChoice | None:
+        """The runbook an incident declared from this alert would follow, and why."""
+        alert = await self.store.alerts.get(alert_id)
+        if alert is None:
+            raise TriageRefusedError(f"there is no alert #{alert_id}")
+        return self.runbooks.choice([alert])
+
     async def declare(
         self, alert_ids: list[int], *, title: str, severity: str, blast_radius: str
     ) -> Incident:
         """Declare an incident from open alerts, as the OS user of this process; it follows
-        the runbook for its alerts' kinds."""
+        the runbook for its alerts (the most specific for the first alert that has one: a
+        runbook matching its rule or key, else one for its kind, else the general one)."""
         detail = {
             "alerts": alert_ids,
             "title": title,
@@ -44,7 +52,7 @@ class TriageService:
         }
         async with self.acting.act("declare", detail) as actor:
             alerts = [await self.store.alerts.get(a) for a in alert_ids]
-            runbook = self.runbooks.choose([a.kind for a in alerts if a is not None])
+            runbook = self.runbooks.choose([a for a in alerts if a is not None])
             return await self.store.incidents.declare(
                 alert_ids,
                 title=title,
