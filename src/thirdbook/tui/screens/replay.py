@@ -161,7 +161,7 @@ class ReplayScreen(Screen[None]):
         """Run the replay (resuming an unfinished one: answered inputs are not sent again)."""
         why = refusal("run_replay", self.service, None)
         if why is not None:
-            self.notify(why, severity="warning", timeout=8)
+            self._refused(why)
             return
         if self.running:
             return
