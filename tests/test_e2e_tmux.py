@@ -78,12 +78,17 @@ class Terminal:
 
 
 def _highlight_drift(terminal: Terminal) -> str:
-    """Put the cursor on the drift alert as a person would: open the alert detail (`r`),
-    read which alert it is, move (`j`/`k`) until it is the drift one, close the detail.
+    """Put the cursor on the drift alert (see `_highlight`). Returns its id."""
+    return _highlight(terminal, "drift")
+
+
+def _highlight(terminal: Terminal, kind: str, timeout: float = 60) -> str:
+    """Put the cursor on the alert of `kind` as a person would: open the alert detail (`r`),
+    read which alert it is, move (`j`/`k`) until it is the one, close the detail.
     Alerts keep arriving meanwhile; the cursor stays on the alert it is on. Returns its id."""
-    screen = terminal.wait_for(" drift ", timeout=60)
+    screen = terminal.wait_for(f" {kind} ", timeout=timeout)
     rows = screen.split(" id  last")[1].splitlines()[1:]
-    drift_id = next(row.split()[0] for row in rows if " drift " in row)
+    drift_id = next(row.split()[0] for row in rows if f" {kind} " in row)
     terminal.press("r")
     detail = re.compile(r"#(\d+) [^\n]*· first \d\d:\d\d")
     for _ in range(12):
@@ -100,7 +105,13 @@ def _highlight_drift(terminal: Terminal) -> str:
     return drift_id
 
 
-def _demo(tmp_path: Path, width: int, height: int, extra: dict[str, str] | None = None) -> Terminal:
+def _demo(
+    tmp_path: Path,
+    width: int,
+    height: int,
+    extra: dict[str, str] | None = None,
+    speed: float = 10,
+) -> Terminal:
     env = {
         "THIRDBOOK_DATA_DIR": str(tmp_path / "data"),
         "THIRDBOOK_CONFIG": str(tmp_path / "thirdbook.toml"),
@@ -108,7 +119,7 @@ def _demo(tmp_path: Path, width: int, height: int, extra: dict[str, str] | None 
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         **(extra or {}),
     }
-    command = [sys.executable, "-m", "thirdbook.cli", "demo", "--speed", "10"]
+    command = [sys.executable, "-m", "thirdbook.cli", "demo", "--speed", f"{speed:g}"]
     return Terminal(command, width, height, env)
 
 
@@ -266,6 +277,49 @@ def test_the_fastest_path_works_at_the_speed_a_person_types(tmp_path: Path) -> N
         assert "kill switch → credit-scorer human: written" in screen, screen
         assert "INCIDENT #1" in screen and "Evidence: snapshot #1" in screen, screen
         assert "deviation" not in screen and "Override reason" not in screen, screen
+        terminal.press("q")
+        terminal.wait_for("THIRDBOOK-EXITED-0")
+    finally:
+        terminal.close()
+
+
+def _type(terminal: Terminal, *keys: str) -> None:
+    """Keys at a person's pace."""
+    for key in keys:
+        terminal.press(key)
+        time.sleep(0.4)
+
+
+def test_an_alert_explained_then_replayed_ends_in_the_verdict_on_screen(tmp_path: Path) -> None:
+    """The regulator's inquiry arrives as an unexplainable-decision alert: `w` explains it,
+    `a` answers it; then the v7 drift alert is declared and `y` replays its decisions
+    against v6 and v7 through the demo's model server, ending in the verdict on screen.
+    (Speed 3: the demo's upstream failure, at demo second 190, comes after.)"""
+    terminal = _demo(tmp_path, 80, 24, speed=3)
+    try:
+        _highlight(terminal, "unexplainable", timeout=120)
+        _type(terminal, "w")
+        screen = terminal.wait_for("inquiry INQ-", timeout=20)
+        assert "MISSING" in screen, screen  # the fault: the record lacks what it must hold
+        _type(terminal, "a")
+        terminal.wait_for("enter to answer")
+        _type(terminal, "Enter")
+        screen = terminal.wait_for("s after it arrived")
+        assert re.search(r"Answered \d+ s after it arrived", screen), screen
+        _type(terminal, "Escape")
+        _highlight_drift(terminal)
+        _type(terminal, "d")
+        terminal.wait_for("Declare an incident from alert")
+        _type(terminal, "Enter")
+        terminal.wait_for("INCIDENT #1")
+        _type(terminal, "y")
+        terminal.wait_for("Replay — incident #1")
+        screen = terminal.wait_for("Verdict: REGRESSION IN THE MODEL CHANGE", timeout=120)
+        assert "v6 (known good) against v7 (suspect)" in screen, screen
+        assert "inputs answered by both" in screen, screen
+        assert "decision: approve" in screen and "decision: decline" in screen, screen
+        _type(terminal, "Escape")
+        terminal.wait_for("INCIDENT #1")
         terminal.press("q")
         terminal.wait_for("THIRDBOOK-EXITED-0")
     finally:

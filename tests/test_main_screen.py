@@ -284,3 +284,49 @@ async def test_a_new_alert_does_not_move_the_cursor_off_the_chosen_one(tmp_path:
             await store.close()
         await wait_until(pilot, lambda: table.row_count == 3, "the new alert")
         assert table.selected_id() == 1  # `d` now declares the alert the commander chose
+
+
+async def test_newer_alerts_scrolled_above_the_cursor_are_counted_in_the_title(
+    tmp_path: Path,
+) -> None:
+    """At 80x24 a few alerts show; the cursor stays on the one chosen as new ones arrive
+    above it, and the title says how many are out of sight above, until `k` reaches them."""
+    from datetime import UTC, datetime
+
+    from thirdbook.domain.alerts import Firing
+    from thirdbook.tui.widgets.alert_table import AlertTable
+
+    path = tmp_path / "s.db"
+    await seed(path, ["drift", "feedback"])
+    app = make_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(AlertTable)
+        await wait_until(pilot, lambda: table.row_count == 2, "two alerts")
+        await pilot.press("j")
+        await wait_until(pilot, lambda: table.selected_id() == 1, "on the drift alert")
+        store = await Store.open(path)
+        try:
+            for n in range(6):
+                await store.alerts.record(
+                    Firing(
+                        rule=f"agent rule {n}",
+                        kind="agent_lane",
+                        key=f"agent-{n}",
+                        event_ids=(9,),
+                        at=datetime(2026, 11, 27, 10, 5 + n, tzinfo=UTC),
+                        summary="agent fired",
+                    )
+                )
+        finally:
+            await store.close()
+        await wait_until(pilot, lambda: table.row_count == 8, "the new alerts")
+        assert table.selected_id() == 1
+        await wait_until(
+            pilot, lambda: "newer above (k)" in screen_text(app, "#alerts-title"), "the count"
+        )
+        for _ in range(7):
+            await pilot.press("k")
+        await wait_until(pilot, lambda: table.selected_id() == 8, "the newest")
+        await wait_until(
+            pilot, lambda: "newer above" not in screen_text(app, "#alerts-title"), "all in sight"
+        )

@@ -35,6 +35,7 @@ class LivePanel(Panel):
         super().__init__(id="panel-live", classes="panel current")
         self.alerts: dict[int, Alert] = {}
         self._chart_at = 0.0
+        self._open_count = 0
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Live triggers"), id="alerts-title", classes="title")
@@ -68,10 +69,23 @@ class LivePanel(Panel):
         self.query_one(AlertTable).show_alerts(page.items)
         detail = self.query_one(AlertDetail)
         detail.follow(None if detail.alert is None else self.alerts.get(detail.alert.id))
-        open_count = sum(1 for a in page.items if a.status == "open")
-        title = f"Live triggers — {open_count} open" if page.items else "Live triggers — quiet"
-        show_line(self.query_one("#alerts-title", Static), Text(title))
+        self._open_count = sum(1 for a in page.items if a.status == "open")
+        self.show_title()
+        self.call_after_refresh(self.show_title)  # once the table has scrolled to its cursor
         await self.show_chart(svc)
+
+    def show_title(self) -> None:
+        """`Live triggers — 5 open`, and how many newer alerts are scrolled out of sight
+        above the cursor (it stays on the alert it is on as new ones arrive)."""
+        table = self.query_one(AlertTable)
+        if not table.row_count:
+            show_line(self.query_one("#alerts-title", Static), Text("Live triggers — quiet"))
+            return
+        title = Text(f"Live triggers — {self._open_count} open")
+        above = min(int(table.scroll_y), table.row_count)
+        if above:
+            title.append(f" · {above} newer above (k)", style="bold")
+        show_line(self.query_one("#alerts-title", Static), title)
 
     async def show_chart(self, svc: Services) -> None:
         """The drift chart of the highlighted alert, or of the newest drift alert."""
@@ -109,6 +123,7 @@ class LivePanel(Panel):
 
     @on(DataTable.RowHighlighted, "#alerts")
     async def _alert_highlighted(self) -> None:
+        self.call_after_refresh(self.show_title)
         detail = self.query_one(AlertDetail)
         if detail.is_open:
             detail.show_alert(self.highlighted_alert())

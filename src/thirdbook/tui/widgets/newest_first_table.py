@@ -22,8 +22,10 @@ class NewestFirstTable(DataTable[Text]):
             self.add_column(self.column_label(column), key=column)
 
     def on_resize(self) -> None:
-        """The last column takes what the others leave (with `WRAP_LAST`)."""
+        """The last column takes what the others leave (with `WRAP_LAST`); the newest rows
+        come back into sight when the table grows again."""
         self._fit_last()
+        self.call_after_refresh(self.newest_in_sight)
 
     def _fit_last(self) -> None:
         if not self.WRAP_LAST or not self.columns or not self.scrollable_content_region.width:
@@ -59,16 +61,19 @@ class NewestFirstTable(DataTable[Text]):
         """Make the rows exactly `rows`: remove the gone, update the changed, add the new."""
         wanted = {str(key): cells for key, cells in rows.items()}
         current = {str(key.value) for key in self.rows}
+        # In a table the commander is working in, the cursor stays on the row it was on (a
+        # new alert above it must not move their choice to another one), unless that row is
+        # gone; elsewhere it keeps its place, on the newest row.
+        chosen = self.selected_id() if self.has_focus else None
         if len(wanted.keys() - current) > len(wanted) // 2:
             # Mostly new rows (a page turned, or a firehose): building afresh is far cheaper
             # than removing and inserting row by row.
             self._rebuild(wanted)
             self._fit_last()  # the new rows may have changed the other columns' widths
+            if chosen is not None and str(chosen) in wanted:
+                self.move_cursor(row=self.get_row_index(str(chosen)), animate=False)
+                self.newest_in_sight()
             return
-        # In a table the commander is working in, the cursor stays on the row it was on (a
-        # new alert above it must not move their choice to another one), unless that row is
-        # gone; elsewhere it keeps its place, on the newest row.
-        chosen = self.selected_id() if self.has_focus else None
         with self.app.batch_update():
             for key in current - wanted.keys():
                 self.remove_row(key)
@@ -86,6 +91,14 @@ class NewestFirstTable(DataTable[Text]):
                 self.sort("id", key=lambda cell: int(cell.plain), reverse=True)
                 if chosen is not None and str(chosen) in wanted:
                     self.move_cursor(row=self.get_row_index(str(chosen)), animate=False)
+                self.newest_in_sight()
+
+    def newest_in_sight(self) -> None:
+        """Scroll up as far as the cursor's row stays in sight: at 80x24 three alerts show,
+        and one arriving above the alert being read must not stay hidden above the view."""
+        if self.is_on_screen and self.row_count and self.scroll_y:
+            self.scroll_to(y=0, animate=False, immediate=True)
+            self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
 
     @property
     def _row_height(self) -> int | None:
