@@ -33,7 +33,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from thirdbook.demo.estate import MODEL, POLICY_DOC, SYSTEM_PROMPT
+from thirdbook.demo.credit import CURRENT_POLICY, POLICY_HASH, POLICY_ID, SYSTEM_PROMPT
+from thirdbook.demo.estate import MODEL
 from thirdbook.domain.records import lookup_key
 from thirdbook.services.explain import UnknownDecisionError
 from thirdbook.services.factory import build_services
@@ -44,6 +45,7 @@ BATCH = 20_000
 START_US = 1_795_000_000_000_000  # late November 2026
 STEP_US = 250_000  # four events a second
 HOLDER = "bench-explain"
+POLICY_DOC = (POLICY_ID, POLICY_HASH[CURRENT_POLICY])  # the policy the demo retrieves
 VERSIONS = (("v6", "sha256:" + "6" * 64), ("v7", "sha256:" + "7" * 64))
 
 
