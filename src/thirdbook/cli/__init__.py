@@ -8,26 +8,42 @@ from pathlib import Path
 import click
 
 from thirdbook import __version__
-from thirdbook.cli.action_items import register_action_item_commands
-from thirdbook.cli.console import console, register_console_commands
-from thirdbook.cli.containment import register_containment_commands
-from thirdbook.cli.errors import ThirdbookGroup
-from thirdbook.cli.evidence import register_evidence_commands
-from thirdbook.cli.explain import register_explain_commands
-from thirdbook.cli.export import register_export_commands
-from thirdbook.cli.forensics import register_forensics_commands
-from thirdbook.cli.global_options import AFTER_THE_COMMAND, accept_after_every_command, root_options
-from thirdbook.cli.ingest import register_ingest_commands
-from thirdbook.cli.queries import register_query_commands
-from thirdbook.cli.registry import register_registry_commands
-from thirdbook.cli.replay import register_replay_commands
-from thirdbook.cli.runbooks import register_runbook_commands
-from thirdbook.cli.triage import register_triage_commands
+from thirdbook.cli.global_options import AFTER_THE_COMMAND, root_options
+from thirdbook.cli.lazy_group import CommandModules, LazyGroup
 
-__all__ = ["main"]
+__all__ = ["COMMAND_MODULES", "main"]
+
+COMMAND_MODULES: CommandModules = {
+    "console": ("register_console_commands", ("console", "demo", "config")),
+    "ingest": ("register_ingest_commands", ("ingest", "watch")),
+    "queries": ("register_query_commands", ("events", "rejects", "status", "alerts", "schema")),
+    "triage": (
+        "register_triage_commands",
+        ("declare", "dismiss", "attach", "severity", "phase", "incidents", "timeline", "precision"),
+    ),
+    "action_items": ("register_action_item_commands", ("action-items",)),
+    "runbooks": ("register_runbook_commands", ("runbook", "runbooks")),
+    "evidence": ("register_evidence_commands", ("verify", "checkpoint", "audit")),
+    "containment": (
+        "register_containment_commands",
+        ("snapshot", "kill-switch", "rollback", "quarantine"),
+    ),
+    "registry": ("register_registry_commands", ("registry",)),
+    "export": ("register_export_commands", ("export", "verify-bundle")),
+    "forensics": ("register_forensics_commands", ("baseline", "forensics")),
+    "explain": ("register_explain_commands", ("explain", "answer")),
+    "replay": ("register_replay_commands", ("replay", "replay-mark")),
+}
+"""Which module under thirdbook.cli registers which commands: a command's module is imported
+only when it runs (tests check that this table names every command each module registers)."""
 
 
-@click.group(cls=ThirdbookGroup, invoke_without_command=True, epilog=AFTER_THE_COMMAND)
+@click.group(
+    cls=LazyGroup,
+    modules=COMMAND_MODULES,
+    invoke_without_command=True,
+    epilog=AFTER_THE_COMMAND,
+)
 @root_options
 @click.option(
     "--debug",
@@ -47,20 +63,6 @@ def main(
     """
     ctx.ensure_object(dict).update(data_dir=data_dir, config=config, demo=use_demo)
     if ctx.invoked_subcommand is None:
+        console = main.get_command(ctx, "console")
+        assert console is not None
         ctx.invoke(console)
-
-
-register_console_commands(main)
-register_ingest_commands(main)
-register_query_commands(main)
-register_triage_commands(main)
-register_action_item_commands(main)
-register_runbook_commands(main)
-register_evidence_commands(main)
-register_containment_commands(main)
-register_registry_commands(main)
-register_export_commands(main)
-register_forensics_commands(main)
-register_explain_commands(main)
-register_replay_commands(main)
-accept_after_every_command(main)

@@ -22,8 +22,6 @@ from thirdbook.config import ConfigError
 from thirdbook.domain import clock
 from thirdbook.domain.errors import StoreError
 from thirdbook.domain.text import visible
-from thirdbook.services.factory import Context, crash_dir
-from thirdbook.services.failures import explain
 
 
 class ThirdbookGroup(click.Group):
@@ -60,6 +58,10 @@ def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
     command = ctx.invoked_subcommand or "console"
     if isinstance(exc, StoreError | ConfigError):  # already a sentence that says why
         return visible(str(exc), 1000)
+    # Only on a failure: importing these on every start would cost every command.
+    from thirdbook.services.factory import crash_dir
+    from thirdbook.services.failures import explain
+
     what = explain(exc, _store_path(obj)) or f"an unexpected error ({type(exc).__name__}: {exc})"
     log = save_traceback(exc, crash_dir(obj.get("data_dir")))
     where = f"the traceback is in {log}" if log else "no log file could be written"
@@ -68,6 +70,8 @@ def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
 
 
 def _store_path(obj: dict[str, Any]) -> Path | None:
+    from thirdbook.services.factory import Context
+
     try:
         return Context.load(
             obj.get("data_dir"), obj.get("config"), demo=bool(obj.get("demo"))

@@ -46,7 +46,8 @@ PatternSpec = tuple[str, str, int, int, bool]
 
 class _Detector(NamedTuple):
     kind: str
-    pattern: re.Pattern[str]
+    source: str  # compiled the first time a text could match it (`_compiled`)
+    flags: int
     group: int
     gated: bool
     needs: tuple[str, ...] | None  # one of these must be in the text, or it cannot match
@@ -54,6 +55,9 @@ class _Detector(NamedTuple):
 
 
 _installed: tuple[_Detector, ...] | None = None
+# Each detector's compiled regex, once a text has needed it: compiling all ~50 on every start
+# would cost every command that shows a text, though most texts need two or three.
+_compiled: list[re.Pattern[str] | None] = []
 _specs: list[PatternSpec] = []
 # Which detectors each literal lets run (compared exactly, or case-folded), and the detectors
 # that name no literal and always run; indexes into `_installed`.
@@ -92,15 +96,16 @@ def detector_patterns() -> list[PatternSpec]:
 
 
 def install(specs: list[PatternSpec]) -> None:
-    """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller)."""
-    global _installed, _by_literal, _always, _specs
+    """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller). Each
+    is parsed now (a bad one raises `re.error` here) and compiled when first needed."""
+    global _installed, _by_literal, _always, _specs, _compiled
     _specs = list(specs)
     detectors = []
     for kind, source, flags, group, gated in specs:
-        pattern = re.compile(source, flags)
-        needs, fold = _needed_literals(pattern)
-        detectors.append(_Detector(kind, pattern, group, gated, needs, fold))
+        needs, fold = _needed_literals(source, flags)
+        detectors.append(_Detector(kind, source, flags, group, gated, needs, fold))
     _installed = tuple(detectors)
+    _compiled = [None] * len(detectors)
     exact: dict[str, list[int]] = {}
     folded: dict[str, list[int]] = {}
     for index, detector in enumerate(detectors):
@@ -114,17 +119,26 @@ def install(specs: list[PatternSpec]) -> None:
     _mask_short.cache_clear()
 
 
-def _needed_literals(pattern: re.Pattern[str]) -> tuple[tuple[str, ...] | None, bool]:
+def _pattern(index: int, detector: _Detector) -> re.Pattern[str]:
+    pattern = _compiled[index]
+    if pattern is None:
+        pattern = _compiled[index] = re.compile(detector.source, detector.flags)
+    return pattern
+
+
+def _needed_literals(source: str, flags: int) -> tuple[tuple[str, ...] | None, bool]:
     """Literal strings one of which any match must contain (read from the parsed regex), so
     texts without any are skipped at the cost of a substring test; and whether to compare
-    them case-folded. (None, _) when the regex names none we can be sure of."""
+    them case-folded. (None, _) when the regex names none we can be sure of. A regex that
+    does not parse raises `re.error`."""
     try:
         c = importlib.import_module("re._constants")
-        parser = importlib.import_module("re._parser")
-        parsed = parser.parse(pattern.pattern, pattern.flags)
+        parse = importlib.import_module("re._parser").parse
     except Exception:  # a private module changed: fall back to running every detector
+        re.compile(source, flags)  # still refuse a bad regex now
         return None, False
-    folded = bool(pattern.flags & re.IGNORECASE)
+    parsed = parse(source, flags)  # raises re.error, as compiling would
+    folded = bool(parsed.state.flags & re.IGNORECASE)
 
     def needed(sequence: Any) -> tuple[str, ...] | None:
         nonlocal folded
@@ -194,10 +208,11 @@ def find_secrets(text: str) -> list[Secret]:
         if literal in lower:
             chosen.update(indexes)
     for index in sorted(chosen):
-        kind, pattern, group, gated, _, _ = detectors[index]
-        if gated and not credential_word:
+        detector = detectors[index]
+        kind, group = detector.kind, detector.group
+        if detector.gated and not credential_word:
             continue
-        for match in pattern.finditer(text):
+        for match in _pattern(index, detector).finditer(text):
             start, end = match.span(group)
             if end - start < 4:
                 continue

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
-from thirdbook.demo.runner import DemoServingLayer
 from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
-from thirdbook.services.demo_endpoints import demo_replay_settings
-from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.services.secret_patterns import load_secret_patterns
 from thirdbook.store.access import write_refusal
+
+# The demo's serving layer and the runbooks are imported only where they are used: a
+# command that reads the store needs neither.
+if TYPE_CHECKING:
+    from thirdbook.demo.runner import DemoServingLayer
+    from thirdbook.services.runbooks import RunbookLibrary
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,10 @@ class Context:
         load_secret_patterns()
         config_path = locations.config_file(config)
         data, settings = locations.data_dir(data_dir), load_settings(config_path)
-        settings = demo_replay_settings(settings, data) if demo else settings
+        if demo:
+            from thirdbook.services.demo_endpoints import demo_replay_settings
+
+            settings = demo_replay_settings(settings, data)
         return cls(settings, data, config_path, demo)
 
     @classmethod
@@ -135,6 +142,8 @@ class Context:
     def runbooks(self) -> RunbookLibrary:
         """The shipped runbooks under one's own: the configured directory, else `runbooks`
         beside the config file; the demo keeps its own beside its store."""
+        from thirdbook.services.runbooks import RunbookLibrary
+
         shipped = locations.shipped_dir("runbooks")
         if self.demo:
             return RunbookLibrary(locations.demo_runbooks_dir(self.data_dir), shipped)
@@ -148,6 +157,8 @@ def demo_layer(
 ) -> DemoServingLayer:
     """The demo's simulated serving layer in the context's data directory (its settings, or
     the given speed and seed)."""
+    from thirdbook.demo.runner import DemoServingLayer
+
     demo = context.settings.demo
     return DemoServingLayer(
         context.demo_dir,

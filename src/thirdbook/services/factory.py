@@ -12,31 +12,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.rules import TriggerSettings
-from thirdbook.evidence.objects import ObjectStore
-from thirdbook.ingest.ingester import Ingester
 from thirdbook.services.acting import Acting
-from thirdbook.services.alerting import Alerting
-from thirdbook.services.containment import ContainmentService
-from thirdbook.services.decisions import DecisionLookup
-from thirdbook.services.explain import ExplainService
-from thirdbook.services.export import ExportService
-from thirdbook.services.forensics import ForensicsService
-from thirdbook.services.health import HealthService
-from thirdbook.services.hooks import HookService
-from thirdbook.services.ingest import IngestService
-from thirdbook.services.quarantine import QuarantineService
-from thirdbook.services.queries import QueryService
-from thirdbook.services.registry import RegistryService
-from thirdbook.services.replay import ReplayService
-from thirdbook.services.runbooks import RunbookLibrary
-from thirdbook.services.triage import TriageService
-from thirdbook.services.verify import VerifyService
 from thirdbook.store import Store
 from thirdbook.store.access import Access
+
+# Each service's module is imported where the service is first built, so that a command
+# imports only what it uses (`thirdbook explain` neither the ingester nor replay's HTTP).
+if TYPE_CHECKING:
+    from thirdbook.evidence.objects import ObjectStore
+    from thirdbook.services.containment import ContainmentService
+    from thirdbook.services.decisions import DecisionLookup
+    from thirdbook.services.explain import ExplainService
+    from thirdbook.services.export import ExportService
+    from thirdbook.services.forensics import ForensicsService
+    from thirdbook.services.health import HealthService
+    from thirdbook.services.hooks import HookService
+    from thirdbook.services.ingest import IngestService
+    from thirdbook.services.quarantine import QuarantineService
+    from thirdbook.services.queries import QueryService
+    from thirdbook.services.registry import RegistryService
+    from thirdbook.services.replay import ReplayService
+    from thirdbook.services.runbooks import RunbookLibrary
+    from thirdbook.services.triage import TriageService
+    from thirdbook.services.verify import VerifyService
 
 __all__ = [
     "Access",
@@ -83,6 +86,10 @@ class Services:
         self.acting = Acting(store, read_only=read_only)
         self.ingest: IngestService | None = None
         if ingest and not self.acting.read_only:
+            from thirdbook.ingest.ingester import Ingester
+            from thirdbook.services.alerting import Alerting
+            from thirdbook.services.ingest import IngestService
+
             ingester = Ingester(store, sources, settings.ingest)
             alerting = Alerting(store, triggers, self.decisions)
             self.ingest = IngestService(ingester, alerting, self.registry)
@@ -100,6 +107,8 @@ class Services:
     @cached_property
     def objects(self) -> ObjectStore:
         """The evidence objects, beside the store."""
+        from thirdbook.evidence.objects import ObjectStore
+
         return ObjectStore(self.paths.evidence)
 
     @cached_property
@@ -110,21 +119,29 @@ class Services:
     @cached_property
     def decisions(self) -> DecisionLookup:
         """Decision records by request id, subject or inquiry."""
+        from thirdbook.services.decisions import DecisionLookup
+
         return DecisionLookup(self.store)
 
     @cached_property
     def explain(self) -> ExplainService:
         """Explaining a decision from what is on tape, and answering inquiries."""
+        from thirdbook.services.explain import ExplainService
+
         return ExplainService(self.store, self.decisions, self.objects, self.acting, self.registry)
 
     @cached_property
     def triage(self) -> TriageService:
         """Incidents, their timelines, runbook steps and action items."""
+        from thirdbook.services.triage import TriageService
+
         return TriageService(self.store, self.acting, self.runbooks)
 
     @cached_property
     def registry(self) -> RegistryService:
         """The registry's alias history."""
+        from thirdbook.services.registry import RegistryService
+
         config = self.containment_config
         return RegistryService(
             self.store,
@@ -136,11 +153,15 @@ class Services:
     @cached_property
     def hooks(self) -> HookService:
         """The commands and webhooks containment actions run."""
+        from thirdbook.services.hooks import HookService
+
         return HookService(self.store, self.objects, list(self.containment_config.hooks))
 
     @cached_property
     def containment(self) -> ContainmentService:
         """Snapshots, the kill switch and rollback."""
+        from thirdbook.services.containment import ContainmentService
+
         return ContainmentService(
             self.store,
             self.acting,
@@ -155,16 +176,22 @@ class Services:
 
     @cached_property
     def forensics(self) -> ForensicsService:
+        from thirdbook.services.forensics import ForensicsService
+
         return ForensicsService(self.containment)  # baselines and the chain diff
 
     @cached_property
     def replay(self) -> ReplayService:
         """Replaying an incident's decisions against its known-good and suspect versions."""
+        from thirdbook.services.replay import ReplayService
+
         return ReplayService(self.containment, self.settings.replay)
 
     @cached_property
     def quarantine(self) -> QuarantineService:
         """Training data and fine-tunes held back from a retrain."""
+        from thirdbook.services.quarantine import QuarantineService
+
         return QuarantineService(
             self.store,
             self.acting,
@@ -176,16 +203,22 @@ class Services:
     @cached_property
     def export(self) -> ExportService:
         """Evidence bundles."""
+        from thirdbook.services.export import ExportService
+
         return ExportService(self.store, self.acting, self.objects, self.paths.exports)
 
     @cached_property
     def verify(self) -> VerifyService:
         """Re-checking the audit chain, the evidence and the events."""
+        from thirdbook.services.verify import VerifyService
+
         return VerifyService(self.store, self.objects)
 
     @cached_property
     def health(self) -> HealthService:
         """The ingest health line's figures."""
+        from thirdbook.services.health import HealthService
+
         return HealthService(
             self.store, self.settings.ingest, None if self.ingest is None else self.ingest.ingester
         )
@@ -193,6 +226,8 @@ class Services:
     @cached_property
     def queries(self) -> QueryService:
         """Alerts, events, rejects, notes, drift series and the audit chain."""
+        from thirdbook.services.queries import QueryService
+
         return QueryService(self.store, self.acting, self.triggers)
 
     async def close(self) -> None:
@@ -220,7 +255,7 @@ def build_services(
     chosen = settings or Settings()
     if runbooks is None:
         runbooks = _default_runbooks
-    elif isinstance(runbooks, RunbookLibrary):
+    elif not callable(runbooks):  # a library itself, not what makes one
         runbooks = _given(runbooks)
     return Services(
         store,
@@ -263,6 +298,8 @@ async def open_services(
 
 
 def _default_runbooks() -> RunbookLibrary:
+    from thirdbook.services.runbooks import RunbookLibrary
+
     return RunbookLibrary(
         locations.user_runbooks_dir(locations.config_file()), locations.shipped_dir("runbooks")
     )

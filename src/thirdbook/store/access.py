@@ -14,7 +14,7 @@ import sqlite3
 import struct
 from pathlib import Path
 from typing import Literal
-from urllib.request import pathname2url
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -58,7 +58,9 @@ def sibling(path: Path, suffix: str) -> Path:
 
 def read_only_uri(path: Path, *, immutable: bool) -> str:
     """The SQLite URI that opens `path` read-only (and, if asked, as immutable)."""
-    url = pathname2url(str(path.absolute()))
+    # What urllib.request.pathname2url does on POSIX, without importing urllib.request (and
+    # with it http.client and email) on every start.
+    url = quote(str(path.absolute()))
     return f"file:{url}?mode=ro{'&immutable=1' if immutable else ''}"
 
 
