@@ -170,3 +170,26 @@ async def test_terminal_escapes_and_tool_calls_in_an_answer_are_shown_not_obeyed
             assert "]52;c;AAAA" in text  # shown, as its JSON escape
             assert "[red]x[/red]" in text  # markup shown as typed, not applied
             assert "tool call (shown, not run): rm_rf" in text
+
+
+async def test_i_names_other_inputs_and_a_bad_name_is_refused_on_screen(tmp_path: Path) -> None:
+    with ChatServer(decide) as server:
+        async with replay_console(tmp_path, server) as (app, pilot):
+            await open_replay(app, pilot)
+            await wait_until(pilot, lambda: "Verdict: REGRESSION" in shown(app), "the verdict")
+            ids = tmp_path / "upstream.txt"
+            ids.write_text("\n".join(UPSTREAM) + "\n")
+            await pilot.press("i")
+            await wait_until(pilot, lambda: bool(app.screen.query("#inputs")), "the dialog")
+            for ch in f"file:{ids}":
+                await pilot.press(ch)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "Verdict: UPSTREAM" in shown(app), "its verdict")
+            assert "inputs file:/" in shown(app)
+            assert {r[0] for r in rows(app)} == set(UPSTREAM)
+            await pilot.press("i")
+            await wait_until(pilot, lambda: bool(app.screen.query("#inputs")), "the dialog")
+            app.screen.query_one("#inputs").value = "alert:99"  # type: ignore[attr-defined]
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: "there is no alert #99" in shown(app), "the refusal")
+            assert rows(app) == []  # the previous run's rows do not stay under a refusal

@@ -109,6 +109,7 @@ REPLAY = [
     Binding("r", "mark_right", "Suspect right", id="replay-mark-right"),
     Binding("x", "mark_wrong", "Suspect wrong", id="replay-mark-wrong"),
     Binding("g", "run", "Run / resume", id="replay-run"),
+    Binding("i", "choose_inputs", "Inputs", id="replay-inputs"),
 ]
 
 LINK_DIFF = [

@@ -27,6 +27,7 @@ from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.services.factory import Services
 from thirdbook.services.replay import Mark, Progress, ReplayLine, ReplayOutcome, Verdict
 from thirdbook.tui import keys
+from thirdbook.tui.dialogs.replay_inputs import ReplayInputsDialog
 from thirdbook.tui.safe_text import safe_prose
 from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.replay_view import (
@@ -73,10 +74,12 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-expected { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, service: Services, incident_id: int) -> None:
+    def __init__(self, service: Services, incident_id: int, inputs: str | None = None) -> None:
         super().__init__()
         self.service = service
         self.incident_id = incident_id
+        self.inputs = inputs
+        """What the run sends, as `thirdbook replay --inputs` names it (None: the window)."""
         self.outcome: ReplayOutcome | None = None
         self.shown: list[ReplayLine] = []
         self.filter_at = 0
@@ -120,7 +123,8 @@ class ReplayScreen(Screen[None]):
     @work(exclusive=True, group="replay-open")
     async def open_run(self) -> None:
         """Show the newest run if it finished, else start (or resume) one."""
-        runs = await self.service.replay.runs(self.incident_id)
+        named = self.inputs or "window"
+        runs = [r for r in await self.service.replay.runs(self.incident_id) if r.inputs == named]
         if runs and runs[0].status == "finished":
             self._show(await self.service.replay.outcome(runs[0].id))
             self._counts("finished — g runs it again", after=True)
@@ -149,7 +153,8 @@ class ReplayScreen(Screen[None]):
     @work(exclusive=True, group="replay-rows")
     async def rows_so_far(self) -> None:
         """The running run's rows as answered so far (and its versions in the title)."""
-        runs = await self.service.replay.runs(self.incident_id)
+        named = self.inputs or "window"
+        runs = [r for r in await self.service.replay.runs(self.incident_id) if r.inputs == named]
         if runs and self.running:
             line = self.selected()
             outcome = await self.service.replay.outcome(runs[0].id)
@@ -172,7 +177,10 @@ class ReplayScreen(Screen[None]):
         self.query_one(ProgressBar).update(total=None, progress=0)
         try:
             outcome = await self.service.replay.run(
-                self.incident_id, on_progress=self._progress, cancel=self.cancel
+                self.incident_id,
+                inputs=self.inputs,
+                on_progress=self._progress,
+                cancel=self.cancel,
             )
         except TriageRefusedError as exc:
             self._refused(f"Refused: {exc}")
@@ -250,7 +258,7 @@ class ReplayScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """esc cancels while running; stepping and marking need inputs; g not while running."""
-        if action == "run":
+        if action in ("run", "choose_inputs"):
             return not self.running
         if action in ("next_input", "previous_input", "mark_right", "mark_wrong"):
             return bool(self.shown)
@@ -269,6 +277,22 @@ class ReplayScreen(Screen[None]):
     def on_unmount(self) -> None:
         if self.cancel is not None:
             self.cancel.set()
+
+    @work(exclusive=True, group="replay-inputs")
+    async def action_choose_inputs(self) -> None:
+        """Name other inputs (an alert's decisions, a filter, a file), then replay them."""
+        if self.running:
+            self.notify("The run is still going: esc cancels it first.", severity="warning")
+            return
+        chosen = await self.app.push_screen_wait(ReplayInputsDialog(self.inputs))
+        if chosen is None:
+            return
+        self.inputs = chosen or None
+        self.filter_at, self.outcome, self.shown = 0, None, []
+        self.query_one(InputTable).clear()
+        self.query_one("#replay-title", Static).update(run_title(self.incident_id, None, None))
+        self.show_detail()
+        self.open_run()
 
     def action_next_input(self) -> None:
         """The next input."""
