@@ -66,8 +66,8 @@ class ReplayScreen(Screen[None]):
     ReplayScreen #replay-bar { width: 30; }
     ReplayScreen #replay-counts { width: 1fr; padding: 0 1; }
     ReplayScreen #replay-verdict { height: auto; max-height: 3; padding: 0 1; }
-    ReplayScreen #replay-inputs { height: 7; }
-    ReplayScreen #replay-detail { height: 1fr; }
+    ReplayScreen #replay-inputs { height: 1fr; min-height: 5; }
+    ReplayScreen #replay-detail { height: 2fr; }
     ReplayScreen #replay-input { height: auto; padding: 0 1; }
     ReplayScreen #replay-answers { height: auto; }
     ReplayScreen .answer { width: 1fr; height: auto; padding: 0 1; }
@@ -127,6 +127,7 @@ class ReplayScreen(Screen[None]):
         runs = [r for r in await self.service.replay.runs(self.incident_id) if r.inputs == named]
         if runs and runs[0].status == "finished":
             self._show(await self.service.replay.outcome(runs[0].id))
+            self.query_one(ProgressBar).update(total=1, progress=1)
             self._counts("finished — g runs it again", after=True)
             return
         self.action_run()
