@@ -103,6 +103,13 @@ async def test_y_replays_the_incident_and_shows_each_input_side_by_side(tmp_path
             await pilot.press("v")
             await wait_until(pilot, lambda: len(rows(app)) == 2, "only upstream")
             assert {r[0] for r in rows(app)} == set(UPSTREAM)
+            # w explains the highlighted input's logged decision; esc comes back.
+            highlighted = rows(app)[0][0]
+            await pilot.press("w")
+            await wait_until(pilot, lambda: type(app.screen).__name__ == "ExplainScreen", "explain")
+            assert app.screen.explanation.request_id == highlighted  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, ReplayScreen), "back")
             sent = server.requests
             # Back, and y again shows the finished run: nothing is sent again.
             await pilot.press("escape")

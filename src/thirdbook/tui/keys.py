@@ -110,6 +110,7 @@ REPLAY = [
     Binding("x", "mark_wrong", "Suspect wrong", id="replay-mark-wrong"),
     Binding("g", "run", "Run / resume", id="replay-run"),
     Binding("i", "choose_inputs", "Inputs", id="replay-inputs"),
+    Binding("w", "explain", "Explain decision", id="replay-explain"),
 ]
 
 LINK_DIFF = [

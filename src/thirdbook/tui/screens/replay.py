@@ -24,11 +24,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.services.explain import UnknownDecisionError
 from thirdbook.services.factory import Services
 from thirdbook.services.replay import Mark, Progress, ReplayLine, ReplayOutcome, Verdict
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.replay_inputs import ReplayInputsDialog
 from thirdbook.tui.safe_text import safe_prose
+from thirdbook.tui.screens.explain import ExplainScreen
 from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.replay_view import (
     FILTERS,
@@ -261,7 +263,7 @@ class ReplayScreen(Screen[None]):
         """esc cancels while running; stepping and marking need inputs; g not while running."""
         if action in ("run", "choose_inputs"):
             return not self.running
-        if action in ("next_input", "previous_input", "mark_right", "mark_wrong"):
+        if action in ("next_input", "previous_input", "mark_right", "mark_wrong", "explain"):
             return bool(self.shown)
         if action == "filter_verdict":
             return self.outcome is not None
@@ -294,6 +296,19 @@ class ReplayScreen(Screen[None]):
         self.query_one("#replay-title", Static).update(run_title(self.incident_id, None, None))
         self.show_detail()
         self.open_run()
+
+    @work(exclusive=True, group="replay-explain")
+    async def action_explain(self) -> None:
+        """The highlighted input's decision explained, as logged."""
+        line = self.selected()
+        if line is None:
+            return
+        try:
+            explanation = await self.service.explain.explain(request_id=line.request_id)
+        except UnknownDecisionError as exc:
+            self.notify(f"Nothing to explain: {exc}", severity="warning", timeout=8)
+            return
+        await self.app.push_screen(ExplainScreen(self.service, explanation))
 
     def action_next_input(self) -> None:
         """The next input."""
