@@ -2,8 +2,9 @@
 
 Each version is served under `/{version}/v1/chat/completions`; `decide(version, body)`
 returns the decision. `modes[version]` makes it misbehave: "500x2" (two 500s then fine),
-"429x1", "slow", "nonjson", "truncated", "huge", "redirect", "escape", "toolcall".
-It counts requests, the most in flight at once, and keeps every header it saw.
+"429x1", "slow", "nonjson", "truncated", "huge", "redirect", "escape", "toolcall",
+"closeidle" (answers, then closes the connection without saying so first).
+It counts connections, requests, the most in flight at once, and keeps every header it saw.
 
 It is an asyncio HTTP/1.1 keep-alive server on its own event loop in its own thread, so
 every request really is answered `delay_s` after it arrived, independently of the others
@@ -46,6 +47,7 @@ class ChatServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
+        self.connections = 0
         self.busy_s = 0.0
         """Sum over requests of body read -> answer ready (the server's own time)."""
         self.first_at: float | None = None
@@ -101,6 +103,7 @@ class ChatServer:
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One keep-alive connection: requests one after the other until either side closes."""
+        self.connections += 1
         try:
             while True:
                 try:
@@ -161,8 +164,13 @@ class ChatServer:
             return 307, b"", {"location": "http://example.invalid/v1/chat/completions"}, False
         if mode == "nonjson":
             return 200, b"<html>gateway</html>", {}, False
+        if mode == "closeidle":
+            return 200, self._chat(version, body, mode), {}, True
         if mode == "truncated":
             return 200, b'{"choices": [{"mess', {"content-length": "500"}, True
+        return 200, self._chat(version, body, mode), {}, False
+
+    def _chat(self, version: str, body: dict[str, Any], mode: str) -> bytes:
         content = json.dumps({"decision": self.decide(version, body), "score": 0.5})
         if mode == "escape":
             content = json.dumps(
@@ -180,7 +188,7 @@ class ChatServer:
         }
         if mode == "huge":
             doc["padding"] = "x" * 200_000
-        return 200, json.dumps(doc).encode(), {}, False
+        return json.dumps(doc).encode()
 
 
 def _response(status: int, data: bytes, extra: dict[str, str]) -> bytes:

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from typing import Any
 
+import httpcore
 import pytest
 
 from tests.replay_server import ChatServer
@@ -17,12 +18,14 @@ from thirdbook.domain.replay_payload import (
     captured_parts,
     chat_messages,
 )
+from thirdbook.domain.text import visible
 from thirdbook.forensics.replay_endpoints import (
     Answer,
     CommandEndpoint,
     EndpointError,
     HttpEndpoint,
 )
+from thirdbook.forensics.replay_http import AsyncioBackend
 from thirdbook.forensics.replay_runner import ReplayAnswer, ReplayInput, run_replay
 from thirdbook.forensics.replay_verdict import (
     Verdict,
@@ -230,6 +233,52 @@ async def test_each_bad_answer_is_a_clear_failure(mode: str, message: str) -> No
         await ep.aclose()
         if mode == "redirect":
             assert server.requests == 1
+
+
+async def test_a_500_with_a_body_hands_its_body_to_the_sink() -> None:
+    with ChatServer(decide, modes={"v7": "500x9"}) as server:
+        got = await replay(server, inputs("good"))
+    failed = got[("req-0", "v7")]
+    assert failed.error is not None and "HTTP 500 (after 4 attempts)" in failed.error
+    assert failed.answer is not None and failed.answer.body == b'{"error":"busy"}'
+    assert failed.answer.status == 500 and failed.answer.attempts == 4
+    assert failed.decision is None and failed.shown_text == visible(failed.error)
+    assert got[("req-0", "v6")].decision == "approve"
+
+
+@pytest.mark.parametrize(
+    ("mode", "body"),
+    [
+        ("nonjson", b"<html>gateway</html>"),
+        ("truncated", b'{"choices": [{"mess'),
+        ("huge", None),  # the first cap bytes, and no more
+    ],
+)
+async def test_each_failed_answer_keeps_what_was_received(mode: str, body: bytes | None) -> None:
+    with ChatServer(decide, modes={"v7": mode}) as server:
+        got = await replay(server, inputs("good"))
+    failed = got[("req-0", "v7")]
+    assert failed.error is not None and failed.answer is not None
+    if body is not None:
+        assert failed.answer.body == body and not failed.answer.cut
+    else:
+        assert failed.answer.cut and len(failed.answer.body) == 1 << 16
+        assert failed.answer.body.startswith(b'{"id": "x"')
+        assert "its first 65536 bytes kept" in failed.error
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """Over plain HTTP the client's own network layer says when a kept-alive connection was
+    closed by the server, so the next request opens a new one instead of failing."""
+    with ChatServer(decide, modes={"v6": "closeidle"}) as server:
+        pool = httpcore.AsyncConnectionPool(network_backend=AsyncioBackend())
+        config = ReplayEndpointConfig(url=server.url("v6"), api_key_env="TB_TEST_KEY")
+        ep = HttpEndpoint("v6", config, seed=7, retries=0, max_answer_bytes=1 << 16, pool=pool)
+        first = await ep.answer(inputs("good")[0].messages)
+        await wait_until(lambda: all(c.has_expired() for c in pool.connections))
+        second = await ep.answer(inputs("good")[0].messages)
+        await ep.aclose()
+    assert first.content == second.content and server.connections == 2
 
 
 @pytest.mark.parametrize("mode", ["500x2", "429x2"])

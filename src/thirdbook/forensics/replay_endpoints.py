@@ -25,19 +25,45 @@ from thirdbook.forensics.replay_http import AsyncioBackend
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class EndpointError(RuntimeError):
-    """An endpoint gave no usable answer (the reason is one sentence)."""
-
-
 @dataclass(frozen=True)
 class Answer:
-    """What an endpoint returned: the raw body (as received), the answer's text content, and
-    any tool calls it asked for (shown, never executed)."""
+    """What an endpoint returned: the raw body (as received, at most the cap: `cut` when
+    there was more), the answer's text content, and any tool calls it asked for (shown,
+    never executed). A failed answer that had a body has its body and no content."""
 
     body: bytes
     content: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 1
+    status: int | None = None
+    """The HTTP status (None for a command)."""
+    cut: bool = False
+
+
+class EndpointError(RuntimeError):
+    """An endpoint gave no usable answer (the reason is one sentence); `received` is what it
+    did send back, when it sent a body (kept as evidence like any answer)."""
+
+    def __init__(self, reason: str, received: Answer | None = None) -> None:
+        super().__init__(reason)
+        self.received = received
+
+
+@dataclass
+class _Received:
+    """One attempt's answer as it arrives: its status and the body up to the cap."""
+
+    status: int = 0
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+    cut: bool = False
+
+    def answer(self, attempts: int) -> Answer | None:
+        """The failed answer as kept (None when it had no body)."""
+        if not self.size:
+            return None
+        body = b"".join(self.chunks)
+        return Answer(body=body, content="", attempts=attempts, status=self.status, cut=self.cut)
 
 
 class Endpoint(Protocol):
@@ -132,70 +158,74 @@ class HttpEndpoint:
         attempt = 0
         while True:
             attempt += 1
+            got = _Received()
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for runs the request in a task
                 # of its own, about a third of the client's CPU per request.
                 async with asyncio.timeout(self._timeout):
-                    status, raw = await self._post(body, headers)
+                    await self._post(body, headers, got)
             except (TimeoutError, httpcore.TimeoutException):
                 reason = f"no answer within {self._timeout:g} s"
             except httpcore.ConnectError:
                 reason = f"{self.display} refused the connection or is down"
             except httpcore.RemoteProtocolError:
-                raise EndpointError(
-                    f"{self.display} closed the connection mid-answer (truncated)"
-                ) from None
+                why = f"{self.display} closed the connection mid-answer (truncated)"
+                raise EndpointError(why, got.answer(attempt)) from None
             except (
                 httpcore.NetworkError,
                 httpcore.ProtocolError,
                 httpcore.UnsupportedProtocol,
             ) as exc:
-                raise EndpointError(f"{self.display}: {type(exc).__name__}") from None
+                why = f"{self.display}: {type(exc).__name__}"
+                raise EndpointError(why, got.answer(attempt)) from None
             else:
-                if 300 <= status < 400:
-                    raise EndpointError(
-                        f"{self.display} answered with a redirect (HTTP {status}), refused"
-                    )
+                status = got.status
                 if status not in RETRY_STATUSES:
-                    if status >= 400:
-                        raise EndpointError(f"{self.display} answered HTTP {status}")
-                    content, calls = parse_chat_answer(raw, self.display)
-                    return Answer(body=raw, content=content, tool_calls=calls, attempts=attempt)
+                    return self._answered(got, attempt)
                 reason = f"{self.display} answered HTTP {status}"
             if attempt > self._retries:
-                raise EndpointError(f"{reason} (after {attempt} attempts)")
+                why = f"{reason} (after {attempt} attempts)"
+                raise EndpointError(why, got.answer(attempt))
             await asyncio.sleep(self._backoff * (2 ** (attempt - 1)))
 
-    async def _post(self, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    def _answered(self, got: _Received, attempt: int) -> Answer:
+        """The answer to a request that got one (not to be retried), or why it is unusable."""
+        status = got.status
+        if 300 <= status < 400:
+            why = f"{self.display} answered with a redirect (HTTP {status}), refused"
+            raise EndpointError(why, got.answer(attempt))
+        if status >= 400:
+            raise EndpointError(f"{self.display} answered HTTP {status}", got.answer(attempt))
+        if got.cut:
+            why = (
+                f"{self.display}'s answer is over the cap of {self._cap} bytes "
+                f"(its first {self._cap} bytes kept)"
+            )
+            raise EndpointError(why, got.answer(attempt))
+        raw = b"".join(got.chunks)
+        try:
+            content, calls = parse_chat_answer(raw, self.display)
+        except EndpointError as exc:
+            raise EndpointError(str(exc), got.answer(attempt)) from None
+        return Answer(body=raw, content=content, tool_calls=calls, attempts=attempt, status=status)
+
+    async def _post(self, body: bytes, headers: list[tuple[bytes, bytes]], got: _Received) -> None:
+        """POST once, the answer into `got` as it arrives: a failure keeps what came before
+        it, and nothing past the cap is read."""
         async with self._pool.stream("POST", self._url, content=body, headers=headers) as resp:
-            if resp.status != 200:
-                return resp.status, b""
-            declared = _header(resp.headers, b"content-length")
-            if declared.isdigit() and int(declared) > self._cap:
-                raise EndpointError(
-                    f"{self.display}'s answer is {declared} bytes, over the cap of {self._cap}"
-                )
-            chunks: list[bytes] = []
-            size = 0
+            got.status = resp.status
             async for chunk in resp.aiter_stream():
-                size += len(chunk)
-                if size > self._cap:
-                    raise EndpointError(
-                        f"{self.display}'s answer is over the cap of {self._cap} bytes"
-                    )
-                chunks.append(chunk)
-            return resp.status, b"".join(chunks)
+                room = self._cap - got.size
+                if len(chunk) > room:
+                    got.chunks.append(chunk[:room])
+                    got.size += room
+                    got.cut = True
+                    return
+                got.chunks.append(chunk)
+                got.size += len(chunk)
 
     async def aclose(self) -> None:
         await self._pool.aclose()
-
-
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
-    """The first `name` header's value ("" when there is none)."""
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1").strip()
-    return ""
 
 
 def parse_chat_answer(raw: bytes, display: str) -> tuple[str, list[dict[str, Any]]]:
@@ -245,9 +275,13 @@ class CommandEndpoint:
         try:
             doc = json.loads(raw)
         except ValueError:
-            raise EndpointError(f"{self.display} printed no JSON object") from None
+            why = f"{self.display} printed no JSON object"
+            raise EndpointError(why, _printed(raw)) from None
         if isinstance(doc, dict) and "choices" in doc:
-            content, calls = parse_chat_answer(raw, self.display)
+            try:
+                content, calls = parse_chat_answer(raw, self.display)
+            except EndpointError as exc:
+                raise EndpointError(str(exc), _printed(raw)) from None
             return Answer(body=raw, content=content, tool_calls=calls)
         if isinstance(doc, dict) and isinstance(doc.get("content"), str):
             return Answer(body=raw, content=doc["content"])
@@ -278,11 +312,18 @@ async def run_json_command(
         proc.kill()
         await proc.wait()
         raise EndpointError(f"{display} gave no answer within {limit_s:g} s (killed)") from None
-    if proc.returncode != 0:
-        raise EndpointError(f"{display} exited with status {proc.returncode}")
     if len(out) > cap:
-        raise EndpointError(f"{display}'s answer is over the cap of {cap} bytes")
+        why = f"{display}'s answer is over the cap of {cap} bytes (its first {cap} bytes kept)"
+        raise EndpointError(why, _printed(out[:cap], cut=True))
+    if proc.returncode != 0:
+        why = f"{display} exited with status {proc.returncode}"
+        raise EndpointError(why, _printed(out))
     return out
+
+
+def _printed(out: bytes, *, cut: bool = False) -> Answer | None:
+    """A command's output kept with its failure (None when it printed nothing)."""
+    return Answer(body=out, content="", cut=cut) if out else None
 
 
 def build_endpoint(
