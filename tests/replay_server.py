@@ -4,7 +4,8 @@ Each version is served under `/{version}/v1/chat/completions`; `decide(version, 
 returns the decision. `modes[version]` makes it misbehave: "500x2" (two 500s then fine),
 "429x1", "slow", "nonjson", "truncated", "huge", "redirect", "escape", "toolcall",
 "closeidle" (answers, then closes the connection without saying so first).
-It counts connections, requests, the most in flight at once, and keeps every header it saw.
+It counts connections (and those it closed), requests, the most in flight at once, and
+keeps every header it saw.
 
 It is an asyncio HTTP/1.1 keep-alive server on its own event loop in its own thread, so
 every request really is answered `delay_s` after it arrived, independently of the others
@@ -48,6 +49,8 @@ class ChatServer:
         self.max_in_flight = 0
         self.requests = 0
         self.connections = 0
+        self.closed = 0
+        """Connections the server closed after answering ("closeidle"), the socket shut."""
         self.busy_s = 0.0
         """Sum over requests of body read -> answer ready (the server's own time)."""
         self.first_at: float | None = None
@@ -122,6 +125,9 @@ class ChatServer:
                 writer.write(_response(status, data, extra))
                 await writer.drain()
                 if close:
+                    writer.close()
+                    await writer.wait_closed()
+                    self.closed += 1
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return  # a client that hung up (a cancel, a timeout) is not an error worth printing

@@ -6,7 +6,6 @@ import asyncio
 import sys
 from typing import Any
 
-import httpcore
 import pytest
 
 from tests.replay_server import ChatServer
@@ -25,7 +24,6 @@ from thirdbook.forensics.replay_endpoints import (
     EndpointError,
     HttpEndpoint,
 )
-from thirdbook.forensics.replay_http import AsyncioBackend
 from thirdbook.forensics.replay_runner import ReplayAnswer, ReplayInput, run_replay
 from thirdbook.forensics.replay_verdict import (
     Verdict,
@@ -268,14 +266,13 @@ async def test_each_failed_answer_keeps_what_was_received(mode: str, body: bytes
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
-    """Over plain HTTP the client's own network layer says when a kept-alive connection was
-    closed by the server, so the next request opens a new one instead of failing."""
+    """A kept-alive connection the server has since closed is not reused: the next request
+    opens a new one instead of failing (there are no retries here to hide it)."""
     with ChatServer(decide, modes={"v6": "closeidle"}) as server:
-        pool = httpcore.AsyncConnectionPool(network_backend=AsyncioBackend())
         config = ReplayEndpointConfig(url=server.url("v6"), api_key_env="TB_TEST_KEY")
-        ep = HttpEndpoint("v6", config, seed=7, retries=0, max_answer_bytes=1 << 16, pool=pool)
+        ep = HttpEndpoint("v6", config, seed=7, retries=0, max_answer_bytes=1 << 16)
         first = await ep.answer(inputs("good")[0].messages)
-        await wait_until(lambda: all(c.has_expired() for c in pool.connections))
+        await wait_until(lambda: server.closed == 1)
         second = await ep.answer(inputs("good")[0].messages)
         await ep.aclose()
     assert first.content == second.content and server.connections == 2

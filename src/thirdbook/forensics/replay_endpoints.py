@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-import httpcore
+import httpx
 
 from thirdbook.config import ReplayEndpointConfig
 from thirdbook.domain.replay_payload import ChatMessage
-from thirdbook.forensics.replay_http import AsyncioBackend
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -95,9 +94,9 @@ class HttpEndpoint:
     """POST {url}/chat/completions, temperature 0 and a fixed seed, retries with backoff on
     429, 5xx and timeouts, redirects refused, the answer read streaming up to a cap.
 
-    It speaks httpcore (httpx's own transport) directly: httpx's request and response
-    models around it were a quarter of the client's CPU per request, and it follows no
-    redirects, keeps no cookies and adds no auth of its own, none of which a replay wants."""
+    One `httpx.AsyncClient` an endpoint, its keep-alive pool as large as the requests a run
+    can have in flight (`connections`), so no request waits for a connection or opens one
+    anew once the pool is warm."""
 
     def __init__(
         self,
@@ -108,7 +107,8 @@ class HttpEndpoint:
         retries: int,
         max_answer_bytes: int,
         backoff_s: float = 0.2,
-        pool: httpcore.AsyncConnectionPool | None = None,
+        connections: int = 256,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         if config.url is None:
             raise ValueError("an HTTP endpoint needs a url")
@@ -122,17 +122,25 @@ class HttpEndpoint:
         self._retries = retries
         self._cap = max_answer_bytes
         self._backoff = backoff_s
-        tls = urlsplit(self._url).scheme == "https"
-        self._pool = pool or httpcore.AsyncConnectionPool(
-            # One TLS context for every connection (httpcore would load the CA file anew for
-            # each one).
-            ssl_context=httpcore.default_ssl_context() if tls else None,
-            max_connections=256,
-            max_keepalive_connections=64,
-            # Over TLS the head and body go as two writes: without TCP_NODELAY the body
-            # waits for the server's delayed ACK (up to 40 ms a request).
-            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            network_backend=None if tls else AsyncioBackend(),
+        self._client = client or httpx.AsyncClient(
+            follow_redirects=False,
+            timeout=httpx.Timeout(config.timeout_s),
+            # The body is kept as received: no compressed answer to decode (or to inflate
+            # past the cap).
+            headers={"content-type": "application/json", "accept-encoding": "identity"},
+            # No proxy, netrc or CA-bundle variables: the endpoint is the configured URL.
+            trust_env=False,
+            transport=httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=connections, max_keepalive_connections=connections
+                ),
+                http1=True,
+                http2=False,
+                trust_env=False,
+                # Headers and body go as two writes: without TCP_NODELAY the body waits for
+                # the server's delayed ACK (up to 40 ms a request).
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            ),
         )
 
     def request_body(self, messages: list[ChatMessage]) -> dict[str, Any]:
@@ -143,14 +151,14 @@ class HttpEndpoint:
             "seed": self._seed,
         }
 
-    def _headers(self) -> list[tuple[bytes, bytes]]:
-        headers = [(b"content-type", b"application/json")]
-        if self._key_env is not None:
-            key = os.environ.get(self._key_env)
-            if not key:
-                raise EndpointError(f"the environment variable {self._key_env} is not set")
-            headers.append((b"authorization", f"Bearer {key}".encode()))
-        return headers
+    def _headers(self) -> dict[str, str] | None:
+        """The request's own headers (the client has the rest): the key, read now."""
+        if self._key_env is None:
+            return None
+        key = os.environ.get(self._key_env)
+        if not key:
+            raise EndpointError(f"the environment variable {self._key_env} is not set")
+        return {"authorization": f"Bearer {key}"}
 
     async def answer(self, messages: list[ChatMessage]) -> Answer:
         body = json.dumps(self.request_body(messages)).encode()
@@ -164,18 +172,14 @@ class HttpEndpoint:
                 # of its own, about a third of the client's CPU per request.
                 async with asyncio.timeout(self._timeout):
                     await self._post(body, headers, got)
-            except (TimeoutError, httpcore.TimeoutException):
+            except (TimeoutError, httpx.TimeoutException):
                 reason = f"no answer within {self._timeout:g} s"
-            except httpcore.ConnectError:
+            except httpx.ConnectError:
                 reason = f"{self.display} refused the connection or is down"
-            except httpcore.RemoteProtocolError:
+            except httpx.RemoteProtocolError:
                 why = f"{self.display} closed the connection mid-answer (truncated)"
                 raise EndpointError(why, got.answer(attempt)) from None
-            except (
-                httpcore.NetworkError,
-                httpcore.ProtocolError,
-                httpcore.UnsupportedProtocol,
-            ) as exc:
+            except httpx.HTTPError as exc:
                 why = f"{self.display}: {type(exc).__name__}"
                 raise EndpointError(why, got.answer(attempt)) from None
             else:
@@ -209,12 +213,12 @@ class HttpEndpoint:
             raise EndpointError(str(exc), got.answer(attempt)) from None
         return Answer(body=raw, content=content, tool_calls=calls, attempts=attempt, status=status)
 
-    async def _post(self, body: bytes, headers: list[tuple[bytes, bytes]], got: _Received) -> None:
+    async def _post(self, body: bytes, headers: dict[str, str] | None, got: _Received) -> None:
         """POST once, the answer into `got` as it arrives: a failure keeps what came before
-        it, and nothing past the cap is read."""
-        async with self._pool.stream("POST", self._url, content=body, headers=headers) as resp:
-            got.status = resp.status
-            async for chunk in resp.aiter_stream():
+        it, and nothing past the cap is read (leaving early closes the connection)."""
+        async with self._client.stream("POST", self._url, content=body, headers=headers) as resp:
+            got.status = resp.status_code
+            async for chunk in resp.aiter_raw():
                 room = self._cap - got.size
                 if len(chunk) > room:
                     got.chunks.append(chunk[:room])
@@ -225,7 +229,7 @@ class HttpEndpoint:
                 got.size += len(chunk)
 
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        await self._client.aclose()
 
 
 def parse_chat_answer(raw: bytes, display: str) -> tuple[str, list[dict[str, Any]]]:
@@ -333,10 +337,16 @@ def build_endpoint(
     seed: int,
     retries: int,
     max_answer_bytes: int,
+    connections: int = 256,
 ) -> HttpEndpoint | CommandEndpoint:
-    """The endpoint `config` describes."""
+    """The endpoint `config` describes (`connections`: the run's concurrency, at most)."""
     if config.url is not None:
         return HttpEndpoint(
-            version, config, seed=seed, retries=retries, max_answer_bytes=max_answer_bytes
+            version,
+            config,
+            seed=seed,
+            retries=retries,
+            max_answer_bytes=max_answer_bytes,
+            connections=connections,
         )
     return CommandEndpoint(version, config, seed=seed, max_answer_bytes=max_answer_bytes)
