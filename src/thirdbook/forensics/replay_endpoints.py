@@ -114,7 +114,10 @@ class HttpEndpoint:
             raise ValueError("an HTTP endpoint needs a url")
         self.version = version
         self.display = display_url(config.url)
-        self._url = config.url.rstrip("/") + "/chat/completions"
+        try:  # parsed once here, not again for every request
+            self._url = httpx.URL(config.url.rstrip("/") + "/chat/completions")
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"{self.display} is not a URL to send to: {exc}") from None
         self._model = config.model or version
         self._key_env = config.api_key_env
         self._timeout = config.timeout_s
