@@ -131,7 +131,9 @@ class HttpEndpoint:
             # The body is kept as received: no compressed answer to decode (or to inflate
             # past the cap).
             headers={"content-type": "application/json", "accept-encoding": "identity"},
-            # No proxy, netrc or CA-bundle variables: the endpoint is the configured URL.
+            # No HTTP(S)_PROXY or SSL_CERT_FILE from the environment: the request goes to the
+            # configured URL (a proxy would see the key over plain HTTP), TLS checked
+            # against certifi's CAs.
             trust_env=False,
             transport=httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(
