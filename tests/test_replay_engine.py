@@ -11,8 +11,19 @@ import pytest
 from tests.replay_server import ChatServer
 from thirdbook.config import ReplayEndpointConfig, ReplayExtractConfig
 from thirdbook.domain.events import Prompt
-from thirdbook.domain.replay_payload import MissingPromptError, captured_parts, chat_messages
-from thirdbook.forensics.replay_endpoints import CommandEndpoint, EndpointError, HttpEndpoint
+from thirdbook.domain.replay_payload import (
+    ChatMessage,
+    MissingPromptError,
+    captured_parts,
+    chat_messages,
+)
+from thirdbook.domain.text import visible
+from thirdbook.forensics.replay_endpoints import (
+    Answer,
+    CommandEndpoint,
+    EndpointError,
+    HttpEndpoint,
+)
 from thirdbook.forensics.replay_runner import ReplayAnswer, ReplayInput, run_replay
 from thirdbook.forensics.replay_verdict import (
     Verdict,
@@ -116,40 +127,89 @@ def test_run_verdict_is_the_most_frequent_conclusive_one() -> None:
     assert verdict is v.NOT_REPRODUCED and counts["inconclusive"] == 2
 
 
+class Tally:
+    """Requests in flight across endpoints, counted where the runner sends them."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+
+
+class Counting:
+    """An endpoint that counts its requests in flight in a `Tally`: the runner's bound, as
+    the runner keeps it (a server's count also sees what a cancelled run had sent)."""
+
+    def __init__(self, inner: HttpEndpoint, tally: Tally) -> None:
+        self.inner = inner
+        self.tally = tally
+        self.version = inner.version
+        self.display = inner.display
+
+    def request_body(self, messages: list[ChatMessage]) -> dict[str, Any]:
+        return self.inner.request_body(messages)
+
+    async def answer(self, messages: list[ChatMessage]) -> Answer:
+        self.tally.in_flight += 1
+        self.tally.most = max(self.tally.most, self.tally.in_flight)
+        try:
+            return await self.inner.answer(messages)
+        finally:
+            self.tally.in_flight -= 1
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def sent_pairs(server: ChatServer) -> set[tuple[str, str]]:
+    """(request id, version) of every request `server` received (inputs are "good {i}")."""
+    return {
+        (f"req-{str(captured_parts(b['messages']).user).split()[-1]}", b["model"])
+        for b in server.bodies
+    }
+
+
 async def test_concurrency_is_bounded_and_resume_sends_only_what_is_missing() -> None:
+    """Each run on a server of its own: a request the cancelled first run had sent may reach
+    its server after the cancel returned (under load it did, and counted a 4th in flight)."""
     items = inputs(*[f"good {i}" for i in range(24)])
-    with ChatServer(decide, delay_s=0.05) as server:
-        cancel = asyncio.Event()
-        kept: dict[tuple[str, str], ReplayAnswer] = {}
+    kept: dict[tuple[str, str], ReplayAnswer] = {}
+    cancel = asyncio.Event()
+    tally = Tally()
+    with ChatServer(decide, delay_s=0.05) as first:
+        eps = [Counting(endpoint(first, "v6"), tally), Counting(endpoint(first, "v7"), tally)]
 
         async def sink(a: ReplayAnswer) -> None:
             kept[(a.request_id, a.version)] = a
             if len(kept) >= 10:
                 cancel.set()
 
-        eps = [endpoint(server, "v6"), endpoint(server, "v7")]
         await run_replay(
             items, eps, concurrency=3, extract=ReplayExtractConfig(), sink=sink, cancel=cancel
         )
-        assert 10 <= len(kept) < 48
-        assert server.max_in_flight <= 3
-        await wait_until(lambda: server.in_flight == 0)  # cancelled ones end server-side
-        first = server.requests
-        cancel2 = asyncio.Event()
+        assert tally.in_flight == 0  # the cancel waited for the requests it cancelled
+        for e in eps:
+            await e.aclose()
+    assert 10 <= len(kept) < 48
+    assert tally.most == 3 and first.max_in_flight <= 3
+    answered = set(kept)
+    tally = Tally()
+    with ChatServer(decide, delay_s=0.05) as second:
+        eps = [Counting(endpoint(second, "v6"), tally), Counting(endpoint(second, "v7"), tally)]
         await run_replay(
             items,
             eps,
             concurrency=3,
             extract=ReplayExtractConfig(),
             sink=sink,
-            answered=set(kept),
-            cancel=cancel2,
+            answered=answered,
+            cancel=asyncio.Event(),
         )
         for e in eps:
             await e.aclose()
     assert len(kept) == 48
-    assert server.requests - first <= 48 - 10 + 3
-    assert server.max_in_flight <= 3
+    assert second.requests == 48 - len(answered)  # only what was missing, each once
+    assert not answered & sent_pairs(second)
+    assert tally.most == 3 and second.max_in_flight <= 3
 
 
 @pytest.mark.parametrize(
@@ -171,6 +231,51 @@ async def test_each_bad_answer_is_a_clear_failure(mode: str, message: str) -> No
         await ep.aclose()
         if mode == "redirect":
             assert server.requests == 1
+
+
+async def test_a_500_with_a_body_hands_its_body_to_the_sink() -> None:
+    with ChatServer(decide, modes={"v7": "500x9"}) as server:
+        got = await replay(server, inputs("good"))
+    failed = got[("req-0", "v7")]
+    assert failed.error is not None and "HTTP 500 (after 4 attempts)" in failed.error
+    assert failed.answer is not None and failed.answer.body == b'{"error":"busy"}'
+    assert failed.answer.status == 500 and failed.answer.attempts == 4
+    assert failed.decision is None and failed.shown_text == visible(failed.error)
+    assert got[("req-0", "v6")].decision == "approve"
+
+
+@pytest.mark.parametrize(
+    ("mode", "body"),
+    [
+        ("nonjson", b"<html>gateway</html>"),
+        ("truncated", b'{"choices": [{"mess'),
+        ("huge", None),  # the first cap bytes, and no more
+    ],
+)
+async def test_each_failed_answer_keeps_what_was_received(mode: str, body: bytes | None) -> None:
+    with ChatServer(decide, modes={"v7": mode}) as server:
+        got = await replay(server, inputs("good"))
+    failed = got[("req-0", "v7")]
+    assert failed.error is not None and failed.answer is not None
+    if body is not None:
+        assert failed.answer.body == body and not failed.answer.cut
+    else:
+        assert failed.answer.cut and len(failed.answer.body) == 1 << 16
+        assert failed.answer.body.startswith(b'{"id": "x"')
+        assert "its first 65536 bytes kept" in failed.error
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """A kept-alive connection the server has since closed is not reused: the next request
+    opens a new one instead of failing (there are no retries here to hide it)."""
+    with ChatServer(decide, modes={"v6": "closeidle"}) as server:
+        config = ReplayEndpointConfig(url=server.url("v6"), api_key_env="TB_TEST_KEY")
+        ep = HttpEndpoint("v6", config, seed=7, retries=0, max_answer_bytes=1 << 16)
+        first = await ep.answer(inputs("good")[0].messages)
+        await wait_until(lambda: server.closed == 1)
+        second = await ep.answer(inputs("good")[0].messages)
+        await ep.aclose()
+    assert first.content == second.content and server.connections == 2
 
 
 @pytest.mark.parametrize("mode", ["500x2", "429x2"])

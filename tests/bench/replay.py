@@ -1,5 +1,6 @@
 """Replay overhead: 1,000 inputs against a local chat server that answers in 50 ms, at
-concurrency 8. Ideal = 1000 * 50 ms / 8 = 6.25 s; target < 5 % over.
+concurrency 8. Ideal = 1000 * 50 ms / 8 = 6.25 s; target < 5 % over. The server (an asyncio
+server in its own process) reports its own busy time, so what is left is the client's.
 
     .venv/bin/python -m tests.bench.replay [--inputs 1000] [--delay-ms 50] [--concurrency 8]
 """
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import subprocess
 import sys
 import time
@@ -35,41 +38,60 @@ async def bench(n: int, delay_ms: float, concurrency: int) -> None:
 
     server = subprocess.Popen(
         [sys.executable, "-m", "tests.bench.replay", "--serve", str(delay_ms)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert server.stdout is not None
+    assert server.stdin is not None and server.stdout is not None
     port = int(server.stdout.readline())
     try:
         url = f"http://127.0.0.1:{port}/v6/v1"
         config = ReplayEndpointConfig(url=url, timeout_s=30)
         ep = HttpEndpoint("v6", config, seed=7, retries=3, max_answer_bytes=1 << 20)
+        cpu = time.process_time()
         started = time.perf_counter()
         await run_replay(
             items, [ep], concurrency=concurrency, extract=ReplayExtractConfig(), sink=sink
         )
         took = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         await ep.aclose()
+        server.stdin.close()
+        stats = json.loads(server.stdout.readline())
     finally:
         server.terminate()
         server.wait()
     ideal = n * delay_ms / 1000 / concurrency
+    served = stats["busy_s"] / concurrency
     print(f"inputs           {n}")
     print(f"server delay     {delay_ms:g} ms, concurrency {concurrency}")
     print(f"failures         {failures}")
-    print(f"ideal            {ideal:.3f} s")
-    print(f"measured         {took:.3f} s")
+    print(f"ideal            {ideal:.3f} s  (inputs x delay / concurrency)")
+    print(f"took             {took:.3f} s")
     if ideal:
         print(f"overhead         {100 * (took - ideal) / ideal:.2f} %  (target < 5 %)")
-    print(f"per request      {1000 * took * concurrency / n:.2f} ms (server's own {delay_ms:g})")
+    print(
+        f"server busy      {served:.3f} s  ({1000 * stats['busy_s'] / n:.2f} ms a request, "
+        f"{stats['requests']} requests, at most {stats['max_in_flight']} at once)"
+    )
+    print(f"the rest         {took - served:.3f} s  (the client's, and waiting for a CPU)")
+    print(f"client CPU       {cpu:.3f} s  ({1000 * cpu / n:.2f} ms a request)")
+    print(f"server CPU       {stats['cpu_s']:.3f} s  (its whole life, start-up included)")
+    print(f"load average     {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def serve(delay_ms: float) -> None:
-    """The server in its own process (so its Python does not share the client's GIL)."""
+    """The server in its own process (so its Python does not share the client's GIL): its
+    port on stdout, then, when stdin closes, what it measured as one JSON line."""
     with ChatServer(lambda v, b: "approve", delay_s=delay_ms / 1000) as chat:
         print(chat.port, flush=True)
         with contextlib.suppress(KeyboardInterrupt):
-            chat.thread.join()
+            sys.stdin.read()
+        span = 0.0 if chat.first_at is None else (chat.last_at or chat.first_at) - chat.first_at
+        stats = {"requests": chat.requests, "busy_s": chat.busy_s, "span_s": span}
+        stats["max_in_flight"] = chat.max_in_flight
+        stats["cpu_s"] = time.process_time()
+        print(json.dumps(stats), flush=True)
 
 
 def main() -> None:

@@ -30,7 +30,8 @@ class ReplayInput:
 
 @dataclass(frozen=True)
 class ReplayAnswer:
-    """One version's answer to one input (or why there is none)."""
+    """One version's answer to one input: `answer` is what came back (a failure's body
+    too, with `error` saying why it is unusable), None when nothing did."""
 
     request_id: str
     version: str
@@ -43,8 +44,9 @@ class ReplayAnswer:
 
     @property
     def shown_text(self) -> str:
-        """The answer's text as safe to show (sanitised like any log text)."""
-        if self.answer is None:
+        """The answer's text as safe to show (sanitised like any log text); the error when
+        there is no text (a failed answer keeps its body in `answer`, with no content)."""
+        if self.answer is None or not self.answer.content:
             return visible(self.error or "")
         return visible(self.answer.content)
 
@@ -132,9 +134,13 @@ async def _one(item: ReplayInput, endpoint: Endpoint, extract: ReplayExtractConf
     error: str | None = None
     try:
         answer = await endpoint.answer(item.messages)
-        decision = await extract_decision(answer.content, extract)
-    except EndpointError as exc:
-        error = str(exc)
+    except EndpointError as exc:  # what it sent back, if anything, is kept all the same
+        error, answer = str(exc), exc.received
+    else:
+        try:
+            decision = await extract_decision(answer.content, extract)
+        except EndpointError as exc:
+            error = str(exc)
     return ReplayAnswer(
         request_id=item.request_id,
         version=endpoint.version,
