@@ -350,3 +350,14 @@ async def test_the_evidence_bundle_holds_the_runs_requests_and_answers(tmp_path:
     for answer in answers:
         for sha in (answer.request_sha256, answer.answer_sha256):
             assert f"objects/{sha}" in names or f"masked/{sha}" in names
+
+
+async def test_an_endpoint_url_that_cannot_be_used_is_refused_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    with ChatServer(decide) as server:
+        services, incident_id = await _incident(tmp_path, _settings(server))
+        with pytest.raises(TriageRefusedError, match=r"version v6 cannot be used: .*[Pp]ort"):
+            await services.replay.run(incident_id, endpoints={"v6": "http://127.0.0.1:99999/v1"})
+        await services.close()
+    assert server.requests == 0

@@ -131,17 +131,14 @@ class HttpEndpoint:
             # The body is kept as received: no compressed answer to decode (or to inflate
             # past the cap).
             headers={"content-type": "application/json", "accept-encoding": "identity"},
-            # No HTTP(S)_PROXY or SSL_CERT_FILE from the environment: the request goes to the
-            # configured URL (a proxy would see the key over plain HTTP), TLS checked
-            # against certifi's CAs.
-            trust_env=False,
+            # HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE from the environment are honoured, as
+            # by any httpx client: a bastion's proxy and a private CA work unconfigured.
             transport=httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(
                     max_connections=connections, max_keepalive_connections=connections
                 ),
                 http1=True,
                 http2=False,
-                trust_env=False,
                 # Headers and body go as two writes: without TCP_NODELAY the body waits for
                 # the server's delayed ACK (up to 40 ms a request).
                 socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],

@@ -288,15 +288,20 @@ class ReplayService:
                     f'url = "http://host:port/v1" (or command = [...]) to thirdbook.toml, or '
                     f"pass --endpoint {version}=URL"
                 )
-            chosen.append(
-                build_endpoint(
+            try:
+                endpoint = build_endpoint(
                     version,
                     config,
                     seed=self.config.seed,
                     retries=self.config.retries,
                     max_answer_bytes=self.config.max_answer_bytes,
+                    connections=self.config.concurrency,
                 )
-            )
+            except ValueError as exc:
+                raise TriageRefusedError(
+                    f"the replay endpoint of version {version} cannot be used: {exc}"
+                ) from None
+            chosen.append(endpoint)
         return chosen
 
     async def _resumable(
