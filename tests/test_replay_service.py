@@ -18,6 +18,7 @@ from thirdbook.cli import main
 from thirdbook.config import ContainmentConfig, ReplayConfig, ReplayEndpointConfig, Settings
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.domain.records import EventFilter
 from thirdbook.domain.replay_payload import captured_parts
 from thirdbook.services.factory import Services, build_services
 from thirdbook.store import Store
@@ -361,3 +362,29 @@ async def test_an_endpoint_url_that_cannot_be_used_is_refused_with_the_reason(
             await services.replay.run(incident_id, endpoints={"v6": "http://127.0.0.1:99999/v1"})
         await services.close()
     assert server.requests == 0
+
+
+async def test_a_feedback_alert_replays_the_decisions_its_reports_name(tmp_path: Path) -> None:
+    with ChatServer(decide) as server:
+        services, incident_id = await _incident(tmp_path, _settings(server))
+        reports = await services.store.events.page(
+            EventFilter(kind="feedback"),
+            limit=20,
+        )
+        naming_upstream = [
+            e.id for e in reports.items if any(rid in e.raw.decode() for rid in UPSTREAM)
+        ]
+        alert = await services.store.alerts.record(
+            Firing(
+                rule="wrong declines",
+                kind="feedback",
+                key="credit-decision wrong_decline",
+                event_ids=tuple(naming_upstream),
+                at=datetime(2026, 11, 27, 10, 1, tzinfo=UTC),
+                summary="2 wrong_decline reports",
+            )
+        )
+        outcome = await services.replay.run(incident_id, inputs=f"alert:{alert.id}")
+        await services.close()
+    assert {line.request_id for line in outcome.lines} == set(UPSTREAM)
+    assert outcome.run.verdict == "upstream"

@@ -1,10 +1,10 @@
 """What a replay sends: the logged decisions it names, each as its captured prompt, and the
 expected outcome of each (from feedback naming it, else the check command).
 
-Inputs are named as `alert:ID` (the alert's events that are decisions), `file:PATH` (request
-ids, one a line), `filter:'kind:… version:…'` (the explorer's filter), or nothing: the
-suspect version's decisions in the incident's window, those named by feedback first. A
-record without its prompt is skipped and counted with the reason.
+Inputs are named as `alert:ID` (the alert's decisions, or those a feedback alert's reports
+name), `file:PATH` (request ids, one a line), `filter:'kind:… version:…'` (the explorer's
+filter), or nothing: the suspect version's decisions in the incident's window, those named
+by feedback first. A record without its prompt is skipped and counted with the reason.
 """
 
 from __future__ import annotations
@@ -125,11 +125,22 @@ async def _alert_decisions(store: Store, text: str) -> list[StoredEvent]:
     alert = await store.alerts.get(int(text))
     if alert is None:
         raise TriageRefusedError(f"there is no alert #{text}")
-    events = [e for e in await store.events.by_ids(alert.event_ids) if e.kind == "inference"]
+    events: list[StoredEvent] = []
+    for stored in await store.events.by_ids(alert.event_ids):
+        if stored.kind == "inference":
+            events.append(stored)
+            continue
+        # A feedback alert's events are its reports: the decisions they name are replayed.
+        event = parse_stored_line(stored.raw)
+        if isinstance(event, FeedbackEvent) and event.request_id:
+            decision = await _by_request(store, event.request_id)
+            if decision is not None:
+                events.append(decision)
     if not events:
         raise TriageRefusedError(
-            f"alert #{text}'s events are not decisions (a drift alert's are metric windows): "
-            "replay the incident's window (no --inputs) or name a filter"
+            f"alert #{text}'s events are neither decisions nor reports naming one (a drift "
+            "alert's are metric windows): replay the incident's window (no --inputs) or "
+            "name a filter"
         )
     return events
 
