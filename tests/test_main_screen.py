@@ -324,6 +324,17 @@ async def test_newer_alerts_scrolled_above_the_cursor_are_counted_in_the_title(
         await wait_until(
             pilot, lambda: "newer above (k)" in screen_text(app, "#alerts-title"), "the count"
         )
+
+        def cursor_in_sight() -> bool:
+            top = int(table.scroll_y)
+            rows = table.scrollable_content_region.height - table.header_height
+            return top <= table.cursor_row < top + max(rows, 1)
+
+        assert cursor_in_sight()
+        await pilot.press("r")  # the detail opens and the table gives it room
+        await wait_until(pilot, lambda: "#1 " in screen_text(app, "#alert-detail"), "detail")
+        await wait_until(pilot, cursor_in_sight, "the row of the detail still in sight")
+        await pilot.press("r")
         for _ in range(7):
             await pilot.press("k")
         await wait_until(pilot, lambda: table.selected_id() == 8, "the newest")

@@ -96,8 +96,11 @@ class NewestFirstTable(DataTable[Text]):
     def newest_in_sight(self) -> None:
         """Scroll up as far as the cursor's row stays in sight: at 80x24 three alerts show,
         and one arriving above the alert being read must not stay hidden above the view."""
-        if self.is_on_screen and self.row_count and self.scroll_y:
-            self.scroll_to(y=0, animate=False, immediate=True)
+        if self.is_on_screen and self.row_count:
+            # And the cursor's row stays in sight when the table shrinks (an alert's detail
+            # opening leaves it one row): the detail shown is the row shown.
+            if self.scroll_y:
+                self.scroll_to(y=0, animate=False, immediate=True)
             self.move_cursor(row=self.cursor_row, animate=False, scroll=True)
 
     @property
