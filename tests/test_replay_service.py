@@ -388,3 +388,30 @@ async def test_a_feedback_alert_replays_the_decisions_its_reports_name(tmp_path:
         await services.close()
     assert {line.request_id for line in outcome.lines} == set(UPSTREAM)
     assert outcome.run.verdict == "upstream"
+
+
+async def test_an_incident_declared_from_a_service_report_alert_finds_its_model_and_versions(
+    tmp_path: Path,
+) -> None:
+    """Reports against a decision service name the service, not the model: the incident's
+    model and suspect version come from the decisions the reports name."""
+    with ChatServer(decide) as server:
+        services, _ = await _incident(tmp_path, _settings(server))
+        reports = await services.store.events.page(EventFilter(kind="feedback"), limit=20)
+        alert = await services.store.alerts.record(
+            Firing(
+                rule="wrong declines",
+                kind="feedback",
+                key="credit-decision wrong_decline",
+                event_ids=tuple(e.id for e in reports.items),
+                at=datetime(2026, 11, 27, 10, 1, tzinfo=UTC),
+                summary="5 wrong_decline reports against credit-decision",
+            )
+        )
+        incident = await services.triage.declare(
+            [alert.id], title="decision service declines", severity="SEV2", blast_radius="medium"
+        )
+        outcome = await services.replay.run(incident.id, inputs=f"alert:{alert.id}")
+        await services.close()
+    assert (outcome.run.known_good, outcome.run.suspect) == ("v6", "v7")
+    assert len(outcome.lines) == len(GOOD + UPSTREAM)

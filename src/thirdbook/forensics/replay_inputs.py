@@ -98,7 +98,8 @@ async def _pages(store: Store, where: EventFilter, limit: int) -> list[StoredEve
     return found[:limit]
 
 
-async def _by_request(store: Store, request_id: str) -> StoredEvent | None:
+async def decision_by_request(store: Store, request_id: str) -> StoredEvent | None:
+    """The logged decision with this request id, if any."""
     page = await store.events.page(EventFilter(kind="inference", request_id=request_id), limit=1)
     return page.items[0] if page.items else None
 
@@ -112,7 +113,7 @@ async def _window_decisions(
     for stored in reported:
         event = parse_stored_line(stored.raw)
         if isinstance(event, FeedbackEvent) and event.request_id:
-            decision = await _by_request(store, event.request_id)
+            decision = await decision_by_request(store, event.request_id)
             if decision is not None and decision.model_version == suspect:
                 first.append(decision)
     where = EventFilter(kind="inference", model_version=suspect, since=since, until=until)
@@ -133,7 +134,7 @@ async def _alert_decisions(store: Store, text: str) -> list[StoredEvent]:
         # A feedback alert's events are its reports: the decisions they name are replayed.
         event = parse_stored_line(stored.raw)
         if isinstance(event, FeedbackEvent) and event.request_id:
-            decision = await _by_request(store, event.request_id)
+            decision = await decision_by_request(store, event.request_id)
             if decision is not None:
                 events.append(decision)
     if not events:
@@ -155,7 +156,7 @@ async def _file_decisions(store: Store, path: Path, gathered: Gathered) -> list[
         request_id = line.strip()
         if not request_id:
             continue
-        stored = await _by_request(store, request_id)
+        stored = await decision_by_request(store, request_id)
         if stored is None:
             gathered.skipped["no decision has this request id"] += 1
         else:

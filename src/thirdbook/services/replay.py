@@ -21,7 +21,11 @@ from thirdbook.domain.replay import ReplayRun, StoredAnswer
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.evidence.snapshot import window_of
 from thirdbook.forensics.replay_endpoints import Endpoint, build_endpoint
-from thirdbook.forensics.replay_inputs import expected_outcomes, gather_inputs
+from thirdbook.forensics.replay_inputs import (
+    decision_by_request,
+    expected_outcomes,
+    gather_inputs,
+)
 from thirdbook.forensics.replay_runner import Progress, ReplayAnswer, run_replay
 from thirdbook.forensics.replay_verdict import NOT_PREFIX, Verdict, judge, run_verdict
 from thirdbook.services.acting import Acting
@@ -40,6 +44,8 @@ __all__ = [
 ]
 
 Mark = Literal["right", "wrong"]
+REPORTS_READ = 200
+"""An alert's first events read to tell its model version (a report: the decision it names)."""
 
 
 @dataclass(frozen=True)
@@ -123,8 +129,9 @@ class ReplayService:
         async with self.acting.act("replay", detail, incident_id) as actor:
             incident = await self._incident(incident_id)
             model, serving = await self.containment.incident_model(incident)
-            suspect = suspect or await self._suspect(incident, serving)
-            known_good = known_good or self._known_good(model, suspect)
+            decided = await self._decided(incident)
+            suspect = suspect or self._suspect(incident, serving, decided)
+            known_good = known_good or self._known_good(self._model(model, decided), suspect)
             if known_good == suspect:
                 raise TriageRefusedError(f"the known-good and suspect versions are both {suspect}")
             answerers = self._endpoints([known_good, suspect], endpoints or {})
@@ -231,19 +238,31 @@ class ReplayService:
             raise TriageRefusedError(f"there is no incident #{incident_id}")
         return incident
 
-    async def _suspect(self, incident: Incident, serving: str | None) -> str:
-        """A drift alert's version, else the most frequent version among the alerts'
-        decisions, else the registry's serving version."""
-        versions: list[str] = []
+    async def _decided(self, incident: Incident) -> list[tuple[str | None, str]]:
+        """The (model, version) of the alerts' decisions (a feedback alert's: those its
+        reports name), and a drift alert's version first."""
+        found: list[tuple[str | None, str]] = []
         for alert_id in incident.alert_ids:
             alert = await self.store.alerts.get(alert_id)
             if alert is None:
                 continue
             if alert.kind == "drift" and len(alert.key.split(" ")) > 1:
-                return alert.key.split(" ")[1]
-            for event in await self.store.events.by_ids(alert.event_ids):
+                return [(alert.key.split(" ")[0], alert.key.split(" ")[1])]
+            for event in await self.store.events.by_ids(alert.event_ids[:REPORTS_READ]):
+                if event.kind == "feedback" and event.request_id:  # the decision it names
+                    decision = await decision_by_request(self.store, event.request_id)
+                    event = decision if decision is not None else event
                 if event.model_version:
-                    versions.append(event.model_version)
+                    found.append((event.model_name, event.model_version))
+        return found
+
+    @staticmethod
+    def _suspect(
+        incident: Incident, serving: str | None, decided: list[tuple[str | None, str]]
+    ) -> str:
+        """A drift alert's version, else the most frequent among the alerts' decisions,
+        else the registry's serving version."""
+        versions = [version for _, version in decided]
         if versions:
             return max(set(versions), key=versions.count)
         if serving is None:
@@ -251,6 +270,15 @@ class ReplayService:
                 f"cannot tell incident #{incident.id}'s model version: name it (--suspect)"
             )
         return serving
+
+    def _model(self, model: str | None, decided: list[tuple[str | None, str]]) -> str | None:
+        """The incident's model as the registry names it: its own, else the decisions'
+        (a report against a decision service names the service, not the model)."""
+        registry = self.containment.registry.current()
+        if registry is None or (model is not None and model in registry.models):
+            return model
+        names = [name for name, _ in decided if name is not None and name in registry.models]
+        return max(set(names), key=names.count) if names else model
 
     def _known_good(self, model: str | None, suspect: str) -> str:
         registry = self.containment.registry.current()
