@@ -155,6 +155,25 @@ async def test_severity_and_phase_from_the_keyboard(tmp_path: Path) -> None:
         assert ("phase", "detected → contained") in entries
 
 
+async def test_n_puts_a_note_on_the_timeline_with_who_and_when(tmp_path: Path) -> None:
+    async with incident_console(tmp_path) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "NoteDialog", "the dialog")
+        await pilot.press(*"v6 holdout looks fine", "enter")
+        svc = await service(app)
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "MainScreen", "closed")
+        notes = [e for e in await svc.triage.timeline(1) if e.kind == "note"]
+        assert [e.detail for e in notes] == ["v6 holdout looks fine"] and notes[0].actor.user
+        await pilot.press("4")  # the timeline panel shows it
+        timeline = app.main_screen.query_one("#timeline")
+
+        def shown() -> bool:
+            rows = [timeline.get_row_at(r) for r in range(timeline.row_count)]  # type: ignore[attr-defined]
+            return any("v6 holdout looks fine" in str(cell) for row in rows for cell in row)
+
+        await wait_until(pilot, shown, "the note on the timeline panel")
+
+
 async def test_checking_a_runbook_step_is_recorded_on_the_timeline(tmp_path: Path) -> None:
     async with incident_console(tmp_path) as (app, pilot):
         await pilot.press("3")  # the runbook panel

@@ -127,6 +127,13 @@ def test_cli_declare_and_timeline(tmp_path: Path) -> None:
     assert "declared incident #1 SEV2" in result.output and "rollback" in result.output
     result = runner.invoke(main, ["timeline", "1"])
     assert "declared" in result.output and "local" in result.output
+    result = runner.invoke(main, ["note", "1", "paged the data team about CR-7"])
+    assert result.exit_code == 0, result.output
+    assert "paged the data team about CR-7" in runner.invoke(main, ["timeline", "1"]).output
+    refused = runner.invoke(main, ["note", "1", "   "])
+    assert refused.exit_code == 1 and "a note needs some text" in refused.output
+    refused = runner.invoke(main, ["note", "9", "x"])
+    assert refused.exit_code == 1 and "no incident #9" in refused.output
     result = runner.invoke(main, ["dismiss", "1", "--reason", "late"])
     assert result.exit_code == 1 and "refused: alert #1 is already declared" in result.output
 

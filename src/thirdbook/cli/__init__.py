@@ -19,7 +19,17 @@ COMMAND_MODULES: CommandModules = {
     "queries": ("register_query_commands", ("events", "rejects", "status", "alerts", "schema")),
     "triage": (
         "register_triage_commands",
-        ("declare", "dismiss", "attach", "severity", "phase", "incidents", "timeline", "precision"),
+        (
+            "declare",
+            "dismiss",
+            "attach",
+            "severity",
+            "phase",
+            "note",
+            "incidents",
+            "timeline",
+            "precision",
+        ),
     ),
     "action_items": ("register_action_item_commands", ("action-items",)),
     "runbooks": ("register_runbook_commands", ("runbook", "runbooks")),

@@ -195,7 +195,18 @@ def phase(ctx: click.Context, incident_id: int, phase: str) -> None:
     click.echo(f"incident #{incident_id} is now {phase}")
 
 
+@click.command()
+@click.argument("incident_id", type=int)
+@click.argument("text")
+@click.pass_context
+def note(ctx: click.Context, incident_id: int, text: str) -> None:
+    """Put a free-text note on an incident's timeline (who and when are recorded)."""
+    with_services(ctx, lambda svc: svc.triage.add_note(incident_id, text))
+    click.echo(f"noted on incident #{incident_id}'s timeline")
+
+
 def register_triage_commands(group: click.Group) -> None:
     """Add the triage commands to the `thirdbook` group."""
-    for command in (declare, dismiss, attach, severity, phase, incidents, timeline, precision):
+    commands = (declare, dismiss, attach, severity, phase, note, incidents, timeline, precision)
+    for command in commands:
         group.add_command(command)

@@ -18,6 +18,9 @@ from thirdbook.services.acting import Acting
 from thirdbook.services.runbooks import RunbookLibrary
 from thirdbook.store import Store
 
+MAX_NOTE_CHARS = 4000
+"""A note on the timeline is a few lines; a longer text belongs in the evidence."""
+
 
 class TriageService:
     """The console's triage actions (each as the OS user, audited) and incident reads."""
@@ -81,6 +84,19 @@ class TriageService:
         """Move an incident to another phase (detected ... closed)."""
         async with self.acting.act("phase", {"to": phase}, incident_id) as actor:
             await self.store.incidents.set_phase(incident_id, phase, actor)
+
+    async def add_note(self, incident_id: int, text: str) -> None:
+        """A free-text note on the incident's timeline, with who and when."""
+        note = text.strip()
+        async with self.acting.act("note", {"length": len(note)}, incident_id) as actor:
+            if not note:
+                raise TriageRefusedError("a note needs some text")
+            if len(note) > MAX_NOTE_CHARS:
+                raise TriageRefusedError(
+                    f"a note is at most {MAX_NOTE_CHARS:,} characters (this one is "
+                    f"{len(note):,}); put a longer text in a file and attach it as evidence"
+                )
+            await self.store.incidents.add_note(incident_id, note, actor)
 
     async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
         """The newest incidents (older than `before_id`, when given)."""

@@ -186,6 +186,13 @@ class Incidents:
             )
             await add_timeline_entry(conn, incident_id, actor, "phase", f"{before} → {phase}")
 
+    async def add_note(self, incident_id: int, text: str, actor: Actor) -> None:
+        """A free-text note on an incident's timeline (and in the audit chain), in any phase:
+        a review goes on after the incident is closed."""
+        async with self._store.write() as conn:
+            await existing_incident(conn, incident_id)
+            await add_timeline_entry(conn, incident_id, actor, "note", text)
+
     async def check_step(
         self, incident_id: int, step: RunbookLine, checked: bool, actor: Actor
     ) -> None:

@@ -20,12 +20,13 @@ from textual.notifications import Notification, SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
-from thirdbook.domain.errors import StoreClosedError
+from thirdbook.domain.errors import StoreClosedError, TriageRefusedError
 from thirdbook.domain.text import visible
 from thirdbook.services.demo import DemoSession
 from thirdbook.services.factory import Services
 from thirdbook.services.ingest_child import IngestChild
 from thirdbook.tui import keys
+from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
@@ -36,6 +37,7 @@ from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
 from thirdbook.tui.screens.help import HelpScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
+from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.registry import RegistryScreen
 from thirdbook.tui.screens.replay import ReplayScreen
 from thirdbook.tui.themes import DEFAULT_THEME, load_themes
@@ -356,6 +358,27 @@ class ThirdbookApp(App[None]):
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(ReplayScreen(self.console_service, incident_id))
+
+    @work(exclusive=True, group="note")
+    async def action_note(self) -> None:
+        """A free-text note on the active incident's timeline."""
+        incident_id = self._active_incident_id()
+        svc = self.console_service
+        if incident_id is None or svc is None:
+            return
+        why = refusal("note", svc, None)
+        if why is not None:
+            self.notify(why, severity="warning", timeout=8)
+            return
+        text = await self.push_screen_wait(NoteDialog(incident_id))
+        if text is None:
+            return
+        try:
+            await svc.triage.add_note(incident_id, text)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"Noted on incident #{incident_id}'s timeline.")
 
     def _active_incident_id(self) -> int | None:
         """The main screen's active incident, or None (said) when there is none."""

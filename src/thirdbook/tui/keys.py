@@ -38,6 +38,7 @@ MAIN = [
     Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),
     Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
     Binding("y", "app.replay", "Replay", show=False, id="replay"),
+    Binding("n", "app.note", "Note", show=False, id="note"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),

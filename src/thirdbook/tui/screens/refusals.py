@@ -28,6 +28,7 @@ ACTING = frozenset(
         "take_baseline",
         "run_replay",
         "mark_replay",
+        "note",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
