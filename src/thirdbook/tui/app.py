@@ -20,26 +20,18 @@ from textual.notifications import Notification, SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
-from thirdbook.domain.errors import StoreClosedError, TriageRefusedError
+from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.text import visible
 from thirdbook.services.demo import DemoSession
 from thirdbook.services.factory import Services
 from thirdbook.services.ingest_child import IngestChild
 from thirdbook.tui import keys
-from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
-from thirdbook.tui.screens.explain import ExplainScreen
-from thirdbook.tui.screens.explorer import ExplorerScreen
-from thirdbook.tui.screens.forensics import ForensicsScreen
-from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
+from thirdbook.tui.screen_openers import SCREEN_KEYS, ScreenOpeners
 from thirdbook.tui.screens.help import HelpScreen
-from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
-from thirdbook.tui.screens.refusals import refusal
-from thirdbook.tui.screens.registry import RegistryScreen
-from thirdbook.tui.screens.replay import ReplayScreen
 from thirdbook.tui.themes import DEFAULT_THEME, load_themes
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 from thirdbook.tui.widgets.message_bar import MessageBar
@@ -59,7 +51,7 @@ _NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
 }
 
 
-class ThirdbookApp(App[None]):
+class ThirdbookApp(ScreenOpeners, App[None]):
     """The thirdbook console."""
 
     TITLE = "thirdbook"
@@ -169,13 +161,6 @@ class ThirdbookApp(App[None]):
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()
 
-    @property
-    def main_screen(self) -> MainScreen:
-        """The console's own screen, also while a dialog or another screen is over it."""
-        screen = self.screen_stack[0]
-        assert isinstance(screen, MainScreen)
-        return screen
-
     async def on_mount(self) -> None:
         # Raised out of the app's mount, an error escapes Textual's start-up, which leaves the
         # full screen still drawing (a frame can follow); handled here, as any other error is.
@@ -213,20 +198,10 @@ class ThirdbookApp(App[None]):
         """The command palette lists every action of this screen, and the global ones."""
         yield from super().get_system_commands(screen)
         groups: list[tuple[list[Binding], object]] = [(keys.GLOBAL, self)]
-        if isinstance(screen, MainScreen):
-            groups.append((keys.MAIN, screen))
-        elif isinstance(screen, ExplorerScreen):
-            groups.append((keys.EXPLORER, screen))
-        elif isinstance(screen, IncidentListScreen):
-            groups.append((keys.INCIDENT_LIST, screen))
-        elif isinstance(screen, ExplainScreen):
-            groups.append((keys.EXPLAIN, screen))
-        elif isinstance(screen, ForensicsScreen):
-            groups.append((keys.FORENSICS, screen))
-        elif isinstance(screen, LinkDiffScreen):
-            groups.append((keys.LINK_DIFF, screen))
-        elif isinstance(screen, ReplayScreen):
-            groups.append((keys.REPLAY, screen))
+        for kind, bindings in SCREEN_KEYS:
+            if isinstance(screen, kind):
+                groups.append((bindings, screen))
+                break
         for bindings, target in groups:
             for binding in bindings:
                 if binding.id in _NOT_IN_PALETTE:
@@ -324,71 +299,3 @@ class ThirdbookApp(App[None]):
         """Every key, what it does, and its id for remapping."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.look.keymap))
-
-    def action_incidents(self) -> None:
-        """The incident list; enter makes one the active incident."""
-        if self.console_service is None or isinstance(self.screen, IncidentListScreen):
-            return
-
-        def chosen(incident_id: int | None) -> None:
-            if incident_id is not None:
-                self.main_screen.show_incident(incident_id)
-
-        self.push_screen(IncidentListScreen(self.console_service), chosen)
-
-    def action_registry(self) -> None:
-        """The registry's history: every alias move, newest first."""
-        if self.console_service is not None and isinstance(self.screen, MainScreen):
-            self.push_screen(RegistryScreen(self.console_service))
-
-    def action_explore(self) -> None:
-        """The event explorer, with its filter ready for typing."""
-        if self.console_service is not None and isinstance(self.screen, MainScreen):
-            self.push_screen(ExplorerScreen(self.console_service))
-
-    def action_forensics(self) -> None:
-        """The active incident's chain diff against its model's last known-good baseline."""
-        incident_id = self._active_incident_id()
-        if incident_id is not None and self.console_service is not None:
-            self.push_screen(ForensicsScreen(self.console_service, incident_id))
-
-    def action_replay(self) -> None:
-        """Replay the active incident's decisions against its known-good and suspect
-        versions (or show its newest finished run)."""
-        incident_id = self._active_incident_id()
-        if incident_id is not None and self.console_service is not None:
-            self.push_screen(ReplayScreen(self.console_service, incident_id))
-
-    @work(exclusive=True, group="note")
-    async def action_note(self) -> None:
-        """A free-text note on the active incident's timeline."""
-        incident_id = self._active_incident_id()
-        svc = self.console_service
-        if incident_id is None or svc is None:
-            return
-        why = refusal("note", svc, None)
-        if why is not None:
-            self.notify(why, severity="warning", timeout=8)
-            return
-        text = await self.push_screen_wait(NoteDialog(incident_id))
-        if text is None:
-            return
-        try:
-            await svc.triage.add_note(incident_id, text)
-        except TriageRefusedError as exc:
-            self.notify(f"Refused: {exc}", severity="error", timeout=8)
-            return
-        self.notify(f"Noted on incident #{incident_id}'s timeline.")
-
-    def _active_incident_id(self) -> int | None:
-        """The main screen's active incident, or None (said) when there is none."""
-        if self.console_service is None or not isinstance(self.screen, MainScreen):
-            return None
-        incident = self.screen.incident
-        if incident is None:
-            self.notify(
-                "No active incident: declare one from an alert (d), or choose one (I).",
-                severity="warning",
-            )
-            return None
-        return incident.id

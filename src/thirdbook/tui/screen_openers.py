@@ -1,0 +1,119 @@
+"""The app's actions that open a screen or dialog on the active incident, and the table that
+tells the command palette which keys each screen has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.services.factory import Services
+from thirdbook.tui import keys
+from thirdbook.tui.dialogs.note import NoteDialog
+from thirdbook.tui.look import Look
+from thirdbook.tui.screens.explain import ExplainScreen
+from thirdbook.tui.screens.explorer import ExplorerScreen
+from thirdbook.tui.screens.forensics import ForensicsScreen
+from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
+from thirdbook.tui.screens.incidents import IncidentListScreen
+from thirdbook.tui.screens.main import MainScreen
+from thirdbook.tui.screens.refusals import refusal
+from thirdbook.tui.screens.registry import RegistryScreen
+from thirdbook.tui.screens.replay import ReplayScreen
+
+SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
+    (MainScreen, keys.MAIN),
+    (ExplorerScreen, keys.EXPLORER),
+    (IncidentListScreen, keys.INCIDENT_LIST),
+    (ExplainScreen, keys.EXPLAIN),
+    (ForensicsScreen, keys.FORENSICS),
+    (LinkDiffScreen, keys.LINK_DIFF),
+    (ReplayScreen, keys.REPLAY),
+)
+"""Each screen and the bindings the command palette lists for it."""
+
+
+class ScreenOpeners(App[None]):
+    """Opening screens and dialogs: mixed into the console app."""
+
+    console_service: Services | None
+    look: Look
+
+    @property
+    def main_screen(self) -> MainScreen:
+        """The console's own screen, also while a dialog or another screen is over it."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def action_incidents(self) -> None:
+        """The incident list; enter makes one the active incident."""
+        if self.console_service is None or isinstance(self.screen, IncidentListScreen):
+            return
+
+        def chosen(incident_id: int | None) -> None:
+            if incident_id is not None:
+                self.main_screen.show_incident(incident_id)
+
+        self.push_screen(IncidentListScreen(self.console_service), chosen)
+
+    def action_registry(self) -> None:
+        """The registry's history: every alias move, newest first."""
+        if self.console_service is not None and isinstance(self.screen, MainScreen):
+            self.push_screen(RegistryScreen(self.console_service))
+
+    def action_explore(self) -> None:
+        """The event explorer, with its filter ready for typing."""
+        if self.console_service is not None and isinstance(self.screen, MainScreen):
+            self.push_screen(ExplorerScreen(self.console_service))
+
+    def action_forensics(self) -> None:
+        """The active incident's chain diff against its model's last known-good baseline."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(ForensicsScreen(self.console_service, incident_id))
+
+    def action_replay(self) -> None:
+        """Replay the active incident's decisions against its known-good and suspect
+        versions (or show its newest finished run)."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(ReplayScreen(self.console_service, incident_id))
+
+    @work(exclusive=True, group="note")
+    async def action_note(self) -> None:
+        """A free-text note on the active incident's timeline."""
+        incident_id = self._active_incident_id()
+        svc = self.console_service
+        if incident_id is None or svc is None:
+            return
+        why = refusal("note", svc, None)
+        if why is not None:
+            self.notify(why, severity="warning", timeout=8)
+            return
+        text = await self.push_screen_wait(NoteDialog(incident_id))
+        if text is None:
+            return
+        try:
+            await svc.triage.add_note(incident_id, text)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        self.notify(f"Noted on incident #{incident_id}'s timeline.")
+
+    def _active_incident_id(self) -> int | None:
+        """The main screen's active incident, or None (said) when there is none."""
+        if self.console_service is None or not isinstance(self.screen, MainScreen):
+            return None
+        incident = self.screen.incident
+        if incident is None:
+            self.notify(
+                "No active incident: declare one from an alert (d), or choose one (I).",
+                severity="warning",
+            )
+            return None
+        return incident.id
