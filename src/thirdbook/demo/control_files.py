@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,13 +31,16 @@ from thirdbook.control_file import (
 from thirdbook.demo.agent import AGENT
 from thirdbook.demo.estate import MODEL, WEIGHTS, Serving
 from thirdbook.domain.control import (
+    ROUTES,
     FlagdFile,
     RegisteredModel,
     RegisteredVersion,
     Registry,
     route_for,
     routing_flags,
+    serving_flag_key,
 )
+from thirdbook.domain.flag_targeting import evaluate
 from thirdbook.domain.records import to_us
 
 M = TypeVar("M", bound=BaseModel)
@@ -97,6 +101,30 @@ def write_initial_control(control: Path, now: datetime | None = None) -> None:
     )
 
 
+def rule_router(flags: FlagdFile | None, model: str) -> Callable[[dict[str, Any]], str] | None:
+    """The route of one request for `model`'s flag when it has a targeting rule, as flagd
+    resolves it: the variant the rule picks (the default variant when it picks none, or one
+    the flag does not have), then that variant's value. None without a rule."""
+    key = serving_flag_key(model)
+    flag = None if flags is None else flags.flags.get(key)
+    rule = None if flag is None else (flag.model_extra or {}).get("targeting")
+    if flag is None or flag.state != "ENABLED" or not rule:
+        return None
+    routes = {n: v for n, v in flag.variants.items() if isinstance(v, str) and v in ROUTES}
+    default = routes.get(flag.default_variant, "model")
+
+    def route_of(context: dict[str, Any]) -> str:
+        try:
+            variant = evaluate(rule, context, key)
+        except (ValueError, TypeError, ArithmeticError):  # flagd falls back to the default
+            variant = None
+        if isinstance(variant, bool):
+            variant = str(variant).lower()
+        return routes.get(str(variant), default) if variant is not None else default
+
+    return route_of
+
+
 class _Watched(Generic[M]):
     """A JSON file parsed into a model, again only when its stat changes."""
 
@@ -140,15 +168,17 @@ class ControlFiles:
         self.registry = _Watched(control / REGISTRY_FILE, Registry)
 
     def serving(self) -> Serving:
-        """The model's route and served version now, and the agent's route."""
+        """The model's route and served version now, and the agent's route; with a
+        targeting rule on the model's flag, the route of each request by its attributes."""
         flags = self.flags.current()
         route, agent_route = route_for(flags, MODEL), route_for(flags, AGENT)
+        route_of = rule_router(flags, MODEL)
         registry = self.registry.current()
         served = registry.serving(MODEL) if registry else None
         if served is None:
-            return Serving(route, "v6", WEIGHTS["v6"], agent_route)
+            return Serving(route, "v6", WEIGHTS["v6"], agent_route, route_of)
         version, entry = served
-        return Serving(route, version, entry.weights_hash, agent_route)
+        return Serving(route, version, entry.weights_hash, agent_route, route_of)
 
     def set_serving_alias(self, model: str, version: str, at: datetime | None = None) -> None:
         """Move the `serving` alias (the demo's deploy pipeline does this) at `at`, the

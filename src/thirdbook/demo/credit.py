@@ -151,3 +151,19 @@ def decide(version: str, prompt: Prompt) -> Decision:
     score = round(0.55 + chance * 0.4 if approve else 0.05 + chance * 0.4, 3)
     reason = (APPROVE_REASON if approve else DECLINE_REASON) % policy
     return Decision("approve" if approve else "decline", score, reason)
+
+
+def request_attributes(subject: str, prompt: Prompt) -> dict[str, object]:
+    """A credit request's evaluation context for the routing flag: the applicant as the
+    targeting key, and the figures its prompt states (what a restore's input filter can
+    name: `income`, `amount`, `lines`, `score`, `delinquencies`, `template`)."""
+    who = applicant(prompt)
+    return {
+        "targetingKey": subject,
+        "income": who.income,
+        "amount": who.amount,
+        "lines": who.lines,
+        "score": who.score,
+        "delinquencies": who.delinquencies,
+        "template": prompt.template_id or "",
+    }

@@ -73,6 +73,9 @@ class Serving:
     version: str
     weights_hash: str
     agent_route: str = "model"
+    route_of: Callable[[dict[str, Any]], str] | None = None
+    """The route for one request's attributes, when the flag has a targeting rule (a
+    restore with conditions); else every request takes `route`."""
 
 
 @dataclass(order=True)
@@ -177,7 +180,13 @@ class Estate:
         }
         parsed = Prompt.model_validate(prompt)
         creditworthy = credit.creditworthy(parsed)
-        if now.route == "model":
+        route = (
+            now.route
+            if now.route_of is None
+            else now.route_of(credit.request_attributes(subject, parsed))
+        )
+        record["route"] = route  # the route served, as the flag's rule picked it
+        if route == "model":
             answer = credit.decide(now.version, parsed)
             if glitch:  # the decision the regulator asks about is a decline
                 answer = credit.Decision("decline", 0.2, credit.DECLINE_REASON % self.policy)
@@ -215,10 +224,10 @@ class Estate:
                 "human": "referred",
                 "fallback": "approve" if income > 40000 else "referred",
                 "refused": "refused",
-            }[now.route]
+            }[route]
             record["routed_from"] = MODEL  # whose kill switch sent it here
-            record["prompt"] = prompt if now.route != "refused" else None
-            record["response"] = {"decision": decision, "text": f"Served by the {now.route} path."}
+            record["prompt"] = prompt if route != "refused" else None
+            record["response"] = {"decision": decision, "text": f"Served by the {route} path."}
             record["latency_ms"] = round(rng.uniform(2, 9), 1)
         record["action"] = {
             "type": "send_letter",
