@@ -241,6 +241,10 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
         "DROP TABLE baselines",
         "DROP TABLE replay_answers",
         "DROP TABLE replay_runs",
+        # ... nor the recovery decisions of schema 16.
+        "DROP TABLE band_overrides",
+        "DROP TABLE quarantine_signoffs",
+        "DROP TABLE recovery_decisions",
         "PRAGMA user_version = 10",
     )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))

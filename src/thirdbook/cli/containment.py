@@ -3,11 +3,16 @@ each with a dry run."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from thirdbook.cli.common import with_services
 from thirdbook.domain.evidence import CHECKLIST
 from thirdbook.domain.text import visible
+
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Services
 
 
 @click.command()
@@ -177,12 +182,41 @@ def quarantine_add(
 @click.pass_context
 def quarantine_check(ctx: click.Context, target: str) -> None:
     """Exit 1 if TARGET (a path or an id) is quarantined, so a retrain pipeline can refuse it."""
-    found = with_services(ctx, lambda svc: svc.quarantine.check(target), access="auto")
+
+    async def look(svc: Services) -> tuple[list[tuple[int, str, str]], dict[int, Any]]:
+        return await svc.quarantine.check(target), await svc.quarantine.audited()
+
+    found, audited = with_services(ctx, look, access="auto")
+    held = False
     for incident_id, entry, kind in found:
-        click.echo(f"QUARANTINED by incident #{incident_id}: {kind} {visible(entry)}")
-    if found:
+        signed = audited.get(incident_id)
+        if signed is None:
+            held = True
+            click.echo(f"QUARANTINED by incident #{incident_id}: {kind} {visible(entry)}")
+        else:
+            click.echo(
+                f"AUDITED (quarantined by incident #{incident_id}, audit signed off by "
+                f"{visible(signed.by, 40)} at {signed.at.astimezone():%Y-%m-%d %H:%M}: "
+                f"{visible(signed.reason, 200)}): {kind} {visible(entry)}"
+            )
+    if held:
         raise SystemExit(1)
-    click.echo(f"not quarantined: {visible(target)}")
+    if not found:
+        click.echo(f"not quarantined: {visible(target)}")
+
+
+@quarantine.command("sign-off")
+@click.argument("incident_id", type=int)
+@click.option("--reason", required=True, help="What the audit found (it is recorded).")
+@click.pass_context
+def quarantine_sign_off(ctx: click.Context, incident_id: int, reason: str) -> None:
+    """Sign off INCIDENT's quarantine audit: a retrain may then be planned, and `quarantine
+    check` names its entries as audited (exit 0) instead of quarantined (exit 1)."""
+    signed = with_services(ctx, lambda svc: svc.quarantine.sign_off(incident_id, reason))
+    click.echo(
+        f"incident #{incident_id}'s quarantine audit signed off by {visible(signed.by, 40)}: "
+        f"{visible(signed.reason, 200)}"
+    )
 
 
 def _show(lines: list[str]) -> None:

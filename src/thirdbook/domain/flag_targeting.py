@@ -55,15 +55,16 @@ def parse_filter(text: str) -> InputFilter:
         raise ValueError(f"{text!r} is not KEY=VALUE (or KEY>=VALUE, KEY<VALUE, KEY!=VALUE, ...)")
     key, op, raw = found[1], found[2], found[3]
     op = "==" if op == "=" else op
+    value: str | float = raw
     try:
-        value: str | float = float(raw)
-        if not math.isfinite(value):
-            raise ValueError
+        number = float(raw)
+        if math.isfinite(number):
+            value = number
     except ValueError:
-        value = raw
-        if op not in {"==", "!="}:
-            raise ValueError(f"{text!r}: {op} compares numbers, and {raw!r} is not one") from None
-    return InputFilter(key=key, op=op, value=value)  # type: ignore[arg-type]
+        pass
+    if isinstance(value, str) and op not in {"==", "!="}:
+        raise ValueError(f"{text!r}: {op} compares numbers, and {raw!r} is not one")
+    return InputFilter.model_validate({"key": key, "op": op, "value": value})
 
 
 class FlagCondition(BaseModel):

@@ -40,6 +40,8 @@ class Alerting:
 
     async def on_commit(self, committed: list[tuple[int, str, bytes]]) -> None:
         """Judge a committed batch: (event id, kind, raw line) for each event."""
+        if committed:  # band overrides from restore decisions, as they stand now
+            self.engine.overrides = await self.store.recovery.band_overrides()
         if not self._warm and committed:
             await self.warm_up(before_id=committed[0][0])
         for event_id, kind, raw in committed:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from thirdbook.services.ingest import IngestService
     from thirdbook.services.quarantine import QuarantineService
     from thirdbook.services.queries import QueryService
+    from thirdbook.services.recovery import RecoveryService
+    from thirdbook.services.recovery_plans import RecoveryPlans
     from thirdbook.services.registry import RegistryService
     from thirdbook.services.replay import ReplayService
     from thirdbook.services.runbooks import RunbookLibrary
@@ -199,6 +201,22 @@ class Services:
             self.paths.quarantine_list,
             follow=self.containment_config.follow_control_symlinks,
         )
+
+    @cached_property
+    def recovery(self) -> RecoveryService:
+        """Recovery decisions: restore with conditions, retrain, retire."""
+        from thirdbook.services.recovery import RecoveryService
+
+        return RecoveryService(
+            self.store, self.acting, self.containment, self.objects, self.triggers
+        )
+
+    @cached_property
+    def recovery_plans(self) -> RecoveryPlans:
+        """Retrain (behind the quarantine sign-off) and retire."""
+        from thirdbook.services.recovery_plans import RecoveryPlans
+
+        return RecoveryPlans(self.recovery, self.quarantine)
 
     @cached_property
     def export(self) -> ExportService:

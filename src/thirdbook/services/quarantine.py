@@ -12,6 +12,7 @@ from thirdbook.actuators.quarantine import check_value, inspect, make_read_only
 from thirdbook.control_file import target_of
 from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
 from thirdbook.domain.evidence import QuarantineTarget
+from thirdbook.domain.recovery import QuarantineSignOff
 from thirdbook.services.acting import Acting
 from thirdbook.services.control_steps import control
 from thirdbook.services.hooks import HookService
@@ -92,6 +93,26 @@ class QuarantineService:
             f"would run the quarantine hook {h.target} ({h.when}, timeout {h.timeout_s:g} s)"
             for h in hooks
         ]
+
+    async def sign_off(self, incident_id: int, reason: str) -> QuarantineSignOff:
+        """Sign off an incident's quarantine audit (who from the OS, why given): a retrain
+        may then be planned, and `check` names its entries as audited."""
+        async with self.acting.act("quarantine sign-off", {"reason": reason}, incident_id) as actor:
+            if not reason.strip():
+                raise TriageRefusedError("signing off a quarantine audit needs a reason")
+            entries = [t for i, t, _, _ in await self.store.quarantine.listed() if i == incident_id]
+            await self.store.recovery.sign_off(
+                incident_id,
+                reason.strip(),
+                actor,
+                f"quarantine audit signed off ({len(entries)} entries: "
+                f"{', '.join(entries[:5])}{', …' if len(entries) > 5 else ''}): {reason.strip()}",
+            )
+        return (await self.store.recovery.sign_offs())[incident_id]
+
+    async def audited(self) -> dict[int, QuarantineSignOff]:
+        """The incidents whose quarantine audit is signed off."""
+        return await self.store.recovery.sign_offs()
 
     async def check(self, target: str) -> list[tuple[int, str, str]]:
         """Quarantine entries covering a path (by path, by content, or inside a directory)

@@ -21,6 +21,7 @@ class Containment:
         # console re-checks unobserved actions every few seconds while events pour in, so
         # each check reads only the events that arrived since the last one.
         self._seen: dict[int, tuple[int, int | None]] = {}
+        self._sides: dict[int, dict[str, int]] = {}  # a condition's routes seen, and when
 
     async def written(
         self, incident_id: int, action: str, model: str, field: str, value: str
@@ -64,6 +65,8 @@ class Containment:
             return observed
         newest = await self._store.fetchone("SELECT coalesce(max(id), 0) FROM events")
         upto = int(newest[0]) if newest else scanned
+        if field == "route" and "/" in value:  # a restore's flag rules: "model/human"
+            return await self._condition_observed(row_id, model, value, written_us, scanned, upto)
         if field == "route":
             # A request routed away from a model names it in `routed_from` (stored as its
             # model). One that names no model at all is taken as this model's only while
@@ -79,6 +82,28 @@ class Containment:
         )
         if seen is not None:
             observed = max(int(seen[0]), written_us)
+        self._seen[row_id] = (upto, observed)
+        return observed
+
+    async def _condition_observed(
+        self, row_id: int, model: str, value: str, written_us: int, scanned: int, upto: int
+    ) -> int | None:
+        """A restore's flag rules are observed once the logs after the write show a request
+        served on each side of the condition: by the model, and routed away from it (its
+        `routed_from` is stored as its model)."""
+        sides = self._sides.setdefault(row_id, {})
+        routes = value.split("/")
+        for route in routes:
+            if route in sides:
+                continue
+            seen = await self._store.fetchone(
+                "SELECT ingested_us FROM events WHERE id > ? AND id <= ? AND kind = 'inference' "
+                "AND route = ? AND model_name = ? ORDER BY id LIMIT 1",
+                (scanned, upto, route, model),
+            )
+            if seen is not None:
+                sides[route] = int(seen[0])
+        observed = max([*sides.values(), written_us]) if len(sides) == len(routes) else None
         self._seen[row_id] = (upto, observed)
         return observed
 

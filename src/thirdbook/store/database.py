@@ -24,6 +24,7 @@ from thirdbook.store.incidents import Incidents
 from thirdbook.store.ingest_state import IngestState
 from thirdbook.store.leases import Leases
 from thirdbook.store.quarantine import Quarantine
+from thirdbook.store.recovery import Recovery
 from thirdbook.store.registry_history import RegistryHistory
 from thirdbook.store.replay_runs import ReplayRuns
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
@@ -53,6 +54,7 @@ class Store(StoreConnection):
         self.baselines = Baselines(self)
         self.explain = ExplainQueries(self)
         self.replay_runs = ReplayRuns(self)
+        self.recovery = Recovery(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

@@ -354,6 +354,38 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (run_id, request_id, version)
     )
     """,
+    # 16: recovery decisions (restore with conditions, retrain, retire), the band overrides a
+    # restore gives the trigger engine (with their expiry), and quarantine audit sign-offs.
+    """
+    CREATE TABLE recovery_decisions (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        kind TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        by_user TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        override TEXT
+    );
+    CREATE INDEX recovery_decisions_by_incident ON recovery_decisions(incident_id);
+    CREATE TABLE band_overrides (
+        id INTEGER PRIMARY KEY,
+        decision_id INTEGER NOT NULL REFERENCES recovery_decisions(id),
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        rule TEXT NOT NULL,
+        low REAL,
+        high REAL,
+        since_us INTEGER NOT NULL,
+        until_us INTEGER NOT NULL
+    );
+    CREATE TABLE quarantine_signoffs (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

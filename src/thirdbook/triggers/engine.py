@@ -23,6 +23,7 @@ from thirdbook.domain.events import (
     MetricEvent,
     missing_on_tape,
 )
+from thirdbook.domain.recovery import BandOverride, effective_rule
 from thirdbook.domain.rules import AgentLane, DriftRule, FeedbackRule, TriggerSettings
 
 
@@ -52,6 +53,9 @@ class TriggerEngine:
         self._windows: dict[tuple[str, str, str], _Windows] = {}
         self._reports: dict[tuple[str, str, str], _Reports] = {}
         self._lanes = {lane.agent: lane for lane in settings.lanes}
+        self.overrides: list[BandOverride] = []
+        """Tighter bands from restore decisions: a window ending while one is in force is
+        judged against it (see `domain.recovery.effective_rule`)."""
 
     def observe(self, event: Event, event_id: int) -> list[Firing]:
         """The firings this event causes (an inquiry is judged by `judge_inquiry`)."""
@@ -83,6 +87,7 @@ class TriggerEngine:
             return None
         windows = self._windows.setdefault((rule.name, model.version, event.metric), _Windows())
         end = event.window_end or event.ts
+        rule = effective_rule(rule, self.overrides, end)
         at = bisect.bisect_right(windows.ends, end)
         windows.ends.insert(at, end)
         windows.outside.insert(at, rule.outside(event.value))
