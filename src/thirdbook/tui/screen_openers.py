@@ -21,6 +21,7 @@ from thirdbook.tui.screens.forensics import ForensicsScreen
 from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
 from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
+from thirdbook.tui.screens.recover import RecoverScreen
 from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.registry import RegistryScreen
 from thirdbook.tui.screens.replay import ReplayScreen
@@ -33,6 +34,7 @@ SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
     (ForensicsScreen, keys.FORENSICS),
     (LinkDiffScreen, keys.LINK_DIFF),
     (ReplayScreen, keys.REPLAY),
+    (RecoverScreen, keys.RECOVER),
 )
 """Each screen and the bindings the command palette lists for it."""
 
@@ -83,6 +85,12 @@ class ScreenOpeners(App[None]):
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(ReplayScreen(self.console_service, incident_id))
+
+    def action_recover(self) -> None:
+        """The active incident's recovery decisions: restore, retrain or retire."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(RecoverScreen(self.console_service, incident_id))
 
     @work(exclusive=True, group="note")
     async def action_note(self) -> None:

@@ -29,12 +29,22 @@ ACTING = frozenset(
         "run_replay",
         "mark_replay",
         "note",
+        "decide",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
 
 CLOSED_REFUSES = frozenset(
-    ("severity", "phase", "kill_switch", "rollback", "quarantine", "check_step", "keep_finding")
+    (
+        "severity",
+        "phase",
+        "kill_switch",
+        "rollback",
+        "quarantine",
+        "check_step",
+        "keep_finding",
+        "decide",
+    )
 )
 """The actions a closed incident refuses (a snapshot, an export and action items stay)."""
 
