@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from thirdbook.domain import clock
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.audit import AuditRecord, ChainHead
 from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.drift import DriftSeries
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.records import EventFilter, IngestNote, Page, Reject, StoredEvent
+from thirdbook.domain.recovery import effective_rule
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.domain.secrets import find_secrets
 from thirdbook.services.acting import Acting, need_reason
@@ -58,6 +60,8 @@ class QueryService:
         rule = next((r for r in self.triggers.drift if r.name == alert.rule), None)
         if rule is None or alert.kind != "drift":
             return None
+        # The band in force now: a restore's override, while it lasts, is the rule's band.
+        rule = effective_rule(rule, await self.store.recovery.band_overrides(), clock.now())
         return await drift_series(self.store, rule, alert, windows)
 
     async def audit_records(self, incident_id: int | None = None) -> list[AuditRecord]:
