@@ -100,7 +100,7 @@ class FlagCondition(BaseModel):
         if self.cohort_pct < 100:
             said.append(f"a {self.cohort_pct} % cohort")
         where = " and ".join(said) or "all requests"
-        return f"model for {where}; the rest to {self.outside}"
+        return f"model for {where}, the rest to {self.outside}"
 
 
 # -- evaluation, as flagd does it ------------------------------------------------------------

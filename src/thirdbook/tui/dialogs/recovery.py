@@ -23,7 +23,7 @@ class DecisionForm(ModalScreen[dict[str, str] | None]):
     # One line a field (its question above it), so a form fits a 24-line terminal.
     DEFAULT_CSS = DIALOG_CSS.format(name="DecisionForm") + (
         "DecisionForm Input { margin: 0; border: none; height: 1; padding: 0 1; "
-        "background: $boost; }"
+        "background: $boost; } DecisionForm Input:focus { border: none; background: $accent 30%; }"
     )
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="cancel")]
 
@@ -66,11 +66,12 @@ class DecisionForm(ModalScreen[dict[str, str] | None]):
 
 
 class AskOnce(ModalScreen[bool]):
-    """One clear question before a write: y or enter goes ahead, n or esc does not."""
+    """One clear question before a write: y goes ahead, n or esc does not (not enter: an
+    enter meant for the form's last field never writes the file)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="AskOnce")
     BINDINGS = [
-        Binding("y,enter", "dismiss(True)", "Yes, write it", id="ask-yes"),
+        Binding("y", "dismiss(True)", "Yes, write it", id="ask-yes"),
         Binding("n,escape", "dismiss(False)", "No", id="ask-no"),
     ]
 
@@ -82,4 +83,4 @@ class AskOnce(ModalScreen[bool]):
         with Vertical():
             yield Label(self.heading)
             yield Static(self.body)
-            yield Static(Text("y / enter: write it · n / esc: cancel", style="bold"))
+            yield Static(Text("y: write it · n / esc: cancel", style="bold"))

@@ -163,7 +163,7 @@ class RecoverScreen(Screen[None]):
         body = Text("The flag file ")
         body.append_text(safe(str(flag_file), 120))
         body.append(" gets a targeting rule: ")
-        body.append_text(safe(str(condition).split(";")[0], 300))
+        body.append_text(safe(str(condition).split(", the rest")[0], 300))
         body.append("; every other request stays where the kill switch holds it.")
         if values["band"].strip():
             body.append(f"\nBand override {values['band'].strip()} until {values['expires']}.")
