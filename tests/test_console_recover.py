@@ -128,15 +128,8 @@ async def test_retire_keeps_the_note_written_in_the_editor(tmp_path: Path) -> No
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog", "what")
         await pilot.press("enter")  # people
         # Contained, but no snapshot: the kill switch's own rule still wants a reason.
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "AskOnce", "asks once")
-        await pilot.press("y")
-        await wait_until(pilot, lambda: "snapshot first" in _notes(app), "refused with why")
-        await svc.containment.snapshot(1)
-        await pilot.press("d")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog", "kinds")
-        await pilot.press("down", "down", "enter")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChoiceDialog", "what")
-        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "DecisionForm", "reason")
+        await pilot.press(*"no time for a snapshot", "enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "AskOnce", "asks once")
         await pilot.press("y")
         await wait_until(

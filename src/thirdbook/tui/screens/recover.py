@@ -207,6 +207,9 @@ class RecoverScreen(Screen[None]):
         if replacement is None:
             return False
         fields = [] if replacement == "human" else [("name", f"Which {replacement}", "")]
+        # The kill switch it sets keeps its own rule: snapshot first, or a reason.
+        snapshots = await self.service.containment.snapshots(self.incident_id)
+        needs_reason = needs_reason or not any(s.status == "complete" for s in snapshots)
         values: dict[str, str] | None = {}
         if fields or needs_reason:
             values = await self.app.push_screen_wait(
