@@ -257,3 +257,25 @@ def test_a_band_override_is_used_from_its_moment_until_it_expires() -> None:
     [fired] = engine.observe(_metric(0.8, t0 + timedelta(minutes=10)), 2)
     assert "outside [0.9, +inf]" in fired.summary
     assert engine.observe(_metric(0.8, t0 + timedelta(hours=2)), 3) == []  # expired
+
+
+def test_ingest_judges_new_windows_against_a_restores_band_until_it_expires(
+    declared: Estate,
+) -> None:
+    """Through the real path: the decision is in the store, ingest's trigger engine reads
+    it, and a window that the configured band allows fires under the tighter one."""
+    declared.ok("kill-switch", "1", "--mode", "human", "--override", "customers harmed")
+    declared.ok("decide", "1", "restore", "--band", "0.95..", "--band-expires", "1h")
+    soon = datetime.now(UTC) + timedelta(seconds=5)
+    later = soon + timedelta(hours=2)  # past the expiry: the configured band again
+    with declared.log.open("ab") as f:
+        for at, value in ((soon, 0.9), (later, 0.9)):
+            model = {"name": "credit-scorer", "version": "v6"}
+            line = {"v": 1, "kind": "metric", "ts": at.isoformat(), "model": model}
+            line |= {"metric": "acc", "value": value, "window_end": at.isoformat()}
+            f.write(json.dumps(line).encode() + b"\n")
+    declared.ok("ingest", "--once", str(declared.log))
+    alerts = [json.loads(line) for line in declared.ok("alerts", "--json").splitlines()]
+    [v6] = [a for a in alerts if a["key"] == "credit-scorer v6"]
+    assert "acc outside [0.95, +inf] for 1 consecutive windows" in v6["summary"]
+    assert v6["fired"] == 1  # the window after the expiry did not fire again
