@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from thirdbook.domain.formats import DEFAULT_FORMAT, UnknownFormatError, format_named
+from thirdbook.domain.regulatory import RegulatoryConfig
 from thirdbook.domain.rules import TriggerSettings
 
 
@@ -217,6 +218,7 @@ class Settings(_Section):
     console: ConsoleConfig = ConsoleConfig()
     containment: ContainmentConfig = ContainmentConfig()
     replay: ReplayConfig = ReplayConfig()
+    report: RegulatoryConfig = RegulatoryConfig()
 
 
 class ConfigError(Exception):

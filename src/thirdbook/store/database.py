@@ -26,6 +26,7 @@ from thirdbook.store.leases import Leases
 from thirdbook.store.quarantine import Quarantine
 from thirdbook.store.registry_history import RegistryHistory
 from thirdbook.store.replay_runs import ReplayRuns
+from thirdbook.store.report_queries import ReportQueries
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
 from thirdbook.store.snapshots import Snapshots
 
@@ -53,6 +54,7 @@ class Store(StoreConnection):
         self.baselines = Baselines(self)
         self.explain = ExplainQueries(self)
         self.replay_runs = ReplayRuns(self)
+        self.report = ReportQueries(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""
