@@ -29,6 +29,7 @@ ACTING = frozenset(
         "run_replay",
         "mark_replay",
         "note",
+        "serious",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
