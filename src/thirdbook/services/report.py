@@ -3,7 +3,6 @@ rendered as Markdown by the section functions of `report_sections`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,40 +10,12 @@ from thirdbook.atomic import write_atomically
 from thirdbook.domain import clock
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.domain.evidence import ContainmentState, SnapshotRecord
-from thirdbook.domain.incidents import ActionItem, Incident, TimelineEntry
+from thirdbook.domain.evidence import SnapshotRecord
+from thirdbook.domain.incidents import Incident
 from thirdbook.domain.records import to_us
-from thirdbook.domain.regulatory import RegulatoryConfig, SeriousMark, parse_serious
-from thirdbook.domain.replay import ReplayRun
+from thirdbook.domain.regulatory import RegulatoryConfig, parse_serious
+from thirdbook.services.report_data import ReportData
 from thirdbook.store import Store
-from thirdbook.store.report_queries import MoneyMoved, RouteImpact
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """What one report is written from, read in one go."""
-
-    incident: Incident
-    timeline: list[TimelineEntry]
-    alerts: list[Alert]
-    window: tuple[datetime, datetime]
-    impacts: list[RouteImpact]
-    subjects: int
-    money: list[MoneyMoved]
-    containment: list[ContainmentState]
-    snapshots: list[SnapshotRecord]
-    replays: list[ReplayRun]
-    action_items: list[ActionItem]
-    serious: SeriousMark | None
-    config: RegulatoryConfig
-    generated_at: datetime
-    bundle_note: str = field(default="")
-    """Said where the bundle hash goes: a report written into a bundle cannot hold the
-    hash of the bundle that holds it."""
-
-    def of_kind(self, *kinds: str) -> list[TimelineEntry]:
-        """The timeline entries of these kinds, oldest first."""
-        return [e for e in self.timeline if e.kind in kinds]
 
 
 class ReportService:

@@ -11,7 +11,7 @@ from thirdbook.domain.regulatory import ARTICLE_73_DAYS, ARTICLE_73_WHY, report_
 from thirdbook.services.report_markdown import TO_COMPLETE, fields, heading, md, or_complete, when
 
 if TYPE_CHECKING:
-    from thirdbook.services.report import ReportData
+    from thirdbook.services.report_data import ReportData
 
 
 def _models(data: ReportData) -> str:

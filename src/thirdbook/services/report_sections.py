@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from thirdbook.domain.incidents import TimelineEntry
 from thirdbook.domain.regulatory import span
-from thirdbook.services.report import ReportData
+from thirdbook.services.report_data import ReportData
 from thirdbook.services.report_markdown import (
     TO_COMPLETE,
     bullets,
