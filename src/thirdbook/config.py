@@ -368,6 +368,17 @@ follow_control_symlinks = false
 # url = "https://deploy.internal/hooks/rollback"
 # headers = { Authorization = "Bearer ${DEPLOY_HOOK_TOKEN}" }
 
+# What the post-incident report (`thirdbook report`) cannot read from the store; a field
+# left out says "to complete" in the report.
+[report]
+# system_id = "credit-scorer"
+# organisation = "Acme Lending Ltd"  # the reporter, and the deployer unless `deployer` says
+# sector = "consumer credit"
+# developer = "Acme Models Ltd"
+# autonomy_level = "Autonomy2"       # CSET: Autonomy1 (no human), 2, or 3
+# harm_domain = "financial"
+# stakeholders = "loan applicants"
+
 [demo]
 seed = 7
 # Demo seconds per real second.
