@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-console bench-snapshot clean
+.PHONY: setup demo test lint pytest bench bench-console bench-snapshot bench-report clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ bench-console: $(STAMP)
 
 bench-snapshot: $(STAMP)
 	$(BIN)/python tests/bench/snapshot.py
+
+bench-report: $(STAMP)
+	$(BIN)/python tests/bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

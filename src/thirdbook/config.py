@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from thirdbook.domain.formats import DEFAULT_FORMAT, UnknownFormatError, format_named
+from thirdbook.domain.regulatory import RegulatoryConfig
 from thirdbook.domain.rules import TriggerSettings
 
 
@@ -217,6 +218,7 @@ class Settings(_Section):
     console: ConsoleConfig = ConsoleConfig()
     containment: ContainmentConfig = ContainmentConfig()
     replay: ReplayConfig = ReplayConfig()
+    report: RegulatoryConfig = RegulatoryConfig()
 
 
 class ConfigError(Exception):
@@ -365,6 +367,17 @@ follow_control_symlinks = false
 # action = "rollback"
 # url = "https://deploy.internal/hooks/rollback"
 # headers = { Authorization = "Bearer ${DEPLOY_HOOK_TOKEN}" }
+
+# What the post-incident report (`thirdbook report`) cannot read from the store; a field
+# left out says "to complete" in the report.
+[report]
+# system_id = "credit-scorer"
+# organisation = "Acme Lending Ltd"  # the reporter, and the deployer unless `deployer` says
+# sector = "consumer credit"
+# developer = "Acme Models Ltd"
+# autonomy_level = "Autonomy2"       # CSET: Autonomy1 (no human), 2, or 3
+# harm_domain = "financial"
+# stakeholders = "loan applicants"
 
 [demo]
 seed = 7

@@ -44,6 +44,7 @@ COMMAND_MODULES: CommandModules = {
     "explain": ("register_explain_commands", ("explain", "answer")),
     "replay": ("register_replay_commands", ("replay", "replay-mark")),
     "recovery": ("register_recovery_commands", ("decide", "decisions", "rules")),
+    "report": ("register_report_commands", ("report", "serious")),
 }
 """Which module under thirdbook.cli registers which commands: a command's module is imported
 only when it runs (tests check that this table names every command each module registers)."""

@@ -12,6 +12,7 @@ Inside one folder, `thirdbook-incident-N/`:
 - `objects/SHA256`: the objects the manifests list, raw; or, when one holds a secret and
   secrets are masked, `masked/SHA256` with its secrets replaced (its masked hash is in
   `MANIFEST.json`; the raw object stays in the store, where `thirdbook verify` checks it);
+- `report.md`: the post-incident report as of the export (masked; its hash in the MANIFEST);
 - `README.md`: how to verify it.
 
 `bundle_check.verify_bundle` verifies one offline, in bounded memory.
@@ -85,11 +86,13 @@ def write_bundle(
     head: dict[str, Any] | None,
     progress: Progress = lambda _: None,
     replay_objects: tuple[str, ...] = (),
+    texts: dict[str, str] | None = None,
 ) -> str:
     """Write the bundle to `out` (atomically: a temp file beside it, then renamed); returns
     the SHA-256 of its MANIFEST.json. `documents` are JSON files by name (masked here unless
     `reveal`); `manifests` maps snapshot id to its manifest's object hash; `replay_objects`
-    are the requests and answers of the incident's replay runs (listed in `replay.json`)."""
+    are the requests and answers of the incident's replay runs (listed in `replay.json`);
+    `texts` are text files by name (the post-incident report), masked here unless `reveal`."""
     import tarfile  # imported when used: it costs the console's start-up otherwise
 
     root = f"thirdbook-incident-{incident_id}"
@@ -107,6 +110,8 @@ def write_bundle(
             for name, value in documents.items():
                 text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
                 add(name, ((text if reveal else mask_secrets(text)) + "\n").encode())
+            for name, text in (texts or {}).items():
+                add(name, (text if reveal else mask_secrets(text)).encode())
             add(
                 "audit.jsonl",
                 b"".join(

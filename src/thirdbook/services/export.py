@@ -16,14 +16,28 @@ from thirdbook.store import Store
 
 if TYPE_CHECKING:
     from thirdbook.evidence.bundle_check import BundleCheck
+    from thirdbook.services.report import ReportService
+
+REPORT = "report.md"
+"""The post-incident report's name in a bundle: written at export time from the store, so it
+says what the bundle holds."""
 
 
 class ExportService:
     """`export`: the incident, its timeline, its snapshots' manifests and objects, and its
     slice of the audit chain, in one tar.gz."""
 
-    def __init__(self, store: Store, acting: Acting, objects: ObjectStore, exports: Path) -> None:
-        """`exports`: where the console writes bundles (beside the store)."""
+    def __init__(
+        self,
+        store: Store,
+        acting: Acting,
+        objects: ObjectStore,
+        exports: Path,
+        report: ReportService | None = None,
+    ) -> None:
+        """`exports`: where the console writes bundles (beside the store); `report`, when
+        given, writes the post-incident report into each bundle."""
+        self.report = report
         self.store = store
         self.acting = acting
         self.objects = objects
@@ -80,6 +94,14 @@ class ExportService:
             if replayed:
                 documents["replay.json"] = replayed
             manifests = {s.id: str(s.manifest_sha256) for s in snapshots}
+            texts = {}
+            if self.report is not None:
+                texts[REPORT] = await self.report.markdown(
+                    incident_id,
+                    bundle_note=f"This report is {REPORT} in the evidence bundle {out.name}, "
+                    "written at its export: its SHA-256 is in that bundle's MANIFEST.json, "
+                    "whose own SHA-256 is on the timeline and in the audit chain.",
+                )
             try:
                 sha = await asyncio.to_thread(
                     write_bundle,
@@ -93,6 +115,7 @@ class ExportService:
                     progress=progress,
                     head=None if head is None else head.model_dump(mode="json"),
                     replay_objects=_replay_objects(replayed),
+                    texts=texts,
                 )
             except BundleError as exc:
                 raise ActionFailedError(
@@ -105,7 +128,8 @@ class ExportService:
                 "export",
                 f"evidence bundle {out.name}: {len(snapshots)} snapshot(s), secrets "
                 f"{'REVEALED (' + str(reveal) + ')' if reveal else 'masked'}; "
-                f"MANIFEST.json sha256 {sha}",
+                f"MANIFEST.json sha256 {sha}"
+                + (f"; with the post-incident report ({REPORT})" if texts else ""),
             )
             return sha
 

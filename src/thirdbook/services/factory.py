@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from thirdbook.services.recovery import RecoveryService
     from thirdbook.services.recovery_plans import RecoveryPlans
     from thirdbook.services.registry import RegistryService
+    from thirdbook.services.regulatory import SeriousIncidents
     from thirdbook.services.replay import ReplayService
+    from thirdbook.services.report import ReportService
     from thirdbook.services.runbooks import RunbookLibrary
     from thirdbook.services.triage import TriageService
     from thirdbook.services.verify import VerifyService
@@ -223,7 +225,24 @@ class Services:
         """Evidence bundles."""
         from thirdbook.services.export import ExportService
 
-        return ExportService(self.store, self.acting, self.objects, self.paths.exports)
+        return ExportService(
+            self.store, self.acting, self.objects, self.paths.exports, report=self.report
+        )
+
+    @cached_property
+    def report(self) -> ReportService:
+        """The post-incident report, read from the store."""
+        from thirdbook.services.report import ReportService
+
+        config = self.containment_config
+        return ReportService(self.store, self.settings.report, config.window_before_s)
+
+    @cached_property
+    def serious(self) -> SeriousIncidents:
+        """Marking an incident serious (the EU AI Act Article 73 clock)."""
+        from thirdbook.services.regulatory import SeriousIncidents
+
+        return SeriousIncidents(self.store, self.acting)
 
     @cached_property
     def verify(self) -> VerifyService:

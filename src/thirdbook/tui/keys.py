@@ -40,6 +40,7 @@ MAIN = [
     Binding("y", "app.replay", "Replay", show=False, id="replay"),
     Binding("n", "app.note", "Note", show=False, id="note"),
     Binding("u", "app.recover", "Recover", show=False, id="recover"),
+    Binding("A", "app.serious", "Mark serious (Art. 73)", show=False, id="serious"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),

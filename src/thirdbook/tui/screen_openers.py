@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 
+from thirdbook.domain import clock
 from thirdbook.domain.errors import TriageRefusedError
+from thirdbook.domain.regulatory import ARTICLE_73_DAYS, ARTICLE_73_WHY
 from thirdbook.services.factory import Services
 from thirdbook.tui import keys
+from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.explain import ExplainScreen
@@ -112,6 +116,34 @@ class ScreenOpeners(App[None]):
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
         self.notify(f"Noted on incident #{incident_id}'s timeline.")
+
+    @work(exclusive=True, group="serious")
+    async def action_serious(self) -> None:
+        """Mark the active incident serious (EU AI Act Art. 73): the clock starts now and
+        shows on every console's banner (`thirdbook serious --aware-at` sets another time)."""
+        incident_id = self._active_incident_id()
+        svc = self.console_service
+        if incident_id is None or svc is None:
+            return
+        why = refusal("serious", svc, None)
+        if why is not None:
+            self.notify(why, severity="warning", timeout=8)
+            return
+        options = [
+            (key, Text(f"{key}: {days} days ({ARTICLE_73_WHY[key]})"))
+            for key, days in ARTICLE_73_DAYS.items()
+        ]
+        heading = f"Mark incident #{incident_id} serious: the Art. 73 clock starts now"
+        category = await self.push_screen_wait(ChoiceDialog(heading, options))
+        if category is None:
+            return
+        try:
+            mark = await svc.serious.mark(incident_id, category)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        left = mark.due_text(clock.now())
+        self.notify(f"Incident #{incident_id} marked serious ({category}): {left}.")
 
     def _active_incident_id(self) -> int | None:
         """The main screen's active incident, or None (said) when there is none."""

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from thirdbook.domain.incidents import Incident, elapsed_clock
+from thirdbook.domain.regulatory import SeriousMark
 from thirdbook.services.factory import Services
 from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
@@ -26,6 +27,8 @@ class Banner(Panel):
     def __init__(self) -> None:
         super().__init__(id="banner", classes="")
         self.incident: Incident | None = None
+        self.serious: SeriousMark | None = None
+        """The active incident's Article 73 clock, when it is marked serious."""
         self.now: datetime | None = None
         """The time of the last tick: what the Incident panel's clock shows too."""
 
@@ -38,6 +41,8 @@ class Banner(Panel):
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         self.incident = change.incident
+        incident = change.incident
+        self.serious = None if incident is None else await svc.serious.clock(incident.id)
         self.tick(self.now or datetime.now(UTC))
         items = [i for i in await svc.triage.action_items() if i.status == "open"]
         today = datetime.now(UTC).date()
@@ -64,6 +69,10 @@ class Banner(Panel):
             f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
             f"{elapsed_clock(incident, now)} · "
         )
+        if self.serious is not None:
+            late = self.serious.left(now).total_seconds() <= 0
+            text.append(self.serious.due_text(now), style="bold reverse" if late else "bold")
+            text.append(" · ")
         text.append_text(safe(f"{incident.commander} · {incident.title}", 200))
         show_line(banner, text)
         banner.set_class(incident.phase == "closed", "quiet")

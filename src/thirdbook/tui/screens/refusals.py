@@ -30,6 +30,7 @@ ACTING = frozenset(
         "mark_replay",
         "note",
         "decide",
+        "serious",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
