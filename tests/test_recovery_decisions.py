@@ -279,3 +279,13 @@ def test_ingest_judges_new_windows_against_a_restores_band_until_it_expires(
     [v6] = [a for a in alerts if a["key"] == "credit-scorer v6"]
     assert "acc outside [0.95, +inf] for 1 consecutive windows" in v6["summary"]
     assert v6["fired"] == 1  # the window after the expiry did not fire again
+
+
+def test_the_report_names_the_restore_with_its_written_time_and_band(declared: Estate) -> None:
+    declared.ok("kill-switch", "1", "--mode", "human", "--override", "customers harmed")
+    declared.ok("decide", "1", "restore", "--cohort", "25", "--band", "0.9..")
+    report = declared.ok("report", "1")
+    section = report.split("## Recovery decision")[1].split("\n## ")[0]
+    row = next(line for line in section.splitlines() if line.startswith("| restore"))
+    assert "25 % cohort" in row and "not yet observed" in row, section
+    assert "Band override on acc band: \\[0.9, +inf\\] until" in section, section

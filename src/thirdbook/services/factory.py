@@ -235,7 +235,12 @@ class Services:
         from thirdbook.services.report import ReportService
 
         config = self.containment_config
-        return ReportService(self.store, self.settings.report, config.window_before_s)
+        return ReportService(
+            self.store,
+            self.settings.report,
+            config.window_before_s,
+            decisions=self.recovery.decisions,
+        )
 
     @cached_property
     def serious(self) -> SeriousIncidents:

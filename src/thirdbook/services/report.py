@@ -3,6 +3,7 @@ rendered as Markdown by the section functions of `report_sections`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.incidents import Incident
 from thirdbook.domain.records import to_us
+from thirdbook.domain.recovery import DecisionState
 from thirdbook.domain.regulatory import RegulatoryConfig, parse_serious
 from thirdbook.services.report_data import ReportData
 from thirdbook.store import Store
@@ -21,7 +23,16 @@ from thirdbook.store import Store
 class ReportService:
     """`report`: read an incident from the store and write its post-incident report."""
 
-    def __init__(self, store: Store, config: RegulatoryConfig, window_before_s: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: RegulatoryConfig,
+        window_before_s: float,
+        decisions: Callable[[int], Awaitable[list[DecisionState]]] | None = None,
+    ) -> None:
+        """`decisions` reads an incident's recovery decisions with their state (the
+        recovery service's reader)."""
+        self._decisions = decisions
         self.store = store
         self.config = config
         self.window_before_s = window_before_s
@@ -57,6 +68,7 @@ class ReportService:
             serious=serious,
             config=self.config,
             generated_at=clock.now(),
+            decisions=[] if self._decisions is None else await self._decisions(incident_id),
             bundle_note=bundle_note,
         )
 

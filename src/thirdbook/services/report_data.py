@@ -8,6 +8,7 @@ from datetime import datetime
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.evidence import ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import ActionItem, Incident, TimelineEntry
+from thirdbook.domain.recovery import DecisionState
 from thirdbook.domain.regulatory import RegulatoryConfig, SeriousMark
 from thirdbook.domain.replay import ReplayRun
 from thirdbook.store.report_queries import MoneyMoved, RouteImpact
@@ -31,6 +32,8 @@ class ReportData:
     serious: SeriousMark | None
     config: RegulatoryConfig
     generated_at: datetime
+    decisions: list[DecisionState] = field(default_factory=list)
+    """The recovery decisions, oldest first, with what they wrote and when it was observed."""
     bundle_note: str = field(default="")
     """Said where the bundle hash goes: a report written into a bundle cannot hold the
     hash of the bundle that holds it."""

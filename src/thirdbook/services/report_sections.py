@@ -210,10 +210,33 @@ def investigation(data: ReportData) -> list[str]:
 
 
 def recovery(data: ReportData) -> list[str]:
-    """The recovery decision: today the timeline's "decision" entries."""
-    decisions = data.of_kind("decision")
-    body = list(bullets(_entry(e) for e in decisions)) or ["No recovery decision yet.", ""]
-    return heading(2, "Recovery decision") + body
+    """The recovery decisions: what each wrote, when it was written and observed in the
+    serving logs, its band overrides, and the reason of any deviation."""
+    lines = heading(2, "Recovery decision")
+    if not data.decisions:
+        return [*lines, "No recovery decision yet.", ""]
+    lines += table(
+        ("Decision", "When", "By", "What", "Written", "Observed"),
+        (
+            [
+                md(s.decision.kind),
+                when(s.decision.at),
+                md(s.decision.by),
+                md(s.decision.summary),
+                when(s.written) if s.written else "nothing written",
+                when(s.observed) if s.observed else ("not yet observed" if s.written else "-"),
+            ]
+            for s in data.decisions
+        ),
+    )
+    for s in data.decisions:
+        for band in s.bands:
+            lines += bullets(
+                [f"Band override on {md(band.rule)}: {md(band.band)} until {when(band.until)}"]
+            )
+        if s.decision.override:
+            lines += bullets([f"Decided before containment (deviation): {md(s.decision.override)}"])
+    return lines
 
 
 def findings(data: ReportData) -> list[str]:
