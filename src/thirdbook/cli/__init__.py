@@ -43,6 +43,7 @@ COMMAND_MODULES: CommandModules = {
     "forensics": ("register_forensics_commands", ("baseline", "forensics")),
     "explain": ("register_explain_commands", ("explain", "answer")),
     "replay": ("register_replay_commands", ("replay", "replay-mark")),
+    "calibration": ("register_calibration_commands", ("calibration", "near-misses")),
 }
 """Which module under thirdbook.cli registers which commands: a command's module is imported
 only when it runs (tests check that this table names every command each module registers)."""

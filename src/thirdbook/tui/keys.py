@@ -39,6 +39,7 @@ MAIN = [
     Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
     Binding("y", "app.replay", "Replay", show=False, id="replay"),
     Binding("n", "app.note", "Note", show=False, id="note"),
+    Binding("C", "app.calibration", "Calibration", show=False, id="calibration"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),
@@ -122,6 +123,13 @@ LINK_DIFF = [
     Binding("left_square_bracket,pageup", "page_up", "Page up", id="diff-page-up"),
 ]
 
+CALIBRATION = [
+    Binding("escape", "app.pop_screen", "Back", id="calibration-back"),
+    Binding("j", "cursor_down", "Down", show=False, id="calibration-down"),
+    Binding("k", "cursor_up", "Up", show=False, id="calibration-up"),
+    Binding("g", "refresh", "Look again", id="calibration-refresh"),
+]
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -143,6 +151,7 @@ GROUPS = (
     ("forensics", FORENSICS),
     ("replay", REPLAY),
     ("link diff", LINK_DIFF),
+    ("calibration", CALIBRATION),
 )
 EXTRA = (
     KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),
