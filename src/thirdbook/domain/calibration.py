@@ -159,29 +159,24 @@ def _reason_key(reason: str) -> str:
 
 def near_misses(facts: list[AlertFact]) -> list[NearMiss]:
     """Dismissed alerts whose rule and key fired again within the horizon and were declared
-    (or attached), and alerts attached late; oldest miss first."""
+    (or attached), and alerts attached late; oldest miss first. One pass per rule and key,
+    newest first, carrying the next declared alert (linear in the number of alerts)."""
     found: list[NearMiss] = []
-    ordered = sorted(facts, key=lambda f: f.id)
-    for n, fact in enumerate(ordered):
-        if fact.status == "dismissed" and fact.triaged_at is not None:
-            later = next(
-                (
-                    f
-                    for f in ordered[n + 1 :]
-                    if (f.rule, f.key) == (fact.rule, fact.key)
-                    and f.status in ("declared", "attached")
-                    and f.incident_id is not None
-                    and f.fired_at - fact.triaged_at <= NEAR_MISS_HORIZON
-                ),
-                None,
-            )
-            if later is not None and later.incident_id is not None:
-                found.append(
-                    _miss(fact, later, max(later.fired_at - fact.triaged_at, timedelta(0)))
-                )
-        wait = fact.triage_time
-        if fact.status == "attached" and wait is not None and wait > LATE_ATTACH_AFTER:
-            found.append(_miss(fact, fact, wait))
+    by_key: dict[tuple[str, str], list[AlertFact]] = {}
+    for fact in sorted(facts, key=lambda f: f.id):
+        by_key.setdefault((fact.rule, fact.key), []).append(fact)
+    for group in by_key.values():
+        declared: AlertFact | None = None  # the first declared alert after this one
+        for fact in reversed(group):
+            if fact.status == "dismissed" and fact.triaged_at is not None and declared:
+                delay = max(declared.fired_at - fact.triaged_at, timedelta(0))
+                if delay <= NEAR_MISS_HORIZON:
+                    found.append(_miss(fact, declared, delay))
+            wait = fact.triage_time
+            if fact.status == "attached" and wait is not None and wait > LATE_ATTACH_AFTER:
+                found.append(_miss(fact, fact, wait))
+            if fact.status in ("declared", "attached") and fact.incident_id is not None:
+                declared = fact
     return sorted(found, key=lambda m: (m.fired_at, m.alert_id))
 
 
@@ -204,15 +199,18 @@ def _miss(fact: AlertFact, later: AlertFact, delay: timedelta) -> NearMiss:
     )
 
 
-def calibration(facts: list[AlertFact]) -> list[RuleCalibration]:
-    """Each rule's figures and suggestion, by rule name."""
-    misses = near_misses(facts)
-    rules = sorted({f.rule for f in facts})
+def calibration(
+    facts: list[AlertFact], misses: list[NearMiss] | None = None
+) -> list[RuleCalibration]:
+    """Each rule's figures and suggestion, by rule name (`misses`: the register of the same
+    facts, when already computed)."""
+    found = near_misses(facts) if misses is None else misses
+    by_rule: dict[str, list[AlertFact]] = {}
+    for fact in facts:
+        by_rule.setdefault(fact.rule, []).append(fact)
     return [
-        _calibrate(
-            rule, [f for f in facts if f.rule == rule], [m for m in misses if m.rule == rule]
-        )
-        for rule in rules
+        _calibrate(rule, by_rule[rule], [m for m in found if m.rule == rule])
+        for rule in sorted(by_rule)
     ]
 
 

@@ -24,4 +24,5 @@ class CalibrationService:
     async def both(self) -> tuple[list[RuleCalibration], list[NearMiss]]:
         """Calibration and the register from one read of the alerts."""
         facts = await self.store.alerts.facts()
-        return calibration(facts), near_misses(facts)
+        misses = near_misses(facts)
+        return calibration(facts, misses), misses

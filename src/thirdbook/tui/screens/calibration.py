@@ -51,9 +51,9 @@ def miss_cells(miss: NearMiss) -> tuple[Text, ...]:
         Text("dismissed" if miss.kind == "dismissed-then-declared" else "late attach"),
         safe(miss.rule, 30),
         safe(miss.by, 20),
-        safe(miss.reason or "", 60),
         Text(f"#{miss.incident_id}"),
         Text(minutes(miss.delay), justify="right"),
+        safe(miss.reason or "", 60),
     )
 
 
@@ -88,7 +88,7 @@ class CalibrationScreen(Screen[None]):
             "rule", "fired", "declared", "dismissed", "open", "near", "triage", "suggest"
         )
         misses = self.query_one("#calibration-misses", DataTable)
-        misses.add_columns("alert", "kind", "rule", "by", "reason", "incident", "delay")
+        misses.add_columns("alert", "kind", "rule", "by", "incident", "delay", "reason")
         await self.action_refresh()
         rules.focus()
 
