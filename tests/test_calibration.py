@@ -23,6 +23,7 @@ from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 from thirdbook.tui.screens.calibration import CalibrationScreen
 from thirdbook.tui.widgets.alert_table import AlertTable
+from thirdbook.tui.widgets.incident_panel import precision_text
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 NOISE = "known noisy window after the deploy"
@@ -150,7 +151,10 @@ async def test_open_alerts_are_not_misses(store: Store, clock: Clock) -> None:
     await _fire(store, "acc band", "credit-scorer v9", T0 + timedelta(hours=4))
     [acc] = [r for r in await svc.triage.precision() if r.rule == "acc band"]
     assert acc.precision == 0.5  # one declared, one dismissed; the open one is no miss
-    assert acc.label == "50% (1 open, untriaged)"
+    assert acc.label == "50%; 1 open, untriaged"
+    shown = str(precision_text(await svc.triage.precision()))
+    assert "unexplained (1 open, untriaged)" in shown and "reports 0/6 (0%)" in shown
+    assert "acc band 1/2 (50%; 1 open, untriaged)" in shown
 
 
 def _fact(n: int, reason: str | None, status: str = "dismissed", key: str = "k") -> AlertFact:

@@ -268,4 +268,4 @@ def precision_label(declared: int, dismissed: int, open_count: int) -> str:
     if triaged == 0:
         return f"{open_count} open, untriaged" if open_count else "-"
     share = f"{declared / triaged:.0%}"
-    return f"{share} ({open_count} open, untriaged)" if open_count else share
+    return f"{share}; {open_count} open, untriaged" if open_count else share

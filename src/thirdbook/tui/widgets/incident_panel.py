@@ -94,7 +94,8 @@ def precision_text(rules: list[RulePrecision]) -> Text:
     for n, rule in enumerate(rules):
         text.append(" · " if n else "")
         text.append_text(safe(rule.rule, 40))
-        text.append(f" {rule.declared}/{rule.declared + rule.dismissed} ({rule.label})")
+        triaged = rule.declared + rule.dismissed
+        text.append(f" {rule.declared}/{triaged} ({rule.label})" if triaged else f" ({rule.label})")
     return text
 
 
