@@ -229,14 +229,15 @@ def test_cli_calibration_and_near_misses(tmp_path: Path, clock: Clock) -> None:
     )
 
 
+@pytest.mark.parametrize("read_only", [False, True])
 async def test_calibration_screen_opens_with_C_lists_the_rules_and_goes_back(
-    tmp_path: Path, clock: Clock
+    tmp_path: Path, clock: Clock, read_only: bool
 ) -> None:
     path = tmp_path / "s.db"
     store = await Store.open(path)
     await script(store, clock)
     await store.close()
-    app = make_app(path)
+    app = make_app(path, read_only=read_only)  # only reads: a read-only console shows it too
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.query_one(AlertTable).row_count, "alerts shown")
         await pilot.press("C")
