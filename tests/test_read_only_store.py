@@ -86,6 +86,8 @@ READS = [
     (["timeline", "1", "--json"], '"incident_id": 1'),
     (["precision"], "declared"),
     (["precision", "--json"], '"rule": "r"'),
+    (["calibration"], "keep"),
+    (["near-misses", "--json"], "no near misses"),
     (["action-items"], ""),
     (["action-items", "--json"], ""),
     (["audit"], '"snapshot": 1'),

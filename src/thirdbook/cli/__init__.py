@@ -45,6 +45,7 @@ COMMAND_MODULES: CommandModules = {
     "replay": ("register_replay_commands", ("replay", "replay-mark")),
     "recovery": ("register_recovery_commands", ("decide", "decisions", "rules")),
     "report": ("register_report_commands", ("report", "serious")),
+    "calibration": ("register_calibration_commands", ("calibration", "near-misses")),
 }
 """Which module under thirdbook.cli registers which commands: a command's module is imported
 only when it runs (tests check that this table names every command each module registers)."""

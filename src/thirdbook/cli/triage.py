@@ -160,7 +160,7 @@ def _timeline_dict(entry: TimelineEntry) -> dict[str, Any]:
 @json_option
 @click.pass_context
 def precision(ctx: click.Context, as_json: bool) -> None:
-    """Each rule's precision (declared / fired): the evidence for calibrating thresholds."""
+    """Each rule's precision (declared / triaged; open alerts are not misses)."""
     rows = with_services(ctx, lambda svc: svc.triage.precision(), access="auto")
     if as_json:
         echo_json(
@@ -177,7 +177,7 @@ def precision(ctx: click.Context, as_json: bool) -> None:
                 str(row.declared),
                 str(row.dismissed),
                 str(row.open),
-                "-" if row.precision is None else f"{row.precision:.0%}",
+                row.label,
             )
             for row in rows
         ),

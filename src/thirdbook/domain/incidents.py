@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from thirdbook.domain.calibration import precision_label
+
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 BlastRadius = Literal["high", "medium"]
 Phase = Literal["detected", "contained", "investigating", "recovering", "reviewing", "closed"]
@@ -83,7 +85,8 @@ class TimelineEntry(BaseModel):
 
 
 class RulePrecision(BaseModel):
-    """How often a rule's alerts turned out to be real: declared (or attached) / fired."""
+    """How often a rule's alerts turned out to be real: declared (or attached) over triaged
+    (declared, attached or dismissed). Open, untriaged alerts are not misses."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -95,8 +98,14 @@ class RulePrecision(BaseModel):
 
     @property
     def precision(self) -> float | None:
-        """Declared (or attached) over fired; None before the rule has fired."""
-        return None if self.fired == 0 else self.declared / self.fired
+        """Declared (or attached) over triaged; None while none of its alerts is triaged."""
+        triaged = self.declared + self.dismissed
+        return None if triaged == 0 else self.declared / triaged
+
+    @property
+    def label(self) -> str:
+        """The precision as shown: "75 %", or "3 open, untriaged" instead of "0 %"."""
+        return precision_label(self.declared, self.dismissed, self.open)
 
 
 class ActionItem(BaseModel):

@@ -25,6 +25,7 @@ from thirdbook.store.access import Access
 # imports only what it uses (`thirdbook explain` neither the ingester nor replay's HTTP).
 if TYPE_CHECKING:
     from thirdbook.evidence.objects import ObjectStore
+    from thirdbook.services.calibration import CalibrationService
     from thirdbook.services.containment import ContainmentService
     from thirdbook.services.decisions import DecisionLookup
     from thirdbook.services.explain import ExplainService
@@ -264,6 +265,13 @@ class Services:
         return HealthService(
             self.store, self.settings.ingest, None if self.ingest is None else self.ingest.ingester
         )
+
+    @cached_property
+    def calibration(self) -> CalibrationService:
+        """The near-miss register and each rule's calibration."""
+        from thirdbook.services.calibration import CalibrationService
+
+        return CalibrationService(self.store)
 
     @cached_property
     def queries(self) -> QueryService:

@@ -7,6 +7,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from thirdbook.domain.alerts import Alert, Firing
+from thirdbook.domain.calibration import AlertFact
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import Page, from_us, to_us
 
@@ -107,3 +108,28 @@ class Alerts:
         rows = await self._store.fetchall(sql + " ORDER BY id DESC LIMIT ?", (*params, limit + 1))
         items = [_alert(r) for r in rows[:limit]]
         return Page[Alert](items=items, next_key=items[-1].id if len(rows) > limit else None)
+
+    async def facts(self) -> list[AlertFact]:
+        """Every alert's triage facts with its incident's title and declaration, oldest
+        first: what the near-miss register and calibration are computed from."""
+        rows = await self._store.fetchall(
+            "SELECT a.id, a.rule, a.key, a.status, a.first_at_us, a.triaged_us, a.triaged_by, "
+            "a.triage_reason, a.incident_id, i.title, i.declared_us FROM alerts a "
+            "LEFT JOIN incidents i ON i.id = a.incident_id ORDER BY a.id"
+        )
+        return [
+            AlertFact(
+                id=r[0],
+                rule=r[1],
+                key=r[2],
+                status=r[3],
+                fired_at=from_us(r[4]),
+                triaged_at=None if r[5] is None else from_us(r[5]),
+                triaged_by=r[6],
+                reason=r[7],
+                incident_id=r[8],
+                incident_title=r[9],
+                incident_declared_at=None if r[10] is None else from_us(r[10]),
+            )
+            for r in rows
+        ]

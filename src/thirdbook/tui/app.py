@@ -46,7 +46,7 @@ changes are noticed every poll by one query of its high-water marks)."""
 ConsoleFactory = Callable[[], Awaitable[Services]]
 _NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
     f"{screen}-{way}"
-    for screen in ("forensics", "diff", "explain", "replay")
+    for screen in ("forensics", "diff", "explain", "replay", "calibration")
     for way in ("up", "down")
 }
 

@@ -41,6 +41,7 @@ MAIN = [
     Binding("n", "app.note", "Note", show=False, id="note"),
     Binding("u", "app.recover", "Recover", show=False, id="recover"),
     Binding("A", "app.serious", "Mark serious (Art. 73)", show=False, id="serious"),
+    Binding("C", "app.calibration", "Calibration", show=False, id="calibration"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
     Binding("k", "cursor_up", "Up", show=False, id="up"),
     Binding("right_square_bracket,pagedown", "older", "Older", show=False, id="older"),
@@ -130,6 +131,13 @@ RECOVER = [
     Binding("g", "refresh", "Look again", id="recover-refresh"),
 ]
 
+CALIBRATION = [
+    Binding("escape", "app.pop_screen", "Back", id="calibration-back"),
+    Binding("j", "cursor_down", "Down", show=False, id="calibration-down"),
+    Binding("k", "cursor_up", "Up", show=False, id="calibration-up"),
+    Binding("g", "refresh", "Look again", id="calibration-refresh"),
+]
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -152,6 +160,7 @@ GROUPS = (
     ("replay", REPLAY),
     ("link diff", LINK_DIFF),
     ("recover", RECOVER),
+    ("calibration", CALIBRATION),
 )
 EXTRA = (
     KeyHelp("everywhere", "ctrl+p", "Command palette: every action by name", "command_palette"),

@@ -19,6 +19,7 @@ from thirdbook.tui import keys
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.look import Look
+from thirdbook.tui.screens.calibration import CalibrationScreen
 from thirdbook.tui.screens.explain import ExplainScreen
 from thirdbook.tui.screens.explorer import ExplorerScreen
 from thirdbook.tui.screens.forensics import ForensicsScreen
@@ -39,6 +40,7 @@ SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
     (LinkDiffScreen, keys.LINK_DIFF),
     (ReplayScreen, keys.REPLAY),
     (RecoverScreen, keys.RECOVER),
+    (CalibrationScreen, keys.CALIBRATION),
 )
 """Each screen and the bindings the command palette lists for it."""
 
@@ -71,6 +73,11 @@ class ScreenOpeners(App[None]):
         """The registry's history: every alias move, newest first."""
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(RegistryScreen(self.console_service))
+
+    def action_calibration(self) -> None:
+        """Each rule's calibration and the near misses, across incidents."""
+        if self.console_service is not None and isinstance(self.screen, MainScreen):
+            self.push_screen(CalibrationScreen(self.console_service))
 
     def action_explore(self) -> None:
         """The event explorer, with its filter ready for typing."""

@@ -86,15 +86,16 @@ def incident_text(incident: Incident | None, now: datetime | None = None) -> Tex
 
 
 def precision_text(rules: list[RulePrecision]) -> Text:
-    """Each rule's precision: declared (or attached) over fired."""
-    text = Text("Rule precision (declared / fired): ", style="dim")
+    """Each rule's precision: declared (or attached) over triaged; open alerts are not
+    misses."""
+    text = Text("Rule precision (declared / triaged): ", style="dim")
     if not rules:
         text.append("no rule has fired yet", style="dim")
     for n, rule in enumerate(rules):
-        share = "–" if rule.precision is None else f"{rule.precision:.0%}"
         text.append(" · " if n else "")
         text.append_text(safe(rule.rule, 40))
-        text.append(f" {rule.declared}/{rule.fired} ({share})")
+        triaged = rule.declared + rule.dismissed
+        text.append(f" {rule.declared}/{triaged} ({rule.label})" if triaged else f" ({rule.label})")
     return text
 
 
