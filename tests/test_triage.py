@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import pwd
 from datetime import UTC, datetime
@@ -225,3 +227,36 @@ async def test_a_rule_that_keeps_firing_during_its_incident_updates_the_declared
     dismissed = await fire(store, "other")
     await console.triage.dismiss(dismissed, "known noise")
     assert await fire(store, "other") != dismissed  # a dismissal judged that one firing
+
+
+def test_action_items_export_as_csv_a_sheet_reads(tmp_path: Path) -> None:
+    async def seed() -> None:
+        store = await Store.open(tmp_path / "data" / "thirdbook.db")
+        console = build_services(store)
+        await console.triage.declare(
+            [await fire(store, "acc")], title="t", severity="SEV2", blast_radius="medium"
+        )
+        await store.close()
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    for title, due in (('audit, "v7" data\nagain', "2020-01-01"), ("add a check", "2099-01-01")):
+        args = ["action-items", "add", "1", "--title", title, "--owner", "alice", "--due", due]
+        assert runner.invoke(main, args).exit_code == 0
+    result = runner.invoke(main, ["action-items", "--csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.output)))
+    assert rows[0] == ["id", "incident", "status", "overdue", "due", "owner", "title", "resolution"]
+    assert rows[1] == [
+        "1",
+        "1",
+        "open",
+        "yes",
+        "2020-01-01",
+        "alice",
+        'audit, "v7" data\\nagain',
+        "",
+    ]
+    assert rows[2][3:6] == ["no", "2099-01-01", "alice"]
+    both = runner.invoke(main, ["action-items", "--csv", "--json"])
+    assert both.exit_code != 0 and "choose one of --json and --csv" in both.output

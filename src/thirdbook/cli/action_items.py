@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import csv
+import io
+from datetime import date, datetime
 
 import click
 
 from thirdbook.cli.common import with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain import clock
+from thirdbook.domain.incidents import ActionItem
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import visible
 
@@ -27,8 +30,13 @@ ACTION_ITEM_COLUMNS = (
 @click.option("--overdue", is_flag=True, help="Only open items past their due date.")
 @click.option("--incident", "incident_id", type=int, help="Only one incident's items.")
 @json_option
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Comma-separated values with a header row, for a sheet."
+)
 @click.pass_context
-def action_items(ctx: click.Context, overdue: bool, incident_id: int | None, as_json: bool) -> None:
+def action_items(
+    ctx: click.Context, overdue: bool, incident_id: int | None, as_json: bool, as_csv: bool
+) -> None:
     """List action items by due date (overdue ones marked), or add and close them."""
     if ctx.invoked_subcommand is not None:
         return
@@ -38,6 +46,11 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None, as_
         lambda svc: svc.triage.action_items(incident_id=incident_id, overdue=overdue, today=today),
         access="auto",
     )
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    if as_csv:
+        click.echo(_csv(found, today), nl=False)
+        return
     if as_json:
         echo_json(
             (
@@ -70,6 +83,30 @@ def action_items(ctx: click.Context, overdue: bool, incident_id: int | None, as_
         ),
         empty="no action items",
     )
+
+
+CSV_FIELDS = ("id", "incident", "status", "overdue", "due", "owner", "title", "resolution")
+
+
+def _csv(items: list[ActionItem], today: date) -> str:
+    """The items as CSV (RFC 4180 quoting; secrets masked, control characters shown)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    for item in items:
+        writer.writerow(
+            [
+                item.id,
+                item.incident_id,
+                item.status,
+                "yes" if item.overdue(today) else "no",
+                item.due.isoformat(),
+                visible(item.owner),
+                visible(mask_secrets(item.title)),
+                "" if item.resolution is None else visible(mask_secrets(item.resolution)),
+            ]
+        )
+    return out.getvalue()
 
 
 @action_items.command("add")
