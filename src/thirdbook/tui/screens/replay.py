@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, ProgressBar, Static
 
@@ -247,17 +248,18 @@ class ReplayScreen(Screen[None]):
         """The highlighted input side by side."""
         line = self.selected()
         blocks = ("#replay-input", "#replay-known-good", "#replay-suspect", "#replay-expected")
-        if line is None or self.outcome is None:
-            for block in blocks:
-                self.query_one(block, Static).update("")
+        texts: tuple[Text | str, ...] = ("", "", "", "")
+        if line is not None and self.outcome is not None:
+            detail = await self.service.replay.detail(self.outcome.run.id, line.request_id)
+            if detail is None:
+                return
+            good, bad = side_by_side(detail)
+            texts = (input_text(detail), good, bad, expected_text(detail))
+        try:
+            for block, text in zip(blocks, texts, strict=True):
+                self.query_one(block, Static).update(text)
+        except NoMatches:  # the screen closed (esc, or the console quit) while reading
             return
-        detail = await self.service.replay.detail(self.outcome.run.id, line.request_id)
-        if detail is None:
-            return
-        good, bad = side_by_side(detail)
-        texts = (input_text(detail), good, bad, expected_text(detail))
-        for block, text in zip(blocks, texts, strict=True):
-            self.query_one(block, Static).update(text)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """esc cancels while running; stepping and marking need inputs; g not while running."""
