@@ -107,7 +107,8 @@ class ExportService:
                 f"{'REVEALED (' + str(reveal) + ')' if reveal else 'masked'}; "
                 f"MANIFEST.json sha256 {sha}",
             )
-            return sha
+        await self.acting.performed("export", incident_id, actor)
+        return sha
 
     async def _replay_runs(self, incident_id: int) -> list[dict[str, Any]]:
         """The incident's replay runs, each with its answers (objects named by hash)."""

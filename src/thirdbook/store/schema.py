@@ -354,6 +354,20 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (run_id, request_id, version)
     )
     """,
+    # 18 (issue 12's numbering; 16 and 17 come from the other branches and go before it): a
+    # runbook step checked by the action that performed it, and an incident's roles beside
+    # its commander (scribe, communications), each with who gave it and when.
+    """
+    ALTER TABLE runbook_checks ADD COLUMN by_action TEXT;
+    CREATE TABLE incident_roles (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        role TEXT NOT NULL,
+        user TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, role)
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
