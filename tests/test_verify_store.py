@@ -245,6 +245,9 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
         "DROP TABLE band_overrides",
         "DROP TABLE quarantine_signoffs",
         "DROP TABLE recovery_decisions",
+        # ... nor the checks by action and the incident roles of schema 17.
+        "ALTER TABLE runbook_checks DROP COLUMN by_action",
+        "DROP TABLE incident_roles",
         "PRAGMA user_version = 10",
     )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))

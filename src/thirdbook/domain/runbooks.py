@@ -33,6 +33,17 @@ general one. Ties go to the runbook whose name sorts first.
 
 A step is known by a hash of its text, so editing other lines keeps an incident's checks;
 rewording a step starts it unchecked.
+
+A step the console performs is checked by that action when it succeeds (recorded as done by
+it). The step says which with a trailing marker, not part of its text or its key::
+
+    - [ ] Snapshot the evidence before anything changes (`s`). {action: snapshot}
+    - [ ] Flip the kill switch, or roll back. {action: kill-switch, rollback}
+
+The actions are those in `STEP_ACTIONS` (snapshot, kill-switch, rollback, quarantine, export,
+replay, explain); `{action: none}` says no action checks the step. Without a marker, a step
+whose first words (after an optional `Label:`) name an action ("Snapshot ...", "Roll back
+...", "Flip the kill switch ...") is checked by it.
 """
 
 from __future__ import annotations
@@ -49,6 +60,32 @@ KNOWN_TRIGGERS = frozenset({"drift", "feedback", "unexplainable", "agent_lane", 
 MATCH_FIELDS = ("rule", "key")
 """The alert fields a runbook's `match` may test."""
 _STEP = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?P<text>\S.*)$")
+_ACTION_MARK = re.compile(r"\s*\{\s*action\s*:\s*(?P<names>[^{}]*)\}\s*$", re.IGNORECASE)
+STEP_ACTIONS: dict[str, str] = {
+    "snapshot": "the snapshot",
+    "kill-switch": "the kill switch",
+    "rollback": "the rollback",
+    "quarantine": "the quarantine",
+    "export": "the evidence export",
+    "replay": "the replay",
+    "explain": "the answered explanation",
+}
+"""The actions that check the steps naming them, and how the timeline says which did."""
+_ACTION_WORDS = (
+    ("snapshot", r"(?:take an? |keep an? )?snapshot"),
+    ("kill-switch", r"(?:flip |set |turn on )?the kill switch|kill switch"),
+    ("rollback", r"roll(?:ing)? (?:it |the model |the version )?back|rollback"),
+    ("quarantine", r"quarantine"),
+    ("export", r"export"),
+    ("replay", r"replay"),
+    ("explain", r"explain"),
+)
+_ACTION_START = re.compile(
+    r"^(?:[^:`]{1,40}:\s+)?(?:"
+    + "|".join(f"(?P<{n.replace('-', '_')}>{w})" for n, w in _ACTION_WORDS)
+    + r")\b",
+    re.IGNORECASE,
+)
 _HEADING = re.compile(r"^\s{0,3}(?P<marks>#{1,6})\s+(?P<text>.*)$")
 
 
@@ -64,6 +101,9 @@ class RunbookLine(BaseModel):
     kind: Literal["heading", "step", "text"]
     text: str
     step_key: str | None = None
+    actions: tuple[str, ...] = Field(
+        default=(), description="A step's actions that check it when they succeed."
+    )
 
 
 class AlertFacts(Protocol):
@@ -169,6 +209,28 @@ def step_key(text: str) -> str:
     return hashlib.sha1(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
+def step_actions(text: str, origin: str = "runbook") -> tuple[str, tuple[str, ...]]:
+    """A step's text without its `{action: ...}` marker, and the actions that check it:
+    the marker's, else the action its first words name (see the module's docstring)."""
+    mark = _ACTION_MARK.search(text)
+    if mark is None:
+        start = _ACTION_START.match(text.strip())
+        if start is None or start.lastgroup is None:
+            return text.strip(), ()
+        return text.strip(), (start.lastgroup.replace("_", "-"),)
+    names = tuple(n.strip().lower() for n in mark["names"].split(",") if n.strip())
+    bare = text[: mark.start()].strip()
+    if names == ("none",):
+        return bare, ()
+    unknown = [n for n in names if n not in STEP_ACTIONS]
+    if unknown or not names:
+        raise RunbookError(
+            f"{origin}: {{action: {mark['names'].strip()}}} names no action the console "
+            f"performs (known: {', '.join(STEP_ACTIONS)}, or none)"
+        )
+    return bare, names
+
+
 def _front_matter(lines: list[str], origin: str) -> tuple[dict[str, str | list[str]], int]:
     if not lines or lines[0].strip() != "---":
         raise RunbookError(f"{origin}: no front matter (the file must start with a '---' line)")
@@ -223,10 +285,11 @@ def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
             f"{origin}: unknown trigger kind(s) {', '.join(unknown)} (known: {known})"
         )
     body: list[RunbookLine] = []  # prose lines are joined into paragraphs
-    for line in lines[body_start:]:
+    for number, line in enumerate(lines[body_start:], start=body_start + 1):
         if (step := _STEP.match(line)) is not None:
+            text, actions = step_actions(step["text"], f"{origin}:{number}")
             body.append(
-                RunbookLine(kind="step", text=step["text"].strip(), step_key=step_key(step["text"]))
+                RunbookLine(kind="step", text=text, step_key=step_key(text), actions=actions)
             )
         elif (heading := _HEADING.match(line)) is not None:
             body.append(RunbookLine(kind="heading", text=heading["text"].strip()))
@@ -303,3 +366,6 @@ class StepCheck(BaseModel):
     step_key: str
     checked: bool
     by: str
+    by_action: str | None = Field(
+        default=None, description="The action that checked it (a key of STEP_ACTIONS)."
+    )

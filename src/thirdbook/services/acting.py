@@ -4,7 +4,7 @@ every service that changes something."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from thirdbook.domain.audit import Outcome
@@ -30,6 +30,8 @@ class Acting:
         self.store = store
         self.read_only = read_only or store.read_only_reason is not None
         self._actor = actor
+        self.on_performed: Callable[[str, int, Actor], Awaitable[object]] | None = None
+        """Told of each action that succeeded for an incident (the runbook steps it checks)."""
 
     @contextlib.asynccontextmanager
     async def act(
@@ -68,6 +70,14 @@ class Acting:
                     await self.store.audit.append(
                         actor, action, outcome, {**detail, **note}, incident_id
                     )
+
+    async def performed(self, action: str, incident_id: int, actor: Actor | None = None) -> None:
+        """An action succeeded for an incident: the runbook steps it performs are checked
+        (by `actor`, else this process's user). Never fails the action, which is done and
+        recorded already; a read-only console checks nothing."""
+        if self.on_performed is not None and not self.read_only:
+            with contextlib.suppress(Exception):
+                await self.on_performed(action, incident_id, actor or self._actor())
 
     async def done(
         self, actor: Actor, action: str, detail: dict[str, Any], incident_id: int | None = None

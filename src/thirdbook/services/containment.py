@@ -82,6 +82,8 @@ class ContainmentService:
             record = await take_snapshot(
                 self.store, self.objects, incident, actor, self.config, runbook_file, progress
             )
+        if record.status == "complete":
+            await self.acting.performed("snapshot", incident_id, actor)
         if self.after_snapshot is not None:
             progress("baseline of the known-good version, if the model has none")
             with contextlib.suppress(Exception):  # the snapshot stands whatever happens here
@@ -132,7 +134,9 @@ class ContainmentService:
                     "flag_sha256": {"before": before, "after": after} if target else None,
                 },
             )
-            return ControlWrite(path=target, before=before, after=after)
+        if mode != "model":  # routing back to the model is not the kill switch's step
+            await self.acting.performed("kill-switch", incident_id, actor)
+        return ControlWrite(path=target, before=before, after=after)
 
     async def _flip(
         self,
@@ -270,7 +274,8 @@ class ContainmentService:
             await self.hooks.run(
                 incident_id, actor, "rollback", hooks, plan.model_dump(mode="json")
             )
-            return plan
+        await self.acting.performed("rollback", incident_id, actor)
+        return plan
 
     async def rollback_plan(self, incident_id: int) -> RollbackPlan:
         """What `rollback` would do now (for the confirmation), or a refusal saying why."""

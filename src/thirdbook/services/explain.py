@@ -343,6 +343,8 @@ class ExplainService:
                     "note": note,
                 },
             )
+        if incident_id is not None:
+            await self.acting.performed("explain", incident_id, actor)
         return result
 
     async def _incident_for(self, e: Explanation, inquiry_event_id: int) -> int | None:

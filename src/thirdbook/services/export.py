@@ -131,7 +131,8 @@ class ExportService:
                 f"MANIFEST.json sha256 {sha}"
                 + (f"; with the post-incident report ({REPORT})" if texts else ""),
             )
-            return sha
+        await self.acting.performed("export", incident_id, actor)
+        return sha
 
     async def _replay_runs(self, incident_id: int) -> list[dict[str, Any]]:
         """The incident's replay runs, each with its answers (objects named by hash)."""

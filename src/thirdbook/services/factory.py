@@ -89,6 +89,9 @@ class Services:
         self.containment_config = containment
         self._runbooks = runbooks
         self.acting = Acting(store, read_only=read_only)
+        from thirdbook.services.step_actions import ActionSteps
+
+        self.acting.on_performed = ActionSteps(store, lambda: self.runbooks).performed
         self.ingest: IngestService | None = None
         if ingest and not self.acting.read_only:
             from thirdbook.ingest.ingester import Ingester

@@ -72,7 +72,8 @@ class QuarantineService:
                 hooks,
                 {"targets": [t.model_dump(mode="json") for t in found]},
             )
-            return found
+        await self.acting.performed("quarantine", incident_id, actor)
+        return found
 
     async def plan(self, targets: tuple[str, ...] | list[str]) -> list[QuarantineTarget]:
         """What quarantining `targets` would hold back (files hashed, directories walked)."""

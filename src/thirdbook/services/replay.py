@@ -182,7 +182,9 @@ class ReplayService:
                     run_id, "cancelled", skipped, actor, answered
                 )
                 return await self._outcome(run_id, cancelled=True)
-            return await self._finish(run_id, actor)
+            outcome = await self._finish(run_id, actor)
+        await self.acting.performed("replay", incident_id, actor)
+        return outcome
 
     async def mark(self, run_id: int, request_id: str, mark: Mark) -> ReplayOutcome:
         """The commander says the suspect's answer to one input was right or wrong; the

@@ -14,7 +14,7 @@ from thirdbook.domain.clock import now_us
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import PHASES, Actor, Incident, RulePrecision, TimelineEntry
 from thirdbook.domain.records import from_us
-from thirdbook.domain.runbooks import RunbookLine, StepCheck
+from thirdbook.domain.runbooks import STEP_ACTIONS, RunbookLine, StepCheck
 from thirdbook.store.audit import append_audit
 
 if TYPE_CHECKING:
@@ -194,9 +194,15 @@ class Incidents:
             await add_timeline_entry(conn, incident_id, actor, "note", text)
 
     async def check_step(
-        self, incident_id: int, step: RunbookLine, checked: bool, actor: Actor
+        self,
+        incident_id: int,
+        step: RunbookLine,
+        checked: bool,
+        actor: Actor,
+        by_action: str | None = None,
     ) -> None:
-        """Check (or uncheck) a runbook step of an incident; the check goes on the timeline."""
+        """Check (or uncheck) a runbook step of an incident; the check goes on the timeline
+        (`by_action`: checked by that action, which just succeeded)."""
         if step.step_key is None:
             raise TriageRefusedError("only a runbook step can be checked")
         async with self._store.write() as conn:
@@ -204,21 +210,31 @@ class Incidents:
             if phase == "closed":
                 raise TriageRefusedError(f"incident #{incident_id} is closed")
             await conn.execute(
-                "INSERT INTO runbook_checks (incident_id, step_key, checked, by_user, at_us) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_id, step_key) DO UPDATE SET "
-                "checked = excluded.checked, by_user = excluded.by_user, at_us = excluded.at_us",
-                (incident_id, step.step_key, int(checked), actor.user, now_us()),
+                "INSERT INTO runbook_checks (incident_id, step_key, checked, by_user, at_us, "
+                "by_action) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (incident_id, step_key) DO "
+                "UPDATE SET checked = excluded.checked, by_user = excluded.by_user, "
+                "at_us = excluded.at_us, by_action = excluded.by_action",
+                (incident_id, step.step_key, int(checked), actor.user, now_us(), by_action),
             )
             verb = "checked" if checked else "unchecked"
-            await add_timeline_entry(conn, incident_id, actor, "runbook", f"{verb}: {step.text}")
+            if by_action is not None:
+                verb = f"checked by {STEP_ACTIONS.get(by_action, by_action)}"
+            audited = None if by_action is None else {"by_action": by_action}
+            await add_timeline_entry(
+                conn, incident_id, actor, "runbook", f"{verb}: {step.text}", audited
+            )
 
     async def checks(self, incident_id: int) -> dict[str, StepCheck]:
         """The runbook steps checked (or unchecked again) on an incident, by step key."""
         rows = await self._store.fetchall(
-            "SELECT step_key, checked, by_user FROM runbook_checks WHERE incident_id = ?",
+            "SELECT step_key, checked, by_user, by_action FROM runbook_checks "
+            "WHERE incident_id = ?",
             (incident_id,),
         )
-        return {r[0]: StepCheck(step_key=r[0], checked=bool(r[1]), by=r[2]) for r in rows}
+        return {
+            r[0]: StepCheck(step_key=r[0], checked=bool(r[1]), by=r[2], by_action=r[3])
+            for r in rows
+        }
 
     async def get(self, incident_id: int) -> Incident | None:
         """One incident with its alerts."""

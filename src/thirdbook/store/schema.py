@@ -386,6 +386,19 @@ MIGRATIONS: tuple[str, ...] = (
         reason TEXT NOT NULL
     )
     """,
+    # 17: a runbook step checked by the action that performed it, and an incident's roles beside
+    # its commander (scribe, communications), each with who gave it and when.
+    """
+    ALTER TABLE runbook_checks ADD COLUMN by_action TEXT;
+    CREATE TABLE incident_roles (
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        role TEXT NOT NULL,
+        user TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        PRIMARY KEY (incident_id, role)
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,6 +19,7 @@ from thirdbook.domain.alerts import Alert
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.explain_render import as_markdown
 from thirdbook.domain.explanation import Explanation
+from thirdbook.domain.incidents import Incident
 from thirdbook.domain.records import StoredEvent
 from thirdbook.services.explain import UnknownDecisionError
 from thirdbook.services.factory import Services
@@ -142,3 +143,6 @@ async def explain_selected(
         screen.notify(f"Nothing to explain: {exc}", severity="warning", timeout=8)
         return
     await screen.app.push_screen(ExplainScreen(service, explanation))
+    incident = getattr(screen, "incident", None)  # the main screen's active incident
+    if isinstance(incident, Incident):  # its "explain a decision" step is done
+        await service.acting.performed("explain", incident.id)
