@@ -424,7 +424,8 @@ async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path:
         assert "✓ model version + weights hash: captured" in evidence
         assert "✗ routing config: MISSING" in evidence  # no flag file configured: said so
         svc = await service(app)
-        assert [e.kind for e in await svc.triage.timeline(1)][-1] == "evidence"
+        # The snapshot, then the runbook step it performed, checked by it.
+        assert [e.kind for e in await svc.triage.timeline(1)][-2:] == ["evidence", "runbook"]
 
 
 async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
