@@ -62,16 +62,20 @@ async def scripted_incident(tmp_path: Path) -> tuple[Services, int]:
     await console.store.containment.written(
         incident_id, "kill switch", "credit-scorer", "route", "human"
     )
+    finding = await console.review.add_finding(
+        incident_id, "factor", "drift alarms went to an unowned channel"
+    )
     await console.triage.add_action_item(
         incident_id,
         title="Own the drift channel",
         owner="ops-lead",
         due=datetime(2027, 1, 8).date(),
+        kind="prevent",
+        finding_id=finding.id,
     )
     await console.triage.add_note(incident_id, HOSTILE)
     incidents = console.store.incidents
     await incidents.note(incident_id, ACTOR, "decision", "restore v6 with a 10% cohort")
-    await incidents.note(incident_id, ACTOR, "finding", "drift alarms went to an unowned channel")
     await incidents.note(incident_id, ACTOR, "runbook-edit", "drift.md: page the owner first")
     await console.serious.mark(incident_id, "widespread", datetime.now(UTC) - timedelta(hours=20))
     return console, incident_id
@@ -82,7 +86,8 @@ async def test_the_report_of_a_scripted_incident_has_every_section_and_passes_th
 ) -> None:
     console, incident_id = await scripted_incident(tmp_path)
     config = RegulatoryConfig(sector="consumer credit", developer="Acme Models Ltd")
-    text = await ReportService(console.store, config, 10**9).markdown(incident_id)
+    report = ReportService(console.store, config, 10**9, review=console.review.review)
+    text = await report.markdown(incident_id)
     assert lint(text) == []
     for heading in (
         "# Post-incident report: incident #1",
@@ -111,9 +116,12 @@ async def test_the_report_of_a_scripted_incident_has_every_section_and_passes_th
     [snapshot] = await console.store.snapshots.for_incident(incident_id)
     assert f"`{snapshot.manifest_sha256}`" in text
     assert "restore v6 with a 10% cohort" in text
+    assert "\n### Contributing factor\n" in text
     assert "drift alarms went to an unowned channel" in text
     assert "drift.md: page the owner first" in text
-    assert "| #1 | Own the drift channel | ops-lead | 2027-01-08 | open | \\- |" in text
+    row = "| #1 | prevent | finding #1 | Own the drift channel | ops-lead | 2027-01-08 | open |"
+    assert row in text
+    assert "## Measured times" in text and "| Time to declare |" in text
     # Regulatory: from the store, from config, or to complete.
     assert "| Title | drift |" in text
     assert "| Date of incident | 2026-11-27 10:00:00 UTC (first signal) |" in text

@@ -248,6 +248,11 @@ def test_verify_counts_events_that_predate_the_batch_chain_and_never_fails_for_t
         # ... nor the checks by action and the incident roles of schema 17.
         "ALTER TABLE runbook_checks DROP COLUMN by_action",
         "DROP TABLE incident_roles",
+        # ... nor the review of schema 18.
+        "DROP TABLE review_findings",
+        "DROP TABLE review_completions",
+        "DROP TABLE runbook_copies",
+        *(f"ALTER TABLE action_items DROP COLUMN {c}" for c in ("kind", "finding_id")),
         "PRAGMA user_version = 10",
     )
     asyncio.run(_ingested(tmp_path, _mixed(100, 40)))

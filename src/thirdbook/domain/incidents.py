@@ -120,6 +120,10 @@ class ActionItem(BaseModel):
     due: date
     status: Literal["open", "done"]
     resolution: str | None
+    kind: Literal["detect", "prevent", "correct"] | None = Field(
+        default=None, description="Detect it sooner, prevent it, or correct what it did."
+    )
+    finding_id: int | None = Field(default=None, description="The finding it answers.")
 
     def overdue(self, today: date) -> bool:
         """Open past its due date."""

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from thirdbook.services.regulatory import SeriousIncidents
     from thirdbook.services.replay import ReplayService
     from thirdbook.services.report import ReportService
+    from thirdbook.services.review import ReviewService
     from thirdbook.services.runbooks import RunbookLibrary
     from thirdbook.services.triage import TriageService
     from thirdbook.services.verify import VerifyService
@@ -244,7 +245,15 @@ class Services:
             self.settings.report,
             config.window_before_s,
             decisions=self.recovery.decisions,
+            review=self.review.review,
         )
+
+    @cached_property
+    def review(self) -> ReviewService:
+        """The blameless review: measured times, findings, runbook diff, completion."""
+        from thirdbook.services.review import ReviewService
+
+        return ReviewService(self.store, self.acting, self.runbooks, self.recovery.decisions)
 
     @cached_property
     def serious(self) -> SeriousIncidents:

@@ -17,6 +17,7 @@ from thirdbook.domain.records import to_us
 from thirdbook.domain.recovery import DecisionState
 from thirdbook.domain.regulatory import RegulatoryConfig, parse_serious
 from thirdbook.services.report_data import ReportData
+from thirdbook.services.review import Review
 from thirdbook.store import Store
 
 
@@ -29,10 +30,12 @@ class ReportService:
         config: RegulatoryConfig,
         window_before_s: float,
         decisions: Callable[[int], Awaitable[list[DecisionState]]] | None = None,
+        review: Callable[[int], Awaitable[Review]] | None = None,
     ) -> None:
         """`decisions` reads an incident's recovery decisions with their state (the
-        recovery service's reader)."""
+        recovery service's reader); `review` the incident's review (the review service's)."""
         self._decisions = decisions
+        self._review = review
         self.store = store
         self.config = config
         self.window_before_s = window_before_s
@@ -69,6 +72,7 @@ class ReportService:
             config=self.config,
             generated_at=clock.now(),
             decisions=[] if self._decisions is None else await self._decisions(incident_id),
+            review=None if self._review is None else await self._review(incident_id),
             bundle_note=bundle_note,
         )
 

@@ -66,3 +66,12 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 def fields(pairs: Iterable[tuple[str, str]]) -> list[str]:
     """A two-column field/value table (the regulatory sections)."""
     return table(("Field", "Value"), ([name, value] for name, value in pairs))
+
+
+def fenced(lines: Iterable[str], info: str = "") -> list[str]:
+    """Untrusted lines in a fenced code block: masked and made visible line by line, under
+    a fence longer than any run of backticks inside (so nothing can close it early)."""
+    shown = [visible(line, 500) for line in lines]
+    longest = max((len(run) for line in shown for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *shown, fence, ""]

@@ -1,6 +1,6 @@
 """The report's sections, each a small function from `ReportData` to Markdown lines, in the
-order `SECTIONS` lists them. A richer reader (recovery decisions, review findings, runbook
-diffs) replaces one function here; nothing else changes.
+order `SECTIONS` lists them. The review's sections (measured times, findings, action items,
+runbook changes) are in `report_review`.
 
 Every value from the store goes through `md` (masked, made visible, escaped) or `code`."""
 
@@ -22,6 +22,7 @@ from thirdbook.services.report_markdown import (
     when,
 )
 from thirdbook.services.report_regulatory import regulatory
+from thirdbook.services.report_review import action_items, findings, measured_times, runbook_diffs
 
 Section = Callable[[ReportData], list[str]]
 
@@ -239,54 +240,10 @@ def recovery(data: ReportData) -> list[str]:
     return lines
 
 
-def findings(data: ReportData) -> list[str]:
-    """The review's findings: today the timeline's "finding" entries that forensics did not
-    write, and the notes."""
-    found = [e for e in data.of_kind("finding") if _FORENSICS not in e.detail]
-    lines = heading(2, "Findings")
-    lines += list(bullets(_entry(e) for e in found)) or ["No finding recorded yet.", ""]
-    notes = data.of_kind("note")
-    if notes:
-        lines += ["Notes on the timeline:", ""]
-        lines += bullets(_entry(e) for e in notes)
-    return lines
-
-
-def action_items(data: ReportData) -> list[str]:
-    lines = heading(2, "Action items")
-    if not data.action_items:
-        return [*lines, "No action item.", ""]
-    return lines + table(
-        ("Item", "Title", "Owner", "Due", "Status", "Resolution"),
-        (
-            [
-                f"#{i.id}",
-                md(i.title),
-                md(i.owner),
-                i.due.isoformat(),
-                i.status,
-                md(i.resolution or "-"),
-            ]
-            for i in data.action_items
-        ),
-    )
-
-
-def runbook_diffs(data: ReportData) -> list[str]:
-    """The runbook's edits: today the timeline's "runbook-edit" entries and step checks."""
-    edits = data.of_kind("runbook-edit")
-    lines = heading(2, "Runbook changes")
-    lines += list(bullets(_entry(e) for e in edits)) or ["No runbook edit recorded yet.", ""]
-    checks = data.of_kind("runbook")
-    if checks:
-        lines += ["Runbook steps checked:", ""]
-        lines += bullets(_entry(e) for e in checks)
-    return lines
-
-
 SECTIONS: list[Section] = [
     title,
     summary,
+    measured_times,
     impact,
     timeline,
     detection,

@@ -77,6 +77,16 @@ class RunbookLibrary:
         """The file a runbook was read from."""
         return self._paths.get(name)
 
+    def text_of(self, name: str) -> tuple[str, str] | None:
+        """A runbook's file and its text as they are now; None if it cannot be read."""
+        path = self._paths.get(name)
+        if path is None:
+            return None
+        try:
+            return str(path), path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
     def editable_path(self, name: str) -> Path:
         """The file to edit for a runbook: one's own copy, made from the shipped one if needed."""
         own = self.user_dir / f"{name}.md"

@@ -63,6 +63,7 @@ class TriageService:
                 blast_radius=blast_radius,
                 actor=actor,
                 runbook=None if runbook is None else runbook.name,
+                runbook_copy=None if runbook is None else self.runbooks.text_of(runbook.name),
             )
 
     async def attach(self, alert_id: int, incident_id: int) -> None:
@@ -130,13 +131,33 @@ class TriageService:
         return await self.store.incidents.timeline(incident_id)
 
     async def add_action_item(
-        self, incident_id: int, *, title: str, owner: str, due: date | None
+        self,
+        incident_id: int,
+        *,
+        title: str,
+        owner: str,
+        due: date | None,
+        kind: str | None = None,
+        finding_id: int | None = None,
     ) -> ActionItem:
-        """A new action item: exactly one owner and a due date, both required."""
-        detail = {"title": title, "owner": owner, "due": None if due is None else due.isoformat()}
+        """A new action item: exactly one owner and a due date, both required; its type
+        (detect, prevent, correct) and the finding it answers, if given."""
+        detail = {
+            "title": title,
+            "owner": owner,
+            "due": None if due is None else due.isoformat(),
+            "kind": kind,
+            "finding": finding_id,
+        }
         async with self.acting.act("action", detail, incident_id) as actor:
             return await self.store.action_items.add(
-                incident_id, title=title, owner=owner, due=due, actor=actor
+                incident_id,
+                title=title,
+                owner=owner,
+                due=due,
+                actor=actor,
+                kind=kind,
+                finding_id=finding_id,
             )
 
     async def close_action_item(self, item_id: int, resolution: str) -> ActionItem:

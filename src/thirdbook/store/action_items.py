@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import ActionItem, Actor
+from thirdbook.domain.review import ACTION_KINDS
 from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from thirdbook.store.connection import StoreConnection
 
-_COLUMNS = "id, incident_id, title, owner, due, status, resolution"
+_COLUMNS = "id, incident_id, title, owner, due, status, resolution, kind, finding_id"
 _SEVERAL = re.compile(r"[,;&/]|\band\b", re.IGNORECASE)
 
 
@@ -28,7 +31,22 @@ def _item(row: sqlite3.Row) -> ActionItem:
         due=date.fromisoformat(row[4]),
         status=row[5],
         resolution=row[6],
+        kind=row[7],
+        finding_id=row[8],
     )
+
+
+async def _finding_of(conn: aiosqlite.Connection, finding_id: int, incident_id: int) -> None:
+    async with conn.execute(
+        "SELECT incident_id FROM review_findings WHERE id = ?", (finding_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise TriageRefusedError(f"there is no finding #{finding_id}")
+    if int(row[0]) != incident_id:
+        raise TriageRefusedError(
+            f"finding #{finding_id} belongs to incident #{row[0]}, not #{incident_id}"
+        )
 
 
 class ActionItems:
@@ -38,9 +56,19 @@ class ActionItems:
         self._store = store
 
     async def add(
-        self, incident_id: int, *, title: str, owner: str, due: date | None, actor: Actor
+        self,
+        incident_id: int,
+        *,
+        title: str,
+        owner: str,
+        due: date | None,
+        actor: Actor,
+        kind: str | None = None,
+        finding_id: int | None = None,
     ) -> ActionItem:
-        """A new open item; refused without a title, exactly one owner, or a due date."""
+        """A new open item; refused without a title, exactly one owner, or a due date, or
+        with a kind other than detect / prevent / correct, or a finding of another
+        incident."""
         if not title.strip():
             raise TriageRefusedError("an action item needs a title")
         if not owner.strip():
@@ -49,21 +77,37 @@ class ActionItems:
             raise TriageRefusedError(f"an action item has exactly one owner, not {owner!r}")
         if due is None:
             raise TriageRefusedError("an action item needs a due date")
+        if kind is not None and kind not in ACTION_KINDS:
+            raise TriageRefusedError(
+                f"an action item's type is one of {', '.join(ACTION_KINDS)}, not {kind!r}"
+            )
         async with self._store.write() as conn:
             await existing_incident(conn, incident_id)
+            if finding_id is not None:
+                await _finding_of(conn, finding_id, incident_id)
             cursor = await conn.execute(
-                "INSERT INTO action_items (incident_id, title, owner, due, created_us) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (incident_id, title.strip(), owner.strip(), due.isoformat(), now_us()),
+                "INSERT INTO action_items (incident_id, title, owner, due, created_us, kind, "
+                "finding_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    incident_id,
+                    title.strip(),
+                    owner.strip(),
+                    due.isoformat(),
+                    now_us(),
+                    kind,
+                    finding_id,
+                ),
             )
             item_id = int(cursor.lastrowid or 0)
+            answers = "" if finding_id is None else f", answers finding #{finding_id}"
+            typed = "" if kind is None else f" ({kind})"
             await add_timeline_entry(
                 conn,
                 incident_id,
                 actor,
                 "action",
-                f"action item #{item_id} for {owner.strip()}, due "
-                f"{due.isoformat()}: {title.strip()}",
+                f"action item #{item_id}{typed} for {owner.strip()}, due "
+                f"{due.isoformat()}{answers}: {title.strip()}",
             )
         found = await self.get(item_id)
         assert found is not None

@@ -83,8 +83,10 @@ class Incidents:
         blast_radius: str,
         actor: Actor,
         runbook: str | None = None,
+        runbook_copy: tuple[str, str] | None = None,
     ) -> Incident:
-        """Declare an incident from open alerts (at least one), following `runbook`."""
+        """Declare an incident from open alerts (at least one), following `runbook`;
+        `runbook_copy` (its path and text now) is kept for the review's runbook diff."""
         if not title.strip():
             raise TriageRefusedError("an incident needs a title")
         if not alert_ids:
@@ -98,6 +100,12 @@ class Incidents:
                 (title.strip(), severity, blast_radius, actor.user, at, at, runbook),
             )
             incident_id = int(cursor.lastrowid or 0)
+            if runbook is not None and runbook_copy is not None:
+                await conn.execute(
+                    "INSERT INTO runbook_copies (incident_id, name, path, text, at_us) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (incident_id, runbook, *runbook_copy, at),
+                )
             recommended = "kill switch" if blast_radius == "high" else "rollback"
             await add_timeline_entry(
                 conn,

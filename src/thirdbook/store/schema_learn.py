@@ -103,4 +103,34 @@ LEARN_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (incident_id, role)
     )
     """,
+    # 18: the blameless review: its findings (with the nudge each got), its completion (or
+    # why no runbook edit was needed), the runbook as it was when the incident was declared,
+    # and an action item's kind (detect, prevent, correct) and the finding it answers.
+    """
+    CREATE TABLE review_findings (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        nudge TEXT
+    );
+    CREATE INDEX review_findings_by_incident ON review_findings(incident_id);
+    CREATE TABLE review_completions (
+        incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+        by_user TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        no_edit_reason TEXT
+    );
+    CREATE TABLE runbook_copies (
+        incident_id INTEGER PRIMARY KEY REFERENCES incidents(id),
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at_us INTEGER NOT NULL
+    );
+    ALTER TABLE action_items ADD COLUMN kind TEXT;
+    ALTER TABLE action_items ADD COLUMN finding_id INTEGER REFERENCES review_findings(id)
+    """,
 )
