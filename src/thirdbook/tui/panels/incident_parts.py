@@ -45,16 +45,13 @@ class RunbookPanel(IncidentPart):
         yield RunbookList(id="runbook")
         yield RunbookDocument(id="runbook-document")
 
-    @property
-    def reading(self) -> bool:
-        """Whether the rendered document is showing (rather than the checklist)."""
-        return bool(self.query_one(RunbookDocument).display)
-
     def read(self, document: bool) -> Widget:
         """Show the document (or the checklist), and return it, for the focus."""
         shown = self.query_one(RunbookDocument)
         shown.display = document
         self.query_one(RunbookList).display = not document
+        if document:
+            shown.draw()
         return shown if document else self.query_one(RunbookList)
 
     def toggle(self) -> Widget:
@@ -80,7 +77,7 @@ class RunbookPanel(IncidentPart):
             heading = f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done"
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
         body = None if runbook is None else document(runbook, checked)
-        await self.query_one(RunbookDocument).show(body)
+        self.query_one(RunbookDocument).show(body)
 
 
 class TimelinePanel(IncidentPart):

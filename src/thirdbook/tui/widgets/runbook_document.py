@@ -34,24 +34,34 @@ class RunbookDocument(VerticalScroll):
     RunbookDocument MarkdownHeader { margin: 1 0 0 0; }
     RunbookDocument MarkdownH1 { margin: 0; }
     RunbookDocument MarkdownBulletList, RunbookDocument MarkdownOrderedList { margin: 0; }
+    /* Without colour, a key or a query in backticks still stands out from the prose. */
+    RunbookDocument:ansi MarkdownBlock > .code_inline { text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.source: str | None = None
-        """The Markdown shown (after `safe_markdown`), None before the first `show`."""
+        """The Markdown drawn (after `safe_markdown`), None before the first draw."""
+        self._wanted: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Markdown(parser_factory=_parser, open_links=False)
 
-    async def show(self, markdown: str | None) -> None:
-        """Show this runbook Markdown (None: no runbook); the same text again is not redrawn,
-        so the reader's place is kept while the store moves on."""
-        source = EMPTY if markdown is None else safe_markdown(markdown)
-        if source == self.source:
+    def show(self, markdown: str | None) -> None:
+        """Keep this runbook Markdown (None: no runbook) and draw it if the document is
+        showing; a hidden document draws when it next shows (`draw`), so the checklist pays
+        nothing for it."""
+        self._wanted = EMPTY if markdown is None else safe_markdown(markdown)
+        if self.display:
+            self.draw()
+
+    def draw(self) -> None:
+        """Draw the Markdown kept; the same text again is not redrawn, so the reader's place
+        is kept while the store moves on."""
+        if self._wanted is None or self._wanted == self.source:
             return
-        self.source = source
-        await self.query_one(Markdown).update(source)
+        self.source = self._wanted
+        self.run_worker(self.query_one(Markdown).update(self.source), group="draw")
 
     @on(Markdown.LinkClicked)
     def _link(self, event: Markdown.LinkClicked) -> None:
