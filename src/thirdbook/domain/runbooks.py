@@ -59,7 +59,8 @@ from pydantic import BaseModel, ConfigDict, Field
 KNOWN_TRIGGERS = frozenset({"drift", "feedback", "unexplainable", "agent_lane", "any"})
 MATCH_FIELDS = ("rule", "key")
 """The alert fields a runbook's `match` may test."""
-_STEP = re.compile(r"^\s*[-*+]\s+\[[ xX]\]\s+(?P<text>\S.*)$")
+STEP_LINE = re.compile(r"^(?P<bullet>\s*[-*+]\s+)\[[ xX]\]\s+(?P<text>\S.*)$")
+"""A task-list line: a step (its bullet, then its box, then its text)."""
 _ACTION_MARK = re.compile(r"\s*\{\s*action\s*:\s*(?P<names>[^{}]*)\}\s*$", re.IGNORECASE)
 STEP_ACTIONS: dict[str, str] = {
     "snapshot": "the snapshot",
@@ -168,6 +169,7 @@ class Runbook(BaseModel):
         default=(), description="Empty: every alert of its kinds."
     )
     lines: tuple[RunbookLine, ...]
+    body: str = Field(default="", description="The Markdown after the front matter, as written.")
 
     @property
     def steps(self) -> tuple[RunbookLine, ...]:
@@ -286,7 +288,7 @@ def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
         )
     body: list[RunbookLine] = []  # prose lines are joined into paragraphs
     for number, line in enumerate(lines[body_start:], start=body_start + 1):
-        if (step := _STEP.match(line)) is not None:
+        if (step := STEP_LINE.match(line)) is not None:
             text, actions = step_actions(step["text"], f"{origin}:{number}")
             body.append(
                 RunbookLine(kind="step", text=text, step_key=step_key(text), actions=actions)
@@ -312,6 +314,7 @@ def parse_runbook(text: str, name: str, origin: str | None = None) -> Runbook:
         triggers=tuple(triggers),
         match=_match(fields.get("match"), origin),
         lines=tuple(body),
+        body="\n".join(lines[body_start:]),
     )
 
 

@@ -36,6 +36,9 @@ MAIN = [
     Binding("c", "close_action_item", "Close item", show=False, id="close-action-item"),
     Binding("space", "check_step", "Check step", show=False, id="check-step"),
     Binding("e", "edit_runbook", "Edit runbook", show=False, id="edit-runbook"),
+    Binding(
+        "m", "runbook_document", "Runbook as document / steps", show=False, id="runbook-document"
+    ),
     Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
     Binding("y", "app.replay", "Replay", show=False, id="replay"),
     Binding("n", "app.note", "Note", show=False, id="note"),

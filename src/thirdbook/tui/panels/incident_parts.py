@@ -6,14 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
+from textual.widget import Widget
 from textual.widgets import Static
 
+from thirdbook.domain.runbook_document import document
 from thirdbook.services.factory import Services
 from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.one_line import show_line
+from thirdbook.tui.widgets.runbook_document import RunbookDocument
 from thirdbook.tui.widgets.runbook_list import RunbookList
 from thirdbook.tui.widgets.timeline_table import TimelineTable
 
@@ -29,7 +33,9 @@ class IncidentPart(Panel):
 
 
 class RunbookPanel(IncidentPart):
-    """The incident's runbook with its checked steps."""
+    """The incident's runbook: its checklist of steps, or (`m`) the runbook rendered as a
+    document with the same steps' boxes. Whichever of the two has the focus is the one
+    showing, so keys that go to the checklist (`3`, space) bring it back."""
 
     def __init__(self) -> None:
         super().__init__(id="panel-runbook")
@@ -37,19 +43,41 @@ class RunbookPanel(IncidentPart):
     def compose(self) -> ComposeResult:
         yield Static(Text("Runbook"), id="runbook-title", classes="title")
         yield RunbookList(id="runbook")
+        yield RunbookDocument(id="runbook-document")
+
+    def read(self, document: bool) -> Widget:
+        """Show the document (or the checklist), and return it, for the focus."""
+        shown = self.query_one(RunbookDocument)
+        shown.display = document
+        self.query_one(RunbookList).display = not document
+        if document:
+            shown.draw()
+        return shown if document else self.query_one(RunbookList)
+
+    def toggle(self) -> Widget:
+        """From the document, the checklist; from anywhere else, the document."""
+        return self.read(self.screen.focused is not self.query_one(RunbookDocument))
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The view holding the focus is the one showing (asked when the focus moved, so a
+        late message never shows the other)."""
+        focused = self.screen.focused
+        if isinstance(focused, RunbookDocument | RunbookList):
+            self.read(isinstance(focused, RunbookDocument))
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         incident = change.incident
         runbook = None if incident is None else svc.triage.runbook_of(incident)
         checks = {} if incident is None else await svc.triage.runbook_checks(incident.id)
         self.query_one(RunbookList).show(runbook, checks)
+        checked = {key for key, c in checks.items() if c.checked}
         heading = "Runbook"
         if runbook is not None:
-            done = sum(
-                1 for s in runbook.steps if (c := checks.get(s.step_key or "")) and c.checked
-            )
+            done = sum(1 for s in runbook.steps if s.step_key in checked)
             heading = f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done"
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
+        body = None if runbook is None else document(runbook, checked)
+        self.query_one(RunbookDocument).show(body)
 
 
 class TimelinePanel(IncidentPart):

@@ -347,6 +347,12 @@ class MainScreen(Screen[None]):
     async def _step_chosen(self) -> None:
         await self.action_check_step()
 
+    def action_runbook_document(self) -> None:
+        """The runbook rendered as a document (from elsewhere: go there); from it, the steps."""
+        target = self.query_one(RunbookPanel).toggle()
+        self.action_panel("runbook")
+        self.set_focus(target)
+
     async def action_edit_runbook(self) -> None:
         """Open the incident's runbook in $EDITOR (the app suspends), then reload it."""
         if not self.refused("edit_runbook") and await self.triage.edit_runbook():

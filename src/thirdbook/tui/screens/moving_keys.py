@@ -14,6 +14,7 @@ from thirdbook.tui.panels.incident import IncidentRegion
 from thirdbook.tui.panels.live import LivePanel
 from thirdbook.tui.panels.panel import Panel
 from thirdbook.tui.widgets.event_table import EventTable
+from thirdbook.tui.widgets.runbook_document import RunbookDocument
 
 
 class MovingKeys:
@@ -47,19 +48,26 @@ class MovingKeys:
             return focused
         return self.live.browser.table if self.showing() is self.live else None
 
+    def _reading(self) -> RunbookDocument | None:
+        focused = self.screen.focused
+        return focused if isinstance(focused, RunbookDocument) else None
+
     def cursor(self, *, down: bool) -> None:
-        """Down or up in the focused list (or the Incident panel scrolls)."""
+        """Down or up in the focused list (or the runbook document or the Incident panel
+        scrolls)."""
         target = self._list()
         if target is None:
-            content = self.region.content
+            content = self._reading() or self.region.content
             content.scroll_down() if down else content.scroll_up()
         else:
             getattr(target, "action_cursor_down" if down else "action_cursor_up")()
 
     async def page(self, *, down: bool) -> None:
         """A page: older or newer events on Live, else the panel showing pages."""
-        panel, svc = self.showing(), self._service()
-        if panel is self.live:
+        panel, svc, reading = self.showing(), self._service(), self._reading()
+        if reading is not None:
+            reading.scroll_page_down() if down else reading.scroll_page_up()
+        elif panel is self.live:
             if svc is not None:
                 browser = self.live.browser
                 await (browser.older(svc) if down else browser.newer(svc))
