@@ -28,6 +28,7 @@ from thirdbook.store.recovery import Recovery
 from thirdbook.store.registry_history import RegistryHistory
 from thirdbook.store.replay_runs import ReplayRuns
 from thirdbook.store.report_queries import ReportQueries
+from thirdbook.store.roles import Roles
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
 from thirdbook.store.snapshots import Snapshots
 
@@ -57,6 +58,7 @@ class Store(StoreConnection):
         self.replay_runs = ReplayRuns(self)
         self.recovery = Recovery(self)
         self.report = ReportQueries(self)
+        self.roles = Roles(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""
