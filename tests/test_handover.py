@@ -3,12 +3,16 @@ with who gave it and when; from the service, the command line and the console.""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import pwd
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from tests.test_cli import run
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import Incident
@@ -83,3 +87,33 @@ async def test_unknown_role_incident_or_holder_is_refused(store: Store) -> None:
     assert not [e for e in await console.triage.timeline(incident.id) if e.kind == "handover"]
     audited = [r.content for r in await store.audit.records()]
     assert {c["outcome"] for c in audited if c["action"] == "handover"} == {"refused"}
+
+
+def test_cli_handover_and_roles(tmp_path: Path) -> None:
+    async def seed() -> None:
+        store = await Store.open(tmp_path / "data" / "thirdbook.db")
+        await declared(store)
+        await store.close()
+
+    asyncio.run(seed())
+    code, text = run("roles", "1")
+    assert code == 0, text
+    assert "commander" in text and ME in text and "(declared the incident)" in text
+    code, text = run("handover", "1", "bob")
+    assert code == 0 and "commander of incident #1 is now bob" in text, text
+    code, text = run("handover", "1", "carol", "--role", "scribe")
+    assert code == 0 and "scribe of incident #1 is now carol" in text, text
+    code, text = run("roles", "1", "--json")
+    assert code == 0, text
+    held = [json.loads(line) for line in text.splitlines()]
+    assert [(h["role"], h["user"], h["by_user"]) for h in held] == [
+        ("commander", "bob", ME),
+        ("scribe", "carol", ME),
+    ]
+    assert all(h["at"] and not h["declared"] for h in held)
+    code, text = run("timeline", "1")
+    assert f"commander: {ME} -> bob (handed over by {ME})" in text
+    code, text = run("handover", "1", "dave", "--role", "janitor")
+    assert code == 2 and "janitor" in text
+    code, text = run("handover", "9", "dave")
+    assert code == 1 and "no incident #9" in text
