@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import run
+from tests.test_console_flows import incident_console, screen_text, wait_until
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import Incident
@@ -117,3 +118,29 @@ def test_cli_handover_and_roles(tmp_path: Path) -> None:
     assert code == 2 and "janitor" in text
     code, text = run("handover", "9", "dave")
     assert code == 1 and "no incident #9" in text
+
+
+async def test_h_hands_over_and_every_console_shows_the_new_commander(tmp_path: Path) -> None:
+    async with incident_console(tmp_path) as (app, pilot):
+        facts = lambda: screen_text(app, "#incident-facts")  # noqa: E731
+        await pilot.press("2")  # the Incident panel
+        await wait_until(pilot, lambda: f"commander {ME}" in facts(), "the declarer commands")
+        await pilot.press("h")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HandoverDialog", "dialog")
+        await pilot.press(*"bob", "enter")
+        await wait_until(pilot, lambda: "commander bob" in facts(), "bob commands")
+        banner = lambda: screen_text(app, "#incident")  # noqa: E731
+        await wait_until(pilot, lambda: "· bob ·" in banner(), "the banner agrees")
+        # Another console (a second responder on the bastion) gives the scribe's role.
+        other = await Store.open(tmp_path / "s.db")
+        try:
+            await build_services(other).triage.handover(1, "carol", role="scribe")
+        finally:
+            await other.close()
+        await wait_until(pilot, lambda: "scribe carol" in facts(), "the scribe shown")
+        # Down picks the scribe's role in the dialog.
+        await pilot.press("h")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HandoverDialog", "dialog")
+        await pilot.press("down", *"dave", "enter")
+        await wait_until(pilot, lambda: "scribe dave" in facts(), "dave the scribe")
+        assert "commander bob" in facts()
