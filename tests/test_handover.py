@@ -85,6 +85,9 @@ async def test_unknown_role_incident_or_holder_is_refused(store: Store) -> None:
         await console.triage.handover(incident.id, "   ")
     with pytest.raises(TriageRefusedError, match=f"{ME} is already commander"):
         await console.triage.handover(incident.id, ME)
+    await console.triage.set_phase(incident.id, "closed")
+    with pytest.raises(TriageRefusedError, match="is closed"):
+        await console.triage.handover(incident.id, "bob")
     assert not [e for e in await console.triage.timeline(incident.id) if e.kind == "handover"]
     audited = [r.content for r in await store.audit.records()]
     assert {c["outcome"] for c in audited if c["action"] == "handover"} == {"refused"}
