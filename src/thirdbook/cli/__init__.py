@@ -32,6 +32,7 @@ COMMAND_MODULES: CommandModules = {
         ),
     ),
     "action_items": ("register_action_item_commands", ("action-items",)),
+    "roles": ("register_role_commands", ("handover", "roles")),
     "runbooks": ("register_runbook_commands", ("runbook", "runbooks")),
     "evidence": ("register_evidence_commands", ("verify", "checkpoint", "audit")),
     "containment": (

@@ -1,5 +1,5 @@
-"""Triage: declare, attach, dismiss, severity, phase, runbook steps, action items; and reads
-of incidents, timelines and rule precision."""
+"""Triage: declare, attach, dismiss, severity, phase, runbook steps, action items, roles
+(the commander's handover); and reads of incidents, timelines, roles and rule precision."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from thirdbook.domain.incidents import (
     RulePrecision,
     TimelineEntry,
 )
+from thirdbook.domain.roles import RoleHolder
 from thirdbook.domain.runbooks import Runbook, RunbookChoice, StepCheck
 from thirdbook.services.acting import Acting
 from thirdbook.services.runbooks import RunbookLibrary
@@ -98,6 +99,18 @@ class TriageService:
                     f"{len(note):,}); put a longer text in a file and attach it as evidence"
                 )
             await self.store.incidents.add_note(incident_id, note, actor)
+
+    async def handover(self, incident_id: int, user: str, role: str = "commander") -> RoleHolder:
+        """Give an incident's role (the commander's, unless another is named) to `user`, as
+        the OS user of this process; on the timeline ("handover") and audited."""
+        detail = {"role": role, "to": user}
+        async with self.acting.act("handover", detail, incident_id) as actor:
+            return await self.store.roles.assign(incident_id, role, user, actor)
+
+    async def roles(self, incident_id: int) -> dict[str, RoleHolder]:
+        """Who holds each of an incident's roles, with who gave it and when (the declarer is
+        commander until a handover)."""
+        return await self.store.roles.roles(incident_id)
 
     async def incidents(self, limit: int = 50, before_id: int | None = None) -> list[Incident]:
         """The newest incidents (older than `before_id`, when given)."""

@@ -29,6 +29,7 @@ from thirdbook.store.registry_history import RegistryHistory
 from thirdbook.store.replay_runs import ReplayRuns
 from thirdbook.store.report_queries import ReportQueries
 from thirdbook.store.reviews import Reviews
+from thirdbook.store.roles import Roles
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
 from thirdbook.store.snapshots import Snapshots
 
@@ -59,6 +60,7 @@ class Store(StoreConnection):
         self.recovery = Recovery(self)
         self.report = ReportQueries(self)
         self.reviews = Reviews(self)
+        self.roles = Roles(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

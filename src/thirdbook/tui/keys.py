@@ -42,6 +42,7 @@ MAIN = [
     Binding("f", "app.forensics", "Forensics", show=False, id="forensics"),
     Binding("y", "app.replay", "Replay", show=False, id="replay"),
     Binding("n", "app.note", "Note", show=False, id="note"),
+    Binding("h", "app.handover", "Hand over", show=False, id="handover"),
     Binding("u", "app.recover", "Recover", show=False, id="recover"),
     Binding("A", "app.serious", "Mark serious (Art. 73)", show=False, id="serious"),
     Binding("C", "app.calibration", "Calibration", show=False, id="calibration"),

@@ -17,6 +17,7 @@ from thirdbook.domain.regulatory import ARTICLE_73_DAYS, ARTICLE_73_WHY
 from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.choices import ChoiceDialog
+from thirdbook.tui.dialogs.handover import HandoverDialog
 from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.calibration import CalibrationScreen
@@ -123,6 +124,35 @@ class ScreenOpeners(App[None]):
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
         self.notify(f"Noted on incident #{incident_id}'s timeline.")
+
+    @work(exclusive=True, group="handover")
+    async def action_handover(self) -> None:
+        """Hand over a role of the active incident (the commander's, unless another is
+        chosen); every console's Incident panel shows who holds each."""
+        incident_id = self._active_incident_id()
+        svc = self.console_service
+        if incident_id is None or svc is None:
+            return
+        why = refusal("handover", svc, self.main_screen.incident)
+        if why is not None:
+            self.notify(why, severity="warning", timeout=8)
+            return
+        try:
+            held = await svc.triage.roles(incident_id)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        chosen = await self.push_screen_wait(HandoverDialog(incident_id, held))
+        if chosen is None:
+            return
+        role, user = chosen
+        try:
+            holder = await svc.triage.handover(incident_id, user, role)
+        except TriageRefusedError as exc:
+            self.notify(f"Refused: {exc}", severity="error", timeout=8)
+            return
+        self.main_screen.look_again()
+        self.notify(f"{holder.role} of incident #{incident_id} is now {holder.user}.")
 
     @work(exclusive=True, group="serious")
     async def action_serious(self) -> None:

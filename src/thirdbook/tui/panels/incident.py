@@ -1,4 +1,5 @@
-"""The Incident panel: the active incident's facts, evidence, containment and precision."""
+"""The Incident panel: the active incident's facts and roles, evidence, containment and
+precision."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class IncidentRegion(Panel):
         incident = change.incident
         snapshots = [] if incident is None else await svc.containment.snapshots(incident.id)
         states = [] if incident is None else await svc.containment.containment_states(incident.id)
+        roles = None if incident is None else await svc.triage.roles(incident.id)
         self.awaiting_observation = any(s.observed is None for s in states)
         self.content.show(
             incident,
@@ -63,6 +65,7 @@ class IncidentRegion(Panel):
             snapshots[0] if snapshots else None,
             self.snapshot_step,
             states,
+            roles=roles,
         )
 
     def show_progress(self, step: str | None) -> None:

@@ -31,6 +31,7 @@ ACTING = frozenset(
         "note",
         "decide",
         "serious",
+        "handover",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
@@ -45,6 +46,7 @@ CLOSED_REFUSES = frozenset(
         "check_step",
         "keep_finding",
         "decide",
+        "handover",
     )
 )
 """The actions a closed incident refuses (a snapshot, an export and action items stay)."""

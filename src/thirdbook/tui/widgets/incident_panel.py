@@ -1,4 +1,5 @@
-"""The active incident: what it is, its evidence status, the containment moves, precision."""
+"""The active incident: what it is, who holds its roles, its evidence status, the containment
+moves, precision."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.widgets import Button, Static
 
 from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import Incident, RulePrecision, elapsed_clock
+from thirdbook.domain.roles import ROLES, RoleHolder
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.health_line import human_size
@@ -66,16 +68,39 @@ def containment_text(states: list[ContainmentState]) -> Text:
     return text
 
 
-def incident_text(incident: Incident | None, now: datetime | None = None) -> Text:
-    """The incident's facts; its clock as of `now` (stopped at its close, if closed)."""
+def roles_text(incident: Incident, roles: dict[str, RoleHolder] | None) -> Text:
+    """Who holds the incident's roles, on one line: the commander always (the declarer
+    until a handover), the scribe and communications when given."""
+    held = dict(roles or {})
+    if "commander" not in held:
+        held["commander"] = RoleHolder(
+            role="commander",
+            user=incident.commander,
+            by_user=incident.commander,
+            at=incident.declared_at,
+            declared=True,
+        )
+    text = Text()
+    for n, role in enumerate(r for r in ROLES if r in held):
+        text.append(" · " if n else "")
+        text.append(f"{role} ", style="bold")
+        text.append_text(safe(held[role].user, 30))
+    return text
+
+
+def incident_text(
+    incident: Incident | None,
+    now: datetime | None = None,
+    roles: dict[str, RoleHolder] | None = None,
+) -> Text:
+    """The incident's facts and who holds its roles; its clock as of `now` (stopped at its
+    close, if closed)."""
     if incident is None:
         return Text("No incident. Select an alert in Live (1) and declare one with d.", style="dim")
     clock = elapsed_clock(incident, now or datetime.now(UTC))
-    text = Text(
-        f"#{incident.id} {incident.severity} · {incident.phase} · {clock} · commander ",
-        style="bold",
-    )
-    text.append_text(safe(incident.commander, 40))
+    text = Text(f"#{incident.id} {incident.severity} · {incident.phase} · {clock}", style="bold")
+    text.append("\n")
+    text.append_text(roles_text(incident, roles))
     text.append("\n")
     text.append_text(safe(incident.title, 300))
     alerts = ", ".join(f"#{a}" for a in incident.alert_ids) or "none"
@@ -129,6 +154,8 @@ class IncidentPanel(VerticalScroll):
 
     incident: Incident | None = None
     """The incident shown."""
+    roles: dict[str, RoleHolder] | None = None
+    """Who holds the incident's roles, as last read."""
     now: datetime | None = None
     """The time of the last tick: what the banner shows too."""
 
@@ -144,9 +171,12 @@ class IncidentPanel(VerticalScroll):
         running: str | None = None,
         states: list[ContainmentState] | None = None,
         now: datetime | None = None,
+        roles: dict[str, RoleHolder] | None = None,
     ) -> None:
-        """Show an incident (or none), its evidence, and the rules' precision."""
+        """Show an incident (or none), who holds its roles, its evidence, and the rules'
+        precision."""
         self.incident = incident
+        self.roles = roles
         self.tick(now or self.now or datetime.now(UTC))
         evidence = self.query_one("#evidence", Static)
         evidence.display = incident is not None
@@ -160,7 +190,7 @@ class IncidentPanel(VerticalScroll):
         """The incident's clock moves on (the banner passes the same `now`, so the two agree)."""
         self.now = now
         facts = self.query_one("#incident-facts", Static)
-        text = incident_text(self.incident, now)
+        text = incident_text(self.incident, now, self.roles)
         current = str(facts.content)
         if current == text.plain:
             return
