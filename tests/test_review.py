@@ -5,6 +5,8 @@ against the copy kept at the declaration (with its git commits)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import event_line, ingest_once, source
+from tests.test_cli import run
 from tests.test_report import lint
 from thirdbook.domain.alerts import Firing
 from thirdbook.domain.errors import TriageRefusedError
@@ -211,3 +214,67 @@ async def test_an_action_item_has_a_type_and_answers_a_finding_of_its_incident(
     timeline = await console.store.incidents.timeline(1)
     assert any(f"answers finding #{finding.id}" in e.detail for e in timeline)
     await console.close()
+
+
+def test_the_review_from_the_command_line_to_completion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def seed() -> None:
+        store = await Store.open(tmp_path / "data" / "thirdbook.db")
+        await ingest_once(store, source(_log(tmp_path)))
+        alert = await store.alerts.record(
+            Firing(
+                rule="r", kind="drift", key="credit-scorer v7", event_ids=(1,), at=T0, summary="d"
+            )
+        )
+        console = build_services(store)
+        await console.triage.declare(
+            [alert.id], title="drift", severity="SEV2", blast_radius="medium"
+        )
+        await store.close()
+
+    asyncio.run(seed())
+    code, text = run("finding", "1", "the on-call missed the alert", "--kind", "went-wrong")
+    assert code == 0 and "finding #1 (What went wrong) recorded" in text, text
+    assert "advice: 'on-call missed' blames a person" in text
+    code, text = run(
+        "action-items",
+        "add",
+        "1",
+        "--title",
+        "Own the channel",
+        "--owner",
+        "ops",
+        "--due",
+        "2027-01-08",
+        "--type",
+        "prevent",
+        "--finding",
+        "1",
+    )
+    assert code == 0 and "answers finding #1" in text, text
+    code, text = run("review", "1", "--complete")
+    assert code == 1 and "no runbook edit yet" in text, text
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "\\n1. Page the channel owner first.\\n" >> "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.delenv("VISUAL", raising=False)
+    code, text = run("runbook", "1", "--edit")
+    assert code == 0 and "runbook drift edited: +2 -0 lines" in text, text
+    code, text = run("review", "1")
+    assert code == 0, text
+    assert "Time to declare" in text and "+1. Page the channel owner first." in text
+    assert "#1 prevent, answers finding #1: Own the channel" in text
+    assert "Ready to complete" in text
+    code, text = run("review", "1", "--complete", "--json")
+    assert code == 0, text
+    [done] = [json.loads(line) for line in text.splitlines()]
+    assert done["completion"]["by"] and done["runbook"]["added"] == 2 and done["blockers"] == []
+
+
+def _log(tmp_path: Path) -> Path:
+    log = tmp_path / "logs" / "serving.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    log.write_bytes(b"".join(event_line(i) for i in range(5)))
+    return log

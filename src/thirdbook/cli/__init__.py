@@ -46,6 +46,7 @@ COMMAND_MODULES: CommandModules = {
     "replay": ("register_replay_commands", ("replay", "replay-mark")),
     "recovery": ("register_recovery_commands", ("decide", "decisions", "rules")),
     "report": ("register_report_commands", ("report", "serious")),
+    "review": ("register_review_commands", ("review", "finding")),
     "calibration": ("register_calibration_commands", ("calibration", "near-misses")),
 }
 """Which module under thirdbook.cli registers which commands: a command's module is imported

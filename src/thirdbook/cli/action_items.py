@@ -12,6 +12,7 @@ from thirdbook.cli.common import with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain import clock
 from thirdbook.domain.incidents import ActionItem
+from thirdbook.domain.review import ACTION_KINDS
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import visible
 
@@ -114,18 +115,40 @@ def _csv(items: list[ActionItem], today: date) -> str:
 @click.option("--title", required=True)
 @click.option("--owner", required=True, help="Exactly one person.")
 @click.option("--due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(ACTION_KINDS),
+    default=None,
+    help="What the item does: detect (sooner), prevent (recurrence) or correct (the harm).",
+)
+@click.option(
+    "--finding", "finding_id", type=int, default=None, help="The review finding it answers."
+)
 @click.pass_context
 def action_item_add(
-    ctx: click.Context, incident_id: int, title: str, owner: str, due: datetime
+    ctx: click.Context,
+    incident_id: int,
+    title: str,
+    owner: str,
+    due: datetime,
+    kind: str | None,
+    finding_id: int | None,
 ) -> None:
-    """Add an action item to an incident."""
+    """Add an action item to an incident (its type, and the finding it answers)."""
     item = with_services(
         ctx,
         lambda svc: svc.triage.add_action_item(
-            incident_id, title=title, owner=owner, due=due.date()
+            incident_id,
+            title=title,
+            owner=owner,
+            due=due.date(),
+            kind=kind,
+            finding_id=finding_id,
         ),
     )
-    click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}")
+    answers = "" if item.finding_id is None else f", answers finding #{item.finding_id}"
+    click.echo(f"action item #{item.id} for {visible(item.owner)}, due {item.due}{answers}")
 
 
 @action_items.command("close")

@@ -3,6 +3,11 @@ library of them."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
 import click
 
 from thirdbook.cli.common import context_of, with_services
@@ -34,9 +39,20 @@ RUNBOOK_COLUMNS = (
 @click.option(
     "--uncheck", "uncheck", type=int, default=None, metavar="STEP", help="Uncheck step number STEP."
 )
+@click.option(
+    "--edit",
+    is_flag=True,
+    help="Edit the runbook in $VISUAL or $EDITOR (a shipped one is copied to yours first); "
+    "the edit goes on the incident's timeline for the review.",
+)
 @click.pass_context
-def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: int | None) -> None:
-    """Show an incident's runbook with its numbered steps; check or uncheck one."""
+def runbook(
+    ctx: click.Context, incident_id: int, check: int | None, uncheck: int | None, edit: bool
+) -> None:
+    """Show an incident's runbook with its numbered steps; check or uncheck one; edit it."""
+    if edit:
+        _edit(ctx, incident_id)
+        return
 
     async def work(services: Services) -> list[str]:
         svc = services.triage
@@ -71,6 +87,25 @@ def runbook(ctx: click.Context, incident_id: int, check: int | None, uncheck: in
     access: Access = "auto" if check is None and uncheck is None else "write"
     for line in with_services(ctx, work, access=access):
         click.echo(line)
+
+
+def _edit(ctx: click.Context, incident_id: int) -> None:
+    async def path_of(services: Services) -> Path:
+        incident = await services.triage.incident(incident_id)
+        if incident is None:
+            raise TriageRefusedError(f"there is no incident #{incident_id}")
+        if incident.runbook is None:
+            raise TriageRefusedError(f"incident #{incident_id} follows no runbook")
+        return services.triage.runbooks.editable_path(incident.runbook)
+
+    path = with_services(ctx, path_of)
+    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+    try:
+        subprocess.run([*editor, str(path)], check=False)
+    except OSError as exc:
+        raise click.ClickException(f"cannot run the editor {editor[0]!r}: {exc}") from exc
+    recorded = with_services(ctx, lambda svc: svc.review.runbook_edited(incident_id))
+    click.echo(recorded or f"runbook unchanged: {visible(str(path))}")
 
 
 @click.command("runbooks")

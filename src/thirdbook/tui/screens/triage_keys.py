@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 
 from rich.text import Text
 
+from thirdbook.domain.errors import StoreError, TriageRefusedError
 from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
@@ -182,4 +183,14 @@ class TriageKeys:
         for problem in library.problems:
             stage.notify(problem, severity="error", timeout=10)
         stage.notify(f"Reloaded runbook {incident.runbook} from {path}")
+        try:
+            recorded = await stage.service.review.runbook_edited(incident.id)
+        except (
+            TriageRefusedError,
+            StoreError,
+        ) as exc:  # a read-only console: the edit is kept, not recorded
+            stage.notify(f"Runbook edit not recorded: {exc}", severity="warning")
+            return True
+        if recorded is not None:
+            stage.notify(recorded[:1].upper() + recorded[1:])
         return True
