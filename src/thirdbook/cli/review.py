@@ -11,9 +11,8 @@ import click
 
 from thirdbook.cli.common import with_services
 from thirdbook.cli.listing import echo_json, json_option
-from thirdbook.domain.regulatory import span
 from thirdbook.domain.review import FINDING_KINDS
-from thirdbook.domain.review_times import MOMENTS
+from thirdbook.domain.review_times import MOMENTS, measured
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import visible
 from thirdbook.services.review import Review
@@ -35,7 +34,7 @@ def review_lines(review: Review, reason: str | None = None) -> list[str]:
     times = review.times
     lines += [f"  {label:<22} {_when(times.moment(name))}" for name, label in MOMENTS]
     lines += [
-        f"  {label:<22} {'not yet' if d is None else span(d)}" for label, d in times.durations()
+        f"  {label:<22} {'not yet' if d is None else measured(d)}" for label, d in times.durations()
     ]
     lines += ["", "Phases"]
     lines += [f"  {name:<12} {len(entries)} timeline entries" for name, entries in review.phases]

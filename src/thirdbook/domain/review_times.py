@@ -136,3 +136,17 @@ def phases(
     for entry in timeline:
         grouped[phase_of(entry.at, times)].append(entry)
     return [(name, entries) for name, entries in grouped.items() if entries]
+
+
+def measured(delta: timedelta) -> str:
+    """A measured duration to the second under an hour (`42s`, `3m 05s`), else as days,
+    hours and minutes (`2h 10m`, `1d 4h`)."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    minutes = seconds // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return f"{days}d {hours}h" if days else f"{hours}h {mins}m"

@@ -5,9 +5,8 @@ the declared copy, its commits, its edits and the steps checked)."""
 from __future__ import annotations
 
 from thirdbook.domain.incidents import TimelineEntry
-from thirdbook.domain.regulatory import span
 from thirdbook.domain.review import FINDING_KINDS
-from thirdbook.domain.review_times import MOMENTS
+from thirdbook.domain.review_times import MOMENTS, measured
 from thirdbook.services.report_data import ReportData
 from thirdbook.services.report_markdown import (
     TO_COMPLETE,
@@ -36,7 +35,7 @@ def measured_times(data: ReportData) -> list[str]:
     )
     return lines + table(
         ("Duration", "Measured"),
-        ([label, TO_COMPLETE if d is None else span(d)] for label, d in times.durations()),
+        ([label, TO_COMPLETE if d is None else measured(d)] for label, d in times.durations()),
     )
 
 

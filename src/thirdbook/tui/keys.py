@@ -44,6 +44,7 @@ MAIN = [
     Binding("n", "app.note", "Note", show=False, id="note"),
     Binding("h", "app.handover", "Hand over", show=False, id="handover"),
     Binding("u", "app.recover", "Recover", show=False, id="recover"),
+    Binding("B", "app.review", "Review (blameless)", show=False, id="review"),
     Binding("A", "app.serious", "Mark serious (Art. 73)", show=False, id="serious"),
     Binding("C", "app.calibration", "Calibration", show=False, id="calibration"),
     Binding("j", "cursor_down", "Down", show=False, id="down"),
@@ -135,6 +136,18 @@ RECOVER = [
     Binding("g", "refresh", "Look again", id="recover-refresh"),
 ]
 
+REVIEW = [
+    Binding("escape", "app.pop_screen", "Back", id="review-back"),
+    Binding("f", "add_finding", "Finding", id="review-finding"),
+    Binding("a", "add_action_item", "Action item", id="review-action-item"),
+    Binding("e", "edit_runbook", "Edit runbook", id="review-edit-runbook"),
+    Binding("c", "complete", "Complete", id="review-complete"),
+    Binding("m", "write_report", "Write report", id="review-report"),
+    Binding("j", "scroll_down", "Down", show=False, id="review-down"),
+    Binding("k", "scroll_up", "Up", show=False, id="review-up"),
+    Binding("g", "refresh", "Look again", show=False, id="review-refresh"),
+]
+
 CALIBRATION = [
     Binding("escape", "app.pop_screen", "Back", id="calibration-back"),
     Binding("j", "cursor_down", "Down", show=False, id="calibration-down"),
@@ -164,6 +177,7 @@ GROUPS = (
     ("replay", REPLAY),
     ("link diff", LINK_DIFF),
     ("recover", RECOVER),
+    ("review", REVIEW),
     ("calibration", CALIBRATION),
 )
 EXTRA = (

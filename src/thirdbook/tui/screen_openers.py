@@ -31,6 +31,7 @@ from thirdbook.tui.screens.recover import RecoverScreen
 from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.registry import RegistryScreen
 from thirdbook.tui.screens.replay import ReplayScreen
+from thirdbook.tui.screens.review import ReviewScreen
 
 SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
     (MainScreen, keys.MAIN),
@@ -41,6 +42,7 @@ SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
     (LinkDiffScreen, keys.LINK_DIFF),
     (ReplayScreen, keys.REPLAY),
     (RecoverScreen, keys.RECOVER),
+    (ReviewScreen, keys.REVIEW),
     (CalibrationScreen, keys.CALIBRATION),
 )
 """Each screen and the bindings the command palette lists for it."""
@@ -103,6 +105,12 @@ class ScreenOpeners(App[None]):
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(RecoverScreen(self.console_service, incident_id))
+
+    def action_review(self) -> None:
+        """The active incident's blameless review: times, findings, runbook diff, report."""
+        incident_id = self._active_incident_id()
+        if incident_id is not None and self.console_service is not None:
+            self.push_screen(ReviewScreen(self.console_service, incident_id))
 
     @work(exclusive=True, group="note")
     async def action_note(self) -> None:

@@ -32,6 +32,8 @@ ACTING = frozenset(
         "decide",
         "serious",
         "handover",
+        "add_finding",
+        "complete_review",
     ]
 )
 """The actions that change something: a read-only console offers none of them."""
