@@ -9,7 +9,6 @@ from thirdbook.domain.review import FINDING_KINDS
 from thirdbook.domain.review_times import MOMENTS, measured
 from thirdbook.services.report_data import ReportData
 from thirdbook.services.report_markdown import (
-    TO_COMPLETE,
     bullets,
     fenced,
     heading,
@@ -31,11 +30,14 @@ def measured_times(data: ReportData) -> list[str]:
     times = data.review.times
     lines += table(
         ("Moment", "When"),
-        ([label, when(times.moment(name))] for name, label in MOMENTS),
+        (
+            [label, "not yet" if times.moment(name) is None else when(times.moment(name))]
+            for name, label in MOMENTS
+        ),
     )
     return lines + table(
         ("Duration", "Measured"),
-        ([label, TO_COMPLETE if d is None else measured(d)] for label, d in times.durations()),
+        ([label, "not yet" if d is None else measured(d)] for label, d in times.durations()),
     )
 
 
