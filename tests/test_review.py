@@ -122,6 +122,9 @@ def test_the_nudge_flags_names_and_blame_and_lets_a_mechanism_through() -> None:
     assert "missed" in (blame_nudge("The on-call missed the alert", people) or "")
     assert "forgot" in (blame_nudge("somebody forgot to renew the cert", people) or "")
     assert "failed to" in (blame_nudge("the responder failed to page", people) or "")
+    assert "Priya failed to" in (blame_nudge("Priya failed to page the owner", ()) or "")
+    assert "Dave did not" in (blame_nudge("Dave did not escalate", ()) or "")
+    assert blame_nudge("Alerting failed to page the owner", ()) is None
     mechanism = "severity-2 drift alarms were routed to a channel nobody owned overnight"
     assert blame_nudge(mechanism, people) is None
     assert blame_nudge("the alert missed its band by 2 %", people) is None  # no person

@@ -44,7 +44,7 @@ def review_lines(review: Review, reason: str | None = None) -> list[str]:
     for f in review.findings:
         lines.append(f"  #{f.id} [{FINDING_KINDS[f.kind]}] {visible(f.text)}  ({visible(f.by)})")
         if f.nudge:
-            lines.append(f"      advice: {f.nudge}")
+            lines.append(f"      advice: {visible(f.nudge)}")
     lines += ["", "Action items"]
     if not review.action_items:
         lines.append("  none")
@@ -74,15 +74,15 @@ def _runbook_lines(review: Review) -> list[str]:
     if diff is None:
         return ["Runbook: the incident follows none"]
     if diff.declared_at is None:
-        return [f"Runbook {diff.name}: no copy was kept when the incident was declared"]
+        return [f"Runbook {visible(diff.name)}: no copy was kept when the incident was declared"]
     head = (
-        f"Runbook {diff.name}: +{diff.added} -{diff.removed} lines against its copy from "
+        f"Runbook {visible(diff.name)}: +{diff.added} -{diff.removed} lines against its copy from "
         f"{_when(diff.declared_at)}"
     )
     lines = [head, *(f"  {visible(line)}" for line in diff.diff)]
     lines += [f"  commit {c.sha} {visible(c.subject)}" for c in diff.commits]
     if diff.git_note:
-        lines.append(f"  ({diff.git_note})")
+        lines.append(f"  ({visible(diff.git_note)})")
     lines += [f"  edit: {visible(e.detail)}" for e in review.edits]
     return lines
 
@@ -176,7 +176,7 @@ def finding(ctx: click.Context, incident_id: int, text: str, kind: str) -> None:
     got = with_services(ctx, lambda svc: svc.review.add_finding(incident_id, kind, text))
     click.echo(f"finding #{got.id} ({FINDING_KINDS[got.kind]}) recorded")
     if got.nudge:
-        click.echo(f"advice: {got.nudge}", err=True)
+        click.echo(f"advice: {visible(got.nudge)}", err=True)
 
 
 def register_review_commands(group: click.Group) -> None:

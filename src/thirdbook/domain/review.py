@@ -36,6 +36,36 @@ _PERSON_WORDS = (
     "admin|reviewer|someone|somebody|he|she|they|we|i|you|staff|team|human|person|user"
 )
 _WORD = r"[\w'-]+"
+_NOT_NAMES = frozenset(
+    {
+        "the",
+        "this",
+        "that",
+        "it",
+        "its",
+        "a",
+        "an",
+        "our",
+        "their",
+        "alerting",
+        "alert",
+        "alarm",
+        "monitoring",
+        "paging",
+        "page",
+        "rule",
+        "model",
+        "system",
+        "pipeline",
+        "deploy",
+        "deployment",
+        "check",
+        "test",
+        "job",
+        "service",
+        "cron",
+    }
+)
 
 
 class Finding(BaseModel):
@@ -89,4 +119,14 @@ def blame_nudge(text: str, names: Iterable[str]) -> str | None:
             f"'{personal.group(0)}' blames a person: say what let it happen instead, "
             f"{MECHANISM_EXAMPLE}"
         )
+    # "Priya failed to page": a capitalised word that is not a determiner, then the verb.
+    for match in re.finditer(
+        rf"\b([A-Z][a-z]+)\s+({_PERSONAL_IF_SUBJECT})\b", text, flags=re.IGNORECASE
+    ):
+        word = match.group(1)
+        if word[0].isupper() and word.lower() not in _NOT_NAMES:
+            return (
+                f"'{match.group(0)}' reads as naming a person: say what let it happen "
+                f"instead, {MECHANISM_EXAMPLE}"
+            )
     return None

@@ -77,6 +77,14 @@ class MeasuredTimes(BaseModel):
             out.append((label, None if a is None or b is None else max(b - a, timedelta(0))))
         return out
 
+    def _investigating(self) -> datetime | None:
+        # The containment action and what follows it at once stay in "contain".
+        if self.contained_observed is not None:
+            return self.contained_observed
+        if self.contained_written is None:
+            return None
+        return self.contained_written + timedelta(seconds=1)
+
     def boundaries(self) -> list[tuple[str, datetime | None]]:
         """Where each phase starts: detect from the first signal, triage at the
         declaration, contain at the first containment written, investigate once contained,
@@ -85,7 +93,7 @@ class MeasuredTimes(BaseModel):
             ("detect", self.first_signal or self.alerted),
             ("triage", self.declared),
             ("contain", self.contained_written),
-            ("investigate", self.contained),
+            ("investigate", self._investigating()),
             ("recover", self.recovered),
             ("learn", self.closed),
         ]

@@ -4,8 +4,10 @@ that needs a runbook edit or the reason none was needed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from thirdbook.domain.errors import TriageRefusedError
 from thirdbook.domain.incidents import ActionItem, Incident, TimelineEntry
@@ -96,12 +98,8 @@ class ReviewService:
         people |= {i.owner for i in items}
         diff = None
         if incident.runbook is not None:
-            self.runbooks.reload()
-            diff = runbook_diff(
-                incident.runbook,
-                self.runbooks.text_of(incident.runbook),
-                await store.reviews.runbook_copy(incident_id),
-            )
+            copy = await store.reviews.runbook_copy(incident_id)
+            diff = await asyncio.to_thread(self._diff, incident.runbook, copy)
         return Review(
             incident=incident,
             times=times,
@@ -113,6 +111,11 @@ class ReviewService:
             completion=await store.reviews.completion(incident_id),
             people=tuple(sorted(p for p in people if p)),
         )
+
+    def _diff(self, name: str, copy: tuple[str, str, str, datetime] | None) -> RunbookDiff:
+        """The runbook's diff (files and git: off the event loop)."""
+        self.runbooks.reload()
+        return runbook_diff(name, self.runbooks.text_of(name), copy)
 
     async def nudge(self, incident_id: int, text: str) -> str | None:
         """The advice a finding with this text would get (None: it names a mechanism)."""
@@ -182,11 +185,17 @@ class ReviewService:
             last is None and declared is not None and sha256_text(declared[2])[:12] == digest
         ):
             return None
-        _, added, removed = diff_lines(declared[2] if declared else "", now[1], incident.runbook)
-        detail = (
-            f"runbook {incident.runbook} edited: +{added} -{removed} lines against the "
-            f"declared copy, now sha256 {digest}"
-        )
+        if declared is None:  # nothing to measure the change against
+            detail = (
+                f"runbook {incident.runbook} saved (no copy was kept at the declaration to "
+                f"compare with), now sha256 {digest}"
+            )
+        else:
+            _, added, removed = diff_lines(declared[2], now[1], incident.runbook)
+            detail = (
+                f"runbook {incident.runbook} edited: +{added} -{removed} lines against the "
+                f"declared copy, now sha256 {digest}"
+            )
         async with self.acting.act("runbook-edit", {"sha256": digest}, incident_id) as actor:
             await self.store.reviews.record_runbook_edit(incident_id, detail, actor)
         return detail

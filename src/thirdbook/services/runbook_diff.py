@@ -85,6 +85,7 @@ def git_commits(path: Path, since: datetime) -> tuple[list[RunbookCommit], str]:
             ["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
             capture_output=True,
             text=True,
+            errors="replace",
             timeout=GIT_TIMEOUT_S,
             check=False,
         )
@@ -103,11 +104,14 @@ def git_commits(path: Path, since: datetime) -> tuple[list[RunbookCommit], str]:
             ],
             capture_output=True,
             text=True,
+            errors="replace",
             timeout=GIT_TIMEOUT_S,
             check=False,
         )
     except FileNotFoundError:
         return [], "git is not installed: commits not listed"
+    except OSError as exc:
+        return [], f"git could not run ({exc.strerror or exc}): commits not listed"
     except subprocess.TimeoutExpired:
         return [], f"git log took over {GIT_TIMEOUT_S:.0f} s: commits not listed"
     if log.returncode != 0:

@@ -78,8 +78,10 @@ class RunbookLibrary:
         return self._paths.get(name)
 
     def text_of(self, name: str) -> tuple[str, str] | None:
-        """A runbook's file and its text as they are now; None if it cannot be read."""
-        path = self._paths.get(name)
+        """A runbook's file and its text as they are now (one's own copy first, even while
+        it does not parse: an edit that broke it is still an edit); None if unreadable."""
+        own = self.user_dir / f"{name}.md"
+        path = own if own.is_file() else self._paths.get(name)
         if path is None:
             return None
         try:

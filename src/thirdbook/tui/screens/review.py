@@ -23,6 +23,7 @@ from textual.widgets import Footer, Header, Static
 
 from thirdbook.domain.errors import StoreError, TriageRefusedError
 from thirdbook.domain.review import ACTION_KINDS, FINDING_KINDS
+from thirdbook.domain.text import visible
 from thirdbook.services.factory import Services
 from thirdbook.services.review import Review
 from thirdbook.tui import keys
@@ -73,7 +74,7 @@ class ReviewScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         await self.action_refresh()
-        self.set_interval(2.0, self.action_refresh)  # other consoles' findings and edits
+        self.set_interval(3.0, self.action_refresh)  # other consoles' findings and edits
 
     async def action_refresh(self) -> None:
         """Read the review again."""
@@ -199,8 +200,12 @@ class ReviewScreen(Screen[None]):
         except TriageRefusedError as exc:
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
+        for problem in self.service.triage.runbooks.problems:
+            self.notify(visible(problem), severity="error", timeout=10)
         self.notify(
-            recorded[:1].upper() + recorded[1:] if recorded else f"Runbook {name} unchanged."
+            visible(recorded[:1].upper() + recorded[1:])
+            if recorded
+            else f"Runbook {visible(name)} unchanged."
         )
         await self.action_refresh()
 
@@ -210,6 +215,12 @@ class ReviewScreen(Screen[None]):
         if self._refused("complete_review") or self.review is None:
             return
         reason = None
+        if self.review.completion is not None:
+            self.notify(
+                f"The review was already completed by {self.review.completion.by}.",
+                severity="warning",
+            )
+            return
         if not self.review.findings:
             self.notify("Refused: a review records at least one finding (f).", severity="error")
             return

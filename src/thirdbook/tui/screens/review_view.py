@@ -79,7 +79,7 @@ def _findings(body: Text, review: Review) -> None:
             body.append(visible(f.text, 400))
             body.append(f" ({visible(f.by, 40)})\n")
             if f.nudge:
-                body.append(f"      advice: {f.nudge}\n", style="italic")
+                body.append(f"      advice: {visible(f.nudge, 600)}\n", style="italic")
 
 
 def _runbook(body: Text, review: Review) -> None:
@@ -89,13 +89,15 @@ def _runbook(body: Text, review: Review) -> None:
         body.append("  the incident follows no runbook\n")
         return
     if diff.declared_at is None:
-        body.append(f"  {diff.name}: no copy was kept when the incident was declared\n")
+        body.append(f"  {visible(diff.name, 80)}: no copy was kept at the declaration\n")
     elif not diff.diff:
-        body.append(f"  {diff.name} is as it was at the declaration: press e to edit it\n")
+        body.append(
+            f"  {visible(diff.name, 80)} is as it was at the declaration: press e to edit it\n"
+        )
     else:
         body.append(
-            f"  {diff.name}: +{diff.added} -{diff.removed} lines against its copy from "
-            f"{_when(diff.declared_at)}\n"
+            f"  {visible(diff.name, 80)}: +{diff.added} -{diff.removed} lines against its "
+            f"copy from {_when(diff.declared_at)}\n"
         )
         for line in diff.diff[:MOST_DIFF_LINES_SHOWN]:
             style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
@@ -106,3 +108,5 @@ def _runbook(body: Text, review: Review) -> None:
         body.append(f"  commit {visible(c.sha, 12)} {visible(c.subject, 120)}\n")
     if diff.git_note:
         body.append(f"  ({visible(diff.git_note, 200)})\n", style="dim")
+    for e in review.edits:
+        body.append(f"  edit: {visible(e.detail, 200)} ({visible(e.actor.user, 40)})\n")
