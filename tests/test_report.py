@@ -74,6 +74,7 @@ async def scripted_incident(tmp_path: Path) -> tuple[Services, int]:
         finding_id=finding.id,
     )
     await console.triage.add_note(incident_id, HOSTILE)
+    await console.triage.handover(incident_id, "carol", "scribe")
     incidents = console.store.incidents
     await incidents.note(incident_id, ACTOR, "decision", "restore v6 with a 10% cohort")
     await incidents.note(incident_id, ACTOR, "runbook-edit", "drift.md: page the owner first")
@@ -117,6 +118,7 @@ async def test_the_report_of_a_scripted_incident_has_every_section_and_passes_th
     assert f"`{snapshot.manifest_sha256}`" in text
     assert "restore v6 with a 10% cohort" in text
     assert "\n### Contributing factor\n" in text
+    assert "- Scribe: carol (since " in text
     assert "drift alarms went to an unowned channel" in text
     assert "drift.md: page the owner first" in text
     row = "| #1 | prevent | finding #1 | Own the drift channel | ops-lead | 2027-01-08 | open |"

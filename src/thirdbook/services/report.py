@@ -73,6 +73,7 @@ class ReportService:
             generated_at=clock.now(),
             decisions=[] if self._decisions is None else await self._decisions(incident_id),
             review=None if self._review is None else await self._review(incident_id),
+            roles=await store.roles.roles(incident_id),
             bundle_note=bundle_note,
         )
 

@@ -11,6 +11,7 @@ from thirdbook.domain.incidents import ActionItem, Incident, TimelineEntry
 from thirdbook.domain.recovery import DecisionState
 from thirdbook.domain.regulatory import RegulatoryConfig, SeriousMark
 from thirdbook.domain.replay import ReplayRun
+from thirdbook.domain.roles import RoleHolder
 from thirdbook.services.review import Review
 from thirdbook.store.report_queries import MoneyMoved, RouteImpact
 
@@ -36,6 +37,8 @@ class ReportData:
     decisions: list[DecisionState] = field(default_factory=list)
     """The recovery decisions, oldest first, with what they wrote and when it was observed."""
     review: Review | None = None
+    roles: dict[str, RoleHolder] = field(default_factory=dict)
+    """Who holds each of the incident's roles (commander, scribe, communications)."""
     """The blameless review as it stands (findings, measured times, the runbook's diff)."""
     bundle_note: str = field(default="")
     """Said where the bundle hash goes: a report written into a bundle cannot hold the

@@ -59,6 +59,11 @@ def summary(data: ReportData) -> list[str]:
             f"Severity: {incident.severity}; blast radius: {incident.blast_radius}",
             f"Phase: {incident.phase}",
             f"Commander: {md(incident.commander)}",
+            *(
+                f"{h.role.capitalize()}: {md(h.user)} (since {when(h.at)})"
+                for h in data.roles.values()
+                if h.role != "commander"
+            ),
             f"Declared: {when(incident.declared_at)}",
             f"Closed: {when(incident.closed_at) if incident.closed_at else 'not yet'}",
             f"Runbook: {md(incident.runbook) if incident.runbook else 'none'}",
