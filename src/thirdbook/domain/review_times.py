@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from thirdbook.domain.evidence import ContainmentState, SnapshotRecord
 from thirdbook.domain.incidents import Incident, TimelineEntry
 from thirdbook.domain.recovery import DecisionState
+from thirdbook.domain.regulatory import span
 
 MOMENTS: tuple[tuple[str, str], ...] = (
     ("first_signal", "First bad signal"),
@@ -154,7 +155,4 @@ def measured(delta: timedelta) -> str:
         return f"{seconds}s"
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
-    minutes = seconds // 60
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    return f"{days}d {hours}h" if days else f"{hours}h {mins}m"
+    return span(delta)

@@ -93,9 +93,6 @@ class ReviewService:
             decisions=await self._decisions(incident_id),
         )
         items = await store.action_items.listed(incident_id=incident_id, limit=1000)
-        roles = await store.reviews.role_holders(incident_id)
-        people = {incident.commander, *(e.actor.user for e in timeline), *roles}
-        people |= {i.owner for i in items}
         diff = None
         if incident.runbook is not None:
             copy = await store.reviews.runbook_copy(incident_id)
@@ -109,8 +106,17 @@ class ReviewService:
             runbook=diff,
             edits=[e for e in timeline if e.kind == "runbook-edit"],
             completion=await store.reviews.completion(incident_id),
-            people=tuple(sorted(p for p in people if p)),
+            people=await self._people(incident, timeline, items),
         )
+
+    async def _people(
+        self, incident: Incident, timeline: list[TimelineEntry], items: list[ActionItem]
+    ) -> tuple[str, ...]:
+        """Everyone the incident names: its commander, timeline users, role holders, owners."""
+        roles = await self.store.roles.roles(incident.id)
+        people = {incident.commander, *(e.actor.user for e in timeline)}
+        people |= {h.user for h in roles.values()} | {i.owner for i in items}
+        return tuple(sorted(p for p in people if p))
 
     def _diff(self, name: str, copy: tuple[str, str, str, datetime] | None) -> RunbookDiff:
         """The runbook's diff (files and git: off the event loop)."""
@@ -119,7 +125,13 @@ class ReviewService:
 
     async def nudge(self, incident_id: int, text: str) -> str | None:
         """The advice a finding with this text would get (None: it names a mechanism)."""
-        return blame_nudge(text, (await self.review(incident_id)).people)
+        store = self.store
+        people = await self._people(
+            await self._incident(incident_id),
+            await store.incidents.timeline(incident_id),
+            await store.action_items.listed(incident_id=incident_id, limit=1000),
+        )
+        return blame_nudge(text, people)
 
     async def add_finding(self, incident_id: int, kind: str, text: str) -> Finding:
         """Record a finding; one that names a person is kept, with the nudge beside it."""

@@ -147,10 +147,3 @@ class Reviews:
             if row is not None and row[0] is not None:
                 earliest = min(earliest, int(row[0]))
         return from_us(earliest), from_us(min(int(r[2]) for r in rows))
-
-    async def role_holders(self, incident_id: int) -> list[str]:
-        """Who holds a role on the incident beside its commander (scribe, communications)."""
-        rows = await self._store.fetchall(
-            "SELECT user FROM incident_roles WHERE incident_id = ?", (incident_id,)
-        )
-        return [str(r[0]) for r in rows]

@@ -6,9 +6,6 @@ quarantine sign-off)."""
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +25,7 @@ from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.recovery import AskOnce, DecisionForm
+from thirdbook.tui.editor import run_editor
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.refusals import refusal
 
@@ -46,7 +44,6 @@ REPLACEMENTS = (
 def edit_note(app: App[Any], incident_id: int) -> str | None:
     """The retirement's communication note, written in $EDITOR (the app suspends); None when
     the editor could not run. Lines starting with # are dropped."""
-    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
     with tempfile.TemporaryDirectory(prefix="thirdbook-note-") as folder:
         path = Path(folder) / "note.md"
         path.write_text(
@@ -54,10 +51,7 @@ def edit_note(app: App[Any], incident_id: int) -> str | None:
             "# Say who is told, what changes for them, and from when. # lines are dropped.\n",
             encoding="utf-8",
         )
-        try:
-            with app.suspend():
-                subprocess.run([*editor, str(path)], check=False)
-        except Exception:  # SuspendNotSupported, a missing editor
+        if run_editor(app, path) is not None:
             return None
         text = path.read_text(encoding="utf-8")
     return "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip()

@@ -6,16 +6,12 @@ copy from the declaration — and the keys that finish it: `f` finding, `a` acti
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -23,13 +19,13 @@ from textual.widgets import Footer, Header, Static
 
 from thirdbook.domain.errors import StoreError, TriageRefusedError
 from thirdbook.domain.review import ACTION_KINDS, FINDING_KINDS
-from thirdbook.domain.text import visible
 from thirdbook.services.factory import Services
 from thirdbook.services.review import Review
 from thirdbook.tui import keys
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.recovery import DecisionForm
+from thirdbook.tui.editor import Editor, edit_runbook, run_editor
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.refusals import refusal
 from thirdbook.tui.screens.review_view import review_text
@@ -39,17 +35,6 @@ ACTION_KIND_HELP = {
     "prevent": "prevent: stop it happening again",
     "correct": "correct: repair the harm done",
 }
-
-
-def run_editor(app: App[Any], path: Path) -> str | None:
-    """Edit `path` in $VISUAL or $EDITOR, the app suspended; why not, or None when it ran."""
-    editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-    try:
-        with app.suspend():
-            subprocess.run([*editor, str(path)], check=False)
-    except Exception as exc:  # SuspendNotSupported, a missing editor
-        return f"Cannot open the editor: {exc}"
-    return None
 
 
 class ReviewScreen(Screen[None]):
@@ -62,7 +47,7 @@ class ReviewScreen(Screen[None]):
         self.service = service
         self.incident_id = incident_id
         self.review: Review | None = None
-        self.editor = run_editor
+        self.editor: Editor = run_editor
         """Edits the runbook file (tests put a stand-in here: Pilot cannot suspend)."""
 
     def compose(self) -> ComposeResult:
@@ -190,24 +175,8 @@ class ReviewScreen(Screen[None]):
         if name is None:
             self.notify("The incident follows no runbook.", severity="warning")
             return
-        path = self.service.triage.runbooks.editable_path(name)
-        failed = self.editor(self.app, path)
-        if failed is not None:
-            self.notify(failed, severity="error")
-            return
-        try:
-            recorded = await self.service.review.runbook_edited(self.incident_id)
-        except TriageRefusedError as exc:
-            self.notify(f"Refused: {exc}", severity="error", timeout=8)
-            return
-        for problem in self.service.triage.runbooks.problems:
-            self.notify(visible(problem), severity="error", timeout=10)
-        self.notify(
-            visible(recorded[:1].upper() + recorded[1:])
-            if recorded
-            else f"Runbook {visible(name)} unchanged."
-        )
-        await self.action_refresh()
+        if await edit_runbook(self.app, self.service, self.incident_id, name, self.editor):
+            await self.action_refresh()
 
     @work(exclusive=True, group="review")
     async def action_complete(self) -> None:

@@ -3,19 +3,16 @@ and runbook edits. Each asks what it needs in a dialog and says why if refused."
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 from datetime import UTC, date, datetime
 
 from rich.text import Text
 
-from thirdbook.domain.errors import StoreError, TriageRefusedError
 from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.tui.dialogs.action_item import ActionItemDialog
 from thirdbook.tui.dialogs.choices import ChoiceDialog
 from thirdbook.tui.dialogs.phase import ask_phase
 from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
+from thirdbook.tui.editor import edit_runbook
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident, selected_alert
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
@@ -164,33 +161,10 @@ class TriageKeys:
         await act(stage, triage.check_step(incident.id, step, checked))
 
     async def edit_runbook(self) -> bool:
-        """Open the incident's runbook in $EDITOR (the app suspends), then reload it.
-        Returns whether it was reloaded."""
+        """Open the incident's runbook in $EDITOR (the app suspends), reload it and record
+        the edit. Returns whether it was reloaded."""
         stage = self.stage
         incident = need_incident(stage)
         if incident is None or stage.service is None or incident.runbook is None:
             return False
-        library = stage.service.triage.runbooks
-        path = library.editable_path(incident.runbook)
-        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-        try:
-            with stage.app.suspend():
-                subprocess.run([*editor, str(path)], check=False)  # noqa: ASYNC221
-        except Exception as exc:  # SuspendNotSupported, a missing editor
-            stage.notify(f"Cannot open the editor: {exc}", severity="error")
-            return False
-        library.reload()
-        for problem in library.problems:
-            stage.notify(problem, severity="error", timeout=10)
-        stage.notify(f"Reloaded runbook {incident.runbook} from {path}")
-        try:
-            recorded = await stage.service.review.runbook_edited(incident.id)
-        except (
-            TriageRefusedError,
-            StoreError,
-        ) as exc:  # a read-only console: the edit is kept, not recorded
-            stage.notify(f"Runbook edit not recorded: {exc}", severity="warning")
-            return True
-        if recorded is not None:
-            stage.notify(recorded[:1].upper() + recorded[1:])
-        return True
+        return await edit_runbook(stage.app, stage.service, incident.id, incident.runbook)
