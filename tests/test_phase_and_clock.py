@@ -114,6 +114,8 @@ async def test_closing_asks_once_naming_what_is_open_and_stops_the_clock(tmp_pat
 
 async def test_the_banner_and_the_panel_tick_together(tmp_path: Path) -> None:
     async with incident_console(tmp_path) as (app, pilot):
+        # On a busy machine the panel may paint its clock a moment after the banner.
+        await wait_until(pilot, lambda: all(_clocks(app)), "both clocks shown")
         first = _clocks(app)
         assert first[0] == first[1]
         await wait_until(pilot, lambda: _clocks(app)[0] != first[0], "the clock moves")
