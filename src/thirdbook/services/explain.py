@@ -29,6 +29,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.services.acting import Acting
 from thirdbook.services.decisions import Decision, DecisionLookup
+from thirdbook.services.explain_trace import join_trace
 from thirdbook.services.registry import RegistryService
 from thirdbook.store import Store
 
@@ -181,6 +182,7 @@ class ExplainService:
                         summary=f"{incident.severity} {incident.phase}: {incident.title}",
                     )
                 )
+        prompt, trace = await join_trace(self.store, e)
         return Explanation(
             event_id=s.id,
             request_id=e.request_id,
@@ -190,7 +192,7 @@ class ExplainService:
             path=s.path,
             byte_offset=s.byte_offset,
             model=await self._model(d, at_us),
-            prompt=e.prompt,
+            prompt=prompt,
             response=e.response,
             action=e.action,
             route=route,
@@ -198,6 +200,7 @@ class ExplainService:
             citations=citations,
             snapshots=await self._snapshots(s.ts),
             inquiry=inquiry,
+            trace=trace,
         )
 
     async def _model(self, d: Decision, at_us: int) -> ModelPart:
@@ -264,6 +267,8 @@ class ExplainService:
         filters = [EventFilter(request_id=d.event.request_id)]
         if d.event.subject:
             filters.append(EventFilter(subject=d.event.subject))
+        if d.event.trace_id:
+            filters.append(EventFilter(request_id=d.event.trace_id))
         for where in filters:
             for stored in (await self.store.events.page(where, limit=50)).items:
                 if stored.kind not in ("feedback", "agent_action", "inquiry"):
