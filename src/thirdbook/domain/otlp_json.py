@@ -39,17 +39,20 @@ _NOT_JSON_ADVICE = (
 
 
 def binary_reason(line: bytes) -> str | None:
-    """Why a line is binary OTLP rather than OTLP JSON, or None."""
+    """Why a line is binary (protobuf, zstd) rather than OTLP JSON, or None. A binary file
+    splits at its 0x0A bytes, so each piece of it is refused, each saying so."""
     if line.startswith(ZSTD_MAGIC):
         return f"zstd-compressed data, not an OTLP JSON line; {_NOT_JSON_ADVICE}"
-    if len(line) >= 5 and line[0] == 0 and line[4] in (0x0A, 0x12):
+    if line[:1] == b"\x00" and len(line) >= 4:
         size = int.from_bytes(line[:4], "big")
         return (
             f"length-prefixed OTLP protobuf (a {size}-byte message), not an OTLP JSON line; "
             f"{_NOT_JSON_ADVICE}"
         )
-    if b"\x00" in line or line.lstrip()[:1] not in (b"{", b"["):
+    if line.lstrip()[:1] != b"{":
         diagnosed = diagnose(line)
+        if diagnosed is None and any(b < 0x20 and b not in (9, 13) for b in line[:64]):
+            diagnosed = "control bytes"
         if diagnosed is not None and diagnosed != "empty line":
             return f"binary data ({diagnosed}), not an OTLP JSON line; {_NOT_JSON_ADVICE}"
     return None
