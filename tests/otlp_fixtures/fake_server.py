@@ -46,7 +46,9 @@ class _Replies:
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         messages: list[dict[str, Any]] = request.get("messages", [])
-        wants_tool = bool(request.get("tools")) and not any(m.get("role") == "tool" for m in messages)
+        wants_tool = bool(request.get("tools")) and not any(
+            m.get("role") == "tool" for m in messages
+        )
         response_id = self.next_id("chatcmpl-Bq7fXthirdbookfixture")
         if wants_tool:
             call_id = self.next_id("call_Zk3thirdbook")
@@ -144,9 +146,7 @@ def _handler(replies: _Replies) -> type[BaseHTTPRequestHandler]:
             request = json.loads(self.rfile.read(length) or b"{}")
             model = str(request.get("model"))
             if model == UNKNOWN_MODEL:
-                message = (
-                    f"The model `{model}` does not exist or you do not have access to it."
-                )
+                message = f"The model `{model}` does not exist or you do not have access to it."
                 error = {
                     "message": message,
                     "type": "invalid_request_error",

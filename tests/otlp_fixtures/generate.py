@@ -40,13 +40,12 @@ SERVICE = {
 def _record(run: str, out_file: Path) -> None:
     """In this process: instrument the client the `run` way and play every scenario."""
     import openai
+    from fake_server import FakeOpenAI
     from opentelemetry import trace
     from opentelemetry.exporter.otlp.json.file import FileSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    from fake_server import FakeOpenAI
     from scenarios import WeightsStamp, run_all
 
     provider = TracerProvider(resource=Resource.create(SERVICE))

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from typing import Any, Protocol
 
 import openai
+from fake_server import UNKNOWN_MODEL
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-
-from fake_server import UNKNOWN_MODEL
 
 MODEL = "gpt-4o-mini"
 WEIGHTS_HASH = "sha256:5f0c1e9a7b3d2c4e8f6a1b0d9c7e5a3f2b1d4c6e8a0f9b7d5c3e1a2b4d6f8e0c"
@@ -119,14 +118,11 @@ def streaming_chat(client: openai.OpenAI) -> None:
 
 def failed_chat(client: openai.OpenAI) -> None:
     """A request for a model the server does not have: a 404 and an error span."""
-    with _request_span("/v1/answer", "customer-4713"):
-        try:
-            client.chat.completions.create(
-                model=UNKNOWN_MODEL,
-                messages=[{"role": "user", "content": "Where is my refund for order 8814?"}],
-            )
-        except openai.NotFoundError:
-            pass
+    with _request_span("/v1/answer", "customer-4713"), suppress(openai.NotFoundError):
+        client.chat.completions.create(
+            model=UNKNOWN_MODEL,
+            messages=[{"role": "user", "content": "Where is my refund for order 8814?"}],
+        )
 
 
 def tool_chat(client: openai.OpenAI, flush: Callable[[], None], genai: Agentic | None) -> None:
