@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OTEL_PYTHON = ROOT / ".venv-otel" / "bin" / "python"
 GENERATOR = ROOT / "tests" / "otlp_fixtures" / "generate.py"
 COMMITTED = ROOT / "tests" / "fixtures" / "otlp"
-FIXTURES = ("openai_v2.jsonl", "openllmetry.jsonl")
+FIXTURES = ("openai_v2.jsonl", "openai_v2_events.jsonl", "openllmetry.jsonl")
 
 
 def generate_fresh(out_dir: Path) -> list[Path]:
@@ -45,8 +45,8 @@ def generate_fresh(out_dir: Path) -> list[Path]:
 
 
 def _value_type(value: dict[str, Any]) -> str:
-    (kind,) = value
-    return kind
+    """`stringValue`, `kvlistValue` …; an empty AnyValue (a log body left unset) is ''."""
+    return next(iter(value), "")
 
 
 def _keys(attributes: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -60,65 +60,77 @@ def _operation(span: dict[str, Any]) -> str | None:
     return None
 
 
+def _span_shape(span: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    parent = span.get("parentSpanId", "")
+    return {
+        "name": span["name"],
+        "kind": span["kind"],
+        "status": span.get("status", {}).get("code"),
+        "parent": names.get(parent, parent),
+        "operation": _operation(span),
+        "attributes": _keys(span.get("attributes", [])),
+        "events": sorted({e["name"] for e in span.get("events", [])}),
+    }
+
+
+def _record_shape(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": record.get("eventName"),
+        "span": names.get(record.get("spanId", ""), record.get("spanId")),
+        "operation": _operation(record),
+        "attributes": _keys(record.get("attributes", [])),
+        "body": _value_type(record.get("body", {})),
+    }
+
+
 def shape(path: Path) -> list[dict[str, Any]]:
-    """What of a fixture file must not change: per line, its resources, scopes and spans."""
+    """What of a fixture file must not change: per line, its signal, resources, scopes and
+    spans or log records (a span named by its name, not its id)."""
     lines = [json.loads(text) for text in path.read_text(encoding="utf-8").splitlines()]
     names = {
         span["spanId"]: span["name"]
         for line in lines
-        for rs in line["resourceSpans"]
+        for rs in line.get("resourceSpans", [])
         for ss in rs["scopeSpans"]
         for span in ss["spans"]
     }
     out = []
     for line in lines:
+        signal = "resourceSpans" if "resourceSpans" in line else "resourceLogs"
         resources = []
-        for rs in line["resourceSpans"]:
+        for rs in line[signal]:
             scopes = []
-            for ss in rs["scopeSpans"]:
-                spans = [
-                    {
-                        "name": span["name"],
-                        "kind": span["kind"],
-                        "status": span.get("status", {}).get("code"),
-                        "parent": names.get(span.get("parentSpanId", ""), span.get("parentSpanId")),
-                        "operation": _operation(span),
-                        "attributes": _keys(span.get("attributes", [])),
-                        "events": sorted({e["name"] for e in span.get("events", [])}),
-                    }
-                    for span in ss["spans"]
-                ]
-                spans.sort(key=lambda s: (s["name"], json.dumps(s["attributes"])))
-                scopes.append({"scope": ss["scope"].get("name"), "spans": spans})
+            for ss in rs.get("scopeSpans", rs.get("scopeLogs", [])):
+                items = [_span_shape(span, names) for span in ss.get("spans", [])]
+                items += [_record_shape(r, names) for r in ss.get("logRecords", [])]
+                items.sort(key=lambda s: (str(s["name"]), json.dumps(s["attributes"])))
+                scopes.append({"scope": ss["scope"].get("name"), "items": items})
             scopes.sort(key=lambda s: str(s["scope"]))
             resources.append({"resource": _keys(rs["resource"]["attributes"]), "scopes": scopes})
-        out.append({"resources": resources})
+        out.append({"signal": signal, "resources": resources})
     return out
 
 
-def operations(path: Path) -> set[str | None]:
-    return {
-        span["operation"]
+def _items(path: Path) -> list[dict[str, Any]]:
+    return [
+        item
         for line in shape(path)
         for rs in line["resources"]
         for ss in rs["scopes"]
-        for span in ss["spans"]
-    }
+        for item in ss["items"]
+    ]
+
+
+def operations(path: Path) -> set[str | None]:
+    return {item["operation"] for item in _items(path)}
 
 
 def attribute_keys(path: Path) -> set[str]:
-    return {
-        key
-        for line in shape(path)
-        for rs in line["resources"]
-        for ss in rs["scopes"]
-        for span in ss["spans"]
-        for key, _type in span["attributes"]
-    }
+    return {key for item in _items(path) for key, _type in item["attributes"]}
 
 
 def test_the_committed_fixtures_carry_what_the_mapping_needs() -> None:
-    v2, llmetry = (COMMITTED / name for name in FIXTURES)
+    v2, v2_events, llmetry = (COMMITTED / name for name in FIXTURES)
     assert operations(v2) == {"chat", "retrieval", "execute_tool", "invoke_agent", None}
     assert operations(llmetry) == {"chat", None}
     content = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.response.id"}
@@ -127,6 +139,10 @@ def test_the_committed_fixtures_carry_what_the_mapping_needs() -> None:
     assert content | custom <= attribute_keys(llmetry)
     assert {"gen_ai.tool.call.arguments", "gen_ai.retrieval.documents"} <= attribute_keys(v2)
     assert {"gen_ai.conversation.id", "gen_ai.agent.name"} <= attribute_keys(v2)
+    records = [item for item in _items(v2_events) if "span" in item]
+    assert {r["name"] for r in records} == {"gen_ai.client.inference.operation.details"}
+    assert all(r["span"] and r["span"].startswith("chat ") for r in records)
+    assert all(("gen_ai.input.messages", "arrayValue") in r["attributes"] for r in records)
 
 
 @pytest.fixture(scope="module")
