@@ -228,6 +228,7 @@ def test_an_evaluation_event_is_a_metric_of_the_evaluated_model() -> None:
         ],
     )
     decision, metric = events_of(line(evaluated))
+    assert isinstance(decision, InferenceEvent)
     assert isinstance(metric, MetricEvent) and metric.metric == "relevance"
     assert metric.value == 0.4 and metric.model.name == "credit-scorer"
     logs = {

@@ -218,6 +218,10 @@ class SpanEvent(_Event):
     subject: str | None = None
     error: str | None = None
     detail: str | None = None
+    prompt: Prompt | None = Field(
+        default=None, description="An inference's content, captured as an event of its span."
+    )
+    response: Response | None = None
 
 
 Event = Annotated[

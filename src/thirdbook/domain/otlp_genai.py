@@ -37,6 +37,8 @@ from thirdbook.domain.otlp_values import as_number, as_text, structured
 INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 _LEGACY_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion"}
 EVALUATION_EVENT = "gen_ai.evaluation.result"
+DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+DETAILS_OPERATION = "inference_details"
 STATUS_ERROR = 2
 
 THIRDBOOK_ATTRIBUTES: dict[str, str] = {
@@ -47,7 +49,7 @@ THIRDBOOK_ATTRIBUTES: dict[str, str] = {
     "thirdbook.model.name": "the model's name (else gen_ai.request.model)",
     "thirdbook.model.version": "its version (else gen_ai.response.model)",
     "thirdbook.model.weights_hash": "the weights hash that identifies the version",
-    "thirdbook.model.alias": "the registry alias it was served under",
+    "thirdbook.model.registry_alias": "the registry alias it was served under",
     "thirdbook.prompt.template_id": "the prompt template's id",
     "thirdbook.prompt.template_version": "the prompt template's version",
     "thirdbook.response.decision": "the decision the response carries (approve, decline)",
@@ -105,10 +107,16 @@ class SpanView:
 
 
 def is_genai(span: SpanView) -> bool:
-    """Whether a span is one thirdbook reads (other spans of a batch are left in the log)."""
-    return span.operation is not None or any(
-        k.startswith(("gen_ai.", "thirdbook.")) for k in span.attrs
-    )
+    """Whether a span is one thirdbook reads (other spans of a batch are left in the log;
+    their `thirdbook.*` attributes pass to the spans under them)."""
+    return span.operation is not None or any(k.startswith("gen_ai.") for k in span.attrs)
+
+
+def inference_details(span: SpanView) -> SpanEvent:
+    """A `gen_ai.client.inference.operation.details` record (the content of an inference
+    span, captured as an event): a part of the trace that explain puts beside its span."""
+    decision = _inference(span)
+    return _part(span, DETAILS_OPERATION, prompt=decision.prompt, response=decision.response)
 
 
 def events_of(span: SpanView, line: Mapping[str, SpanView]) -> list[Event]:
@@ -124,8 +132,8 @@ def events_of(span: SpanView, line: Mapping[str, SpanView]) -> list[Event]:
         out.append(_part(span, op, agent=span.text("gen_ai.agent.name")))
     elif op == "retrieval" or "gen_ai.retrieval.documents" in span.attrs:
         out.append(_retrieval(span))
-    elif op is not None or any(k.startswith("thirdbook.") for k in span.attrs):
-        out.append(_part(span, op or "span"))
+    elif op is not None:
+        out.append(_part(span, op))
     for name, at, attrs in span.events:
         if name == EVALUATION_EVENT:
             out.append(evaluation(span, at or span.at, attrs))
@@ -145,7 +153,7 @@ def _model(attrs: Mapping[str, Any]) -> ModelRef | None:
         name=name,
         version=version,
         weights_hash=text("thirdbook.model.weights_hash"),
-        alias=text("thirdbook.model.alias"),
+        alias=text("thirdbook.model.registry_alias"),
     )
 
 

@@ -12,6 +12,7 @@ it looks like and what to set instead.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,15 @@ from pydantic import ValidationError
 
 from thirdbook.domain.events import Event
 from thirdbook.domain.line_format import LineEvent, LineReject
-from thirdbook.domain.otlp_genai import EVALUATION_EVENT, SpanView, evaluation, events_of, is_genai
+from thirdbook.domain.otlp_genai import (
+    DETAILS_EVENT,
+    EVALUATION_EVENT,
+    SpanView,
+    evaluation,
+    events_of,
+    inference_details,
+    is_genai,
+)
 from thirdbook.domain.otlp_values import (
     OtlpShapeError,
     attributes,
@@ -171,7 +180,25 @@ def _trace_events(doc: Mapping[str, Any]) -> Iterator[Event]:
     by_id = {s.span_id: s for s in spans}
     for span in spans:
         if is_genai(span):
-            yield from events_of(span, by_id)
+            yield from events_of(_with_ancestors(span, by_id), by_id)
+
+
+def _with_ancestors(span: SpanView, by_id: Mapping[str, SpanView]) -> SpanView:
+    """The span with the `thirdbook.*` attributes of its ancestors in the line that it does
+    not set itself (the nearest ancestor's win): an application sets the subject once, on
+    its request's span."""
+    inherited: dict[str, Any] = {}
+    seen = {span.span_id}
+    parent = by_id.get(span.parent_span_id or "")
+    while parent is not None and parent.span_id not in seen:
+        for key, value in parent.attrs.items():
+            if key.startswith("thirdbook.") and key not in inherited:
+                inherited[key] = value
+        seen.add(parent.span_id)
+        parent = by_id.get(parent.parent_span_id or "")
+    if not inherited.keys() - span.attrs.keys():
+        return span
+    return replace(span, attrs={**inherited, **span.attrs})
 
 
 def _log_events(doc: Mapping[str, Any]) -> Iterator[Event]:
@@ -182,7 +209,8 @@ def _log_events(doc: Mapping[str, Any]) -> Iterator[Event]:
             for raw in _list(_object(scope, "a scopeLogs item"), "logRecords"):
                 record = _object(raw, "a log record")
                 attrs = attributes(record.get("attributes"))
-                if (record.get("eventName") or attrs.get("event.name")) != EVALUATION_EVENT:
+                name = record.get("eventName") or attrs.get("event.name")
+                if name not in (EVALUATION_EVENT, DETAILS_EVENT):
                     continue
                 at = unix_nano(record.get("timeUnixNano"), "timeUnixNano") or unix_nano(
                     record.get("observedTimeUnixNano"), "observedTimeUnixNano"
@@ -195,9 +223,12 @@ def _log_events(doc: Mapping[str, Any]) -> Iterator[Event]:
                     trace_id=trace_id,
                     span_id=span_id,
                     parent_span_id=None,
-                    name=EVALUATION_EVENT,
+                    name=str(name),
                     start=at,
                     end=at,
-                    attrs=dict(inherited),
+                    attrs={**inherited, **attrs} if name == DETAILS_EVENT else dict(inherited),
                 )
-                yield evaluation(view, at, attrs)
+                if name == DETAILS_EVENT:
+                    yield inference_details(view)
+                else:
+                    yield evaluation(view, at, attrs)

@@ -182,7 +182,7 @@ class ExplainService:
                         summary=f"{incident.severity} {incident.phase}: {incident.title}",
                     )
                 )
-        prompt, trace = await join_trace(self.store, e)
+        prompt, response, trace = await join_trace(self.store, e)
         return Explanation(
             event_id=s.id,
             request_id=e.request_id,
@@ -193,7 +193,7 @@ class ExplainService:
             byte_offset=s.byte_offset,
             model=await self._model(d, at_us),
             prompt=prompt,
-            response=e.response,
+            response=response,
             action=e.action,
             route=route,
             related=related,

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from thirdbook.domain.events import InferenceEvent, Prompt, SpanEvent, parse_stored_line
+from thirdbook.domain.events import (
+    InferenceEvent,
+    Prompt,
+    Response,
+    SpanEvent,
+    parse_stored_line,
+)
 from thirdbook.domain.explanation import TraceJoin, TracePart
+from thirdbook.domain.otlp_genai import DETAILS_OPERATION
 from thirdbook.domain.records import EventFilter
 from thirdbook.store import Store
 
@@ -29,6 +36,8 @@ def span_summary(span: SpanEvent) -> str:
     elif span.operation == "execute_tool" and span.tool_output is not None:
         output = (span.tool_output.output or "-")[:80]
         said = f"tool {span.tool_output.tool} call {span.tool_call_id or '-'}: {output}"
+    elif span.operation == DETAILS_OPERATION:
+        said = "the inference's content, captured as an event"
     elif span.agent and span.operation in ("invoke_agent", "create_agent"):
         said = f"{span.operation} {span.agent}"
     else:
@@ -36,20 +45,51 @@ def span_summary(span: SpanEvent) -> str:
     return f"{said} (error: {span.error})" if span.error else said
 
 
-async def join_trace(store: Store, event: InferenceEvent) -> tuple[Prompt | None, TraceJoin | None]:
+async def join_trace(
+    store: Store, event: InferenceEvent
+) -> tuple[Prompt | None, Response | None, TraceJoin | None]:
     """The decision's prompt with its trace's retrieved documents and tool outputs added,
-    and the trace as the store holds it; (its prompt, None) for a decision with no trace."""
-    prompt = event.prompt
+    its response (from its content event when the span carried none), and the trace as the
+    store holds it; (its prompt, its response, None) for a decision with no trace."""
+    prompt, response = event.prompt, event.response
     if not event.trace_id:
-        return prompt, None
-    page = await store.events.page(
-        EventFilter(kind="span", request_id=event.trace_id), limit=TRACE_SPANS
-    )
+        return prompt, response, None
+    spans = await _spans(store, event.trace_id)
+    for _, span in spans:
+        if span.operation == DETAILS_OPERATION and span.span_id == event.span_id:
+            prompt = _fill(prompt, span.prompt)
+            response = response or span.response
+    prompt, trace = _joined(event, prompt, spans)
+    return prompt, response, trace
+
+
+def _fill(prompt: Prompt | None, content: Prompt | None) -> Prompt | None:
+    """A span's prompt with what its content event says where the span says nothing (the
+    template, a `thirdbook.*` attribute, stays the span's)."""
+    if prompt is None or content is None:
+        return prompt or content
+    update = {
+        name: getattr(content, name)
+        for name in ("system", "user", "retrieved", "tool_outputs")
+        if not getattr(prompt, name) and getattr(content, name)
+    }
+    return prompt.model_copy(update=update) if update else prompt
+
+
+async def _spans(store: Store, trace_id: str) -> list[tuple[int, SpanEvent]]:
+    page = await store.events.page(EventFilter(kind="span", request_id=trace_id), limit=TRACE_SPANS)
     spans = []
     for stored in reversed(page.items):  # oldest first
         span = parse_stored_line(stored.raw)
         if isinstance(span, SpanEvent):
             spans.append((stored.id, span))
+    return spans
+
+
+def _joined(
+    event: InferenceEvent, prompt: Prompt | None, spans: list[tuple[int, SpanEvent]]
+) -> tuple[Prompt | None, TraceJoin]:
+    assert event.trace_id is not None
     started = event.ts - timedelta(milliseconds=event.latency_ms or 0) + _SLACK
     fed = {t.call_id for t in (prompt.tool_outputs if prompt else []) if t.call_id}
     retrieved = list(prompt.retrieved) if prompt else []
@@ -57,7 +97,9 @@ async def join_trace(store: Store, event: InferenceEvent) -> tuple[Prompt | None
     parts = []
     for event_id, span in spans:
         joined = False
-        if span.operation == "retrieval" and span.ts <= started:
+        if span.operation == DETAILS_OPERATION:
+            joined = span.span_id == event.span_id
+        elif span.operation == "retrieval" and span.ts <= started:
             known = {d.id for d in retrieved}
             retrieved += [d for d in span.retrieved if d.id not in known]
             joined = True
