@@ -15,6 +15,7 @@ from thirdbook.config import SourceConfig
 from thirdbook.domain.events import AgentActionEvent, InferenceEvent, MetricEvent, SpanEvent
 from thirdbook.domain.formats import format_named
 from thirdbook.domain.line_format import LineReject
+from thirdbook.domain.records import EventFilter
 from thirdbook.domain.otlp_writer import otlp_lines
 from thirdbook.services.factory import build_services
 from thirdbook.store import Store
@@ -292,6 +293,9 @@ async def test_a_trace_split_over_two_files_is_joined_when_explained(
     assert [d.id for d in explained.prompt.retrieved] == ["policy-12"]
     assert explained.trace is not None and explained.trace.trace_id == TRACE
     assert [(p.operation, p.joined) for p in explained.trace.parts] == [("retrieval", True)]
+    # Selecting the retrieval span (in the console, or by event id) explains its decision.
+    (retrieval_row,) = (await store.events.page(EventFilter(kind="span"))).items
+    assert (await services.explain.for_event(retrieval_row)).request_id == "chatcmpl-77"
     # The tool call the model asked for never arrived as a span: explain says so.
     assert explained.trace.missing == [
         "tool call call_9 (bureau) that the model asked for: no execute_tool span of it has arrived"

@@ -14,6 +14,7 @@ from thirdbook.domain.events import (
     FeedbackEvent,
     InferenceEvent,
     InquiryEvent,
+    SpanEvent,
     parse_stored_line,
 )
 from thirdbook.domain.explain_render import as_dict, as_markdown
@@ -29,7 +30,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.services.acting import Acting
 from thirdbook.services.decisions import Decision, DecisionLookup
-from thirdbook.services.explain_trace import join_trace
+from thirdbook.services.explain_trace import decision_of_trace, join_trace
 from thirdbook.services.registry import RegistryService
 from thirdbook.store import Store
 
@@ -137,6 +138,14 @@ class ExplainService:
             return await self._explain(Decision(stored, event), None)
         if isinstance(event, InquiryEvent):
             return await self.explain(inquiry_id=event.inquiry_id)
+        if isinstance(event, SpanEvent):
+            found = await decision_of_trace(self.store, event)
+            if found is None:
+                raise UnknownDecisionError(
+                    f"span #{stored.id} is part of trace {event.request_id}, whose decision "
+                    "is not in the store (yet)"
+                )
+            return await self._explain(Decision(*found), None)
         if stored.request_id or stored.subject:
             return await self.explain(request_id=stored.request_id, subject=stored.subject)
         raise UnknownDecisionError(f"event #{stored.id} names no decision (no request or subject)")

@@ -20,7 +20,7 @@ from thirdbook.domain.events import (
 )
 from thirdbook.domain.explanation import TraceJoin, TracePart
 from thirdbook.domain.otlp_genai import DETAILS_OPERATION
-from thirdbook.domain.records import EventFilter
+from thirdbook.domain.records import EventFilter, StoredEvent
 from thirdbook.store import Store
 
 TRACE_SPANS = 500
@@ -149,3 +149,36 @@ def _missing(event: InferenceEvent, arrived: set[str | None]) -> list[str]:
                 "span of it has arrived"
             )
     return out
+
+
+DECISION_WINDOW = timedelta(seconds=30)
+"""How far from a span its trace's decision is looked for (a trace's spans end close
+together)."""
+_DECISION_SCAN = 5_000
+
+
+async def decision_of_trace(
+    store: Store, span: SpanEvent
+) -> tuple[StoredEvent, InferenceEvent] | None:
+    """The inference of the span's trace nearest the span in time, if the store has it."""
+    where = EventFilter(
+        kind="inference", since=span.ts - DECISION_WINDOW, until=span.ts + DECISION_WINDOW
+    )
+    best: tuple[timedelta, StoredEvent, InferenceEvent] | None = None
+    before: int | None = None
+    seen = 0
+    while seen < _DECISION_SCAN:
+        page = await store.events.page(where, before_id=before, limit=500)
+        for stored in page.items:
+            if span.request_id.encode() not in stored.raw:
+                continue  # cheap: the trace id is in the stored JSON of its decisions
+            event = parse_stored_line(stored.raw)
+            if isinstance(event, InferenceEvent) and event.trace_id == span.request_id:
+                gap = abs(event.ts - span.ts)
+                if best is None or gap < best[0]:
+                    best = (gap, stored, event)
+        seen += len(page.items)
+        if page.next_key is None:
+            break
+        before = page.next_key
+    return None if best is None else (best[1], best[2])
