@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import ingest_once, reject_reasons
 from thirdbook.config import SourceConfig
 from thirdbook.domain.events import AgentActionEvent, InferenceEvent, MetricEvent, SpanEvent
 from thirdbook.domain.formats import format_named
 from thirdbook.domain.line_format import LineReject
-from thirdbook.domain.records import EventFilter
 from thirdbook.domain.otlp_writer import otlp_lines
+from thirdbook.domain.records import EventFilter
 from thirdbook.services.factory import build_services
 from thirdbook.store import Store
 
@@ -335,3 +337,43 @@ async def test_refused_lines_are_kept_with_their_reason_and_ingest_goes_on(
     assert reasons[1].startswith("binary data (control bytes), not an OTLP JSON line")
     assert reasons[2] == "wrong shape: resourceSpans must be a list"
     assert await store.events.count() == 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(
+    value=json_values,
+    key=st.sampled_from(
+        [
+            "stringValue",
+            "intValue",
+            "doubleValue",
+            "boolValue",
+            "arrayValue",
+            "kvlistValue",
+            "bytesValue",
+        ]
+    ),
+    where=st.sampled_from(
+        ["traceId", "spanId", "startTimeUnixNano", "status", "events", "kind", "name"]
+    ),
+)
+@settings(max_examples=300, deadline=None)
+def test_no_value_anywhere_makes_the_format_fail_rather_than_refuse(
+    value: Any, key: str, where: str
+) -> None:
+    """Whatever a producer puts in an attribute or a span field, the line is read or refused
+    with a reason; the format never raises (ingest would record a format failure)."""
+    for body in (
+        chat("00f067aa0ba902b7", attr("gen_ai.input.messages", {key: value})),
+        chat("00f067aa0ba902b7", **{where: value}),
+    ):
+        found = OTLP.parse_line(line(body))
+        assert isinstance(found, (list, LineReject))
