@@ -25,6 +25,12 @@ class OtlpShapeError(ValueError):
 
 def any_value(value: object) -> Any:
     """The Python value of one OTLP `AnyValue` object."""
+    if type(value) is dict and len(value) == 1:  # the usual case, fast
+        ((case, inner),) = value.items()
+        if case == "stringValue" and type(inner) is str:
+            return inner
+        if case == "doubleValue" and type(inner) is float:
+            return inner
     if not isinstance(value, Mapping):
         raise OtlpShapeError(f"an attribute value must be an AnyValue object, not {value!r:.40}")
     if not value:
@@ -105,9 +111,10 @@ def attributes(items: object) -> dict[str, Any]:
         raise OtlpShapeError("attributes must be a list of {key, value} objects")
     out: dict[str, Any] = {}
     for item in items:
-        if not isinstance(item, Mapping) or not isinstance(item.get("key"), str):
+        key = item.get("key") if type(item) is dict else None
+        if type(key) is not str:
             raise OtlpShapeError(f"an attribute must be a {{key, value}} object: {item!r:.60}")
-        out[item["key"]] = any_value(item.get("value") or {})
+        out[key] = any_value(item.get("value") or {})
     return out
 
 
