@@ -18,8 +18,14 @@ from thirdbook.services.factory import Context
 
 @click.command()
 @click.option("--read-only", is_flag=True, help="Look but do not ingest or act.")
+@click.option(
+    "--browser-from",
+    metavar="HOST:PORT",
+    hidden=True,
+    help="Started by `thirdbook serve` for one browser connection (the origin of its actions).",
+)
 @click.pass_context
-def console(ctx: click.Context, read_only: bool) -> None:
+def console(ctx: click.Context, read_only: bool, browser_from: str | None) -> None:
     """Open the console on the configured store and sources (with --read-only, on a store
     that exists)."""
     context = _context(ctx)
@@ -28,7 +34,7 @@ def console(ctx: click.Context, read_only: bool) -> None:
         refuse_missing_store(context)
     from thirdbook.tui.launch import run_console
 
-    run_console(context, read_only=read_only)
+    run_console(context, read_only=read_only, browser_from=browser_from)
 
 
 def _check_keymap(context: Context) -> None:
