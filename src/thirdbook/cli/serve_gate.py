@@ -194,7 +194,9 @@ class Gate:
         """The right token in the address: keep it in a cookie and show the same page
         without it (out of the address bar, the history and any referrer)."""
         kept = [(k, v) for k, v in request.query.items() if k != "token"]
-        response = web.HTTPSeeOther(request.rel_url.with_query(kept))
+        response = web.Response(
+            status=303, headers={hdrs.LOCATION: str(request.rel_url.with_query(kept))}
+        )
         assert self.plan.token is not None
         response.set_cookie(
             self.plan.cookie,
