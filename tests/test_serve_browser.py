@@ -276,6 +276,8 @@ def test_a_read_only_browser_session_shows_the_incident_and_refuses_to_act(
         page.keyboard.press("Control+l")
         page.keyboard.press("s")  # snapshot the incident's evidence: a write
         _wait_for_text(page, "Refused: this browser session is read-only")
+        page.keyboard.press("q")  # the console quits; the page offers to start another
+        page.wait_for_selector("body.-closed", timeout=CEILING_S * 1000)
         page.close()
         _until(lambda: "ended (0 open)" in served.output, "the session's console to quit")
         assert [e["kind"] for e in served.timeline()] == ["declared", "alert"]

@@ -122,6 +122,7 @@ async def test_the_token_in_the_address_becomes_a_cookie_and_leaves_the_address(
     assert TOKEN not in html and "fonts.googleapis" not in html
     assert "read-only: browser sessions look but do not act" in html
     assert page.headers["X-Frame-Options"] == "DENY"
+    assert "connect-src 'self'" in page.headers["Content-Security-Policy"]
     script = await gated.get("/static/js/textual.js")
     assert script.status == 200 and "WebSocket" in await script.text()
 

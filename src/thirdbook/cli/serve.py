@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from thirdbook.cli.common import context_of, refuse_missing_store
+from thirdbook.cli.console import check_keymap
 
 
 @click.command()
@@ -83,6 +84,7 @@ def serve(
     except ValueError as exc:
         raise click.ClickException(f"refused: {exc}") from exc
     context = context_of(ctx)
+    check_keymap(context)  # here, once, rather than in every browser tab
     if not allow_actions:
         refuse_missing_store(context)
     from thirdbook.cli.serve_web import run_server

@@ -7,6 +7,13 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
+POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
+"""The page's Content-Security-Policy: it loads and connects to nothing but this server."""
+
 PAGE = Template(
     """<!DOCTYPE html>
 <html>

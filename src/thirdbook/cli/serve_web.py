@@ -23,7 +23,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from thirdbook.cli.serve_gate import Gate, ServePlan
-from thirdbook.cli.serve_page import render_page
+from thirdbook.cli.serve_page import POLICY, render_page
 from thirdbook.domain.text import visible
 from thirdbook.services.factory import Context
 from thirdbook.services.ingest_child import IngestChild, watch_command
@@ -47,6 +47,13 @@ class BrowserConsole(AppService):
             environment.pop(name, None)
         environment["TERM"] = "xterm-256color"  # xterm.js draws what xterm does
         return environment
+
+    async def run(self) -> None:
+        """Relay the console until its process ends; then end the browser's session too
+        (a console that failed to start would otherwise leave the tab waiting)."""
+        await super().run()
+        with contextlib.suppress(Exception):
+            await self.remote_close()
 
     async def end(self) -> None:
         """Ask the console to quit; kill it if it has not within `END_GRACE_S`."""
@@ -116,6 +123,7 @@ class ConsoleServer(Server):
                 web.get("/ws", self.handle_websocket, name="websocket"),
                 web.get("/download/{key}", self.handle_download, name="download"),
                 web.static("/static", self.statics_path, name="static"),
+                web.get("/favicon.ico", _no_icon),
             ]
         )
         app.on_startup.append(self.on_startup)
@@ -130,7 +138,9 @@ class ConsoleServer(Server):
             mode=self.mode,
             font_size=_size(request.query.get("fontsize"), 16),
         )
-        return web.Response(text=page, content_type="text/html")
+        response = web.Response(text=page, content_type="text/html")
+        response.headers["Content-Security-Policy"] = POLICY
+        return response
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if len(self.sessions) >= self.plan.max_sessions:
@@ -216,6 +226,10 @@ class ConsoleServer(Server):
                     f"cannot listen on {self.plan.host}:{self.plan.port}: {exc.strerror}"
                 ) from exc
             raise
+
+
+async def _no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def _close(websocket: web.WebSocketResponse) -> None:
