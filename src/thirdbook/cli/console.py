@@ -65,6 +65,11 @@ def check_keymap(context: Context) -> None:
 )
 @click.option("--seed", type=int, default=None, help="The simulation's seed.")
 @click.option("--keep", is_flag=True, help="Continue the existing demo instead of starting fresh.")
+@click.option(
+    "--otlp",
+    is_flag=True,
+    help="Write the serving logs as OpenTelemetry GenAI spans (OTLP JSON lines).",
+)
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -73,12 +78,13 @@ def demo(
     speed: float | None,
     seed: int | None,
     keep: bool,
+    otlp: bool,
 ) -> None:
     """Play the built-in demo estate: a simulated serving layer, its logs, and the console."""
     context = _context(ctx)
     from thirdbook.services.demo import DemoSession
 
-    session = DemoSession(context, speed=speed, seed=seed, fresh=not keep)
+    session = DemoSession(context, speed=speed, seed=seed, fresh=not keep, otlp=otlp)
     if not headless:
         check_keymap(context)
         from thirdbook.tui.launch import run_demo_console

@@ -33,6 +33,8 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
             (sec, "model version", m.model.version),
             (sec, "weights hash", m.model.weights_hash or MISSING),
         ]
+        if m.model.alias:
+            out.append((sec, "registry alias", m.model.alias))
     flag = "!!! WEIGHTS MISMATCH: " if m.check == "MISMATCH" else ""
     out.append((sec, "registry check", f"{flag}{m.check} {m.check_note}".strip()))
     if m.registry_hash:
@@ -62,6 +64,8 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
             (sec, "score", "-" if r.score is None else f"{r.score:g}"),
             (sec, "text", r.text if r.text is not None else "-"),
         ]
+        for call in r.tool_calls:
+            out.append((sec, f"tool call {call.id or '-'}", f"{call.name} {call.arguments or ''}"))
     sec = "4 action"
     a = e.action
     if a is None:
@@ -81,6 +85,14 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
         for key in ("inquiry_id", "source", "question", "ts"):
             if e.inquiry.get(key) is not None:
                 out.append(("inquiry", key, str(e.inquiry[key])))
+    if e.trace is not None:
+        tr = e.trace
+        out.append(("trace", "trace", f"{tr.trace_id} span {tr.span_id or '-'}"))
+        for part in tr.parts:
+            joined = "joined" if part.joined else "in the trace"
+            out.append(("trace", f"{part.operation} #{part.event_id}", f"{joined}: {part.summary}"))
+        for gap in tr.missing:
+            out.append(("trace", "missing", gap))
     for rel in e.related:
         out.append(
             ("related", f"{rel.kind} #{rel.event_id}", f"{rel.ts.isoformat()} {rel.summary}")

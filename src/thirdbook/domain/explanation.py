@@ -67,6 +67,25 @@ class SnapshotHold(_Part):
     manifest_sha256: str | None
 
 
+class TracePart(_Part):
+    """A span of the decision's trace that is in the store."""
+
+    event_id: int
+    span_id: str
+    operation: str
+    summary: str
+    joined: bool = Field(description="Whether it is part of the decision (fed its prompt).")
+
+
+class TraceJoin(_Part):
+    """The decision's OpenTelemetry trace: its spans in the store, and what never arrived."""
+
+    trace_id: str
+    span_id: str | None
+    parts: list[TracePart] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
 class Explanation(_Part):
     """Everything on tape about one decision."""
 
@@ -86,6 +105,7 @@ class Explanation(_Part):
     citations: list[Citation] = Field(default_factory=list)
     snapshots: list[SnapshotHold] = Field(default_factory=list)
     inquiry: dict[str, Any] | None = None
+    trace: TraceJoin | None = None
 
     def missing(self) -> list[str]:
         """The four things on tape that were not logged."""

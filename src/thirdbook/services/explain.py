@@ -14,6 +14,7 @@ from thirdbook.domain.events import (
     FeedbackEvent,
     InferenceEvent,
     InquiryEvent,
+    SpanEvent,
     parse_stored_line,
 )
 from thirdbook.domain.explain_render import as_dict, as_markdown
@@ -29,6 +30,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.services.acting import Acting
 from thirdbook.services.decisions import Decision, DecisionLookup
+from thirdbook.services.explain_trace import decision_of_trace, join_trace
 from thirdbook.services.registry import RegistryService
 from thirdbook.store import Store
 
@@ -136,6 +138,14 @@ class ExplainService:
             return await self._explain(Decision(stored, event), None)
         if isinstance(event, InquiryEvent):
             return await self.explain(inquiry_id=event.inquiry_id)
+        if isinstance(event, SpanEvent):
+            found = await decision_of_trace(self.store, event)
+            if found is None:
+                raise UnknownDecisionError(
+                    f"span #{stored.id} is part of trace {event.request_id}, whose decision "
+                    "is not in the store (yet)"
+                )
+            return await self._explain(Decision(*found), None)
         if stored.request_id or stored.subject:
             return await self.explain(request_id=stored.request_id, subject=stored.subject)
         raise UnknownDecisionError(f"event #{stored.id} names no decision (no request or subject)")
@@ -181,6 +191,7 @@ class ExplainService:
                         summary=f"{incident.severity} {incident.phase}: {incident.title}",
                     )
                 )
+        prompt, response, trace = await join_trace(self.store, e)
         return Explanation(
             event_id=s.id,
             request_id=e.request_id,
@@ -190,14 +201,15 @@ class ExplainService:
             path=s.path,
             byte_offset=s.byte_offset,
             model=await self._model(d, at_us),
-            prompt=e.prompt,
-            response=e.response,
+            prompt=prompt,
+            response=response,
             action=e.action,
             route=route,
             related=related,
             citations=citations,
             snapshots=await self._snapshots(s.ts),
             inquiry=inquiry,
+            trace=trace,
         )
 
     async def _model(self, d: Decision, at_us: int) -> ModelPart:
@@ -264,6 +276,8 @@ class ExplainService:
         filters = [EventFilter(request_id=d.event.request_id)]
         if d.event.subject:
             filters.append(EventFilter(subject=d.event.subject))
+        if d.event.trace_id:
+            filters.append(EventFilter(request_id=d.event.trace_id))
         for where in filters:
             for stored in (await self.store.events.page(where, limit=50)).items:
                 if stored.kind not in ("feedback", "agent_action", "inquiry"):
