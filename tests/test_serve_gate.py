@@ -4,11 +4,13 @@ server's aiohttp application, every request and the websocket without the token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientResponse, WSServerHandshakeError
+from aiohttp import ClientResponse, WSMsgType, WSServerHandshakeError
 from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
 
@@ -16,6 +18,7 @@ from thirdbook.cli import main
 from thirdbook.cli.serve_gate import ServePlan, is_loopback, plan_serving
 from thirdbook.cli.serve_web import ConsoleServer
 from thirdbook.services.factory import Context
+from thirdbook.store import Store
 
 TOKEN = "a-token-of-thirty-two-characters"
 
@@ -71,9 +74,11 @@ def test_a_remote_server_always_has_a_token_and_a_generated_one_is_long() -> Non
     assert again.token != plan.token
 
 
-async def _client(tmp_path: Path, plan: ServePlan) -> TestClient[object, object]:
+async def _client(
+    tmp_path: Path, plan: ServePlan, server: ConsoleServer | None = None
+) -> TestClient[object, object]:
     context = Context.for_store(tmp_path / "data" / "thirdbook.db")
-    server = ConsoleServer(context, plan)
+    server = server or ConsoleServer(context, plan)
     client: TestClient[object, object] = TestClient(
         TestServer(await server._make_app(), host="127.0.0.1", port=plan.port)
     )
@@ -159,5 +164,29 @@ async def test_without_a_token_a_loopback_server_opens_to_loopback_only(
     try:
         assert (await client.get("/")).status == 200
         assert (await client.get("/", headers={"Host": "evil.example"})).status == 403
+    finally:
+        await client.close()
+
+
+async def test_past_max_sessions_a_websocket_is_refused_until_one_closes(tmp_path: Path) -> None:
+    await (await Store.open(tmp_path / "data" / "thirdbook.db")).close()
+    plan = ServePlan("127.0.0.1", 0, TOKEN, token_generated=False, allow_actions=False)
+    server = ConsoleServer(Context.for_store(tmp_path / "data" / "thirdbook.db"), plan)
+    server.plan = replace(plan, max_sessions=1)
+    client = await _client(tmp_path, plan, server)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        first = await client.ws_connect("/ws?width=100&height=30", headers=bearer)
+        drawn = await first.receive(timeout=120)  # the console is up and drawing
+        assert drawn.type is WSMsgType.BINARY
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await client.ws_connect("/ws", headers=bearer)
+        assert refused.value.status == 503
+        await first.close()
+        for _ in range(600):  # the console quits (up to ~60 s on a loaded machine)
+            if server.opened == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert server.opened == 0 and not server.sessions
     finally:
         await client.close()

@@ -14,6 +14,7 @@ import errno
 import logging
 import shlex
 import sys
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -55,16 +56,45 @@ class BrowserConsole(AppService):
         with contextlib.suppress(Exception):
             await self.remote_close()
 
+    def __init__(self, command: str, *, abort: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(command, **kwargs)
+        self.abort = abort
+        """Drop the browser's connection (what unblocks a relay the browser stopped reading)."""
+
     async def end(self) -> None:
-        """Ask the console to quit; kill it if it has not within `END_GRACE_S`."""
+        """Ask the console to quit. Past `END_GRACE_S` (a browser that stopped reading, a
+        console that does not answer): drop the connection and kill the process, and give
+        up on the relay after as long again rather than hang the server."""
+        stopping = asyncio.ensure_future(self.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=END_GRACE_S)
+        if not done:
+            self.abort()
+            self._kill()
+            done, _ = await asyncio.wait({stopping}, timeout=END_GRACE_S)
+            if not done:
+                stopping.cancel()
+                log.warning("a browser session's relay did not end; left to the event loop")
+        await self._reap()
+
+    def _kill(self) -> None:
+        process = self._process
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+
+    async def _reap(self) -> None:
+        """Close the console's stdin and wait for it to exit (killed if it lingers), so
+        that its pipes are closed now rather than whenever they are collected."""
+        process = self._process
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()
         try:
-            await asyncio.wait_for(self.stop(), END_GRACE_S)
+            await asyncio.wait_for(process.wait(), END_GRACE_S)
         except TimeoutError:
-            process = self._process
-            if process is not None and process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+            self._kill()
+            await process.wait()
 
 
 def peer_address(request: web.Request) -> str:
@@ -97,6 +127,10 @@ class ConsoleServer(Server):
         self.context = context
         self.plan = plan
         self.sessions: set[BrowserConsole] = set()
+        self.opened = 0
+        """Websockets being served (a place is taken before the console starts and given
+        back once it has ended)."""
+        self.endings: set[asyncio.Future[None]] = set()
         self.helper: IngestChild | None = None
 
     @property
@@ -143,7 +177,7 @@ class ConsoleServer(Server):
         return response
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        if len(self.sessions) >= self.plan.max_sessions:
+        if self.opened >= self.plan.max_sessions:
             raise web.HTTPServiceUnavailable(
                 text=f"503: {self.plan.max_sessions} browser sessions are open already "
                 "(--max-sessions); close one and try again\n"
@@ -151,17 +185,19 @@ class ConsoleServer(Server):
         websocket = web.WebSocketResponse(heartbeat=15)
         address = peer_address(request)
         session: BrowserConsole | None = None
+        self.opened += 1  # before any await: two at once cannot both take the last place
         try:
             await websocket.prepare(request)
             session = BrowserConsole(
                 self.console_command(address),
+                abort=partial(_abort, request),
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
                 close=partial(_close, websocket),
                 download_manager=self.download_manager,
             )
             self.sessions.add(session)
-            log.info("browser session from %s: started (%d open)", address, len(self.sessions))
+            log.info("browser session from %s: started (%d open)", address, self.opened)
             width = _size(request.query.get("width"), 80)
             await session.start(width, _size(request.query.get("height"), 24))
             await self._process_messages(websocket, session)
@@ -170,11 +206,24 @@ class ConsoleServer(Server):
         except Exception as error:
             log.warning("browser session from %s: %s: %s", address, type(error).__name__, error)
         finally:
-            if session is not None:
-                await session.end()
-                self.sessions.discard(session)
-                log.info("browser session from %s: ended (%d open)", address, len(self.sessions))
+            if session is None:
+                self.opened -= 1
+            else:
+                # aiohttp cancels this handler when the connection is lost, perhaps during
+                # this very wait: the console is ended by a task of its own all the same.
+                ending = asyncio.ensure_future(self._end(session, address))
+                self.endings.add(ending)
+                ending.add_done_callback(self.endings.discard)
+                await asyncio.shield(ending)
         return websocket
+
+    async def _end(self, session: BrowserConsole, address: str) -> None:
+        try:
+            await session.end()
+        finally:
+            self.sessions.discard(session)
+            self.opened -= 1
+            log.info("browser session from %s: ended (%d open)", address, self.opened)
 
     async def on_startup(self, app: web.Application) -> None:
         context = self.context
@@ -203,6 +252,7 @@ class ConsoleServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         await asyncio.gather(*(s.end() for s in list(self.sessions)), return_exceptions=True)
+        await asyncio.gather(*list(self.endings), return_exceptions=True)
         if self.helper is not None:
             with contextlib.suppress(Exception):
                 await self.helper.stop()
@@ -226,6 +276,11 @@ class ConsoleServer(Server):
                     f"cannot listen on {self.plan.host}:{self.plan.port}: {exc.strerror}"
                 ) from exc
             raise
+
+
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def _no_icon(request: web.Request) -> web.Response:
