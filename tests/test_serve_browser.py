@@ -230,8 +230,10 @@ def _wait_for_text(page: Page, text: str) -> str:
 def _panel_title(screen: str) -> str:
     """The line below the panel tabs (a console narrower than 120 columns shows one panel)."""
     lines = screen.splitlines()
-    tabs = next(i for i, line in enumerate(lines) if "1 Live" in line and "5 Actions" in line)
-    return lines[tabs + 1].strip()
+    for at, line in enumerate(lines[:-1]):
+        if "1 Live" in line and "5 Actions" in line:
+            return lines[at + 1].strip()
+    return ""  # mid-redraw: asked again
 
 
 def _open_console(chromium: Any, address: str) -> Page:
