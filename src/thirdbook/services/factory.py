@@ -18,6 +18,7 @@ from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.services.acting import Acting
+from thirdbook.services.identity import TERMINAL, Session
 from thirdbook.store import Store
 from thirdbook.store.access import Access
 
@@ -79,6 +80,7 @@ class Services:
         runbooks: Callable[[], RunbookLibrary],
         read_only: bool,
         ingest: bool,
+        session: Session = TERMINAL,
     ) -> None:
         self.store = store
         """The open store (its owner closes it with `close`; the TUI and the CLI never
@@ -89,7 +91,7 @@ class Services:
         self.triggers = triggers
         self.containment_config = containment
         self._runbooks = runbooks
-        self.acting = Acting(store, read_only=read_only)
+        self.acting = Acting(store, read_only=read_only, session=session)
         from thirdbook.services.step_actions import ActionSteps
 
         self.acting.on_performed = ActionSteps(store, lambda: self.runbooks).performed
@@ -112,6 +114,11 @@ class Services:
     def read_only_reason(self) -> str | None:
         """Why the store cannot be written by this process (None when it can)."""
         return self.store.read_only_reason
+
+    @property
+    def session(self) -> Session:
+        """Where this console is used from (a terminal, or a browser through `serve`)."""
+        return self.acting.session
 
     @cached_property
     def objects(self) -> ObjectStore:
@@ -310,6 +317,7 @@ def build_services(
     read_only: bool = False,
     ingest: bool = False,
     paths: Paths | None = None,
+    session: Session = TERMINAL,
 ) -> Services:
     """The services over a store already open. What is not given comes from `settings`
     (default: the defaults); the runbooks from the config file's directory; the paths from
@@ -329,6 +337,7 @@ def build_services(
         runbooks=runbooks,
         read_only=read_only,
         ingest=ingest,
+        session=session,
     )
 
 
@@ -339,10 +348,12 @@ async def open_services(
     read_only: bool = False,
     ingest: bool = False,
     sources: list[SourceConfig] | None = None,
+    session: Session = TERMINAL,
 ) -> Services:
     """Open the context's store (refusing network filesystems) and build its services; a
     store opened read-only (see `Store.open`'s `access`) makes read-only services. With
-    `ingest`, this process ingests `sources` (default: the context's)."""
+    `ingest`, this process ingests `sources` (default: the context's). `session` says where
+    the console is used from (the origin its actions record)."""
     store = await Store.open(
         context.store_path, busy_timeout_ms=context.settings.store.busy_timeout_ms, access=access
     )
@@ -356,6 +367,7 @@ async def open_services(
         read_only=read_only,
         ingest=ingest,
         paths=context.paths,
+        session=session,
     )
 
 

@@ -183,6 +183,13 @@ class ThirdbookApp(ScreenOpeners, App[None]):
                 severity="warning",
                 timeout=30,
             )
+        elif (looking := self.console_service.session.read_only_why) is not None:
+            self.notify(
+                f"{looking[0].upper()}{looking[1:]}: it looks but does not act.",
+                title="Read-only",
+                severity="warning",
+                timeout=30,
+            )
         for problem in self.console_service.triage.runbooks.problems:
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
