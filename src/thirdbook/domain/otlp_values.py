@@ -59,7 +59,7 @@ def any_value(value: object) -> Any:
     if case == "bytesValue":
         try:
             return base64.b64decode(_text(inner, case), validate=True)
-        except binascii.Error as exc:
+        except (binascii.Error, ValueError) as exc:  # ValueError: not ASCII
             raise OtlpShapeError(f"bytesValue is not base64: {exc}") from None
     raise OtlpShapeError(f"unknown AnyValue case {case!r:.40}")
 
@@ -134,7 +134,7 @@ def otlp_id(value: object, size: int, what: str) -> str | None:
             return raw.hex() if any(raw) else None
     try:
         raw = base64.b64decode(value, validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: not ASCII
         raw = b""
     if len(raw) == size:
         return raw.hex() if any(raw) else None
