@@ -24,8 +24,14 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import FAST
-from thirdbook.config import ContainmentConfig, ReplayConfig, ReplayEndpointConfig, Settings
+from tests.helpers import FAST, ingest_once
+from thirdbook.config import (
+    ContainmentConfig,
+    IngestConfig,
+    ReplayConfig,
+    ReplayEndpointConfig,
+    Settings,
+)
 from thirdbook.demo.estate import MODEL, STALE_POLICY_AT
 from thirdbook.demo.model_server import ModelServer
 from thirdbook.demo.runner import DemoServingLayer
@@ -33,6 +39,7 @@ from thirdbook.domain.events import InferenceEvent, InquiryEvent, parse_stored_l
 from thirdbook.domain.explanation import Explanation
 from thirdbook.domain.records import EventFilter, to_us
 from thirdbook.services.factory import Context, Services, open_services
+from thirdbook.store import Store
 
 START = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 SECONDS = STALE_POLICY_AT + 40
@@ -158,6 +165,28 @@ async def test_the_estate_as_otlp_is_ingested_into_the_same_decisions_and_alerts
     assert await otlp.services.store.report.impact(*span) == (
         await jsonl.services.store.report.impact(*span)
     )
+
+
+async def test_a_long_step_is_written_as_many_otlp_lines_each_under_the_line_limit(
+    tmp_path: Path, store: Store
+) -> None:
+    """A stalled loop catches up in one step: its spans are batches, never one line so long
+    that ingest refuses it (a lost minute of decisions)."""
+    plain = DemoServingLayer(tmp_path / "plain", start=START)
+    plain.reset()
+    plain.advance_to(SECONDS)
+    plain.close()
+    layer = DemoServingLayer(tmp_path / "otlp", start=START, otlp=True)
+    layer.reset()
+    layer.advance_to(SECONDS)
+    layer.close()
+    lines = (layer.logs / "serving.otlp.json").read_bytes().splitlines()
+    assert len(lines) > 10 and max(map(len, lines)) < IngestConfig().max_line_bytes // 4
+    await ingest_once(store, layer.sources())
+    assert await store.events.reject_count() == 0
+    logged = (plain.logs / "serving.jsonl").read_bytes().count(b'"kind":"inference"')
+    inferences = await store.fetchall("SELECT count(*) FROM events WHERE kind = 'inference'")
+    assert inferences[0][0] == logged > 800
 
 
 async def test_every_sampled_decision_is_explained_the_same_with_its_trace_joined(
