@@ -25,6 +25,9 @@ from thirdbook.domain.otlp_writer import WRITABLE_KINDS, otlp_lines
 
 STREAMS = ("serving", "signals", "agent", "changes")
 TICK_S = 0.1
+OTLP_BATCH = 64
+"""The most events one OTLP line carries (an exporter's batch): a long step (a stalled loop,
+a replayed script) stays many lines well under ingest's line limit, not one too long."""
 
 
 class DemoServingLayer:
@@ -110,9 +113,11 @@ class DemoServingLayer:
             written += 1
         for stream, records in batches.items():
             name = f"{stream}.otlp.json"
-            for line in otlp_lines(records, service=f"demo-{stream}"):
-                self._file(name).write(line)
-                written += 1
+            for first in range(0, len(records), OTLP_BATCH):
+                batch = records[first : first + OTLP_BATCH]
+                for line in otlp_lines(batch, service=f"demo-{stream}"):
+                    self._file(name).write(line)
+                    written += 1
             touched.add(name)
         for name in touched:
             self._files[name].flush()
