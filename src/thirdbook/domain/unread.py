@@ -79,10 +79,15 @@ class UnreadSearch(_Part):
     def not_found(self, what: str) -> str:
         """The sentence for `what` ("request id 'x'") found nowhere: what was searched
         besides the store (or instead of it), and what could not be."""
-        if self.store_missing:
+        if not self.files_searched:
             sentence = (
-                f"there is no store yet, and {what} is not in {self.searched()}, searched instead"
+                "there is no store yet, and the sources match no file"
+                if self.store_missing
+                else f"{what} is not in the store (and no bytes are waiting to be ingested)"
             )
+        elif self.store_missing:
+            searched = self.searched()
+            sentence = f"there is no store yet, and {what} is not in {searched}, searched instead"
         else:
             sentence = f"{what} is not in the store, nor in {self.searched()}, searched too"
         for why in self.not_searched:

@@ -1,9 +1,9 @@
 """`explain` that also reads what ingest has not stored yet.
 
-The store answers when it holds the decision (as `ExplainService.explain` always has). When
-it does not, the bytes past the committed checkpoints are searched (services/unread_lookup.py;
-the checkpoints are read before the store is asked, so nothing committed in between is
-missed), and a decision found there is explained from its line, marked provisional: the
+The store answers when it holds the decision (as `ExplainService.explain` always has; no
+file is read then). When it does not, the bytes past the committed checkpoints are searched
+(services/unread_lookup.py), then the store is asked again (for a decision committed in
+between), and a decision found in the log is explained from its line, marked provisional: the
 model, prompt, response and action as logged; the registry check and the route from the
 registry history the store holds for that time; related events from the store and from the
 same unread bytes; the alerts keyed by its request id or subject. What only the store can
@@ -42,16 +42,22 @@ async def explain_with_log(
             raise UnknownDecisionError(f"no inquiry {inquiry_id!r}: there is no store yet")
         return await explain.explain(inquiry_id=inquiry_id)
     what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
-    plan = await lookup.plan()
     if explain is not None:
         with contextlib.suppress(UnknownDecisionError):
             return await explain.explain(request_id=request_id, subject=subject)
+    # Not in the store: the checkpoints now, then the bytes past them. A decision committed
+    # after the store was asked and before the checkpoints were read is in neither: the
+    # store is asked once more.
+    plan = await lookup.plan()
     where = EventFilter(request_id=request_id) if request_id else EventFilter(subject=subject)
     found = await lookup.search(plan, where)
     for logged in found.events:  # newest first
         event = parse_stored_line(logged.raw)
         if logged.kind == "inference" and isinstance(event, InferenceEvent):
             return await _from_log(explain, logged, event, found)
+    if explain is not None:
+        with contextlib.suppress(UnknownDecisionError):
+            return await explain.explain(request_id=request_id, subject=subject)
     raise UnknownDecisionError(
         f"no decision with {what}: {found.not_found('it')}{mentioned(found)}"
     )

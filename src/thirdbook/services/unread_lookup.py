@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from thirdbook.config import IngestConfig, SourceConfig
 from thirdbook.domain.events import Event
 from thirdbook.domain.records import EventFilter, StoredEvent, TrackedFile
 from thirdbook.domain.unread import UnreadSearch, event_matches
-from thirdbook.ingest.unread_files import UnreadPlan, plan_unread
-from thirdbook.ingest.unread_scan import search_unread
 from thirdbook.store import Store
+
+# The file reading is imported where it is used: an `explain` the store answers needs none.
+if TYPE_CHECKING:
+    from thirdbook.ingest.unread_files import UnreadPlan
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class UnreadLookup:
 
     async def plan(self) -> UnreadPlan:
         """Where the unread bytes are, as of now (read before the store is asked)."""
+        from thirdbook.ingest.unread_files import plan_unread
+
         tracked: list[TrackedFile] = []
         started: dict[str, int | None] = {}
         if self.store is not None:
@@ -59,6 +64,8 @@ class UnreadLookup:
     ) -> UnreadSearch:
         """The events matching `where` (which names a request id or a subject) in the
         planned ranges, newest first, less those `stored` already holds."""
+        from thirdbook.ingest.unread_scan import search_unread
+
         value = where.request_id or where.subject
         if not value:
             raise ValueError("an unread search needs a request id or a subject")
