@@ -82,19 +82,27 @@ class UnreadLookup:
         return found.model_copy(update={"events": events, "store_missing": self.store is None})
 
     async def events(self, where: EventFilter, limit: int) -> EventLookup:
-        """Up to `limit` events matching `where`: the store's, then what the log adds."""
+        """Up to `limit` events matching `where`: what the log adds, then the store's. The
+        store and the files are read side by side (while a bulk load has the store's
+        indexes down, its part is a scan of the table)."""
         plan = await self.plan()
-        stored: list[StoredEvent] = []
-        if self.store is not None:
-            before: int | None = None
-            while len(stored) < limit:
-                page = await self.store.events.page(where, before_id=before, limit=min(500, limit))
-                stored.extend(page.items)
-                if page.next_key is None:
-                    break
-                before = page.next_key
-        unread = await self.search(plan, where, stored=stored)
+        stored, unread = await asyncio.gather(self._stored(where, limit), self.search(plan, where))
+        held = {(s.path, s.byte_offset, s.line_index) for s in stored}
+        logged = [e for e in unread.events if (e.path, e.byte_offset, e.line_index) not in held]
         # Newest first overall: what the log adds is newer than what is stored.
-        logged = unread.events[:limit]
+        logged = logged[:limit]
         stored = stored[: limit - len(logged)]
         return EventLookup(stored, unread.model_copy(update={"events": logged}))
+
+    async def _stored(self, where: EventFilter, limit: int) -> list[StoredEvent]:
+        if self.store is None:
+            return []
+        stored: list[StoredEvent] = []
+        before: int | None = None
+        while len(stored) < limit:
+            page = await self.store.events.page(where, before_id=before, limit=min(500, limit))
+            stored.extend(page.items)
+            if page.next_key is None:
+                break
+            before = page.next_key
+        return stored[:limit]
