@@ -91,8 +91,10 @@ def plan_unread(
         if row.state == "active":
             known.setdefault(row.source, set()).add(row.path)
     discovery = discover(sources)
-    live, rotation_named = live_paths(sources, discovery, known)
-    candidates = [(c, c.path not in rotation_named) for c in discovery.found.values()]
+    live, _ = live_paths(sources, discovery, known)
+    # What the patterns match is read whatever it is named (as ingest does); a rotation
+    # found beside it only if ingest would read it.
+    candidates = [(c, True) for c in discovery.found.values()]
     candidates += [(c, False) for c in rotations(sources, live, set(discovery.found))]
     plan = UnreadPlan()
     opened = [o for c, is_live in candidates if (o := _open(c, is_live, plan)) is not None]
