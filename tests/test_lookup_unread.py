@@ -263,3 +263,18 @@ def test_an_event_stored_while_the_lookup_ran_is_found_once(tmp_path: Path) -> N
 
     stored, from_log = asyncio.run(go())
     assert stored == [len(lines(0, 4)), len(lines(0, 2))] and from_log == []
+
+
+def test_hostile_text_from_the_log_reaches_the_terminal_made_visible(tmp_path: Path) -> None:
+    log = tmp_path / "app.jsonl"
+    hostile = "req-\x1b[2J\u202e-9"  # written JSON-escaped, as most writers write it
+    record = json.loads(event_line(9)) | {"request_id": hostile, "subject": "\x07bell"}
+    log.write_bytes(json.dumps(record).encode() + b"\n" + lines(0, 3))
+    configure(tmp_path, str(log))
+    for args in (("events", "--request-id", hostile), ("explain", hostile)):
+        done = thirdbook(*args)
+        assert done.returncode == 0, done.stderr
+        assert FROM_LOG in done.stdout and "req-\\e[2J" in done.stdout
+        assert not any(c in done.stdout + done.stderr for c in ("\x1b", "\x07", "\u202e"))
+    missing = thirdbook("events", "--request-id", "\x1b[31mnothing")
+    assert "no events match" in missing.stderr and "\x1b" not in missing.stderr
