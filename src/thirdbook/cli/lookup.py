@@ -14,7 +14,7 @@ from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json, visible
 from thirdbook.domain.unread import FROM_LOG, LogEvent, UnreadSearch
-from thirdbook.services.factory import Context
+from thirdbook.services.factory import Context, lookup_without_store
 from thirdbook.services.unread_lookup import UnreadLookup
 
 LOG_COLUMNS = (
@@ -102,11 +102,10 @@ def log_only(ctx: click.Context) -> UnreadLookup | None:
     context: Context = context_of(ctx)
     if context.store_path.exists():
         return None
-    sources = context.sources()
-    if not sources:
+    if not context.sources():
         return None
     click.echo(
         visible(f"no store at {context.store_path} yet: searching the sources' files instead"),
         err=True,
     )
-    return UnreadLookup(None, sources, context.settings.ingest)
+    return lookup_without_store(context)

@@ -56,6 +56,7 @@ __all__ = [
     "build_services",
     "crash_dir",
     "demo_layer",
+    "lookup_without_store",
     "open_services",
 ]
 
@@ -367,6 +368,14 @@ async def open_services(
         ingest=ingest,
         paths=context.paths,
     )
+
+
+def lookup_without_store(context: Context) -> UnreadLookup:
+    """Lookups by request id or subject in the context's sources alone (there is no store
+    yet: every byte of them is unread)."""
+    from thirdbook.services.unread_lookup import UnreadLookup
+
+    return UnreadLookup(None, context.sources(), context.settings.ingest)
 
 
 def _default_runbooks() -> RunbookLibrary:
