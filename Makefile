@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-console bench-snapshot bench-report clean \
+.PHONY: setup demo test lint pytest bench bench-lookup bench-console bench-snapshot bench-report clean \
 	otlp-fixtures otlp-fixtures-venv
 
 $(STAMP): pyproject.toml
@@ -33,6 +33,9 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/ingest.py
+
+bench-lookup: $(STAMP)
+	$(BIN)/python tests/bench/cold_lookup.py
 
 bench-console: $(STAMP)
 	$(BIN)/python tests/bench/console.py

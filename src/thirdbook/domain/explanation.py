@@ -44,10 +44,12 @@ class RouteWhy(_Part):
 class Related(_Part):
     """An event naming the same request id or subject."""
 
-    event_id: int
+    event_id: int | None
+    """None for an event read from the log, not yet ingested (`where` says where)."""
     kind: str
     ts: datetime
     summary: str
+    where: str | None = None
 
 
 class Citation(_Part):
@@ -89,7 +91,8 @@ class TraceJoin(_Part):
 class Explanation(_Part):
     """Everything on tape about one decision."""
 
-    event_id: int
+    event_id: int | None
+    """None for a decision read from the log, not yet ingested (`provisional`)."""
     request_id: str
     subject: str | None
     ts: datetime
@@ -106,6 +109,9 @@ class Explanation(_Part):
     snapshots: list[SnapshotHold] = Field(default_factory=list)
     inquiry: dict[str, Any] | None = None
     trace: TraceJoin | None = None
+    provisional: bool = False
+    """Read from the log, not yet ingested: what only the store can say (the alerts citing
+    it by event, the snapshots holding it) is not available until it is."""
 
     def missing(self) -> list[str]:
         """The four things on tape that were not logged."""

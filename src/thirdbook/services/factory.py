@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from thirdbook.services.review import ReviewService
     from thirdbook.services.runbooks import RunbookLibrary
     from thirdbook.services.triage import TriageService
+    from thirdbook.services.unread_lookup import UnreadLookup
     from thirdbook.services.verify import VerifyService
 
 __all__ = [
@@ -145,6 +146,15 @@ class Services:
         from thirdbook.services.explain import ExplainService
 
         return ExplainService(self.store, self.decisions, self.objects, self.acting, self.registry)
+
+    @cached_property
+    def unread(self) -> UnreadLookup:
+        """Lookups by request id or subject that also search what ingest has not stored yet
+        (in the configured sources, and in every file ingest tracks)."""
+        from thirdbook.services.unread_lookup import UnreadLookup
+
+        sources = self.sources or list(self.settings.sources)
+        return UnreadLookup(self.store, sources, self.settings.ingest)
 
     @cached_property
     def triage(self) -> TriageService:
