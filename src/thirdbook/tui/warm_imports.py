@@ -5,6 +5,7 @@ then finds it ready."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -31,7 +32,7 @@ LATER: tuple[str, ...] = (
     "thirdbook.tui.screens.review",
     "thirdbook.tui.screens.registry",
     "thirdbook.tui.screens.calibration",
-    "textual.widgets._markdown",
+    "textual.widgets.markdown",
     "markdown_it",
 )
 TICK_S = 0.02
@@ -60,7 +61,10 @@ class WarmImports:
         while self._left:
             module = self._left.pop(0)
             if module not in sys.modules:
-                importlib.import_module(module)
+                # Only a head start: a module that cannot be imported is left to the key that
+                # opens it, which says what went wrong where the commander asked for it.
+                with contextlib.suppress(Exception):
+                    importlib.import_module(module)
                 break
         if self._left:
             self._app.set_timer(TICK_S, self._next)
