@@ -31,6 +31,7 @@ def parse_lines(
     events: list[EventTuple] = []
     rejects: list[RejectTuple] = []
     parse = line_format.parse_line
+    fast = getattr(line_format, "line_columns", None)  # a `ColumnsFastPath`, if it has one
     offset = base_offset
     lines = data.split(b"\n")
     lines.pop()  # the empty string after the last newline
@@ -52,6 +53,29 @@ def parse_lines(
             )
             continue
         body = line.removeprefix(BOM) if start == 0 else line
+        columns = None if fast is None else fast(body)
+        if columns is not None:
+            ts_us, kind, request_id, subject, name, version, weights, route = columns
+            events.append(
+                (
+                    ts_us,
+                    kind,
+                    request_id,
+                    lookup_key(request_id),
+                    subject,
+                    lookup_key(subject),
+                    name,
+                    version,
+                    weights,
+                    route,
+                    file_id,
+                    start,
+                    0,
+                    ingested_us,
+                    line,
+                )
+            )
+            continue
         try:
             found = parse(body)
         except Exception as exc:  # a format's bug must cost one line, never the ingest
