@@ -10,10 +10,11 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from tests.test_fuzz_lines import BASES, CI, RAW_NUMBERS, near_valid, signal
 from thirdbook.domain.events import model_of
-from thirdbook.domain.fast_events import EVENT_MODELS, TIME_FIELDS, fast_columns
+from thirdbook.domain.fast_events import EVENT_MODELS, TIME_FIELDS, fast_columns, time_us
 from thirdbook.domain.line_format import LineEvent, LineReject
 from thirdbook.domain.records import to_us
 from thirdbook.domain.thirdbook_jsonl import ThirdbookJsonl
@@ -87,6 +88,14 @@ BAD_OR_SLOW = [
     base_line("inference", ts="2026-11-27T10:00Z"),
     base_line("inference", ts="2026-11-27T10:00:00,5Z"),
     base_line("inference", ts="2026-12-31T23:59:60Z"),
+    base_line("inference", ts="2026-11-27T10:00:1Z"),
+    base_line("inference", ts="2026-11-27T10:00:61Z"),
+    base_line("inference", ts="2026-11-27T10:00:11.Z"),
+    base_line("inference", ts="2026-11-27T10:00:11.+00:00"),
+    base_line("inference", ts="2026-11-27T10:60:11+00:00"),
+    base_line("inference", ts="2026-11-27T10:00:11+00:60"),
+    base_line("inference", ts="２０２６-11-27T10:00:11Z"),
+    base_line("inference", ts="2026-11-27T10:00:11z"),
     base_line("inference", ts="2026-02-30T10:00:00Z"),
     base_line("inference", ts="9999-12-31T23:59:59-14:00"),  # past the store's range
     base_line("inference", ts="1969-12-31T23:59:59.999999Z"),
@@ -181,3 +190,43 @@ def test_the_compiled_types_are_generated_from_every_model_field() -> None:
         "change": (),
         "inquiry": ("due",),
     }
+
+
+AWARE = TypeAdapter(AwareDatetime)
+ODD = st.sampled_from(["", "0", "1", "99", "x", "١٢"])
+
+
+def field(top: int) -> st.SearchStrategy[str]:
+    """Two digits, mostly at or just past the edges of what the field allows."""
+    return st.integers(0, top + 1).map(lambda n: f"{n:02d}") | ODD
+
+
+@CI
+@given(
+    st.tuples(
+        st.sampled_from(["2026", "1970", "9999", "0000", "0001", "1969", "20261"]),
+        field(12),
+        field(31),
+        st.sampled_from(["T", "T", "T", "t", " ", "_"]),
+        field(23),
+        field(59),
+        field(59),
+        st.sampled_from(["", ".", ".5", ".123456", ".1234567", ",5", ".12a"]),
+        st.sampled_from(["Z", "z", "", "+", "-"]),
+        field(23),
+        st.sampled_from([":", ":", "", "."]),
+        field(59),
+    )
+)
+def test_a_time_is_read_as_the_models_read_it_or_left_to_them(parts: tuple[str, ...]) -> None:
+    year, month, day, sep, hour, minute, second, fraction, sign, oh, colon, om = parts
+    zone = sign if sign in ("Z", "z", "") else f"{sign}{oh}{colon}{om}"
+    text = f"{year}-{month}-{day}{sep}{hour}:{minute}:{second}{fraction}{zone}"
+    us = time_us(text)
+    if us is None:
+        return
+    try:
+        expected = to_us(AWARE.validate_json(json.dumps(text)))
+    except ValidationError as exc:
+        raise AssertionError(f"{text!r} is read as {us}, the models refuse it") from exc
+    assert us == expected, text

@@ -55,7 +55,7 @@ deeper than about 128, which msgspec reads."""
 
 _RFC3339 = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"  # the models refuse +24:00 and +00:60
 ).fullmatch
 
 
@@ -119,6 +119,7 @@ class _Generator:
             forbid_unknown_fields=self.forbid_unknown,
             tag_field="kind" if tag is not None else None,
             tag=tag,
+            gc=False,  # nothing in them can form a cycle: no collector walks them
         )
         self.structs[model] = built
         return built
@@ -168,16 +169,53 @@ TIME_FIELDS = _STRICT_TYPES.times
 _KINDS = {**_STRICT_TYPES.kinds, **_LENIENT_TYPES.kinds}
 
 
-def time_us(text: str) -> int | None:
-    """Microseconds since the epoch for an RFC 3339 time the store keeps, in the one shape
-    read here; None for any other (the models then decide)."""
+_MINUTES: dict[str, int] = {}
+"""The microseconds of each minute seen, by its text and zone ("2026-11-27T14:02+00:00")."""
+_MINUTES_KEPT = 100_000
+
+
+def _minute_us(minute: str, zone: str) -> int | None:
+    text = f"{minute}:00{zone}"
     if _RFC3339(text) is None:
         return None
     try:
-        us = to_us(datetime.fromisoformat(text))
-    except ValueError:  # 2026-02-30, hour 24, a leap second: the models say why
+        return to_us(datetime.fromisoformat(text))
+    except ValueError:  # 2026-02-30, hour 24: the models say why
         return None
+
+
+def time_us(text: str) -> int | None:
+    """Microseconds since the epoch for an RFC 3339 time the store keeps, in the one shape
+    read here (`2026-11-27T14:02:11.123456+00:00`, the fraction optional, `Z` or an offset);
+    None for any other (the models then decide)."""
+    if not text.isascii():
+        return None
+    zone = text[-1:] if text[-1:] == "Z" else text[-6:]
+    middle = text[19 : len(text) - len(zone)]
+    micros = 0
+    if middle:
+        digits = middle[1:]
+        if middle[0] != "." or not 1 <= len(digits) <= 6 or not digits.isdigit():
+            return None
+        micros = int(digits.ljust(6, "0"))
+    seconds = text[17:19]
+    if text[16:17] != ":" or not seconds.isdigit() or seconds > "59":
+        return None  # a leap second, or not a time: the models say which
+    minute = text[:16]
+    key = minute + zone
+    base = _MINUTES.get(key)
+    if base is None:
+        base = _minute_us(minute, zone)
+        if base is None:
+            return None
+        if len(_MINUTES) >= _MINUTES_KEPT:
+            _MINUTES.clear()
+        _MINUTES[key] = base
+    us = base + int(seconds) * 1_000_000 + micros
     return us if in_store_range(us) else None
+
+
+_columns_tuple = tuple.__new__
 
 
 def _columns(event: Any) -> EventColumns | None:
@@ -199,15 +237,18 @@ def _columns(event: Any) -> EventColumns | None:
         name, version, weights = getattr(event, "routed_from", None), None, None
     else:
         name, version, weights = model.name, model.version, model.weights_hash
-    return EventColumns(
-        ts_us,
-        kind,
-        getattr(event, "request_id", None),
-        getattr(event, "subject", None),
-        name,
-        version,
-        weights,
-        event.route if kind == "inference" else None,
+    return _columns_tuple(  # EventColumns, without its Python-level constructor
+        EventColumns,
+        (
+            ts_us,
+            kind,
+            getattr(event, "request_id", None),
+            getattr(event, "subject", None),
+            name,
+            version,
+            weights,
+            event.route if kind == "inference" else None,
+        ),
     )
 
 
