@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-console bench-snapshot bench-report clean
+.PHONY: setup demo test lint pytest bench bench-lookup bench-console bench-snapshot bench-report clean \
+	otlp-fixtures otlp-fixtures-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,9 @@ test: lint pytest
 bench: $(STAMP)
 	$(BIN)/python tests/bench/ingest.py
 
+bench-lookup: $(STAMP)
+	$(BIN)/python tests/bench/cold_lookup.py
+
 bench-console: $(STAMP)
 	$(BIN)/python tests/bench/console.py
 
@@ -42,5 +46,22 @@ bench-snapshot: $(STAMP)
 bench-report: $(STAMP)
 	$(BIN)/python tests/bench/report.py
 
+# The OTLP fixtures are made by real OpenTelemetry instrumentation in an environment of their own
+# (.venv-otel, pinned by tests/otlp_fixtures/requirements.txt), never thirdbook's dependencies.
+OTEL_VENV := .venv-otel
+OTEL_REQUIREMENTS := tests/otlp_fixtures/requirements.txt
+OTEL_STAMP := $(OTEL_VENV)/.installed-stamp
+OTLP_OUT ?= tests/fixtures/otlp
+
+$(OTEL_STAMP): $(OTEL_REQUIREMENTS)
+	test -x $(OTEL_VENV)/bin/python || $(PYTHON) -m venv $(OTEL_VENV)
+	$(OTEL_VENV)/bin/python -m pip install --quiet -r $(OTEL_REQUIREMENTS)
+	touch $(OTEL_STAMP)
+
+otlp-fixtures-venv: $(OTEL_STAMP)
+
+otlp-fixtures: $(OTEL_STAMP)
+	$(OTEL_VENV)/bin/python tests/otlp_fixtures/generate.py --out $(OTLP_OUT)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(OTEL_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -92,3 +92,67 @@ async def test_inquiry_about_an_unknown_request_raises_an_alert(
     [alert] = (await console.queries.alerts()).items
     assert alert.kind == "unexplainable"
     assert "no decision record for req-missing" in alert.summary
+
+
+def _inquiry(request_id: str) -> bytes:
+    record = {
+        "v": 1,
+        "kind": "inquiry",
+        "ts": T0.isoformat(),
+        "inquiry_id": "INQ-7",
+        "source": "regulator",
+        "request_id": request_id,
+    }
+    return json.dumps(record).encode() + b"\n"
+
+
+async def test_an_inquiry_read_before_its_decision_is_judged_again_when_it_arrives(
+    store: Store, tmp_path: Path
+) -> None:
+    """A backlog's files are read one after another: the inquiry's file first here."""
+    (tmp_path / "a-signals.jsonl").write_bytes(_inquiry("req-00000001"))
+    (tmp_path / "b-serving.jsonl").write_bytes(event_line(1))  # no prompt, no action
+    console = await ingest(store, tmp_path / "*.jsonl")
+    [alert] = (await console.queries.alerts()).items
+    assert alert.kind == "unexplainable" and alert.key == "req-00000001"
+    assert alert.summary == (
+        "regulator inquiry INQ-7: the record of req-00000001 lacks the prompt as sent, "
+        "downstream action"
+    )
+    rows = await store.fetchall("SELECT id, kind FROM events ORDER BY id")
+    assert [kind for _, kind in rows] == ["inquiry", "inference"]
+    assert alert.event_ids == tuple(row[0] for row in rows)
+
+
+async def test_an_inquiry_judges_an_otlp_decision_with_its_content_event_joined(
+    store: Store, tmp_path: Path
+) -> None:
+    """openai-v2 can put a call's content in a log record beside its span: the decision's
+    response is there, and the inquiry does not call it missing."""
+    fixture = Path(__file__).parent / "fixtures" / "otlp" / "openai_v2_events.jsonl"
+    asked = tmp_path / "signals.jsonl"
+    asked.write_bytes(_inquiry("chatcmpl-Bq7fXthirdbookfixture0001"))
+    console = build_services(
+        store,
+        SETTINGS,
+        sources=[
+            SourceConfig(name="otel", paths=[str(fixture)], format="otlp-json"),
+            SourceConfig(name="t", paths=[str(asked)]),
+        ],
+        triggers=RULES,
+        ingest=True,
+    )
+    await console.ingest.run(asyncio.Event(), once=True)
+    await console.ingest.ingester.release()
+    stored = (await console.queries.events(limit=1000)).items
+    [decision] = [
+        e
+        for e in stored
+        if e.kind == "inference" and e.request_id == "chatcmpl-Bq7fXthirdbookfixture0001"
+    ]
+    assert b'"response"' not in decision.raw  # on the span: no content; in its log record
+    [alert] = (await console.queries.alerts()).items
+    assert alert.summary == (
+        "regulator inquiry INQ-7: the record of chatcmpl-Bq7fXthirdbookfixture0001 lacks the "
+        "downstream action"
+    )

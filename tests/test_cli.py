@@ -6,6 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -38,7 +39,7 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
     assert "sources[0].name" in text and "sources[0].paths" in text
 
 
-def test_schema_covers_the_six_kinds() -> None:
+def test_schema_covers_the_seven_kinds() -> None:
     code, text = run("schema")
     assert code == 0
     schema = json.loads(text)
@@ -47,7 +48,7 @@ def test_schema_covers_the_six_kinds() -> None:
         for item in schema["$defs"].values()
         if "kind" in item.get("properties", {})
     }
-    assert kinds == {"inference", "metric", "feedback", "agent_action", "change", "inquiry"}
+    assert kinds == {"inference", "metric", "feedback", "agent_action", "change", "inquiry", "span"}
     assert schema["$schema"].endswith("2020-12/schema")
 
 
@@ -83,6 +84,37 @@ def test_events_table_makes_control_characters_visible(tmp_path: Path) -> None:
     assert code == 0 and "\x1b" not in text and "\\u001b" in text
 
 
+def test_demo_otlp_serves_as_opentelemetry_and_every_trigger_still_fires(
+    tmp_path: Path,
+) -> None:
+    code, text = run("demo", "--headless", "--otlp", "--duration", "4", "--speed", "60")
+    assert code == 0, text
+    summary = json.loads(text)
+    logs = Path(summary["logs"])
+    assert summary["otlp"] and sorted(p.name for p in logs.glob("*.otlp.json")) == [
+        "agent.otlp.json",
+        "serving.otlp.json",
+        "signals.otlp.json",
+    ]
+    # Many spans a line: fewer lines than events; each span part stored beside its event.
+    assert summary["lines_written"] < summary["events_written"] < summary["events"]
+    assert summary["rejects"] == 0
+    assert summary["by_kind"]["span"] > summary["by_kind"]["inference"] > 500
+    assert set(summary["alerts"]) == {"drift", "feedback", "unexplainable", "agent_lane"}
+    first = orjson.loads((logs / "serving.otlp.json").read_bytes().splitlines()[0])
+    span = first["resourceSpans"][0]["scopeSpans"][0]["spans"][-1]
+    request_id = next(
+        a["value"]["stringValue"] for a in span["attributes"] if a["key"] == "gen_ai.response.id"
+    )
+    code, text = run("--demo", "explain", request_id, "--json")
+    assert code == 0, text
+    explained = json.loads(text)
+    assert explained["trace"]["trace_id"] == span["traceId"]
+    # The retrieval and tool spans before the chat span are joined into its prompt.
+    assert explained["prompt"]["retrieved"] and explained["prompt"]["tool_outputs"]
+    assert all(p["joined"] for p in explained["trace"]["parts"])
+
+
 def test_since_rejects_nonsense() -> None:
     code, text = run("events", "--since", "yesterday-ish")
     assert code == 2 and "neither a duration" in text
@@ -93,7 +125,8 @@ def test_demo_headless_leaves_store_and_logs(tmp_path: Path) -> None:
     assert code == 0, text
     summary = json.loads(text)
     assert summary["events"] == summary["lines_written"] > 500
-    assert all(summary["by_kind"][k] > 0 for k in summary["by_kind"])
+    assert all(summary["by_kind"][k] > 0 for k in summary["by_kind"] if k != "span")
+    assert summary["by_kind"]["span"] == 0  # spans come from OpenTelemetry only
     assert summary["rejects"] == 0
     # The demo's shipped rules see all four trigger situations.
     assert set(summary["alerts"]) == {"drift", "feedback", "unexplainable", "agent_lane"}

@@ -74,11 +74,13 @@ def test_an_unknown_format_is_a_config_error_that_names_the_known_ones() -> None
 
 def test_config_check_refuses_an_unknown_format(tmp_path: Path) -> None:
     (tmp_path / "thirdbook.toml").write_text(  # THIRDBOOK_CONFIG points here
-        f'[[sources]]\nname = "spans"\npaths = ["{tmp_path}/x"]\nformat = "otlp-json"\n'
+        f'[[sources]]\nname = "spans"\npaths = ["{tmp_path}/x"]\nformat = "otlp-proto"\n'
     )
     result = CliRunner().invoke(main, ["config", "--check"])
     assert result.exit_code == 1
-    assert "unknown format 'otlp-json'; the known formats are: thirdbook" in result.output
+    assert (
+        "unknown format 'otlp-proto'; the known formats are: thirdbook, otlp-json" in result.output
+    )
 
 
 async def test_a_line_of_many_events_stores_each_at_its_offset_and_index(

@@ -1,17 +1,19 @@
 """Snapshot benchmark: an incident window of 1 GiB (logs and events) against the floor.
 
-    .venv/bin/python tests/bench/snapshot.py [--log-mib 512] [--dir DIR] [--runs 3]
+    .venv/bin/python tests/bench/snapshot.py [--log-mib 512] [--dir DIR] [--runs 5]
 
 The window holds LOG_MIB of log lines (about 1 KiB each, in two files) whose events are in
 the store: a snapshot keeps both, the log segments and the events as JSON lines, so it
 writes about twice LOG_MIB (1 GiB by default). The store is built once in DIR and kept.
 
-Prints, each the median of --runs runs, all with a warm page cache:
+Each run, with a warm page cache, times the snapshot and then its floor on the very bytes it
+kept, so the two are measured side by side and their ratio is paired run by run (never a
+median over a median of other runs). Prints each run, then min / median / max of:
 1. the snapshot (`ContainmentService.snapshot`, as `s` and `thirdbook snapshot` run it): seconds
-   and MB/s;
-2. the floor for the same bytes, measured in the same run: `cp` of them into the evidence
-   file system, then `openssl dgst -sha256` of them;
-3. the ratio (target: at most 1.5).
+   and MiB/s;
+2. the floor for the same bytes: `cp` of them into the evidence file system, then
+   `openssl dgst -sha256` of them;
+3. the ratio, snapshot over floor, of each run (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.figures import paired, spread
 
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.alerts import Firing
@@ -167,18 +172,23 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log-mib", type=int, default=512)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/thirdbook-bench-snapshot"))
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     if shutil.which("openssl") is None:
         sys.exit("openssl is needed for the floor")
     folder = args.dir / f"{args.log_mib}mib"
     store_path, logs = await build(folder, args.log_mib)
     incident_id = await incident(store_path)
     warm([*logs, store_path])
-    snapshots, floors = [], []
+    snapshots: list[float] = []
+    floors: list[float] = []
+    sizes: list[int] = []
     for run in range(args.runs):
         seconds, objects = await snapshot_once(store_path, incident_id)
-        snapshots.append(seconds)
+        if not objects:
+            sys.exit("the snapshot kept no log segments or events: nothing to compare")
         # The floor copies and hashes the very bytes the snapshot kept (the log segments and
         # the events as JSON lines), read from the snapshot's own objects.
         kept = folder / "kept"
@@ -189,22 +199,23 @@ async def main() -> None:
             copies.append(kept / f"{n}.bin")
             shutil.copyfile(path, copies[-1])
         warm(copies)
-        floors.append(floor_once(copies, store_path.parent / "floor"))
-        size = sum(p.stat().st_size for p in copies)
+        floor = floor_once(copies, store_path.parent / "floor")
+        snapshots.append(seconds)
+        floors.append(floor)
+        sizes.append(sum(p.stat().st_size for p in copies))
         print(
-            f"run {run + 1}: snapshot {seconds:.2f} s, floor {floors[-1]:.2f} s "
-            f"({size / 2**20:,.0f} MiB)",
+            f"run {run + 1}: snapshot {seconds:.2f} s, floor {floor:.2f} s, ratio "
+            f"{seconds / floor:.2f}x ({sizes[-1] / 2**20:,.0f} MiB)",
             flush=True,
         )
-    snap, floor = statistics.median(snapshots), statistics.median(floors)
-    mib = size / 2**20
-    print(f"\nwindow: {mib:,.0f} MiB kept (log segments + events as JSON lines)")
-    print(f"snapshot: {snap:.2f} s ({mib / snap:,.0f} MiB/s)")
-    print(
-        f"floor (cp + openssl dgst -sha256 of the same bytes): {floor:.2f} s "
-        f"({mib / floor:,.0f} MiB/s)"
-    )
-    print(f"ratio: {snap / floor:.2f}x (target ≤ 1.5x)")
+    mib = [size / 2**20 for size in sizes]
+    print(f"\nwindow: {spread(mib, ',.0f', 'MiB')} kept (log segments + events as JSON lines)")
+    print(f"snapshot: {spread(snapshots, '.2f', 's')}")
+    print(f"  {spread([m / s for m, s in zip(mib, snapshots, strict=True)], ',.0f', 'MiB/s')}")
+    print(f"floor (cp + openssl dgst -sha256 of the same bytes): {spread(floors, '.2f', 's')}")
+    print(f"  {spread([m / f for m, f in zip(mib, floors, strict=True)], ',.0f', 'MiB/s')}")
+    ratios = paired(snapshots, floors)
+    print(f"ratio, paired run by run: {spread(ratios, '.2f', 'x')} (target ≤ 1.5x)")
 
 
 if __name__ == "__main__":

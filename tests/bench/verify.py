@@ -1,16 +1,18 @@
 """Verify benchmark: `thirdbook verify` on a store of about a million events.
 
-    .venv/bin/python tests/bench/verify.py [--lines 1000000] [--dir DIR] [--runs 3]
+    .venv/bin/python tests/bench/verify.py [--lines 1000000] [--dir DIR] [--runs 5]
 
 Builds the store once in DIR (kept; reused when it is already there) through the real ingest
 path: the ingest benchmark's generated file of realistic inference records (~750 bytes each,
 one line in a hundred a reject), read by the Ingester, every batch recorded in the event batch
-chain by `commit_batch`. Then prints, each the median of --runs runs with a warm page cache:
+chain by `commit_batch`. Then, --runs times with a warm page cache, measures side by side
 1. `thirdbook verify` as a user runs it (a separate process): seconds, events/s, MB/s of raw
    bytes re-hashed, and its peak RSS (bounded: rows are read a page at a time);
 2. the event batch chain's part alone (`verify_events`, in this process);
 3. the floor for the same bytes: `SELECT raw FROM events` read through in this process,
-   and read again with a SHA-256 of each.
+   and read again with a SHA-256 of each;
+and prints each run, then min / median / max of each figure and of the ratios verify / floor
+and chain / floor, paired run by run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import argparse
 import asyncio
 import hashlib
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,10 @@ import time
 from pathlib import Path
 
 from ingest import generate  # tests/bench/ingest.py, beside this file
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.bench.figures import paired, spread
 
 from thirdbook.config import IngestConfig, SourceConfig
 from thirdbook.evidence.event_chain import verify_events
@@ -104,32 +109,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=None, help="where the store is kept")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    if args.lines < 1 or args.runs < 1:
+        parser.error("--lines and --runs must each be at least 1")
     folder = args.dir or Path(tempfile.gettempdir()) / f"thirdbook-bench-verify-{args.lines}"
     folder.mkdir(parents=True, exist_ok=True)
     db = asyncio.run(build(folder, args.lines))
     print(f"store       {db.stat().st_size / 1e6:,.0f} MB at {db}")
-    cli = [cli_verify(db) for _ in range(args.runs)]
-    seconds = statistics.median(c[0] for c in cli)
-    only = [asyncio.run(events_only(db)) for _ in range(args.runs)]
-    events_s = statistics.median(o[0] for o in only)
-    rows, batches = only[0][1], only[0][2]
-    read, hashed, size = floor(db)
+    cli: list[tuple[float, int, str]] = []
+    chain: list[float] = []
+    reads: list[float] = []
+    hashes: list[float] = []
+    rows = batches = size = 0
+    for run in range(args.runs):  # the three side by side in each run
+        cli.append(cli_verify(db))
+        seconds, rows, batches = asyncio.run(events_only(db))
+        chain.append(seconds)
+        read, hashed, size = floor(db)
+        reads.append(read)
+        hashes.append(hashed)
+        print(
+            f"run {run + 1}: verify {cli[-1][0]:.1f} s, chain {chain[-1]:.1f} s, floor read "
+            f"{read:.1f} s, read + SHA-256 {hashed:.1f} s",
+            flush=True,
+        )
+    if rows == 0:
+        raise SystemExit(f"{db} holds no events or rejects: remove it to build it again")
+    seconds = [c[0] for c in cli]
     print(
-        f"verify      {seconds:.1f} s ({rows / seconds:,.0f} rows/s, {size / seconds / 1e6:,.0f} "
-        f"MB/s of raw bytes), peak RSS {max(c[1] for c in cli) / 1024:.0f} MiB "
-        "(thirdbook verify, its own process)"
+        f"verify      {spread(seconds, '.1f', 's')} (thirdbook verify, its own process); "
+        f"{spread([rows / s for s in seconds], ',.0f', 'rows/s')}, "
+        f"{spread([size / s / 1e6 for s in seconds], ',.0f', 'MB/s of raw bytes')}, peak RSS "
+        f"{max(c[1] for c in cli) / 1024:.0f} MiB"
     )
     print(f"            {cli[0][2]}")
     print(
-        f"events      {events_s:.1f} s for {rows:,} rows in {batches:,} batches "
+        f"events      {spread(chain, '.1f', 's')} for {rows:,} rows in {batches:,} batches "
         "(the batch chain's part alone)"
     )
     print(
-        f"floor       {read:.1f} s to read every raw event ({size / 1e6:,.0f} MB), "
-        f"{hashed:.1f} s to read and SHA-256 each (sqlite3, one query, no paging)"
+        f"floor       {spread(reads, '.1f', 's')} to read every raw event ({size / 1e6:,.0f} "
+        f"MB); {spread(hashes, '.1f', 's')} to read and SHA-256 each (sqlite3, one query, "
+        "no paging)"
     )
+    print(f"ratio       verify / floor (read + SHA-256), paired: {spread(paired(seconds, hashes))}")
+    print(f"            chain / floor (read + SHA-256), paired: {spread(paired(chain, hashes))}")
 
 
 if __name__ == "__main__":

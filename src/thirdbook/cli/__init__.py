@@ -15,6 +15,7 @@ __all__ = ["COMMAND_MODULES", "main"]
 
 COMMAND_MODULES: CommandModules = {
     "console": ("register_console_commands", ("console", "demo", "config")),
+    "serve": ("register_serve_commands", ("serve",)),
     "ingest": ("register_ingest_commands", ("ingest", "watch")),
     "queries": ("register_query_commands", ("events", "rejects", "status", "alerts", "schema")),
     "triage": (

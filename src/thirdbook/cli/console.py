@@ -18,20 +18,26 @@ from thirdbook.services.factory import Context
 
 @click.command()
 @click.option("--read-only", is_flag=True, help="Look but do not ingest or act.")
+@click.option(
+    "--browser-from",
+    metavar="HOST:PORT",
+    hidden=True,
+    help="Started by `thirdbook serve` for one browser connection (the origin of its actions).",
+)
 @click.pass_context
-def console(ctx: click.Context, read_only: bool) -> None:
+def console(ctx: click.Context, read_only: bool, browser_from: str | None) -> None:
     """Open the console on the configured store and sources (with --read-only, on a store
     that exists)."""
     context = _context(ctx)
-    _check_keymap(context)
+    check_keymap(context)
     if read_only:
         refuse_missing_store(context)
     from thirdbook.tui.launch import run_console
 
-    run_console(context, read_only=read_only)
+    run_console(context, read_only=read_only, browser_from=browser_from)
 
 
-def _check_keymap(context: Context) -> None:
+def check_keymap(context: Context) -> None:
     """Refuse to start on a keymap naming a binding that does not exist (say which)."""
     from thirdbook.tui.keys import unknown_keymap_ids
 
@@ -59,6 +65,11 @@ def _check_keymap(context: Context) -> None:
 )
 @click.option("--seed", type=int, default=None, help="The simulation's seed.")
 @click.option("--keep", is_flag=True, help="Continue the existing demo instead of starting fresh.")
+@click.option(
+    "--otlp",
+    is_flag=True,
+    help="Write the serving logs as OpenTelemetry GenAI spans (OTLP JSON lines).",
+)
 @click.pass_context
 def demo(
     ctx: click.Context,
@@ -67,14 +78,15 @@ def demo(
     speed: float | None,
     seed: int | None,
     keep: bool,
+    otlp: bool,
 ) -> None:
     """Play the built-in demo estate: a simulated serving layer, its logs, and the console."""
     context = _context(ctx)
     from thirdbook.services.demo import DemoSession
 
-    session = DemoSession(context, speed=speed, seed=seed, fresh=not keep)
+    session = DemoSession(context, speed=speed, seed=seed, fresh=not keep, otlp=otlp)
     if not headless:
-        _check_keymap(context)
+        check_keymap(context)
         from thirdbook.tui.launch import run_demo_console
 
         run_demo_console(session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from thirdbook.cli.common import with_services
+from thirdbook.cli.common import run_async, with_services
 from thirdbook.domain.explain_render import as_json, as_markdown, as_text
 from thirdbook.domain.explanation import Explanation
 from thirdbook.domain.text import visible
@@ -29,18 +29,32 @@ def explain(
 ) -> None:
     """Explain one decision: model version (and the registry's weights hash), the full
     prompt, the response and the downstream action, each present or MISSING; the route and
-    why; what names or cites it; the snapshots that hold it."""
+    why; what names or cites it; the snapshots that hold it. A decision the store does not
+    hold yet is looked for in the bytes not yet ingested, and explained from its line,
+    marked "from the log, not yet ingested"."""
     given = [x for x in (request_id, subject, inquiry_id) if x]
     if len(given) != 1:
         raise click.UsageError("give exactly one of REQUEST_ID, --subject or --inquiry")
 
+    from thirdbook.cli.lookup import log_only
+    from thirdbook.services.explain_log import explain_with_log
+
     async def work(svc: Services) -> Explanation:
-        return await svc.explain.explain(
-            request_id=request_id, subject=subject, inquiry_id=inquiry_id
+        # The store, and (when it does not hold the decision) what is not ingested yet.
+        return await explain_with_log(
+            svc.explain, svc.unread, request_id=request_id, subject=subject, inquiry_id=inquiry_id
         )
 
     try:
-        found = with_services(ctx, work, access="auto")
+        from_log = log_only(ctx) if inquiry_id is None else None
+        if from_log is not None:
+            found = run_async(
+                lambda _stop: explain_with_log(
+                    None, from_log, request_id=request_id, subject=subject
+                )
+            )
+        else:
+            found = with_services(ctx, work, access="auto")
     except UnknownDecisionError as exc:
         raise click.ClickException(visible(str(exc))) from exc
     if as_json_out:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from thirdbook.cli.common import parse_since, with_services
+from thirdbook.cli.common import parse_since, run_async, with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.events import event_json_schema
@@ -17,6 +17,10 @@ from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json, visible
 from thirdbook.services.factory import Services
 from thirdbook.services.health import Health
+
+if TYPE_CHECKING:
+    from thirdbook.services.queries import QueryService
+    from thirdbook.services.unread_lookup import EventLookup
 
 NO_EVENTS = "no events match"
 EVENT_COLUMNS = (
@@ -106,7 +110,9 @@ def events(
     as_json: bool,
     reveal: str | None,
 ) -> None:
-    """List stored events, newest first (secrets masked unless --reveal-secrets)."""
+    """List stored events, newest first (secrets masked unless --reveal-secrets). With
+    --request-id or --subject, the bytes ingest has not stored yet are searched too, and
+    what they hold is shown first, marked "from the log, not yet ingested"."""
     if reveal is not None and not reveal.strip():
         raise click.BadParameter(
             "give the reason for showing secrets", param_hint="--reveal-secrets"
@@ -120,30 +126,44 @@ def events(
         since=parse_since(since) if since else None,
     )
 
-    async def go(services: Services) -> list[StoredEvent]:
+    # Imported here: `status` and the other reads in this module need none of it.
+    from thirdbook.cli.lookup import log_only, say_what_was_searched, show_log_events
+    from thirdbook.domain.unread import UnreadSearch
+    from thirdbook.services.unread_lookup import EventLookup
+
+    by_id = request_id or subject
+    what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
+
+    async def go(services: Services) -> EventLookup:
         queries = services.queries
-        found: list[StoredEvent] = []
-        before: int | None = None
-        while len(found) < limit:
-            page = await queries.events(where, before_id=before, limit=min(500, limit))
-            found.extend(page.items)
-            if page.next_key is None:
-                break
-            before = page.next_key
+        if by_id:  # the store, and what ingest has not stored yet
+            lookup = await services.unread.events(where, limit)
+        else:
+            lookup = EventLookup(await _stored(queries, where, limit), UnreadSearch())
         if reveal is not None:
             await queries.audited_reveal(
                 {
                     "command": "events",
                     "reason": reveal,
                     "filter": where.model_dump(mode="json"),
-                    "events": len(found[:limit]),
+                    "events": len(lookup.stored) + len(lookup.unread.events),
                 }
             )
-        return found[:limit]
+        return lookup
 
-    found = with_services(ctx, go, access="auto")
+    from_log = log_only(ctx) if by_id and reveal is None else None
+    if from_log is not None:
+        found = run_async(lambda _stop: from_log.events(where, limit))
+    else:
+        found = with_services(ctx, go, access="auto")
+    show_log_events(found.unread, as_json=as_json, reveal=reveal is not None)
+    if by_id:
+        any_found = bool(found.stored or found.unread.events)
+        say_what_was_searched(found.unread, found=any_found, what=what)
+        if not found.stored:
+            return
     if as_json:
-        echo_json((_event_dict(event, reveal is not None) for event in found), empty=NO_EVENTS)
+        echo_json((_event_dict(e, reveal is not None) for e in found.stored), empty=NO_EVENTS)
         return
     show_rows(
         EVENT_COLUMNS,
@@ -157,11 +177,23 @@ def events(
                 event.request_id or "",
                 event.subject or "",
             )
-            for event in found
+            for event in found.stored
         ),
         empty=NO_EVENTS,
         reveal=reveal is not None,
     )
+
+
+async def _stored(queries: QueryService, where: EventFilter, limit: int) -> list[StoredEvent]:
+    found: list[StoredEvent] = []
+    before: int | None = None
+    while len(found) < limit:
+        page = await queries.events(where, before_id=before, limit=min(500, limit))
+        found.extend(page.items)
+        if page.next_key is None:
+            break
+        before = page.next_key
+    return found[:limit]
 
 
 @click.command()

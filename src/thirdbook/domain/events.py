@@ -17,7 +17,7 @@ from thirdbook.domain.records import TS_FIRST, TS_LAST, in_store_range, to_us, w
 
 SCHEMA_VERSION = 1
 
-EventKind = Literal["inference", "metric", "feedback", "agent_action", "change", "inquiry"]
+EventKind = Literal["inference", "metric", "feedback", "agent_action", "change", "inquiry", "span"]
 EVENT_KINDS: tuple[str, ...] = (
     "inference",
     "metric",
@@ -25,6 +25,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "agent_action",
     "change",
     "inquiry",
+    "span",
 )
 
 Route = Literal["model", "human", "fallback", "refused"]
@@ -44,6 +45,9 @@ class ModelRef(_Part):
     name: str
     version: str
     weights_hash: str | None = None
+    alias: str | None = Field(
+        default=None, description="The registry alias it was served under (serving, canary)."
+    )
 
 
 class RetrievedDocument(_Part):
@@ -60,6 +64,7 @@ class ToolOutput(_Part):
     tool: str
     output: str | None = None
     output_hash: str | None = None
+    call_id: str | None = Field(default=None, description="The tool call it answers.")
 
 
 class Prompt(_Part):
@@ -73,12 +78,21 @@ class Prompt(_Part):
     tool_outputs: list[ToolOutput] = Field(default_factory=list)
 
 
+class ToolCall(_Part):
+    """A tool call the model asked for in its response."""
+
+    id: str | None = None
+    name: str
+    arguments: str | None = None
+
+
 class Response(_Part):
     """What the model (or the fallback) answered."""
 
     text: str | None = None
     decision: str | None = None
     score: float | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
 
 
 class DownstreamAction(_Part):
@@ -116,6 +130,13 @@ class InferenceEvent(_Event):
     response: Response | None = None
     action: DownstreamAction | None = None
     latency_ms: float | None = Field(default=None, ge=0)
+    trace_id: str | None = Field(
+        default=None,
+        description="The OpenTelemetry trace the decision was served in: its retrieval, tool "
+        "and agent spans (kind `span`) are joined to it by this id.",
+    )
+    span_id: str | None = None
+    parent_span_id: str | None = None
 
 
 class MetricEvent(_Event):
@@ -177,8 +198,40 @@ class InquiryEvent(_Event):
     due: AwareDatetime | None = None
 
 
+class SpanEvent(_Event):
+    """A part of an OpenTelemetry trace that a decision in the same trace draws on: the
+    documents a retrieval returned, a tool's output, an agent invocation, an evaluation no
+    model could be named for. Its `request_id` is the trace id, which joins it."""
+
+    kind: Literal["span"]
+    request_id: str = Field(description="The trace id (32 hex digits).")
+    span_id: str
+    parent_span_id: str | None = None
+    operation: str = Field(description="`gen_ai.operation.name`, e.g. execute_tool.")
+    name: str = ""
+    retrieved: list[RetrievedDocument] = Field(default_factory=list)
+    data_source: str | None = None
+    tool_output: ToolOutput | None = None
+    tool_call_id: str | None = None
+    arguments: str | None = None
+    agent: str | None = None
+    subject: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    prompt: Prompt | None = Field(
+        default=None, description="An inference's content, captured as an event of its span."
+    )
+    response: Response | None = None
+
+
 Event = Annotated[
-    InferenceEvent | MetricEvent | FeedbackEvent | AgentActionEvent | ChangeEvent | InquiryEvent,
+    InferenceEvent
+    | MetricEvent
+    | FeedbackEvent
+    | AgentActionEvent
+    | ChangeEvent
+    | InquiryEvent
+    | SpanEvent,
     Field(discriminator="kind"),
 ]
 """Any v1 event, told apart by its `kind`."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from thirdbook.domain.events import AgentActionEvent, FeedbackEvent, InquiryEvent
 from thirdbook.domain.explanation import Explanation
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import terminal_json, visible
+from thirdbook.domain.unread import FROM_LOG
 
 MISSING = "MISSING (not logged)"
+UNTIL_INGESTED = "not available until ingested"
 
 
 def facts(e: Explanation) -> list[tuple[str, str, str]]:
@@ -20,7 +23,7 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
         (head, "request", e.request_id),
         (head, "subject", e.subject or "-"),
         (head, "time", e.ts.isoformat()),
-        (head, "event", f"#{e.event_id} {e.source} {e.path}@{e.byte_offset}"),
+        (head, "event", _where(e)),
         (head, "missing", ", ".join(e.missing()) or "nothing: all four on tape"),
     ]
     m = e.model
@@ -33,6 +36,8 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
             (sec, "model version", m.model.version),
             (sec, "weights hash", m.model.weights_hash or MISSING),
         ]
+        if m.model.alias:
+            out.append((sec, "registry alias", m.model.alias))
     flag = "!!! WEIGHTS MISMATCH: " if m.check == "MISMATCH" else ""
     out.append((sec, "registry check", f"{flag}{m.check} {m.check_note}".strip()))
     if m.registry_hash:
@@ -62,6 +67,8 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
             (sec, "score", "-" if r.score is None else f"{r.score:g}"),
             (sec, "text", r.text if r.text is not None else "-"),
         ]
+        for call in r.tool_calls:
+            out.append((sec, f"tool call {call.id or '-'}", f"{call.name} {call.arguments or ''}"))
     sec = "4 action"
     a = e.action
     if a is None:
@@ -81,12 +88,24 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
         for key in ("inquiry_id", "source", "question", "ts"):
             if e.inquiry.get(key) is not None:
                 out.append(("inquiry", key, str(e.inquiry[key])))
+    if e.trace is not None:
+        tr = e.trace
+        out.append(("trace", "trace", f"{tr.trace_id} span {tr.span_id or '-'}"))
+        for part in tr.parts:
+            joined = "joined" if part.joined else "in the trace"
+            out.append(("trace", f"{part.operation} #{part.event_id}", f"{joined}: {part.summary}"))
+        for gap in tr.missing:
+            out.append(("trace", "missing", gap))
     for rel in e.related:
-        out.append(
-            ("related", f"{rel.kind} #{rel.event_id}", f"{rel.ts.isoformat()} {rel.summary}")
-        )
+        if rel.event_id is None:
+            label, value = f"{rel.kind} ({FROM_LOG})", f"{rel.where} {rel.ts.isoformat()}"
+        else:
+            label, value = f"{rel.kind} #{rel.event_id}", rel.ts.isoformat()
+        out.append(("related", label, f"{value} {rel.summary}"))
     for c in e.citations:
         out.append(("cited by", f"{c.kind} #{c.id}", c.summary))
+    if e.provisional:
+        out.append(("cited by", "alerts citing the event", UNTIL_INGESTED))
     for s in e.snapshots:
         out.append(
             (
@@ -96,9 +115,17 @@ def facts(e: Explanation) -> list[tuple[str, str, str]]:
                 f"manifest {s.manifest_sha256 or '-'}",
             )
         )
-    if not e.snapshots:
+    if e.provisional:
+        out.append(("snapshot", "snapshot", f"{UNTIL_INGESTED} (a snapshot holds stored events)"))
+    elif not e.snapshots:
         out.append(("snapshot", "snapshot", "none holds it"))
     return out
+
+
+def _where(e: Explanation) -> str:
+    if e.provisional or e.event_id is None:
+        return f"{FROM_LOG}: {e.source} {e.path}@{e.byte_offset}"
+    return f"#{e.event_id} {e.source} {e.path}@{e.byte_offset}"
 
 
 def as_text(e: Explanation, *, width: int = 2000) -> str:
@@ -137,7 +164,8 @@ def _md(text: str) -> str:
 
 def as_markdown(e: Explanation) -> str:
     """The explanation as Markdown (a section per part; long text in fenced blocks)."""
-    lines = [f"# Decision {_md(e.request_id)}", ""]
+    title = f"# Decision {_md(e.request_id)}" + (f" ({FROM_LOG})" if e.provisional else "")
+    lines = [title, ""]
     section = ""
     for sec, label, value in facts(e):
         if sec != section:
@@ -149,3 +177,14 @@ def as_markdown(e: Explanation) -> str:
         else:
             lines.append(f"- **{_md(label)}**: {_md(value)}")
     return "\n".join(lines).strip() + "\n"
+
+
+def summary_of(event: object) -> str:
+    """A related event in one line."""
+    if isinstance(event, FeedbackEvent):
+        return f"feedback {event.category} from {event.reporter or '-'}: {event.text or ''}"
+    if isinstance(event, AgentActionEvent):
+        return f"{event.agent} {event.tool} {event.target or ''} {event.outcome or ''}".strip()
+    if isinstance(event, InquiryEvent):
+        return f"inquiry {event.inquiry_id} ({event.source}): {event.question or ''}"
+    return "unreadable line"

@@ -44,10 +44,12 @@ class RouteWhy(_Part):
 class Related(_Part):
     """An event naming the same request id or subject."""
 
-    event_id: int
+    event_id: int | None
+    """None for an event read from the log, not yet ingested (`where` says where)."""
     kind: str
     ts: datetime
     summary: str
+    where: str | None = None
 
 
 class Citation(_Part):
@@ -67,10 +69,30 @@ class SnapshotHold(_Part):
     manifest_sha256: str | None
 
 
+class TracePart(_Part):
+    """A span of the decision's trace that is in the store."""
+
+    event_id: int
+    span_id: str
+    operation: str
+    summary: str
+    joined: bool = Field(description="Whether it is part of the decision (fed its prompt).")
+
+
+class TraceJoin(_Part):
+    """The decision's OpenTelemetry trace: its spans in the store, and what never arrived."""
+
+    trace_id: str
+    span_id: str | None
+    parts: list[TracePart] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
 class Explanation(_Part):
     """Everything on tape about one decision."""
 
-    event_id: int
+    event_id: int | None
+    """None for a decision read from the log, not yet ingested (`provisional`)."""
     request_id: str
     subject: str | None
     ts: datetime
@@ -86,6 +108,10 @@ class Explanation(_Part):
     citations: list[Citation] = Field(default_factory=list)
     snapshots: list[SnapshotHold] = Field(default_factory=list)
     inquiry: dict[str, Any] | None = None
+    trace: TraceJoin | None = None
+    provisional: bool = False
+    """Read from the log, not yet ingested: what only the store can say (the alerts citing
+    it by event, the snapshots holding it) is not available until it is."""
 
     def missing(self) -> list[str]:
         """The four things on tape that were not logged."""

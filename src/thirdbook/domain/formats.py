@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 
 from thirdbook.domain.line_format import LineFormat
+from thirdbook.domain.otlp_json import OtlpJson
 from thirdbook.domain.thirdbook_jsonl import ThirdbookJsonl
 
 DEFAULT_FORMAT = "thirdbook"
@@ -60,3 +61,4 @@ def module_of(line_format: LineFormat) -> str:
 
 
 register(ThirdbookJsonl())
+register(OtlpJson())

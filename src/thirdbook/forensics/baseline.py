@@ -96,12 +96,13 @@ def _sha(data: bytes) -> str:
 async def decisions(
     store: Store, model: str, version: str, since: datetime | None, until: datetime | None
 ) -> list[InferenceEvent]:
-    """A version's logged decisions in [since, until), oldest first."""
+    """A version's logged decisions in [since, until), oldest first, each with its trace's
+    retrieved documents and tool outputs joined into its prompt."""
     rows = await store.events.of_version(
         model, version, "inference", MAX_DECISIONS, since=since, until=until
     )
     found = [parse_stored_line(r.raw) for r in rows]
-    return [e for e in found if isinstance(e, InferenceEvent)]
+    return await store.traces.joined([e for e in found if isinstance(e, InferenceEvent)])
 
 
 async def default_window(

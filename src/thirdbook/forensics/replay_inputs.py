@@ -64,26 +64,39 @@ async def gather_inputs(
             f"{spec!r}: name the inputs as alert:ID, file:PATH or filter:'key:value …'"
         )
     seen: set[str] = set()
+    chosen: list[tuple[StoredEvent, InferenceEvent]] = []
     for stored in events[:limit]:
-        _add(gathered, stored, seen)
+        event = parse_stored_line(stored.raw)
+        if not isinstance(event, InferenceEvent):
+            gathered.skipped["the record no longer reads as a decision"] += 1
+        elif event.request_id not in seen:
+            seen.add(event.request_id)
+            chosen.append((stored, event))
+    # Each as its trace tells it: the retrieval and tool spans of OTLP joined in.
+    joined = await store.traces.joined([event for _, event in chosen])
+    for (stored, logged), event in zip(chosen, joined, strict=True):
+        _add(gathered, stored, logged, event)
     return gathered
 
 
-def _add(gathered: Gathered, stored: StoredEvent, seen: set[str]) -> None:
-    event = parse_stored_line(stored.raw)
-    if not isinstance(event, InferenceEvent):
-        gathered.skipped["the record no longer reads as a decision"] += 1
-        return
-    if event.request_id in seen:
-        return
-    seen.add(event.request_id)
+def _add(
+    gathered: Gathered, stored: StoredEvent, logged: InferenceEvent, event: InferenceEvent
+) -> None:
+    """One decision to replay (`event`: as its trace tells it; `logged`: as stored)."""
     try:
         messages = chat_messages(event.prompt)
     except MissingPromptError as exc:
         gathered.skipped[str(exc)] += 1
         return
     gathered.inputs.append(ReplayInput(event.request_id, messages))
-    gathered.records[event.request_id] = json.loads(stored.raw)
+    record = json.loads(stored.raw)
+    if event is not logged:  # the check command sees the prompt that was sent
+        for part in ("prompt", "response"):
+            value = getattr(event, part)
+            record[part] = (
+                None if value is None else value.model_dump(mode="json", exclude_none=True)
+            )
+    gathered.records[event.request_id] = record
 
 
 async def _pages(store: Store, where: EventFilter, limit: int) -> list[StoredEvent]:

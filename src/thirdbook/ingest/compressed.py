@@ -12,6 +12,7 @@ import lzma
 import os
 import tempfile
 import zlib
+from collections.abc import Iterator
 from typing import Protocol
 
 from thirdbook.ingest.tail import read_at
@@ -72,36 +73,44 @@ def decompress_to_temp(fd: int, kind: str, directory: str | None = None) -> int:
     `UnreadableError` for a format this build cannot read or a corrupt stream. Concatenated
     members (as `cat a.gz b.gz` makes) are all read; zero padding after the last is ignored.
     """
-    if kind not in READABLE:
-        raise UnreadableError(f"{kind}-compressed files cannot be read by this build")
     with tempfile.TemporaryFile(dir=directory) as out:
-        offset, data = 0, b""
-        while True:
-            member = _decompressor(kind)
-            while not member.eof:
-                if not data:
-                    data = os.pread(fd, _CHUNK, offset)
-                    offset += len(data)
-                    if not data:
-                        raise IncompleteError(f"the {kind} stream does not end yet")
-                try:
-                    chunk = member.decompress(data)
-                except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-                    raise UnreadableError(f"the {kind} stream is corrupt: {exc}") from exc
-                out.write(chunk)  # an OSError here (no room) is not the file's fault
-                data = b""
-            data = member.unused_data
-            if len(data) < 6:  # enough to tell another member's magic bytes
-                more = os.pread(fd, _CHUNK, offset)
-                offset += len(more)
-                data += more
-            if sniff_bytes(data) == kind:
-                continue  # another member
-            if data.strip(b"\x00") or _nonzero_after(fd, offset):
-                raise UnreadableError(f"bytes after the end of the {kind} stream")
-            break
+        for chunk in iter_content(fd, kind):
+            out.write(chunk)  # an OSError here (no room) is not the file's fault
         out.flush()
         return os.dup(out.fileno())
+
+
+def iter_content(fd: int, kind: str) -> Iterator[bytes]:
+    """The decompressed content of a whole compressed file, a chunk at a time (each a few
+    MiB at most). Raises as `decompress_to_temp` does, once it gets there."""
+    if kind not in READABLE:
+        raise UnreadableError(f"{kind}-compressed files cannot be read by this build")
+    offset, data = 0, b""
+    while True:
+        member = _decompressor(kind)
+        while not member.eof:
+            if not data:
+                data = os.pread(fd, _CHUNK, offset)
+                offset += len(data)
+                if not data:
+                    raise IncompleteError(f"the {kind} stream does not end yet")
+            try:
+                chunk = member.decompress(data)
+            except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+                raise UnreadableError(f"the {kind} stream is corrupt: {exc}") from exc
+            if chunk:
+                yield chunk
+            data = b""
+        data = member.unused_data
+        if len(data) < 6:  # enough to tell another member's magic bytes
+            more = os.pread(fd, _CHUNK, offset)
+            offset += len(more)
+            data += more
+        if sniff_bytes(data) == kind:
+            continue  # another member
+        if data.strip(b"\x00") or _nonzero_after(fd, offset):
+            raise UnreadableError(f"bytes after the end of the {kind} stream")
+        return
 
 
 def _nonzero_after(fd: int, offset: int) -> bool:

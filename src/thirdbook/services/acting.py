@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from thirdbook.domain.audit import Outcome
 from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
 from thirdbook.domain.incidents import Actor
-from thirdbook.services.identity import current_actor
+from thirdbook.services.identity import TERMINAL, Session, current_actor
 from thirdbook.store import Store
 
 
@@ -21,15 +22,22 @@ def need_reason(reason: str | None) -> None:
 
 
 class Acting:
-    """The acting side of one process: the OS user it acts as, the refusal when it may only
-    look, and the audit record of an action refused, failed or interrupted."""
+    """The acting side of one process: the OS user it acts as (with its session's origin),
+    the refusal when it may only look, and the audit record of an action refused, failed or
+    interrupted."""
 
     def __init__(
-        self, store: Store, *, read_only: bool, actor: Callable[[], Actor] = current_actor
+        self,
+        store: Store,
+        *,
+        read_only: bool,
+        actor: Callable[[], Actor] | None = None,
+        session: Session = TERMINAL,
     ) -> None:
         self.store = store
+        self.session = session
         self.read_only = read_only or store.read_only_reason is not None
-        self._actor = actor
+        self._actor = actor or partial(current_actor, session)
         self.on_performed: Callable[[str, int, Actor], Awaitable[object]] | None = None
         """Told of each action that succeeded for an incident (the runbook steps it checks)."""
 
@@ -45,11 +53,7 @@ class Acting:
         note: dict[str, Any] = {}
         try:
             if self.read_only:
-                why = self.store.read_only_reason
-                raise TriageRefusedError(
-                    "this console is read-only: it can look but not act"
-                    + (f" (the store cannot be written: {why})" if why else "")
-                )
+                raise TriageRefusedError(self.refusal())
             yield actor
             return
         except ActionFailedError as exc:
@@ -70,6 +74,15 @@ class Acting:
                     await self.store.audit.append(
                         actor, action, outcome, {**detail, **note}, incident_id
                     )
+
+    def refusal(self) -> str:
+        """Why this process may not act, in a sentence (when it is read-only)."""
+        why = self.store.read_only_reason
+        if why is None and self.session.read_only_why is not None:
+            return f"{self.session.read_only_why}: it can look but not act"
+        return "this console is read-only: it can look but not act" + (
+            f" (the store cannot be written: {why})" if why else ""
+        )
 
     async def performed(self, action: str, incident_id: int, actor: Actor | None = None) -> None:
         """An action succeeded for an incident: the runbook steps it performs are checked

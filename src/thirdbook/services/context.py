@@ -153,7 +153,7 @@ class Context:
 
 
 def demo_layer(
-    context: Context, *, speed: float | None = None, seed: int | None = None
+    context: Context, *, speed: float | None = None, seed: int | None = None, otlp: bool = False
 ) -> DemoServingLayer:
     """The demo's simulated serving layer in the context's data directory (its settings, or
     the given speed and seed)."""
@@ -166,4 +166,5 @@ def demo_layer(
         speed=demo.speed if speed is None else speed,
         requests_per_second=demo.requests_per_second,
         endpoints_file=locations.demo_endpoints_file(context.data_dir),
+        otlp=otlp,
     )

@@ -27,9 +27,10 @@ class DemoSession:
         seed: int | None = None,
         fresh: bool = True,
         serve: bool = True,
+        otlp: bool = False,
     ) -> None:
         self.context = replace(context, demo=True)
-        self.layer = demo_layer(self.context, speed=speed, seed=seed)
+        self.layer = demo_layer(self.context, speed=speed, seed=seed, otlp=otlp)
         if fresh:
             self.layer.reset()
         else:
@@ -71,6 +72,8 @@ class DemoSession:
                 "logs": str(self.layer.logs),
                 "demo_seconds": round(self.layer.demo_seconds, 1),
                 "lines_written": self.layer.lines_written,
+                "events_written": self.layer.events_written,
+                "otlp": self.layer.otlp,
                 "events": health.events_total,
                 "rejects": health.rejects_total,
                 "by_kind": counts,

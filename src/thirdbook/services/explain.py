@@ -10,13 +10,12 @@ from typing import Any
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.control import Registry
 from thirdbook.domain.events import (
-    AgentActionEvent,
-    FeedbackEvent,
     InferenceEvent,
     InquiryEvent,
+    SpanEvent,
     parse_stored_line,
 )
-from thirdbook.domain.explain_render import as_dict, as_markdown
+from thirdbook.domain.explain_render import as_dict, as_markdown, summary_of
 from thirdbook.domain.explanation import (
     Citation,
     Explanation,
@@ -29,6 +28,7 @@ from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
 from thirdbook.evidence.objects import ObjectStore
 from thirdbook.services.acting import Acting
 from thirdbook.services.decisions import Decision, DecisionLookup
+from thirdbook.services.explain_trace import decision_of_trace, join_trace
 from thirdbook.services.registry import RegistryService
 from thirdbook.store import Store
 
@@ -136,6 +136,14 @@ class ExplainService:
             return await self._explain(Decision(stored, event), None)
         if isinstance(event, InquiryEvent):
             return await self.explain(inquiry_id=event.inquiry_id)
+        if isinstance(event, SpanEvent):
+            found = await decision_of_trace(self.store, event)
+            if found is None:
+                raise UnknownDecisionError(
+                    f"span #{stored.id} is part of trace {event.request_id}, whose decision "
+                    "is not in the store (yet)"
+                )
+            return await self._explain(Decision(*found), None)
         if stored.request_id or stored.subject:
             return await self.explain(request_id=stored.request_id, subject=stored.subject)
         raise UnknownDecisionError(f"event #{stored.id} names no decision (no request or subject)")
@@ -160,12 +168,33 @@ class ExplainService:
     async def _explain(self, d: Decision, inquiry: dict[str, Any] | None) -> Explanation:
         e, s = d.event, d.stored
         at_us = to_us(s.ts)
-        route = await self._route(d, at_us)
-        related = await self._related(d)
         keys = [k for k in (e.request_id, e.subject) if k]
         if inquiry is not None:
             keys.append(str(inquiry["inquiry_id"]))
-        alert_ids = await self.store.explain.alerts_citing([s.id], keys)
+        prompt, response, trace = await join_trace(self.store, e)
+        return Explanation(
+            event_id=s.id,
+            request_id=e.request_id,
+            subject=e.subject,
+            ts=s.ts,
+            source=s.source,
+            path=s.path,
+            byte_offset=s.byte_offset,
+            model=await self.model_part(e, at_us),
+            prompt=prompt,
+            response=response,
+            action=e.action,
+            route=await self.route_why(e, at_us),
+            related=await self.related_to(e),
+            citations=await self.citations([s.id], keys),
+            snapshots=await self._snapshots(s.ts),
+            inquiry=inquiry,
+            trace=trace,
+        )
+
+    async def citations(self, event_ids: list[int], keys: list[str]) -> list[Citation]:
+        """The alerts citing those events or keyed by those keys, and their incidents."""
+        alert_ids = await self.store.explain.alerts_citing(event_ids, keys)
         citations: list[Citation] = []
         for alert_id in alert_ids:
             alert = await self.store.alerts.get(alert_id)
@@ -181,27 +210,11 @@ class ExplainService:
                         summary=f"{incident.severity} {incident.phase}: {incident.title}",
                     )
                 )
-        return Explanation(
-            event_id=s.id,
-            request_id=e.request_id,
-            subject=e.subject,
-            ts=s.ts,
-            source=s.source,
-            path=s.path,
-            byte_offset=s.byte_offset,
-            model=await self._model(d, at_us),
-            prompt=e.prompt,
-            response=e.response,
-            action=e.action,
-            route=route,
-            related=related,
-            citations=citations,
-            snapshots=await self._snapshots(s.ts),
-            inquiry=inquiry,
-        )
+        return citations
 
-    async def _model(self, d: Decision, at_us: int) -> ModelPart:
-        model = d.event.model
+    async def model_part(self, e: InferenceEvent, at_us: int) -> ModelPart:
+        """The decision's model and whether its weights hash is the registry's then."""
+        model = e.model
         if model is None:
             return ModelPart(model=None, check="unknown", check_note="no model logged")
         move = await self.store.registry_history.pointing_at(model.name, "serving", at_us)
@@ -237,8 +250,8 @@ class ExplainService:
             f"for {model.version} ({whence})",
         )
 
-    async def _route(self, d: Decision, at_us: int) -> RouteWhy:
-        e = d.event
+    async def route_why(self, e: InferenceEvent, at_us: int) -> RouteWhy:
+        """The route the decision took, and what the registry and containment held then."""
         name = e.model.name if e.model is not None else e.routed_from
         if name is None:
             return RouteWhy(route=e.route, routed_from=e.routed_from)
@@ -259,20 +272,23 @@ class ExplainService:
             containment=contained,
         )
 
-    async def _related(self, d: Decision) -> list[Related]:
+    async def related_to(self, e: InferenceEvent) -> list[Related]:
+        """The stored feedback, agent actions and inquiries naming its request or subject."""
         found: dict[int, Related] = {}
-        filters = [EventFilter(request_id=d.event.request_id)]
-        if d.event.subject:
-            filters.append(EventFilter(subject=d.event.subject))
+        filters = [EventFilter(request_id=e.request_id)]
+        if e.subject:
+            filters.append(EventFilter(subject=e.subject))
+        if e.trace_id:
+            filters.append(EventFilter(request_id=e.trace_id))
         for where in filters:
             for stored in (await self.store.events.page(where, limit=50)).items:
                 if stored.kind not in ("feedback", "agent_action", "inquiry"):
                     continue
                 event = parse_stored_line(stored.raw)
                 found[stored.id] = Related(
-                    event_id=stored.id, kind=stored.kind, ts=stored.ts, summary=_summary(event)
+                    event_id=stored.id, kind=stored.kind, ts=stored.ts, summary=summary_of(event)
                 )
-        return sorted(found.values(), key=lambda r: r.event_id)
+        return sorted(found.values(), key=lambda r: r.event_id or 0)
 
     async def _snapshots(self, ts: datetime) -> list[SnapshotHold]:
         holds = []
@@ -368,16 +384,6 @@ def _parse(data: bytes) -> Registry | None:
         return Registry.model_validate_json(data)
     except ValueError:
         return None
-
-
-def _summary(event: object) -> str:
-    if isinstance(event, FeedbackEvent):
-        return f"feedback {event.category} from {event.reporter or '-'}: {event.text or ''}"
-    if isinstance(event, AgentActionEvent):
-        return f"{event.agent} {event.tool} {event.target or ''} {event.outcome or ''}".strip()
-    if isinstance(event, InquiryEvent):
-        return f"inquiry {event.inquiry_id} ({event.source}): {event.question or ''}"
-    return "unreadable line"
 
 
 __all__ = ["Answer", "ExplainService", "UnknownDecisionError"]

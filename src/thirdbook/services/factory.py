@@ -18,6 +18,7 @@ from thirdbook import locations
 from thirdbook.config import ContainmentConfig, Settings, SourceConfig
 from thirdbook.domain.rules import TriggerSettings
 from thirdbook.services.acting import Acting
+from thirdbook.services.identity import TERMINAL, Session
 from thirdbook.store import Store
 from thirdbook.store.access import Access
 
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from thirdbook.services.review import ReviewService
     from thirdbook.services.runbooks import RunbookLibrary
     from thirdbook.services.triage import TriageService
+    from thirdbook.services.unread_lookup import UnreadLookup
     from thirdbook.services.verify import VerifyService
 
 __all__ = [
@@ -79,6 +81,7 @@ class Services:
         runbooks: Callable[[], RunbookLibrary],
         read_only: bool,
         ingest: bool,
+        session: Session = TERMINAL,
     ) -> None:
         self.store = store
         """The open store (its owner closes it with `close`; the TUI and the CLI never
@@ -89,7 +92,7 @@ class Services:
         self.triggers = triggers
         self.containment_config = containment
         self._runbooks = runbooks
-        self.acting = Acting(store, read_only=read_only)
+        self.acting = Acting(store, read_only=read_only, session=session)
         from thirdbook.services.step_actions import ActionSteps
 
         self.acting.on_performed = ActionSteps(store, lambda: self.runbooks).performed
@@ -112,6 +115,11 @@ class Services:
     def read_only_reason(self) -> str | None:
         """Why the store cannot be written by this process (None when it can)."""
         return self.store.read_only_reason
+
+    @property
+    def session(self) -> Session:
+        """Where this console is used from (a terminal, or a browser through `serve`)."""
+        return self.acting.session
 
     @cached_property
     def objects(self) -> ObjectStore:
@@ -138,6 +146,15 @@ class Services:
         from thirdbook.services.explain import ExplainService
 
         return ExplainService(self.store, self.decisions, self.objects, self.acting, self.registry)
+
+    @cached_property
+    def unread(self) -> UnreadLookup:
+        """Lookups by request id or subject that also search what ingest has not stored yet
+        (in the configured sources, and in every file ingest tracks)."""
+        from thirdbook.services.unread_lookup import UnreadLookup
+
+        sources = self.sources or list(self.settings.sources)
+        return UnreadLookup(self.store, sources, self.settings.ingest)
 
     @cached_property
     def triage(self) -> TriageService:
@@ -310,6 +327,7 @@ def build_services(
     read_only: bool = False,
     ingest: bool = False,
     paths: Paths | None = None,
+    session: Session = TERMINAL,
 ) -> Services:
     """The services over a store already open. What is not given comes from `settings`
     (default: the defaults); the runbooks from the config file's directory; the paths from
@@ -329,6 +347,7 @@ def build_services(
         runbooks=runbooks,
         read_only=read_only,
         ingest=ingest,
+        session=session,
     )
 
 
@@ -339,10 +358,12 @@ async def open_services(
     read_only: bool = False,
     ingest: bool = False,
     sources: list[SourceConfig] | None = None,
+    session: Session = TERMINAL,
 ) -> Services:
     """Open the context's store (refusing network filesystems) and build its services; a
     store opened read-only (see `Store.open`'s `access`) makes read-only services. With
-    `ingest`, this process ingests `sources` (default: the context's)."""
+    `ingest`, this process ingests `sources` (default: the context's). `session` says where
+    the console is used from (the origin its actions record)."""
     store = await Store.open(
         context.store_path, busy_timeout_ms=context.settings.store.busy_timeout_ms, access=access
     )
@@ -356,6 +377,7 @@ async def open_services(
         read_only=read_only,
         ingest=ingest,
         paths=context.paths,
+        session=session,
     )
 
 

@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from thirdbook.config import IngestConfig
 from thirdbook.domain import clock
@@ -14,9 +15,11 @@ from thirdbook.domain.records import (
     Lease,
     from_us,
 )
-from thirdbook.ingest.ingester import Ingester
 from thirdbook.store import Store
 from thirdbook.store.leases import process_alive
+
+if TYPE_CHECKING:
+    from thirdbook.ingest.ingester import Ingester  # only this process's own, if it ingests
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from thirdbook.store.reviews import Reviews
 from thirdbook.store.roles import Roles
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
 from thirdbook.store.snapshots import Snapshots
+from thirdbook.store.traces import Traces
 
 __all__ = ["Store"]
 
@@ -61,6 +62,7 @@ class Store(StoreConnection):
         self.report = ReportQueries(self)
         self.reviews = Reviews(self)
         self.roles = Roles(self)
+        self.traces = Traces(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

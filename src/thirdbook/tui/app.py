@@ -29,10 +29,10 @@ from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.host import closing
 from thirdbook.tui.look import Look
-from thirdbook.tui.screen_openers import SCREEN_KEYS, ScreenOpeners
-from thirdbook.tui.screens.help import HelpScreen
+from thirdbook.tui.screen_openers import ScreenOpeners, screen_keys
 from thirdbook.tui.screens.main import MainScreen
 from thirdbook.tui.themes import DEFAULT_THEME, load_themes
+from thirdbook.tui.warm_imports import WarmImports
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 from thirdbook.tui.widgets.message_bar import MessageBar
 
@@ -124,6 +124,7 @@ class ThirdbookApp(ScreenOpeners, App[None]):
         self.stop = asyncio.Event()
         self.sub_title = subtitle
         self._health_at = 0.0
+        self.warm_imports = WarmImports(self)
         self._shut_down = False
         self.theme_problems: list[str] = []
         self.said: list[Notification] = []
@@ -183,6 +184,13 @@ class ThirdbookApp(ScreenOpeners, App[None]):
                 severity="warning",
                 timeout=30,
             )
+        elif (looking := self.console_service.session.read_only_why) is not None:
+            self.notify(
+                f"{looking[0].upper()}{looking[1:]}: it looks but does not act.",
+                title="Read-only",
+                severity="warning",
+                timeout=30,
+            )
         for problem in self.console_service.triage.runbooks.problems:
             self.notify(problem, title="Runbook", severity="error", timeout=15)
         if self._demo is not None:
@@ -198,10 +206,9 @@ class ThirdbookApp(ScreenOpeners, App[None]):
         """The command palette lists every action of this screen, and the global ones."""
         yield from super().get_system_commands(screen)
         groups: list[tuple[list[Binding], object]] = [(keys.GLOBAL, self)]
-        for kind, bindings in SCREEN_KEYS:
-            if isinstance(screen, kind):
-                groups.append((bindings, screen))
-                break
+        bindings_here = screen_keys(screen)
+        if bindings_here is not None:
+            groups.append((bindings_here, screen))
         for bindings, target in groups:
             for binding in bindings:
                 if binding.id in _NOT_IN_PALETTE:
@@ -287,6 +294,8 @@ class ThirdbookApp(ScreenOpeners, App[None]):
             else:
                 main.tick()
             await main.store_changed(svc, await svc.queries.marks())
+            if main.live.shown is not None:  # the first page of events is on screen
+                self.warm_imports.start()
         except (NoMatches, IndexError, ValueError, AssertionError, StoreClosedError):
             # The console is closing under a refresh that was already on its way.
             if not closing(self):
@@ -297,5 +306,7 @@ class ThirdbookApp(ScreenOpeners, App[None]):
 
     def action_help(self) -> None:
         """Every key, what it does, and its id for remapping."""
+        from thirdbook.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.look.keymap))

@@ -1,9 +1,13 @@
 """The app's actions that open a screen or dialog on the active incident, and the table that
-tells the command palette which keys each screen has."""
+tells the command palette which keys each screen has.
+
+Each screen and dialog is imported where it is first opened (and, once the first page of
+events shows, in the background: see `tui.warm_imports`), so the console's first frame pays
+only for the main screen."""
 
 from __future__ import annotations
 
-from typing import Any
+import sys
 
 from rich.text import Text
 from textual import work
@@ -13,39 +17,35 @@ from textual.screen import Screen
 
 from thirdbook.domain import clock
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.domain.regulatory import ARTICLE_73_DAYS, ARTICLE_73_WHY
 from thirdbook.services.factory import Services
 from thirdbook.tui import keys
-from thirdbook.tui.dialogs.choices import ChoiceDialog
-from thirdbook.tui.dialogs.handover import HandoverDialog
-from thirdbook.tui.dialogs.note import NoteDialog
 from thirdbook.tui.look import Look
-from thirdbook.tui.screens.calibration import CalibrationScreen
-from thirdbook.tui.screens.explain import ExplainScreen
-from thirdbook.tui.screens.explorer import ExplorerScreen
-from thirdbook.tui.screens.forensics import ForensicsScreen
-from thirdbook.tui.screens.forensics_diff import LinkDiffScreen
-from thirdbook.tui.screens.incidents import IncidentListScreen
 from thirdbook.tui.screens.main import MainScreen
-from thirdbook.tui.screens.recover import RecoverScreen
 from thirdbook.tui.screens.refusals import refusal
-from thirdbook.tui.screens.registry import RegistryScreen
-from thirdbook.tui.screens.replay import ReplayScreen
-from thirdbook.tui.screens.review import ReviewScreen
 
-SCREEN_KEYS: tuple[tuple[type[Screen[Any]], list[Binding]], ...] = (
-    (MainScreen, keys.MAIN),
-    (ExplorerScreen, keys.EXPLORER),
-    (IncidentListScreen, keys.INCIDENT_LIST),
-    (ExplainScreen, keys.EXPLAIN),
-    (ForensicsScreen, keys.FORENSICS),
-    (LinkDiffScreen, keys.LINK_DIFF),
-    (ReplayScreen, keys.REPLAY),
-    (RecoverScreen, keys.RECOVER),
-    (ReviewScreen, keys.REVIEW),
-    (CalibrationScreen, keys.CALIBRATION),
+SCREEN_KEYS: tuple[tuple[str, str, list[Binding]], ...] = (
+    ("thirdbook.tui.screens.main", "MainScreen", keys.MAIN),
+    ("thirdbook.tui.screens.explorer", "ExplorerScreen", keys.EXPLORER),
+    ("thirdbook.tui.screens.incidents", "IncidentListScreen", keys.INCIDENT_LIST),
+    ("thirdbook.tui.screens.explain", "ExplainScreen", keys.EXPLAIN),
+    ("thirdbook.tui.screens.forensics", "ForensicsScreen", keys.FORENSICS),
+    ("thirdbook.tui.screens.forensics_diff", "LinkDiffScreen", keys.LINK_DIFF),
+    ("thirdbook.tui.screens.replay", "ReplayScreen", keys.REPLAY),
+    ("thirdbook.tui.screens.recover", "RecoverScreen", keys.RECOVER),
+    ("thirdbook.tui.screens.review", "ReviewScreen", keys.REVIEW),
+    ("thirdbook.tui.screens.calibration", "CalibrationScreen", keys.CALIBRATION),
 )
-"""Each screen and the bindings the command palette lists for it."""
+"""Each screen (by module and class name) and the bindings the command palette lists for it."""
+
+
+def screen_keys(screen: Screen[object]) -> list[Binding] | None:
+    """The bindings the command palette lists for this screen (None: not one of the
+    console's). A screen whose module was never imported cannot be showing."""
+    for module, name, bindings in SCREEN_KEYS:
+        kind = getattr(sys.modules.get(module), name, None)
+        if isinstance(kind, type) and isinstance(screen, kind):
+            return bindings
+    return None
 
 
 class ScreenOpeners(App[None]):
@@ -63,6 +63,8 @@ class ScreenOpeners(App[None]):
 
     def action_incidents(self) -> None:
         """The incident list; enter makes one the active incident."""
+        from thirdbook.tui.screens.incidents import IncidentListScreen
+
         if self.console_service is None or isinstance(self.screen, IncidentListScreen):
             return
 
@@ -74,21 +76,29 @@ class ScreenOpeners(App[None]):
 
     def action_registry(self) -> None:
         """The registry's history: every alias move, newest first."""
+        from thirdbook.tui.screens.registry import RegistryScreen
+
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(RegistryScreen(self.console_service))
 
     def action_calibration(self) -> None:
         """Each rule's calibration and the near misses, across incidents."""
+        from thirdbook.tui.screens.calibration import CalibrationScreen
+
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(CalibrationScreen(self.console_service))
 
     def action_explore(self) -> None:
         """The event explorer, with its filter ready for typing."""
+        from thirdbook.tui.screens.explorer import ExplorerScreen
+
         if self.console_service is not None and isinstance(self.screen, MainScreen):
             self.push_screen(ExplorerScreen(self.console_service))
 
     def action_forensics(self) -> None:
         """The active incident's chain diff against its model's last known-good baseline."""
+        from thirdbook.tui.screens.forensics import ForensicsScreen
+
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(ForensicsScreen(self.console_service, incident_id))
@@ -96,18 +106,24 @@ class ScreenOpeners(App[None]):
     def action_replay(self) -> None:
         """Replay the active incident's decisions against its known-good and suspect
         versions (or show its newest finished run)."""
+        from thirdbook.tui.screens.replay import ReplayScreen
+
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(ReplayScreen(self.console_service, incident_id))
 
     def action_recover(self) -> None:
         """The active incident's recovery decisions: restore, retrain or retire."""
+        from thirdbook.tui.screens.recover import RecoverScreen
+
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(RecoverScreen(self.console_service, incident_id))
 
     def action_review(self) -> None:
         """The active incident's blameless review: times, findings, runbook diff, report."""
+        from thirdbook.tui.screens.review import ReviewScreen
+
         incident_id = self._active_incident_id()
         if incident_id is not None and self.console_service is not None:
             self.push_screen(ReviewScreen(self.console_service, incident_id))
@@ -123,6 +139,8 @@ class ScreenOpeners(App[None]):
         if why is not None:
             self.notify(why, severity="warning", timeout=8)
             return
+        from thirdbook.tui.dialogs.note import NoteDialog
+
         text = await self.push_screen_wait(NoteDialog(incident_id))
         if text is None:
             return
@@ -150,6 +168,8 @@ class ScreenOpeners(App[None]):
         except TriageRefusedError as exc:
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
+        from thirdbook.tui.dialogs.handover import HandoverDialog
+
         chosen = await self.push_screen_wait(HandoverDialog(incident_id, held))
         if chosen is None:
             return
@@ -174,6 +194,9 @@ class ScreenOpeners(App[None]):
         if why is not None:
             self.notify(why, severity="warning", timeout=8)
             return
+        from thirdbook.domain.regulatory import ARTICLE_73_DAYS, ARTICLE_73_WHY
+        from thirdbook.tui.dialogs.choices import ChoiceDialog
+
         options = [
             (key, Text(f"{key}: {days} days ({ARTICLE_73_WHY[key]})"))
             for key, days in ARTICLE_73_DAYS.items()

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from thirdbook.tui.dialogs.kill_switch import Confirmation, ConfirmDialog, KillSwitchDialog
-from thirdbook.tui.dialogs.snapshot_wait import SnapshotWait
-from thirdbook.tui.dialogs.triage import PromptDialog
 from thirdbook.tui.panels.incident import IncidentRegion
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident
+
+if TYPE_CHECKING:
+    from thirdbook.tui.dialogs.kill_switch import Confirmation
+    from thirdbook.tui.dialogs.snapshot_wait import SnapshotWait
 
 
 class ContainmentKeys:
@@ -81,6 +83,8 @@ class ContainmentKeys:
             )
             return
         complete, wait = await self._snapshot_state(incident.id)
+        from thirdbook.tui.dialogs.kill_switch import KillSwitchDialog
+
         choice = await stage.app.push_screen_wait(KillSwitchDialog(model, version, complete, wait))
         if choice is None:
             return
@@ -101,6 +105,8 @@ class ContainmentKeys:
     async def _confirm(self, incident_id: int, heading: Text, body: Text) -> Confirmation | None:
         """Ask once; without a complete snapshot the answer must carry an override reason."""
         complete, wait = await self._snapshot_state(incident_id)
+        from thirdbook.tui.dialogs.kill_switch import ConfirmDialog
+
         return await self.stage.app.push_screen_wait(ConfirmDialog(heading, body, complete, wait))
 
     async def rollback(self) -> None:
@@ -138,6 +144,8 @@ class ContainmentKeys:
         if ready is None:
             return
         incident, svc = ready
+        from thirdbook.tui.dialogs.triage import PromptDialog
+
         typed = await stage.app.push_screen_wait(
             PromptDialog(
                 f"Quarantine for incident #{incident.id}",

@@ -22,6 +22,7 @@ TITLES = {
     "4 action": "4. Downstream action",
     "route": "Route and why",
     "inquiry": "The inquiry",
+    "trace": "Its OpenTelemetry trace (spans joined, and what never arrived)",
     "related": "Feedback, agent actions and inquiries naming it",
     "cited by": "Alerts and incidents citing it",
     "snapshot": "Snapshots holding it (events object hash)",
@@ -65,7 +66,7 @@ def sections(e: Explanation) -> list[Text]:
             block.append("\n")
             block.append_text(safe(label, 120, style="bold"))
             block.append(": ")
-            loud = MISSING in value or "MISMATCH" in value
+            loud = MISSING in value or "MISMATCH" in value or (sec, label) == ("trace", "missing")
             shown = pretty(value)
             if "\n" in shown:
                 block.append("\n")

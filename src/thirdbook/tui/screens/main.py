@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 
 from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.incidents import Incident
@@ -33,16 +33,15 @@ from thirdbook.tui.panels.incident_parts import ActionItemsPanel, RunbookPanel, 
 from thirdbook.tui.panels.live import LivePanel
 from thirdbook.tui.panels.panel import Change, Panel, StoreChanged
 from thirdbook.tui.screens.containment_keys import ContainmentKeys
-from thirdbook.tui.screens.explain import explain_selected
 from thirdbook.tui.screens.main_layout import LAYOUT_CSS, PANELS, too_small
 from thirdbook.tui.screens.moving_keys import MovingKeys
 from thirdbook.tui.screens.refusals import ACTING, refusal
-from thirdbook.tui.screens.reveal import reveal_selected
 from thirdbook.tui.screens.stage import need_incident
 from thirdbook.tui.screens.triage_keys import TriageKeys
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.health_line import HealthLine
 from thirdbook.tui.widgets.incident_panel import IncidentPanel
+from thirdbook.tui.widgets.keys_footer import KeysFooter
 from thirdbook.tui.widgets.message_bar import MessageBar
 from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_list import RunbookList
@@ -100,7 +99,7 @@ class MainScreen(Screen[None]):
                 yield TimelinePanel()
         yield MessageBar(id="messages")
         yield HealthLine(id="health")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._show_tabs()
@@ -247,18 +246,19 @@ class MainScreen(Screen[None]):
         if self.refused("reveal_secrets") or self.service is None:
             return
         incident_id = None if self.incident is None else self.incident.id
+        from thirdbook.tui.screens.reveal import reveal_selected
+
         await reveal_selected(self, self.live.browser, self.service, incident_id)
         self.live.detail_changed()
 
     @work(exclusive=True, group="explain")
     async def action_explain(self) -> None:
         """Explain the highlighted unexplainable alert (from the alerts), else the event."""
-        alert = (
-            self.live.highlighted_alert()
-            if self.focused is self.live.query_one("#alerts")
-            else None
-        )
+        on_alerts = self.focused is self.live.query_one("#alerts")
+        alert = self.live.highlighted_alert() if on_alerts else None
         event = None if alert is not None else self.selected_event()
+        from thirdbook.tui.screens.explain import explain_selected
+
         await explain_selected(self, self.service, alert, event)
 
     # -- the actions (see triage_keys and containment_keys) ----------------------------------

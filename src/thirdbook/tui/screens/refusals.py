@@ -57,6 +57,9 @@ CLOSED_REFUSES = frozenset(
 def refusal(action: str, svc: Services | None, incident: Incident | None) -> str | None:
     """Why `action` is refused now, in a sentence; None if it may go ahead."""
     if action in ACTING and svc is not None and svc.read_only:
+        looking = svc.session.read_only_why
+        if svc.read_only_reason is None and looking is not None:  # a browser session
+            return f"Refused: {looking}; it looks but does not act."
         why = svc.read_only_reason or "opened with --read-only"
         return f"Refused: this console is read-only ({why}); it looks but does not act."
     if action in CLOSED_REFUSES and incident is not None and incident.phase == "closed":

@@ -4,19 +4,18 @@ and runbook edits. Each asks what it needs in a dialog and says why if refused."
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from thirdbook.domain.incidents import SEVERITIES, Incident
-from thirdbook.tui.dialogs.action_item import ActionItemDialog
-from thirdbook.tui.dialogs.choices import ChoiceDialog
-from thirdbook.tui.dialogs.phase import ask_phase
-from thirdbook.tui.dialogs.triage import DeclareDialog, PromptDialog, dismiss_dialog
-from thirdbook.tui.editor import edit_runbook
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident, selected_alert
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.runbook_list import RunbookList
+
+if TYPE_CHECKING:
+    from thirdbook.tui.dialogs.action_item import ActionItemDialog
 
 
 class TriageKeys:
@@ -28,6 +27,8 @@ class TriageKeys:
     async def declare(self) -> Incident | None:
         """Declare an incident from the selected alert; returns the new incident."""
         stage = self.stage
+        from thirdbook.tui.dialogs.triage import DeclareDialog
+
         alert = selected_alert(stage)
         choice = None if alert is None else await stage.app.push_screen_wait(DeclareDialog(alert))
         if alert is None or choice is None or stage.service is None:
@@ -50,6 +51,8 @@ class TriageKeys:
     async def dismiss(self) -> None:
         """Dismiss the selected alert, with a reason."""
         stage = self.stage
+        from thirdbook.tui.dialogs.triage import dismiss_dialog
+
         alert = selected_alert(stage)
         reason = None if alert is None else await stage.app.push_screen_wait(dismiss_dialog(alert))
         if alert is None or reason is None or stage.service is None:
@@ -73,6 +76,8 @@ class TriageKeys:
             for i in open_incidents
         ]
         current = None if stage.incident is None else str(stage.incident.id)
+        from thirdbook.tui.dialogs.choices import ChoiceDialog
+
         chosen = await stage.app.push_screen_wait(
             ChoiceDialog(f"Attach alert #{alert.id} to which incident?", options, current)
         )
@@ -86,6 +91,8 @@ class TriageKeys:
         if ready is None:
             return
         incident, svc = ready
+        from thirdbook.tui.dialogs.choices import ChoiceDialog
+
         chosen = await stage.app.push_screen_wait(
             ChoiceDialog(
                 f"Severity of incident #{incident.id}",
@@ -102,6 +109,8 @@ class TriageKeys:
         incident = need_incident(stage)
         if incident is not None and stage.service is not None:
             svc = stage.service
+            from thirdbook.tui.dialogs.phase import ask_phase
+
             chosen = await ask_phase(stage.app, svc.triage, svc.queries, incident)
             if chosen is not None:
                 await act(stage, svc.triage.set_phase(incident.id, chosen))
@@ -120,6 +129,8 @@ class TriageKeys:
     @staticmethod
     def action_item_dialog(incident_id: int) -> ActionItemDialog:
         """The dialog for a new action item on this incident (due today by default)."""
+        from thirdbook.tui.dialogs.action_item import ActionItemDialog
+
         return ActionItemDialog(incident_id, datetime.now(UTC).date())
 
     async def close_action_item(self, table: ActionItemTable) -> None:
@@ -129,6 +140,8 @@ class TriageKeys:
         if item_id is None or stage.service is None:
             stage.notify("Select an action item first (5, then j/k).", severity="warning")
             return
+        from thirdbook.tui.dialogs.triage import PromptDialog
+
         resolution = await stage.app.push_screen_wait(
             PromptDialog(
                 f"Close action item #{item_id}?",
@@ -167,4 +180,6 @@ class TriageKeys:
         incident = need_incident(stage)
         if incident is None or stage.service is None or incident.runbook is None:
             return False
+        from thirdbook.tui.editor import edit_runbook
+
         return await edit_runbook(stage.app, stage.service, incident.id, incident.runbook)

@@ -9,24 +9,31 @@ choosing one says where it points, for the commander to open deliberately.
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
-from textual import on
-from textual.app import ComposeResult
+from typing import TYPE_CHECKING
+
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
 
 from thirdbook.tui.safe_text import safe_markdown
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from textual.widget import AwaitMount
+    from textual.widgets import Markdown
 
 EMPTY = "*No runbook: declare an incident to follow one.*"
 
 
 def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
     # Raw HTML in a runbook is shown as written, never interpreted (nor silently dropped).
     return MarkdownIt("gfm-like", {"html": False})
 
 
 class RunbookDocument(VerticalScroll):
-    """A scrolling, focusable view of one runbook's Markdown."""
+    """A scrolling, focusable view of one runbook's Markdown. Its Markdown widget (and the
+    Markdown parser) are made when it first shows, so a console that never opens the
+    document pays nothing for it, its first frame least of all."""
 
     DEFAULT_CSS = """
     RunbookDocument { height: 1fr; display: none; }
@@ -43,9 +50,8 @@ class RunbookDocument(VerticalScroll):
         self.source: str | None = None
         """The Markdown drawn (after `safe_markdown`), None before the first draw."""
         self._wanted: str | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Markdown(parser_factory=_parser, open_links=False)
+        self._markdown: Markdown | None = None
+        self._mounted: AwaitMount | None = None
 
     def show(self, markdown: str | None) -> None:
         """Keep this runbook Markdown (None: no runbook) and draw it if the document is
@@ -61,9 +67,19 @@ class RunbookDocument(VerticalScroll):
         if self._wanted is None or self._wanted == self.source:
             return
         self.source = self._wanted
-        self.run_worker(self.query_one(Markdown).update(self.source), group="draw")
+        self.run_worker(self._draw(self.source), group="draw")
 
-    @on(Markdown.LinkClicked)
-    def _link(self, event: Markdown.LinkClicked) -> None:
+    async def _draw(self, source: str) -> None:
+        from textual.widgets import Markdown
+
+        if self._markdown is None:
+            self._markdown = Markdown(parser_factory=_parser, open_links=False)
+            self._mounted = self.mount(self._markdown)  # in the DOM now, ready once awaited
+        if self._mounted is not None:
+            await self._mounted
+        await self._markdown.update(source)
+
+    def on_markdown_link_clicked(self, event: Markdown.LinkClicked) -> None:
+        """A link opens nothing: it says where it points."""
         event.stop()
         self.notify(f"Link not opened: {event.href}", title="Runbook", timeout=15)
