@@ -43,15 +43,35 @@ def readme_examples() -> list[bytes]:
     return [line.encode() for line in section.splitlines() if line.startswith('{"v":1,')]
 
 
+KINDS = {
+    **BASES,
+    "span": {
+        "request_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "b7ad6b7169203331",
+        "operation": "execute_tool",
+        "name": "bureau_lookup",
+        "tool_output": {"tool": "bureau_lookup", "output": "score=612", "call_id": "c-1"},
+    },
+}
+"""A well-formed event of every kind."""
+
+
 def base_line(kind: str, **changes: object) -> bytes:
-    record = {"v": 1, "kind": kind, "ts": "2026-11-27T10:00:00.5+01:00", **BASES[kind]}
+    record = {"v": 1, "kind": kind, "ts": "2026-11-27T10:00:00.5+01:00", **KINDS[kind]}
     record.update(changes)
     return json.dumps(record, separators=(",", ":")).encode()
 
 
 GOOD = [
     *readme_examples(),
-    *(base_line(kind) for kind in BASES),
+    *(base_line(kind) for kind in KINDS),
+    base_line(
+        "inference",
+        model={"name": "m", "version": "v1", "alias": "serving"},
+        response={"text": "t", "tool_calls": [{"id": "c-1", "name": "f", "arguments": "{}"}]},
+        trace_id="0af7651916cd43dd8448eb211c80319c",
+        span_id="b7ad6b7169203331",
+    ),
     base_line("inference", extra={"deeper": [1, 2.5, None, True, "x"]}),  # an unknown key
     base_line("inference", request_id="é\n\u0000😀", subject=None, ts="2026-11-27T10:00:00Z"),
     base_line("inference", ts="1970-01-01T00:00:00Z", latency_ms=0),
@@ -189,6 +209,7 @@ def test_the_compiled_types_are_generated_from_every_model_field() -> None:
         "agent_action": (),
         "change": (),
         "inquiry": ("due",),
+        "span": (),
     }
 
 

@@ -3,8 +3,9 @@
 - "bench": realistic inference records (~750 bytes each), the benchmark's own shape;
 - "readme": the README's own inference example ("The event format, v1"), read from the
   README itself, with the request id, subject, time, score and latency varied per line;
-- "otlp": the same inferences as OpenTelemetry GenAI spans, one OTLP JSON `TracesData`
-  object a line (source format "otlp-json") — only once that format is registered.
+- "otlp": the same inferences as OpenTelemetry GenAI spans (`thirdbook.domain.otlp_writer`,
+  as the demo's `--otlp` logs are written), one OTLP JSON `TracesData` object a line
+  carrying eight inferences (source format "otlp-json").
 """
 
 from __future__ import annotations
@@ -110,25 +111,49 @@ def readme_records(lines: int, seed: int = 1) -> Iterator[dict[str, object]]:
         yield record
 
 
-SHAPES: dict[str, Callable[[int], Iterator[dict[str, object]]]] = {
-    "bench": bench_records,
-    "readme": readme_records,
-}
-"""The JSONL shapes, by name (source format "thirdbook")."""
-
 OTLP_FORMAT = "otlp-json"
-"""The source format OTLP lines are ingested with. The "otlp" shape is added here, with a
-generator of OTLP JSON lines carrying the same inferences, once that format is registered
-(`thirdbook.domain.formats.known_formats()`); until then the benchmark says it is skipped."""
+"""The source format the "otlp" shape is ingested with."""
+OTLP_PER_LINE = 8
+"""Inferences a line of the "otlp" shape carries (as a file exporter batches its spans)."""
 
 
-def write_lines(path: Path, records: Iterator[dict[str, object]]) -> tuple[int, int]:
-    """Write the records as JSON lines; returns (lines, bytes)."""
+def jsonl(records: Iterator[dict[str, object]]) -> Iterator[bytes]:
+    """The records as thirdbook JSON lines."""
+    for record in records:
+        yield orjson.dumps(record) + b"\n"
+
+
+def otlp(events: int, seed: int = 1) -> Iterator[bytes]:
+    """The benchmark's inferences as an instrumented application would emit them: each a
+    `chat` span with its retrieval and tool spans (three events), `OTLP_PER_LINE` of them
+    a `TracesData` line; about `events` events in all."""
+    from thirdbook.domain.otlp_writer import otlp_lines
+
+    chunk: list[dict[str, object]] = []
+    for record in bench_records(max(1, events // 3), seed):
+        chunk.append(record)
+        if len(chunk) == OTLP_PER_LINE:
+            yield from otlp_lines(chunk, service="bench")
+            chunk = []
+    if chunk:
+        yield from otlp_lines(chunk, service="bench")
+
+
+SOURCES: dict[str, Callable[[int], Iterator[bytes]]] = {
+    "bench": lambda n: jsonl(bench_records(n)),
+    "readme": lambda n: jsonl(readme_records(n)),
+    "otlp": otlp,
+}
+"""Each shape's lines, for a count (of lines; of events for "otlp")."""
+
+
+def write_lines(path: Path, lines: Iterator[bytes]) -> tuple[int, int]:
+    """Write the lines; returns (lines, bytes)."""
     count = 0
     with path.open("wb") as out:
         chunk: list[bytes] = []
-        for record in records:
-            chunk.append(orjson.dumps(record) + b"\n")
+        for line in lines:
+            chunk.append(line)
             count += 1
             if len(chunk) == CHUNK:
                 out.write(b"".join(chunk))

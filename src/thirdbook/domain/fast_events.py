@@ -28,25 +28,11 @@ import orjson
 from annotated_types import Ge
 from pydantic import AwareDatetime, BaseModel
 
-from thirdbook.domain.events import (
-    AgentActionEvent,
-    ChangeEvent,
-    FeedbackEvent,
-    InferenceEvent,
-    InquiryEvent,
-    MetricEvent,
-)
+from thirdbook.domain.events import Event
 from thirdbook.domain.line_format import EventColumns
 from thirdbook.domain.records import in_store_range, to_us
 
-EVENT_MODELS: tuple[type[BaseModel], ...] = (
-    InferenceEvent,
-    MetricEvent,
-    FeedbackEvent,
-    AgentActionEvent,
-    ChangeEvent,
-    InquiryEvent,
-)
+EVENT_MODELS: tuple[type[BaseModel], ...] = get_args(get_args(Event)[0])
 """The members of the `Event` union, each told by its `kind`."""
 
 MAX_NESTING = 100
