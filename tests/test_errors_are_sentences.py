@@ -29,7 +29,14 @@ from thirdbook.cli import main
 from thirdbook.config import ContainmentConfig
 from thirdbook.domain.alerts import Firing
 from thirdbook.services.factory import build_services
-from thirdbook.store import Store
+from thirdbook.store import Store, connection
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The faults here are made by the page (a store damaged page by page, a disk full at
+    the next page): stores made here have SQLite's 4 KiB pages, as these faults assume."""
+    monkeypatch.setattr(connection, "PAGE_SIZE", 4096)
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

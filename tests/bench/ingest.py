@@ -1,17 +1,26 @@
-"""Ingest benchmark: thirdbook's end-to-end ingest against the raw SQLite limit.
+"""Ingest benchmark: thirdbook's end-to-end ingest against the raw SQLite limit, paired.
 
-    .venv/bin/python tests/bench/ingest.py [--lines 1000000] [--dir DIR]
+    .venv/bin/python tests/bench/ingest.py [--lines 1000000] [--rounds 3]
+                                           [--shapes bench,readme,otlp] [--no-cold] [--dir DIR]
 
-Prints, from one run on one generated file of realistic inference records (~700 bytes each):
-1. the raw SQLite limit: stdlib `executemany`, batches of 10,000 pre-parsed tuples, the same
-   columns, no index, the same pragmas (WAL, synchronous=NORMAL);
+For each shape of line (tests/bench/ingest_lines.py: "bench", the benchmark's realistic
+inference records of ~750 bytes; "readme", the README's own inference example; "otlp", the
+bench's inferences as OpenTelemetry GenAI spans, eight inferences (24 spans) an OTLP JSON
+line, source format "otlp-json", --lines events in all), one file is generated and then, in
+each of --rounds paired rounds (the order alternating, so a drift in the machine's load
+falls on both sides alike):
+1. the raw SQLite limit: stdlib `executemany`, batches of 10,000 pre-parsed tuples (one per
+   event, with the raw bytes ingest stores for it), the same columns, no index, the same
+   pragmas (WAL, synchronous=NORMAL), SQLite's default page size;
 2. thirdbook's end-to-end ingest of the same file into a fresh store, ending with all its
-   indexes built (read, validate every line against the v1 models, insert, move the
-   checkpoint in the same transaction; a backlog this large is bulk-loaded);
-3. the ratio (target: at least 0.5);
-4. a cold start on that file: `thirdbook ingest --once` then `thirdbook events --request-id`
-   for one request, as separate processes, beside lnav's load-and-search of the same file
-   when lnav is installed.
+   indexes built (read, validate every line, insert, move the checkpoint in the same
+   transaction; a backlog this large is bulk-loaded);
+3. their ratio in that round, in events per second (target: at least 0.5).
+It prints min / median / max over the rounds of each figure and of the per-round ratio, and
+the store's bytes per event beside the log's. Then, for the first shape, a cold start on
+that file: `thirdbook ingest --once` then `thirdbook events --request-id` for one request,
+as separate processes, beside lnav's load-and-search of the same file when lnav is
+installed.
 """
 
 from __future__ import annotations
@@ -19,18 +28,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import orjson
+from ingest_lines import OTLP_FORMAT, SOURCES, write_lines
 
 from thirdbook.config import IngestConfig, SourceConfig
+from thirdbook.domain.events import model_of
+from thirdbook.domain.formats import format_named, known_formats
+from thirdbook.domain.line_format import LineReject
 from thirdbook.domain.records import to_us
 from thirdbook.ingest.ingester import Ingester
 from thirdbook.store import Store
@@ -38,101 +50,50 @@ from thirdbook.store import Store
 RAW_BATCH = 10_000
 
 
-def generate(path: Path, lines: int, seed: int = 1) -> int:
-    """Write `lines` realistic inference records; returns the file's size."""
-    rng = random.Random(seed)
-    weights = "sha256:" + "5e" * 32
-    words = (
-        "income",
-        "requested",
-        "months",
-        "existing",
-        "lines",
-        "bureau",
-        "score",
-        "policy",
-        "affordability",
-        "threshold",
-        "declined",
-        "approved",
-    )
-    with path.open("wb") as out:
-        chunk = []
-        for n in range(lines):
-            subject = f"applicant-{rng.randrange(1_000_000):06d}"
-            record = {
-                "v": 1,
-                "kind": "inference",
-                "ts": f"2026-11-27T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:"
-                f"{n % 60:02d}.{rng.randrange(1_000_000):06d}+00:00",
-                "request_id": f"{rng.getrandbits(128):032x}",
-                "subject": subject,
-                "route": "model",
-                "model": {
-                    "name": "credit-scorer",
-                    "version": rng.choice(("v6", "v7")),
-                    "weights_hash": weights,
-                },
-                "prompt": {
-                    "template_id": "credit-decision",
-                    "template_version": "12",
-                    "system": "Assess credit applications under policy CR-7.",
-                    "user": " ".join(rng.choice(words) for _ in range(6)),
-                    "retrieved": [{"id": "policy-cr7", "content_hash": "sha256:d5c0ffee"}],
-                    "tool_outputs": [
-                        {"tool": "bureau_lookup", "output": f"score={rng.randrange(380, 820)}"}
-                    ],
-                },
-                "response": {
-                    "decision": rng.choice(("approve", "decline")),
-                    "score": round(rng.random(), 3),
-                    "text": "Affordability checked against policy.",
-                },
-                "action": {"type": "letter"},
-                "latency_ms": round(rng.uniform(40, 160), 1),
-            }
-            chunk.append(orjson.dumps(record) + b"\n")
-            if len(chunk) == 10_000:
-                out.write(b"".join(chunk))
-                chunk = []
-        out.write(b"".join(chunk))
-    return path.stat().st_size
-
-
-def preparse(path: Path) -> list[tuple[object, ...]]:
-    """The file as insert-ready tuples (not timed: the raw limit has no parsing in it)."""
+def preparse(path: Path, line_format: str) -> list[tuple[object, ...]]:
+    """The file's events as insert-ready tuples, read by the source's format (not timed: the
+    raw limit has no parsing in it). Each is stored with its own raw bytes, as ingest does:
+    the line itself for a thirdbook line, its thirdbook JSON for an OTLP span."""
     rows: list[tuple[object, ...]] = []
     offset = 0
     now = time.time_ns() // 1000
-    from datetime import datetime
-
+    parse = format_named(line_format).parse_line
     with path.open("rb") as handle:
         for line in handle:
-            record = orjson.loads(line)
-            model = record["model"]
-            rows.append(
-                (
-                    to_us(datetime.fromisoformat(record["ts"])),
-                    "inference",
-                    record["request_id"],
-                    record["subject"],
-                    model["name"],
-                    model["version"],
-                    model["weights_hash"],
-                    record["route"],
-                    1,
-                    offset,
-                    now,
-                    line[:-1],
+            found = parse(line[:-1])
+            assert not isinstance(found, LineReject), found.reason
+            for event, raw in found:
+                name, version, weights = model_of(event)
+                rows.append(
+                    (
+                        to_us(event.ts),
+                        event.kind,
+                        getattr(event, "request_id", None),
+                        getattr(event, "subject", None),
+                        name,
+                        version,
+                        weights,
+                        getattr(event, "route", None),
+                        1,
+                        offset,
+                        now,
+                        line[:-1] if raw is None else raw,
+                    )
                 )
-            )
             offset += len(line)
     return rows
 
 
+def fresh(db: Path) -> Path:
+    """`db` with no database, WAL or shared-memory file left from an earlier round."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return db
+
+
 def raw_limit(rows: list[tuple[object, ...]], db: Path) -> float:
     """Rows per second for bare executemany into an unindexed table."""
-    conn = sqlite3.connect(db, isolation_level=None)
+    conn = sqlite3.connect(fresh(db), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute(
@@ -156,17 +117,82 @@ def raw_limit(rows: list[tuple[object, ...]], db: Path) -> float:
     return len(rows) / elapsed
 
 
-async def thirdbook_ingest(path: Path, db: Path) -> tuple[float, int]:
-    """Rows per second for thirdbook's own ingest into a fresh store."""
-    store = await Store.open(db, cache_mb=64)
-    ingester = Ingester(store, [SourceConfig(name="bench", paths=[str(path)])], IngestConfig())
+async def thirdbook_ingest(path: Path, db: Path, line_format: str) -> tuple[float, int, int]:
+    """(rows per second, events stored, store bytes) for thirdbook's own ingest into a
+    fresh store."""
+    store = await Store.open(fresh(db), cache_mb=64)
+    source = SourceConfig(name="bench", paths=[str(path)], format=line_format)
+    ingester = Ingester(store, [source], IngestConfig())
     began = time.perf_counter()
     await ingester.run(asyncio.Event(), once=True)
     elapsed = time.perf_counter() - began
     await ingester.release()
     count = await store.events.count()
     await store.close()
-    return count / elapsed, count
+    size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
+    return count / elapsed, count, size
+
+
+def spread(values: list[float], digits: int = 0) -> str:
+    """min / median / max."""
+    return " / ".join(
+        f"{v:,.{digits}f}" for v in (min(values), statistics.median(values), max(values))
+    )
+
+
+def bench_shape(shape: str, lines: int, rounds: int, work: Path) -> tuple[Path, str]:
+    """Generate one shape's file and run the paired rounds on it; returns the file and one
+    request id in it (two thirds of the way through)."""
+    line_format = OTLP_FORMAT if shape == "otlp" else "thirdbook"
+    log = work / f"{shape}.jsonl"
+    began = time.perf_counter()
+    lines_written, size = write_lines(log, SOURCES[shape](lines))
+    rows = preparse(log, line_format)
+    count = len(rows)
+    print(
+        f"[{shape}] file {lines_written:,} lines, {count:,} events, {size / 1e6:,.0f} MB "
+        f"({size / count:.0f} bytes/event), format {line_format!r}, "
+        f"made in {time.perf_counter() - began:.1f} s"
+    )
+    request_id = str(rows[len(rows) * 2 // 3][2])
+    raws: list[float] = []
+    ours: list[float] = []
+    ratios: list[float] = []
+    sizes: list[float] = []
+    for n in range(rounds):
+        raw_first = n % 2 == 0
+        if raw_first:
+            raw = raw_limit(rows, work / "raw.db")
+        rate, stored, store_bytes = asyncio.run(
+            thirdbook_ingest(log, work / "thirdbook.db", line_format)
+        )
+        if not raw_first:
+            raw = raw_limit(rows, work / "raw.db")
+        assert stored == count, f"stored {stored} of {count}"
+        raws.append(raw)
+        ours.append(rate)
+        ratios.append(rate / raw)
+        sizes.append(store_bytes / stored)
+        print(
+            f"[{shape}] round {n + 1}: raw {raw:,.0f} rows/s, thirdbook {rate:,.0f} rows/s, "
+            f"ratio {rate / raw:.2f} ({'raw' if raw_first else 'thirdbook'} first)"
+        )
+    del rows
+    print(f"[{shape}] min / median / max of {rounds} paired rounds:")
+    print(
+        f"[{shape}]   raw limit  {spread(raws)} rows/s  (sqlite3 executemany, batches of "
+        f"{RAW_BATCH:,}, pre-parsed tuples, no index)"
+    )
+    print(
+        f"[{shape}]   thirdbook  {spread(ours)} rows/s  (end to end: read, validate every "
+        "line, insert, all indexes built, checkpoint per batch)"
+    )
+    print(f"[{shape}]   ratio      {spread(ratios, 2)}  (per round; target >= 0.50)")
+    print(
+        f"[{shape}]   store      {spread(sizes)} bytes/event, beside the log's "
+        f"{size / count:.0f} bytes/event ({statistics.median(sizes) / (size / count):.2f}x)"
+    )
+    return log, request_id
 
 
 def cold_start(path: Path, work: Path, request_id: str) -> tuple[float, str]:
@@ -225,43 +251,32 @@ def lnav_search(path: Path, work: Path, request_id: str) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3, help="paired rounds per shape")
+    parser.add_argument(
+        "--shapes", default="bench,readme,otlp", help="comma-separated: bench, readme, otlp"
+    )
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold start and lnav")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     args = parser.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="thirdbook-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    log = work / "inference.jsonl"
-    began = time.perf_counter()
-    size = generate(log, args.lines)
-    print(
-        f"file        {args.lines:,} lines, {size / 1e6:,.0f} MB "
-        f"({size / args.lines:.0f} bytes/line), generated in {time.perf_counter() - began:.1f} s"
-    )
-    rows = preparse(log)
-    for name in ("raw.db", "thirdbook.db"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{work / name}{suffix}").unlink(missing_ok=True)
-    raw = raw_limit(rows, work / "raw.db")
-    request_id = str(rows[len(rows) * 2 // 3][2])
-    del rows
-    print(
-        f"raw limit   {raw:,.0f} rows/s  (sqlite3 executemany, batches of {RAW_BATCH:,}, "
-        "pre-parsed tuples, no index)"
-    )
-    ours, count = asyncio.run(thirdbook_ingest(log, work / "thirdbook.db"))
-    assert count == args.lines, f"stored {count} of {args.lines}"
-    print(
-        f"thirdbook   {ours:,.0f} rows/s  (end to end: read, validate every line, insert, "
-        "all 4 indexes built, checkpoint per batch)"
-    )
-    print(f"ratio       {ours / raw:.2f}  (target >= 0.50)")
-    seconds, found = cold_start(log, work, request_id)
-    assert request_id in found, "the cold-start search did not find the request"
-    print(f"cold start  {seconds:.1f} s  (thirdbook ingest --once, then events --request-id)")
-    lnav = lnav_search(log, work, request_id)
-    if lnav is None:
-        print("lnav        not installed (apt-get install lnav) — no comparison")
-    else:
-        print(f"lnav        {lnav:.1f} s  (load and :filter-in the same request id)")
+    first: tuple[Path, str] | None = None
+    for shape in args.shapes.split(","):
+        if shape == "otlp" and OTLP_FORMAT not in known_formats():
+            print(f"[otlp] skipped: the {OTLP_FORMAT!r} format is not in this build yet")
+            continue
+        found = bench_shape(shape, args.lines, args.rounds, work)
+        first = first or found
+    if first is not None and not args.no_cold:
+        log, request_id = first
+        seconds, found_text = cold_start(log, work, request_id)
+        assert request_id in found_text, "the cold-start search did not find the request"
+        print(f"cold start  {seconds:.1f} s  (thirdbook ingest --once, then events --request-id)")
+        lnav = lnav_search(log, work, request_id)
+        if lnav is None:
+            print("lnav        not installed (apt-get install lnav) — no comparison")
+        else:
+            print(f"lnav        {lnav:.1f} s  (load and :filter-in the same request id)")
     if args.dir is None:
         shutil.rmtree(work, ignore_errors=True)
 

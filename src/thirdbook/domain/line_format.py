@@ -32,6 +32,20 @@ class LineReject(NamedTuple):
     reason: str
 
 
+class EventColumns(NamedTuple):
+    """The indexed columns of a line that holds exactly one event, stored as the line itself
+    (what a format's fast path, `ColumnsFastPath`, gives instead of the event)."""
+
+    ts_us: int
+    kind: str
+    request_id: str | None
+    subject: str | None
+    model_name: str | None
+    model_version: str | None
+    weights_hash: str | None
+    route: str | None
+
+
 class LineFormat(Protocol):
     """A log format, registered by name (`thirdbook.domain.formats`)."""
 
@@ -42,4 +56,15 @@ class LineFormat(Protocol):
 
     def parse_line(self, line: bytes) -> Sequence[LineEvent] | LineReject:
         """The line's events, in the order they are stored, or why it has none usable."""
+        ...
+
+
+class ColumnsFastPath(Protocol):
+    """A format may also offer a fast path: the columns of a line that is one valid event,
+    stored verbatim, or None when it cannot tell (ingest then calls `parse_line`, which
+    decides). It must never give columns for a line `parse_line` would refuse, nor other
+    columns than `parse_line`'s event has."""
+
+    def line_columns(self, line: bytes) -> EventColumns | None:
+        """The one event's columns, or None: ask `parse_line`."""
         ...

@@ -14,7 +14,8 @@ import orjson
 from pydantic import ValidationError
 
 from thirdbook.domain.events import EVENT_ADAPTER, EVENT_KINDS
-from thirdbook.domain.line_format import LineEvent, LineReject
+from thirdbook.domain.fast_events import fast_columns
+from thirdbook.domain.line_format import EventColumns, LineEvent, LineReject
 
 
 def _shape_reason(exc: ValidationError) -> str:
@@ -97,6 +98,11 @@ class ThirdbookJsonl:
 
     def __init__(self) -> None:
         self._validate = EVENT_ADAPTER.validate_json
+
+    def line_columns(self, line: bytes) -> EventColumns | None:
+        """The fast path (`thirdbook.domain.fast_events`): a valid line's columns, or None
+        when only `parse_line` can tell."""
+        return fast_columns(line)
 
     def parse_line(self, line: bytes) -> Sequence[LineEvent] | LineReject:
         """The line's one event (stored as the line itself), or why it is refused."""

@@ -4,13 +4,12 @@ large one bulk-loaded without the events indexes (built again after by one sort 
 from __future__ import annotations
 
 import asyncio
-import pickle
 import time
 from collections import deque
 
 from thirdbook.domain.formats import module_of
 from thirdbook.ingest.ingester_protocols import Draining
-from thirdbook.ingest.parse import parse_batch_packed
+from thirdbook.ingest.parse import parse_batch_packed, unpack_rows
 from thirdbook.ingest.tail import Batch, Tail
 
 PARALLEL_BACKLOG = 8 << 20
@@ -91,7 +90,9 @@ async def drain_pipelined(ingester: Draining, tail: Tail) -> int:
             batch, future = inflight.popleft()
             # Unpacked here, between commits: unpickling in the pool's thread while the
             # store inserts would fight it for the GIL on every row.
-            events, rejects = pickle.loads(await future)
+            events, rejects = unpack_rows(
+                await future, batch, tail.file_id, settings.max_line_bytes
+            )
             tail.last_growth = time.monotonic()
             await ingester.commit(tail, batch, events, rejects)
             stored += len(events)

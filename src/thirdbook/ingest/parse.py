@@ -4,11 +4,22 @@ Nothing is dropped: every line becomes its events, each at the line's offset and
 in the line (a format may find none in a line), or one reject row (raw bytes, or their first
 bytes when the line is over the size limit). A line is never split: its events are in the
 same batch, which commits with the file's checkpoint in one transaction.
+
+A format with a fast path (`ColumnsFastPath`, as the thirdbook format has) gives a valid
+line's columns directly; `parse_line` decides every other line. A worker process sends its
+rows back compactly (`parse_batch_packed`): columns without the raw bytes, which the
+ingester already holds (the lines of the batch it sent), only a raw a format made itself
+travels; `unpack_rows` puts the rows together again.
 """
 
 from __future__ import annotations
 
+import gc
 import pickle
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain, repeat
+from typing import Any
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.events import BOM, InferenceEvent, model_of, unkeepable_time
@@ -17,6 +28,147 @@ from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+
+Row = tuple[Any, ...]
+"""(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
+weights_hash, route, byte_offset, line_index, line_number): an events row before the file,
+the ingest time and the raw bytes are put in (`line_number` finds its line in the batch)."""
+_LINE_NUMBER = 12
+_REPEATED = (1, 6, 7, 8, 9)  # kind, model name, version, weights hash, route: few values
+
+
+def _too_long(file_id: int, start: int, line: bytes, limit: int, at: int) -> RejectTuple:
+    return (
+        file_id,
+        start,
+        len(line),
+        f"line of {len(line)} bytes exceeds the limit of {limit} bytes; "
+        f"the first {REJECT_KEEP_BYTES} bytes are kept",
+        line[:REJECT_KEEP_BYTES],
+        0,
+        at,
+    )
+
+
+def _parse(
+    segments: Sequence[tuple[int, bytes]],
+    file_id: int,
+    ingested_us: int,
+    max_line_bytes: int,
+    line_format: LineFormat,
+) -> tuple[list[Row], dict[int, bytes], list[RejectTuple], list[bytes]]:
+    """(rows, the raws a format gave by row, rejects, the lines numbered across segments)."""
+    rows: list[Row] = []
+    given: dict[int, bytes] = {}
+    rejects: list[RejectTuple] = []
+    parse = line_format.parse_line
+    fast = getattr(line_format, "line_columns", None)  # a `ColumnsFastPath`, if it has one
+    number = -1
+    all_lines: list[bytes] = []
+    for base_offset, data in segments:
+        lines = data.split(b"\n")
+        lines.pop()  # the empty string after the last newline
+        all_lines.extend(lines)
+        offset = base_offset
+        for line in lines:
+            number += 1
+            start = offset
+            offset += len(line) + 1
+            if len(line) > max_line_bytes:
+                rejects.append(_too_long(file_id, start, line, max_line_bytes, ingested_us))
+                continue
+            body = line.removeprefix(BOM) if start == 0 else line
+            columns = None if fast is None else fast(body)
+            if columns is not None:
+                ts_us, kind, request_id, subject, name, version, weights, route = columns
+                rows.append(
+                    (
+                        ts_us,
+                        kind,
+                        request_id,
+                        lookup_key(request_id),
+                        subject,
+                        lookup_key(subject),
+                        name,
+                        version,
+                        weights,
+                        route,
+                        start,
+                        0,
+                        number,
+                    )
+                )
+                continue
+            try:
+                found = parse(body)
+            except Exception as exc:  # a format's bug must cost one line, never the ingest
+                found = LineReject(f"the {line_format.name} format failed on this line: {exc!r}")
+            if isinstance(found, LineReject):
+                rejects.append((file_id, start, len(line), found.reason, line, 1, ingested_us))
+                continue
+            kept = len(rows)
+            for index, (event, raw) in enumerate(found):
+                ts_us = to_us(event.ts)
+                refused = unkeepable_time(event, ts_us)
+                if refused is not None:
+                    # A line is stored whole or not at all: its events so far go too.
+                    for row in range(kept, len(rows)):
+                        given.pop(row, None)
+                    del rows[kept:]
+                    reason = refused if len(found) == 1 else f"event {index} of the line: {refused}"
+                    rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
+                    break
+                name, version, weights = model_of(event)
+                request_id = getattr(event, "request_id", None)
+                subject = getattr(event, "subject", None)
+                if raw is not None:
+                    given[len(rows)] = raw
+                rows.append(
+                    (
+                        ts_us,
+                        event.kind,
+                        request_id,
+                        lookup_key(request_id),
+                        subject,
+                        lookup_key(subject),
+                        name,
+                        version,
+                        weights,
+                        event.route if isinstance(event, InferenceEvent) else None,
+                        start,
+                        index,
+                        number,
+                    )
+                )
+    return rows, given, rejects, all_lines
+
+
+def _event_tuples(
+    columns: Sequence[Sequence[Any]],
+    raws: list[bytes],
+    given: dict[int, bytes],
+    file_id: int,
+    ingested_us: int,
+) -> list[EventTuple]:
+    """The rows as inserted, from their columns and the raw bytes of each."""
+    for row, raw in given.items():
+        raws[row] = raw
+    return list(
+        zip(
+            *columns[:10],
+            repeat(file_id),
+            columns[10],
+            columns[11],
+            repeat(ingested_us),
+            raws,
+            strict=False,
+        )
+    )
+
+
+def _raws(lines: list[bytes], numbers: Sequence[int] | None) -> list[bytes]:
+    """Each row's line (every line in order when `numbers` is None)."""
+    return list(lines) if numbers is None else list(map(lines.__getitem__, numbers))
 
 
 def parse_lines(
@@ -28,70 +180,40 @@ def parse_lines(
     line_format: LineFormat,
 ) -> tuple[list[EventTuple], list[RejectTuple]]:
     """Parse `data`, a run of complete lines (each ending in b"\\n") starting at `base_offset`."""
-    events: list[EventTuple] = []
-    rejects: list[RejectTuple] = []
-    parse = line_format.parse_line
-    offset = base_offset
-    lines = data.split(b"\n")
-    lines.pop()  # the empty string after the last newline
-    for line in lines:
-        start = offset
-        offset += len(line) + 1
-        if len(line) > max_line_bytes:
-            rejects.append(
-                (
-                    file_id,
-                    start,
-                    len(line),
-                    f"line of {len(line)} bytes exceeds the limit of {max_line_bytes} bytes; "
-                    f"the first {REJECT_KEEP_BYTES} bytes are kept",
-                    line[:REJECT_KEEP_BYTES],
-                    0,
-                    ingested_us,
-                )
-            )
-            continue
-        body = line.removeprefix(BOM) if start == 0 else line
-        try:
-            found = parse(body)
-        except Exception as exc:  # a format's bug must cost one line, never the ingest
-            found = LineReject(f"the {line_format.name} format failed on this line: {exc!r}")
-        if isinstance(found, LineReject):
-            rejects.append((file_id, start, len(line), found.reason, line, 1, ingested_us))
-            continue
-        kept = len(events)
-        for index, (event, raw) in enumerate(found):
-            ts_us = to_us(event.ts)
-            refused = unkeepable_time(event, ts_us)
-            if refused is not None:
-                # A line is stored whole or not at all: its events so far go too.
-                del events[kept:]
-                reason = refused if len(found) == 1 else f"event {index} of the line: {refused}"
-                rejects.append((file_id, start, len(line), reason, line, 1, ingested_us))
-                break
-            name, version, weights = model_of(event)
-            request_id = getattr(event, "request_id", None)
-            subject = getattr(event, "subject", None)
-            events.append(
-                (
-                    ts_us,
-                    event.kind,
-                    request_id,
-                    lookup_key(request_id),
-                    subject,
-                    lookup_key(subject),
-                    name,
-                    version,
-                    weights,
-                    event.route if isinstance(event, InferenceEvent) else None,
-                    file_id,
-                    start,
-                    index,
-                    ingested_us,
-                    line if raw is None else raw,
-                )
-            )
-    return events, rejects
+    return _rows_of([(base_offset, data)], file_id, ingested_us, max_line_bytes, line_format)
+
+
+def _rows_of(
+    segments: Sequence[tuple[int, bytes]],
+    file_id: int,
+    at: int,
+    max_line_bytes: int,
+    line_format: LineFormat,
+) -> tuple[list[EventTuple], list[RejectTuple]]:
+    rows, given, rejects, lines = _parse(segments, file_id, at, max_line_bytes, line_format)
+    if not rows:
+        return [], rejects
+    columns = list(zip(*rows, strict=True))
+    raws = _raws(lines, columns[_LINE_NUMBER])
+    return _event_tuples(columns, raws, given, file_id, at), rejects
+
+
+def _long_line_rejects(
+    batch: Batch, max_line_bytes: int, at: int, file_id: int
+) -> list[RejectTuple]:
+    return [
+        (
+            file_id,
+            long.offset,
+            long.length,
+            f"line of {long.length} bytes exceeds the limit of {max_line_bytes} bytes; "
+            f"the first {len(long.prefix)} bytes are kept",
+            long.prefix,
+            0,
+            at,
+        )
+        for long in batch.long_lines
+    ]
 
 
 def parse_batch(
@@ -99,35 +221,55 @@ def parse_batch(
 ) -> tuple[list[EventTuple], list[RejectTuple]]:
     """Parse a batch's lines; over-long lines become rejects that keep their first bytes."""
     at = now_us()
-    events: list[EventTuple] = []
-    rejects: list[RejectTuple] = []
-    for offset, data in batch.segments:
-        seg_events, seg_rejects = parse_lines(
-            data, offset, file_id, at, max_line_bytes, line_format
-        )
-        events.extend(seg_events)
-        rejects.extend(seg_rejects)
-    for long in batch.long_lines:
-        rejects.append(
-            (
-                file_id,
-                long.offset,
-                long.length,
-                f"line of {long.length} bytes exceeds the limit of {max_line_bytes} bytes; "
-                f"the first {len(long.prefix)} bytes are kept",
-                long.prefix,
-                0,
-                at,
-            )
-        )
-    return events, rejects
+    events, rejects = _rows_of(batch.segments, file_id, at, max_line_bytes, line_format)
+    return events, rejects + _long_line_rejects(batch, max_line_bytes, at, file_id)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: parsing makes no cycles, only many objects
+    (each collection would walk them); freed by reference counting as ever."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def parse_batch_packed(
     batch: Batch, file_id: int, max_line_bytes: int, format_name: str, format_module: str
 ) -> bytes:
     """`parse_batch` for a worker process, given the format by name (and the module that
-    registers it): the result pickled once, as one bytes object."""
+    registers it), packed as one bytes object for `unpack_rows`: the rows' columns (the
+    few-valued ones as shared strings), without the bytes of the lines themselves."""
     line_format = format_named(format_name, format_module)
-    rows = parse_batch(batch, file_id, max_line_bytes, line_format)
-    return pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+    at = now_us()
+    with _no_collection():
+        rows, given, rejects, lines = _parse(
+            batch.segments, file_id, at, max_line_bytes, line_format
+        )
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
+        for n in _REPEATED if rows else ():
+            shared: dict[Any, Any] = {}
+            columns[n] = [shared.setdefault(v, v) for v in columns[n]]
+        numbers = None  # every line one row, in order: the ingester numbers them alike
+        if rows and columns[_LINE_NUMBER] != tuple(range(len(lines))):
+            numbers = columns[_LINE_NUMBER]
+        packed = (columns[:_LINE_NUMBER], numbers, given, rejects, at)
+        return pickle.dumps(packed, pickle.HIGHEST_PROTOCOL)
+
+
+def unpack_rows(
+    packed: bytes, batch: Batch, file_id: int, max_line_bytes: int
+) -> tuple[list[EventTuple], list[RejectTuple]]:
+    """The rows `parse_batch_packed` parsed from `batch`, as `parse_batch` gives them."""
+    with _no_collection():
+        columns, numbers, given, rejects, at = pickle.loads(packed)
+        rejects.extend(_long_line_rejects(batch, max_line_bytes, at, file_id))
+        if not columns:
+            return [], rejects
+        lines = list(chain.from_iterable(data.split(b"\n")[:-1] for _, data in batch.segments))
+        raws = _raws(lines, numbers)
+        return _event_tuples(columns, raws, given, file_id, at), rejects

@@ -17,6 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 PARSE_WORKERS = 2
 _POLL_S = 0.5
+PRELOAD = ["thirdbook.ingest.parse"]
+"""Imported once by the fork server, before it forks the workers (each starts with the
+parser and the formats loaded instead of importing them itself)."""
 
 
 def _wait_for_exit(owner: int) -> None:
@@ -74,6 +77,7 @@ class ParsePool:
         """The pool, started now if it is not running."""
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(PRELOAD)  # heeded when the fork server starts
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=context,
