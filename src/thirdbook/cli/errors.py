@@ -18,9 +18,8 @@ from typing import Any
 import click
 
 from thirdbook import __version__
-from thirdbook.config import ConfigError
 from thirdbook.domain import clock
-from thirdbook.domain.errors import StoreError
+from thirdbook.domain.errors import ConfigError, StoreError
 from thirdbook.domain.text import visible
 
 

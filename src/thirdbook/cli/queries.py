@@ -1,8 +1,8 @@
-"""Headless reads for scripts: events, rejects, ingest status, alerts, the event schema."""
+"""Headless reads for scripts: events, rejects, alerts, the event schema (`status` has its
+own module, `cli/status.py`, so that it imports none of these reads' models)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -11,12 +11,11 @@ from thirdbook.cli.common import parse_since, with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
 from thirdbook.domain.alerts import Alert
 from thirdbook.domain.events import event_json_schema
-from thirdbook.domain.records import EventFilter, IngestNote, Reject, StoredEvent
+from thirdbook.domain.records import EventFilter, Reject, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
-from thirdbook.domain.text import terminal_json, visible
+from thirdbook.domain.text import terminal_json
 from thirdbook.services.factory import Services
-from thirdbook.services.health import Health
 
 NO_EVENTS = "no events match"
 EVENT_COLUMNS = (
@@ -44,17 +43,6 @@ ALERT_COLUMNS = (
     Column("last (UTC)"),
     Column("rule", limit=40),
     Column("summary", limit=200, fold=True),
-)
-GAP_COLUMNS = (
-    Column("gap at (UTC)"),
-    Column("bytes"),
-    Column("lost", right=True),
-    Column("detail", limit=300, fold=True),
-)
-NOTE_COLUMNS = (
-    Column("at (UTC)"),
-    Column("kind"),
-    Column("detail", limit=200, fold=True),
 )
 
 
@@ -141,7 +129,7 @@ def events(
             )
         return found[:limit]
 
-    found = with_services(ctx, go, access="auto")
+    found = with_services(ctx, go, access="auto", inline=reveal is None)
     if as_json:
         echo_json((_event_dict(event, reveal is not None) for event in found), empty=NO_EVENTS)
         return
@@ -210,98 +198,6 @@ def _reject_dict(reject: Reject) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
-
-    async def go(services: Services) -> tuple[Path, Health, list[IngestNote], list[IngestNote]]:
-        queries = services.queries
-        return (
-            services.paths.store,
-            await services.health.read(),
-            await queries.notes(limit=20),
-            await queries.notes(["gap"], 20),
-        )
-
-    store, health, notes, gaps = with_services(ctx, go, access="auto")
-    if as_json:
-        click.echo(terminal_json(_status_dict(store, health, notes, gaps)))
-        return
-    click.echo(f"store       {visible(str(store))}")
-    click.echo(f"events      {health.events_total}")
-    click.echo(f"rejects     {health.rejects_total}")
-    click.echo(f"files       {health.files_active} active, backlog {health.backlog_bytes} bytes")
-    if health.lease is None:
-        click.echo("ingest      nobody holds the ingest lease")
-    else:
-        state = "live" if health.lease_live else "stale"
-        click.echo(
-            f"ingest      {visible(health.lease.user)} on {visible(health.lease.host)} "
-            f"pid {health.lease.pid} ({state})"
-        )
-    if health.paused_reason:
-        click.echo(f"PAUSED      {visible(health.paused_reason)}")
-    click.echo(f"gaps        {health.gaps}   truncations {health.truncations}")
-    show_rows(
-        GAP_COLUMNS,
-        (
-            (
-                f"{gap.ts:%Y-%m-%d %H:%M:%S}",
-                f"{gap.gap_start}..{'?' if gap.gap_end is None else gap.gap_end}",
-                "?" if gap.gap_end is None else str(gap.gap_end - (gap.gap_start or 0)),
-                gap.detail,
-            )
-            for gap in gaps
-        ),
-        indent=2,
-    )
-    click.echo("recent notes")
-    show_rows(
-        NOTE_COLUMNS,
-        ((f"{note.ts:%Y-%m-%d %H:%M:%S}", note.kind, note.detail) for note in notes),
-        indent=2,
-    )
-
-
-def _status_dict(
-    store: Path, health: Health, notes: list[IngestNote], gaps: list[IngestNote]
-) -> dict[str, Any]:
-    lease = health.lease
-    return {
-        "store": str(store),
-        "events": health.events_total,
-        "rejects": health.rejects_total,
-        "files_active": health.files_active,
-        "backlog_bytes": health.backlog_bytes,
-        "lease": None
-        if lease is None
-        else {
-            "user": lease.user,
-            "host": lease.host,
-            "pid": lease.pid,
-            "heartbeat": lease.heartbeat.isoformat(),
-            "live": health.lease_live,
-        },
-        "paused_reason": health.paused_reason,
-        "gaps": health.gaps,
-        "truncations": health.truncations,
-        "gap_notes": [_note_dict(note) for note in gaps],
-        "notes": [_note_dict(note) for note in notes],
-    }
-
-
-def _note_dict(note: IngestNote) -> dict[str, Any]:
-    return {
-        "at": note.ts.isoformat(),
-        "kind": note.kind,
-        "detail": mask_secrets(note.detail),
-        "gap_start": note.gap_start,
-        "gap_end": note.gap_end,
-    }
-
-
-@click.command()
 @click.option("--status", type=click.Choice(["open", "dismissed", "attached", "declared"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @json_option
@@ -348,5 +244,5 @@ def schema() -> None:
 
 def register_query_commands(group: click.Group) -> None:
     """Add the read-only commands to the `thirdbook` group."""
-    for command in (events, rejects, status, alerts, schema):
+    for command in (events, rejects, alerts, schema):
         group.add_command(command)

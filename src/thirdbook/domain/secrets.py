@@ -16,18 +16,15 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
-
 _BEARER = re.compile(r"\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{8,}=*)")
 _JWT_TAIL = re.compile(r"[A-Za-z0-9\-_.+/=]*")
 _KEY_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY[ A-Z0-9]*-----")
 _LEFT_OUT = {"IPPublicDetector"}  # an address is not a secret
 
 
-class Secret(BaseModel):
-    """Where a secret is in a text, and what kind it is."""
-
-    model_config = ConfigDict(frozen=True)
+class Secret(NamedTuple):
+    """Where a secret is in a text, and what kind it is (a plain value, not a pydantic model:
+    every command that shows a text masks it, and `--help` must not pay for pydantic)."""
 
     start: int
     end: int
@@ -230,7 +227,7 @@ def find_secrets(text: str) -> list[Secret]:
     for span in spans:
         if merged and span.start < merged[-1].end:
             last = merged[-1]
-            merged[-1] = last.model_copy(update={"end": max(last.end, span.end)})
+            merged[-1] = last._replace(end=max(last.end, span.end))
         else:
             merged.append(span)
     return merged

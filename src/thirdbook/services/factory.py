@@ -339,13 +339,21 @@ async def open_services(
     read_only: bool = False,
     ingest: bool = False,
     sources: list[SourceConfig] | None = None,
+    inline: bool = False,
 ) -> Services:
     """Open the context's store (refusing network filesystems) and build its services; a
     store opened read-only (see `Store.open`'s `access`) makes read-only services. With
-    `ingest`, this process ingests `sources` (default: the context's)."""
-    store = await Store.open(
-        context.store_path, busy_timeout_ms=context.settings.store.busy_timeout_ms, access=access
-    )
+    `ingest`, this process ingests `sources` (default: the context's). With `inline`, for a
+    command that only reads, the store is read inline on the stdlib `sqlite3` where it can
+    be (`store.inline`: no aiosqlite thread, the services read-only), else opened as asked."""
+    busy_ms = context.settings.store.busy_timeout_ms
+    store: Store | None = None
+    if inline and not ingest:
+        from thirdbook.store.inline import open_inline
+
+        store = open_inline(context.store_path, busy_ms)
+    if store is None:
+        store = await Store.open(context.store_path, busy_timeout_ms=busy_ms, access=access)
     return build_services(
         store,
         context.settings,

@@ -1,12 +1,15 @@
-"""The secret patterns, cached on disk per detect-secrets version: importing the library to
-read them costs a quarter of a second, too much for a console's first paint."""
+"""The secret patterns, cached on disk per detect-secrets install: importing the library to
+read them costs a quarter of a second, too much for a console's first paint (and asking
+`importlib.metadata` for its version costs more than the rest of `thirdbook status`)."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
+import os
 import re
-from importlib.metadata import PackageNotFoundError, version
+import zlib
 from pathlib import Path
 
 from platformdirs import user_cache_path
@@ -17,11 +20,7 @@ from thirdbook.domain import secrets
 
 def load_secret_patterns(cache_dir: Path | None = None) -> None:
     """Install the patterns from the cache, or from detect-secrets (then cache them)."""
-    try:
-        release = version("detect-secrets")
-    except PackageNotFoundError:
-        release = "unknown"
-    path = (cache_dir or user_cache_path("thirdbook")) / f"secret-patterns-{release}.json"
+    path = (cache_dir or user_cache_path("thirdbook")) / f"secret-patterns-{_install()}.json"
     with contextlib.suppress(OSError, ValueError, TypeError, re.error):
         specs = [_spec(item) for item in json.loads(path.read_bytes())]
         if len(specs) >= 10:  # a cache emptied or cut short is rebuilt, never trusted
@@ -32,6 +31,20 @@ def load_secret_patterns(cache_dir: Path | None = None) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, json.dumps(specs_now).encode())
+
+
+def _install() -> str:
+    """What tells one install of detect-secrets from another, found without importing it:
+    where its package is, and when and how large its `__init__` was written."""
+    try:
+        spec = importlib.util.find_spec("detect_secrets")
+        origin = None if spec is None else spec.origin
+        st = os.stat(origin) if origin else None
+    except (ImportError, ValueError, OSError):
+        st = origin = None
+    if st is None:
+        return "unknown"
+    return f"{zlib.crc32(str(origin).encode()):08x}-{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
 def _spec(item: object) -> secrets.PatternSpec:
