@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-console bench-snapshot bench-report clean
+.PHONY: setup demo test lint pytest bench bench-console bench-snapshot bench-report bench-startup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench-snapshot: $(STAMP)
 
 bench-report: $(STAMP)
 	$(BIN)/python tests/bench/report.py
+
+bench-startup: $(STAMP)
+	$(BIN)/python tests/bench/startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -46,6 +46,13 @@ def run_async(coro_fn: Callable[[asyncio.Event], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from exc
 
 
+def given_paths(ctx: click.Context) -> tuple[Path | None, Path | None, bool]:
+    """The data directory, config file and `--demo` this invocation was given (before and
+    after the command), as given: what a quick read resolves for itself."""
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    return obj.get("data_dir"), obj.get("config"), bool(obj.get("demo"))
+
+
 def context_of(ctx: click.Context) -> Context:
     """The invocation's context: its data directory, config file (loaded) and `--demo`."""
     from thirdbook.services.factory import Context

@@ -1,21 +1,26 @@
-"""Headless reads for scripts: events, rejects, alerts, the event schema (`status` has its
-own module, `cli/status.py`, so that it imports none of these reads' models)."""
+"""Headless reads for scripts: events, rejects, alerts, the event schema (and `status`, in
+`cli/status.py`). `events` without --since or --reveal-secrets is read quickly where the store
+allows (`services.quick_events`), so nothing here imports a model until it needs one."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from thirdbook.cli.common import parse_since, with_services
+from thirdbook.cli.common import given_paths, parse_since, with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
-from thirdbook.domain.alerts import Alert
-from thirdbook.domain.events import event_json_schema
-from thirdbook.domain.records import EventFilter, Reject, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json
-from thirdbook.services.factory import Services
+from thirdbook.services.quick_events import EventRow, quick_events
+
+# The models are imported where they are used: `thirdbook events` read quickly needs none.
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.domain.records import Reject, StoredEvent
+    from thirdbook.services.factory import Services
 
 NO_EVENTS = "no events match"
 EVENT_COLUMNS = (
@@ -46,7 +51,7 @@ ALERT_COLUMNS = (
 )
 
 
-def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
+def _event_dict(event: StoredEvent | EventRow, reveal: bool = False) -> dict[str, Any]:
     text = event.raw.decode("utf-8", errors="replace")
     text = text if reveal else mask_secrets(text)
     try:
@@ -99,6 +104,60 @@ def events(
         raise click.BadParameter(
             "give the reason for showing secrets", param_hint="--reveal-secrets"
         )
+    found: Sequence[StoredEvent | EventRow] | None = None
+    if reveal is None and since is None:  # a plain read: quickly, where the store allows
+        data_dir, config, demo = given_paths(ctx)
+        found = quick_events(
+            data_dir,
+            config,
+            demo=demo,
+            kind=kind,
+            model=model,
+            model_version=model_version,
+            request_id=request_id,
+            subject=subject,
+            limit=limit,
+        )
+    if found is None:
+        found = _stored_events(
+            ctx, kind, model, model_version, request_id, subject, since, limit, reveal
+        )
+    if as_json:
+        echo_json((_event_dict(event, reveal is not None) for event in found), empty=NO_EVENTS)
+        return
+    show_rows(
+        EVENT_COLUMNS,
+        (
+            (
+                str(event.id),
+                f"{event.ts:%m-%d %H:%M:%S}",
+                event.kind,
+                " ".join(p for p in (event.model_name, event.model_version) if p),
+                event.route or "",
+                event.request_id or "",
+                event.subject or "",
+            )
+            for event in found
+        ),
+        empty=NO_EVENTS,
+        reveal=reveal is not None,
+    )
+
+
+def _stored_events(
+    ctx: click.Context,
+    kind: str | None,
+    model: str | None,
+    model_version: str | None,
+    request_id: str | None,
+    subject: str | None,
+    since: str | None,
+    limit: int,
+    reveal: str | None,
+) -> list[StoredEvent]:
+    """`events` through the services: any filter, and the audited reveal."""
+    from thirdbook.domain.records import EventFilter
+
     where = EventFilter(
         kind=kind,
         model=model,
@@ -129,27 +188,7 @@ def events(
             )
         return found[:limit]
 
-    found = with_services(ctx, go, access="auto", inline=reveal is None)
-    if as_json:
-        echo_json((_event_dict(event, reveal is not None) for event in found), empty=NO_EVENTS)
-        return
-    show_rows(
-        EVENT_COLUMNS,
-        (
-            (
-                str(event.id),
-                f"{event.ts:%m-%d %H:%M:%S}",
-                event.kind,
-                " ".join(p for p in (event.model_name, event.model_version) if p),
-                event.route or "",
-                event.request_id or "",
-                event.subject or "",
-            )
-            for event in found
-        ),
-        empty=NO_EVENTS,
-        reveal=reveal is not None,
-    )
+    return with_services(ctx, go, access="auto", inline=reveal is None)
 
 
 @click.command()
@@ -239,6 +278,8 @@ def _alert_dict(alert: Alert) -> dict[str, Any]:
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the thirdbook event format (v1)."""
+    from thirdbook.domain.events import event_json_schema
+
     click.echo(terminal_json(event_json_schema(), indent=2))
 
 

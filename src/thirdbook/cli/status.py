@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from thirdbook.cli.common import with_services
+from thirdbook.cli.common import given_paths, with_services
 from thirdbook.cli.listing import Column, show_rows
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import terminal_json, visible
@@ -31,8 +31,8 @@ NOTE_COLUMNS = (
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
-    obj: dict[str, Any] = ctx.ensure_object(dict)
-    found = quick_status(obj.get("data_dir"), obj.get("config"), demo=bool(obj.get("demo")))
+    data_dir, config, demo = given_paths(ctx)
+    found = quick_status(data_dir, config, demo=demo)
     if found is None:
         found = with_services(ctx, full_status, access="auto")
     if as_json:

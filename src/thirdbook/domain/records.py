@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
@@ -13,6 +12,7 @@ from thirdbook.domain.clock import EPOCH, TS_FIRST_US, TS_LAST_US
 from thirdbook.domain.clock import TS_FIRST as TS_FIRST
 from thirdbook.domain.clock import TS_LAST as TS_LAST
 from thirdbook.domain.clock import from_us as from_us
+from thirdbook.domain.keys import lookup_key as lookup_key
 
 FileState = Literal["active", "released", "truncated", "gone"]
 
@@ -25,16 +25,6 @@ def to_us(ts: datetime) -> int:
         # microseconds.
         return int(ts.timestamp()) * 1_000_000 + ts.microsecond
     return (ts - EPOCH) // timedelta(microseconds=1)
-
-
-def lookup_key(text: str | None) -> int | None:
-    """The 64-bit key a random identifier (request id, subject) is indexed under."""
-    if text is None:
-        return None
-    # Two fast checksums side by side: the index only narrows the search (queries compare
-    # the text itself), so speed matters here and collision resistance does not.
-    data = text.encode("utf-8", "surrogatepass")
-    return ((zlib.crc32(data) << 32) | zlib.adler32(data)) - (1 << 63)
 
 
 def in_store_range(us: int) -> bool:

@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from platformdirs import user_cache_path
 
 import thirdbook
+from thirdbook import locations
 from thirdbook.atomic import write_atomically
+from thirdbook.services.secret_patterns import load_secret_patterns
+from thirdbook.store.quick_reads import QuickReads
 
 if TYPE_CHECKING:
     from thirdbook.config import Settings
@@ -103,3 +106,22 @@ def recall(config_file: Path, cache_dir: Path | None = None) -> QuickSettings | 
     except OSError:
         return None
     return _read(_entry(source, code, cache_dir), source, code)
+
+
+def quick_store(
+    data_dir: Path | None, config: Path | None, *, demo: bool
+) -> tuple[QuickReads, QuickSettings] | None:
+    """The store a command works on, open for quick reads (`store.quick_reads`), with the
+    settings remembered for its config file, and the secret patterns installed (what
+    `Context.load` does besides); None where the config file or the store needs the full
+    path (`Context.load`, `Store.open`)."""
+    settings = recall(locations.config_file(config))
+    if settings is None:
+        return None
+    data = locations.data_dir(data_dir)
+    path = locations.chosen_store_file(data, settings.store_path, demo=demo)
+    reads = QuickReads.open(path, settings.busy_timeout_ms)
+    if reads is None:
+        return None
+    load_secret_patterns()
+    return reads, settings

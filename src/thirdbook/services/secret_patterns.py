@@ -19,18 +19,31 @@ from thirdbook.domain import secrets
 
 
 def load_secret_patterns(cache_dir: Path | None = None) -> None:
-    """Install the patterns from the cache, or from detect-secrets (then cache them)."""
+    """Install the patterns from the cache, or from detect-secrets (then cache them, with
+    their screens: parsing each pattern for its screen costs a start twice what reading the
+    cache does)."""
     path = (cache_dir or user_cache_path("thirdbook")) / f"secret-patterns-{_install()}.json"
-    with contextlib.suppress(OSError, ValueError, TypeError, re.error):
-        specs = [_spec(item) for item in json.loads(path.read_bytes())]
-        if len(specs) >= 10:  # a cache emptied or cut short is rebuilt, never trusted
-            secrets.install(specs)
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, re.error):
+        cached = json.loads(path.read_bytes())
+        specs = [_spec(item) for item in cached["patterns"]]
+        screens = [_screen(item) for item in cached["screens"]]
+        # A cache emptied, cut short or edited is rebuilt, never trusted.
+        if len(specs) >= 10 and cached["check"] == _check(specs, screens):
+            secrets.install(specs, screens)
             return
     specs_now = secrets.detector_patterns()
     secrets.install(specs_now)
+    screens_now = secrets.installed_screens()
+    cache = {"patterns": specs_now, "screens": screens_now}
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, json.dumps(specs_now).encode())
+        data = json.dumps({**cache, "check": _check(specs_now, screens_now)})
+        write_atomically(path, data.encode())
+
+
+def _check(specs: list[secrets.PatternSpec], screens: list[secrets.Screen]) -> int:
+    """A checksum of what the cache holds, as read back (tuples and lists alike)."""
+    return zlib.crc32(json.dumps([specs, screens]).encode())
 
 
 def _install() -> str:
@@ -45,6 +58,17 @@ def _install() -> str:
     if st is None:
         return "unknown"
     return f"{zlib.crc32(str(origin).encode()):08x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+
+
+def _screen(item: object) -> secrets.Screen:
+    if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], bool):
+        raise ValueError("not a screen")
+    needs, folded = item
+    if needs is None:
+        return None, folded
+    if not isinstance(needs, list) or not all(isinstance(n, str) and n for n in needs):
+        raise ValueError("not a screen")
+    return tuple(needs), folded
 
 
 def _spec(item: object) -> secrets.PatternSpec:

@@ -14,12 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from thirdbook import locations
 from thirdbook.domain.clock import from_us
-from thirdbook.services.quick_settings import recall
-from thirdbook.services.secret_patterns import load_secret_patterns
+from thirdbook.services.quick_settings import quick_store
 from thirdbook.store.holders import holder_live
-from thirdbook.store.quick_reads import COUNTED_NOTES, NoteRow, QuickReads
+from thirdbook.store.quick_reads import COUNTED_NOTES, NoteRow
 
 if TYPE_CHECKING:
     from thirdbook.domain.records import IngestNote
@@ -67,41 +65,32 @@ class IngestStatus(NamedTuple):
 
 def quick_status(data_dir: Path | None, config: Path | None, *, demo: bool) -> IngestStatus | None:
     """The status read quickly (see the module docstring), or None where it cannot be."""
-    settings = recall(locations.config_file(config))
-    if settings is None:
+    opened = quick_store(data_dir, config, demo=demo)
+    if opened is None:
         return None
-    data = locations.data_dir(data_dir)
-    path = locations.chosen_store_file(data, settings.store_path, demo=demo)
-    reads = QuickReads.open(path, settings.busy_timeout_ms)
-    if reads is None:
-        return None
+    reads, settings = opened
     try:
         rows = reads.ingest_rows(shown=SHOWN_NOTES, counted=COUNTED_NOTES)
     finally:
         reads.close()
     if rows is None:
         return None
-    load_secret_patterns()  # what Context.load does: the notes are masked when shown
     holder = rows.holder
+    heartbeat = None if holder is None else from_us(holder.heartbeat_us)
     return IngestStatus(
-        store=path,
+        store=reads.path,
         events=rows.events,
         rejects=rows.rejects,
         files_active=rows.files_active,
         backlog_bytes=rows.backlog_bytes,
         holder=None
-        if holder is None
+        if holder is None or heartbeat is None
         else StatusHolder(
             user=holder.user,
             host=holder.host,
             pid=holder.pid,
-            heartbeat=from_us(holder.heartbeat_us),
-            live=holder_live(
-                holder.host,
-                holder.pid,
-                from_us(holder.heartbeat_us).timestamp(),
-                settings.lease_ttl_s,
-            ),
+            heartbeat=heartbeat,
+            live=holder_live(holder.host, holder.pid, heartbeat.timestamp(), settings.lease_ttl_s),
         ),
         paused_reason=rows.paused_reason,
         gaps=rows.gaps,

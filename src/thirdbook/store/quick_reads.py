@@ -10,26 +10,33 @@ migration still to run is left to `Store.open`). Anywhere else, and on any SQLit
 gives None, and the caller opens the store as usual, which does what is needed or says what
 is wrong.
 
-`ingest_rows` is what `thirdbook status` shows (the same queries as `IngestState`, `Leases`
-and `EventQueries`, which tests compare it with); `store.inline` runs the table classes' own
-queries on this connection, for the other reads.
+`ingest_rows` is what `thirdbook status` shows, `events` what `thirdbook events` lists (the
+same queries as `IngestState`, `Leases` and `EventQueries`, which tests compare them with);
+`store.inline` runs the table classes' own queries on this connection, for the other reads.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from thirdbook.domain.clock import from_us
+from thirdbook.domain.keys import lookup_key
 from thirdbook.store.access import store_uri, write_refusal
 from thirdbook.store.filesystem import network_filesystem
 from thirdbook.store.holders import INGEST_LEASE
 from thirdbook.store.schema import SCHEMA_VERSION
 
-__all__ = ["HolderRow", "IngestRows", "NoteRow", "QuickReads"]
+__all__ = ["EventRow", "HolderRow", "IngestRows", "NoteRow", "QuickReads"]
 
 _NOTES = "SELECT ts_us, kind, detail, gap_start, gap_end FROM ingest_notes"
+_EVENT_COLUMNS = (  # as `store.events` reads them
+    "e.id, e.ts_us, e.kind, e.request_id, e.subject, e.model_name, e.model_version, "
+    "e.weights_hash, e.route, f.source, f.path, e.byte_offset, e.raw, e.line_index"
+)
 
 COUNTED_NOTES = 1000
 """The gaps and truncations that the health line and `status` count are those among the
@@ -69,6 +76,25 @@ class IngestRows(NamedTuple):
     truncations: int
     notes: tuple[NoteRow, ...]
     gap_notes: tuple[NoteRow, ...]
+
+
+class EventRow(NamedTuple):
+    """A stored event as `thirdbook events` shows it: `StoredEvent`'s fields, no model."""
+
+    id: int
+    ts: datetime
+    kind: str
+    request_id: str | None
+    subject: str | None
+    model_name: str | None
+    model_version: str | None
+    weights_hash: str | None
+    route: str | None
+    source: str
+    path: str
+    byte_offset: int
+    raw: bytes
+    line_index: int
 
 
 class QuickReads:
@@ -168,6 +194,56 @@ class QuickReads:
     def _notes(self, where: str, limit: int) -> tuple[NoteRow, ...]:
         rows = self.rows(f"{_NOTES}{where} ORDER BY id DESC LIMIT ?", (limit,))
         return tuple(NoteRow(int(r[0]), str(r[1]), str(r[2]), r[3], r[4]) for r in rows)
+
+    def events(
+        self,
+        *,
+        kind: str | None,
+        model: str | None,
+        model_version: str | None,
+        request_id: str | None,
+        subject: str | None,
+        limit: int,
+    ) -> list[EventRow] | None:
+        """The newest `limit` events that match, newest first (what `EventQueries.page`
+        gives page after page); None when SQLite fails (open the store as usual)."""
+        conditions: list[tuple[str, object]] = [
+            ("e.request_key = ?", lookup_key(request_id)),
+            ("e.request_id = ?", request_id),
+            ("e.subject_key = ?", lookup_key(subject)),
+            ("e.subject = ?", subject),
+            ("e.kind = ?", kind),
+            ("e.model_name = ?", model),
+            ("e.model_version = ?", model_version),
+        ]
+        clauses = [clause for clause, value in conditions if value is not None]
+        sql = f"SELECT {_EVENT_COLUMNS} FROM events e JOIN files f ON f.id = e.file_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        params = [value for _, value in conditions if value is not None]
+        try:
+            rows = self.rows(f"{sql} ORDER BY e.id DESC LIMIT ?", (*params, limit))
+        except sqlite3.Error:
+            return None
+        return [
+            EventRow(
+                id=r[0],
+                ts=from_us(r[1]),
+                kind=r[2],
+                request_id=r[3],
+                subject=r[4],
+                model_name=r[5],
+                model_version=r[6],
+                weights_hash=r[7],
+                route=r[8],
+                source=r[9],
+                path=r[10],
+                byte_offset=r[11],
+                raw=bytes(r[12]),
+                line_index=r[13],
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         """Close the connection."""
