@@ -13,9 +13,11 @@ time of each, against the targets (--help and status under 150 ms, the two looku
 the same commands of that code run in the same rounds, interleaved, and each round's ratio is
 printed (min / median / max of the paired ratios): a busy machine slows both alike.
 
-Every thirdbook module is compiled to bytecode first, as an installed package is (with
-PYTHONDONTWRITEBYTECODE set, as in some shells and CI, each run would compile them again);
-one warm-up run of each command fills the page cache and the settings a quick read uses.
+Every thirdbook module (of both checkouts) is compiled to bytecode first, into its
+`__pycache__`, as an installed package is (with PYTHONDONTWRITEBYTECODE set, as in some shells
+and CI, each run would compile them again); one warm-up run of each command fills the page
+cache and the settings a quick read uses. Both checkouts read the same store: they must
+agree on its schema.
 """
 
 from __future__ import annotations
