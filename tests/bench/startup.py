@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest import generate  # the ingest benchmark's generator
+from ingest_lines import generate  # the ingest benchmark's generator
 
 TARGETS = {"--help": 150, "status": 150, "events --request-id": 300, "explain": 300}
 
