@@ -19,7 +19,7 @@ from thirdbook.services.quick_events import EventRow, quick_events
 # The models are imported where they are used: `thirdbook events` read quickly needs none.
 if TYPE_CHECKING:
     from thirdbook.domain.alerts import Alert
-    from thirdbook.domain.records import Reject, StoredEvent
+    from thirdbook.domain.records import EventFilter, Reject, StoredEvent
     from thirdbook.services.factory import Services
 
 NO_EVENTS = "no events match"
@@ -121,14 +121,12 @@ def events(
         )
     if by_id and not found:
         # Not in the store (or no quick read): the store and the bytes not yet ingested.
-        _lookup_events(
-            ctx, kind, model, model_version, request_id, subject, since, limit, reveal, as_json
-        )
+        where = _where(kind, model, model_version, request_id, subject, since)
+        _lookup_events(ctx, where, limit, reveal, as_json)
         return
     if found is None:
-        found = _stored_events(
-            ctx, kind, model, model_version, request_id, subject, since, limit, reveal
-        )
+        where = _where(kind, model, model_version, request_id, subject, since)
+        found = _stored_events(ctx, where, limit, reveal)
     _show_events(found, as_json=as_json, reveal=reveal is not None)
 
 
@@ -155,27 +153,18 @@ def _show_events(found: Sequence[StoredEvent | EventRow], *, as_json: bool, reve
     )
 
 
-def _lookup_events(
-    ctx: click.Context,
+def _where(
     kind: str | None,
     model: str | None,
     model_version: str | None,
     request_id: str | None,
     subject: str | None,
     since: str | None,
-    limit: int,
-    reveal: str | None,
-    as_json: bool,
-) -> None:
-    """`events --request-id/--subject`: the store, and what ingest has not stored yet, shown
-    first and marked "from the log, not yet ingested"."""
-    # Imported here: `status` and the other reads in this module need none of it.
-    from thirdbook.cli.common import run_async
-    from thirdbook.cli.lookup import log_only, say_what_was_searched, show_log_events
+) -> EventFilter:
+    """The events' filter (its model imported here: a quick read needs none)."""
     from thirdbook.domain.records import EventFilter
-    from thirdbook.services.unread_lookup import EventLookup
 
-    where = EventFilter(
+    return EventFilter(
         kind=kind,
         model=model,
         model_version=model_version,
@@ -183,7 +172,19 @@ def _lookup_events(
         subject=subject,
         since=parse_since(since) if since else None,
     )
-    what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
+
+
+def _lookup_events(
+    ctx: click.Context, where: EventFilter, limit: int, reveal: str | None, as_json: bool
+) -> None:
+    """`events --request-id/--subject`: the store, and what ingest has not stored yet, shown
+    first and marked "from the log, not yet ingested"."""
+    # Imported here: `status` and the other reads in this module need none of it.
+    from thirdbook.cli.common import run_async
+    from thirdbook.cli.lookup import log_only, say_what_was_searched, show_log_events
+    from thirdbook.services.unread_lookup import EventLookup
+
+    what = f"request id {where.request_id!r}" if where.request_id else f"subject {where.subject!r}"
 
     async def go(services: Services) -> EventLookup:
         lookup = await services.unread.events(where, limit)
@@ -211,27 +212,9 @@ def _lookup_events(
 
 
 def _stored_events(
-    ctx: click.Context,
-    kind: str | None,
-    model: str | None,
-    model_version: str | None,
-    request_id: str | None,
-    subject: str | None,
-    since: str | None,
-    limit: int,
-    reveal: str | None,
+    ctx: click.Context, where: EventFilter, limit: int, reveal: str | None
 ) -> list[StoredEvent]:
     """`events` through the services: any filter, and the audited reveal."""
-    from thirdbook.domain.records import EventFilter
-
-    where = EventFilter(
-        kind=kind,
-        model=model,
-        model_version=model_version,
-        request_id=request_id,
-        subject=subject,
-        since=parse_since(since) if since else None,
-    )
 
     async def go(services: Services) -> list[StoredEvent]:
         queries = services.queries
