@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest bench bench-lookup bench-console bench-snapshot bench-report clean \
-	otlp-fixtures otlp-fixtures-venv
+.PHONY: setup demo test lint pytest bench bench-lookup bench-console bench-snapshot bench-report \
+	bench-startup clean otlp-fixtures otlp-fixtures-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,8 @@ otlp-fixtures-venv: $(OTEL_STAMP)
 
 otlp-fixtures: $(OTEL_STAMP)
 	$(OTEL_VENV)/bin/python tests/otlp_fixtures/generate.py --out $(OTLP_OUT)
+bench-startup: $(STAMP)
+	$(BIN)/python tests/bench/startup.py
 
 clean:
 	rm -rf $(VENV) $(OTEL_VENV) .pytest_cache .mypy_cache .ruff_cache

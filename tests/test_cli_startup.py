@@ -1,6 +1,7 @@
 """Start-up: each command's module is imported only when that command runs, yet every command
-is there by its name; `thirdbook explain` does not load the console, the ingester or replay's
-HTTP client (the speed itself is measured in tests/bench/explain.py, not here)."""
+is there by its name; `thirdbook --help` imports no command's module (nor pydantic, the store
+or the console), and `thirdbook explain` does not load the console, the ingester or replay's
+HTTP client (the speed itself is measured in tests/bench/startup.py and explain.py, not here)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,21 @@ from click.testing import CliRunner
 
 import thirdbook.cli
 from thirdbook.cli import COMMAND_MODULES, main
+from thirdbook.cli.command_help import SHORT_HELP
 
+NOT_FOR_HELP = (
+    "pydantic",
+    "textual",
+    "rich",
+    "httpx",
+    "aiosqlite",
+    "sqlite3",
+    "asyncio",
+    "thirdbook.config",
+    "thirdbook.services",
+    "thirdbook.store",
+    "thirdbook.tui",
+)
 NOT_FOR_EXPLAIN = (
     "textual",
     "rich",
@@ -91,3 +106,47 @@ def test_explain_imports_neither_the_console_nor_the_other_commands_stacks(
     assert "req-1" in ran.stdout
     loaded = json.loads(ran.stderr.strip().splitlines()[-1])
     assert [m for m in loaded if m.startswith(NOT_FOR_EXPLAIN)] == []
+
+
+def modules_after(args: list[str]) -> tuple[str, list[str]]:
+    """What `thirdbook ARGS` prints, and every module it imported, run in a fresh Python."""
+    probe = (
+        "import json, sys\n"
+        "from thirdbook.cli import main\n"
+        f"main({args!r}, standalone_mode=False)\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout, json.loads(ran.stderr.strip().splitlines()[-1])
+
+
+def test_help_imports_no_command_module_nor_pydantic_the_store_or_the_console() -> None:
+    shown, loaded = modules_after(["--help"])
+    for _, names in COMMAND_MODULES.values():
+        for name in names:
+            assert f"\n  {name} " in shown, name
+    assert [m for m in loaded if m.startswith(NOT_FOR_HELP)] == []
+    assert [m for m in loaded if m.startswith("thirdbook.cli.") and m[14:] in COMMAND_MODULES] == []
+
+
+def test_help_lists_each_command_with_the_one_line_help_the_command_itself_has() -> None:
+    ctx = click.Context(main)
+    for _, names in COMMAND_MODULES.values():
+        for name in names:
+            command = main.get_command(ctx, name)
+            assert command is not None and not command.hidden, name
+            assert name in SHORT_HELP, f"add {name!r} to thirdbook.cli.command_help.SHORT_HELP"
+            listed = click.Command(name, help=SHORT_HELP[name])
+            for width in (20, 45, 70, 120, 10_000):
+                assert listed.get_short_help_str(width) == command.get_short_help_str(width), (
+                    f"{name}: SHORT_HELP should be {command.get_short_help_str(10**6)!r}"
+                )
+    assert set(SHORT_HELP) <= {n for _, names in COMMAND_MODULES.values() for n in names}

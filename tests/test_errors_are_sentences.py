@@ -283,12 +283,18 @@ def test_an_unexpected_error_is_one_sentence_with_its_traceback_in_a_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from thirdbook.services.health import HealthService
+    from thirdbook.store.quick_reads import QuickReads
 
     async def broken(self: HealthService) -> None:
         raise RuntimeError("a bug in the health line")
 
+    def broken_quickly(self: QuickReads, **_: object) -> None:
+        raise RuntimeError("a bug in the health line")
+
     asyncio.run(_a_store(tmp_path / "data" / "thirdbook.db"))  # a read needs a store
+    # `status` reads quickly where it can, else through the services: both are broken.
     monkeypatch.setattr(HealthService, "read", broken)
+    monkeypatch.setattr(QuickReads, "ingest_rows", broken_quickly)
     done = CliRunner().invoke(main, ["status"])
     assert done.exit_code == 1
     line = one_sentence(done.stderr)

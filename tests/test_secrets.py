@@ -165,7 +165,7 @@ def test_events_command_masks_unless_told_why(store_with_secret: Path) -> None:
     assert asyncio.run(audited()) == ["rotating it"]
 
 
-def test_the_patterns_are_cached_per_release_and_a_bad_cache_is_rebuilt(tmp_path: Path) -> None:
+def test_the_patterns_are_cached_per_install_and_a_bad_cache_is_rebuilt(tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -183,10 +183,19 @@ def test_the_patterns_are_cached_per_release_and_a_bad_cache_is_rebuilt(tmp_path
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["k", "‹secret:", "AWS", "Access", "Key›", "False"]
+    kept = json.loads(cache.read_text())
     cache.write_text("[]")  # emptied (or tampered with): rebuilt from the library, not trusted
     load_secret_patterns(tmp_path)
-    assert len(json.loads(cache.read_text())) >= 10
+    assert json.loads(cache.read_text()) == kept
     assert AWS not in mask_secrets(f"k {AWS}")
+    # A screen edited (the AWS key's literal changed) fails the check: rebuilt, not trusted.
+    edited = json.loads(cache.read_text())
+    aws = next(i for i, p in enumerate(edited["patterns"]) if p[0] == "AWS Access Key")
+    edited["screens"][aws] = [["NOT-IN-ANY-KEY"], False]
+    cache.write_text(json.dumps(edited))
+    load_secret_patterns(tmp_path)
+    assert AWS not in mask_secrets(f"k2 {AWS}")
+    assert json.loads(cache.read_text()) == kept
 
 
 def test_the_literal_screen_respects_case_folding_inside_a_pattern() -> None:

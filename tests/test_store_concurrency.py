@@ -233,11 +233,15 @@ def test_cli_reports_network_filesystem_clearly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import thirdbook.store.connection as connection
+    import thirdbook.store.quick_reads as quick_reads
 
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     assert CliRunner().invoke(main, ["ingest", "--once", str(empty)]).exit_code == 0  # a store
-    monkeypatch.setattr(connection, "network_filesystem", lambda path, mountinfo=None: "cifs")
+    # Both ways of opening the store read the mount table: the quick reads step aside, and
+    # the store's own open refuses.
+    for module in (connection, quick_reads):
+        monkeypatch.setattr(module, "network_filesystem", lambda path, mountinfo=None: "cifs")
     result = CliRunner().invoke(main, ["events"])
     assert result.exit_code == 1
     assert "network filesystem (cifs)" in result.output

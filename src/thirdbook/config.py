@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+# ConfigError is raised here and defined below every layer (the CLI tells it without pydantic).
+from thirdbook.domain.errors import ConfigError as ConfigError
 from thirdbook.domain.formats import DEFAULT_FORMAT, UnknownFormatError, format_named
 from thirdbook.domain.regulatory import RegulatoryConfig
 from thirdbook.domain.rules import TriggerSettings
@@ -221,10 +223,6 @@ class Settings(_Section):
     report: RegulatoryConfig = RegulatoryConfig()
 
 
-class ConfigError(Exception):
-    """The configuration file cannot be used; the message names the file, key and reason."""
-
-
 def _location(loc: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for item in loc:
@@ -258,13 +256,19 @@ def parse_settings(text: str, origin: str = "thirdbook.toml") -> Settings:
 
 def load_settings(path: Path) -> Settings:
     """Settings from a file; a missing file means the defaults."""
+    return read_settings(path)[0]
+
+
+def read_settings(path: Path) -> tuple[Settings, bytes | None]:
+    """`load_settings`, with the bytes the settings were read from (None: no file)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text
     except FileNotFoundError:
-        return Settings()
+        return Settings(), None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return parse_settings(text, str(path))
+    return parse_settings(text, str(path)), data
 
 
 EXAMPLE_CONFIG = """\

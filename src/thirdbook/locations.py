@@ -44,6 +44,16 @@ def store_file(data: Path) -> Path:
     return data / "thirdbook.db"
 
 
+def chosen_store_file(data: Path, configured: Path | None, *, demo: bool) -> Path:
+    """The store a command works on: the demo's with `--demo`; else the configured one
+    (`[store] path`), else the data directory's."""
+    if demo:
+        return demo_store_file(data)
+    if configured is not None:
+        return configured.expanduser()
+    return store_file(data)
+
+
 def demo_dir(data: Path) -> Path:
     """Where the demo estate lives inside a data directory."""
     return data / "demo"

@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import generate
+from ingest_lines import generate
 
 THIRDBOOK = [sys.executable, "-m", "thirdbook.cli"]
 SOURCE = "bench"

@@ -160,3 +160,8 @@ def write_lines(path: Path, lines: Iterator[bytes]) -> tuple[int, int]:
                 chunk = []
         out.write(b"".join(chunk))
     return count, path.stat().st_size
+
+
+def generate(path: Path, lines: int, shape: str = "bench") -> int:
+    """Write `lines` lines of a shape (the other benchmarks' file); returns its size."""
+    return write_lines(path, SOURCES[shape](lines))[1]

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest import generate  # tests/bench/ingest.py, beside this file
+from ingest_lines import generate  # beside this file
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from thirdbook import __version__
+from thirdbook.cli.command_help import SHORT_HELP
 from thirdbook.cli.global_options import AFTER_THE_COMMAND, root_options
 from thirdbook.cli.lazy_group import CommandModules, LazyGroup
 
@@ -17,7 +18,8 @@ COMMAND_MODULES: CommandModules = {
     "console": ("register_console_commands", ("console", "demo", "config")),
     "serve": ("register_serve_commands", ("serve",)),
     "ingest": ("register_ingest_commands", ("ingest", "watch")),
-    "queries": ("register_query_commands", ("events", "rejects", "status", "alerts", "schema")),
+    "queries": ("register_query_commands", ("events", "rejects", "alerts", "schema")),
+    "status": ("register_status_commands", ("status",)),
     "triage": (
         "register_triage_commands",
         (
@@ -57,6 +59,7 @@ only when it runs (tests check that this table names every command each module r
 @click.group(
     cls=LazyGroup,
     modules=COMMAND_MODULES,
+    command_help=SHORT_HELP,
     invoke_without_command=True,
     epilog=AFTER_THE_COMMAND,
 )

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 from typing import Any
 
 import click
 
 from thirdbook import __version__
-from thirdbook.config import ConfigError
-from thirdbook.domain import clock
-from thirdbook.domain.errors import StoreError
-from thirdbook.domain.text import visible
+from thirdbook.domain.errors import ConfigError, StoreError
+
+# What only a failure needs (making text visible, writing a traceback) is imported when one
+# happens: every command, `--help` first, imports this module.
 
 
 class ThirdbookGroup(click.Group):
@@ -54,6 +52,8 @@ def _stdout_to_devnull() -> None:
 
 def failure_sentence(exc: BaseException, ctx: click.Context) -> str:
     """One line that says what failed and, unless it was foreseen, where the traceback is."""
+    from thirdbook.domain.text import visible
+
     obj: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
     command = ctx.invoked_subcommand or "console"
     if isinstance(exc, StoreError | ConfigError):  # already a sentence that says why
@@ -84,6 +84,11 @@ def save_traceback(exc: BaseException, crashes: Path) -> Path | None:
     """Write the traceback to a new file readable only by this user, in `crashes` (inside
     the data directory, when that exists), else in a private directory in $TMPDIR; None if
     none can be."""
+    import tempfile
+    import traceback
+
+    from thirdbook.domain import clock
+
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     private = Path(tempfile.gettempdir()) / f"thirdbook-{os.geteuid()}"
     candidates = [crashes] if crashes.parent.is_dir() else []

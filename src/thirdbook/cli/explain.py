@@ -54,7 +54,7 @@ def explain(
                 )
             )
         else:
-            found = with_services(ctx, work, access="auto")
+            found = with_services(ctx, work, access="auto", inline=True)
     except UnknownDecisionError as exc:
         raise click.ClickException(visible(str(exc))) from exc
     if as_json_out:

@@ -1,26 +1,26 @@
-"""Headless reads for scripts: events, rejects, ingest status, alerts, the event schema."""
+"""Headless reads for scripts: events, rejects, alerts, the event schema (and `status`, in
+`cli/status.py`). `events` without --since or --reveal-secrets is read quickly where the store
+allows (`services.quick_events`), so nothing here imports a model until it needs one."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from thirdbook.cli.common import parse_since, run_async, with_services
+from thirdbook.cli.common import given_paths, parse_since, with_services
 from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
-from thirdbook.domain.alerts import Alert
-from thirdbook.domain.events import event_json_schema
-from thirdbook.domain.records import EventFilter, IngestNote, Reject, StoredEvent
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.strict_json import loads_strict
-from thirdbook.domain.text import terminal_json, visible
-from thirdbook.services.factory import Services
-from thirdbook.services.health import Health
+from thirdbook.domain.text import terminal_json
+from thirdbook.services.quick_events import EventRow, quick_events
 
+# The models are imported where they are used: `thirdbook events` read quickly needs none.
 if TYPE_CHECKING:
-    from thirdbook.services.queries import QueryService
-    from thirdbook.services.unread_lookup import EventLookup
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.domain.records import Reject, StoredEvent
+    from thirdbook.services.factory import Services
 
 NO_EVENTS = "no events match"
 EVENT_COLUMNS = (
@@ -49,20 +49,9 @@ ALERT_COLUMNS = (
     Column("rule", limit=40),
     Column("summary", limit=200, fold=True),
 )
-GAP_COLUMNS = (
-    Column("gap at (UTC)"),
-    Column("bytes"),
-    Column("lost", right=True),
-    Column("detail", limit=300, fold=True),
-)
-NOTE_COLUMNS = (
-    Column("at (UTC)"),
-    Column("kind"),
-    Column("detail", limit=200, fold=True),
-)
 
 
-def _event_dict(event: StoredEvent, reveal: bool = False) -> dict[str, Any]:
+def _event_dict(event: StoredEvent | EventRow, reveal: bool = False) -> dict[str, Any]:
     text = event.raw.decode("utf-8", errors="replace")
     text = text if reveal else mask_secrets(text)
     try:
@@ -110,60 +99,42 @@ def events(
     as_json: bool,
     reveal: str | None,
 ) -> None:
-    """List stored events, newest first (secrets masked unless --reveal-secrets). With
-    --request-id or --subject, the bytes ingest has not stored yet are searched too, and
-    what they hold is shown first, marked "from the log, not yet ingested"."""
+    """List stored events, newest first (secrets masked unless --reveal-secrets)."""
     if reveal is not None and not reveal.strip():
         raise click.BadParameter(
             "give the reason for showing secrets", param_hint="--reveal-secrets"
         )
-    where = EventFilter(
-        kind=kind,
-        model=model,
-        model_version=model_version,
-        request_id=request_id,
-        subject=subject,
-        since=parse_since(since) if since else None,
-    )
-
-    # Imported here: `status` and the other reads in this module need none of it.
-    from thirdbook.cli.lookup import log_only, say_what_was_searched, show_log_events
-    from thirdbook.domain.unread import UnreadSearch
-    from thirdbook.services.unread_lookup import EventLookup
-
     by_id = request_id or subject
-    what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
+    found: Sequence[StoredEvent | EventRow] | None = None
+    if reveal is None and since is None:  # a plain read: quickly, where the store allows
+        data_dir, config, demo = given_paths(ctx)
+        found = quick_events(
+            data_dir,
+            config,
+            demo=demo,
+            kind=kind,
+            model=model,
+            model_version=model_version,
+            request_id=request_id,
+            subject=subject,
+            limit=limit,
+        )
+    if by_id and not found:
+        # Not in the store (or no quick read): the store and the bytes not yet ingested.
+        _lookup_events(
+            ctx, kind, model, model_version, request_id, subject, since, limit, reveal, as_json
+        )
+        return
+    if found is None:
+        found = _stored_events(
+            ctx, kind, model, model_version, request_id, subject, since, limit, reveal
+        )
+    _show_events(found, as_json=as_json, reveal=reveal is not None)
 
-    async def go(services: Services) -> EventLookup:
-        queries = services.queries
-        if by_id:  # the store, and what ingest has not stored yet
-            lookup = await services.unread.events(where, limit)
-        else:
-            lookup = EventLookup(await _stored(queries, where, limit), UnreadSearch())
-        if reveal is not None:
-            await queries.audited_reveal(
-                {
-                    "command": "events",
-                    "reason": reveal,
-                    "filter": where.model_dump(mode="json"),
-                    "events": len(lookup.stored) + len(lookup.unread.events),
-                }
-            )
-        return lookup
 
-    from_log = log_only(ctx) if by_id and reveal is None else None
-    if from_log is not None:
-        found = run_async(lambda _stop: from_log.events(where, limit))
-    else:
-        found = with_services(ctx, go, access="auto")
-    show_log_events(found.unread, as_json=as_json, reveal=reveal is not None)
-    if by_id:
-        any_found = bool(found.stored or found.unread.events)
-        say_what_was_searched(found.unread, found=any_found, what=what)
-        if not found.stored:
-            return
+def _show_events(found: Sequence[StoredEvent | EventRow], *, as_json: bool, reveal: bool) -> None:
     if as_json:
-        echo_json((_event_dict(e, reveal is not None) for e in found.stored), empty=NO_EVENTS)
+        echo_json((_event_dict(event, reveal) for event in found), empty=NO_EVENTS)
         return
     show_rows(
         EVENT_COLUMNS,
@@ -177,23 +148,113 @@ def events(
                 event.request_id or "",
                 event.subject or "",
             )
-            for event in found.stored
+            for event in found
         ),
         empty=NO_EVENTS,
-        reveal=reveal is not None,
+        reveal=reveal,
     )
 
 
-async def _stored(queries: QueryService, where: EventFilter, limit: int) -> list[StoredEvent]:
-    found: list[StoredEvent] = []
-    before: int | None = None
-    while len(found) < limit:
-        page = await queries.events(where, before_id=before, limit=min(500, limit))
-        found.extend(page.items)
-        if page.next_key is None:
-            break
-        before = page.next_key
-    return found[:limit]
+def _lookup_events(
+    ctx: click.Context,
+    kind: str | None,
+    model: str | None,
+    model_version: str | None,
+    request_id: str | None,
+    subject: str | None,
+    since: str | None,
+    limit: int,
+    reveal: str | None,
+    as_json: bool,
+) -> None:
+    """`events --request-id/--subject`: the store, and what ingest has not stored yet, shown
+    first and marked "from the log, not yet ingested"."""
+    # Imported here: `status` and the other reads in this module need none of it.
+    from thirdbook.cli.common import run_async
+    from thirdbook.cli.lookup import log_only, say_what_was_searched, show_log_events
+    from thirdbook.domain.records import EventFilter
+    from thirdbook.services.unread_lookup import EventLookup
+
+    where = EventFilter(
+        kind=kind,
+        model=model,
+        model_version=model_version,
+        request_id=request_id,
+        subject=subject,
+        since=parse_since(since) if since else None,
+    )
+    what = f"request id {request_id!r}" if request_id else f"subject {subject!r}"
+
+    async def go(services: Services) -> EventLookup:
+        lookup = await services.unread.events(where, limit)
+        if reveal is not None:
+            await services.queries.audited_reveal(
+                {
+                    "command": "events",
+                    "reason": reveal,
+                    "filter": where.model_dump(mode="json"),
+                    "events": len(lookup.stored) + len(lookup.unread.events),
+                }
+            )
+        return lookup
+
+    from_log = log_only(ctx) if reveal is None else None
+    if from_log is not None:
+        found = run_async(lambda _stop: from_log.events(where, limit))
+    else:
+        found = with_services(ctx, go, access="auto")
+    show_log_events(found.unread, as_json=as_json, reveal=reveal is not None)
+    any_found = bool(found.stored or found.unread.events)
+    say_what_was_searched(found.unread, found=any_found, what=what)
+    if found.stored:
+        _show_events(found.stored, as_json=as_json, reveal=reveal is not None)
+
+
+def _stored_events(
+    ctx: click.Context,
+    kind: str | None,
+    model: str | None,
+    model_version: str | None,
+    request_id: str | None,
+    subject: str | None,
+    since: str | None,
+    limit: int,
+    reveal: str | None,
+) -> list[StoredEvent]:
+    """`events` through the services: any filter, and the audited reveal."""
+    from thirdbook.domain.records import EventFilter
+
+    where = EventFilter(
+        kind=kind,
+        model=model,
+        model_version=model_version,
+        request_id=request_id,
+        subject=subject,
+        since=parse_since(since) if since else None,
+    )
+
+    async def go(services: Services) -> list[StoredEvent]:
+        queries = services.queries
+        found: list[StoredEvent] = []
+        before: int | None = None
+        while len(found) < limit:
+            page = await queries.events(where, before_id=before, limit=min(500, limit))
+            found.extend(page.items)
+            if page.next_key is None:
+                break
+            before = page.next_key
+        if reveal is not None:
+            await queries.audited_reveal(
+                {
+                    "command": "events",
+                    "reason": reveal,
+                    "filter": where.model_dump(mode="json"),
+                    "events": len(found[:limit]),
+                }
+            )
+        return found[:limit]
+
+    return with_services(ctx, go, access="auto", inline=reveal is None)
 
 
 @click.command()
@@ -242,98 +303,6 @@ def _reject_dict(reject: Reject) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
-@click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
-    """Ingest health: events, rejects, files, the lease holder, gaps and truncations."""
-
-    async def go(services: Services) -> tuple[Path, Health, list[IngestNote], list[IngestNote]]:
-        queries = services.queries
-        return (
-            services.paths.store,
-            await services.health.read(),
-            await queries.notes(limit=20),
-            await queries.notes(["gap"], 20),
-        )
-
-    store, health, notes, gaps = with_services(ctx, go, access="auto")
-    if as_json:
-        click.echo(terminal_json(_status_dict(store, health, notes, gaps)))
-        return
-    click.echo(f"store       {visible(str(store))}")
-    click.echo(f"events      {health.events_total}")
-    click.echo(f"rejects     {health.rejects_total}")
-    click.echo(f"files       {health.files_active} active, backlog {health.backlog_bytes} bytes")
-    if health.lease is None:
-        click.echo("ingest      nobody holds the ingest lease")
-    else:
-        state = "live" if health.lease_live else "stale"
-        click.echo(
-            f"ingest      {visible(health.lease.user)} on {visible(health.lease.host)} "
-            f"pid {health.lease.pid} ({state})"
-        )
-    if health.paused_reason:
-        click.echo(f"PAUSED      {visible(health.paused_reason)}")
-    click.echo(f"gaps        {health.gaps}   truncations {health.truncations}")
-    show_rows(
-        GAP_COLUMNS,
-        (
-            (
-                f"{gap.ts:%Y-%m-%d %H:%M:%S}",
-                f"{gap.gap_start}..{'?' if gap.gap_end is None else gap.gap_end}",
-                "?" if gap.gap_end is None else str(gap.gap_end - (gap.gap_start or 0)),
-                gap.detail,
-            )
-            for gap in gaps
-        ),
-        indent=2,
-    )
-    click.echo("recent notes")
-    show_rows(
-        NOTE_COLUMNS,
-        ((f"{note.ts:%Y-%m-%d %H:%M:%S}", note.kind, note.detail) for note in notes),
-        indent=2,
-    )
-
-
-def _status_dict(
-    store: Path, health: Health, notes: list[IngestNote], gaps: list[IngestNote]
-) -> dict[str, Any]:
-    lease = health.lease
-    return {
-        "store": str(store),
-        "events": health.events_total,
-        "rejects": health.rejects_total,
-        "files_active": health.files_active,
-        "backlog_bytes": health.backlog_bytes,
-        "lease": None
-        if lease is None
-        else {
-            "user": lease.user,
-            "host": lease.host,
-            "pid": lease.pid,
-            "heartbeat": lease.heartbeat.isoformat(),
-            "live": health.lease_live,
-        },
-        "paused_reason": health.paused_reason,
-        "gaps": health.gaps,
-        "truncations": health.truncations,
-        "gap_notes": [_note_dict(note) for note in gaps],
-        "notes": [_note_dict(note) for note in notes],
-    }
-
-
-def _note_dict(note: IngestNote) -> dict[str, Any]:
-    return {
-        "at": note.ts.isoformat(),
-        "kind": note.kind,
-        "detail": mask_secrets(note.detail),
-        "gap_start": note.gap_start,
-        "gap_end": note.gap_end,
-    }
-
-
-@click.command()
 @click.option("--status", type=click.Choice(["open", "dismissed", "attached", "declared"]))
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @json_option
@@ -375,10 +344,12 @@ def _alert_dict(alert: Alert) -> dict[str, Any]:
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the thirdbook event format (v1)."""
+    from thirdbook.domain.events import event_json_schema
+
     click.echo(terminal_json(event_json_schema(), indent=2))
 
 
 def register_query_commands(group: click.Group) -> None:
     """Add the read-only commands to the `thirdbook` group."""
-    for command in (events, rejects, status, alerts, schema):
+    for command in (events, rejects, alerts, schema):
         group.add_command(command)

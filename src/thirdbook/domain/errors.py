@@ -7,6 +7,11 @@ from a failure without importing the store, the evidence or the actuators that r
 from __future__ import annotations
 
 
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the file, key and reason
+    (raised by `thirdbook.config`, which also exports it)."""
+
+
 class TriageRefusedError(Exception):
     """The action cannot be done as asked; the message says why."""
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import shlex
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from thirdbook.domain.records import EventFilter
+if TYPE_CHECKING:  # a model: imported where one is made, not by every reader of a time
+    from thirdbook.domain.records import EventFilter
 
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 QUERY_KEYS = {
@@ -53,4 +55,6 @@ def parse_event_query(text: str, now: datetime) -> EventFilter:
             raise ValueError(f"{term!r}: filters are key:value with key one of {keys}")
         field = QUERY_KEYS[key]
         fields[field] = parse_time(value, now) if field in {"since", "until"} else value
+    from thirdbook.domain.records import EventFilter
+
     return EventFilter.model_validate(fields)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-# The times the store keeps, UTC. The last is a day short of the largest time Python holds,
-# so every stored time can be shown in any time zone (offsets are under a day) without
-# overflow; nothing thirdbook watches logged before 1970.
-TS_FIRST = EPOCH
-TS_LAST = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
-TS_FIRST_US = 0
-TS_LAST_US = (TS_LAST - EPOCH) // timedelta(microseconds=1)
+# The store's times, and reading one back, live in `clock` (no pydantic: `status` reads them).
+from thirdbook.domain.clock import EPOCH, TS_FIRST_US, TS_LAST_US
+from thirdbook.domain.clock import TS_FIRST as TS_FIRST
+from thirdbook.domain.clock import TS_LAST as TS_LAST
+from thirdbook.domain.clock import from_us as from_us
+from thirdbook.domain.keys import lookup_key as lookup_key
 
 FileState = Literal["active", "released", "truncated", "gone"]
 
@@ -31,28 +27,9 @@ def to_us(ts: datetime) -> int:
     return (ts - EPOCH) // timedelta(microseconds=1)
 
 
-def lookup_key(text: str | None) -> int | None:
-    """The 64-bit key a random identifier (request id, subject) is indexed under."""
-    if text is None:
-        return None
-    # Two fast checksums side by side: the index only narrows the search (queries compare
-    # the text itself), so speed matters here and collision resistance does not.
-    data = text.encode("utf-8", "surrogatepass")
-    return ((zlib.crc32(data) << 32) | zlib.adler32(data)) - (1 << 63)
-
-
 def in_store_range(us: int) -> bool:
     """Whether a time (microseconds since the epoch) is one the store keeps."""
     return TS_FIRST_US <= us <= TS_LAST_US
-
-
-def from_us(us: int) -> datetime:
-    """The aware UTC datetime for microseconds since the epoch.
-
-    Total over every integer: a time outside the store's range (an older version stored
-    some) reads as the nearest edge of it, so no reader can overflow on a stored row.
-    """
-    return EPOCH + timedelta(microseconds=min(max(us, TS_FIRST_US), TS_LAST_US))
 
 
 def within_store_range(ts: datetime) -> datetime:

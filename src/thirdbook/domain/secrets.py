@@ -12,11 +12,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 _BEARER = re.compile(r"\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{8,}=*)")
 _JWT_TAIL = re.compile(r"[A-Za-z0-9\-_.+/=]*")
@@ -24,10 +22,9 @@ _KEY_END = re.compile(r"-----END[ A-Z0-9]*PRIVATE KEY[ A-Z0-9]*-----")
 _LEFT_OUT = {"IPPublicDetector"}  # an address is not a secret
 
 
-class Secret(BaseModel):
-    """Where a secret is in a text, and what kind it is."""
-
-    model_config = ConfigDict(frozen=True)
+class Secret(NamedTuple):
+    """Where a secret is in a text, and what kind it is (a plain value, not a pydantic model:
+    every command that shows a text masks it, and `--help` must not pay for pydantic)."""
 
     start: int
     end: int
@@ -42,6 +39,9 @@ _TOKEN_CHAR = re.compile(r"[A-Za-z0-9_\-]*")
 
 PatternSpec = tuple[str, str, int, int, bool]
 """(kind, regex source, regex flags, group to mask, needs a credential word)."""
+Screen = tuple[tuple[str, ...] | None, bool]
+"""What a pattern is screened by: the literals one of which any match contains (None: it
+always runs), and whether they are compared case-folded (see `_needed_literals`)."""
 
 
 class _Detector(NamedTuple):
@@ -95,14 +95,18 @@ def detector_patterns() -> list[PatternSpec]:
     return found
 
 
-def install(specs: list[PatternSpec]) -> None:
+def install(specs: list[PatternSpec], screens: Sequence[Screen] | None = None) -> None:
     """Use these patterns (e.g. `detector_patterns()` as cached on disk by the caller). Each
-    is parsed now (a bad one raises `re.error` here) and compiled when first needed."""
+    is parsed now (a bad one raises `re.error` here) and compiled when first needed; unless
+    `screens` are given (what `installed_screens` gave for the same patterns, kept beside
+    them), which spares parsing them all again on every start."""
     global _installed, _by_literal, _always, _specs, _compiled
+    if screens is not None and len(screens) != len(specs):
+        raise ValueError(f"{len(screens)} screens for {len(specs)} patterns")
     _specs = list(specs)
     detectors = []
-    for kind, source, flags, group, gated in specs:
-        needs, fold = _needed_literals(source, flags)
+    for index, (kind, source, flags, group, gated) in enumerate(specs):
+        needs, fold = _needed_literals(source, flags) if screens is None else screens[index]
         detectors.append(_Detector(kind, source, flags, group, gated, needs, fold))
     _installed = tuple(detectors)
     _compiled = [None] * len(detectors)
@@ -185,6 +189,12 @@ def installed_specs() -> list[PatternSpec]:
     return list(_specs)
 
 
+def installed_screens() -> list[Screen]:
+    """The screens of the patterns in use, in their order (to install them again with
+    `install` without parsing each pattern)."""
+    return [(d.needs, d.folded) for d in _patterns()]
+
+
 def _patterns() -> tuple[_Detector, ...]:
     if _installed is None:
         install(detector_patterns())
@@ -230,7 +240,7 @@ def find_secrets(text: str) -> list[Secret]:
     for span in spans:
         if merged and span.start < merged[-1].end:
             last = merged[-1]
-            merged[-1] = last.model_copy(update={"end": max(last.end, span.end)})
+            merged[-1] = last._replace(end=max(last.end, span.end))
         else:
             merged.append(span)
     return merged

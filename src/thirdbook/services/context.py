@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from thirdbook import locations
-from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, load_settings
+from thirdbook.config import ContainmentConfig, Settings, SourceConfig, StoreConfig, read_settings
 from thirdbook.domain.rules import DEMO_TRIGGERS, TriggerSettings
+from thirdbook.services.quick_settings import remember
 from thirdbook.services.secret_patterns import load_secret_patterns
 from thirdbook.store.access import write_refusal
 
@@ -68,7 +69,9 @@ class Context:
         """Resolve paths (flags, then environment, then XDG) and load the config file."""
         load_secret_patterns()
         config_path = locations.config_file(config)
-        data, settings = locations.data_dir(data_dir), load_settings(config_path)
+        data = locations.data_dir(data_dir)
+        settings, source = read_settings(config_path)
+        remember(source, settings)  # for the next quick read (`services.quick_settings`)
         if demo:
             from thirdbook.services.demo_endpoints import demo_replay_settings
 
@@ -86,11 +89,7 @@ class Context:
     @property
     def store_path(self) -> Path:
         """The demo's store with `--demo`; else the configured one, else the data dir's."""
-        if self.demo:
-            return locations.demo_store_file(self.data_dir)
-        if self.settings.store.path is not None:
-            return self.settings.store.path.expanduser()
-        return locations.store_file(self.data_dir)
+        return locations.chosen_store_file(self.data_dir, self.settings.store.path, demo=self.demo)
 
     @property
     def demo_dir(self) -> Path:

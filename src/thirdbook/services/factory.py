@@ -359,14 +359,21 @@ async def open_services(
     ingest: bool = False,
     sources: list[SourceConfig] | None = None,
     session: Session = TERMINAL,
+    inline: bool = False,
 ) -> Services:
-    """Open the context's store (refusing network filesystems) and build its services; a
-    store opened read-only (see `Store.open`'s `access`) makes read-only services. With
-    `ingest`, this process ingests `sources` (default: the context's). `session` says where
-    the console is used from (the origin its actions record)."""
-    store = await Store.open(
-        context.store_path, busy_timeout_ms=context.settings.store.busy_timeout_ms, access=access
-    )
+    """Open the context's store (refusing network filesystems) and build its services (a
+    store opened read-only makes read-only services). With `ingest`, this process ingests
+    `sources` (default: the context's); `session` says where the console is used from (the
+    origin its actions record); with `inline`, a command that only reads reads the store on
+    the stdlib `sqlite3` where it can (`store.inline`), else it is opened as asked."""
+    busy_ms = context.settings.store.busy_timeout_ms
+    store: Store | None = None
+    if inline and not ingest:
+        from thirdbook.store.inline import open_inline
+
+        store = open_inline(context.store_path, busy_ms)
+    if store is None:
+        store = await Store.open(context.store_path, busy_timeout_ms=busy_ms, access=access)
     return build_services(
         store,
         context.settings,

@@ -16,7 +16,8 @@ from thirdbook.domain.records import (
     from_us,
 )
 from thirdbook.store import Store
-from thirdbook.store.leases import process_alive
+from thirdbook.store.holders import holder_live
+from thirdbook.store.quick_reads import COUNTED_NOTES
 
 if TYPE_CHECKING:
     from thirdbook.ingest.ingester import Ingester  # only this process's own, if it ingests
@@ -69,11 +70,12 @@ class HealthService:
             and lease.host == socket.gethostname()
         )
         live = lease is not None and (
-            here or (time.time() - lease.heartbeat.timestamp()) < self.settings.lease_ttl_s
+            here
+            or holder_live(
+                lease.host, lease.pid, lease.heartbeat.timestamp(), self.settings.lease_ttl_s
+            )
         )
-        if lease is not None and not here and live:
-            live = process_alive(lease.pid) if lease.host == socket.gethostname() else live
-        notes = await self.store.ingest.notes(kinds=["gap", "truncated"], limit=1000)
+        notes = await self.store.ingest.notes(kinds=["gap", "truncated"], limit=COUNTED_NOTES)
         caught_up: datetime | None
         if here and self.ingester is not None:
             status = self.ingester.status

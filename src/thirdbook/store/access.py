@@ -13,13 +13,14 @@ import os
 import sqlite3
 import struct
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
-
-import aiosqlite
 
 from thirdbook.domain.errors import StoreError
 from thirdbook.store.failures import describe_failure
+
+if TYPE_CHECKING:  # imported where a connection is made: `store.quick_reads` needs none
+    import aiosqlite
 
 Access = Literal["write", "read", "auto"]
 """`write`: open for writing, or refuse with the reason; `read`: never write; `auto`: write if
@@ -56,12 +57,17 @@ def sibling(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
-def read_only_uri(path: Path, *, immutable: bool) -> str:
-    """The SQLite URI that opens `path` read-only (and, if asked, as immutable)."""
+def store_uri(path: Path, mode: Literal["ro", "rw"]) -> str:
+    """The SQLite URI that opens the existing store at `path` read-only or read-write (never
+    creating it)."""
     # What urllib.request.pathname2url does on POSIX, without importing urllib.request (and
     # with it http.client and email) on every start.
-    url = quote(str(path.absolute()))
-    return f"file:{url}?mode=ro{'&immutable=1' if immutable else ''}"
+    return f"file:{quote(str(path.absolute()))}?mode={mode}"
+
+
+def read_only_uri(path: Path, *, immutable: bool) -> str:
+    """The SQLite URI that opens `path` read-only (and, if asked, as immutable)."""
+    return store_uri(path, "ro") + ("&immutable=1" if immutable else "")
 
 
 def unread_wal_bytes(path: Path) -> int:
@@ -87,6 +93,8 @@ def unread_wal_bytes(path: Path) -> int:
 
 async def connect_read_only(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
     """A read-only connection (see `store.access`), its first read already done."""
+    import aiosqlite
+
     timeout = busy_timeout_ms / 1000
     conn = await aiosqlite.connect(
         read_only_uri(path, immutable=False), uri=True, isolation_level=None, timeout=timeout

@@ -8,61 +8,173 @@ modules depend on the connection alone; only this module knows them all.
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-import aiosqlite
-
-from thirdbook.store.action_items import ActionItems
-from thirdbook.store.alerts import Alerts
-from thirdbook.store.audit import Audit
-from thirdbook.store.baselines import Baselines
 from thirdbook.store.connection import StoreConnection
-from thirdbook.store.containment import Containment
-from thirdbook.store.events import EventQueries
-from thirdbook.store.explain import ExplainQueries
-from thirdbook.store.incidents import Incidents
-from thirdbook.store.ingest_state import IngestState
-from thirdbook.store.leases import Leases
-from thirdbook.store.quarantine import Quarantine
-from thirdbook.store.recovery import Recovery
-from thirdbook.store.registry_history import RegistryHistory
-from thirdbook.store.replay_runs import ReplayRuns
-from thirdbook.store.report_queries import ReportQueries
-from thirdbook.store.reviews import Reviews
-from thirdbook.store.roles import Roles
 from thirdbook.store.schema import EVENT_INDEXES, create_index_sql
-from thirdbook.store.snapshots import Snapshots
-from thirdbook.store.traces import Traces
+
+if TYPE_CHECKING:
+    from thirdbook.store.action_items import ActionItems
+    from thirdbook.store.alerts import Alerts
+    from thirdbook.store.audit import Audit
+    from thirdbook.store.baselines import Baselines
+    from thirdbook.store.containment import Containment
+    from thirdbook.store.events import EventQueries
+    from thirdbook.store.explain import ExplainQueries
+    from thirdbook.store.incidents import Incidents
+    from thirdbook.store.ingest_state import IngestState
+    from thirdbook.store.leases import Leases
+    from thirdbook.store.quarantine import Quarantine
+    from thirdbook.store.recovery import Recovery
+    from thirdbook.store.registry_history import RegistryHistory
+    from thirdbook.store.replay_runs import ReplayRuns
+    from thirdbook.store.report_queries import ReportQueries
+    from thirdbook.store.reviews import Reviews
+    from thirdbook.store.roles import Roles
+    from thirdbook.store.snapshots import Snapshots
+    from thirdbook.store.traces import Traces
 
 __all__ = ["Store"]
 
 
 class Store(StoreConnection):
-    """An open store. Use `await Store.open(path)`; close with `await store.close()`."""
+    """An open store. Use `await Store.open(path)`; close with `await store.close()`. Each
+    table's class (and its models) is imported when the table is first used: a command
+    pays for the tables it reads, not for all of them."""
 
-    def __init__(
-        self, conn: aiosqlite.Connection, path: Path, read_only_reason: str | None = None
-    ) -> None:
-        super().__init__(conn, path, read_only_reason)
-        self.events = EventQueries(self)
-        self.ingest = IngestState(self)
-        self.leases = Leases(self)
-        self.alerts = Alerts(self)
-        self.incidents = Incidents(self)
-        self.action_items = ActionItems(self)
-        self.audit = Audit(self)
-        self.snapshots = Snapshots(self)
-        self.quarantine = Quarantine(self)
-        self.containment = Containment(self)
-        self.registry_history = RegistryHistory(self)
-        self.baselines = Baselines(self)
-        self.explain = ExplainQueries(self)
-        self.replay_runs = ReplayRuns(self)
-        self.recovery = Recovery(self)
-        self.report = ReportQueries(self)
-        self.reviews = Reviews(self)
-        self.roles = Roles(self)
-        self.traces = Traces(self)
+    @cached_property
+    def events(self) -> EventQueries:
+        """Events and rejects, newest first."""
+        from thirdbook.store.events import EventQueries
+
+        return EventQueries(self)
+
+    @cached_property
+    def ingest(self) -> IngestState:
+        """Tracked files, checkpoints and the ingest bookkeeping."""
+        from thirdbook.store.ingest_state import IngestState
+
+        return IngestState(self)
+
+    @cached_property
+    def leases(self) -> Leases:
+        """The ingest lease."""
+        from thirdbook.store.leases import Leases
+
+        return Leases(self)
+
+    @cached_property
+    def alerts(self) -> Alerts:
+        """The triggers' alerts."""
+        from thirdbook.store.alerts import Alerts
+
+        return Alerts(self)
+
+    @cached_property
+    def incidents(self) -> Incidents:
+        """Incidents and their timelines."""
+        from thirdbook.store.incidents import Incidents
+
+        return Incidents(self)
+
+    @cached_property
+    def action_items(self) -> ActionItems:
+        """Action items."""
+        from thirdbook.store.action_items import ActionItems
+
+        return ActionItems(self)
+
+    @cached_property
+    def audit(self) -> Audit:
+        """The audit chain."""
+        from thirdbook.store.audit import Audit
+
+        return Audit(self)
+
+    @cached_property
+    def snapshots(self) -> Snapshots:
+        """Evidence snapshots."""
+        from thirdbook.store.snapshots import Snapshots
+
+        return Snapshots(self)
+
+    @cached_property
+    def quarantine(self) -> Quarantine:
+        """Quarantined training data and fine-tunes."""
+        from thirdbook.store.quarantine import Quarantine
+
+        return Quarantine(self)
+
+    @cached_property
+    def containment(self) -> Containment:
+        """Containment actions written."""
+        from thirdbook.store.containment import Containment
+
+        return Containment(self)
+
+    @cached_property
+    def registry_history(self) -> RegistryHistory:
+        """The registry's alias moves."""
+        from thirdbook.store.registry_history import RegistryHistory
+
+        return RegistryHistory(self)
+
+    @cached_property
+    def baselines(self) -> Baselines:
+        """Known-good baselines."""
+        from thirdbook.store.baselines import Baselines
+
+        return Baselines(self)
+
+    @cached_property
+    def explain(self) -> ExplainQueries:
+        """What explain reads beyond events."""
+        from thirdbook.store.explain import ExplainQueries
+
+        return ExplainQueries(self)
+
+    @cached_property
+    def replay_runs(self) -> ReplayRuns:
+        """Replay runs and their answers."""
+        from thirdbook.store.replay_runs import ReplayRuns
+
+        return ReplayRuns(self)
+
+    @cached_property
+    def recovery(self) -> Recovery:
+        """Recovery decisions and band overrides."""
+        from thirdbook.store.recovery import Recovery
+
+        return Recovery(self)
+
+    @cached_property
+    def report(self) -> ReportQueries:
+        """The report's queries."""
+        from thirdbook.store.report_queries import ReportQueries
+
+        return ReportQueries(self)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        """Blameless reviews."""
+        from thirdbook.store.reviews import Reviews
+
+        return Reviews(self)
+
+    @cached_property
+    def roles(self) -> Roles:
+        """Incident roles."""
+        from thirdbook.store.roles import Roles
+
+        return Roles(self)
+
+    @cached_property
+    def traces(self) -> Traces:
+        """Decisions joined with their OpenTelemetry traces."""
+        from thirdbook.store.traces import Traces
+
+        return Traces(self)
 
     async def missing_event_indexes(self) -> list[str]:
         """Secondary indexes of the events table that do not exist now."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, from_us
+from thirdbook.store.holders import INGEST_LEASE
 from thirdbook.store.ingest_rows import (
     FILE_COLUMNS,
     INSERT_EVENT,
@@ -25,8 +26,6 @@ from thirdbook.store.ingest_rows import (
 
 if TYPE_CHECKING:
     from thirdbook.store.connection import StoreConnection
-
-INGEST_LEASE = "ingest"
 
 
 class LeaseLostError(Exception):

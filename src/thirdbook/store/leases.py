@@ -13,23 +13,11 @@ from typing import TYPE_CHECKING
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.records import Lease, from_us
-from thirdbook.store.ingest_state import INGEST_LEASE
+from thirdbook.store.holders import INGEST_LEASE
+from thirdbook.store.holders import process_alive as process_alive
 
 if TYPE_CHECKING:
     from thirdbook.store.connection import StoreConnection
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this host."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _lease(row: tuple[object, ...]) -> Lease:

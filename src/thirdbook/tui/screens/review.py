@@ -113,19 +113,23 @@ class ReviewScreen(Screen[None]):
         except TriageRefusedError as exc:
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
+        await self.action_refresh()  # before saying so: the next key sees the finding
         if got.nudge:
             self.notify(
                 f"Finding #{got.id} kept. Advice: {got.nudge}", severity="warning", timeout=15
             )
         else:
             self.notify(f"Finding #{got.id} recorded.")
-        await self.action_refresh()
 
     @work(exclusive=True, group="review")
     async def action_add_action_item(self) -> None:
         """An action item answering a finding: which finding, its type, then title, owner
         and due date."""
-        if self._refused("add_action_item") or self.review is None:
+        if self._refused("add_action_item"):
+            return
+        if self.review is None or not self.review.findings:
+            await self.action_refresh()  # a key pressed as a finding was being shown
+        if self.review is None:
             return
         if not self.review.findings:
             self.notify(
@@ -163,8 +167,8 @@ class ReviewScreen(Screen[None]):
         except TriageRefusedError as exc:
             self.notify(f"Refused: {exc}", severity="error", timeout=8)
             return
-        self.notify(f"Action item #{item.id} ({kind}) for {owner}, due {due}, answers #{chosen}.")
         await self.action_refresh()
+        self.notify(f"Action item #{item.id} ({kind}) for {owner}, due {due}, answers #{chosen}.")
 
     async def action_edit_runbook(self) -> None:
         """Edit the incident's runbook in $EDITOR (the app suspends); the edit goes on the
