@@ -33,6 +33,7 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/ingest.py
+	$(BIN)/python tests/bench/cold_lookup.py
 
 bench-lookup: $(STAMP)
 	$(BIN)/python tests/bench/cold_lookup.py
