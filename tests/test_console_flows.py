@@ -417,15 +417,24 @@ async def test_two_consoles_on_one_store_see_each_others_actions_within_a_second
 
 async def test_snapshot_from_the_keyboard_fills_the_evidence_checklist(tmp_path: Path) -> None:
     async with incident_console(tmp_path, size=(200, 50)) as (app, pilot):
-        assert "not snapshotted" in screen_text(app, "#evidence")
+        await wait_until(
+            pilot, lambda: "not snapshotted" in screen_text(app, "#evidence"), "checklist"
+        )
         await pilot.press("s")
         await wait_until(pilot, lambda: "snapshot #1" in screen_text(app, "#evidence"), "done")
         evidence = screen_text(app, "#evidence")
         assert "✓ model version + weights hash: captured" in evidence
         assert "✗ routing config: MISSING" in evidence  # no flag file configured: said so
         svc = await service(app)
-        # The snapshot, then the runbook step it performed, checked by it.
-        assert [e.kind for e in await svc.triage.timeline(1)][-2:] == ["evidence", "runbook"]
+        # The snapshot, then the runbook step it performed, checked by it (recorded just
+        # after the snapshot itself: waited for, as a loaded machine may show one first).
+        kinds: list[str] = []
+        for _ in range(300):
+            kinds = [e.kind for e in await svc.triage.timeline(1)][-2:]
+            if kinds == ["evidence", "runbook"]:
+                break
+            await pilot.pause(0.1)
+        assert kinds == ["evidence", "runbook"]
 
 
 async def test_read_only_console_cannot_snapshot(tmp_path: Path) -> None:
