@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
 
 from thirdbook.cli import main
-from thirdbook.cli.serve_gate import ServePlan, is_loopback, plan_serving
-from thirdbook.cli.serve_web import ConsoleServer
 from thirdbook.services.factory import Context
 from thirdbook.store import Store
+from thirdbook.tui.serve_gate import ServePlan, is_loopback, plan_serving
+from thirdbook.tui.serve_web import ConsoleServer
 
 TOKEN = "a-token-of-thirty-two-characters"
 

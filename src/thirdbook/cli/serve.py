@@ -68,7 +68,7 @@ def serve(
 ) -> None:
     """Serve the console to web browsers: each browser tab gets its own console on the
     configured store (read-only unless --allow-actions)."""
-    from thirdbook.cli.serve_gate import plan_serving
+    from thirdbook.tui.serve_gate import plan_serving
 
     try:
         plan = plan_serving(
@@ -87,9 +87,12 @@ def serve(
     check_keymap(context)  # here, once, rather than in every browser tab
     if not allow_actions:
         refuse_missing_store(context)
-    from thirdbook.cli.serve_web import run_server
+    from thirdbook.tui.serve_web import ListenError, run_server
 
-    run_server(context, plan)
+    try:
+        run_server(context, plan, click.echo)
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def register_serve_commands(group: click.Group) -> None:

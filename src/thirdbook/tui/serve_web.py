@@ -18,16 +18,15 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import click
 from aiohttp import web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from thirdbook.cli.serve_gate import Gate, ServePlan
-from thirdbook.cli.serve_page import POLICY, render_page
 from thirdbook.domain.text import visible
 from thirdbook.services.factory import Context
 from thirdbook.services.ingest_child import IngestChild, watch_command
+from thirdbook.tui.serve_gate import Gate, ServePlan
+from thirdbook.tui.serve_page import POLICY, render_page
 
 log = logging.getLogger("thirdbook.serve")
 
@@ -116,7 +115,9 @@ def _size(value: str | None, default: int) -> int:
 class ConsoleServer(Server):
     """The console for browsers (see the module's docstring)."""
 
-    def __init__(self, context: Context, plan: ServePlan) -> None:
+    def __init__(
+        self, context: Context, plan: ServePlan, say: Callable[[str], None] = print
+    ) -> None:
         super().__init__(
             "thirdbook console",
             host=plan.host,
@@ -126,6 +127,7 @@ class ConsoleServer(Server):
         )
         self.context = context
         self.plan = plan
+        self.say = say
         self.sessions: set[BrowserConsole] = set()
         self.opened = 0
         """Websockets being served (a place is taken before the console starts and given
@@ -237,18 +239,18 @@ class ConsoleServer(Server):
 
     def _announce(self) -> None:
         plan = self.plan
-        click.echo(f"thirdbook serve: the console on {visible(str(self.context.store_path))}")
-        click.echo(f"  {self.mode}")
+        self.say(f"thirdbook serve: the console on {visible(str(self.context.store_path))}")
+        self.say(f"  {self.mode}")
         if plan.token is None:
-            click.echo(f"  open {plan.base_url}/ (no token: loopback only)")
+            self.say(f"  open {plan.base_url}/ (no token: loopback only)")
         elif plan.token_generated:
-            click.echo(f"  open {plan.base_url}/?token={plan.token}")
-            click.echo("  (the token is shown only now; every request must carry it)")
+            self.say(f"  open {plan.base_url}/?token={plan.token}")
+            self.say("  (the token is shown only now; every request must carry it)")
         else:
-            click.echo(f"  open {plan.base_url}/?token=THE-TOKEN-YOU-GAVE")
+            self.say(f"  open {plan.base_url}/?token=THE-TOKEN-YOU-GAVE")
         if self.helper is not None:
-            click.echo(f"  ingest: a helper (pid {self.helper.pid}), log in {self.helper.log}")
-        click.echo("  Ctrl+C stops the server and every session.", nl=True)
+            self.say(f"  ingest: a helper (pid {self.helper.pid}), log in {self.helper.log}")
+        self.say("  Ctrl+C stops the server and every session.")
 
     async def on_shutdown(self, app: web.Application) -> None:
         await asyncio.gather(*(s.end() for s in list(self.sessions)), return_exceptions=True)
@@ -272,7 +274,7 @@ class ConsoleServer(Server):
             )
         except OSError as exc:
             if exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-                raise click.ClickException(
+                raise ListenError(
                     f"cannot listen on {self.plan.host}:{self.plan.port}: {exc.strerror}"
                 ) from exc
             raise
@@ -295,6 +297,11 @@ def _quiet(*args: Any, **kwargs: Any) -> None:
     """aiohttp's own start-up lines (`_announce` says where to go instead)."""
 
 
-def run_server(context: Context, plan: ServePlan) -> None:
-    """Serve the console on `context`'s store as `plan` says, until stopped."""
-    ConsoleServer(context, plan).run()
+class ListenError(OSError):
+    """The server cannot listen where it was asked to; the message says why."""
+
+
+def run_server(context: Context, plan: ServePlan, say: Callable[[str], None]) -> None:
+    """Serve the console on `context`'s store as `plan` says, until stopped; `say` prints
+    where to go."""
+    ConsoleServer(context, plan, say).run()
