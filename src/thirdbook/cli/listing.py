@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import click
 
+from thirdbook.domain.secrets import mask_secrets
+from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json, visible
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -147,3 +149,28 @@ def _table(columns: Sequence[Column], cells: list[list[str]], indent: int) -> No
         table.add_row(*(Text(text) for text in row))
     console = Console(highlight=False, markup=False, emoji=False)
     console.print(Padding(table, (0, 0, 0, indent)) if indent else table)
+
+
+def event_body(raw: bytes, reveal: bool = False) -> Any:
+    """An event's stored bytes as `--json` prints them: its JSON (secrets masked unless
+    revealed), or the text itself where it no longer reads strictly (a NaN or an
+    overflowing number an older version let in stays in the text)."""
+    text = raw.decode("utf-8", errors="replace")
+    text = text if reveal else mask_secrets(text)
+    try:
+        return loads_strict(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def event_cells(event: Any) -> tuple[str, ...]:
+    """An event's time, kind, model, route, request and subject cells (a stored event, a
+    quick read's row or one read from the log)."""
+    return (
+        f"{event.ts:%m-%d %H:%M:%S}",
+        event.kind,
+        " ".join(p for p in (event.model_name, event.model_version) if p),
+        event.route or "",
+        event.request_id or "",
+        event.subject or "",
+    )

@@ -9,9 +9,7 @@ from typing import Any
 import click
 
 from thirdbook.cli.common import context_of
-from thirdbook.cli.listing import Column, show_rows
-from thirdbook.domain.secrets import mask_secrets
-from thirdbook.domain.strict_json import loads_strict
+from thirdbook.cli.listing import Column, event_body, event_cells, show_rows
 from thirdbook.domain.text import terminal_json, visible
 from thirdbook.domain.unread import FROM_LOG, LogEvent, UnreadSearch
 from thirdbook.services.factory import Context
@@ -30,12 +28,6 @@ LOG_COLUMNS = (
 
 def log_event_dict(event: LogEvent, reveal: bool = False) -> dict[str, Any]:
     """An event read from the log as `events --json` prints it: `provisional` true, no id."""
-    text = event.raw.decode("utf-8", errors="replace")
-    text = text if reveal else mask_secrets(text)
-    try:
-        body: Any = loads_strict(text)
-    except (ValueError, RecursionError):
-        body = text
     return {
         "id": None,
         "provisional": True,
@@ -44,7 +36,7 @@ def log_event_dict(event: LogEvent, reveal: bool = False) -> dict[str, Any]:
         "path": event.path,
         "offset": event.byte_offset,
         "compressed": event.compressed,
-        "event": body,
+        "event": event_body(event.raw, reveal),
     }
 
 
@@ -59,18 +51,7 @@ def show_log_events(unread: UnreadSearch, *, as_json: bool, reveal: bool) -> Non
     click.echo(f"{FROM_LOG} (found in {unread.searched()}):")
     show_rows(
         LOG_COLUMNS,
-        (
-            (
-                event.where,
-                f"{event.ts:%m-%d %H:%M:%S}",
-                event.kind,
-                " ".join(p for p in (event.model_name, event.model_version) if p),
-                event.route or "",
-                event.request_id or "",
-                event.subject or "",
-            )
-            for event in unread.events
-        ),
+        ((event.where, *event_cells(event)) for event in unread.events),
         reveal=reveal,
     )
 

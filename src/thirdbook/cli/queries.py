@@ -10,9 +10,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from thirdbook.cli.common import given_paths, parse_since, with_services
-from thirdbook.cli.listing import Column, echo_json, json_option, show_rows
+from thirdbook.cli.listing import (
+    Column,
+    echo_json,
+    event_body,
+    event_cells,
+    json_option,
+    show_rows,
+)
 from thirdbook.domain.secrets import mask_secrets
-from thirdbook.domain.strict_json import loads_strict
 from thirdbook.domain.text import terminal_json
 from thirdbook.services.quick_events import EventRow, quick_events
 
@@ -52,19 +58,12 @@ ALERT_COLUMNS = (
 
 
 def _event_dict(event: StoredEvent | EventRow, reveal: bool = False) -> dict[str, Any]:
-    text = event.raw.decode("utf-8", errors="replace")
-    text = text if reveal else mask_secrets(text)
-    try:
-        # Strict: a NaN or an overflowing number an older version let in stays in the text.
-        body: Any = loads_strict(text)
-    except (ValueError, RecursionError):
-        body = text
     return {
         "id": event.id,
         "source": event.source,
         "path": event.path,
         "offset": event.byte_offset,
-        "event": body,
+        "event": event_body(event.raw, reveal),
     }
 
 
@@ -136,18 +135,7 @@ def _show_events(found: Sequence[StoredEvent | EventRow], *, as_json: bool, reve
         return
     show_rows(
         EVENT_COLUMNS,
-        (
-            (
-                str(event.id),
-                f"{event.ts:%m-%d %H:%M:%S}",
-                event.kind,
-                " ".join(p for p in (event.model_name, event.model_version) if p),
-                event.route or "",
-                event.request_id or "",
-                event.subject or "",
-            )
-            for event in found
-        ),
+        ((str(event.id), *event_cells(event)) for event in found),
         empty=NO_EVENTS,
         reveal=reveal,
     )
