@@ -113,6 +113,10 @@ def test_demo_otlp_serves_as_opentelemetry_and_every_trigger_still_fires(
     # The retrieval and tool spans before the chat span are joined into its prompt.
     assert explained["prompt"]["retrieved"] and explained["prompt"]["tool_outputs"]
     assert all(p["joined"] for p in explained["trace"]["parts"])
+    code, text = run("--demo", "events", "--kind", "span", "--limit", "3", "--json")
+    assert code == 0, text
+    spans = [json.loads(line) for line in text.splitlines()]
+    assert len(spans) == 3 and {s["event"]["kind"] for s in spans} == {"span"}
 
 
 def test_since_rejects_nonsense() -> None:

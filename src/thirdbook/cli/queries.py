@@ -70,7 +70,9 @@ def _event_dict(event: StoredEvent | EventRow, reveal: bool = False) -> dict[str
 @click.command()
 @click.option(
     "--kind",
-    type=click.Choice(["inference", "metric", "feedback", "agent_action", "change", "inquiry"]),
+    type=click.Choice(
+        ["inference", "metric", "feedback", "agent_action", "change", "inquiry", "span"]
+    ),
 )
 @click.option("--model", help="Model (or agent) name.")
 @click.option("--version", "model_version", help="Model version.")
