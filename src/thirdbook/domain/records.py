@@ -41,10 +41,10 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class StoredEvent(_Record):
-    """An event in the store: its indexed columns and the raw line, verbatim."""
+class EventColumns(_Record):
+    """The columns the store keeps beside an event's bytes (stored, or read from the log
+    as the store would keep them)."""
 
-    id: int
     ts: datetime
     kind: str
     request_id: str | None
@@ -58,6 +58,12 @@ class StoredEvent(_Record):
     byte_offset: int
     raw: bytes
     line_index: int = Field(default=0, description="Its index among its line's events.")
+
+
+class StoredEvent(EventColumns):
+    """An event in the store: its indexed columns and the raw line, verbatim."""
+
+    id: int
 
 
 class Reject(_Record):

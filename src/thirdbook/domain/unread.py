@@ -4,12 +4,10 @@ but could not be read, and what was searched. Pure data."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from thirdbook.domain.events import Event, model_of
-from thirdbook.domain.records import EventFilter
+from thirdbook.domain.records import EventColumns, EventFilter
 
 FROM_LOG = "from the log, not yet ingested"
 """How an event read from the log, not the store, is marked wherever it is shown."""
@@ -19,25 +17,11 @@ class _Part(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class LogEvent(_Part):
+class LogEvent(EventColumns):
     """An event parsed from a line ingest has not stored yet, with the columns the store
-    would give it."""
+    would give it (`raw`: what the store would keep, thirdbook JSON; the line itself for a
+    one-event format)."""
 
-    ts: datetime
-    kind: str
-    request_id: str | None
-    subject: str | None
-    model_name: str | None
-    model_version: str | None
-    weights_hash: str | None
-    route: str | None
-    source: str
-    path: str
-    byte_offset: int
-    line_index: int = 0
-    raw: bytes
-    """What the store would keep for it (thirdbook JSON: the line itself, for a one-event
-    format)."""
     compressed: str | None = None
     """The compression of the file it was read from (its offset is in the content)."""
 
