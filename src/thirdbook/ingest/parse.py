@@ -82,13 +82,11 @@ def _parse(
             if columns is not None:
                 ts_us, kind, request_id, subject, name, version, weights, route = columns
                 rows.append(
-                    (
+                    _row(
                         ts_us,
                         kind,
                         request_id,
-                        lookup_key(request_id),
                         subject,
-                        lookup_key(subject),
                         name,
                         version,
                         weights,
@@ -123,24 +121,54 @@ def _parse(
                 subject = getattr(event, "subject", None)
                 if raw is not None:
                     given[len(rows)] = raw
+                route = event.route if isinstance(event, InferenceEvent) else None
                 rows.append(
-                    (
+                    _row(
                         ts_us,
                         event.kind,
                         request_id,
-                        lookup_key(request_id),
                         subject,
-                        lookup_key(subject),
                         name,
                         version,
                         weights,
-                        event.route if isinstance(event, InferenceEvent) else None,
+                        route,
                         start,
                         index,
                         number,
                     )
                 )
     return rows, given, rejects, all_lines
+
+
+def _row(
+    ts_us: int,
+    kind: str,
+    request_id: str | None,
+    subject: str | None,
+    name: str | None,
+    version: str | None,
+    weights: str | None,
+    route: str | None,
+    start: int,
+    index: int,
+    number: int,
+) -> Row:
+    """One event's columns as the workers hand them back (the lines' bytes apart)."""
+    return (
+        ts_us,
+        kind,
+        request_id,
+        lookup_key(request_id),
+        subject,
+        lookup_key(subject),
+        name,
+        version,
+        weights,
+        route,
+        start,
+        index,
+        number,
+    )
 
 
 def _event_tuples(
