@@ -1,7 +1,7 @@
 """Console benchmark: alert latency, first paint on a big store, key latency under ingest.
 
     .venv/bin/python tests/bench/console.py [--events 10000000] [--dir DIR] [--runs 5]
-                                            [--only alerts,paint,keys]
+                                            [--only alerts,paint,keys] [--against SRC]
 
 Each figure is measured --runs times (5 by default) and printed per run, then as
 min / median / max over the runs. Every step waits for the condition it measures with a
@@ -17,7 +17,9 @@ caching on (PYTHONDONTWRITEBYTECODE unset), as an installed thirdbook runs.
    on a pseudo-terminal, from exec to the newest event's row in its output, and its resident
    memory then and at its peak (targets: < 1 s at the median, RSS < 200 MB). One warm-up run
    first (printed, not counted). The big store is built once in DIR through the store's bulk
-   path (tests/bench/console_store.py) and kept for later runs.
+   path (tests/bench/console_store.py) and kept for later runs. With --against SRC (the `src`
+   directory of another checkout, e.g. main's), that code's console runs in the same runs, in
+   turn (each first every other run), and the ratio of each run to its pair is printed.
 3. key-to-screen latency while the console's helper ingests 20,000 events/s written by
    another process: from writing a key to the bytes that show its effect: `]`/`[` (a page of
    events from the store) and `j` (the cursor), p50 and p95 over 60 and 30 presses (target:
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import os
 import random
 import sys
@@ -38,10 +41,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.console_keys import key_latency
-from tests.bench.console_paint import first_paint
+from tests.bench.console_paint import Paint, first_paint
 from tests.bench.console_store import big_store, request_of
-from tests.bench.figures import NeverHappened, await_for, pct, spread
+from tests.bench.figures import NeverHappened, await_for, paired, pct, spread
 
+import thirdbook
 from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.ingest_child import IngestChild, watch_command
 from thirdbook.tui.app import ThirdbookApp
@@ -137,21 +141,44 @@ def report_alerts(work: Path, runs: int) -> None:
     print(f"alert latency p95: {spread(p95s, '.0f', 'ms')} (target p95 < 500 ms)")
 
 
-def report_paint(folder: Path, work: Path, events: int, runs: int) -> None:
+def report_paint(folder: Path, work: Path, events: int, runs: int, against: Path | None) -> None:
     store = big_store(folder, events)
     newest = request_of(events - 1)
-    warm = first_paint(store, newest, work)
-    print(f"  warm-up (not counted): {warm.painted_s:.2f} s, {warm.cpu_s:.2f} s CPU", flush=True)
-    paints = []
-    for run in range(runs):
-        paints.append(first_paint(store, newest, work))
-        p = paints[-1]
+    variants: dict[str, Path | None] = {"this": None}
+    if against is not None:
+        variants["against"] = against.resolve()
+        for src in (Path(thirdbook.__file__).parent.parent, variants["against"]):
+            compileall.compile_dir(src / "thirdbook", quiet=1)
+    for name, src in variants.items():
+        warm = first_paint(store, newest, work, src=src)
         print(
-            f"  run {run + 1}: newest row at {p.painted_s:.2f} s (first byte "
-            f"{p.first_byte_s:.2f} s), {p.cpu_s:.2f} s CPU, RSS {p.rss_kb / 1024:.0f} MB",
+            f"  warm-up of {name} (not counted): {warm.painted_s:.2f} s, {warm.cpu_s:.2f} s CPU",
             flush=True,
         )
-    print(f"first paint with {events:,} events, from exec:")
+    paints: dict[str, list[Paint]] = {name: [] for name in variants}
+    for run in range(runs):
+        order = list(variants) if run % 2 == 0 else list(reversed(variants))
+        for name in order:  # in turn, each first every other run: a busy moment hits both
+            paints[name].append(first_paint(store, newest, work, src=variants[name]))
+            p = paints[name][-1]
+            print(
+                f"  run {run + 1} {name}: newest row at {p.painted_s:.2f} s (first byte "
+                f"{p.first_byte_s:.2f} s), {p.cpu_s:.2f} s CPU, RSS {p.rss_kb / 1024:.0f} MB",
+                flush=True,
+            )
+    for name, runs_of in paints.items():
+        print(f"first paint with {events:,} events, from exec ({name}):")
+        _paint_figures(runs_of)
+    if against is not None:
+        this, base = paints["this"], paints["against"]
+        print("this / against, paired run by run:")
+        wall = paired([p.painted_s for p in this], [p.painted_s for p in base])
+        cpu = paired([p.cpu_s for p in this], [p.cpu_s for p in base])
+        print(f"  newest row: {spread(wall, '.2f')}")
+        print(f"  CPU used by then: {spread(cpu, '.2f')}")
+
+
+def _paint_figures(paints: list[Paint]) -> None:
     print(f"  newest row: {spread([p.painted_s for p in paints], '.2f', 's')} (target < 1 s)")
     print(f"  CPU used by then: {spread([p.cpu_s for p in paints], '.2f', 's')}")
     print(f"  first byte: {spread([p.first_byte_s for p in paints], '.2f', 's')}")
@@ -192,6 +219,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="alerts,paint,keys", help="which figures, by name")
     parser.add_argument("--skip-big", action="store_true", help="leave out the first paint")
+    parser.add_argument(
+        "--against", type=Path, help="first paint: another checkout's src, run in turn"
+    )
     args = parser.parse_args()
     only = set(args.only.split(",")) - ({"paint"} if args.skip_big else set())
     if unknown := only - {"alerts", "paint", "keys"}:
@@ -205,7 +235,7 @@ def main() -> None:
             if "alerts" in only:
                 report_alerts(work, args.runs)
             if "paint" in only:
-                report_paint(args.dir, work, args.events, args.runs)
+                report_paint(args.dir, work, args.events, args.runs, args.against)
             if "keys" in only:
                 report_keys(work, args.runs)
     except NeverHappened as exc:

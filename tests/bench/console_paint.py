@@ -33,8 +33,17 @@ class Paint:
     peak_kb: int
 
 
-def first_paint(store: Path, newest: str, work: Path, *, rows: int = 50, cols: int = 200) -> Paint:
-    """One run of the console on `store`, until the row of request id `newest` shows."""
+def first_paint(
+    store: Path,
+    newest: str,
+    work: Path,
+    *,
+    rows: int = 50,
+    cols: int = 200,
+    src: Path | None = None,
+) -> Paint:
+    """One run of the console on `store`, until the row of request id `newest` shows; with
+    `src` (another checkout's `src` directory), that checkout's code runs instead."""
     config = work / "paint.toml"
     config.write_text(f'[store]\npath = "{store}"\n')
     env = dict(
@@ -44,6 +53,8 @@ def first_paint(store: Path, newest: str, work: Path, *, rows: int = 50, cols: i
         THIRDBOOK_DATA_DIR=str(work / "paint-data"),
     )
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # cached bytecode, as an installed thirdbook has
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     thirdbook = str(Path(sys.executable).with_name("thirdbook"))
     wanted = newest.encode()
     start = time.perf_counter()
