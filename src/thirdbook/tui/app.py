@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -22,9 +22,6 @@ from textual.worker import NoActiveWorker, WorkerFailed, get_current_worker
 
 from thirdbook.domain.errors import StoreClosedError
 from thirdbook.domain.text import visible
-from thirdbook.services.demo import DemoSession
-from thirdbook.services.factory import Services
-from thirdbook.services.ingest_child import IngestChild
 from thirdbook.tui import keys
 from thirdbook.tui.glyphs import AsciiGlyphs, wants_ascii
 from thirdbook.tui.host import closing
@@ -36,6 +33,11 @@ from thirdbook.tui.warm_imports import WarmImports
 from thirdbook.tui.widgets.event_browser import PAGE_SIZE
 from thirdbook.tui.widgets.message_bar import MessageBar
 
+if TYPE_CHECKING:
+    from thirdbook.services.demo import DemoSession
+    from thirdbook.services.factory import Services
+    from thirdbook.services.ingest_child import IngestChild
+
 __all__ = ["PAGE_SIZE", "Look", "ThirdbookApp"]
 
 POLL_S = 0.25
@@ -43,7 +45,7 @@ HEALTH_EVERY_S = 1.0
 """The health line's figures are read at most this often (six queries; the store's other
 changes are noticed every poll by one query of its high-water marks)."""
 
-ConsoleFactory = Callable[[], Awaitable[Services]]
+ConsoleFactory = Callable[[], Awaitable["Services"]]
 _NOT_IN_PALETTE = {"quit", "up", "down", "list-up", "list-down"} | {
     f"{screen}-{way}"
     for screen in ("forensics", "diff", "explain", "replay", "calibration")

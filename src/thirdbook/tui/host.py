@@ -4,11 +4,12 @@ them): the services once the store is open, and whether the console is stopping.
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.dom import DOMNode
 
-from thirdbook.services.factory import Services
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Services
 
 
 class ConsoleHost(Protocol):

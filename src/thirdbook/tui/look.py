@@ -4,12 +4,25 @@ directories (the shipped one, then the user's own), and NO_COLOR."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from thirdbook import locations
-from thirdbook.config import ConsoleConfig
 from thirdbook.tui.themes import DEFAULT_THEME, NO_COLOUR_THEME
+
+
+class ConsoleLook(Protocol):
+    """What the look is made from: `[console]` as validated (`config.ConsoleConfig`), or as
+    remembered from its last validation (`services.quick_settings`)."""
+
+    @property
+    def theme(self) -> str: ...
+    @property
+    def keymap(self) -> Mapping[str, str]: ...
+    @property
+    def themes_dir(self) -> Path | None: ...
 
 
 @dataclass
@@ -22,7 +35,7 @@ class Look:
     no_color: bool = False
 
     @classmethod
-    def from_config(cls, console: ConsoleConfig, config_path: Path | None = None) -> Look:
+    def from_config(cls, console: ConsoleLook, config_path: Path | None = None) -> Look:
         """The look the config asks for; NO_COLOR picks the no-colour theme."""
         own = console.themes_dir or locations.user_themes_dir(
             config_path or locations.config_file()

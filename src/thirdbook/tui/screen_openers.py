@@ -8,6 +8,7 @@ only for the main screen."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -17,11 +18,13 @@ from textual.screen import Screen
 
 from thirdbook.domain import clock
 from thirdbook.domain.errors import TriageRefusedError
-from thirdbook.services.factory import Services
 from thirdbook.tui import keys
 from thirdbook.tui.look import Look
 from thirdbook.tui.screens.main import MainScreen
 from thirdbook.tui.screens.refusals import refusal
+
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Services
 
 SCREEN_KEYS: tuple[tuple[str, str, list[Binding]], ...] = (
     ("thirdbook.tui.screens.main", "MainScreen", keys.MAIN),

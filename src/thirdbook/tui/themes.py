@@ -15,64 +15,49 @@ A bad file is reported (with the file and the reason) and skipped; it never stop
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from thirdbook.tui.theme_fields import COLOURS
+
 DEFAULT_THEME = "thirdbook-dark"
 NO_COLOUR_THEME = "thirdbook-mono"
-_COLOURS = (
-    "primary",
-    "secondary",
-    "accent",
-    "foreground",
-    "background",
-    "surface",
-    "panel",
-    "boost",
-    "success",
-    "warning",
-    "error",
-)
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")  # NAME_PATTERN, as a whole string must match it
+_KEYS = frozenset({"name", "dark", "variables", *COLOURS})
 
 
-class ThemeFile(BaseModel):
-    """What a theme file may say."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    dark: bool = True
-    primary: str
-    secondary: str | None = None
-    accent: str | None = None
-    foreground: str | None = None
-    background: str | None = None
-    surface: str | None = None
-    panel: str | None = None
-    boost: str | None = None
-    success: str | None = None
-    warning: str | None = None
-    error: str | None = None
-    variables: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator(*_COLOURS)
-    @classmethod
-    def _a_colour(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                Color.parse(value)
-            except ColorParseError as exc:
-                raise ValueError(f"{value!r} is not a colour") from exc
-        return value
-
-    def theme(self) -> Theme:
-        """The Textual theme."""
-        colours = {c: getattr(self, c) for c in _COLOURS}
-        return Theme(name=self.name, dark=self.dark, variables=self.variables, **colours)
+def plain_theme(raw: dict[str, Any]) -> Theme | None:
+    """The theme of a file that says only what `theme_file.ThemeFile` accepts as it is (every
+    value of its own type, every colour one Textual parses), without importing pydantic (the
+    console's first frame does without it); None for anything else, which the model then
+    decides (it may still accept it, converting a value) and says why it refuses."""
+    if not raw.keys() <= _KEYS:
+        return None
+    name, dark, variables = raw.get("name"), raw.get("dark", True), raw.get("variables", {})
+    if type(name) is not str or not _NAME.fullmatch(name) or type(dark) is not bool:
+        return None
+    if type(variables) is not dict or any(
+        type(k) is not str or type(v) is not str for k, v in variables.items()
+    ):
+        return None
+    colours: dict[str, Any] = {c: raw.get(c) for c in COLOURS}
+    if colours["primary"] is None:
+        return None
+    for value in colours.values():
+        if value is None:
+            continue
+        if type(value) is not str:
+            return None
+        try:
+            Color.parse(value)
+        except ColorParseError:
+            return None
+    return Theme(name=name, dark=dark, variables=dict(variables), **colours)
 
 
 def load_theme(path: Path) -> Theme:
@@ -83,6 +68,13 @@ def load_theme(path: Path) -> Theme:
         raise ValueError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    theme = plain_theme(raw)
+    if theme is not None:
+        return theme
+    from pydantic import ValidationError
+
+    from thirdbook.tui.theme_file import ThemeFile
+
     try:
         return ThemeFile.model_validate(raw).theme()
     except ValidationError as exc:

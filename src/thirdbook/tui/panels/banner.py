@@ -4,17 +4,20 @@ of every incident in another."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from thirdbook.domain.incidents import Incident, elapsed_clock
-from thirdbook.domain.regulatory import SeriousMark
-from thirdbook.services.factory import Services
 from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
+
+if TYPE_CHECKING:
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.domain.regulatory import SeriousMark
+    from thirdbook.services.factory import Services
 
 
 class Banner(Panel):
@@ -65,6 +68,8 @@ class Banner(Panel):
             show_line(banner, Text("No active incident"))
             banner.add_class("quiet")
             return
+        from thirdbook.domain.incidents import elapsed_clock
+
         text = Text(
             f"INCIDENT #{incident.id} {incident.severity} · {incident.phase} · "
             f"{elapsed_clock(incident, now)} · "

@@ -4,14 +4,17 @@ precision."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from thirdbook.services.factory import Services
 from thirdbook.tui.panels.panel import Change, Panel
 from thirdbook.tui.widgets.incident_panel import IncidentPanel
+
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Services
 
 OBSERVE_EVERY_S = 1.0
 """While a containment action is not yet seen in the serving logs, arriving events are

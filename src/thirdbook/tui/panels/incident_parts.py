@@ -4,6 +4,7 @@ action items. Each reads its part when the incident or its timeline changes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events
@@ -11,8 +12,6 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from thirdbook.domain.runbook_document import document
-from thirdbook.services.factory import Services
 from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
@@ -20,6 +19,11 @@ from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_document import RunbookDocument
 from thirdbook.tui.widgets.runbook_list import RunbookList
 from thirdbook.tui.widgets.timeline_table import TimelineTable
+
+if TYPE_CHECKING:
+    from thirdbook.domain.changes import StoreMarks
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.services.factory import Services
 
 TIMELINE_ROWS = 100
 
@@ -76,8 +80,16 @@ class RunbookPanel(IncidentPart):
             done = sum(1 for s in runbook.steps if s.step_key in checked)
             heading = f"Runbook — {runbook.title} — {done}/{len(runbook.steps)} done"
         show_line(self.query_one("#runbook-title", Static), safe(heading, 120))
+        from thirdbook.domain.runbook_document import document
+
         body = None if runbook is None else document(runbook, checked)
         self.query_one(RunbookDocument).show(body)
+
+    def reload(self, marks: StoreMarks | None, incident: Incident | None) -> None:
+        """Read the incident's runbook again (after it was edited)."""
+        from thirdbook.domain.changes import StoreMarks
+
+        self.offer(Change(marks or StoreMarks(), incident), force=True)
 
 
 class TimelinePanel(IncidentPart):

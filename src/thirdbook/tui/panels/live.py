@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from thirdbook.domain.alerts import Alert
-from thirdbook.domain.records import StoredEvent
-from thirdbook.services.factory import Services
 from thirdbook.tui.host import services
 from thirdbook.tui.panels.panel import Change, Panel
 from thirdbook.tui.widgets.alert_detail import AlertDetail
@@ -20,6 +18,11 @@ from thirdbook.tui.widgets.drift_chart import DriftChart
 from thirdbook.tui.widgets.event_browser import EventBrowser
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
+
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.domain.records import StoredEvent
+    from thirdbook.services.factory import Services
 
 ALERT_ROWS = 50
 CHART_EVERY_S = 2.0

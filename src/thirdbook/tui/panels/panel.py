@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.message import Message
 
-from thirdbook.domain.changes import StoreMarks
 from thirdbook.domain.errors import StoreClosedError
-from thirdbook.domain.incidents import Incident
-from thirdbook.services.factory import Services
 from thirdbook.tui.host import closing, services
+
+if TYPE_CHECKING:
+    from thirdbook.domain.changes import StoreMarks
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.services.factory import Services
 
 
 @dataclass(frozen=True)

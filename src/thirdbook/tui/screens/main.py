@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
@@ -20,11 +20,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Header, OptionList, Static
 
-from thirdbook.domain.changes import StoreMarks
-from thirdbook.domain.incidents import Incident
-from thirdbook.domain.records import StoredEvent
-from thirdbook.services.factory import Services
-from thirdbook.services.health import Health
 from thirdbook.tui import keys
 from thirdbook.tui.host import services
 from thirdbook.tui.panels.banner import Banner
@@ -45,6 +40,13 @@ from thirdbook.tui.widgets.keys_footer import KeysFooter
 from thirdbook.tui.widgets.message_bar import MessageBar
 from thirdbook.tui.widgets.one_line import show_line
 from thirdbook.tui.widgets.runbook_list import RunbookList
+
+if TYPE_CHECKING:
+    from thirdbook.domain.changes import StoreMarks
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.domain.records import StoredEvent
+    from thirdbook.services.factory import Services
+    from thirdbook.services.health import Health
 
 HEARTBEAT_S = 1.0
 """The panels hear from the store at least this often (some look again on a timer)."""
@@ -356,9 +358,7 @@ class MainScreen(Screen[None]):
     async def action_edit_runbook(self) -> None:
         """Open the incident's runbook in $EDITOR (the app suspends), then reload it."""
         if not self.refused("edit_runbook") and await self.triage.edit_runbook():
-            self.query_one(RunbookPanel).offer(
-                Change(self._marks or StoreMarks(), self.incident), force=True
-            )
+            self.query_one(RunbookPanel).reload(self._marks, self.incident)
 
     @work(exclusive=True, group="snapshot")
     async def action_snapshot(self) -> None:

@@ -4,17 +4,20 @@ showing, or, where every panel shows, on the one holding the focus."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, OptionList
 
-from thirdbook.services.factory import Services
 from thirdbook.tui.panels.incident import IncidentRegion
 from thirdbook.tui.panels.live import LivePanel
 from thirdbook.tui.panels.panel import Panel
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.runbook_document import RunbookDocument
+
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Services
 
 
 class MovingKeys:

@@ -3,8 +3,12 @@ something on a read-only console, and those a closed incident refuses."""
 
 from __future__ import annotations
 
-from thirdbook.domain.incidents import Incident
-from thirdbook.services.factory import Services
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.services.factory import Services
+
 
 ACTING = frozenset(
     [

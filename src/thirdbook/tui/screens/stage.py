@@ -4,17 +4,18 @@ if refused, and find what it acts on (the selected alert, the active incident)."
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from textual.app import App
 from textual.notifications import SeverityLevel
 
-from thirdbook.domain.alerts import Alert
 from thirdbook.domain.errors import ActionFailedError, TriageRefusedError
-from thirdbook.domain.incidents import Incident
-from thirdbook.services.factory import Services
-from thirdbook.services.failures import explain
 from thirdbook.tui.panels.live import LivePanel
+
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.domain.incidents import Incident
+    from thirdbook.services.factory import Services
 
 T = TypeVar("T")
 
@@ -69,6 +70,8 @@ async def act(stage: Stage, action: Awaitable[T]) -> tuple[bool, T | None]:
         # control directory): said in a sentence, and the console goes on. A bug is not
         # caught: the console stops, saying so (see `ThirdbookApp`).
         refused = isinstance(exc, TriageRefusedError)
+        from thirdbook.services.failures import explain
+
         svc = stage.service
         why = str(exc) if refused else explain(exc, None if svc is None else svc.paths.store)
         if why is None:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from thirdbook.domain.incidents import SEVERITIES, Incident
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.screens.stage import Stage, act, acting_on, need_incident, selected_alert
 from thirdbook.tui.widgets.action_item_table import ActionItemTable
 from thirdbook.tui.widgets.runbook_list import RunbookList
 
 if TYPE_CHECKING:
+    from thirdbook.domain.incidents import Incident
     from thirdbook.tui.dialogs.action_item import ActionItemDialog
 
 
@@ -91,6 +91,7 @@ class TriageKeys:
         if ready is None:
             return
         incident, svc = ready
+        from thirdbook.domain.incidents import SEVERITIES
         from thirdbook.tui.dialogs.choices import ChoiceDialog
 
         chosen = await stage.app.push_screen_wait(

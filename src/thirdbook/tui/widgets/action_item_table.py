@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
 
-from thirdbook.domain.incidents import ActionItem
 from thirdbook.tui.safe_text import safe
+
+if TYPE_CHECKING:
+    from thirdbook.domain.incidents import ActionItem
 
 COLUMNS = ("id", "due", "status", "owner", "title")
 

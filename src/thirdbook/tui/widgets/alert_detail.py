@@ -3,13 +3,17 @@ summary whole. Its own widget: refreshing the events never paints over it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from thirdbook.domain.alerts import Alert
 from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.unbroken import Unbroken
+
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
 
 
 def alert_detail_text(alert: Alert) -> Text:

@@ -3,12 +3,16 @@ incident's windows kept in view and the times under them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widget import Widget
 
-from thirdbook.domain.drift import DriftSeries
 from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe
+
+if TYPE_CHECKING:
+    from thirdbook.domain.drift import DriftSeries
 
 PLOT_ROWS = 4
 AXIS = 7  # characters for the value labels on the left

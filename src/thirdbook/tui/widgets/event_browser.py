@@ -6,16 +6,20 @@ main screen (live) and the event explorer (with a filter).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from thirdbook.domain.records import EventFilter, StoredEvent
-from thirdbook.services.factory import Services
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
+
+if TYPE_CHECKING:
+    from thirdbook.domain.records import EventFilter, StoredEvent
+    from thirdbook.services.factory import Services
 
 PAGE_SIZE = 100
 

@@ -8,7 +8,7 @@ fixed-width fields under a header; every field is sanitised and nothing is read 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -21,9 +21,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from thirdbook.domain.records import StoredEvent
 from thirdbook.domain.text import visible
 from thirdbook.tui.clock_text import hms
+
+if TYPE_CHECKING:
+    from thirdbook.domain.records import StoredEvent
 
 FIELDS = (
     ("id", 7),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
 
-from thirdbook.services.health import Health
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
+
+if TYPE_CHECKING:
+    from thirdbook.services.health import Health
 
 
 def human_size(n: int) -> str:

@@ -4,6 +4,7 @@ moves, precision."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -11,12 +12,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
-from thirdbook.domain.evidence import CHECKLIST, ContainmentState, SnapshotRecord
-from thirdbook.domain.incidents import Incident, RulePrecision, elapsed_clock
-from thirdbook.domain.roles import ROLES, RoleHolder
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.unbroken import Unbroken
 from thirdbook.tui.widgets.health_line import human_size
+
+if TYPE_CHECKING:
+    from thirdbook.domain.evidence import ContainmentState, SnapshotRecord
+    from thirdbook.domain.incidents import Incident, RulePrecision
+    from thirdbook.domain.roles import RoleHolder
 
 CONTAINMENT = {
     "snapshot": ("Snapshot evidence", "keeps the incident's window as evidence (key s)"),
@@ -39,6 +42,8 @@ def evidence_text(snapshot: SnapshotRecord | None, running: str | None = None) -
         )
         text.append(" (s: snapshot first, then act)")
         return text
+    from thirdbook.domain.evidence import CHECKLIST
+
     text.append(f"snapshot #{snapshot.id} by ")
     text.append_text(safe(snapshot.by, 30))
     captured = snapshot.captured()
@@ -71,6 +76,8 @@ def containment_text(states: list[ContainmentState]) -> Text:
 def roles_text(incident: Incident, roles: dict[str, RoleHolder] | None) -> Text:
     """Who holds the incident's roles, on one line: the commander always (the declarer
     until a handover), the scribe and communications when given."""
+    from thirdbook.domain.roles import ROLES, RoleHolder
+
     held = dict(roles or {})
     if "commander" not in held:
         held["commander"] = RoleHolder(
@@ -97,6 +104,8 @@ def incident_text(
     close, if closed)."""
     if incident is None:
         return Text("No incident. Select an alert in Live (1) and declare one with d.", style="dim")
+    from thirdbook.domain.incidents import elapsed_clock
+
     clock = elapsed_clock(incident, now or datetime.now(UTC))
     text = Text(f"#{incident.id} {incident.severity} · {incident.phase} · {clock}", style="bold")
     text.append("\n")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from thirdbook.domain.runbooks import Runbook, StepCheck
 from thirdbook.tui.safe_text import safe
+
+if TYPE_CHECKING:
+    from thirdbook.domain.runbooks import Runbook, StepCheck
 
 
 def _line(text: str, style: str = "") -> Text:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
-from thirdbook.domain.incidents import TimelineEntry
 from thirdbook.tui.clock_text import hms
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.newest_first_table import NewestFirstTable
+
+if TYPE_CHECKING:
+    from thirdbook.domain.incidents import TimelineEntry
 
 
 def timeline_cells(entry: TimelineEntry) -> tuple[Text, ...]:
