@@ -4,16 +4,21 @@ starts from."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from thirdbook.cli.common import context_of as _context
-from thirdbook.cli.common import refuse_missing_store
+from thirdbook.cli.common import given_paths, refuse_missing_store
 from thirdbook.cli.common import run_async as _run
-from thirdbook.config import EXAMPLE_CONFIG
 from thirdbook.domain.text import terminal_json
-from thirdbook.services.factory import Context
+
+# The config's models and the services are imported where they are used: the console's first
+# frame, from a quick read, is drawn before they are (see `services.quick_console`).
+if TYPE_CHECKING:
+    from thirdbook.services.factory import Context
 
 
 @click.command()
@@ -28,6 +33,19 @@ from thirdbook.services.factory import Context
 def console(ctx: click.Context, read_only: bool, browser_from: str | None) -> None:
     """Open the console on the configured store and sources (with --read-only, on a store
     that exists)."""
+    from thirdbook.services.quick_console import quick_console
+    from thirdbook.tui.widgets.event_browser import PAGE_SIZE
+
+    data_dir, config, demo = given_paths(ctx)
+    quick = quick_console(data_dir, config, demo=demo, page_size=PAGE_SIZE)
+    if quick is not None:  # its first frame before the config's models are imported
+        check_keymap_of(quick.settings.console.keymap, quick.config_path)
+        from thirdbook.tui.launch import run_quick_console
+
+        run_quick_console(
+            quick, lambda: _context(ctx), read_only=read_only, browser_from=browser_from
+        )
+        return
     context = _context(ctx)
     check_keymap(context)
     if read_only:
@@ -39,12 +57,17 @@ def console(ctx: click.Context, read_only: bool, browser_from: str | None) -> No
 
 def check_keymap(context: Context) -> None:
     """Refuse to start on a keymap naming a binding that does not exist (say which)."""
+    check_keymap_of(context.settings.console.keymap, context.config_path)
+
+
+def check_keymap_of(keymap: Mapping[str, str], config_path: Path) -> None:
+    """`check_keymap`, for the keymap of this config file."""
     from thirdbook.tui.keys import unknown_keymap_ids
 
-    unknown = unknown_keymap_ids(dict(context.settings.console.keymap))
+    unknown = unknown_keymap_ids(dict(keymap))
     if unknown:
         raise click.ClickException(
-            f"{context.config_path}: console.keymap: no binding has the id(s) "
+            f"{config_path}: console.keymap: no binding has the id(s) "
             f"{', '.join(unknown)} (the help screen, ?, lists every id)"
         )
 
@@ -106,6 +129,8 @@ def demo(
 def config(ctx: click.Context, example: bool, check: bool) -> None:
     """Show or check the configuration."""
     if example:
+        from thirdbook.config import EXAMPLE_CONFIG
+
         click.echo(EXAMPLE_CONFIG, nl=False)
         return
     context = _context(ctx)

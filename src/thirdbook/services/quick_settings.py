@@ -1,9 +1,10 @@
 """The few settings a quick read needs (the store's configured path, the busy timeout, the
-ingest lease's time to live), remembered from the last time the same config file was loaded.
+ingest lease's time to live; for the console's first frame, its look and how many sources are
+configured), remembered from the last time the same config file was loaded.
 
 Validating `thirdbook.toml` means importing pydantic and every settings model, several times
 what `thirdbook status` costs without them. So each full load (`Context.load`) leaves these
-three values in the user's cache directory beside the file's bytes (or its absence) and this
+values in the user's cache directory beside the file's bytes (or its absence) and this
 thirdbook's version and config module; a quick read takes them only for a file that this
 same code has already validated, byte for byte. Anything else (a new or changed file, a
 cache that cannot be read) gives None: the caller loads the config file in full, which
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     from thirdbook.config import Settings
 
 
+class QuickLook(NamedTuple):
+    """`[console]`'s look, as the console's first frame needs it (see `tui.look`)."""
+
+    theme: str
+    keymap: dict[str, str]
+    themes_dir: Path | None
+
+
 class QuickSettings(NamedTuple):
     """What a quick read takes from the config file."""
 
@@ -37,6 +46,9 @@ class QuickSettings(NamedTuple):
     """`[store] path` (None: the data directory's store)."""
     busy_timeout_ms: int
     lease_ttl_s: float
+    console: QuickLook
+    sources: int
+    """How many sources are configured (a console with none starts no ingest helper)."""
 
 
 def _code() -> str:
@@ -59,6 +71,8 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
             None if source is None else source.hex()
         )
         store, busy, ttl = found["store_path"], found["busy_timeout_ms"], found["lease_ttl_s"]
+        look, sources = found["console"], found["sources"]
+        theme, keymap, themes = look["theme"], look["keymap"], look["themes_dir"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if not (
@@ -66,9 +80,20 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
         and (store is None or isinstance(store, str))
         and type(busy) is int
         and type(ttl) in (int, float)
+        and type(sources) is int
+        and isinstance(theme, str)
+        and isinstance(keymap, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in keymap.items())
+        and (themes is None or isinstance(themes, str))
     ):
         return None
-    return QuickSettings(None if store is None else Path(store), busy, float(ttl))
+    return QuickSettings(
+        None if store is None else Path(store),
+        busy,
+        float(ttl),
+        QuickLook(theme, keymap, None if themes is None else Path(themes)),
+        sources,
+    )
 
 
 def remember(source: bytes | None, settings: Settings, cache_dir: Path | None = None) -> None:
@@ -80,13 +105,19 @@ def remember(source: bytes | None, settings: Settings, cache_dir: Path | None = 
         path = _entry(source, code, cache_dir)
         if _read(path, source, code) is not None:
             return
-        store = settings.store.path
+        store, look = settings.store.path, settings.console
         entry = {
             "code": code,
             "source": None if source is None else source.hex(),
             "store_path": None if store is None else str(store),
             "busy_timeout_ms": settings.store.busy_timeout_ms,
             "lease_ttl_s": settings.ingest.lease_ttl_s,
+            "console": {
+                "theme": look.theme,
+                "keymap": dict(look.keymap),
+                "themes_dir": None if look.themes_dir is None else str(look.themes_dir),
+            },
+            "sources": len(settings.sources),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, json.dumps(entry).encode(), sync_dir=False)

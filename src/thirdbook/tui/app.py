@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from thirdbook.services.demo import DemoSession
     from thirdbook.services.factory import Services
     from thirdbook.services.ingest_child import IngestChild
+    from thirdbook.services.quick_console import FirstPage
 
 __all__ = ["PAGE_SIZE", "Look", "ThirdbookApp"]
 
@@ -109,9 +110,12 @@ class ThirdbookApp(ScreenOpeners, App[None]):
         subtitle: str = "",
         look: Look | None = None,
         ingest_child: IngestChild | None = None,
+        first: FirstPage | None = None,
     ) -> None:
         """`ingest` runs ingest in this process; `ingest_child` runs it in a helper process
-        instead (what the command line does: the UI's own loop stays free for keys)."""
+        instead (what the command line does: the UI's own loop stays free for keys). `first`:
+        the newest page of events, read quickly (`services.quick_console`): the first frame
+        shows it, and only then are the services opened (`open_console`)."""
         # NO_COLOR: Textual strips every colour only with "native ANSI" on (otherwise it
         # sends greys); bold, reverse and underline stay. TERM=linux: ASCII for what the
         # console's font cannot draw.
@@ -121,6 +125,7 @@ class ThirdbookApp(ScreenOpeners, App[None]):
         self._open_console = open_console
         self._ingest_enabled = ingest
         self._demo = demo
+        self._first = first
         self.look = look or Look()
         self.console_service: Services | None = None
         self.stop = asyncio.Event()
@@ -162,9 +167,19 @@ class ThirdbookApp(ScreenOpeners, App[None]):
                 self.theme = DEFAULT_THEME
 
     def get_default_screen(self) -> Screen[None]:
-        return MainScreen()
+        return MainScreen(self._first)
 
     async def on_mount(self) -> None:
+        if self._first is None:
+            await self._started()
+
+    async def on_ready(self) -> None:
+        """The first frame is on the screen: with a first page read quickly, the services
+        are opened now (the app's mount holds every frame back until it returns)."""
+        if self._first is not None:
+            await self._started()
+
+    async def _started(self) -> None:
         # Raised out of the app's mount, an error escapes Textual's start-up, which leaves the
         # full screen still drawing (a frame can follow); handled here, as any other error is.
         try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from thirdbook.domain.alerts import Alert
     from thirdbook.domain.records import StoredEvent
     from thirdbook.services.factory import Services
+    from thirdbook.services.quick_console import FirstPage
 
 ALERT_ROWS = 50
 CHART_EVERY_S = 2.0
@@ -34,8 +35,10 @@ class LivePanel(Panel):
     """Live triggers and events. Reads the alerts when they change, the newest page of events
     when events arrive (and that page is showing), the chart at most every 2 s meanwhile."""
 
-    def __init__(self) -> None:
+    def __init__(self, first: FirstPage | None = None) -> None:
+        """`first`: the newest page of events, for the first frame (see `EventBrowser`)."""
         super().__init__(id="panel-live", classes="panel current")
+        self._first = first
         self.alerts: dict[int, Alert] = {}
         self._chart_at = 0.0
         self._open_count = 0
@@ -45,7 +48,7 @@ class LivePanel(Panel):
         yield AlertTable(id="alerts")
         yield AlertDetail(id="alert-detail")
         yield DriftChart(id="drift")
-        yield EventBrowser(id="browser")
+        yield EventBrowser(id="browser", first=self._first)
 
     @property
     def browser(self) -> EventBrowser:

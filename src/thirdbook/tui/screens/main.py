@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from thirdbook.domain.records import StoredEvent
     from thirdbook.services.factory import Services
     from thirdbook.services.health import Health
+    from thirdbook.services.quick_console import FirstPage
 
 HEARTBEAT_S = 1.0
 """The panels hear from the store at least this often (some look again on a timer)."""
@@ -60,7 +61,7 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*keys.MAIN]
     LAYOUT_CSS = LAYOUT_CSS
 
-    def __init__(self) -> None:
+    def __init__(self, first: FirstPage | None = None) -> None:
         super().__init__()
         self.panel = "live"
         self.active_incident_id: int | None = None  # chosen in the incident list; else newest
@@ -69,7 +70,7 @@ class MainScreen(Screen[None]):
         self._declared.set()
         self._marks: StoreMarks | None = None
         self._told_at = 0.0
-        self.live = LivePanel()
+        self.live = LivePanel(first)
         self.incident_region = IncidentRegion()
         self.triage = TriageKeys(self)
         self.containment = ContainmentKeys(self, self.incident_region)

@@ -13,13 +13,17 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from thirdbook.services.quick_console import EventRow, stored_event
 from thirdbook.tui.safe_text import safe, safe_bytes
 from thirdbook.tui.widgets.event_table import EventTable
 from thirdbook.tui.widgets.one_line import show_line
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from thirdbook.domain.records import EventFilter, StoredEvent
     from thirdbook.services.factory import Services
+    from thirdbook.services.quick_console import FirstPage
 
 PAGE_SIZE = 100
 
@@ -36,19 +40,29 @@ class EventBrowser(Vertical):
     EventBrowser > #detail.hidden { display: none; }
     """
 
-    def __init__(self, *, id: str | None = None, label: str = "Events") -> None:
+    def __init__(
+        self, *, id: str | None = None, label: str = "Events", first: FirstPage | None = None
+    ) -> None:
+        """`first`: the newest page, read before the services are open (the console's first
+        frame shows it); the first `show_page` reads it again from the services."""
         super().__init__(id=id)
         self.label = label
         self.where: EventFilter | None = None
         self._pages: list[int | None] = [None]  # the keyset cursor of each page shown
         self._next_key: int | None = None
-        self._events: dict[int, StoredEvent] = {}
+        self._events: dict[int, StoredEvent | EventRow] = {}
+        self._first = first
         self.revealed: int | None = None  # the event whose secrets the commander chose to see
 
     def compose(self) -> ComposeResult:
         yield Static(classes="title", id="page-title")
         yield EventTable(id="events")
         yield Static(id="detail", classes="hidden")
+
+    def on_mount(self) -> None:
+        if self._first is not None:
+            first, self._first = self._first, None
+            self._show(first.items, first.next_key)
 
     @property
     def live_page(self) -> bool:
@@ -67,18 +81,21 @@ class EventBrowser(Vertical):
         page = await svc.queries.events(self.where, before_id=self._pages[-1], limit=PAGE_SIZE)
         if asked != (len(self._pages), self._pages[-1], self.where):
             return
-        self._events = {e.id: e for e in page.items}
-        self.table.show_page(page.items)
+        self._show(page.items, page.next_key)
+
+    def _show(self, items: Sequence[StoredEvent | EventRow], next_key: int | None) -> None:
+        self._events = {e.id: e for e in items}
+        self.table.show_page(items)
         number = len(self._pages)
         live = "newest first" if number == 1 else f"page {number}, older events"
         if number == 1 and self.where is None:
             live = "live, newest first"
-        more = "" if page.next_key is None else "  ] older"
-        empty = "  (none match)" if not page.items else ""
+        more = "" if next_key is None else "  ] older"
+        empty = "  (none match)" if not items else ""
         title = Text(f"{self.label} — {live}{more}{empty}")
         show_line(self.query_one("#page-title", Static), title)
-        if number == 1 or page.next_key is not None:
-            self._next_key = page.next_key
+        if number == 1 or next_key is not None:
+            self._next_key = next_key
         self.update_detail()
 
     async def older(self, svc: Services) -> None:
@@ -114,7 +131,10 @@ class EventBrowser(Vertical):
     def selected_event(self) -> StoredEvent | None:
         """The event under the cursor."""
         event_id = self.table.selected_id()
-        return None if event_id is None else self._events.get(event_id)
+        event = None if event_id is None else self._events.get(event_id)
+        if isinstance(event, EventRow):  # read before the services were open
+            event = self._events[event.id] = stored_event(event)
+        return event
 
     def update_detail(self) -> None:
         """The raw line of the selected event, verbatim but inert."""

@@ -25,7 +25,10 @@ from thirdbook.domain.text import visible
 from thirdbook.tui.clock_text import hms
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from thirdbook.domain.records import StoredEvent
+    from thirdbook.services.quick_console import EventRow
 
 FIELDS = (
     ("id", 7),
@@ -51,7 +54,7 @@ def _field(value: str, width: int, last: bool) -> str:
     return value.ljust(width) if len(value) <= width else value[: width - 1] + "…"
 
 
-def event_line(event: StoredEvent) -> str:
+def event_line(event: StoredEvent | EventRow) -> str:
     """One event's fields as one line, every field made visible."""
     model = " ".join(p for p in (event.model_name, event.model_version) if p)
     values = (
@@ -115,7 +118,7 @@ class EventTable(ScrollView, can_focus=True):
         """How many events the page holds."""
         return len(self._ids)
 
-    def show_page(self, events: list[StoredEvent]) -> None:
+    def show_page(self, events: Sequence[StoredEvent | EventRow]) -> None:
         """Make the rows exactly `events` (newest first); the cursor keeps its row number."""
         ids = [e.id for e in events]
         if ids == self._ids:
