@@ -17,11 +17,12 @@ from tests.helpers import event_line, ingest_once, source
 from tests.test_console_flows import wait_until
 from thirdbook.cli import main
 from thirdbook.domain.alerts import Firing
+from thirdbook.locations import shipped_dir
 from thirdbook.services.factory import Context, Services, open_services
 from thirdbook.services.quick_console import quick_console, stored_event
 from thirdbook.store import Store
 from thirdbook.store.schema import MIGRATIONS
-from thirdbook.tui.app import PAGE_SIZE, ThirdbookApp
+from thirdbook.tui.app import PAGE_SIZE, Look, ThirdbookApp
 from thirdbook.tui.launch import console_app, quick_console_app
 from thirdbook.tui.widgets.alert_table import AlertTable
 from thirdbook.tui.widgets.event_table import EventTable
@@ -82,9 +83,12 @@ async def test_the_first_page_read_as_rows_is_the_services_page(
 
 
 async def test_its_first_frame_shows_the_rows_before_the_services_open(
-    estate: tuple[Path, Path],
+    estate: tuple[Path, Path], tmp_path: Path
 ) -> None:
     data, config = estate
+    themes = tmp_path / "themes"
+    themes.mkdir()
+    (themes / "ugly.toml").write_text('name = "ugly"\nprimary = "not-a-colour"\n')
     quick = quick_console(data, config, demo=False, page_size=PAGE_SIZE)
     assert quick is not None
     opened = asyncio.Event()
@@ -93,7 +97,8 @@ async def test_its_first_frame_shows_the_rows_before_the_services_open(
         await opened.wait()  # held back until the test has seen the first frame
         return await open_services(Context.load(data, config), access="auto")
 
-    app = ThirdbookApp(open_console, ingest=False, first=quick.first_page)
+    look = Look(theme_dirs=[shipped_dir("themes"), themes])
+    app = ThirdbookApp(open_console, ingest=False, first=quick.first_page, look=look)
     async with app.run_test(size=(200, 50)) as pilot:
         table = app.query_one(EventTable)
         for _ in range(1500):  # (not the pilot's pause: the app is busy opening its services)
@@ -104,6 +109,7 @@ async def test_its_first_frame_shows_the_rows_before_the_services_open(
         assert "req-00000249" in table.get_row_at(0)[1].plain
         title = str(app.main_screen.query_one("#page-title").render())
         assert title == "Events — live, newest first  ] older"
+        assert any("ugly.toml" in n.message for n in app.said)  # said in the first frame too
         before = app.main_screen.selected_event()  # its model, built as the row is opened
         opened.set()
         await wait_until(pilot, lambda: settled(app), "the services' panels")

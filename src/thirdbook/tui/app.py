@@ -170,28 +170,35 @@ class ThirdbookApp(ScreenOpeners, App[None]):
         return MainScreen(self._first)
 
     async def on_mount(self) -> None:
-        if self._first is None:
-            await self._started()
+        await self._guarded(self._look_set if self._first is not None else self._start)
 
     async def on_ready(self) -> None:
         """The first frame is on the screen: with a first page read quickly, the services
         are opened now (the app's mount holds every frame back until it returns)."""
         if self._first is not None:
-            await self._started()
+            await self._guarded(self._open)
 
-    async def _started(self) -> None:
+    async def _guarded(self, step: Callable[[], Awaitable[None]]) -> None:
         # Raised out of the app's mount, an error escapes Textual's start-up, which leaves the
         # full screen still drawing (a frame can follow); handled here, as any other error is.
         try:
-            await self._start()
+            await step()
         except Exception as error:
             self._handle_exception(error)
 
     async def _start(self) -> None:
+        await self._look_set()
+        await self._open()
+
+    async def _look_set(self) -> None:
+        """The keys as remapped, and what is wrong with a theme file: in the first frame."""
         self.set_keymap(self.look.keymap)
         for problem in self.theme_problems:
             self.notify(problem, title="Theme", severity="error", timeout=15)
+
+    async def _open(self) -> None:
         self.console_service = await self._open_console()
+        self.main_screen.refresh_bindings()  # the footer: the keys this console can act with
         why = self.console_service.read_only_reason
         if why is not None:
             self.notify(
