@@ -6,7 +6,10 @@ stored event; and wherever a quick read cannot be made, the console starts the u
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -152,6 +155,44 @@ async def test_the_usual_start_wherever_a_quick_read_cannot_be_made(
     conn.execute("PRAGMA user_version = 1")
     conn.close()
     assert quick_console(old.parent, config, demo=False, page_size=PAGE_SIZE) is None
+
+
+FIRST_FRAME = """
+import asyncio, os, sys
+from pathlib import Path
+import thirdbook.cli.console
+from thirdbook.services.quick_console import quick_console
+from thirdbook.tui.app import PAGE_SIZE, Look, ThirdbookApp
+from thirdbook.tui.widgets.event_table import EventTable
+
+async def main() -> None:
+    quick = quick_console(Path(sys.argv[1]), Path(sys.argv[2]), demo=False, page_size=PAGE_SIZE)
+    async def open_console():
+        await asyncio.Event().wait()  # never: only the first frame is looked at
+    look = Look.from_config(quick.settings.console, quick.config_path)
+    app = ThirdbookApp(open_console, ingest=False, first=quick.first_page, look=look)
+    async with app.run_test(size=(200, 50)):
+        while app.query_one(EventTable).row_count != PAGE_SIZE:
+            await asyncio.sleep(0.02)
+        print(app.theme, sorted(m for m in sys.modules if m.startswith("pydantic")), flush=True)
+        os._exit(0)
+
+asyncio.run(main())
+"""
+
+
+def test_its_first_frame_imports_no_pydantic(estate: tuple[Path, Path], tmp_path: Path) -> None:
+    data, config = estate
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    ran = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME, str(data), str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[-2] == "thirdbook-light []"
 
 
 def test_a_remembered_keymap_naming_no_binding_is_refused_as_before(
