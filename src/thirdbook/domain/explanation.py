@@ -14,7 +14,7 @@ WeightsCheck = Literal["matches", "MISMATCH", "unknown"]
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used
 
 
 class ModelPart(_Part):

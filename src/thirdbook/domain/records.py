@@ -38,7 +38,9 @@ def within_store_range(ts: datetime) -> datetime:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Each model's validator is built when it is first used (a command reading events does
+    # not pay for the files' or the lease's).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class EventColumns(_Record):

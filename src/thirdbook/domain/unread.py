@@ -14,7 +14,7 @@ FROM_LOG = "from the log, not yet ingested"
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used
 
 
 class LogEvent(EventColumns):

@@ -46,7 +46,7 @@ def _storing(root: Path) -> Iterator[None]:
 class ObjectRef(BaseModel):
     """A stored object: its hash and size."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sha256: str
     size: int

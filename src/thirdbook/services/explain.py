@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thirdbook.domain.alerts import Alert
 from thirdbook.domain.control import Registry
 from thirdbook.domain.events import (
     InferenceEvent,
@@ -25,12 +24,17 @@ from thirdbook.domain.explanation import (
     SnapshotHold,
 )
 from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
-from thirdbook.evidence.objects import ObjectStore
-from thirdbook.services.acting import Acting
 from thirdbook.services.decisions import Decision, DecisionLookup
 from thirdbook.services.explain_trace import decision_of_trace, join_trace
-from thirdbook.services.registry import RegistryService
-from thirdbook.store import Store
+
+# What explaining is given, not what it imports: `explain` read quickly
+# (`services.quick_explain`) builds no `Acting` and imports none of these.
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.evidence.objects import ObjectStore
+    from thirdbook.services.acting import Acting
+    from thirdbook.services.registry import RegistryService
+    from thirdbook.store import Store
 
 _INQUIRY_SCAN = 20_000
 
@@ -73,9 +77,10 @@ class ExplainService:
         store: Store,
         decisions: DecisionLookup,
         objects: ObjectStore,
-        acting: Acting,
+        acting: Acting | None,
         registry: RegistryService | None = None,
     ) -> None:
+        """`acting`: how an answer is recorded (None: this service only explains)."""
         self.store = store
         self.decisions = decisions
         self.objects = objects
@@ -319,6 +324,8 @@ class ExplainService:
         """Keep the explanation as evidence; put it on the incident's timeline (the one
         citing the inquiry's alert, else an open one citing its decision) and in the audit
         chain, with who answered and how long after the inquiry arrived."""
+        if self.acting is None:
+            raise TypeError("this ExplainService only explains: it was given no Acting")
         detail: dict[str, Any] = {"inquiry": inquiry_id}
         async with self.acting.act("inquiry answered", detail) as actor:
             explanation = await self.explain(inquiry_id=inquiry_id)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from thirdbook.store.audit import append_audit
-from thirdbook.store.incidents import add_timeline_entry
-
 if TYPE_CHECKING:
     from thirdbook.domain.incidents import Actor
     from thirdbook.store.connection import StoreConnection
@@ -62,6 +59,11 @@ class ExplainQueries:
     ) -> None:
         """An inquiry answered: on the incident's timeline (if any) and in the audit chain,
         in one transaction."""
+        # Imported here: explaining (which only reads) needs neither the audit chain nor the
+        # incidents' models.
+        from thirdbook.store.audit import append_audit
+        from thirdbook.store.incidents import add_timeline_entry
+
         async with self._store.write() as conn:
             if incident_id is None:
                 await append_audit(

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Literal
 
-import aiosqlite
-
 from thirdbook.domain.control import AliasMove, Registry, alias_moves
 from thirdbook.domain.records import from_us
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from thirdbook.domain.incidents import Actor
     from thirdbook.store.connection import StoreConnection
 

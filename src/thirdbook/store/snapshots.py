@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.evidence import SnapshotRecord
-from thirdbook.domain.incidents import Actor
 from thirdbook.domain.records import from_us
-from thirdbook.store.audit import append_audit
-from thirdbook.store.incidents import add_timeline_entry, existing_incident
 
+# The audit chain and the incidents' queries are imported by the writes that use them:
+# `explain` only lists the snapshots.
 if TYPE_CHECKING:
+    from thirdbook.domain.incidents import Actor
     from thirdbook.store.connection import StoreConnection
 
 _COLUMNS = "id, incident_id, status, by_user, started_us, finished_us, manifest_sha256, manifest"
@@ -50,6 +50,9 @@ class Snapshots:
 
     async def start(self, incident_id: int, actor: Actor) -> int:
         """A new incomplete snapshot (audited as started)."""
+        from thirdbook.store.audit import append_audit
+        from thirdbook.store.incidents import existing_incident
+
         async with self._store.write() as conn:
             await existing_incident(conn, incident_id)
             cursor = await conn.execute(
@@ -66,6 +69,8 @@ class Snapshots:
         self, snapshot_id: int, manifest: dict[str, Any], manifest_sha256: str, actor: Actor
     ) -> SnapshotRecord:
         """Mark a snapshot complete with its manifest; on the timeline and audited."""
+        from thirdbook.store.incidents import add_timeline_entry
+
         async with self._store.write() as conn:
             async with conn.execute(
                 "SELECT incident_id FROM snapshots WHERE id = ?", (snapshot_id,)
