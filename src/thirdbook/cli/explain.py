@@ -13,9 +13,10 @@ import click
 from thirdbook.cli.common import given_paths, run_async, with_services
 from thirdbook.domain.explain_render import as_json, as_markdown, as_text
 from thirdbook.domain.text import visible
-from thirdbook.services.explain import UnknownDecisionError
 from thirdbook.services.quick_explain import quick_explain
 
+# The services (and the models) are imported where they are used: a decision explained
+# quickly needs neither.
 if TYPE_CHECKING:
     from thirdbook.domain.explanation import Explanation
     from thirdbook.services.explain import Answer
@@ -70,6 +71,7 @@ def _through_services(
     """The explanation from the services: the store, else the bytes not yet ingested (or,
     with no store yet, the configured sources' files); exit 1 saying what was searched."""
     from thirdbook.cli.lookup import log_only
+    from thirdbook.services.explain import UnknownDecisionError
     from thirdbook.services.explain_log import explain_with_log
 
     async def work(svc: Services) -> Explanation:
@@ -98,6 +100,7 @@ def _through_services(
 def answer(ctx: click.Context, inquiry_id: str, note: str | None) -> None:
     """Answer an inquiry: keep its decision's explanation as evidence, on the incident's
     timeline and in the audit chain, with who answered and how long after it arrived."""
+    from thirdbook.services.explain import UnknownDecisionError
 
     async def work(svc: Services) -> Answer:
         return await svc.explain.answer(inquiry_id, note)

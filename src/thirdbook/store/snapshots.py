@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.evidence import SnapshotRecord
 from thirdbook.domain.records import from_us
+from thirdbook.store.explain import manifest_of
 
 # The audit chain and the incidents' queries are imported by the writes that use them:
 # `explain` only lists the snapshots.
@@ -18,15 +19,7 @@ if TYPE_CHECKING:
 _COLUMNS = "id, incident_id, status, by_user, started_us, finished_us, manifest_sha256, manifest"
 
 
-def _manifest(text: Any) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        manifest = json.loads(text)
-    except (TypeError, ValueError):
-        manifest = None
-    # A copy changed by hand into something else: its hash will not match, so verify names it.
-    return manifest if isinstance(manifest, dict) else {"unreadable": str(text)[:200]}
+_manifest = manifest_of
 
 
 def _snapshot(row: Any) -> SnapshotRecord:
