@@ -8,8 +8,7 @@ tables' classes use; the registry file as `RegistryService.current` reads it), t
 sentences (`domain.explain_notes`), and plain objects (`domain.plain_events`,
 `domain.plain_explanation`) that render alike. Wherever the models must decide it raises
 `Unsure`, and the caller asks `ExplainService`: a line or a registry the plain reading is
-not certain of, a decision with a trace to join, a row the models would not take, no such
-decision.
+not certain of, a decision with a trace to join, a row the models would not take.
 """
 
 from __future__ import annotations
@@ -100,9 +99,9 @@ class PlainExplain:
             raise Unsure("the store did not answer")
         return found
 
-    async def explain(self, *, request_id: str | None, subject: str | None) -> Explanation:
+    async def explain(self, *, request_id: str | None, subject: str | None) -> Explanation | None:
         """The decision with `request_id` (else the newest about `subject`) explained, as
-        `ExplainService.explain` explains it."""
+        `ExplainService.explain` explains it; None when the store holds no such decision."""
         if request_id:
             rows = self._events(kind="inference", request_id=request_id, limit=1)
         elif subject:
@@ -110,7 +109,7 @@ class PlainExplain:
         else:
             rows = []
         if not rows:
-            raise Unsure("no such decision in the store")
+            return None
         s = rows[0]
         e = read_stored_line(s.raw)
         if not isinstance(e, InferenceEvent):

@@ -49,6 +49,7 @@ def quick_explain(
     try:
         if inquiry_id is None:
             plain = PlainExplain(reads, store, registry, follow=settings.follow_control_symlinks)
+            # None: not in the store, which only the services' path can say more of.
             with contextlib.suppress(Unsure):
                 return run_inline(plain.explain(request_id=request_id, subject=subject))
         return _with_models(store, settings, registry, request_id, subject, inquiry_id)
