@@ -283,6 +283,7 @@ def test_the_config_file_is_honoured_registry_secrets_containment_and_citations(
             decision("req-1", ts=later),
             decision("req-2", ts=later, model={"name": "credit-scorer", "version": "v7"}),
             decision("req-3", ts=later, prompt=None, action=None),
+            decision("req-4", ts=later, model={**decision()["model"], "weights_hash": "sha256:7"}),
             {**inquiry("inq-1", "req-1"), "ts": later},
             {
                 "v": 1,
@@ -324,7 +325,7 @@ def test_the_config_file_is_honoured_registry_secrets_containment_and_citations(
         await store.close()
 
     asyncio.run(contain())
-    for request_id in ("req-1", "req-2", "req-3"):
+    for request_id in ("req-1", "req-2", "req-3", "req-4"):
         quick, services = _both(tmp_path, config, {"request_id": request_id})
         assert isinstance(quick, plain_explanation.Explanation), request_id
         assert _rendered(quick) == _rendered(services), request_id
@@ -332,9 +333,11 @@ def test_the_config_file_is_honoured_registry_secrets_containment_and_citations(
     assert "registry check: matches (registry file as it is now" in text
     assert "containment in force: kill switch route=h" in text
     assert "cited by: incident #1: SEV2 detected: wrong declines" in text
-    assert "related: feedback #5" in text and "related: inquiry #4" in text
-    assert "related: agent_action #6: 2099-01-01T00:00:00+00:00 collections send_letter" in text
+    assert "related: feedback #6" in text and "related: inquiry #5" in text
+    assert "related: agent_action #7: 2099-01-01T00:00:00+00:00 collections send_letter" in text
     assert SECRET not in text and "Applicant 7 asks for 5000." in text
+    mismatch = as_text(_both(tmp_path, config, {"request_id": "req-4"})[0])
+    assert "registry check: !!! WEIGHTS MISMATCH: MISMATCH logged sha256:7 but" in mismatch
 
 
 def test_a_decision_not_yet_ingested_is_explained_from_the_log_by_the_services(
