@@ -1,9 +1,10 @@
 """The few settings a quick read needs (the store's configured path, the busy timeout, the
-ingest lease's time to live), remembered from the last time the same config file was loaded.
+ingest lease's time to live, the registry file and whether a link there is followed),
+remembered from the last time the same config file was loaded.
 
 Validating `thirdbook.toml` means importing pydantic and every settings model, several times
 what `thirdbook status` costs without them. So each full load (`Context.load`) leaves these
-three values in the user's cache directory beside the file's bytes (or its absence) and this
+values in the user's cache directory beside the file's bytes (or its absence) and this
 thirdbook's version and config module; a quick read takes them only for a file that this
 same code has already validated, byte for byte. Anything else (a new or changed file, a
 cache that cannot be read) gives None: the caller loads the config file in full, which
@@ -37,6 +38,9 @@ class QuickSettings(NamedTuple):
     """`[store] path` (None: the data directory's store)."""
     busy_timeout_ms: int
     lease_ttl_s: float
+    registry: Path | None
+    """`[containment] registry` (None: none configured)."""
+    follow_control_symlinks: bool
 
 
 def _code() -> str:
@@ -59,6 +63,7 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
             None if source is None else source.hex()
         )
         store, busy, ttl = found["store_path"], found["busy_timeout_ms"], found["lease_ttl_s"]
+        registry, follow = found["registry"], found["follow_control_symlinks"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if not (
@@ -66,9 +71,17 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
         and (store is None or isinstance(store, str))
         and type(busy) is int
         and type(ttl) in (int, float)
+        and (registry is None or isinstance(registry, str))
+        and type(follow) is bool
     ):
         return None
-    return QuickSettings(None if store is None else Path(store), busy, float(ttl))
+    return QuickSettings(
+        None if store is None else Path(store),
+        busy,
+        float(ttl),
+        None if registry is None else Path(registry),
+        follow,
+    )
 
 
 def remember(source: bytes | None, settings: Settings, cache_dir: Path | None = None) -> None:
@@ -80,13 +93,15 @@ def remember(source: bytes | None, settings: Settings, cache_dir: Path | None = 
         path = _entry(source, code, cache_dir)
         if _read(path, source, code) is not None:
             return
-        store = settings.store.path
+        store, registry = settings.store.path, settings.containment.registry
         entry = {
             "code": code,
             "source": None if source is None else source.hex(),
             "store_path": None if store is None else str(store),
             "busy_timeout_ms": settings.store.busy_timeout_ms,
             "lease_ttl_s": settings.ingest.lease_ttl_s,
+            "registry": None if registry is None else str(registry),
+            "follow_control_symlinks": settings.containment.follow_control_symlinks,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, json.dumps(entry).encode(), sync_dir=False)
