@@ -96,6 +96,8 @@ READS = [
     (["registry", "history"], "no alias moves recorded"),
     (["registry", "history", "--json"], ""),
     (["schema"], '"kind"'),
+    (["explain", "req-00000042"], "decision: request: req-00000042"),
+    (["explain", "req-00000042", "--json"], '"request_id": "req-00000042"'),
     (["kill-switch", "1", "--mode", "human", "--dry-run"], "nothing was changed"),
 ]
 

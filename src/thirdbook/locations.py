@@ -117,6 +117,11 @@ def evidence_dir(store: Path) -> Path:
     return store.parent / "evidence"
 
 
+def evidence_object(evidence: Path, sha256: str) -> Path:
+    """Where the evidence object named `sha256` lives under the evidence directory."""
+    return evidence / "objects" / sha256[:2] / sha256[2:]
+
+
 def quarantine_file(store: Path) -> Path:
     """The quarantine list a retrain pipeline checks, beside the store."""
     return store.parent / "quarantine.json"

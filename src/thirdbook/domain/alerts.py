@@ -13,7 +13,7 @@ TriggerKind = Literal["drift", "feedback", "unexplainable", "agent_lane"]
 class Firing(BaseModel):
     """A rule fired for a key (a model version, an agent, a subject) because of some events."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     rule: str
     kind: TriggerKind
@@ -29,7 +29,7 @@ AlertStatus = Literal["open", "dismissed", "attached", "declared"]
 class Alert(BaseModel):
     """A firing as the console shows it: one per rule and key while it is open."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: int
     rule: str

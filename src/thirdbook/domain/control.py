@@ -26,7 +26,7 @@ KillMode = Literal["human", "fallback", "refuse", "model"]
 class FlagdFlag(BaseModel):
     """One flagd flag: a state, its variants, and the variant served by default."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     state: Literal["ENABLED", "DISABLED"]
     variants: dict[str, str | bool | int | float | dict[str, object] | list[object]]
@@ -42,7 +42,7 @@ class FlagdFlag(BaseModel):
 class FlagdFile(BaseModel):
     """A flagd flag definition file."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     schema_: str | None = Field(default=FLAGD_SCHEMA, alias="$schema")
     flags: dict[str, FlagdFlag]
@@ -78,7 +78,7 @@ def route_for(flags: FlagdFile | None, model: str) -> RouteVariant:
 class RegisteredVersion(BaseModel):
     """A model version in the registry."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     weights_hash: str
     known_good: bool = False
@@ -90,7 +90,7 @@ class RegisteredVersion(BaseModel):
 class RegisteredModel(BaseModel):
     """A model's versions and aliases."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     versions: dict[str, RegisteredVersion]
     aliases: dict[str, str] = Field(default_factory=dict)
@@ -106,7 +106,7 @@ class RegisteredModel(BaseModel):
 class Registry(BaseModel):
     """The model registry file."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     models: dict[str, RegisteredModel]
 
@@ -122,7 +122,7 @@ class Registry(BaseModel):
 class AliasMove(BaseModel):
     """One move of a registry alias: seen in the file, or made by a rollback."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     at: datetime
     model: str
@@ -158,7 +158,7 @@ class ControlWrite(BaseModel):
     link, the file it points at) and its SHA-256 before and after; `path` is None and the
     hashes empty when hooks acted instead."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     path: Path | None
     before: str
@@ -168,7 +168,7 @@ class ControlWrite(BaseModel):
 class RollbackPlan(BaseModel):
     """What a rollback will do."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     model: str
     from_version: str | None

@@ -8,8 +8,10 @@ for triggers to judge, not for ingest to refuse.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -35,8 +37,10 @@ class _Part(BaseModel):
     """A nested part of an event; unknown keys are ignored (the raw line keeps them)."""
 
     # A number is finite: NaN compares false with every band, so a NaN metric could never
-    # trip its rule (and "NaN" or "inf" as a string would otherwise be read as one).
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    # trip its rule (and "NaN" or "inf" as a string would otherwise be read as one). Each
+    # model's validator is built when it is first used: a command reading one kind of event
+    # does not pay for them all.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class ModelRef(_Part):
@@ -106,7 +110,7 @@ class DownstreamAction(_Part):
 class _Event(BaseModel):
     """Fields every event has."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False, defer_build=True)
 
     v: Literal[1] = 1
     ts: AwareDatetime
@@ -224,24 +228,45 @@ class SpanEvent(_Event):
     response: Response | None = None
 
 
-Event = Annotated[
+AnyEvent = (
     InferenceEvent
     | MetricEvent
     | FeedbackEvent
     | AgentActionEvent
     | ChangeEvent
     | InquiryEvent
-    | SpanEvent,
-    Field(discriminator="kind"),
-]
+    | SpanEvent
+)
+Event = Annotated[AnyEvent, Field(discriminator="kind")]
 """Any v1 event, told apart by its `kind`."""
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_MODELS: dict[str, type[AnyEvent]] = {
+    "inference": InferenceEvent,
+    "metric": MetricEvent,
+    "feedback": FeedbackEvent,
+    "agent_action": AgentActionEvent,
+    "change": ChangeEvent,
+    "inquiry": InquiryEvent,
+    "span": SpanEvent,
+}
+"""Each kind's model."""
+
+
+@cache
+def event_adapter() -> TypeAdapter[Event]:
+    """The validator of any v1 event (built on first use: it builds every kind's model)."""
+    return TypeAdapter(Event)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVENT_ADAPTER":  # `event_adapter()`, by its old name
+        return event_adapter()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def event_json_schema() -> dict[str, object]:
     """The JSON Schema of the v1 event format, generated from the models."""
-    schema = EVENT_ADAPTER.json_schema()
+    schema = event_adapter().json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"https://thirdbook.dev/schema/events/v{SCHEMA_VERSION}.json"
     schema["title"] = f"thirdbook event v{SCHEMA_VERSION}"
@@ -298,12 +323,28 @@ BOM = b"\xef\xbb\xbf"
 """A UTF-8 byte order mark, which a file's first line may carry (and its raw line keeps)."""
 
 
+_KIND = re.compile(rb'"kind"\s*:\s*"([a-z_]+)"')
+
+
 def parse_stored_line(raw: bytes) -> Event | None:
     """The event of a stored raw line, its times within the store's range; None if the line
     no longer validates (as a NaN an older version let in does not): it was valid when it
-    was ingested, so a reader skips it rather than stop."""
+    was ingested, so a reader skips it rather than stop.
+
+    The line is read by the model of the first `kind` it names, which builds that model
+    alone; only where that fails (the first `kind` was a nested one, or the line no longer
+    validates) does the union of every kind decide. A kind's model accepts a line only if
+    the line's own `kind` is that kind, so either way the event is the union's."""
+    line = raw.removeprefix(BOM)
+    named = _KIND.search(line)
+    model = None if named is None else EVENT_MODELS.get(named[1].decode())
+    if model is not None:
+        try:
+            return within_range(model.model_validate_json(line))
+        except ValidationError:
+            pass
     try:
-        return within_range(EVENT_ADAPTER.validate_json(raw.removeprefix(BOM)))
+        return within_range(event_adapter().validate_json(line))
     except ValidationError:
         return None
 

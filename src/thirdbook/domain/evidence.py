@@ -21,7 +21,7 @@ CHECKLIST = (
 class SnapshotRecord(BaseModel):
     """A snapshot as the store keeps it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     id: int
     incident_id: int
@@ -58,7 +58,7 @@ class SnapshotRecord(BaseModel):
 class QuarantineTarget(BaseModel):
     """One thing to quarantine: a file (with its hash), a directory, or an id."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     target: str
     kind: Literal["file", "directory", "id"]
@@ -69,7 +69,7 @@ class ContainmentState(BaseModel):
     """A containment action: written to the serving layer's file, and observed once its
     logs show a request taking effect of it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     action: str
     model: str

@@ -1,15 +1,19 @@
 """An explanation as plain text (one fact a line, terminal-safe, secrets masked), as JSON
-and as Markdown."""
+and as Markdown: the model's (`domain.explanation`) or one made without pydantic
+(`domain.plain_explanation`), alike; importing this imports neither."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from thirdbook.domain.events import AgentActionEvent, FeedbackEvent, InquiryEvent
-from thirdbook.domain.explanation import Explanation
+from thirdbook.domain.marks import FROM_LOG
 from thirdbook.domain.secrets import mask_secrets
 from thirdbook.domain.text import terminal_json, visible
-from thirdbook.domain.unread import FROM_LOG
+
+if TYPE_CHECKING:
+    from thirdbook.domain import explanation, plain_explanation
+
+    Explanation = explanation.Explanation | plain_explanation.Explanation
 
 MISSING = "MISSING (not logged)"
 UNTIL_INGESTED = "not available until ingested"
@@ -179,12 +183,36 @@ def as_markdown(e: Explanation) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+class _Feedback(Protocol):
+    category: str
+    reporter: str | None
+    text: str | None
+
+
+class _AgentAction(Protocol):
+    agent: str
+    tool: str
+    target: str | None
+    outcome: str | None
+
+
+class _Inquiry(Protocol):
+    inquiry_id: str
+    source: str
+    question: str | None
+
+
 def summary_of(event: object) -> str:
-    """A related event in one line."""
-    if isinstance(event, FeedbackEvent):
-        return f"feedback {event.category} from {event.reporter or '-'}: {event.text or ''}"
-    if isinstance(event, AgentActionEvent):
-        return f"{event.agent} {event.tool} {event.target or ''} {event.outcome or ''}".strip()
-    if isinstance(event, InquiryEvent):
-        return f"inquiry {event.inquiry_id} ({event.source}): {event.question or ''}"
+    """A related event (as the models or `domain.plain_events` read it; None for a line
+    that no longer reads) in one line."""
+    kind = getattr(event, "kind", None)
+    if kind == "feedback":
+        f = cast("_Feedback", event)
+        return f"feedback {f.category} from {f.reporter or '-'}: {f.text or ''}"
+    if kind == "agent_action":
+        a = cast("_AgentAction", event)
+        return f"{a.agent} {a.tool} {a.target or ''} {a.outcome or ''}".strip()
+    if kind == "inquiry":
+        i = cast("_Inquiry", event)
+        return f"inquiry {i.inquiry_id} ({i.source}): {i.question or ''}"
     return "unreadable line"

@@ -9,12 +9,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from thirdbook.domain.events import DownstreamAction, ModelRef, Prompt, Response
-
-WeightsCheck = Literal["matches", "MISMATCH", "unknown"]
+from thirdbook.domain.explain_notes import WeightsCheck, missing_parts
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used
 
 
 class ModelPart(_Part):
@@ -115,10 +114,4 @@ class Explanation(_Part):
 
     def missing(self) -> list[str]:
         """The four things on tape that were not logged."""
-        parts = {
-            "model version": self.model.present,
-            "prompt": self.prompt is not None,
-            "response": self.response is not None,
-            "downstream action": self.action is not None,
-        }
-        return [name for name, there in parts.items() if not there]
+        return missing_parts(self.model.present, self.prompt, self.response, self.action)

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The store's times, and reading one back, live in `clock` (no pydantic: `status` reads them).
-from thirdbook.domain.clock import EPOCH, TS_FIRST_US, TS_LAST_US
 from thirdbook.domain.clock import TS_FIRST as TS_FIRST
+
+# The store's times, and reading one back, live in `clock` (no pydantic: `status` reads them).
+from thirdbook.domain.clock import TS_FIRST_US, TS_LAST_US
 from thirdbook.domain.clock import TS_LAST as TS_LAST
 from thirdbook.domain.clock import from_us as from_us
+from thirdbook.domain.clock import to_us as to_us
 from thirdbook.domain.keys import lookup_key as lookup_key
 
 FileState = Literal["active", "released", "truncated", "gone"]
-
-
-def to_us(ts: datetime) -> int:
-    """Microseconds since the epoch (UTC), exactly: the store's sortable time."""
-    if ts.tzinfo is not None and 1970 < ts.year < 2500:
-        # The fast path (ingest calls this for every line): whole seconds from the C
-        # timestamp, which a double holds exactly enough until about 3000, plus the
-        # microseconds.
-        return int(ts.timestamp()) * 1_000_000 + ts.microsecond
-    return (ts - EPOCH) // timedelta(microseconds=1)
 
 
 def in_store_range(us: int) -> bool:
@@ -38,7 +30,9 @@ def within_store_range(ts: datetime) -> datetime:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Each model's validator is built when it is first used (a command reading events does
+    # not pay for the files' or the lease's).
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class EventColumns(_Record):

@@ -7,14 +7,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from thirdbook.domain.events import Event, model_of
+from thirdbook.domain.marks import FROM_LOG as FROM_LOG
 from thirdbook.domain.records import EventColumns, EventFilter
-
-FROM_LOG = "from the log, not yet ingested"
-"""How an event read from the log, not the store, is marked wherever it is shown."""
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built when first used
 
 
 class LogEvent(EventColumns):

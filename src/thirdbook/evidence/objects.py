@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from thirdbook import locations
+
 if TYPE_CHECKING:
     from hashlib import _Hash
 
@@ -46,7 +48,7 @@ def _storing(root: Path) -> Iterator[None]:
 class ObjectRef(BaseModel):
     """A stored object: its hash and size."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sha256: str
     size: int
@@ -86,7 +88,7 @@ class ObjectStore:
 
     def path_of(self, sha256: str) -> Path:
         """Where an object lives."""
-        return self.objects / sha256[:2] / sha256[2:]
+        return locations.evidence_object(self.root, sha256)
 
     def has(self, sha256: str) -> bool:
         """Whether the object is stored."""

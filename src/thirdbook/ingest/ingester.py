@@ -49,8 +49,9 @@ from thirdbook.ingest.tail import (
 )
 from thirdbook.store import LeaseLostError, Store, StoreError
 from thirdbook.store.checkpointer import WalCheckpointer
-from thirdbook.store.ingest_rows import EventTuple, NoteTuple, RejectTuple
+from thirdbook.store.ingest_rows import NoteTuple, RejectTuple
 from thirdbook.store.ingest_state import CheckpointMovedError
+from thirdbook.store.staged_events import EventRows, kinds_and_raws, last_ts_us
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,7 @@ class Ingester:
         self,
         tail: Tail,
         batch: Batch,
-        events: list[EventTuple],
+        events: EventRows,
         rejects: list[RejectTuple],
         note: NoteTuple | None = None,
     ) -> None:
@@ -300,7 +301,7 @@ class Ingester:
             raise
         tail.committed(batch)
         if self.on_commit is not None and events:
-            committed = [(first_id + n, row[1], row[-1]) for n, row in enumerate(events)]
+            committed = [(first_id + n, *row) for n, row in enumerate(kinds_and_raws(events))]
             try:
                 await self.on_commit(committed)
             except Exception as exc:  # a trigger fault must never stop ingest
@@ -313,7 +314,7 @@ class Ingester:
         self.status.events_total += len(events)
         self.status.rejects_total += len(rejects)
         if events:
-            self.status.last_event_ts_us = events[-1][0]
+            self.status.last_event_ts_us = last_ts_us(events)
 
     async def new_generation(self, tail: Tail, why: str) -> None:
         """The file was truncated or rewritten: track it as a new stream from byte 0."""

@@ -17,7 +17,8 @@ from thirdbook.ingest.status import IngestStatus
 from thirdbook.ingest.tail import Batch, Tail
 from thirdbook.store import Store
 from thirdbook.store.checkpointer import WalCheckpointer
-from thirdbook.store.ingest_rows import EventTuple, NoteTuple, RejectTuple
+from thirdbook.store.ingest_rows import NoteTuple, RejectTuple
+from thirdbook.store.staged_events import EventRows
 
 FileKey = tuple[int, int]
 """A file's identity: (device, inode)."""
@@ -35,7 +36,7 @@ class Committing(Protocol):
         self,
         tail: Tail,
         batch: Batch,
-        events: list[EventTuple],
+        events: EventRows,
         rejects: list[RejectTuple],
         note: NoteTuple | None = None,
     ) -> None: ...

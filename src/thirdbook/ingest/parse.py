@@ -7,9 +7,10 @@ same batch, which commits with the file's checkpoint in one transaction.
 
 A format with a fast path (`ColumnsFastPath`, as the thirdbook format has) gives a valid
 line's columns directly; `parse_line` decides every other line. A worker process sends its
-rows back compactly (`parse_batch_packed`): columns without the raw bytes, which the
-ingester already holds (the lines of the batch it sent), only a raw a format made itself
-travels; `unpack_rows` puts the rows together again.
+events back staged as a small SQLite database that the store copies in one statement
+(`parse_batch_staged`, `store.staged_events`), with each event's kind and offset; the raw
+bytes the ingester needs beside (for the batch chain and the triggers) it takes from the
+lines of the batch it sent, only a raw a format made itself travels (`unpack_staged`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import gc
 import pickle
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain, repeat
+from itertools import accumulate, repeat
 from typing import Any
 
 from thirdbook.domain.clock import now_us
@@ -28,13 +29,13 @@ from thirdbook.domain.line_format import LineFormat, LineReject
 from thirdbook.domain.records import lookup_key, to_us
 from thirdbook.ingest.tail import REJECT_KEEP_BYTES, Batch
 from thirdbook.store.ingest_rows import EventTuple, RejectTuple
+from thirdbook.store.staged_events import StagedEvents, stage_events
 
 Row = tuple[Any, ...]
 """(ts_us, kind, request_id, request_key, subject, subject_key, model_name, model_version,
 weights_hash, route, byte_offset, line_index, line_number): an events row before the file,
 the ingest time and the raw bytes are put in (`line_number` finds its line in the batch)."""
 _LINE_NUMBER = 12
-_REPEATED = (1, 6, 7, 8, 9)  # kind, model name, version, weights hash, route: few values
 
 
 def _too_long(file_id: int, start: int, line: bytes, limit: int, at: int) -> RejectTuple:
@@ -254,9 +255,10 @@ def parse_batch(
 
 
 @contextmanager
-def _no_collection() -> Iterator[None]:
-    """No cyclic garbage collection meanwhile: parsing makes no cycles, only many objects
-    (each collection would walk them); freed by reference counting as ever."""
+def no_cyclic_collection() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: parsing and inserting rows make no cycles,
+    only many objects (each collection would walk them); they are freed by reference
+    counting as ever. Nested, only the outermost turns the collector back on."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -266,38 +268,63 @@ def _no_collection() -> Iterator[None]:
             gc.enable()
 
 
-def parse_batch_packed(
+def parse_batch_staged(
     batch: Batch, file_id: int, max_line_bytes: int, format_name: str, format_module: str
 ) -> bytes:
-    """`parse_batch` for a worker process, given the format by name (and the module that
-    registers it), packed as one bytes object for `unpack_rows`: the rows' columns (the
-    few-valued ones as shared strings), without the bytes of the lines themselves."""
+    """`parse_batch` for a worker process, its events staged as a serialized SQLite database
+    (`store.staged_events`) beside what the ingester needs of each (kind, byte offset, and
+    which line is its raw), packed as one bytes object for `unpack_staged`."""
     line_format = format_named(format_name, format_module)
     at = now_us()
-    with _no_collection():
+    with no_cyclic_collection():
         rows, given, rejects, lines = _parse(
             batch.segments, file_id, at, max_line_bytes, line_format
         )
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
-        for n in _REPEATED if rows else ():
-            shared: dict[Any, Any] = {}
-            columns[n] = [shared.setdefault(v, v) for v in columns[n]]
-        numbers = None  # every line one row, in order: the ingester numbers them alike
-        if rows and columns[_LINE_NUMBER] != tuple(range(len(lines))):
-            numbers = columns[_LINE_NUMBER]
-        packed = (columns[:_LINE_NUMBER], numbers, given, rejects, at)
-        return pickle.dumps(packed, pickle.HIGHEST_PROTOCOL)
+        if not rows:
+            return pickle.dumps((None, rejects, at), pickle.HIGHEST_PROTOCOL)
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        numbers = columns[_LINE_NUMBER]
+        starts = list(accumulate((len(line) + 1 for line in lines), initial=1))
+        database = stage_events(
+            zip(
+                *columns[:10],
+                repeat(file_id),
+                columns[10],
+                columns[11],
+                repeat(at),
+                map(given.get, range(len(rows))),
+                map(starts.__getitem__, numbers),
+                (len(lines[n]) for n in numbers),
+                strict=False,
+            )
+        )
+        shared: dict[str, str] = {}
+        kinds = [shared.setdefault(k, k) for k in columns[1]]
+        in_order = numbers == tuple(range(len(lines)))  # every line one row: the common case
+        staged = (
+            database,
+            kinds,
+            columns[10],
+            None if in_order else numbers,
+            given,
+            columns[0][-1],
+        )
+        return pickle.dumps((staged, rejects, at), pickle.HIGHEST_PROTOCOL)
 
 
-def unpack_rows(
+def unpack_staged(
     packed: bytes, batch: Batch, file_id: int, max_line_bytes: int
-) -> tuple[list[EventTuple], list[RejectTuple]]:
-    """The rows `parse_batch_packed` parsed from `batch`, as `parse_batch` gives them."""
-    with _no_collection():
-        columns, numbers, given, rejects, at = pickle.loads(packed)
+) -> tuple[StagedEvents | list[EventTuple], list[RejectTuple]]:
+    """The events and rejects `parse_batch_staged` made of `batch` (events staged, each with
+    its raw bytes taken again from the batch's lines: they are not sent back)."""
+    with no_cyclic_collection():
+        staged, rejects, at = pickle.loads(packed)
         rejects.extend(_long_line_rejects(batch, max_line_bytes, at, file_id))
-        if not columns:
+        if staged is None:
             return [], rejects
-        lines = list(chain.from_iterable(data.split(b"\n")[:-1] for _, data in batch.segments))
-        raws = _raws(lines, numbers)
-        return _event_tuples(columns, raws, given, file_id, at), rejects
+        database, kinds, offsets, numbers, given, last_ts_us = staged
+        data = b"".join(segment for _, segment in batch.segments)
+        raws = _raws(data.split(b"\n")[:-1], numbers)
+        for row, raw in given.items():
+            raws[row] = raw
+        return StagedEvents(database, data, kinds, offsets, raws, last_ts_us), rejects

@@ -7,18 +7,20 @@ Both are one sentence naming the file.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from thirdbook.actuators.config_write import ConfigConflictError
 from thirdbook.actuators.rollback import parse_registry
 from thirdbook.control_file import ControlFileIOError, ControlFileRefusedError, read_control
 from thirdbook.domain.control import Registry
 from thirdbook.domain.errors import ActionFailedError, RollbackRefusedError, TriageRefusedError
-from thirdbook.domain.incidents import TimelineEntry
+
+# `explain` reads the registry through `registry_at`, and needs neither of these.
+if TYPE_CHECKING:
+    from thirdbook.domain.incidents import TimelineEntry
 
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ _KILL_NOTE = re.compile(
 async def control(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a control-file step in a thread; what it refuses is a refusal (nothing was
     written), an OSError on the way a failure (the old file stands), each a sentence."""
+    import asyncio
+
     try:
         return await asyncio.to_thread(fn, *args, **kwargs)
     except ControlFileIOError as exc:

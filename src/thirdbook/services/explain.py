@@ -5,15 +5,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from thirdbook.domain.alerts import Alert
 from thirdbook.domain.control import Registry
 from thirdbook.domain.events import (
     InferenceEvent,
     InquiryEvent,
     SpanEvent,
     parse_stored_line,
+)
+from thirdbook.domain.explain_notes import (
+    NO_MODEL,
+    NO_REGISTRY,
+    REGISTRY_NOW,
+    containment_note,
+    incident_summary,
+    registry_then,
+    snapshot_holds,
+    weights_check,
 )
 from thirdbook.domain.explain_render import as_dict, as_markdown, summary_of
 from thirdbook.domain.explanation import (
@@ -24,13 +33,18 @@ from thirdbook.domain.explanation import (
     RouteWhy,
     SnapshotHold,
 )
-from thirdbook.domain.records import EventFilter, StoredEvent, from_us, to_us
-from thirdbook.evidence.objects import ObjectStore
-from thirdbook.services.acting import Acting
+from thirdbook.domain.records import EventFilter, StoredEvent, to_us
 from thirdbook.services.decisions import Decision, DecisionLookup
 from thirdbook.services.explain_trace import decision_of_trace, join_trace
-from thirdbook.services.registry import RegistryService
-from thirdbook.store import Store
+
+# What explaining is given, not what it imports: `explain` read quickly
+# (`services.quick_explain`) builds no `Acting` and imports none of these.
+if TYPE_CHECKING:
+    from thirdbook.domain.alerts import Alert
+    from thirdbook.evidence.objects import ObjectStore
+    from thirdbook.services.acting import Acting
+    from thirdbook.services.registry import RegistryService
+    from thirdbook.store import Store
 
 _INQUIRY_SCAN = 20_000
 
@@ -73,9 +87,10 @@ class ExplainService:
         store: Store,
         decisions: DecisionLookup,
         objects: ObjectStore,
-        acting: Acting,
+        acting: Acting | None,
         registry: RegistryService | None = None,
     ) -> None:
+        """`acting`: how an answer is recorded (None: this service only explains)."""
         self.store = store
         self.decisions = decisions
         self.objects = objects
@@ -203,52 +218,35 @@ class ExplainService:
         for incident_id in await self.store.explain.incident_of_alerts(alert_ids):
             incident = await self.store.incidents.get(incident_id)
             if incident is not None:
-                citations.append(
-                    Citation(
-                        kind="incident",
-                        id=incident.id,
-                        summary=f"{incident.severity} {incident.phase}: {incident.title}",
-                    )
-                )
+                summary = incident_summary(incident.severity, incident.phase, incident.title)
+                citations.append(Citation(kind="incident", id=incident.id, summary=summary))
         return citations
 
     async def model_part(self, e: InferenceEvent, at_us: int) -> ModelPart:
         """The decision's model and whether its weights hash is the registry's then."""
         model = e.model
         if model is None:
-            return ModelPart(model=None, check="unknown", check_note="no model logged")
+            return ModelPart(model=None, check="unknown", check_note=NO_MODEL)
         move = await self.store.registry_history.pointing_at(model.name, "serving", at_us)
         registry, whence = None, ""
         if move is not None and move.registry_sha256 and self.objects.has(move.registry_sha256):
             registry = _parse(self.objects.path_of(move.registry_sha256).read_bytes())
-            whence = f"registry {move.registry_sha256[:12]} in force then"
+            whence = registry_then(move.registry_sha256)
         if registry is None and self.registry is not None:
             registry = self.registry.current()
-            whence = "registry file as it is now (no copy of the one in force then)"
+            whence = REGISTRY_NOW
         if registry is None:
-            return ModelPart(model=model, check="unknown", check_note="no registry to compare")
+            return ModelPart(model=model, check="unknown", check_note=NO_REGISTRY)
         known = registry.models.get(model.name)
         version = None if known is None else known.versions.get(model.version)
-        if version is None:
-            note = f"{model.name} {model.version} is not in the {whence}"
-            return ModelPart(model=model, check="unknown", check_note=note)
-        if not model.weights_hash:
-            return ModelPart(
-                model=model,
-                registry_hash=version.weights_hash,
-                check="unknown",
-                check_note="no weights hash logged",
-            )
-        same = version.weights_hash == model.weights_hash
-        return ModelPart(
-            model=model,
-            registry_hash=version.weights_hash,
-            check="matches" if same else "MISMATCH",
-            check_note=f"({whence})"
-            if same
-            else f"logged {model.weights_hash} but the registry holds {version.weights_hash} "
-            f"for {model.version} ({whence})",
+        registry_hash, check, note = weights_check(
+            model.name,
+            model.version,
+            model.weights_hash,
+            None if version is None else version.weights_hash,
+            whence,
         )
+        return ModelPart(model=model, registry_hash=registry_hash, check=check, check_note=note)
 
     async def route_why(self, e: InferenceEvent, at_us: int) -> RouteWhy:
         """The route the decision took, and what the registry and containment held then."""
@@ -257,19 +255,12 @@ class ExplainService:
             return RouteWhy(route=e.route, routed_from=e.routed_from)
         move = await self.store.registry_history.pointing_at(name, "serving", at_us)
         held = await self.store.explain.containment_at(name, at_us)
-        contained = None
-        if held is not None:
-            contained = (
-                f"{held['action']} {held['field']}={held['value']} written "
-                f"{from_us(int(held['written_us'])).isoformat()} "
-                f"(incident #{held['incident_id']})"
-            )
         return RouteWhy(
             route=e.route,
             routed_from=e.routed_from,
             serving_version=None if move is None else move.to_version,
             serving_since=None if move is None else move.at,
-            containment=contained,
+            containment=None if held is None else containment_note(held),
         )
 
     async def related_to(self, e: InferenceEvent) -> list[Related]:
@@ -291,34 +282,26 @@ class ExplainService:
         return sorted(found.values(), key=lambda r: r.event_id or 0)
 
     async def _snapshots(self, ts: datetime) -> list[SnapshotHold]:
-        holds = []
-        for snap in await self.store.snapshots.all_complete():
-            window = (snap.manifest or {}).get("window", {})
-            try:
-                start = datetime.fromisoformat(window["start"])
-                end = datetime.fromisoformat(window["end"])
-            except (KeyError, TypeError, ValueError):
-                continue
-            if not start <= ts <= end:
-                continue
-            events: dict[str, Any] = next(
-                (i for i in (snap.manifest or {}).get("items", []) if i.get("kind") == "events"),
-                {},
+        complete = await self.store.snapshots.all_complete()
+        holds = snapshot_holds(
+            ((s.id, s.incident_id, s.manifest_sha256, s.manifest) for s in complete), ts
+        )
+        return [
+            SnapshotHold(
+                snapshot_id=snapshot_id,
+                incident_id=incident_id,
+                events_sha256=events_sha256,
+                manifest_sha256=manifest_sha256,
             )
-            holds.append(
-                SnapshotHold(
-                    snapshot_id=snap.id,
-                    incident_id=snap.incident_id,
-                    events_sha256=events.get("sha256"),
-                    manifest_sha256=snap.manifest_sha256,
-                )
-            )
-        return holds
+            for snapshot_id, incident_id, events_sha256, manifest_sha256 in holds
+        ]
 
     async def answer(self, inquiry_id: str, note: str | None = None) -> Answer:
         """Keep the explanation as evidence; put it on the incident's timeline (the one
         citing the inquiry's alert, else an open one citing its decision) and in the audit
         chain, with who answered and how long after the inquiry arrived."""
+        if self.acting is None:
+            raise TypeError("this ExplainService only explains: it was given no Acting")
         detail: dict[str, Any] = {"inquiry": inquiry_id}
         async with self.acting.act("inquiry answered", detail) as actor:
             explanation = await self.explain(inquiry_id=inquiry_id)

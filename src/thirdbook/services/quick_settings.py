@@ -1,6 +1,7 @@
 """The few settings a quick read needs (the store's configured path, the busy timeout, the
-ingest lease's time to live; for the console's first frame, its look and how many sources are
-configured), remembered from the last time the same config file was loaded.
+ingest lease's time to live, the registry file and whether a link there is followed; for
+the console's first frame, its look and how many sources are configured), remembered from the
+last time the same config file was loaded.
 
 Validating `thirdbook.toml` means importing pydantic and every settings model, several times
 what `thirdbook status` costs without them. So each full load (`Context.load`) leaves these
@@ -46,6 +47,9 @@ class QuickSettings(NamedTuple):
     """`[store] path` (None: the data directory's store)."""
     busy_timeout_ms: int
     lease_ttl_s: float
+    registry: Path | None
+    """`[containment] registry` (None: none configured)."""
+    follow_control_symlinks: bool
     console: QuickLook
     sources: int
     """How many sources are configured (a console with none starts no ingest helper)."""
@@ -71,6 +75,7 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
             None if source is None else source.hex()
         )
         store, busy, ttl = found["store_path"], found["busy_timeout_ms"], found["lease_ttl_s"]
+        registry, follow = found["registry"], found["follow_control_symlinks"]
         look, sources = found["console"], found["sources"]
         theme, keymap, themes = look["theme"], look["keymap"], look["themes_dir"]
     except (OSError, ValueError, TypeError, KeyError):
@@ -80,6 +85,8 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
         and (store is None or isinstance(store, str))
         and type(busy) is int
         and type(ttl) in (int, float)
+        and (registry is None or isinstance(registry, str))
+        and type(follow) is bool
         and type(sources) is int
         and isinstance(theme, str)
         and isinstance(keymap, dict)
@@ -91,6 +98,8 @@ def _read(path: Path, source: bytes | None, code: str) -> QuickSettings | None:
         None if store is None else Path(store),
         busy,
         float(ttl),
+        None if registry is None else Path(registry),
+        follow,
         QuickLook(theme, keymap, None if themes is None else Path(themes)),
         sources,
     )
@@ -105,13 +114,15 @@ def remember(source: bytes | None, settings: Settings, cache_dir: Path | None = 
         path = _entry(source, code, cache_dir)
         if _read(path, source, code) is not None:
             return
-        store, look = settings.store.path, settings.console
+        store, registry, look = settings.store.path, settings.containment.registry, settings.console
         entry = {
             "code": code,
             "source": None if source is None else source.hex(),
             "store_path": None if store is None else str(store),
             "busy_timeout_ms": settings.store.busy_timeout_ms,
             "lease_ttl_s": settings.ingest.lease_ttl_s,
+            "registry": None if registry is None else str(registry),
+            "follow_control_symlinks": settings.containment.follow_control_symlinks,
             "console": {
                 "theme": look.theme,
                 "keymap": dict(look.keymap),

@@ -1,13 +1,16 @@
 """The registry's alias history: watched beside ingest, recorded by rollbacks, queried by
-time."""
+time.
+
+asyncio, the incidents' models and the control-file steps are imported where they are used:
+`explain` reads the registry as it is now (`current`) and nothing else of this.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from thirdbook.control_file import (
     ControlFileIOError,
@@ -17,9 +20,12 @@ from thirdbook.control_file import (
 )
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.control import AliasMove, Registry
-from thirdbook.domain.incidents import Actor
-from thirdbook.services.control_steps import registry_at
-from thirdbook.store import Store
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from thirdbook.domain.incidents import Actor
+    from thirdbook.store import Store
 
 
 class RegistryService:
@@ -45,6 +51,8 @@ class RegistryService:
         modification time; a rollback at the time it is made). Nothing when the file is
         missing, unchanged since this process last looked, or not a valid registry; and
         nothing from a read-only console, which never writes to the store."""
+        import asyncio
+
         path = self.path
         if path is None or self.read_only:
             return []
@@ -65,6 +73,8 @@ class RegistryService:
 
     async def watch(self, stop: asyncio.Event, every_s: float = 1.0) -> None:
         """Observe the registry until `stop` is set (beside ingest)."""
+        import asyncio
+
         while not stop.is_set():
             await self.observe()
             with contextlib.suppress(TimeoutError):
@@ -83,8 +93,12 @@ class RegistryService:
     def current(self) -> Registry | None:
         """The registry as the file says now (None: none configured, or not a valid one)."""
         path = self.path
+        if path is None:
+            return None
+        from thirdbook.services.control_steps import registry_at
+
         try:
-            return registry_at(target_of(path, follow=self.follow)) if path else None
+            return registry_at(target_of(path, follow=self.follow))
         except (ValueError, ControlFileRefusedError, ControlFileIOError):
             return None
 

@@ -7,11 +7,13 @@ we take the write lock first and let the busy timeout queue us behind other writ
 The table modules (`store/events.py`, `store/incidents.py`, ...) depend on this class alone
 (`fetchall`, `fetchone`, `write`); `store/database.py`'s `Store` is this connection with the
 tables composed on it, and no table module imports it.
+
+asyncio and aiosqlite are imported where a connection is opened or waited on, not with this
+module: a `Store` read inline (`store.inline`, on the stdlib `sqlite3`) needs neither.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import shutil
 import sqlite3
@@ -20,9 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self
-
-import aiosqlite
+from typing import TYPE_CHECKING, Any, Self
 
 from thirdbook.domain.errors import (
     NetworkFilesystemError,
@@ -35,6 +35,11 @@ from thirdbook.store.access import Access, connect_read_only, unread_wal_bytes, 
 from thirdbook.store.failures import describe_failure, newer_schema_sentence, read_only_sentence
 from thirdbook.store.filesystem import network_filesystem
 from thirdbook.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import aiosqlite
 
 __all__ = ["StoreConnection"]
 
@@ -70,12 +75,12 @@ class StoreConnection:
         self.read_only_reason = read_only_reason
         """Why this store is open read-only (None: it is writable); every write refuses."""
         self._scratch: Path | None = None  # an upgraded temporary copy, removed on close
-        # One write transaction at a time on this connection, whichever task asks.
-        self._write_lock = asyncio.Lock()
+        # One write transaction at a time on this connection, whichever task asks (the lock
+        # is made by the first write).
+        self._write_lock: asyncio.Lock | None = None
         # Queries on their way when `close` is called finish first; later ones are refused.
         self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._idle: asyncio.Event | None = None  # made by a `close` that has to wait
         self._closed = False
 
     @classmethod
@@ -106,6 +111,8 @@ class StoreConnection:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the store's directory {path.parent}: {exc}") from exc
+        import aiosqlite
+
         try:
             conn = await aiosqlite.connect(
                 path, isolation_level=None, timeout=busy_timeout_ms / 1000
@@ -167,6 +174,8 @@ class StoreConnection:
                 f"one reads {SCHEMA_VERSION}) and cannot be upgraded ({reason}), nor copied to "
                 f"{scratch_root} to read (not enough space there): copy it somewhere writable"
             )
+        import aiosqlite
+
         scratch = Path(tempfile.mkdtemp(prefix="thirdbook-upgraded-", dir=scratch_root))
         copy = scratch / path.name
         try:
@@ -227,12 +236,11 @@ class StoreConnection:
         if self._closed:
             raise StoreClosedError(f"the store {self.path} is closed")
         self._in_flight += 1
-        self._idle.clear()
         try:
             yield
         finally:
             self._in_flight -= 1
-            if not self._in_flight:
+            if not self._in_flight and self._idle is not None:
                 self._idle.set()
 
     async def close(self) -> None:
@@ -243,8 +251,12 @@ class StoreConnection:
             return
         self._closed = True
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), CLOSE_WAIT_S)
+            if self._in_flight:
+                import asyncio
+
+                self._idle = asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), CLOSE_WAIT_S)
             await self.conn.close()
         finally:
             if self._scratch is not None:
@@ -273,6 +285,10 @@ class StoreConnection:
         """A write transaction: `BEGIN IMMEDIATE`, commit on success, roll back on error."""
         if self.read_only_reason is not None:
             raise StoreReadOnlyError(read_only_sentence(self.path, self.read_only_reason))
+        if self._write_lock is None:
+            import asyncio
+
+            self._write_lock = asyncio.Lock()
         with self._using():
             async with self._write_lock:
                 try:
@@ -307,6 +323,8 @@ class StoreConnection:
                             "another process holds its write lock"
                         ) from exc
                     raise
+                import asyncio
+
                 await asyncio.sleep(0.05)
 
     async def _rollback(self) -> None:
@@ -321,6 +339,8 @@ async def _settled(statement: Awaitable[Any]) -> Any:
     COMMIT or ROLLBACK cut off half-way would leave the connection inside a transaction
     that no one owns, and every later write would fail with "cannot start a transaction
     within a transaction"."""
+    import asyncio
+
     task = asyncio.ensure_future(statement)
     try:
         return await asyncio.shield(task)

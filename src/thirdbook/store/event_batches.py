@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from thirdbook.domain.batches import BatchDigest, BatchRecord, chain_hash, locators
+from thirdbook.store.staged_events import EventRows, offsets_and_raws
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -31,14 +32,15 @@ and bytes, unless changed by hand)."""
 
 
 def digest_batch(
-    events: Sequence[tuple[Any, ...]], rejects: Sequence[tuple[Any, ...]]
+    events: EventRows, rejects: Sequence[tuple[Any, ...]]
 ) -> tuple[BatchDigest, bytes, int]:
     """A batch's digest (its rows fed in) and locators, and how many events it has, from the
-    rows as inserted (`EventTuple`: offset at 11, raw last; `RejectTuple`: offset at 1, raw at
-    4). Run in a thread: most of it is hashing done without the GIL."""
+    rows as inserted (events as `insert_events` takes them; `RejectTuple`: offset at 1, raw
+    at 4). Run in a thread: most of it is hashing done without the GIL."""
     digest = BatchDigest()
-    event_raws, reject_raws = [e[-1] for e in events], [r[4] for r in rejects]
-    digest.add([e[11] for e in events], event_raws)
+    event_offsets, event_raws = offsets_and_raws(events)
+    reject_raws = [r[4] for r in rejects]
+    digest.add(event_offsets, event_raws)
     digest.add([r[1] for r in rejects], reject_raws)
     return digest, locators(event_raws) + locators(reject_raws), len(events)
 

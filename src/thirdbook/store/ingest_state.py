@@ -15,14 +15,13 @@ from thirdbook.domain.records import IngestNote, IngestProgress, TrackedFile, fr
 from thirdbook.store.holders import INGEST_LEASE
 from thirdbook.store.ingest_rows import (
     FILE_COLUMNS,
-    INSERT_EVENT,
     INSERT_REJECT,
-    EventTuple,
     NoteTuple,
     RejectTuple,
     insert_note,
     tracked_file,
 )
+from thirdbook.store.staged_events import EventRows, StagedEvents, detach_staging, insert_events
 
 if TYPE_CHECKING:
     from thirdbook.store.connection import StoreConnection
@@ -197,7 +196,7 @@ class IngestState:
         holder: str,
         *,
         file_id: int,
-        events: Sequence[EventTuple],
+        events: EventRows,
         rejects: Sequence[RejectTuple],
         start: int,
         offset: int,
@@ -249,19 +248,15 @@ class IngestState:
                     f"file {file_id}: a batch starting at byte {start} is not at the "
                     "committed offset"
                 )
-            first_id = 0
-            if events:
-                # Ids are max + 1 onwards: consecutive, as nobody else writes in between.
-                async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM events") as cur:
-                    row = await cur.fetchone()
-                first_id = int(row[0]) if row else 0
-                await conn.executemany(INSERT_EVENT, events)
+            first_id = await insert_events(conn, events) if events else 0
             if rejects:
                 await conn.executemany(INSERT_REJECT, rejects)
             if note is not None:
                 await insert_note(conn, at, file_id, note[0], note[1], gap=note[2])
             if hashed is not None:
                 await append_batch(conn, file_id, first_id, *await hashed)
+        if isinstance(events, StagedEvents):
+            await detach_staging(self._store.conn)
         return first_id
 
     async def set_state(

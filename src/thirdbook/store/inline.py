@@ -4,12 +4,16 @@ For a command that only reads (`thirdbook events`, `explain`): the table classes
 the same rows, without aiosqlite's thread and its round trip per statement. Its writes refuse
 as a read-only store's do; `open_inline` gives None where `QuickReads.open` does (a migration
 to run, a store that must be read read-only, ...), and the caller opens a `Store` instead.
+
+Its coroutines never wait on anything: `run_inline` runs a read over it to its end in the
+caller's thread, without an event loop (and without importing asyncio or aiosqlite).
 """
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from thirdbook.store.database import Store
 from thirdbook.store.quick_reads import QuickReads
@@ -20,6 +24,12 @@ if TYPE_CHECKING:
     import aiosqlite
 
 READS_ONLY = "it was opened for a command that only reads"
+
+T = TypeVar("T")
+
+
+class WouldWaitError(RuntimeError):
+    """A coroutine given to `run_inline` waited on something (it needs an event loop)."""
 
 
 class InlineStore(Store):
@@ -58,3 +68,15 @@ def open_inline(path: Path, busy_timeout_ms: int) -> InlineStore | None:
     """The store at `path` for reads only, or None where `Store.open` is needed."""
     reads = QuickReads.open(path, busy_timeout_ms)
     return None if reads is None else InlineStore(reads)
+
+
+def run_inline(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` (reads on an `InlineStore`, which never wait) to its end in this thread,
+    without an event loop. Raises `WouldWaitError` (having closed `work`) if it waits on
+    anything after all: the caller runs it on an event loop instead."""
+    try:
+        work.send(None)
+    except StopIteration as done:
+        return cast("T", done.value)
+    work.close()
+    raise WouldWaitError("a read on the inline store waited on something")

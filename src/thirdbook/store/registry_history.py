@@ -5,27 +5,18 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Literal
 
-import aiosqlite
-
 from thirdbook.domain.control import AliasMove, Registry, alias_moves
 from thirdbook.domain.records import from_us
+from thirdbook.store.explain import ALIAS_AT, ALIAS_COLUMNS, ALIAS_NAMES
 
 if TYPE_CHECKING:
+    import aiosqlite
+
     from thirdbook.domain.incidents import Actor
     from thirdbook.store.connection import StoreConnection
 
-_NAMES = (
-    "at_us",
-    "model",
-    "alias",
-    "from_version",
-    "to_version",
-    "how",
-    "by_user",
-    "incident_id",
-    "registry_sha256",
-)
-_COLUMNS = ", ".join(_NAMES)
+# The columns and the query for the move in force are `explain`'s too (read without pydantic).
+_NAMES, _COLUMNS = ALIAS_NAMES, ALIAS_COLUMNS
 
 
 class RegistryHistory:
@@ -102,11 +93,7 @@ class RegistryHistory:
 
     async def pointing_at(self, model: str, alias: str, at_us: int) -> AliasMove | None:
         """The move that set `model`'s `alias` as it stood at `at_us` (None before any)."""
-        row = await self._store.fetchone(
-            f"SELECT {_COLUMNS} FROM alias_moves WHERE model = ? AND alias = ? AND at_us <= ? "
-            "ORDER BY at_us DESC, id DESC LIMIT 1",
-            (model, alias, at_us),
-        )
+        row = await self._store.fetchone(ALIAS_AT, (model, alias, at_us))
         return None if row is None else _move(row)
 
 

@@ -7,26 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 from thirdbook.domain.clock import now_us
 from thirdbook.domain.evidence import SnapshotRecord
-from thirdbook.domain.incidents import Actor
 from thirdbook.domain.records import from_us
-from thirdbook.store.audit import append_audit
-from thirdbook.store.incidents import add_timeline_entry, existing_incident
+from thirdbook.store.explain import manifest_of
 
+# The audit chain and the incidents' queries are imported by the writes that use them:
+# `explain` only lists the snapshots.
 if TYPE_CHECKING:
+    from thirdbook.domain.incidents import Actor
     from thirdbook.store.connection import StoreConnection
 
 _COLUMNS = "id, incident_id, status, by_user, started_us, finished_us, manifest_sha256, manifest"
 
 
-def _manifest(text: Any) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        manifest = json.loads(text)
-    except (TypeError, ValueError):
-        manifest = None
-    # A copy changed by hand into something else: its hash will not match, so verify names it.
-    return manifest if isinstance(manifest, dict) else {"unreadable": str(text)[:200]}
+_manifest = manifest_of
 
 
 def _snapshot(row: Any) -> SnapshotRecord:
@@ -50,6 +43,9 @@ class Snapshots:
 
     async def start(self, incident_id: int, actor: Actor) -> int:
         """A new incomplete snapshot (audited as started)."""
+        from thirdbook.store.audit import append_audit
+        from thirdbook.store.incidents import existing_incident
+
         async with self._store.write() as conn:
             await existing_incident(conn, incident_id)
             cursor = await conn.execute(
@@ -66,6 +62,8 @@ class Snapshots:
         self, snapshot_id: int, manifest: dict[str, Any], manifest_sha256: str, actor: Actor
     ) -> SnapshotRecord:
         """Mark a snapshot complete with its manifest; on the timeline and audited."""
+        from thirdbook.store.incidents import add_timeline_entry
+
         async with self._store.write() as conn:
             async with conn.execute(
                 "SELECT incident_id FROM snapshots WHERE id = ?", (snapshot_id,)
