@@ -113,9 +113,16 @@ async def test_its_first_frame_shows_the_rows_before_the_services_open(
         title = str(app.main_screen.query_one("#page-title").render())
         assert title == "Events — live, newest first  ] older"
         assert any("ugly.toml" in n.message for n in app.said)  # said in the first frame too
+        banner = app.main_screen.query_one("#incident")
+        # Not "No active incident" before the store has said so: there may well be one.
+        assert "No active incident" not in str(banner.render())
+        assert "Reading the store" in str(banner.render())
         before = app.main_screen.selected_event()  # its model, built as the row is opened
         opened.set()
         await wait_until(pilot, lambda: settled(app), "the services' panels")
+        await wait_until(
+            pilot, lambda: "No active incident" in str(banner.render()), "the banner, read"
+        )
         assert before is not None and before == app.main_screen.selected_event()
         assert before.request_id == "req-00000249" and before.raw == event_line(249).rstrip()
 

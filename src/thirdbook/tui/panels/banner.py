@@ -14,6 +14,8 @@ from thirdbook.tui.panels.panel import Change, Panel, incident_moved
 from thirdbook.tui.safe_text import safe
 from thirdbook.tui.widgets.one_line import show_line
 
+READING = "Reading the store for the active incident…"
+
 if TYPE_CHECKING:
     from thirdbook.domain.incidents import Incident
     from thirdbook.domain.regulatory import SeriousMark
@@ -34,9 +36,12 @@ class Banner(Panel):
         """The active incident's Article 73 clock, when it is marked serious."""
         self.now: datetime | None = None
         """The time of the last tick: what the Incident panel's clock shows too."""
+        self.loaded = False
+        """Whether the store has said which incident is active (until then the banner says
+        so, rather than "No active incident" over an incident it has not read yet)."""
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No active incident"), id="incident", classes="quiet")
+        yield Static(Text(READING), id="incident", classes="quiet")
         yield Static(id="actions-line")
 
     def wants(self, shown: Change, change: Change) -> bool:
@@ -44,6 +49,7 @@ class Banner(Panel):
 
     async def load(self, svc: Services, shown: Change | None, change: Change) -> None:
         self.incident = change.incident
+        self.loaded = True
         incident = change.incident
         self.serious = None if incident is None else await svc.serious.clock(incident.id)
         self.tick(self.now or datetime.now(UTC))
@@ -65,7 +71,7 @@ class Banner(Panel):
         banner = self.query_one("#incident", Static)
         incident = self.incident
         if incident is None:
-            show_line(banner, Text("No active incident"))
+            show_line(banner, Text("No active incident" if self.loaded else READING))
             banner.add_class("quiet")
             return
         from thirdbook.domain.incidents import elapsed_clock
