@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import accumulate, repeat
 from typing import Any
@@ -180,19 +180,22 @@ def _event_tuples(
     ingested_us: int,
 ) -> list[EventTuple]:
     """The rows as inserted, from their columns and the raw bytes of each."""
+    stored = _stored_columns(columns, file_id, ingested_us)
+    return list(zip(*stored, _with_given(raws, given), strict=False))
+
+
+def _stored_columns(
+    columns: Sequence[Sequence[Any]], file_id: int, ingested_us: int
+) -> list[Iterable[Any]]:
+    """The events table's columns in its order from the workers' columns, the raw apart."""
+    return [*columns[:10], repeat(file_id), columns[10], columns[11], repeat(ingested_us)]
+
+
+def _with_given(raws: list[bytes], given: dict[int, bytes]) -> list[bytes]:
+    """`raws`, with each raw a format made itself (an OTLP span's) in place of its line."""
     for row, raw in given.items():
         raws[row] = raw
-    return list(
-        zip(
-            *columns[:10],
-            repeat(file_id),
-            columns[10],
-            columns[11],
-            repeat(ingested_us),
-            raws,
-            strict=False,
-        )
-    )
+    return raws
 
 
 def _raws(lines: list[bytes], numbers: Sequence[int] | None) -> list[bytes]:
@@ -287,11 +290,7 @@ def parse_batch_staged(
         starts = list(accumulate((len(line) + 1 for line in lines), initial=1))
         database = stage_events(
             zip(
-                *columns[:10],
-                repeat(file_id),
-                columns[10],
-                columns[11],
-                repeat(at),
+                *_stored_columns(columns, file_id, at),
                 map(given.get, range(len(rows))),
                 map(starts.__getitem__, numbers),
                 (len(lines[n]) for n in numbers),
@@ -324,7 +323,5 @@ def unpack_staged(
             return [], rejects
         database, kinds, offsets, numbers, given, last_ts_us = staged
         data = b"".join(segment for _, segment in batch.segments)
-        raws = _raws(data.split(b"\n")[:-1], numbers)
-        for row, raw in given.items():
-            raws[row] = raw
+        raws = _with_given(_raws(data.split(b"\n")[:-1], numbers), given)
         return StagedEvents(database, data, kinds, offsets, raws, last_ts_us), rejects
