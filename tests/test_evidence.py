@@ -171,10 +171,22 @@ def test_prompt_templates_are_found_whether_a_page_holds_one_template_or_several
         line("credit", "12", "Decide."),
     ]
     seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(mixed)], b"".join(mixed))
+    # One version a prefix of the other, one id a prefix of the other, a key spelled apart.
+    for close in (
+        [line("credit", "7", "Seven."), line("credit", "71", "Seventy-one.")],
+        [line("credit", "7", "Seven."), line("credit-v2", "7", "Two.")],
+        [line("credit", "8", "Eight."), line("credit", "9", "Nine.").replace(b'":"', b'" : "')],
+    ):
+        seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(close)], b"".join(close))
     assert seen.templates == {
         "credit@12": {"system": "Decide."},
         "credit@13": {"system": "Decide carefully."},
         "credit@14": {"system": "Decide at once."},
         "support@2": {"system": "Help."},
+        "credit@7": {"system": "Seven."},
+        "credit@71": {"system": "Seventy-one."},
+        "credit-v2@7": {"system": "Two."},
+        "credit@8": {"system": "Eight."},
+        "credit@9": {"system": "Nine."},
     }
-    assert seen.count == 7
+    assert seen.count == 13

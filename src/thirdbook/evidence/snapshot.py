@@ -167,6 +167,27 @@ _TEMPLATE_ID = re.compile(rb'"template_id"\s*:\s*"([^"\\]*)"')
 _TEMPLATE_VERSION = re.compile(rb'"template_version"\s*:\s*"?([^",}\\]*)')
 
 
+_ID_KEY, _KEY_PREFIX = b'"template_id"', b'"template_'
+
+
+def _one_template(data: bytes) -> list[tuple[bytes, bytes | None]] | None:
+    """The page's one template id and version ([] for none), found by counting bytes: every
+    `"template_...` key on the page is its first id or first version, spelled exactly as
+    there (the version with the byte that ends it), as many of each; else None (the page may
+    hold several templates, or odd spellings)."""
+    found = _TEMPLATE_ID.search(data)
+    if found is None:
+        return [] if _ID_KEY not in data else None
+    keys, ids = data.count(_KEY_PREFIX), data.count(found.group(0))
+    version = _TEMPLATE_VERSION.search(data)
+    if version is None:
+        return [(found.group(1), None)] if keys == ids else None
+    spelled = data[version.start() : version.end() + 1]  # with the byte that ended it
+    if keys != 2 * ids or data.count(spelled) != ids:
+        return None
+    return [(found.group(1), version.group(1))]
+
+
 class _Seen:
     """What the window's events say, gathered a page at a time while they are copied."""
 
@@ -183,18 +204,15 @@ class _Seen:
         for name, version, weights in {(r[2], r[3], r[4]) for r in rows if r[2]}:
             key = (str(name), str(version))
             self.models[key] = weights or self.models.get(key)
-        ids, versions = _TEMPLATE_ID.findall(data), _TEMPLATE_VERSION.findall(data)
-        if len(set(ids)) <= 1 and len(set(versions)) <= 1 and len(versions) in {0, len(ids)}:
+        first: dict[tuple[bytes, bytes | None], bytes] = {}
+        one = _one_template(data)
+        if one is not None:
             # The usual page: one template throughout; its first line gives the system prompt.
-            first: dict[tuple[bytes, bytes | None], bytes] = {}
-            if ids:
-                at = data.find(b'"template_id"')
+            if one:
+                at = data.find(_ID_KEY)
                 end = data.find(b"\n", at)
-                first[(ids[0], versions[0] if versions else None)] = data[
-                    data.rfind(b"\n", 0, at) + 1 : end if end >= 0 else len(data)
-                ]
+                first[one[0]] = data[data.rfind(b"\n", 0, at) + 1 : end if end >= 0 else len(data)]
         else:  # several templates on the page: line by line
-            first = {}
             for row in rows:
                 found = _TEMPLATE_ID.search(row[1])
                 if found is not None:
