@@ -34,9 +34,11 @@ test: lint pytest
 bench: $(STAMP)
 	$(BIN)/python tests/bench/ingest.py
 	$(BIN)/python tests/bench/cold_lookup.py
+	$(BIN)/python tests/bench/cold_lookup.py --shape otlp
 
 bench-lookup: $(STAMP)
 	$(BIN)/python tests/bench/cold_lookup.py
+	$(BIN)/python tests/bench/cold_lookup.py --shape otlp
 
 bench-console: $(STAMP)
 	$(BIN)/python tests/bench/console.py

@@ -3,6 +3,7 @@ beside lnav's load-and-search of the same file.
 
     .venv/bin/python tests/bench/cold_lookup.py [--lines 1000000] [--rounds 3]
                               [--ingest background|none] [--ingested 0.5] [--dir DIR]
+                              [--shape bench|otlp]
 
 Generates one file of realistic inference records (tests/bench/ingest.py's `generate`,
 ~750 bytes a line) and a config naming it as a source. Then, in each of `--rounds` paired
@@ -38,7 +39,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest_lines import generate
+from ingest_lines import OTLP_FORMAT, generate
+
+from thirdbook.domain.formats import format_named
+from thirdbook.domain.line_format import LineReject
 
 THIRDBOOK = [sys.executable, "-m", "thirdbook.cli"]
 SOURCE = "bench"
@@ -63,19 +67,26 @@ WAIT_S = 300.0
 """How long a condition (ingest under way) is waited for before the round fails."""
 
 
-def id_near_the_end(path: Path) -> str:
-    """The request id of a line about 1 % from the end of the file."""
+def id_near_the_end(path: Path, line_format: str) -> str:
+    """The request id of an inference in a line about 1 % from the end of the file, read as
+    the source's format reads it (an OTLP line: its spans' response ids)."""
     size = path.stat().st_size
     with path.open("rb") as handle:
         handle.seek(max(0, size - size // 100))
         handle.readline()  # to the next line start
-        return str(json.loads(handle.readline())["request_id"])
+        line = handle.readline().rstrip(b"\n")
+    found = format_named(line_format).parse_line(line)
+    assert not isinstance(found, LineReject), found.reason
+    return next(e.request_id for e, _ in found if e.kind == "inference")
 
 
-def write_config(work: Path, log: Path) -> Path:
+def write_config(work: Path, log: Path, line_format: str) -> Path:
     """A config naming the file as a source (what a bastion's thirdbook.toml says)."""
     config = work / "thirdbook.toml"
-    config.write_text(f'[[sources]]\nname = "{SOURCE}"\npaths = [{json.dumps(str(log))}]\n')
+    config.write_text(
+        f'[[sources]]\nname = "{SOURCE}"\npaths = [{json.dumps(str(log))}]\n'
+        f'format = "{line_format}"\n'
+    )
     return config
 
 
@@ -100,10 +111,13 @@ def _thirdbook(config: Path, data: Path) -> list[str]:
     return [*THIRDBOOK, "--config", str(config), "--data-dir", str(data)]
 
 
-def start_ingest(config: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_ingest(config: Path, data: Path, log: Path, line_format: str) -> subprocess.Popen[bytes]:
     """`thirdbook ingest` on the file, in the background, in its own process group."""
     return subprocess.Popen(
-        [*_thirdbook(config, data), "ingest", "--once", "--source", SOURCE, str(log)],
+        [
+            *_thirdbook(config, data),
+            *("ingest", "--once", "--source", SOURCE, "--format", line_format, str(log)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -122,7 +136,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def thirdbook_lookup(
-    log: Path, work: Path, request_id: str, ingest: str, ingested: float = 0.0
+    log: Path, work: Path, request_id: str, ingest: str, ingested: float, line_format: str
 ) -> tuple[float, str]:
     """Seconds for `thirdbook events --request-id` on a store that has not ingested the file
     (whole process), and what ingest had done when it was asked: with `ingest` "background",
@@ -130,13 +144,13 @@ def thirdbook_lookup(
     (0: its first batch)."""
     data = work / "data"
     shutil.rmtree(data, ignore_errors=True)
-    config = write_config(work, log)
+    config = write_config(work, log, line_format)
     size = log.stat().st_size
     ingester = None
     state = "no store, no ingest"
     try:
         if ingest == "background":
-            ingester = start_ingest(config, data, log)
+            ingester = start_ingest(config, data, log, line_format)
             deadline = time.monotonic() + WAIT_S
             reach = max(1, int(size * ingested))
             while (done := _ingest_under_way(data / "thirdbook.db", reach)) is None:
@@ -170,8 +184,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def lnav_lookup(log: Path, work: Path, request_id: str) -> float | None:
-    """Seconds for lnav to load the file and find the request id by SQL (None: no lnav)."""
+def lnav_lookup(log: Path, work: Path, request_id: str, line_format: str) -> float | None:
+    """Seconds for lnav to load the file and find the request id by SQL (None: no lnav); in
+    OTLP lines, which lnav's JSON formats cannot column, by searching the lines' text."""
     lnav = shutil.which("lnav")
     if lnav is None:
         return None
@@ -182,9 +197,14 @@ def lnav_lookup(log: Path, work: Path, request_id: str) -> float | None:
     query = (
         f";SELECT log_line, request_id FROM {LNAV_FORMAT_NAME} WHERE request_id = '{request_id}'"
     )
+    search = (
+        ["-c", query, "-c", ":write-csv-to -"]
+        if line_format != OTLP_FORMAT
+        else ["-c", f":filter-in {request_id}"]  # the filtered view is printed at the end
+    )
     began = time.perf_counter()
     found = subprocess.run(
-        [lnav, "-n", "-c", query, "-c", ":write-csv-to -", str(log)],
+        [lnav, "-n", *search, str(log)],
         check=True,
         capture_output=True,
         text=True,
@@ -216,15 +236,23 @@ def main() -> None:
         "file (default 0: as soon as its first batch is in)",
     )
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
+    parser.add_argument(
+        "--shape",
+        choices=("bench", "otlp"),
+        default="bench",
+        help="the benchmark's thirdbook lines, or its inferences as OTLP spans (--lines events)",
+    )
     args = parser.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="thirdbook-bench-lookup-"))
     work.mkdir(parents=True, exist_ok=True)
-    log = work / "inference.jsonl"
+    line_format = OTLP_FORMAT if args.shape == "otlp" else "thirdbook"
+    log = work / ("inference.jsonl" if args.shape == "bench" else "spans.otlp")
     began = time.perf_counter()
-    size = generate(log, args.lines)
-    request_id = id_near_the_end(log)
+    size = generate(log, args.lines, args.shape)
+    request_id = id_near_the_end(log, line_format)
     print(
-        f"file        {args.lines:,} lines, {size / 1e6:,.0f} MB, generated in "
+        f"file        {args.lines:,} {'events' if args.shape == 'otlp' else 'lines'} "
+        f"({line_format}), {size / 1e6:,.0f} MB, generated in "
         f"{time.perf_counter() - began:.1f} s; looking up {request_id} (1 % from the end)"
     )
     ours: list[float] = []
@@ -232,10 +260,12 @@ def main() -> None:
     for n in range(args.rounds):
         lnav = None
         if n % 2:
-            lnav = lnav_lookup(log, work, request_id)
-        seconds, state = thirdbook_lookup(log, work, request_id, args.ingest, args.ingested)
+            lnav = lnav_lookup(log, work, request_id, line_format)
+        seconds, state = thirdbook_lookup(
+            log, work, request_id, args.ingest, args.ingested, line_format
+        )
         if n % 2 == 0:
-            lnav = lnav_lookup(log, work, request_id)
+            lnav = lnav_lookup(log, work, request_id, line_format)
         ours.append(seconds)
         line = f"round {n + 1}     thirdbook {seconds:.2f} s ({state})"
         if lnav is not None:
@@ -244,7 +274,8 @@ def main() -> None:
         print(line, flush=True)
     print(f"thirdbook   {spread(ours)}  (events --request-id --json, whole process)")
     if theirs:
-        print(f"lnav        {spread(theirs)}  (lnav -n: load, then SQL on the request id)")
+        how = "search the lines' text" if line_format == OTLP_FORMAT else "SQL on the request id"
+        print(f"lnav        {spread(theirs)}  (lnav -n: load, then {how})")
         ratios = [a / b for a, b in zip(ours, theirs, strict=True)]
         print(f"ratio       {spread(ratios, '')}  (thirdbook / lnav, paired by round)")
     else:

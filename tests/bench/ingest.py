@@ -18,10 +18,10 @@ falls on both sides alike):
    `thirdbook ingest` runs (timed from the ingester's start to its end);
 3. their ratio in that round, in events per second (target: at least 0.5).
 It prints min / median / max over the rounds of each figure and of the per-round ratio, and
-the store's bytes per event beside the log's. Then, for the first shape, a cold start on
-that file: `thirdbook ingest --once` then `thirdbook events --request-id` for one request,
-as separate processes, beside lnav's load-and-search of the same file when lnav is
-installed.
+the store's bytes per event beside the log's. Then, for the first thirdbook shape and for
+OTLP, a cold start on that file: `thirdbook ingest --once` then `thirdbook events
+--request-id` for one request, as separate processes, beside lnav's load-and-search of the
+same file when lnav is installed (OTLP lines searched by lnav as text).
 """
 
 from __future__ import annotations
@@ -208,13 +208,17 @@ def bench_shape(shape: str, lines: int, rounds: int, work: Path) -> tuple[Path, 
     return log, request_id
 
 
-def cold_start(path: Path, work: Path, request_id: str) -> tuple[float, str]:
+def cold_start(path: Path, work: Path, request_id: str, line_format: str) -> tuple[float, str]:
     """Seconds from nothing to the answer for one request id, as a user would run it."""
     data = work / "cold"
     shutil.rmtree(data, ignore_errors=True)
     thirdbook = [sys.executable, "-m", "thirdbook.cli", "--data-dir", str(data)]
     began = time.perf_counter()
-    subprocess.run([*thirdbook, "ingest", "--once", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        [*thirdbook, "ingest", "--once", "--format", line_format, str(path)],
+        check=True,
+        capture_output=True,
+    )
     found = subprocess.run(
         [*thirdbook, "events", "--request-id", request_id, "--json"],
         check=True,
@@ -230,7 +234,7 @@ LNAV_FORMAT = {
         "title": "thirdbook events",
         "description": "thirdbook v1 JSON lines",
         "json": True,
-        "file-pattern": r".*\.jsonl$",
+        "file-pattern": r".*/(bench|readme)\.jsonl$",  # OTLP lines are searched as text
         "timestamp-field": "ts",
         "level-field": "kind",
         "body-field": "request_id",
@@ -252,13 +256,15 @@ def lnav_search(path: Path, work: Path, request_id: str) -> float | None:
     formats.mkdir(parents=True, exist_ok=True)
     (formats / "thirdbook_bench.json").write_text(json.dumps(LNAV_FORMAT))
     began = time.perf_counter()
-    subprocess.run(
+    shown = subprocess.run(
         [lnav, "-n", "-c", f":filter-in {request_id}", str(path)],
         check=True,
         capture_output=True,
         env={"HOME": str(home), "PATH": "/usr/bin"},
-    )
-    return time.perf_counter() - began
+    ).stdout
+    seconds = time.perf_counter() - began
+    assert request_id.encode() in shown, "lnav's search did not show the request"
+    return seconds
 
 
 def main() -> None:
@@ -278,23 +284,30 @@ def main() -> None:
     args = parser.parse_args()
     work = args.dir or Path(tempfile.mkdtemp(prefix="thirdbook-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    first: tuple[Path, str] | None = None
+    cold: dict[str, tuple[Path, str]] = {}  # the first thirdbook shape, and OTLP
     for shape in args.shapes.split(","):
         if shape == "otlp" and OTLP_FORMAT not in known_formats():
             print(f"[otlp] skipped: the {OTLP_FORMAT!r} format is not in this build yet")
             continue
         found = bench_shape(shape, args.lines, args.rounds, work)
-        first = first or found
-    if first is not None and not args.no_cold:
-        log, request_id = first
-        seconds, found_text = cold_start(log, work, request_id)
+        cold.setdefault(OTLP_FORMAT if shape == "otlp" else "thirdbook", found)
+    for line_format, (log, request_id) in ({} if args.no_cold else cold).items():
+        seconds, found_text = cold_start(log, work, request_id, line_format)
         assert request_id in found_text, "the cold-start search did not find the request"
-        print(f"cold start  {seconds:.1f} s  (thirdbook ingest --once, then events --request-id)")
+        print(
+            f"[{line_format}] cold start  {seconds:.1f} s  "
+            "(thirdbook ingest --once, then events --request-id)"
+        )
         lnav = lnav_search(log, work, request_id)
         if lnav is None:
-            print("lnav        not installed (apt-get install lnav) — no comparison")
+            print(
+                f"[{line_format}] lnav        not installed (apt-get install lnav): no comparison"
+            )
         else:
-            print(f"lnav        {lnav:.1f} s  (load and :filter-in the same request id)")
+            print(
+                f"[{line_format}] lnav        {lnav:.1f} s  (load and :filter-in the same id), "
+                f"ratio {seconds / lnav:.2f}"
+            )
     if args.dir is None:
         shutil.rmtree(work, ignore_errors=True)
 
