@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import tracemalloc
@@ -43,6 +44,10 @@ def test_c8_large_files_are_hashed_with_bounded_memory(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert ref.size == 64 << 20
     assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB while hashing 64 MiB"
+
+
+def weights_file(tmp_path: Path) -> Path:
+    return tmp_path / "models" / "credit-scorer" / "v7" / "model.bin"
 
 
 async def _incident_with_log(tmp_path: Path) -> tuple[Services, int, Path]:
@@ -98,7 +103,12 @@ async def test_c7_a_growing_log_is_kept_as_the_bytes_stored_with_their_range(
     routing = next(i for i in manifest["items"] if i["kind"] == "routing")
     assert "missing" in routing  # said, not silently skipped
     model = next(i for i in manifest["items"] if i["kind"] == "model")
-    assert model["size"] > 0
+    # The model versions the window's events name, with the hash they logged and the
+    # registry's, and the weights on disk.
+    [version] = json.loads(console.objects.path_of(model["sha256"]).read_bytes())["models"]
+    assert version["name"] == "credit-scorer" and version["version"] == "v7"
+    assert version["logged_weights_hash"] == version["registry_weights_hash"] == "sha256:ab"
+    assert version["weights_files"] == {"model.bin": hash_file(weights_file(tmp_path)).sha256}
     assert set(record.captured()) >= {"events", "logs", "registry", "model", "prompts"}
     assert await verify_snapshots(console.store, console.objects) == []
     # One changed byte in the stored copy fails verify, naming the object.
@@ -163,21 +173,21 @@ def test_prompt_templates_are_found_whether_a_page_holds_one_template_or_several
 
     seen = _Seen()
     page = [line("credit", "12", "Decide.")] * 3
-    seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(page)], b"".join(page))
+    seen.note_page(list(enumerate(page)), b"".join(page), [])
     mixed = [
         line("credit", "14", "Decide at once."),
         line("credit", "13", "Decide carefully."),
         line("support", "2", "Help."),
         line("credit", "12", "Decide."),
     ]
-    seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(mixed)], b"".join(mixed))
+    seen.note_page(list(enumerate(mixed)), b"".join(mixed), [])
     # One version a prefix of the other, one id a prefix of the other, a key spelled apart.
     for close in (
         [line("credit", "7", "Seven."), line("credit", "71", "Seventy-one.")],
         [line("credit", "7", "Seven."), line("credit-v2", "7", "Two.")],
         [line("credit", "8", "Eight."), line("credit", "9", "Nine.").replace(b'":"', b'" : "')],
     ):
-        seen.note_page([(n, raw, None, None, None) for n, raw in enumerate(close)], b"".join(close))
+        seen.note_page(list(enumerate(close)), b"".join(close), [])
     assert seen.templates == {
         "credit@12": {"system": "Decide."},
         "credit@13": {"system": "Decide carefully."},

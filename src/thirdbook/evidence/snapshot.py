@@ -196,12 +196,12 @@ class _Seen:
         self.models: dict[tuple[str, str], str | None] = {}
         self.templates: dict[str, dict[str, Any]] = {}
 
-    def note_page(self, rows: list[Any], data: bytes) -> None:
-        """Count the page's events; collect their models (from the store's columns) and
-        their prompt templates (found in the page's bytes in one pass each; only a template's
+    def note_page(self, rows: list[Any], data: bytes, models: list[Any]) -> None:
+        """Count the page's events; collect their models (the store's distinct columns) and
+        their prompt templates (found in the page's bytes by counting; only a template's
         first line is parsed, for its system prompt)."""
         self.count += len(rows)
-        for name, version, weights in {(r[2], r[3], r[4]) for r in rows if r[2]}:
+        for name, version, weights in models:
             key = (str(name), str(version))
             self.models[key] = weights or self.models.get(key)
         first: dict[tuple[bytes, bytes | None], bytes] = {}
@@ -249,11 +249,18 @@ async def _events(
     try:
         while pending is not None:
             rows = await pending
+            models = (
+                asyncio.create_task(
+                    store.events.window_models(since_us, until_us, rows[-1][0], rows[0][0])
+                )
+                if rows
+                else None
+            )
             # The next page is read while this one is written.
             pending = fetch(rows[-1][0]) if len(rows) == PAGE else None
             data = b"".join([r[1].rstrip(b"\r\n") + b"\n" for r in rows])
             written = asyncio.create_task(asyncio.to_thread(writer.write, data))
-            seen.note_page(rows, data)
+            seen.note_page(rows, data, [] if models is None else await models)
             await written
         return await asyncio.to_thread(writer.close), seen
     except BaseException:

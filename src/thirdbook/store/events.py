@@ -128,12 +128,23 @@ class EventQueries:
     async def window_raw(
         self, since_us: int, until_us: int, before_id: int | None, limit: int
     ) -> list[sqlite3.Row]:
-        """A window's events, newest first, as bare rows for copying in bulk: (id, raw bytes,
-        model name, version, weights hash)."""
+        """A window's events, newest first, as bare rows for copying in bulk: (id, raw
+        bytes)."""
         return await self._store.fetchall(
-            "SELECT id, raw, model_name, model_version, weights_hash FROM events "
+            "SELECT id, raw FROM events "
             "WHERE ts_us >= ? AND ts_us < ? AND id < ? ORDER BY id DESC LIMIT ?",
             (since_us, until_us, (1 << 62) if before_id is None else before_id, limit),
+        )
+
+    async def window_models(
+        self, since_us: int, until_us: int, low_id: int, high_id: int
+    ) -> list[sqlite3.Row]:
+        """The distinct (model name, version, weights hash) of a window's events with ids
+        from `low_id` to `high_id` (a page of `window_raw`), those naming a model."""
+        return await self._store.fetchall(
+            "SELECT DISTINCT model_name, model_version, weights_hash FROM events "
+            "WHERE id BETWEEN ? AND ? AND ts_us >= ? AND ts_us < ? AND model_name IS NOT NULL",
+            (low_id, high_id, since_us, until_us),
         )
 
     async def window_segments(self, since_us: int, until_us: int) -> list[tuple[str, int]]:
