@@ -200,3 +200,23 @@ def test_prompt_templates_are_found_whether_a_page_holds_one_template_or_several
         "credit@9": {"system": "Nine."},
     }
     assert seen.count == 13
+
+
+def test_a_model_named_without_a_version_is_kept_with_a_null_version(tmp_path: Path) -> None:
+    from thirdbook.evidence.snapshot import _models, _Seen
+
+    seen = _Seen()
+    page = [event_line(1)]
+    named = [("credit-scorer", None, None), ("credit-scorer", "v7", "sha256:ab")]
+    seen.note_page(list(enumerate(page)), b"".join(page), named)
+    (tmp_path / "credit-scorer" / "v7").mkdir(parents=True)
+    found = _models(seen.models, ContainmentConfig(weights_dir=tmp_path))["models"]
+    assert found == [
+        {"name": "credit-scorer", "version": None, "logged_weights_hash": None},
+        {
+            "name": "credit-scorer",
+            "version": "v7",
+            "logged_weights_hash": "sha256:ab",
+            "weights_files": {},
+        },
+    ]

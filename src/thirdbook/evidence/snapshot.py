@@ -193,7 +193,7 @@ class _Seen:
 
     def __init__(self) -> None:
         self.count = 0
-        self.models: dict[tuple[str, str], str | None] = {}
+        self.models: dict[tuple[str, str | None], str | None] = {}
         self.templates: dict[str, dict[str, Any]] = {}
 
     def note_page(self, rows: list[Any], data: bytes, models: list[Any]) -> None:
@@ -202,7 +202,7 @@ class _Seen:
         first line is parsed, for its system prompt)."""
         self.count += len(rows)
         for name, version, weights in models:
-            key = (str(name), str(version))
+            key = (str(name), None if version is None else str(version))
             self.models[key] = weights or self.models.get(key)
         first: dict[tuple[bytes, bytes | None], bytes] = {}
         one = _one_template(data)
@@ -271,7 +271,11 @@ async def _events(
         raise
 
 
-def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -> dict[str, Any]:
+def _models(
+    seen: dict[tuple[str, str | None], str | None], paths: ContainmentConfig
+) -> dict[str, Any]:
+    """Each model version the window's events name (a version they do not name: null), with
+    the weights hash they logged, the registry's, and the hashes of its weights files."""
     registry: Any = None
     if paths.registry is not None:
         with contextlib.suppress(
@@ -280,7 +284,9 @@ def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -
             data = read_control(target_of(paths.registry, follow=paths.follow_control_symlinks))
             registry = None if data is None else orjson.loads(data)
     models = []
-    for (name, version), logged_hash in sorted(seen.items()):
+    for (name, version), logged_hash in sorted(
+        seen.items(), key=lambda s: (s[0][0], s[0][1] or "")
+    ):
         entry: dict[str, Any] = {
             "name": name,
             "version": version,
@@ -290,7 +296,7 @@ def _models(seen: dict[tuple[str, str], str | None], paths: ContainmentConfig) -
             entry["registry_weights_hash"] = registry["models"][name]["versions"][version][
                 "weights_hash"
             ]
-        if paths.weights_dir is not None:
+        if paths.weights_dir is not None and version is not None:
             folder = paths.weights_dir / name / version
             if folder.is_dir():
                 entry["weights_files"] = {
